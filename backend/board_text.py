@@ -1,0 +1,51 @@
+"""The board as plain text: what `opsdeck demo` prints and what scripts can tail.
+
+Untrusted text goes through the one sanitizer; columns are cropped and padded by
+terminal cells, so Chinese titles (two cells a character) keep the columns straight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from sqlmodel import Session
+
+from . import queries
+from .cells import fit
+from .i18n import _
+from .sanitize import clean
+from .timeutil import format_age
+
+LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None: "? --"}
+
+
+def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
+    counts = queries.level_counts(session)
+    rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
+    rows.sort(key=lambda r: (-_rank(r["level"]), r["reported_at"]))
+    header = (
+        f"opsdeck {title}  {now.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S %Z')}  "
+        + "  ".join(f"{lvl}:{counts[lvl]}" for lvl in ("I", "II", "III", "IV"))
+        + f"  {_('unclassified')}:{counts['none']}"
+    )
+    fixed = 7 + 1 + 17 + 1 + 10 + 1 + 12 + 1 + 6
+    title_width = max(10, width - fixed - 2)
+    lines = [clean(header), ""]
+    lines.append(
+        f"{fit(_('LEVEL'), 7)} {fit(_('CATEGORY'), 17)} {fit(_('TITLE'), title_width)} "
+        f"{fit(_('OWNER'), 10)} {fit(_('STATUS'), 12)} {_('AGE')}"
+    )
+    for row in rows:
+        age = (now - datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))).total_seconds()
+        lines.append(
+            f"{fit(LEVEL_MARK[row['level']], 7)} {fit(row['category'], 17)} "
+            f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
+            f"{fit(clean(row['owner'] or '-'), 10)} {fit(row['status'], 12)} {format_age(age)}"
+        )
+    if not rows:
+        lines.append(_("No open incidents."))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _rank(level: str | None) -> int:
+    return {"I": 4, "II": 3, "III": 2, "IV": 1}.get(level or "", 0)

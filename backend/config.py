@@ -1,0 +1,159 @@
+"""Typed configuration, validated before anything starts.
+
+Precedence: flag > environment > user config > site config > default. Files are TOML
+at the platform's standard paths (platformdirs): the site file for a shared store, the
+user file for one login. Every error names the file (or variable), the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .errors import InvalidInput
+from .store import parse_url
+from .timeutil import TimeFormatError, load_zone
+
+APP = "opsdeck"
+ENV = {
+    "db": "OPSDECK_DB",
+    "timezone": "OPSDECK_TIMEZONE",
+    "allow_as": "OPSDECK_ALLOW_AS",
+    "language": "OPSDECK_LANG",
+}
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'opsdeck.db'}"
+
+
+@dataclass(frozen=True)
+class Config:
+    db: str = field(default_factory=default_db_url)
+    timezone: str | None = None  # IANA name; None = this machine's zone
+    allow_as: bool = False  # may `--as LOGIN` act as someone else (tests, demos)
+    language: str | None = None
+    sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
+
+    def zone(self) -> Any:
+        return load_zone(self.timezone)
+
+
+_KEYS = {f.name for f in fields(Config)} - {"sources"}
+
+
+def site_config_path() -> Path:
+    return Path(platformdirs.site_config_dir(APP)) / "config.toml"
+
+
+def user_config_path() -> Path:
+    override = os.environ.get("OPSDECK_CONFIG")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    config = Config()
+    for path in (site_config_path(), user_config_path()):
+        config = _merge_file(config, path)
+    for key, var in ENV.items():
+        if var in env:
+            config = _set(config, key, env[var], where=f"environment variable {var}")
+    for key, value in (flags or {}).items():
+        if value is not None:
+            config = _set(config, key, value, where=f"option --{key.replace('_', '-')}")
+    _validate(config)
+    return config
+
+
+def _merge_file(config: Config, path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return config
+    except OSError as error:
+        raise InvalidInput(
+            "config_unreadable", f"{path}: {error.strerror}", "fix its permissions or remove it"
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            "config_syntax", f"{path}: not valid TOML ({error})", "fix the syntax at that line"
+        ) from None
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise InvalidInput(
+                "config_key",
+                f"{path}: unknown key {key!r}",
+                f"use one of {', '.join(sorted(_KEYS))}",
+                file=str(path),
+                key=key,
+            )
+        if key == "db" and isinstance(value, str) and parse_url(value).password:
+            _require_private(path)
+        config = _set(config, key, value, where=f"{path}: key {key!r}")
+    return replace(config, sources=(*config.sources, str(path)))
+
+
+def _require_private(path: Path) -> None:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InvalidInput(
+            "config_not_private",
+            f"{path} holds a database password but others can read it (mode {oct(mode & 0o777)})",
+            f"run: chmod 600 {path}",
+        )
+
+
+def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
+    if key == "allow_as":
+        return replace(config, allow_as=_bool(value, where))
+    if key in ("db", "timezone", "language"):
+        if not isinstance(value, str):
+            raise InvalidInput("config_type", f"{where}: must be text", f'write {key} = "..."')
+        if key == "db" and not value.strip():
+            raise InvalidInput("config_value", f"{where}: empty database URL", "give a URL or remove the setting")
+        return replace(config, **{key: value.strip() or None})
+    raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise InvalidInput("config_type", f"{where}: {value!r} is not true or false", "write true or false (or 1/0)")
+
+
+def _validate(config: Config) -> None:
+    parse_url(config.db)
+    try:
+        load_zone(config.timezone)
+    except TimeFormatError as error:
+        raise InvalidInput(
+            "config_timezone", f"timezone: {error}", "set timezone to an IANA name like Asia/Shanghai"
+        ) from None
+
+
+def refuse_password_flag(url: str) -> None:
+    """A password in argv is visible to every user through ps."""
+    if parse_url(url).password:
+        raise InvalidInput(
+            "password_on_command_line",
+            "a database password on the command line is visible to every user in ps",
+            "put the URL in OPSDECK_DB, in a 0600 config file, or the password in PGPASSFILE",
+        )

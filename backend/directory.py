@@ -1,0 +1,247 @@
+"""The people and systems opsdeck knows: roster members, contacts, the system catalog.
+
+Imported from TOML, JSON or CSV files (a spreadsheet export works), validated whole
+before anything is written: an error names the file, the record, the key and the fix,
+and nothing from a bad file is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .domain import ContactKind, Duty, Permission, parse_enum
+from .errors import InvalidInput
+
+_LOGIN = re.compile(r"^[a-z_][a-z0-9._-]{0,63}$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+TRUE = {"1", "true", "yes", "y", "on"}
+FALSE = {"0", "false", "no", "n", "off", ""}
+
+# The table names a TOML or JSON file may use for each kind of record.
+SECTIONS = {
+    "roster": ("member", "members", "roster"),
+    "contacts": ("contact", "contacts"),
+    "systems": ("system", "systems"),
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    where: str  # "FILE: record 3" or "FILE: line 4"
+    data: dict[str, Any]
+
+
+class RecordError(InvalidInput):
+    pass
+
+
+def read_records(path: Path, kind: str) -> list[Record]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+    except OSError as error:
+        raise InvalidInput("unreadable", f"{path}: {error.strerror}", "check its permissions") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("bad_encoding", f"{path}: not UTF-8 text", "save the file as UTF-8") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_records(path, text)
+    if suffix == ".json":
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidInput("bad_json", f"{path}: not valid JSON ({error})", "fix the syntax there") from None
+    elif suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+    else:
+        raise InvalidInput(
+            "bad_format", f"{path}: unknown file type {suffix or '(none)'}", "use a .toml, .json or .csv file"
+        )
+    items = _section(data, kind, path)
+    return [Record(f"{path}: record {i + 1}", item) for i, item in enumerate(items)]
+
+
+def _section(data: Any, kind: str, path: Path) -> list[dict[str, Any]]:
+    names = SECTIONS[kind]
+    if isinstance(data, list):
+        items = data
+    elif isinstance(data, dict):
+        found = [n for n in names if n in data]
+        if not found:
+            raise InvalidInput(
+                "no_records",
+                f"{path}: no [[{names[0]}]] records",
+                f'write each record as a [[{names[0]}]] table (TOML) or a list under "{names[1]}" (JSON)',
+            )
+        items = data[found[0]]
+    else:
+        items = None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidInput("bad_records", f"{path}: records must be tables", f"write [[{names[0]}]] tables")
+    return items
+
+
+def _csv_records(path: Path, text: str) -> list[Record]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise InvalidInput("no_records", f"{path}: empty CSV", "the first line names the columns")
+    records = []
+    for row in reader:
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(clean.values()):
+            continue
+        records.append(Record(f"{path}: line {reader.line_num}", clean))
+    return records
+
+
+def _fail(record: Record, key: str, what: str, fix: str) -> RecordError:
+    return RecordError("bad_record", f"{record.where}: {key}: {what}", fix, where=record.where, key=key)
+
+
+def _text(record: Record, key: str, *, required: bool = False, limit: int = 200) -> str:
+    value = record.data.get(key, "")
+    if value is None:
+        value = ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _fail(record, key, "must be text", f"write {key} as text")
+    value = value.strip()
+    if required and not value:
+        raise _fail(record, key, "missing", f"give every record a {key}")
+    if len(value) > limit:
+        raise _fail(record, key, f"longer than {limit} characters", "shorten it")
+    return value
+
+
+def _flag(record: Record, key: str, default: bool = False) -> bool:
+    value = record.data.get(key, default)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise _fail(record, key, f"{value!r} is not yes or no", "write true/false, yes/no or 1/0")
+
+
+def _list(record: Record, key: str) -> list[str]:
+    value = record.data.get(key, [])
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise _fail(record, key, "must be a list of words", f'write {key} = ["a", "b"] (or a;b in CSV)')
+
+
+def _channels(record: Record) -> dict[str, Any]:
+    value = record.data.get("channels", {})
+    if value in ("", None):
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(record, "channels", "must be a table", 'write channels = { webhook = "..." } (TOML/JSON only)')
+    return value
+
+
+def _only(record: Record, allowed: set[str]) -> None:
+    extra = set(record.data) - allowed
+    if extra:
+        name = sorted(extra)[0]
+        raise _fail(record, name, "unknown key", f"use only {', '.join(sorted(allowed))}")
+
+
+def _enum(record: Record, key: str, parse: Callable[[], Any]) -> Any:
+    try:
+        return parse()
+    except ValueError as error:
+        raise _fail(record, key, str(error), "fix the value") from None
+
+
+def member_from(record: Record) -> dict[str, Any]:
+    _only(record, {"login", "name", "permission", "duties", "phone", "email", "on_duty", "channels", "demo"})
+    login = _text(record, "login", required=True, limit=64)
+    if not _LOGIN.match(login):
+        raise _fail(record, "login", f"{login!r} is not a login", "use the OS login: lower-case letters, digits, . _ -")
+    permission = _text(record, "permission") or Permission.OPERATOR.value
+    duties = _list(record, "duties")
+    return {
+        "login": login,
+        "name": _text(record, "name", required=True, limit=120),
+        "permission": _enum(record, "permission", lambda: parse_enum(Permission, permission, "permission")).value,
+        "duties": [_enum(record, "duties", lambda d=d: parse_enum(Duty, d, "duty")).value for d in duties],
+        "phone": _text(record, "phone", limit=40),
+        "email": _text(record, "email"),
+        "on_duty": _flag(record, "on_duty"),
+        "channels": _channels(record),
+        "demo": _flag(record, "demo"),
+    }
+
+
+def contact_from(record: Record) -> dict[str, Any]:
+    _only(record, {"key", "name", "kind", "phone", "email", "channels", "note"})
+    key = _text(record, "key", required=True, limit=64)
+    if not _KEY.match(key):
+        raise _fail(record, "key", f"{key!r} is not a key", "use lower-case letters, digits, . _ -")
+    kind = _text(record, "kind", required=True)
+    return {
+        "key": key,
+        "name": _text(record, "name", required=True, limit=120),
+        "kind": _enum(record, "kind", lambda: parse_enum(ContactKind, kind, "contact kind")).value,
+        "phone": _text(record, "phone", limit=40),
+        "email": _text(record, "email"),
+        "channels": _channels(record),
+        "note": _text(record, "note", limit=2000),
+    }
+
+
+def system_from(record: Record) -> dict[str, Any]:
+    _only(record, {"name", "duty_area", "vendor_contact", "maintenance_contract", "parent", "description"})
+    duty = _text(record, "duty_area")
+    return {
+        "name": _text(record, "name", required=True, limit=120),
+        "duty_area": _enum(record, "duty_area", lambda: parse_enum(Duty, duty, "duty")).value if duty else None,
+        "vendor_contact": _text(record, "vendor_contact", limit=64) or None,
+        "maintenance_contract": _flag(record, "maintenance_contract"),
+        "parent": _text(record, "parent", limit=120) or None,
+        "description": _text(record, "description", limit=2000),
+    }
+
+
+PARSERS: dict[str, Callable[[Record], dict[str, Any]]] = {
+    "roster": member_from,
+    "contacts": contact_from,
+    "systems": system_from,
+}
+IDENTITY = {"roster": "login", "contacts": "key", "systems": "name"}
+
+
+def parse_file(path: Path, kind: str) -> list[tuple[Record, dict[str, Any]]]:
+    """Read and validate every record; refuse duplicates within the file."""
+    parsed = [(record, PARSERS[kind](record)) for record in read_records(path, kind)]
+    seen: dict[str, str] = {}
+    ident = IDENTITY[kind]
+    for record, data in parsed:
+        if data[ident] in seen:
+            raise _fail(
+                record,
+                ident,
+                f"{data[ident]!r} appears twice (first at {seen[data[ident]]})",
+                "keep one record for each",
+            )
+        seen[data[ident]] = record.where
+    return parsed

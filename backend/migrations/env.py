@@ -1,0 +1,20 @@
+"""Alembic environment: always run in-process by `opsdeck.backend.schema` on a
+connection it passes in (never from an alembic.ini)."""
+
+from __future__ import annotations
+
+from alembic import context
+from opsdeck.backend import models  # noqa: F401  (registers the tables)
+from sqlmodel import SQLModel
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    # SQLite alters tables by copying them; batch mode does that, and migrations
+    # that touch audit_events must re-create its triggers afterwards.
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,279 @@
+"""The store's tables (SQLModel). Migrations in `migrations/versions` create them.
+
+Times are `UTCDateTime` everywhere. Enums are stored as their string keys; the service
+layer validates them. Incidents are never deleted; audit rows are append-only
+(database triggers refuse UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from .sqltypes import UTCDateTime
+
+
+def utc(*, nullable: bool = True, index: bool = False) -> Any:
+    default = None if nullable else ...
+    return Field(default=default, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def json_dict() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class System(SQLModel, table=True):
+    """The system catalog: what can fail, who looks after it, who supports it."""
+
+    __tablename__ = "systems"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    duty_area: str | None = Field(default=None, sa_column=Column(String(32)))
+    vendor_contact: str | None = Field(default=None, sa_column=Column(String(64)))
+    maintenance_contract: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    parent_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("systems.id"), nullable=True))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class RosterMember(SQLModel, table=True):
+    """A member of the emergency group (应急小组): can own incidents."""
+
+    __tablename__ = "roster_members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False))
+    permission: str = Field(sa_column=Column(String(16), nullable=False))
+    duties: list[str] = json_list()
+    phone: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    email: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    on_duty: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    channels: dict[str, Any] = json_dict()
+    demo: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+
+
+class Contact(SQLModel, table=True):
+    """Someone who is told or escalated to, never an owner (leadership, vendors...)."""
+
+    __tablename__ = "contacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    phone: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    email: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    channels: dict[str, Any] = json_dict()
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+    # AUTOINCREMENT: ids are never reused, even after the newest row is gone.
+    __table_args__ = (
+        Index("ix_incidents_open", "status", "level"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    system_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("systems.id"), index=True))
+    category: str = Field(default="unclassified", sa_column=Column(String(32), nullable=False, index=True))
+    level: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    status: str = Field(default="reported", sa_column=Column(String(16), nullable=False))
+    owner: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    reporter: str = Field(sa_column=Column(String(64), nullable=False))
+
+    reported_at: datetime = utc(nullable=False, index=True)
+    outage_started_at: datetime | None = utc()
+    acknowledged_at: datetime | None = utc()
+    classified_at: datetime | None = utc()
+    cause_located_at: datetime | None = utc()
+    resolved_at: datetime | None = utc()
+    record_filed_at: datetime | None = utc()
+    closed_at: datetime | None = utc()
+
+    resolution: str | None = Field(default=None, sa_column=Column(Text))
+    record: str | None = Field(default=None, sa_column=Column(Text))
+    close_kind: str | None = Field(default=None, sa_column=Column(String(16)))
+    close_reason: str | None = Field(default=None, sa_column=Column(Text))
+    duplicate_of: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+    reopened_from: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+
+    policy_version: int = Field(sa_column=Column(Integer, nullable=False))
+    next_due_at: datetime | None = utc(index=True)
+    updated_at: datetime = utc(nullable=False)
+    updated_by: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class IncidentNote(SQLModel, table=True):
+    __tablename__ = "incident_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    at: datetime = utc(nullable=False)
+    author: str = Field(sa_column=Column(String(64), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PlaybookStep(SQLModel, table=True):
+    """One step of the category's playbook, copied onto the incident as a checklist."""
+
+    __tablename__ = "playbook_steps"
+    __table_args__ = (UniqueConstraint("incident_id", "key", name="uq_playbook_steps_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    category: str = Field(sa_column=Column(String(32), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    title_zh: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    done_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    done_at: datetime | None = utc()
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of a hash chain: per incident (`incident:ID`) or the `system` chain."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(sa_column=Column(String(40), nullable=False))
+    incident_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    at: datetime = utc(nullable=False)
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    action: str = Field(sa_column=Column(String(40), nullable=False))
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of each chain, updated in the writing transaction."""
+
+    __tablename__ = "audit_heads"
+
+    chain: str = Field(sa_column=Column(String(40), primary_key=True))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class ChangeCounter(SQLModel, table=True):
+    """One row; bumped inside every writing transaction, so feed order is commit order."""
+
+    __tablename__ = "change_counter"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Change(SQLModel, table=True):
+    """The change feed: readers poll `seq > N` and re-read only what changed."""
+
+    __tablename__ = "changes"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = utc(nullable=False)
+    entity: str = Field(sa_column=Column(String(32), nullable=False))
+    entity_id: str = Field(sa_column=Column(String(120), nullable=False))
+    action: str = Field(sa_column=Column(String(40), nullable=False))
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver, written in the transaction of its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = utc(nullable=False)
+    incident_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    event: str = Field(sa_column=Column(String(40), nullable=False))
+    recipient_kind: str = Field(sa_column=Column(String(16), nullable=False))
+    recipient: str = Field(sa_column=Column(String(64), nullable=False))
+    channel: str | None = Field(default=None, sa_column=Column(String(64)))
+    payload: dict[str, Any] = json_dict()
+    idempotency_key: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    next_attempt_at: datetime | None = utc()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(120)))
+    lease_until: datetime | None = utc()
+    sent_at: datetime | None = utc()
+
+
+class PolicyVersion(SQLModel, table=True):
+    """The playbooks and deadline rules every host reads, versioned."""
+
+    __tablename__ = "policy_versions"
+
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    created_at: datetime = utc(nullable=False)
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    document: dict[str, Any] = json_dict()
+
+
+class Probe(SQLModel, table=True):
+    """A monitoring item (第九条) or readiness check (§7); filled by the ingest issue."""
+
+    __tablename__ = "probes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    system_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("systems.id")))
+    kind: str = Field(default="", sa_column=Column(String(32), nullable=False, default=""))
+    interval_s: int | None = Field(default=None, sa_column=Column(Integer))
+    state: str = Field(default="UNKNOWN", sa_column=Column(String(16), nullable=False))
+    stale: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_result_at: datetime | None = utc()
+    silenced_until: datetime | None = utc()
+    silence_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = utc(nullable=False)
+
+
+class ProbeResult(SQLModel, table=True):
+    __tablename__ = "probe_results"
+    __table_args__ = (Index("ix_probe_results_probe_at", "probe_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    probe_id: int = Field(sa_column=Column(Integer, ForeignKey("probes.id"), nullable=False))
+    at: datetime = utc(nullable=False)
+    received_at: datetime = utc(nullable=False)
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    perfdata: list[Any] = json_list()
+    stale: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    result_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True))
+    incident_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))

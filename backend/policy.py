@@ -1,0 +1,137 @@
+"""The policy every host reads from the store: playbooks per category (and, with the
+deadline engine, the deadline rules). Applied from a TOML file, validated whole, stored
+as a new version with its hash; a policy with an error is refused with the file, the
+key and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .audit import canonical_json
+from .domain import CLASSIFIED_CATEGORIES
+from .errors import InvalidInput
+
+CONDITIONS = ("maintenance_contract", "no_maintenance_contract")
+_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    key: str
+    en: str
+    zh: str
+    when: str | None = None
+
+    def applies(self, maintenance_contract: bool | None) -> bool:
+        if self.when is None or maintenance_contract is None:
+            return True
+        return (self.when == "maintenance_contract") == maintenance_contract
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    document: dict[str, Any]
+
+    def playbook(self, category: str) -> list[StepSpec]:
+        steps = self.document.get("playbooks", {}).get(category, {}).get("steps", [])
+        return [StepSpec(s["key"], s["en"], s.get("zh", ""), s.get("when")) for s in steps]
+
+
+def default_document() -> dict[str, Any]:
+    text = files("opsdeck.backend").joinpath("defaults/policy.toml").read_text("utf-8")
+    return validate(tomllib.loads(text), source="(built-in defaults)")
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("bad_encoding", f"{path}: not UTF-8 text", "save the file as UTF-8") from None
+    return validate(raw, source=str(path))
+
+
+def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """Check the whole document; return it normalised, or refuse naming file, key and fix."""
+
+    def fail(key: str, what: str, fix: str) -> InvalidInput:
+        return InvalidInput("bad_policy", f"{source}: {key}: {what}", fix, file=source, key=key)
+
+    known = {"playbooks", "deadlines"}
+    for top in raw:
+        if top not in known:
+            raise fail(top, "unknown section", f"use only {', '.join(sorted(known))}")
+    playbooks = raw.get("playbooks", {})
+    if not isinstance(playbooks, dict):
+        raise fail("playbooks", "must be a table", "write [playbooks.CATEGORY] sections")
+    out: dict[str, Any] = {"playbooks": {}}
+    allowed = {c.value for c in CLASSIFIED_CATEGORIES}
+    for category, body in playbooks.items():
+        where = f"playbooks.{category}"
+        if category not in allowed:
+            raise fail(where, "unknown category", f"use one of {', '.join(sorted(allowed))}")
+        if not isinstance(body, dict) or set(body) - {"steps"}:
+            raise fail(where, "must hold only `steps`", "write steps = [ {key=..., en=..., zh=...}, ... ]")
+        steps = body.get("steps", [])
+        if not isinstance(steps, list):
+            raise fail(f"{where}.steps", "must be a list", "write steps = [ {key=..., en=...} ]")
+        out["playbooks"][category] = {"steps": _validate_steps(steps, where, fail)}
+    if "deadlines" in raw:
+        out["deadlines"] = raw["deadlines"]
+    return out
+
+
+def _validate_steps(steps: list[Any], where: str, fail: Any) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    result = []
+    for index, step in enumerate(steps):
+        at = f"{where}.steps[{index}]"
+        if not isinstance(step, dict):
+            raise fail(at, "must be a table", 'write { key = "...", en = "...", zh = "..." }')
+        extra = set(step) - {"key", "en", "zh", "when"}
+        if extra:
+            raise fail(f"{at}.{sorted(extra)[0]}", "unknown key", "use key, en, zh and when")
+        key = step.get("key")
+        if not isinstance(key, str) or not key or not set(key) <= _KEY_CHARS:
+            raise fail(f"{at}.key", f"{key!r} is not a step key", "use lower-case letters, digits and _")
+        if key in seen:
+            raise fail(f"{at}.key", f"{key!r} appears twice", "give each step of a playbook its own key")
+        seen.add(key)
+        en = step.get("en")
+        if not isinstance(en, str) or not en.strip():
+            raise fail(f"{at}.en", "missing", "give the step's text in English")
+        zh = step.get("zh", "")
+        if not isinstance(zh, str):
+            raise fail(f"{at}.zh", "must be text", "give the step's text in Chinese, or leave it out")
+        when = step.get("when")
+        if when is not None and when not in CONDITIONS:
+            raise fail(f"{at}.when", f"{when!r} is not a condition", f"use {' or '.join(CONDITIONS)}")
+        item = {"key": key, "en": en.strip(), "zh": zh.strip()}
+        if when:
+            item["when"] = when
+        result.append(item)
+    return result
+
+
+def merged_with_defaults(document: dict[str, Any]) -> dict[str, Any]:
+    """A file may give only some sections or categories; the rest keep the defaults."""
+    merged = default_document()
+    for category, body in document.get("playbooks", {}).items():
+        merged["playbooks"][category] = body
+    if "deadlines" in document:
+        merged["deadlines"] = document["deadlines"]
+    return merged

@@ -1,0 +1,43 @@
+"""The one sanitizer for untrusted text on its way to a terminal.
+
+Probe output, titles and notes are stored as received. Wherever they are shown, this
+strips escape sequences (CSI, OSC, DCS/SOS/PM/APC strings and lone ESC pairs) and every
+C0/C1 control character, so an OSC 52 clipboard write or a title change in probe output
+never reaches the operator's terminal. Rich and Textual pass these through, so
+`markup=False` alone is not enough.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ESC or the 8-bit CSI/OSC/DCS introducers, then the rest of the sequence:
+# - CSI: parameters, intermediates, one final byte
+# - OSC/DCS/SOS/PM/APC: a string up to BEL or ST (ESC \ or 0x9c), or to the end
+# - any other ESC pair (ESC c, ESC 7, ESC ( B ...)
+_SEQUENCE = re.compile(
+    r"""
+    (?:\x1b\[|\x9b) [\x30-\x3f]* [\x20-\x2f]* [\x40-\x7e]?
+  | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]) .*? (?:\x07|\x1b\\|\x9c|$)
+  | \x1b [\x20-\x2f]* [\x30-\x7e]?
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# Every C0 control but tab and newline, DEL, every C1 control; also the Unicode
+# bidi overrides and isolates, which can make a title read backwards.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str | None, *, one_line: bool = True) -> str:
+    """Text safe to put on a terminal. `one_line` also turns tabs and newlines into spaces."""
+    if not text:
+        return ""
+    text = _SEQUENCE.sub("", text)
+    if one_line:
+        return _CONTROL_ONE_LINE.sub(" ", text.replace("\r\n", "\n")).strip()
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def has_controls(text: str) -> bool:
+    return bool(_SEQUENCE.search(text) or _CONTROL.search(text))

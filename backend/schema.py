@@ -1,0 +1,219 @@
+"""Opening a store: create or migrate its schema (Alembic), refuse a newer one.
+
+- A missing SQLite file (and its folder) is created and migrated by the first command
+  that opens it. An older SQLite store is backed up, then upgraded.
+- A PostgreSQL database must exist; an empty one is migrated; an older one is upgraded
+  only by `opsdeck db upgrade` (other hosts may still run the old program).
+- A store written by a newer program is refused and never written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from . import policy
+from .errors import InvalidInput, StoreUnavailable
+from .models import PolicyVersion
+from .store import Store, UnitOfWork, make_engine, parse_url, translate_db_error
+from .timeutil import Clock, utcnow
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SEED_ACTOR = "system:opsdeck"
+# The newest migration. Every command checks the store against it, so it is a constant
+# rather than a walk of the migration scripts (Alembic costs ~0.2 s to import and
+# parse); tests/test_schema.py proves it equals Alembic's head.
+SCHEMA_HEAD = "0001"
+Progress = Callable[[int, int], None]
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """Alembic's own idea of the head (slow: for tests and `db status`)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def open_store(
+    url: str | URL,
+    *,
+    clock: Clock = utcnow,
+    upgrade: bool = False,
+    on_backup: Callable[[Path], None] | None = None,
+) -> Store:
+    """Open `url`, creating or migrating it as the rules above say."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    engine = make_engine(parsed)
+    store = Store(engine, parsed, clock)
+    try:
+        _ensure_schema(store, upgrade=upgrade, on_backup=on_backup)
+    except DBAPIError as error:
+        engine.dispose()
+        raise translate_db_error(error, parsed) or error from error
+    except Exception:
+        engine.dispose()
+        raise
+    return store
+
+
+def current_revision(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
+def _ensure_schema(store: Store, *, upgrade: bool, on_backup: Callable[[Path], None] | None) -> None:
+    current = current_revision(store)
+    if current == SCHEMA_HEAD:
+        return
+    head = head_revision()
+    _refuse_newer(current, store)
+    if current is not None:
+        if store.dialect == "postgresql" and not upgrade:
+            raise StoreUnavailable(
+                "schema_old",
+                f"the store at {store.describe()} has schema {current}; this opsdeck needs {head}",
+                "run `opsdeck db upgrade` once every host runs this version",
+            )
+        if store.path is not None:
+            backup = backup_path(store.path, current)
+            sqlite_backup(store.path, backup)
+            if on_backup:
+                on_backup(backup)
+    # BEGIN IMMEDIATE (SQLite) or an advisory lock (PostgreSQL) makes concurrent first
+    # opens queue; the second re-reads the revision and finds nothing left to do.
+    with store._write_engine.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7276150001)"))
+        current = _revision(conn)
+        if current == head:
+            return
+        _refuse_newer(current, store)
+        if current is None:
+            _refuse_foreign(conn, store)
+        from alembic import command
+
+        command.upgrade(_alembic_config(conn), "head")
+        _seed(conn, store)
+
+
+def _refuse_newer(current: str | None, store: Store) -> None:
+    if current is not None and current not in _known_revisions():
+        raise StoreUnavailable(
+            "schema_too_new",
+            f"the store at {store.describe()} was written by a newer opsdeck "
+            f"(schema {current}); this one knows up to {head_revision()}",
+            "upgrade opsdeck on this host; the store was not touched",
+        )
+
+
+def _refuse_foreign(conn: Connection, store: Store) -> None:
+    tables = set(inspect(conn).get_table_names())
+    if tables - {"alembic_version"}:
+        raise InvalidInput(
+            "not_a_store",
+            f"{store.describe()} holds other tables ({', '.join(sorted(tables)[:3])}...) and no opsdeck schema",
+            "point --db at an empty database or at an opsdeck store",
+        )
+
+
+def _seed(conn: Connection, store: Store) -> None:
+    """A new store holds the default policy as version 1, in the system audit chain."""
+    with Session(bind=conn, expire_on_commit=False) as session:
+        if session.execute(select(PolicyVersion.version)).first() is not None:
+            return
+        uow = UnitOfWork(session=session, actor=SEED_ACTOR, now=store.clock(), dialect=store.dialect)
+        document = policy.default_document()
+        digest = policy.document_hash(document)
+        session.add(
+            PolicyVersion(
+                version=1,
+                created_at=uow.now,
+                actor=SEED_ACTOR,
+                source="(built-in defaults)",
+                hash=digest,
+                document=document,
+            )
+        )
+        uow.record(
+            "policy_applied",
+            {"version": 1, "hash": digest, "source": "(built-in defaults)"},
+            entity="policy",
+            entity_id=1,
+        )
+        uow._finish()
+        session.flush()
+
+
+def backup_path(path: Path, revision: str) -> Path:
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return path.with_name(f"{path.name}.bak-{revision}-{stamp}")
+
+
+def sqlite_backup(source: Path, dest: Path, progress: Progress | None = None) -> None:
+    """A consistent copy while others keep writing (SQLite online backup API)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        raise InvalidInput("dest_exists", f"{dest} already exists", "choose a new file name")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(dest)
+    try:
+
+        def report(_status: int, remaining: int, total: int) -> None:
+            if progress:
+                progress(total - remaining, total)
+
+        src.backup(dst, pages=256, progress=report)
+    finally:
+        dst.close()
+        src.close()
+
+
+def upgrade_store(url: str | URL, clock: Clock = utcnow) -> tuple[str | None, str]:
+    """`opsdeck db upgrade`: (revision before, revision after)."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    engine = make_engine(parsed)
+    probe = Store(engine, parsed, clock)
+    try:
+        before = current_revision(probe)
+    finally:
+        engine.dispose()
+    store = open_store(parsed, clock=clock, upgrade=True)
+    after = current_revision(store)
+    store.dispose()
+    assert after is not None
+    return before, after

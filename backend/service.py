@@ -1,0 +1,875 @@
+"""The service layer: every action of the plan, each one write through the unit of work.
+
+Each action checks the actor's permission and its preconditions inside the write
+transaction, refuses with a `DomainError` that names the fix, and otherwise writes the
+change, one audit event, the change-feed entry and any outbox rows together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from . import directory, notify_plan, policy
+from .domain import (
+    CLASSIFIED_CATEGORIES,
+    OPEN_STATUSES,
+    SYSTEM_ACTOR_PREFIX,
+    Category,
+    CloseKind,
+    Level,
+    Permission,
+    Status,
+    StepState,
+    parse_enum,
+)
+from .errors import DomainError, InvalidInput, NotFound, StaleWrite
+from .models import (
+    Contact,
+    Incident,
+    IncidentNote,
+    PlaybookStep,
+    PolicyVersion,
+    RosterMember,
+    System,
+)
+from .store import Store, UnitOfWork
+from .timeutil import rfc3339
+
+TITLE_LIMIT = 300
+TEXT_LIMIT = 20_000
+# A clock a little ahead of the database's is not an error; an outage start an hour
+# in the future is.
+FUTURE_SLACK = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Actor:
+    login: str
+    permission: Permission
+    is_system: bool = False
+
+    @property
+    def can_write(self) -> bool:
+        return self.permission.can_write
+
+    @property
+    def is_lead(self) -> bool:
+        return self.permission is Permission.LEAD
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged)}
+
+
+def _clean_text(value: str | None, what: str, *, required: bool, limit: int = TEXT_LIMIT) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(f"missing_{what}", f"a {what} is required", f"give a {what}")
+    if len(value) > limit:
+        raise InvalidInput(f"long_{what}", f"the {what} is over {limit} characters", "shorten it")
+    return value
+
+
+class Service:
+    """The actions of one login on one store."""
+
+    def __init__(self, store: Store, login: str, *, read_only: bool = False) -> None:
+        self.store = store
+        self.login = login
+        self.read_only = read_only
+
+    # -- who may do what ---------------------------------------------------------------
+
+    def actor(self, session: Session) -> Actor:
+        if self.login.startswith(SYSTEM_ACTOR_PREFIX):
+            permission = Permission.VIEWER if self.read_only else Permission.OPERATOR
+            return Actor(self.login, permission, is_system=True)
+        if self.read_only:
+            return Actor(self.login, Permission.VIEWER)
+        member = session.execute(
+            select(RosterMember.permission).where(RosterMember.login == self.login)  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+        return Actor(self.login, Permission(member) if member else Permission.VIEWER)
+
+    def _writer(self, session: Session, what: str) -> Actor:
+        actor = self.actor(session)
+        if not actor.can_write:
+            if self.read_only:
+                raise DomainError("read_only", f"{what}: this session is read-only", "run without --read-only")
+            raise DomainError(
+                "viewer",
+                f"{what}: {self.login} is a viewer, and viewers change nothing",
+                f"ask a lead ({self._leads_text(session)}) to add {self.login} to the roster as an operator",
+                login=self.login,
+            )
+        return actor
+
+    def _lead(self, session: Session, what: str, *, bootstrap: bool = False) -> Actor:
+        actor = self.actor(session)
+        if actor.is_lead:
+            return actor
+        if bootstrap and not self.read_only and not self._lead_logins(session):
+            # Nobody leads yet: whoever can open the store sets it up (recorded as actor).
+            return Actor(self.login, Permission.LEAD)
+        raise DomainError(
+            "lead_only",
+            f"{what} is for leads; {self.login} is {'read-only' if self.read_only else actor.permission.value}",
+            f"ask a lead: {self._leads_text(session)}",
+            login=self.login,
+        )
+
+    def _lead_logins(self, session: Session) -> list[str]:
+        return list(
+            session.execute(
+                select(RosterMember.login)
+                .where(RosterMember.permission == Permission.LEAD.value)  # type: ignore[arg-type]
+                .order_by(RosterMember.login)
+            ).scalars()
+        )
+
+    def _leads_text(self, session: Session) -> str:
+        return ", ".join(self._lead_logins(session)) or "nobody leads yet: import a roster with a lead"
+
+    # -- incidents: reading within a write ----------------------------------------------
+
+    def _load(self, uow: UnitOfWork, incident_id: int) -> Incident:
+        incident = uow.session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
+        if incident is None:
+            raise NotFound(
+                "no_incident",
+                f"incident #{incident_id} does not exist",
+                "list incidents with `opsdeck incident list --status all`",
+                id=incident_id,
+            )
+        return incident
+
+    def _not_closed(self, incident: Incident) -> None:
+        if incident.status == Status.CLOSED:
+            raise DomainError(
+                "closed",
+                f"#{incident.id} is closed, and a closed incident is final",
+                f"to work on it again, `opsdeck incident reopen {incident.id} --reason R` opens a new "
+                "incident linked to it",
+                id=incident.id,
+            )
+
+    def _guard_version(self, uow: UnitOfWork, incident: Incident, expected: int | None) -> None:
+        """Bump the version `WHERE version = expected`, or refuse a stale write."""
+        seen = incident.version if expected is None else expected
+        if incident.version != seen:
+            raise self._stale(incident, seen)
+        result = uow.session.execute(
+            update(Incident)
+            .where(Incident.id == incident.id, Incident.version == seen)  # type: ignore[arg-type]
+            .values(version=seen + 1, updated_at=uow.now, updated_by=uow.actor)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            uow.session.refresh(incident)
+            raise self._stale(incident, seen)
+        incident.version, incident.updated_at, incident.updated_by = seen + 1, uow.now, uow.actor
+
+    @staticmethod
+    def _stale(incident: Incident, seen: int) -> StaleWrite:
+        return StaleWrite(
+            "stale",
+            f"#{incident.id} changed by {incident.updated_by} at {rfc3339(incident.updated_at)} "
+            f"(now version {incident.version}; you saw {seen})",
+            f"reload: opsdeck incident show {incident.id}, then act on what is there now",
+            id=incident.id,
+            version=incident.version,
+            expected=seen,
+            by=incident.updated_by,
+            at=rfc3339(incident.updated_at),
+        )
+
+    def _mutate(
+        self,
+        incident_id: int,
+        action: str,
+        expected_version: int | None,
+        change: Callable[[UnitOfWork, Actor, Incident], dict[str, Any]],
+        *,
+        what: str,
+    ) -> Incident:
+        with self.store.write(self.login) as uow:
+            actor = self._writer(uow.session, what)
+            incident = self._load(uow, incident_id)
+            self._not_closed(incident)
+            self._guard_version(uow, incident, expected_version)
+            details = change(uow, actor, incident)
+            event = uow.record(action, details, incident_id=incident.id)
+            notify_plan.after(uow, action, incident, details, event.seq)
+        return incident
+
+    def _ack_implied(self, uow: UnitOfWork, incident: Incident, details: dict[str, Any]) -> None:
+        if incident.status == Status.REPORTED:
+            incident.status = Status.ACKNOWLEDGED.value
+            incident.acknowledged_at = uow.now
+            details["acknowledged"] = True
+
+    # -- incidents: actions -------------------------------------------------------------
+
+    def open(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        system: str | None = None,
+        category: str | None = None,
+        level: str | None = None,
+        reason: str | None = None,
+        outage_start: datetime | None = None,
+    ) -> Incident:
+        title = _clean_text(title, "title", required=True, limit=TITLE_LIMIT)
+        description = _clean_text(description, "description", required=False)
+        cat = self._category(category) if category else None
+        lvl = self._level(level) if level else None
+        if (cat is None) != (lvl is None):
+            raise InvalidInput(
+                "half_classified",
+                "a category and a level go together",
+                "give both --category and --level, or neither (classify later)",
+            )
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "opening an incident")
+            system_row = self._system(uow.session, system) if system else None
+            if outage_start is not None and outage_start > uow.now + FUTURE_SLACK:
+                raise InvalidInput("future_outage", "the outage start is in the future", "give a past time or -15m")
+            incident = Incident(
+                title=title,
+                description=description,
+                system_id=system_row.id if system_row else None,
+                reporter=self.login,
+                reported_at=uow.now,
+                outage_started_at=outage_start or uow.now,
+                policy_version=self._policy(uow.session).version,
+                updated_at=uow.now,
+                updated_by=self.login,
+            )
+            details: dict[str, Any] = {"title": title, "system": system_row.name if system_row else None}
+            if cat and lvl:
+                incident.category, incident.level = cat.value, lvl.value
+                incident.classified_at = uow.now
+                details.update(category=cat.value, level=lvl.value, reason=reason or "")
+                self._ack_implied(uow, incident, details)
+            if outage_start is not None:
+                details["outage_started_at"] = rfc3339(outage_start)
+            uow.session.add(incident)
+            uow.session.flush()
+            if cat:
+                self._add_playbook(uow, incident, cat.value)
+            event = uow.record("open", details, incident_id=incident.id)
+            notify_plan.after(uow, "open", incident, details, event.seq)
+        return incident
+
+    def ack(self, incident_id: int, *, expected_version: int | None = None) -> Incident:
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            if incident.status != Status.REPORTED:
+                raise DomainError(
+                    "not_reported",
+                    f"#{incident.id} is {incident.status}"
+                    + (
+                        f" (acknowledged by {incident.owner or 'someone'} at {rfc3339(incident.acknowledged_at)})"
+                        if incident.acknowledged_at
+                        else ""
+                    ),
+                    "nothing to acknowledge; add a note to show you are on it",
+                    id=incident.id,
+                )
+            incident.status = Status.ACKNOWLEDGED.value
+            incident.acknowledged_at = uow.now
+            return {}
+
+        return self._mutate(incident_id, "ack", expected_version, change, what="acknowledging")
+
+    def classify(
+        self,
+        incident_id: int,
+        *,
+        category: str,
+        level: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> Incident:
+        cat, lvl = self._category(category), self._level(level)
+        reason = _clean_text(reason, "reason", required=False)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            before_cat, before_lvl = incident.category, incident.level
+            if before_cat == cat.value and before_lvl == lvl.value:
+                raise DomainError(
+                    "unchanged",
+                    f"#{incident.id} is already {cat.value} at level {lvl.value}",
+                    "nothing to change",
+                    id=incident.id,
+                )
+            regrade = before_cat != Category.UNCLASSIFIED or before_lvl is not None
+            if regrade and not reason:
+                raise InvalidInput(
+                    "missing_reason",
+                    f"#{incident.id} is already classified ({before_cat}, level {before_lvl or '-'})",
+                    "a re-grade needs --reason saying why",
+                )
+            self._check_lowering(uow.session, actor, incident, lvl)
+            incident.category, incident.level = cat.value, lvl.value
+            details: dict[str, Any] = {
+                "category": cat.value,
+                "level": lvl.value,
+                "from_category": before_cat,
+                "from_level": before_lvl,
+                "reason": reason,
+                "regrade": regrade,
+            }
+            if incident.classified_at is None:
+                incident.classified_at = uow.now
+            if before_cat != cat.value:
+                self._replace_playbook(uow, incident, before_cat, cat.value)
+            self._ack_implied(uow, incident, details)
+            return details
+
+        return self._mutate(incident_id, "classify", expected_version, change, what="classifying")
+
+    def set_level(
+        self, incident_id: int, *, level: str, reason: str | None = None, expected_version: int | None = None
+    ) -> Incident:
+        lvl = self._level(level)
+        reason = _clean_text(reason, "reason", required=False)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            before = incident.level
+            if before == lvl.value:
+                raise DomainError("unchanged", f"#{incident.id} is already level {lvl.value}", "nothing to change")
+            if before is not None and not reason:
+                raise InvalidInput(
+                    "missing_reason", f"#{incident.id} is level {before}", "changing a level needs --reason saying why"
+                )
+            self._check_lowering(uow.session, actor, incident, lvl)
+            incident.level = lvl.value
+            if incident.classified_at is None and incident.category != Category.UNCLASSIFIED:
+                incident.classified_at = uow.now
+            details: dict[str, Any] = {"level": lvl.value, "from_level": before, "reason": reason}
+            self._ack_implied(uow, incident, details)
+            return details
+
+        return self._mutate(incident_id, "level", expected_version, change, what="changing the level")
+
+    def _check_lowering(self, session: Session, actor: Actor, incident: Incident, new: Level) -> None:
+        if incident.level and new.rank < Level(incident.level).rank and not actor.is_lead:
+            raise DomainError(
+                "lead_only",
+                f"lowering #{incident.id} from level {incident.level} to {new.value} is for leads",
+                f"ask a lead: {self._leads_text(session)}",
+                id=incident.id,
+            )
+
+    def assign(self, incident_id: int, login: str, *, expected_version: int | None = None) -> Incident:
+        login = login.strip()
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            member = uow.session.execute(
+                select(RosterMember).where(RosterMember.login == login)  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+            if member is None:
+                raise NotFound(
+                    "no_member",
+                    f"{login!r} is not on the roster",
+                    "assign to a roster member (opsdeck roster list); contacts are never owners",
+                )
+            if member.permission == Permission.VIEWER:
+                raise DomainError(
+                    "owner_viewer",
+                    f"{login} is a viewer and cannot own incidents",
+                    "assign an operator or a lead, or have a lead raise their permission",
+                )
+            if incident.owner == login:
+                raise DomainError("unchanged", f"{login} already owns #{incident.id}", "nothing to change")
+            details: dict[str, Any] = {"owner": login, "from_owner": incident.owner}
+            incident.owner = login
+            self._ack_implied(uow, incident, details)
+            return details
+
+        return self._mutate(incident_id, "assign", expected_version, change, what="assigning")
+
+    def note(self, incident_id: int, text: str) -> Incident:
+        """A note is a child row: it never conflicts with another operator's note."""
+        text = _clean_text(text, "note", required=True)
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "adding a note")
+            incident = self._load(uow, incident_id)
+            self._not_closed(incident)
+            details: dict[str, Any] = {"text": text}
+            if incident.status == Status.REPORTED:
+                self._guard_version(uow, incident, None)
+                self._ack_implied(uow, incident, details)
+            uow.session.add(IncidentNote(incident_id=incident_id, at=uow.now, author=self.login, text=text))
+            uow.record("note", details, incident_id=incident_id)
+        return incident
+
+    def step(self, incident_id: int, key: str, *, skip: bool = False, reason: str | None = None) -> PlaybookStep:
+        reason = _clean_text(reason, "reason", required=skip)
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "ticking a playbook step")
+            incident = self._load(uow, incident_id)
+            self._not_closed(incident)
+            step = uow.session.execute(
+                select(PlaybookStep).where(
+                    PlaybookStep.incident_id == incident_id,
+                    PlaybookStep.key == key,  # type: ignore[arg-type]
+                )
+            ).scalar_one_or_none()
+            if step is None:
+                keys = (
+                    uow.session.execute(
+                        select(PlaybookStep.key)
+                        .where(PlaybookStep.incident_id == incident_id)  # type: ignore[arg-type]
+                        .order_by(PlaybookStep.position)  # type: ignore[arg-type]
+                    )
+                    .scalars()
+                    .all()
+                )
+                raise NotFound(
+                    "no_step",
+                    f"#{incident_id} has no playbook step {key!r}",
+                    f"use one of: {', '.join(keys)}"
+                    if keys
+                    else "classify the incident first: its category brings the playbook",
+                )
+            if step.state != StepState.PENDING:
+                raise DomainError(
+                    "step_done",
+                    f"step {key!r} of #{incident_id} is already {step.state} "
+                    f"by {step.done_by} at {rfc3339(step.done_at)}",
+                    "nothing to change",
+                )
+            step.state = (StepState.SKIPPED if skip else StepState.DONE).value
+            step.reason = reason or None
+            step.done_by, step.done_at = self.login, uow.now
+            uow.record("step", {"key": key, "state": step.state, "reason": reason}, incident_id=incident_id)
+        return step
+
+    def cause(self, incident_id: int, *, note: str | None = None, expected_version: int | None = None) -> Incident:
+        note = _clean_text(note, "note", required=False)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            if incident.cause_located_at is not None:
+                raise DomainError(
+                    "cause_known",
+                    f"the cause of #{incident.id} was located at {rfc3339(incident.cause_located_at)}",
+                    "nothing to change; add a note for more detail",
+                )
+            incident.cause_located_at = uow.now
+            if note:
+                uow.session.add(IncidentNote(incident_id=incident.id, at=uow.now, author=self.login, text=note))
+            return {"note": note}
+
+        return self._mutate(incident_id, "cause", expected_version, change, what="marking the cause located")
+
+    def resolve(self, incident_id: int, *, resolution: str, expected_version: int | None = None) -> Incident:
+        resolution = _clean_text(resolution, "resolution", required=True)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            if incident.status == Status.RESOLVED:
+                raise DomainError(
+                    "resolved",
+                    f"#{incident.id} was resolved at {rfc3339(incident.resolved_at)}",
+                    f"close it (opsdeck incident close {incident.id}) or reopen it",
+                )
+            incident.status = Status.RESOLVED.value
+            incident.resolution = resolution
+            incident.resolved_at = uow.now
+            if incident.acknowledged_at is None:
+                incident.acknowledged_at = uow.now
+            return {"resolution": resolution}
+
+        return self._mutate(incident_id, "resolve", expected_version, change, what="resolving")
+
+    def close(
+        self,
+        incident_id: int,
+        *,
+        false_alarm_reason: str | None = None,
+        duplicate_of: int | None = None,
+        expected_version: int | None = None,
+    ) -> Incident:
+        if false_alarm_reason is not None and duplicate_of is not None:
+            raise InvalidInput("close_two_ways", "--false-alarm and --duplicate-of exclude each other", "choose one")
+        if false_alarm_reason is not None:
+            false_alarm_reason = _clean_text(false_alarm_reason, "reason", required=True)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            if incident.level in (Level.I, Level.II) and not actor.is_lead:
+                raise DomainError(
+                    "lead_only",
+                    f"closing #{incident.id} (level {incident.level}) is for leads",
+                    f"ask a lead: {self._leads_text(uow.session)}",
+                )
+            details: dict[str, Any]
+            if duplicate_of is not None:
+                details = self._close_duplicate(uow, incident, duplicate_of)
+            elif false_alarm_reason is not None:
+                incident.close_kind, incident.close_reason = CloseKind.FALSE_ALARM.value, false_alarm_reason
+                details = {"kind": CloseKind.FALSE_ALARM.value, "reason": false_alarm_reason}
+            else:
+                details = self._close_with_record(uow, incident)
+            incident.status = Status.CLOSED.value
+            incident.closed_at = uow.now
+            return details
+
+        return self._mutate(incident_id, "close", expected_version, change, what="closing")
+
+    def _close_with_record(self, uow: UnitOfWork, incident: Incident) -> dict[str, Any]:
+        missing = []
+        if incident.status != Status.RESOLVED:
+            missing.append("it is not resolved")
+        if incident.category == Category.UNCLASSIFIED:
+            missing.append("it has no category")
+        if incident.level is None:
+            missing.append("it has no level")
+        if missing:
+            raise DomainError(
+                "not_closable",
+                f"#{incident.id} cannot be closed: {' and '.join(missing)}",
+                "resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID",
+                id=incident.id,
+            )
+        incident.record = incident.resolution
+        incident.record_filed_at = uow.now
+        incident.close_kind = CloseKind.RESOLVED.value
+        return {"kind": CloseKind.RESOLVED.value, "record": incident.record}
+
+    def _close_duplicate(self, uow: UnitOfWork, incident: Incident, original_id: int) -> dict[str, Any]:
+        if original_id == incident.id:
+            raise InvalidInput(
+                "self_duplicate", f"#{incident.id} cannot duplicate itself", "name the original incident"
+            )
+        original = uow.session.get(Incident, original_id)
+        if original is None:
+            raise NotFound("no_incident", f"incident #{original_id} does not exist", "name an existing original")
+        if original.close_kind == CloseKind.DUPLICATE and original.duplicate_of:
+            raise DomainError(
+                "duplicate_chain",
+                f"#{original_id} is itself a duplicate of #{original.duplicate_of}",
+                f"use --duplicate-of {original.duplicate_of}",
+            )
+        incident.close_kind, incident.duplicate_of = CloseKind.DUPLICATE.value, original_id
+        return {"kind": CloseKind.DUPLICATE.value, "duplicate_of": original_id}
+
+    def reopen(self, incident_id: int, *, reason: str, expected_version: int | None = None) -> Incident:
+        """A resolved incident goes back to acknowledged; a closed one opens a new, linked one."""
+        reason = _clean_text(reason, "reason", required=True)
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "reopening")
+            incident = self._load(uow, incident_id)
+            if incident.status == Status.CLOSED:
+                return self._reopen_closed(uow, incident, reason)
+            if incident.status != Status.RESOLVED:
+                raise DomainError(
+                    "not_resolved",
+                    f"#{incident.id} is {incident.status}, not resolved",
+                    "only a resolved incident reopens",
+                )
+            self._guard_version(uow, incident, expected_version)
+            incident.status = Status.ACKNOWLEDGED.value
+            incident.resolved_at = None
+            uow.record("reopen", {"reason": reason}, incident_id=incident.id)
+        return incident
+
+    def _reopen_closed(self, uow: UnitOfWork, old: Incident, reason: str) -> Incident:
+        new = Incident(
+            title=old.title,
+            description=old.description,
+            system_id=old.system_id,
+            category=old.category,
+            level=old.level,
+            status=Status.ACKNOWLEDGED.value,
+            owner=old.owner,
+            reporter=self.login,
+            reported_at=uow.now,
+            outage_started_at=uow.now,
+            acknowledged_at=uow.now,
+            classified_at=uow.now if old.level and old.category != Category.UNCLASSIFIED else None,
+            reopened_from=old.id,
+            policy_version=self._policy(uow.session).version,
+            updated_at=uow.now,
+            updated_by=self.login,
+        )
+        uow.session.add(new)
+        uow.session.flush()
+        assert new.id is not None and old.id is not None
+        if new.category != Category.UNCLASSIFIED:
+            self._add_playbook(uow, new, new.category)
+        uow.record("reopened_as", {"new_id": new.id, "reason": reason}, incident_id=old.id)
+        uow.record("open", {"reopened_from": old.id, "reason": reason, "title": new.title}, incident_id=new.id)
+        return new
+
+    def outage(
+        self, incident_id: int, *, started: datetime, reason: str, expected_version: int | None = None
+    ) -> Incident:
+        reason = _clean_text(reason, "reason", required=True)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            if started > uow.now + FUTURE_SLACK:
+                raise InvalidInput("future_outage", "the outage start is in the future", "give a past time or -15m")
+            if incident.resolved_at and started > incident.resolved_at:
+                raise InvalidInput(
+                    "outage_after_resolution",
+                    "the outage cannot start after the resolution",
+                    f"give a time before {rfc3339(incident.resolved_at)}",
+                )
+            before = incident.outage_started_at
+            incident.outage_started_at = started
+            return {"outage_started_at": rfc3339(started), "from": rfc3339(before), "reason": reason}
+
+        return self._mutate(incident_id, "outage", expected_version, change, what="setting the outage start")
+
+    # -- playbooks ----------------------------------------------------------------------
+
+    def _add_playbook(self, uow: UnitOfWork, incident: Incident, category: str) -> None:
+        assert incident.id is not None
+        contract = self._maintenance_contract(uow.session, incident)
+        existing = set(
+            uow.session.execute(
+                select(PlaybookStep.key).where(PlaybookStep.incident_id == incident.id)  # type: ignore[arg-type]
+            ).scalars()
+        )
+        position = uow.session.execute(
+            select(func.coalesce(func.max(PlaybookStep.position), 0)).where(
+                PlaybookStep.incident_id == incident.id  # type: ignore[arg-type]
+            )
+        ).scalar_one()
+        for spec in self._policy(uow.session).playbook(category):
+            if spec.key in existing or not spec.applies(contract):
+                continue
+            position += 1
+            uow.session.add(
+                PlaybookStep(
+                    incident_id=incident.id,
+                    key=spec.key,
+                    category=category,
+                    position=position,
+                    title=spec.en,
+                    title_zh=spec.zh,
+                )
+            )
+
+    def _replace_playbook(self, uow: UnitOfWork, incident: Incident, old: str, new: str) -> None:
+        """Reclassifying keeps ticked steps, drops the old category's pending ones, appends the new."""
+        new_keys = {s.key for s in self._policy(uow.session).playbook(new)}
+        uow.session.execute(
+            delete(PlaybookStep).where(
+                PlaybookStep.incident_id == incident.id,  # type: ignore[arg-type]
+                PlaybookStep.state == StepState.PENDING.value,  # type: ignore[arg-type]
+                PlaybookStep.key.not_in(new_keys),  # type: ignore[attr-defined]
+            )
+        )
+        self._add_playbook(uow, incident, new)
+
+    def _maintenance_contract(self, session: Session, incident: Incident) -> bool | None:
+        if incident.system_id is None:
+            return None
+        system = session.get(System, incident.system_id)
+        return system.maintenance_contract if system else None
+
+    # -- lookups --------------------------------------------------------------------------
+
+    @staticmethod
+    def _category(text: str) -> Category:
+        try:
+            category = parse_enum(Category, text, "category")
+        except ValueError as error:
+            raise InvalidInput("bad_category", str(error), "see DOMAIN.md §1 for what each means") from None
+        if category is Category.UNCLASSIFIED:
+            allowed = ", ".join(c.value for c in CLASSIFIED_CATEGORIES)
+            raise InvalidInput("bad_category", "unclassified is not a classification", f"use one of {allowed}")
+        return category
+
+    @staticmethod
+    def _level(text: str) -> Level:
+        try:
+            return Level.parse(text)
+        except ValueError as error:
+            raise InvalidInput("bad_level", str(error), "I is the most severe, IV the least") from None
+
+    @staticmethod
+    def _system(session: Session, name: str) -> System:
+        system = session.execute(select(System).where(System.name == name)).scalar_one_or_none()  # type: ignore[arg-type]
+        if system is None:
+            raise NotFound(
+                "no_system",
+                f"no system named {name!r} in the catalog",
+                "see `opsdeck systems list`, or add it with `opsdeck systems import FILE`",
+            )
+        return system
+
+    @staticmethod
+    def _policy(session: Session) -> policy.Policy:
+        row = session.execute(
+            select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
+        ).scalar_one()
+        return policy.Policy(row.version, policy.merged_with_defaults(row.document))
+
+    # -- roster, contacts, systems, policy -----------------------------------------------
+
+    def roster_duty(self, login: str, on: bool) -> RosterMember:
+        with self.store.write(self.login) as uow:
+            if self.read_only or login != self.login:
+                self._lead(uow.session, f"putting {login} {'on' if on else 'off'} duty")
+            member = uow.session.execute(
+                select(RosterMember).where(RosterMember.login == login)  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+            if member is None:
+                raise NotFound("no_member", f"{login!r} is not on the roster", "see `opsdeck roster list`")
+            if member.on_duty != on:
+                member.on_duty = on
+                uow.record("duty", {"login": login, "on_duty": on}, entity="roster", entity_id=login)
+        return member
+
+    def import_records(self, kind: str, path: Path, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+        parsed = directory.parse_file(path, kind)
+        with self.store.write(self.login) as uow:
+            self._lead(uow.session, f"{kind} import", bootstrap=True)
+            result = _IMPORTERS[kind](uow, [data for _, data in parsed], progress)
+            if result.added or result.updated:
+                uow.record(
+                    f"{kind}_import",
+                    {"file": str(path), **result.counts(), "added": result.added, "updated": result.updated},
+                    entity=kind,
+                    entity_id=str(path.name),
+                )
+                for name in result.added + result.updated:
+                    uow.changed(kind, name, "import")
+        return result
+
+    def apply_policy(self, path: Path) -> tuple[int, bool]:
+        """Store the file as a new policy version; (version, whether it changed)."""
+        document = policy.merged_with_defaults(policy.load_file(path))
+        digest = policy.document_hash(document)
+        with self.store.write(self.login) as uow:
+            self._lead(uow.session, "policy apply", bootstrap=True)
+            current = self._policy(uow.session)
+            if policy.document_hash(current.document) == digest:
+                return current.version, False
+            version = current.version + 1
+            uow.session.add(
+                PolicyVersion(
+                    version=version,
+                    created_at=uow.now,
+                    actor=self.login,
+                    source=str(path),
+                    hash=digest,
+                    document=document,
+                )
+            )
+            uow.record(
+                "policy_applied",
+                {"version": version, "hash": digest, "source": str(path)},
+                entity="policy",
+                entity_id=version,
+            )
+        return version, True
+
+
+def _upsert(
+    uow: UnitOfWork,
+    model: Any,
+    ident: str,
+    rows: list[dict[str, Any]],
+    progress: Callable[[int, int], None] | None,
+) -> ImportResult:
+    existing = {getattr(r, ident): r for r in uow.session.execute(select(model)).scalars()}
+    added, updated, unchanged = [], [], []
+    for index, data in enumerate(rows):
+        key = data[ident]
+        row = existing.get(key)
+        if row is None:
+            uow.session.add(model(**data))
+            added.append(key)
+        elif any(getattr(row, k) != v for k, v in data.items()):
+            for k, v in data.items():
+                setattr(row, k, v)
+            updated.append(key)
+        else:
+            unchanged.append(key)
+        if progress:
+            progress(index + 1, len(rows))
+    return ImportResult(model.__tablename__, added, updated, unchanged)
+
+
+def _import_roster(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
+    return _upsert(uow, RosterMember, "login", rows, progress)
+
+
+def _import_contacts(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
+    return _upsert(uow, Contact, "key", rows, progress)
+
+
+def _import_systems(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
+    """Systems name a parent system and a vendor contact: both must resolve, no cycles."""
+    contacts = set(uow.session.execute(select(Contact.key)).scalars())
+    known = set(uow.session.execute(select(System.name)).scalars()) | {r["name"] for r in rows}
+    for row in rows:
+        if row["vendor_contact"] and row["vendor_contact"] not in contacts:
+            raise InvalidInput(
+                "no_contact",
+                f"system {row['name']!r}: vendor_contact {row['vendor_contact']!r} is not a contact",
+                "import contacts first (opsdeck contacts import FILE) or fix the key",
+            )
+        if row["parent"] and row["parent"] not in known:
+            raise InvalidInput(
+                "no_parent",
+                f"system {row['name']!r}: parent {row['parent']!r} is not a system",
+                "add the parent to the file or the catalog",
+            )
+    parents = {r["name"]: r.pop("parent") for r in rows}
+    result = _upsert(uow, System, "name", rows, progress)
+    uow.session.flush()
+    ids = dict(uow.session.execute(select(System.name, System.id)).tuples().all())
+    graph = dict(uow.session.execute(select(System.id, System.parent_id)).tuples().all())
+    changed_parent = []
+    for name, parent in parents.items():
+        parent_id = ids[parent] if parent else None
+        if graph.get(ids[name]) != parent_id:
+            graph[ids[name]] = parent_id
+            changed_parent.append(name)
+    _refuse_cycles(graph, {v: k for k, v in ids.items()})
+    for name in changed_parent:
+        system = uow.session.get(System, ids[name])
+        assert system is not None
+        system.parent_id = graph[ids[name]]
+        if name in result.unchanged:
+            result.unchanged.remove(name)
+            result.updated.append(name)
+    return result
+
+
+def _refuse_cycles(graph: dict[int, int | None], names: dict[int, str]) -> None:
+    for start in graph:
+        seen = {start}
+        node = graph.get(start)
+        while node is not None:
+            if node in seen:
+                raise InvalidInput(
+                    "parent_cycle", f"system {names[start]!r} is its own ancestor", "fix the parent chain in the file"
+                )
+            seen.add(node)
+            node = graph.get(node)
+
+
+_IMPORTERS = {"roster": _import_roster, "contacts": _import_contacts, "systems": _import_systems}
+
+__all__ = ["OPEN_STATUSES", "Actor", "ImportResult", "Service"]

@@ -1,0 +1,231 @@
+"""The `opsdeck` command line: the contract scripts and other tools call.
+
+Importing this module must stay cheap: it never imports Textual. Only the commands
+that draw (the dashboard, `wall`, `serve`) import the UI, inside their handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from opsdeck.backend.errors import InvalidInput, OpsdeckError
+
+
+class UsageError(InvalidInput):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one `opsdeck: error:` line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError("usage", message, f"see `{self.prog} --help`")
+
+
+def _globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="the store: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB (never with a password here)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_login",
+        metavar="LOGIN",
+        default=default,
+        help="act as LOGIN (only when config allow_as = true or OPSDECK_ALLOW_AS=1)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="act as a viewer for this invocation: change nothing",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS if suppress else False, help="show tracebacks"
+    )
+
+
+Group = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+class _Builder:
+    """Adds subcommands that all accept the global options after the command too."""
+
+    def __init__(self) -> None:
+        self.common = Parser(add_help=False)
+        _globals(self.common, suppress=True)
+
+    def group(self, parent: Group, name: str, help_text: str) -> Group:
+        sub = parent.add_parser(name, help=help_text, description=help_text, parents=[self.common])
+        return sub.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+
+    def leaf(self, group: Group, name: str, help_text: str, *, json_flag: bool = True) -> Parser:
+        sub: Parser = group.add_parser(name, help=help_text, description=help_text, parents=[self.common])
+        if json_flag:
+            sub.add_argument("--json", action="store_true", help="print JSON")
+        return sub
+
+
+def build_parser() -> Parser:
+    b = _Builder()
+    parser = Parser(prog="opsdeck", description="The emergency plan's incidents, clocks, probes and roster.")
+    _globals(parser, suppress=False)
+    parser.add_argument("--demo", action="store_true", help="the board on a fresh demo store")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    _incident_commands(b, b.group(top, "incident", "open, list and act on incidents"))
+    for kind, what in (
+        ("roster", "the emergency group"),
+        ("contacts", "people told or escalated to"),
+        ("systems", "the system catalog"),
+    ):
+        group = b.group(top, kind, what)
+        b.leaf(group, "import", f"add or update {what} from a TOML, JSON or CSV file (leads)").add_argument("file")
+        b.leaf(group, "list", f"list {what}")
+        if kind == "roster":
+            p = b.leaf(group, "duty", "put LOGIN on or off duty (LOGIN themself, or a lead)")
+            p.add_argument("login")
+            p.add_argument("state", choices=["on", "off"])
+
+    audit = b.group(top, "audit", "the audit trail")
+    b.leaf(audit, "show", "an incident's audit trail (or `system`), oldest first").add_argument(
+        "id", metavar="ID|system"
+    )
+    b.leaf(audit, "verify", "check every hash chain; exit 1 naming the first broken link")
+
+    pol = b.group(top, "policy", "playbooks and deadline rules")
+    b.leaf(pol, "apply", "validate FILE (TOML) and store it as a new policy version (leads)").add_argument("file")
+    b.leaf(pol, "show", "the current policy")
+
+    db = b.group(top, "db", "the store itself")
+    b.leaf(db, "backup", "copy a SQLite store while it is in use").add_argument("dest")
+    b.leaf(db, "upgrade", "upgrade the schema (PostgreSQL: once every host runs this version)")
+    b.leaf(db, "status", "where the store is and its schema version")
+
+    for name, help_text in (
+        ("demo", "seed a fresh temporary store with demo data and print the board"),
+        ("config", "show the configuration in effect and where it came from"),
+    ):
+        sub = top.add_parser(name, help=help_text, description=help_text, parents=[b.common])
+        if name == "config":
+            sub.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _incident_commands(b: _Builder, inc: Group) -> None:
+    p = b.leaf(inc, "open", "report a new incident; prints its id")
+    p.add_argument("--title", required=True)
+    p.add_argument("--description", default="")
+    p.add_argument("--system", metavar="NAME")
+    p.add_argument("--category", metavar="K")
+    p.add_argument("--level", metavar="L")
+    p.add_argument("--reason", metavar="R")
+    p.add_argument("--outage-start", metavar="TIME", help="RFC 3339 or relative like -15m (default: now)")
+
+    p = b.leaf(inc, "list", "list incidents (open ones by default)")
+    p.add_argument(
+        "--status",
+        default="open",
+        metavar="S",
+        help="open (not closed, the default), reported, acknowledged, resolved, closed or all",
+    )
+    for flag in ("level", "category", "system", "owner"):
+        p.add_argument(f"--{flag}", metavar=flag.upper())
+    p.add_argument("--grep", metavar="TEXT", help="in title or description, any case")
+    p.add_argument("--since", metavar="TIME")
+    p.add_argument("--until", metavar="TIME")
+
+    b.leaf(inc, "show", "one incident with notes and playbook").add_argument("id", type=_incident_id)
+
+    def action(name: str, help_text: str) -> Parser:
+        sub = b.leaf(inc, name, help_text)
+        sub.add_argument("id", type=_incident_id)
+        sub.add_argument("--if-version", type=int, metavar="N", help="refuse if the incident is no longer at version N")
+        return sub
+
+    action("ack", "acknowledge: someone is on it")
+    p = action("classify", "set category and level (a re-grade needs --reason)")
+    p.add_argument("--category", required=True, metavar="K")
+    p.add_argument("--level", required=True, metavar="L")
+    p.add_argument("--reason", metavar="R")
+    p = action("level", "change the level (lowering it is for leads)")
+    p.add_argument("--level", required=True, metavar="L")
+    p.add_argument("--reason", metavar="R")
+    action("assign", "make LOGIN the owner").add_argument("login")
+    action("note", "add a note").add_argument("text")
+    p = action("step", "tick a playbook step (or --skip it with --reason)")
+    p.add_argument("key")
+    p.add_argument("--skip", action="store_true")
+    p.add_argument("--reason", metavar="R")
+    action("cause", "mark the cause located").add_argument("--note", metavar="T")
+    action("resolve", "service is back; says how").add_argument("--resolution", required=True, metavar="T")
+    p = action("close", "close: resolved with a record, a false alarm, or a duplicate")
+    p.add_argument("--false-alarm", action="store_true")
+    p.add_argument("--reason", metavar="R")
+    p.add_argument("--duplicate-of", type=_incident_id, metavar="ID")
+    action("reopen", "reopen a resolved incident (a closed one opens a new, linked one)").add_argument(
+        "--reason", required=True, metavar="R"
+    )
+    p = action("outage", "correct when the outage started")
+    p.add_argument("--started", required=True, metavar="TIME")
+    p.add_argument("--reason", required=True, metavar="R")
+
+
+def _incident_id(text: str) -> int:
+    try:
+        value = int(text.lstrip("#"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an incident id (a positive whole number)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an incident id (a positive whole number)")
+    return value
+
+
+def _rewrite_aliases(argv: list[str]) -> list[str]:
+    """`opsdeck audit 12` means `opsdeck audit show 12`."""
+    for index, word in enumerate(argv):
+        if word == "audit" and index + 1 < len(argv):
+            nxt = argv[index + 1]
+            if nxt.lstrip("#").isdigit() or nxt == "system":
+                return [*argv[: index + 1], "show", *argv[index + 1 :]]
+            break
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = _rewrite_aliases(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        from opsdeck.tui import commands
+
+        return commands.run(args)
+    except OpsdeckError as error:
+        if debug:
+            raise
+        _report(str(error))
+        return int(error.kind)
+    except KeyboardInterrupt:
+        _report("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `opsdeck incident list | head`: the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:  # a bug: say so plainly, traceback only with --debug
+        if debug:
+            raise
+        _report(f"internal error: {type(error).__name__}: {error} — rerun with --debug and report it")
+        return 70
+
+
+def _report(message: str) -> None:
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    print(f"opsdeck: error: {first}", file=sys.stderr)

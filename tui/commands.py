@@ -1,0 +1,549 @@
+"""What each CLI command does: validate, call the service layer, print text or JSON.
+
+No Textual here: only `dashboard()` imports the UI, when a command draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from opsdeck.backend import config as config_mod
+from opsdeck.backend import queries
+from opsdeck.backend.audit import verify
+from opsdeck.backend.board_text import render_board
+from opsdeck.backend.cells import fit
+from opsdeck.backend.domain import Category, Level, parse_enum
+from opsdeck.backend.errors import DomainError, InvalidInput, StoreUnavailable
+from opsdeck.backend.progress import Progress
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+from opsdeck.backend.timeutil import TimeFormatError, format_local, parse_time
+
+
+class Context:
+    """What every command needs: validated config, the login, and (lazily) the store."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        db_flag = getattr(args, "db", None)
+        if db_flag:
+            config_mod.refuse_password_flag(db_flag)
+        self.config = config_mod.load({"db": db_flag})
+        self.zone = self.config.zone()
+        self.login = self._login()
+        self.read_only = bool(getattr(args, "read_only", False))
+        self._store: Store | None = None
+
+    def _login(self) -> str:
+        as_login = getattr(self.args, "as_login", None)
+        if not as_login:
+            return getpass.getuser()
+        if not self.config.allow_as:
+            raise DomainError(
+                "as_disabled",
+                "--as is off on this host",
+                "set allow_as = true in the config or OPSDECK_ALLOW_AS=1 (tests and demos only)",
+            )
+        return as_login
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.db, on_backup=_tell_backup)
+        return self._store
+
+    @property
+    def service(self) -> Service:
+        return Service(self.store, self.login, read_only=self.read_only)
+
+    def time(self, text: str | None, what: str) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            return parse_time(text, self.store.clock(), self.zone)
+        except TimeFormatError as error:
+            raise InvalidInput("bad_time", f"{what}: {error}", "see the examples above") from None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+def _tell_backup(path: Path) -> None:
+    print(f"opsdeck: upgraded the store's schema; the old store was saved as {path}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command is None:
+        return _no_command(args)
+    ctx = Context(args)
+    try:
+        handler = HANDLERS[(args.command, getattr(args, "action", None))]
+        return handler(ctx)
+    finally:
+        ctx.close()
+
+
+def _no_command(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InvalidInput(
+            "no_terminal",
+            "no command given and no terminal to draw the board on",
+            "give a command (opsdeck --help), or run opsdeck in a terminal",
+        )
+    ctx = Context(args)
+    try:
+        if args.demo:
+            from opsdeck.backend.demo import open_demo_store
+
+            ctx._store = open_demo_store()
+        _print_board(ctx, title=ctx.store.describe())
+        print("(the live dashboard lands with the board issue; this is the text board)")
+        return 0
+    finally:
+        ctx.close()
+
+
+# -- output helpers -------------------------------------------------------------------
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def emit_json_array(items: Iterable[Any]) -> None:
+    """Stream a big list without holding it: `[`, items, `]`."""
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for item in items:
+        out.write("\n  " if first else ",\n  ")
+        out.write(json.dumps(item, ensure_ascii=False))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def _width() -> int:
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _print_board(ctx: Context, title: str = "") -> None:
+    with ctx.store.read() as session:
+        sys.stdout.write(render_board(session, ctx.store.clock(), ctx.zone, width=_width(), title=title))
+
+
+def _incident_out(ctx: Context, incident_id: int, summary: str) -> int:
+    with ctx.store.read() as session:
+        data = queries.get_incident(session, incident_id)
+    if ctx.args.json:
+        emit_json(data)
+    else:
+        print(f"#{incident_id} {summary} (version {data['version']}, {data['status']})")
+    return 0
+
+
+# -- incident commands ----------------------------------------------------------------
+
+
+def incident_open(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.service.open(
+        a.title,
+        description=a.description,
+        system=a.system,
+        category=a.category,
+        level=a.level,
+        reason=a.reason,
+        outage_start=ctx.time(a.outage_start, "--outage-start"),
+    )
+    assert incident.id is not None
+    if a.json:
+        with ctx.store.read() as session:
+            emit_json(queries.get_incident(session, incident.id))
+    else:
+        print(incident.id)
+    return 0
+
+
+def incident_list(ctx: Context) -> int:
+    a = ctx.args
+    if a.status not in queries.STATUS_FILTERS:
+        raise InvalidInput(
+            "bad_status", f"{a.status!r} is not a status filter", f"use one of {', '.join(queries.STATUS_FILTERS)}"
+        )
+    try:
+        level = Level.parse(a.level).value if a.level else None
+        category = parse_enum(Category, a.category, "category").value if a.category else None
+    except ValueError as error:
+        raise InvalidInput("bad_filter", str(error), "fix the filter") from None
+    filt = queries.IncidentFilter(
+        status=a.status,
+        level=level,
+        category=category,
+        system=a.system,
+        owner=a.owner,
+        since=ctx.time(a.since, "--since"),
+        until=ctx.time(a.until, "--until"),
+        grep=a.grep,
+    )
+    with ctx.store.read() as session:
+        rows = queries.iter_incidents(session, filt)
+        if a.json:
+            emit_json_array(rows)
+        else:
+            _print_incident_table(rows, ctx)
+    return 0
+
+
+def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
+    width = _width()
+    title_width = max(10, width - (6 + 4 + 17 + 10 + 13 + 17 + 6))
+    print(
+        f"{fit('ID', 6)} {fit('LVL', 4)} {fit('CATEGORY', 17)} {fit('TITLE', title_width)} "
+        f"{fit('OWNER', 10)} {fit('STATUS', 13)} REPORTED"
+    )
+    count = 0
+    for row in rows:
+        count += 1
+        reported = datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))
+        print(
+            f"{fit(str(row['id']), 6)} {fit(row['level'] or '-', 4)} {fit(row['category'], 17)} "
+            f"{fit(clean(row['title']), title_width)} {fit(clean(row['owner'] or '-'), 10)} "
+            f"{fit(row['status'], 13)} {reported.astimezone(ctx.zone).strftime('%m-%d %H:%M')}"
+        )
+    if count == 0:
+        print("(no incidents match)")
+
+
+def incident_show(ctx: Context) -> int:
+    with ctx.store.read() as session:
+        data = queries.incident_detail(session, ctx.args.id)
+    if ctx.args.json:
+        emit_json(data)
+        return 0
+    z = ctx.zone
+    print(f"#{data['id']} {clean(data['title'])}")
+    for key in ("status", "category", "level", "owner", "reporter", "system", "version"):
+        print(f"  {key:<18} {clean(str(data[key] if data[key] is not None else '-'))}")
+    for key in queries.TIMESTAMPS:
+        if data[key]:
+            print(f"  {key:<18} {format_local(datetime.fromisoformat(data[key].replace('Z', '+00:00')), z)}")
+    if data["description"]:
+        print("\n" + clean(data["description"], one_line=False))
+    if data["resolution"]:
+        print(f"\nresolution: {clean(data['resolution'], one_line=False)}")
+    if data["playbook"]:
+        print("\nplaybook:")
+        for step in data["playbook"]:
+            mark = {"done": "[x]", "skipped": "[-]"}.get(step["state"], "[ ]")
+            extra = (
+                f"  ({step['state']} by {step['by']}{': ' + clean(step['reason']) if step['reason'] else ''})"
+                if step["by"]
+                else ""
+            )
+            print(f"  {mark} {step['key']}: {clean(step['title'])}{extra}")
+    if data["notes"]:
+        print("\nnotes:")
+        for note in data["notes"]:
+            print(f"  {note['at']} {note['author']}: {clean(note['text'])}")
+    return 0
+
+
+def _action(summary: str, call: Callable[[Context], Any]) -> Callable[[Context], int]:
+    def handler(ctx: Context) -> int:
+        result = call(ctx)
+        incident_id = getattr(result, "id", None) or ctx.args.id
+        return _incident_out(ctx, incident_id, summary if incident_id == ctx.args.id else f"reopened as #{incident_id}")
+
+    return handler
+
+
+def _v(ctx: Context) -> int | None:
+    return ctx.args.if_version  # type: ignore[no-any-return]
+
+
+def _close(ctx: Context) -> Any:
+    a = ctx.args
+    if a.false_alarm and not a.reason:
+        raise InvalidInput("missing_reason", "--false-alarm needs --reason", "say why it was a false alarm")
+    if a.reason and not a.false_alarm:
+        raise InvalidInput("stray_reason", "--reason goes with --false-alarm", "add --false-alarm or drop --reason")
+    return ctx.service.close(
+        a.id,
+        false_alarm_reason=a.reason if a.false_alarm else None,
+        duplicate_of=a.duplicate_of,
+        expected_version=_v(ctx),
+    )
+
+
+def _step(ctx: Context) -> Any:
+    a = ctx.args
+    if a.skip and not a.reason:
+        raise InvalidInput("missing_reason", "--skip needs --reason", "say why the step is skipped")
+    ctx.service.step(a.id, a.key, skip=a.skip, reason=a.reason)
+    return None
+
+
+def _outage(ctx: Context) -> Any:
+    started = ctx.time(ctx.args.started, "--started")
+    assert started is not None
+    return ctx.service.outage(ctx.args.id, started=started, reason=ctx.args.reason, expected_version=_v(ctx))
+
+
+# -- directory, audit, policy, db ------------------------------------------------------
+
+
+def directory_import(ctx: Context) -> int:
+    kind = ctx.args.command
+    progress = Progress(f"importing {kind}")
+    result = ctx.service.import_records(kind, Path(ctx.args.file), progress)
+    progress.done()
+    if ctx.args.json:
+        emit_json({"kind": kind, **result.counts(), "added_keys": result.added, "updated_keys": result.updated})
+    else:
+        c = result.counts()
+        print(f"{kind}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged")
+    return 0
+
+
+def directory_list(ctx: Context) -> int:
+    kind = ctx.args.command
+    with ctx.store.read() as session:
+        rows = {"roster": queries.roster, "contacts": queries.contacts, "systems": queries.systems}[kind](session)
+    if ctx.args.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print(f"(no {kind} yet: opsdeck {kind} import FILE)")
+    for row in rows:
+        if kind == "roster":
+            duty = "ON DUTY" if row["on_duty"] else "off"
+            print(
+                f"{fit(row['login'], 12)} {fit(clean(row['name']), 28)} {fit(row['permission'], 9)} "
+                f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {row['open_incidents']} open  {row['phone']}"
+            )
+        elif kind == "contacts":
+            print(f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}")
+        else:
+            contract = "contract" if row["maintenance_contract"] else "no contract"
+            print(
+                f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
+                f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
+            )
+    return 0
+
+
+def roster_duty(ctx: Context) -> int:
+    member = ctx.service.roster_duty(ctx.args.login, ctx.args.state == "on")
+    if ctx.args.json:
+        emit_json({"login": member.login, "on_duty": member.on_duty})
+    else:
+        print(f"{member.login} is {'on' if member.on_duty else 'off'} duty")
+    return 0
+
+
+def audit_show(ctx: Context) -> int:
+    target = ctx.args.id
+    incident_id = None if target == "system" else int(str(target).lstrip("#"))
+    with ctx.store.read() as session:
+        if incident_id is not None:
+            queries.get_incident(session, incident_id)  # 4 if there is no such incident
+        events = queries.audit_trail(session, incident_id)
+    if ctx.args.json:
+        emit_json(events)
+        return 0
+    for e in events:
+        at = format_local(datetime.fromisoformat(e["at"].replace("Z", "+00:00")), ctx.zone)
+        details = clean(json.dumps(e["details"], ensure_ascii=False))
+        print(f"{e['seq']:>4} {at} {fit(e['actor'], 16)} {fit(e['action'], 14)} {details}")
+    return 0
+
+
+def audit_verify(ctx: Context) -> int:
+    with ctx.store.read() as session:
+        chains, events, problems = verify(session)
+    if ctx.args.json:
+        emit_json(
+            {
+                "ok": not problems,
+                "chains": chains,
+                "events": events,
+                "problems": [p.__dict__ for p in problems],
+            }
+        )
+    elif problems:
+        for p in problems:
+            print(f"BROKEN {p.message}")
+    else:
+        print(f"ok: {chains} chains, {events} events, every link intact")
+    if problems:
+        print(
+            f"opsdeck: error: {problems[0].message} — restore the store from a backup and "
+            "find out who had write access to the database",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def policy_apply(ctx: Context) -> int:
+    version, changed = ctx.service.apply_policy(Path(ctx.args.file))
+    if ctx.args.json:
+        emit_json({"version": version, "changed": changed})
+    else:
+        print(f"policy version {version}" + ("" if changed else " (unchanged: the file matches it)"))
+    return 0
+
+
+def policy_show(ctx: Context) -> int:
+    with ctx.store.read() as session:
+        policy = Service._policy(session)
+    if ctx.args.json:
+        emit_json({"version": policy.version, **policy.document})
+        return 0
+    print(f"policy version {policy.version}")
+    for category, body in policy.document["playbooks"].items():
+        print(f"\n{category}:")
+        for step in body["steps"]:
+            when = f"  [{step['when']}]" if step.get("when") else ""
+            print(f"  {step['key']}: {step['en']}{when}")
+    return 0
+
+
+def db_backup(ctx: Context) -> int:
+    path = ctx.store.path
+    if path is None:
+        raise InvalidInput(
+            "not_sqlite",
+            "db backup copies SQLite stores",
+            "for PostgreSQL use pg_dump (it takes a consistent snapshot too)",
+        )
+    progress = Progress("backing up")
+    sqlite_backup(path, Path(ctx.args.dest), progress)
+    progress.done()
+    if ctx.args.json:
+        emit_json({"source": str(path), "backup": ctx.args.dest})
+    else:
+        print(f"backed up {path} to {ctx.args.dest}")
+    return 0
+
+
+def db_upgrade(ctx: Context) -> int:
+    before, after = upgrade_store(ctx.config.db)
+    if ctx.args.json:
+        emit_json({"from": before, "to": after})
+    else:
+        print(f"schema {before or '(empty)'} -> {after}" if before != after else f"schema {after}: up to date")
+    return 0
+
+
+def db_status(ctx: Context) -> int:
+    revision = current_revision(ctx.store)
+    data = {
+        "db": ctx.store.describe(),
+        "dialect": ctx.store.dialect,
+        "schema": revision,
+        "program_schema": head_revision(),
+    }
+    if ctx.args.json:
+        emit_json(data)
+    else:
+        for key, value in data.items():
+            print(f"{key:<15} {value}")
+    return 0
+
+
+def demo(ctx: Context) -> int:
+    from opsdeck.backend.demo import open_demo_store
+
+    db_flag = getattr(ctx.args, "db", None)
+    ctx._store = open_demo_store(db_flag)
+    _print_board(ctx, title=f"demo {ctx.store.describe()}")
+    print(
+        f"\nThis demo store stays at {ctx.store.describe()}; try:\n"
+        f"  opsdeck --db {ctx.store.describe()} --as lead incident list\n"
+        "  (--as needs OPSDECK_ALLOW_AS=1: demo logins are not yours)"
+    )
+    return 0
+
+
+def show_config(ctx: Context) -> int:
+    c = ctx.config
+    data = {
+        "db": config_mod.parse_url(c.db).render_as_string(hide_password=True),
+        "timezone": c.timezone,
+        "allow_as": c.allow_as,
+        "language": c.language,
+        "files": list(c.sources),
+        "site_config": str(config_mod.site_config_path()),
+        "user_config": str(config_mod.user_config_path()),
+        "login": ctx.login,
+    }
+    if ctx.args.json:
+        emit_json(data)
+    else:
+        for key, value in data.items():
+            print(f"{key:<12} {value}")
+    return 0
+
+
+HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
+    ("incident", "open"): incident_open,
+    ("incident", "list"): incident_list,
+    ("incident", "show"): incident_show,
+    ("incident", "ack"): _action("acknowledged", lambda c: c.service.ack(c.args.id, expected_version=_v(c))),
+    ("incident", "classify"): _action(
+        "classified",
+        lambda c: c.service.classify(
+            c.args.id, category=c.args.category, level=c.args.level, reason=c.args.reason, expected_version=_v(c)
+        ),
+    ),
+    ("incident", "level"): _action(
+        "level changed",
+        lambda c: c.service.set_level(c.args.id, level=c.args.level, reason=c.args.reason, expected_version=_v(c)),
+    ),
+    ("incident", "assign"): _action(
+        "assigned", lambda c: c.service.assign(c.args.id, c.args.login, expected_version=_v(c))
+    ),
+    ("incident", "note"): _action("note added", lambda c: c.service.note(c.args.id, c.args.text)),
+    ("incident", "step"): _action("step recorded", _step),
+    ("incident", "cause"): _action(
+        "cause located", lambda c: c.service.cause(c.args.id, note=c.args.note, expected_version=_v(c))
+    ),
+    ("incident", "resolve"): _action(
+        "resolved", lambda c: c.service.resolve(c.args.id, resolution=c.args.resolution, expected_version=_v(c))
+    ),
+    ("incident", "close"): _action("closed", _close),
+    ("incident", "reopen"): _action(
+        "reopened", lambda c: c.service.reopen(c.args.id, reason=c.args.reason, expected_version=_v(c))
+    ),
+    ("incident", "outage"): _action("outage start set", _outage),
+    ("roster", "import"): directory_import,
+    ("contacts", "import"): directory_import,
+    ("systems", "import"): directory_import,
+    ("roster", "list"): directory_list,
+    ("contacts", "list"): directory_list,
+    ("systems", "list"): directory_list,
+    ("roster", "duty"): roster_duty,
+    ("audit", "show"): audit_show,
+    ("audit", "verify"): audit_verify,
+    ("policy", "apply"): policy_apply,
+    ("policy", "show"): policy_show,
+    ("db", "backup"): db_backup,
+    ("db", "upgrade"): db_upgrade,
+    ("db", "status"): db_status,
+    ("demo", None): demo,
+    ("config", None): show_config,
+}
+
+__all__ = ["HANDLERS", "StoreUnavailable", "run"]
