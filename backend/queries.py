@@ -195,7 +195,6 @@ def roster(session: Session) -> list[dict[str, Any]]:
             .where(and_(_I.owner.is_not(None), _I.status.in_([s.value for s in OPEN_STATUSES])))
             .group_by(_I.owner)
         )
-        .tuples()
         .all()
     )
     members = session.execute(select(RosterMember).order_by(RosterMember.login)).scalars()  # type: ignore[arg-type]
@@ -245,7 +244,6 @@ def level_counts(session: Session) -> dict[str, int]:
             .where(_I.status.in_([s.value for s in OPEN_STATUSES]))
             .group_by(func.coalesce(_I.level, "none"))
         )
-        .tuples()
         .all()
     )
     counts = {"I": 0, "II": 0, "III": 0, "IV": 0, "none": 0}

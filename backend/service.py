@@ -838,8 +838,8 @@ def _import_systems(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) 
     parents = {r["name"]: r.pop("parent") for r in rows}
     result = _upsert(uow, System, "name", rows, progress)
     uow.session.flush()
-    ids = dict(uow.session.execute(select(System.name, System.id)).tuples().all())
-    graph = dict(uow.session.execute(select(System.id, System.parent_id)).tuples().all())
+    ids = dict(uow.session.execute(select(System.name, System.id)).all())
+    graph = dict(uow.session.execute(select(System.id, System.parent_id)).all())
     changed_parent = []
     for name, parent in parents.items():
         parent_id = ids[parent] if parent else None

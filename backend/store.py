@@ -10,6 +10,8 @@ A lock still held after the timeout is "store busy, retry", never a traceback.
 from __future__ import annotations
 
 import socket
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -89,7 +91,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -100,6 +102,26 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _enable_wal(cursor: Any) -> None:
+    """WAL is a property of the file: set once, then every connection finds it.
+
+    Switching to WAL takes an exclusive lock and SQLite reports "database is locked" at
+    once, without the busy timeout, when another connection is opening the new file at
+    the same moment; so retry for as long as the busy timeout would have waited.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _busy(error: DBAPIError) -> bool:
@@ -230,9 +252,8 @@ class UnitOfWork:
                 text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, 0, :h) ON CONFLICT (chain) DO NOTHING"),
                 {"c": chain, "h": audit.GENESIS},
             )
-            query = query.with_for_update()
-            head = self.session.execute(query).scalar_one()
-            return None if head.seq == 0 else head
+            # A new chain's head starts at seq 0 with the genesis hash.
+            return self.session.execute(query.with_for_update()).scalar_one()
         return self.session.execute(query).scalar_one_or_none()
 
     def _finish(self) -> None:
@@ -276,9 +297,10 @@ class Store:
     def read(self) -> Iterator[Session]:
         """A short read transaction; objects stay usable after it ends."""
         try:
+            # Closing (not rolling back) ends the transaction without expiring what was
+            # read, so callers keep using the rows afterwards.
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
-                session.rollback()
         except DBAPIError as error:
             raise translate_db_error(error, self.url) or error from error
 

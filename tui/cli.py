@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -187,8 +188,20 @@ def _incident_id(text: str) -> int:
     return value
 
 
+TIME_OPTIONS = ("--outage-start", "--since", "--until", "--started")
+_RELATIVE = re.compile(r"^-\d+[smhdw]$")
+
+
 def _rewrite_aliases(argv: list[str]) -> list[str]:
-    """`opsdeck audit 12` means `opsdeck audit show 12`."""
+    """`opsdeck audit 12` means `opsdeck audit show 12`; `--since -15m` means `--since=-15m`
+    (argparse would take `-15m` for an option)."""
+    joined: list[str] = []
+    for word in argv:
+        if joined and joined[-1] in TIME_OPTIONS and _RELATIVE.match(word):
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    argv = joined
     for index, word in enumerate(argv):
         if word == "audit" and index + 1 < len(argv):
             nxt = argv[index + 1]

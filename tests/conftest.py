@@ -1,0 +1,148 @@
+"""Shared fixtures: real stores (a SQLite file in WAL; PostgreSQL when asked), an
+injectable clock, services acting as the demo roster's logins, and the CLI in-process.
+
+PostgreSQL: set OPSDECK_TEST_PG (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+and the store-level tests marked `postgres` run against it too, each in a schema of its
+own that is dropped afterwards. CI also sets OPSDECK_REQUIRE_PG=1, so a missing server
+fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import pytest
+
+from opsdeck.backend.schema import SEED_ACTOR, open_store
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+
+PG_URL = os.environ.get("OPSDECK_TEST_PG", "")
+REQUIRE_PG = os.environ.get("OPSDECK_REQUIRE_PG") == "1"
+T0 = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+def demo_fixture(name: str) -> Path:
+    with as_file(files("opsdeck.fixtures").joinpath("demo", name)) as path:
+        return Path(path)
+
+
+def _pg_available() -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    if not PG_URL:
+        return "PostgreSQL suites need OPSDECK_TEST_PG=postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    try:
+        import psycopg
+
+        with psycopg.connect(_libpq(PG_URL), connect_timeout=3):
+            return None
+    except Exception as error:  # pragma: no cover - depends on the machine
+        return f"PostgreSQL at {PG_URL} is not reachable: {error}"
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def pg_reason() -> str | None:
+    reason = _pg_available()
+    if reason and REQUIRE_PG:
+        pytest.fail(f"OPSDECK_REQUIRE_PG=1 but {reason}")
+    return reason
+
+
+@pytest.fixture
+def pg_url(pg_reason: str | None) -> Iterator[str]:
+    """A fresh schema on the PostgreSQL server, dropped afterwards."""
+    if pg_reason:
+        pytest.skip(pg_reason)
+    import psycopg
+
+    schema = f"opsdeck_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store' / 'opsdeck.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run the test on a SQLite file, and again on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'opsdeck.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(store_url, clock=clock)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    """The demo roster, contacts and systems (no incidents)."""
+    Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
+    Service(store, "lead").import_records("contacts", demo_fixture("contacts.toml"))
+    Service(store, "lead").import_records("systems", demo_fixture("systems.toml"))
+    return store
+
+
+@pytest.fixture
+def as_(seeded: Store) -> Callable[[str], Service]:
+    """`as_("servers").ack(1)`: act as a demo login."""
+    return lambda login: Service(seeded, login)
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run `opsdeck ARGS` in-process: returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("OPSDECK_CONFIG", str(tmp_path / "no-user-config.toml"))
+    monkeypatch.setenv("OPSDECK_ALLOW_AS", "1")
+    monkeypatch.setenv("OPSDECK_TIMEZONE", "UTC")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        from opsdeck.tui.cli import main
+
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = _pg_available()
+    return "PostgreSQL suites: " + ("run against " + PG_URL if reason is None else f"SKIPPED ({reason})")

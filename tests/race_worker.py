@@ -1,0 +1,41 @@
+"""A separate process for the concurrency tests: N × (read → assign with the version
+read). Prints JSON counts. Run as `python -m tests.race_worker URL INCIDENT N LOGIN GO`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from opsdeck.backend import queries
+from opsdeck.backend.errors import StaleWrite
+from opsdeck.backend.schema import open_store
+from opsdeck.backend.service import Service
+
+OWNERS = ["dns", "servers", "telecom", "lead"]
+
+
+def main() -> None:
+    url, incident_id, rounds, login, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
+    store = open_store(url)
+    service = Service(store, login)
+    while not go.exists():  # start together
+        time.sleep(0.001)
+    ok = stale = 0
+    for i in range(rounds):
+        with store.read() as session:
+            seen = queries.get_incident(session, incident_id)
+        candidates = [o for o in OWNERS if o != seen["owner"]]
+        target = candidates[(i + len(login)) % len(candidates)]
+        try:
+            service.assign(incident_id, target, expected_version=seen["version"])
+            ok += 1
+        except StaleWrite:
+            stale += 1
+    store.dispose()
+    print(json.dumps({"ok": ok, "stale": stale}))
+
+
+if __name__ == "__main__":
+    main()

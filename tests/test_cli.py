@@ -1,0 +1,225 @@
+"""The CLI contract: output, JSON shapes, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import demo_fixture
+
+OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
+
+
+@pytest.fixture
+def db(sqlite_url: str, cli) -> str:  # type: ignore[no-untyped-def]
+    """A store with the demo roster, contacts and systems, imported through the CLI."""
+    for kind in ("roster", "contacts", "systems"):
+        code, out, err = cli("--db", sqlite_url, "--as", "lead", kind, "import", str(demo_fixture(f"{kind}.toml")))
+        assert code == 0, err
+    return sqlite_url
+
+
+def test_round_trip(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("--db", db, "--as", "servers", "incident", "open", "--title", "Payment API down",
+                       "--system", "benefits-app", "--outage-start", "-20m")
+    assert code == 0 and out.strip().isdigit()
+    incident_id = out.strip()
+    steps = [
+        ("incident", "classify", incident_id, "--category", "software_fault", "--level", "III", "--reason", "app"),
+        ("incident", "assign", incident_id, "servers"),
+        ("incident", "note", incident_id, "rolling back"),
+        ("incident", "step", incident_id, "restart"),
+        ("incident", "cause", incident_id, "--note", "bad deploy"),
+        ("incident", "resolve", incident_id, "--resolution", "rolled back to 4.2"),
+        ("incident", "close", incident_id),
+    ]
+    for args in steps:
+        code, out, err = cli("--db", db, "--as", "servers", *args)
+        assert (code, err) == (0, ""), args
+        assert out.startswith(f"#{incident_id} ")
+    code, out, _ = cli("--db", db, "incident", "show", incident_id, "--json")
+    data = json.loads(out)
+    assert data["status"] == "closed" and data["close_kind"] == "resolved"
+    assert data["record_filed_at"] and data["closed_at"] and data["schema_version"] == 1
+    assert [n["text"] for n in data["notes"]] == ["rolling back", "bad deploy"]
+    code, out, _ = cli("--db", db, "audit", incident_id, "--json")
+    actions = [e["action"] for e in json.loads(out)]
+    assert actions == ["open", "classify", "assign", "note", "step", "cause", "resolve", "close"]
+    assert set(json.loads(out)[0]) >= {"seq", "at", "actor", "action", "details"}
+    code, out, _ = cli("--db", db, "audit", "verify")
+    assert code == 0 and out.startswith("ok:")
+
+
+def test_incident_json_has_the_contract_keys(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("--db", db, "--as", "servers", "incident", "open", "--title", "t", "--json")
+    data = json.loads(out)
+    required = {"id", "version", "title", "category", "level", "status", "owner", "reporter", "system",
+                "reported_at", "outage_started_at", "acknowledged_at", "classified_at", "cause_located_at",
+                "resolved_at", "record_filed_at", "closed_at", "schema_version"}
+    assert required <= set(data)
+    assert data["reported_at"].endswith("Z")
+    code, out, _ = cli("--db", db, "roster", "list", "--json")
+    member = json.loads(out)[0]
+    assert {"login", "name", "permission", "duties", "on_duty", "phone"} <= set(member)
+
+
+def test_list_filters(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    def open_(*args: str) -> str:
+        return cli("--db", db, "--as", "servers", "incident", "open", *args)[1].strip()
+
+    a = open_("--title", "Core switch down", "--category", "network_fault", "--level", "III", "--system", "core-network")
+    b = open_("--title", "portal slow", "--category", "other", "--level", "iv")
+    c = open_("--title", "Disk alarm")
+    cli("--db", db, "--as", "servers", "incident", "close", c, "--false-alarm", "--reason", "sensor")
+
+    def ids(*filters: str) -> list[str]:
+        code, out, err = cli("--db", db, "incident", "list", "--json", *filters)
+        assert code == 0, err
+        return [str(r["id"]) for r in json.loads(out)]
+
+    assert ids() == [a, b]
+    assert ids("--status", "all") == [a, b, c]
+    assert ids("--status", "closed") == [c]
+    assert ids("--level", "iii") == [a]
+    assert ids("--category", "other") == [b]
+    assert ids("--system", "core-network") == [a]
+    assert ids("--grep", "SWITCH") == [a]
+    assert ids("--since", "-1h") == [a, b]
+    assert ids("--until", "-1h") == []
+    assert ids("--owner", "nobody") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("incident", "show", "999"), 4, "incident #999 does not exist"),
+        (("incident", "show", "abc"), 2, "is not an incident id"),
+        (("incident", "list", "--status", "pending"), 2, "is not a status filter"),
+        (("incident", "list", "--level", "V"), 2, "is not a level"),
+        (("incident", "list", "--since", "yesterday"), 2, "is not a time"),
+        (("incident", "classify", "1", "--category", "x"), 2, "required: --level"),
+        (("incident", "frobnicate", "1"), 2, "invalid choice"),
+        (("--as", "auditor", "incident", "open", "--title", "x"), 1, "auditor is a viewer"),
+        (("--read-only", "--as", "lead", "incident", "open", "--title", "x"), 1, "read-only"),
+        (("--as", "servers", "incident", "close", "1", "--reason", "x"), 2, "--reason goes with --false-alarm"),
+        (("--as", "servers", "incident", "close", "1", "--false-alarm"), 2, "--false-alarm needs --reason"),
+        (("--as", "servers", "incident", "step", "1", "restart", "--skip"), 2, "--skip needs --reason"),
+    ],
+)
+def test_errors_are_one_line_with_the_contract_exit_code(db: str, cli, args: tuple, code: int, says: str) -> None:  # type: ignore[no-untyped-def]
+    cli("--db", db, "--as", "servers", "incident", "open", "--title", "one")
+    got, out, err = cli("--db", db, *args)
+    assert got == code, err
+    assert err.startswith("opsdeck: error: ") and err.count("\n") == 1
+    assert says in err
+    assert " — " in err  # every error names the fix
+
+
+def test_stale_write_exits_3(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    incident_id = cli("--db", db, "--as", "servers", "incident", "open", "--title", "x")[1].strip()
+    assert cli("--db", db, "--as", "servers", "incident", "ack", incident_id, "--if-version", "1")[0] == 0
+    code, _, err = cli("--db", db, "--as", "dns", "incident", "assign", incident_id, "dns", "--if-version", "1")
+    assert code == 3 and "changed by servers" in err
+
+
+def test_global_options_after_the_command(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("incident", "open", "--title", "late globals", "--db", db, "--as", "servers")
+    assert code == 0 and out.strip().isdigit()
+
+
+def test_as_is_refused_unless_allowed(db: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("OPSDECK_ALLOW_AS")
+    code, _, err = cli("--db", db, "--as", "lead", "incident", "list")
+    assert code == 1 and "--as is off" in err and "OPSDECK_ALLOW_AS=1" in err
+
+
+def test_a_password_on_the_command_line_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("--db", "postgresql+psycopg://ops:s3cret@127.0.0.1/test", "incident", "list")
+    assert code == 2 and "visible to every user" in err and "PGPASSFILE" in err
+    assert "s3cret" not in err
+
+
+def test_store_unavailable_exits_5(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/x?connect_timeout=2", "incident", "list")
+    assert code == 5 and "store unavailable" in err
+
+
+def test_imports_report_counts_and_refuse_operators_once_a_lead_exists(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("--db", db, "--as", "lead", "roster", "import", str(demo_fixture("roster.toml")))
+    assert (code, out.strip()) == (0, "roster: 0 added, 0 updated, 6 unchanged")
+    code, _, err = cli("--db", db, "--as", "servers", "roster", "import", str(demo_fixture("roster.toml")))
+    assert code == 1 and "for leads" in err and "ask a lead: lead" in err
+
+
+def test_roster_duty(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--db", db, "--as", "telecom", "roster", "duty", "telecom", "on")[1] == "telecom is on duty\n"
+    code, _, err = cli("--db", db, "--as", "telecom", "roster", "duty", "dns", "off")
+    assert code == 1 and "for leads" in err
+    code, out, _ = cli("--db", db, "roster", "list", "--json")
+    assert {m["login"]: m["on_duty"] for m in json.loads(out)}["telecom"] is True
+
+
+def test_human_output_never_carries_escape_sequences(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    hostile = "evil\x1b]52;c;cm0gLXJmIH4=\x07 title\x1b[2J\x9b31m"
+    incident_id = cli("--db", db, "--as", "servers", "incident", "open", "--title", hostile)[1].strip()
+    cli("--db", db, "--as", "servers", "incident", "note", incident_id, "note\x1b]0;pwned\x07 here")
+    for args in (("incident", "list"), ("incident", "show", incident_id), ("audit", incident_id)):
+        code, out, _ = cli("--db", db, *args)
+        assert code == 0
+        assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+        assert "evil" in out
+    code, out, _ = cli("--db", db, "incident", "show", incident_id, "--json")
+    assert json.loads(out)["title"] == hostile  # JSON carries the stored text
+
+
+def test_policy_show_and_db_status(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("--db", db, "policy", "show", "--json")
+    assert json.loads(out)["version"] == 1
+    code, out, _ = cli("--db", db, "db", "status", "--json")
+    status = json.loads(out)
+    assert status["schema"] == status["program_schema"]
+
+
+def test_db_backup(db: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "copy.db"
+    code, out, _ = cli("--db", db, "db", "backup", str(dest))
+    assert code == 0 and dest.exists()
+    code, out, _ = cli("--db", f"sqlite:///{dest}", "roster", "list", "--json")
+    assert len(json.loads(out)) == 6
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "OPSDECK_CONFIG": str(tmp_path / "none.toml"), "OPSDECK_ALLOW_AS": "1",
+            "OPSDECK_DB": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def test_no_command_without_a_terminal_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run([OPSDECK], capture_output=True, text=True, env=_env(tmp_path), stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr.startswith("opsdeck: error: no command given and no terminal")
+
+
+def test_console_script_demo_prints_the_board(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "COLUMNS": "100"}
+    result = subprocess.run([OPSDECK, "demo"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "门户网站首页被篡改" in result.stdout
+    assert "II:1" in result.stdout and "III:1" in result.stdout
+    assert "Backup tape library offline" not in result.stdout  # closed: not on the board
+    assert not (tmp_path / "cli.db").exists()  # never the user's store
+
+
+def test_traceback_only_with_debug(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    bad = tmp_path / "roster.toml"
+    bad.write_text("[[member]]\nlogin = 'Bad Login'\nname = 'x'\n")
+    result = subprocess.run([OPSDECK, "roster", "import", str(bad)], capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{bad}: record 1: login" in result.stderr
+    result = subprocess.run([OPSDECK, "--debug", "roster", "import", str(bad)], capture_output=True, text=True, env=env)
+    assert "Traceback" in result.stderr
