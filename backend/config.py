@@ -100,7 +100,7 @@ def _merge_file(config: Config, path: Path) -> Config:
                 file=str(path),
                 key=key,
             )
-        if key == "db" and isinstance(value, str) and parse_url(value).password:
+        if key == "db" and isinstance(value, str) and _has_password(value, f"{path}: key 'db'"):
             _require_private(path)
         config = _set(config, key, value, where=f"{path}: key {key!r}")
     return replace(config, sources=(*config.sources, str(path)))
@@ -124,6 +124,15 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
             raise InvalidInput("config_type", f"{where}: must be text", f'write {key} = "..."')
         if key == "db" and not value.strip():
             raise InvalidInput("config_value", f"{where}: empty database URL", "give a URL or remove the setting")
+        if key == "db":
+            _checked_url(value.strip(), where)
+        if key == "timezone" and value.strip():
+            try:
+                load_zone(value.strip())
+            except TimeFormatError as error:
+                raise InvalidInput(
+                    "config_timezone", f"{where}: {error}", "set timezone to an IANA name like Asia/Shanghai"
+                ) from None
         return replace(config, **{key: value.strip() or None})
     raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
 
@@ -140,7 +149,7 @@ def _bool(value: Any, where: str) -> bool:
 
 
 def _validate(config: Config) -> None:
-    parse_url(config.db)
+    _checked_url(config.db, "db")
     try:
         load_zone(config.timezone)
     except TimeFormatError as error:
@@ -149,9 +158,22 @@ def _validate(config: Config) -> None:
         ) from None
 
 
+def _checked_url(url: str, where: str) -> Any:
+    try:
+        return parse_url(url)
+    except InvalidInput as error:
+        raise InvalidInput(error.code, f"{where}: {error.what}", error.fix) from None
+
+
+def _has_password(url: str, where: str) -> bool:
+    """A password in the URL itself or as its `password=` parameter (libpq takes both)."""
+    parsed = _checked_url(url, where)
+    return bool(parsed.password or parsed.query.get("password"))
+
+
 def refuse_password_flag(url: str) -> None:
     """A password in argv is visible to every user through ps."""
-    if parse_url(url).password:
+    if _has_password(url, "--db"):
         raise InvalidInput(
             "password_on_command_line",
             "a database password on the command line is visible to every user in ps",

@@ -100,7 +100,15 @@ def _csv_records(path: Path, text: str) -> list[Record]:
     if not reader.fieldnames:
         raise InvalidInput("no_records", f"{path}: empty CSV", "the first line names the columns")
     records = []
+    columns = len(reader.fieldnames)
     for row in reader:
+        if None in row:
+            extra = len(row[None])  # type: ignore[index]
+            raise InvalidInput(
+                "csv_columns",
+                f"{path}: line {reader.line_num}: {columns + extra} values but the header names {columns} columns",
+                'quote values that contain commas, like "+86 10, 5550"',
+            )
         clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if not any(clean.values()):
             continue

@@ -194,8 +194,7 @@ def roster(session: Session) -> list[dict[str, Any]]:
             select(_I.owner, func.count())
             .where(and_(_I.owner.is_not(None), _I.status.in_([s.value for s in OPEN_STATUSES])))
             .group_by(_I.owner)
-        )
-        .all()
+        ).all()
     )
     members = session.execute(select(RosterMember).order_by(RosterMember.login)).scalars()  # type: ignore[arg-type]
     return [
@@ -238,14 +237,11 @@ def systems(session: Session) -> list[dict[str, Any]]:
 
 
 def level_counts(session: Session) -> dict[str, int]:
-    rows = (
-        session.execute(
-            select(func.coalesce(_I.level, "none"), func.count())
-            .where(_I.status.in_([s.value for s in OPEN_STATUSES]))
-            .group_by(func.coalesce(_I.level, "none"))
-        )
-        .all()
-    )
+    rows = session.execute(
+        select(func.coalesce(_I.level, "none"), func.count())
+        .where(_I.status.in_([s.value for s in OPEN_STATUSES]))
+        .group_by(func.coalesce(_I.level, "none"))
+    ).all()
     counts = {"I": 0, "II": 0, "III": 0, "IV": 0, "none": 0}
     counts.update({k: v for k, v in rows})
     return counts

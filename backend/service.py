@@ -338,7 +338,7 @@ class Service:
             if incident.classified_at is None:
                 incident.classified_at = uow.now
             if before_cat != cat.value:
-                self._replace_playbook(uow, incident, before_cat, cat.value)
+                self._replace_playbook(uow, incident, cat.value)
             self._ack_implied(uow, incident, details)
             return details
 
@@ -667,14 +667,12 @@ class Service:
                 )
             )
 
-    def _replace_playbook(self, uow: UnitOfWork, incident: Incident, old: str, new: str) -> None:
-        """Reclassifying keeps ticked steps, drops the old category's pending ones, appends the new."""
-        new_keys = {s.key for s in self._policy(uow.session).playbook(new)}
+    def _replace_playbook(self, uow: UnitOfWork, incident: Incident, new: str) -> None:
+        """Reclassifying keeps ticked steps, drops every pending one, appends the new category's."""
         uow.session.execute(
             delete(PlaybookStep).where(
                 PlaybookStep.incident_id == incident.id,  # type: ignore[arg-type]
                 PlaybookStep.state == StepState.PENDING.value,  # type: ignore[arg-type]
-                PlaybookStep.key.not_in(new_keys),  # type: ignore[attr-defined]
             )
         )
         self._add_playbook(uow, incident, new)
@@ -743,7 +741,7 @@ class Service:
         parsed = directory.parse_file(path, kind)
         with self.store.write(self.login) as uow:
             self._lead(uow.session, f"{kind} import", bootstrap=True)
-            result = _IMPORTERS[kind](uow, [data for _, data in parsed], progress)
+            result = _IMPORTERS[kind](uow, parsed, progress)
             if result.added or result.updated:
                 uow.record(
                     f"{kind}_import",
@@ -810,31 +808,37 @@ def _upsert(
     return ImportResult(model.__tablename__, added, updated, unchanged)
 
 
-def _import_roster(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
-    return _upsert(uow, RosterMember, "login", rows, progress)
+Parsed = list[tuple[directory.Record, dict[str, Any]]]
 
 
-def _import_contacts(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
-    return _upsert(uow, Contact, "key", rows, progress)
+def _import_roster(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportResult:
+    return _upsert(uow, RosterMember, "login", [data for _, data in parsed], progress)
 
 
-def _import_systems(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) -> ImportResult:
+def _import_contacts(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportResult:
+    return _upsert(uow, Contact, "key", [data for _, data in parsed], progress)
+
+
+def _import_systems(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportResult:
     """Systems name a parent system and a vendor contact: both must resolve, no cycles."""
+    rows = [data for _, data in parsed]
     contacts = set(uow.session.execute(select(Contact.key)).scalars())
     known = set(uow.session.execute(select(System.name)).scalars()) | {r["name"] for r in rows}
-    for row in rows:
+    for record, row in parsed:
         if row["vendor_contact"] and row["vendor_contact"] not in contacts:
             raise InvalidInput(
                 "no_contact",
-                f"system {row['name']!r}: vendor_contact {row['vendor_contact']!r} is not a contact",
+                f"{record.where}: vendor_contact: for system {row['name']!r}, "
+                f"vendor_contact {row['vendor_contact']!r} is not a contact",
                 "import contacts first (opsdeck contacts import FILE) or fix the key",
             )
         if row["parent"] and row["parent"] not in known:
             raise InvalidInput(
                 "no_parent",
-                f"system {row['name']!r}: parent {row['parent']!r} is not a system",
+                f"{record.where}: parent: for system {row['name']!r}, parent {row['parent']!r} is not a system",
                 "add the parent to the file or the catalog",
             )
+    where = {data["name"]: record.where for record, data in parsed}
     parents = {r["name"]: r.pop("parent") for r in rows}
     result = _upsert(uow, System, "name", rows, progress)
     uow.session.flush()
@@ -846,7 +850,7 @@ def _import_systems(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) 
         if graph.get(ids[name]) != parent_id:
             graph[ids[name]] = parent_id
             changed_parent.append(name)
-    _refuse_cycles(graph, {v: k for k, v in ids.items()})
+    _refuse_cycles(graph, {v: k for k, v in ids.items()}, where)
     for name in changed_parent:
         system = uow.session.get(System, ids[name])
         assert system is not None
@@ -857,14 +861,17 @@ def _import_systems(uow: UnitOfWork, rows: list[dict[str, Any]], progress: Any) 
     return result
 
 
-def _refuse_cycles(graph: dict[int, int | None], names: dict[int, str]) -> None:
+def _refuse_cycles(graph: dict[int, int | None], names: dict[int, str], where: dict[str, str]) -> None:
     for start in graph:
         seen = {start}
         node = graph.get(start)
         while node is not None:
             if node in seen:
+                name = names[start]
                 raise InvalidInput(
-                    "parent_cycle", f"system {names[start]!r} is its own ancestor", "fix the parent chain in the file"
+                    "parent_cycle",
+                    f"{where.get(name, 'catalog')}: parent: system {name!r} is its own ancestor",
+                    "fix the parent chain in the file",
                 )
             seen.add(node)
             node = graph.get(node)

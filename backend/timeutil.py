@@ -30,7 +30,10 @@ def parse_duration(text: str) -> timedelta:
     match = re.fullmatch(r"\s*[+-]?\s*(\d+)\s*([smhdw])\s*", text)
     if not match:
         raise TimeFormatError(f"{text!r} is not a duration: write a number and a unit, like 30m, 2h or 1d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise TimeFormatError(f"{text!r} is too long a duration: give at most a few years") from None
 
 
 def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
@@ -41,7 +44,10 @@ def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     rel = _RELATIVE.match(text)
     if rel:
         delta = parse_duration(rel.group(2) + rel.group(3))
-        return now - delta if rel.group(1) == "-" else now + delta
+        try:
+            return now - delta if rel.group(1) == "-" else now + delta
+        except OverflowError:
+            raise TimeFormatError(f"{text!r} reaches outside the calendar: give a nearer time") from None
     candidate = text.strip()
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
@@ -103,13 +109,20 @@ def format_age(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+COUNTDOWN_WIDTH = 9
+
+
 def format_countdown(seconds: float) -> str:
-    """Fixed-width countdown: mm:ss under an hour, else h:mm:ss or Nd hh h; `-` when late."""
-    sign = "-" if seconds < 0 else " "
+    """Always COUNTDOWN_WIDTH cells, right-aligned: mm:ss under an hour, h:mm:ss under
+    100 hours, then days; a leading `-` when overdue."""
+    sign = "-" if seconds < 0 else ""
     seconds = abs(int(seconds))
     if seconds < 3600:
-        return f"{sign}{seconds // 60:02d}:{seconds % 60:02d}"
-    hours, rest = divmod(seconds, 3600)
-    if hours < 100:
-        return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
-    return f"{sign}{hours // 24}d{hours % 24:02d}h"
+        text = f"{seconds // 60:02d}:{seconds % 60:02d}"
+    elif seconds < 100 * 3600:
+        hours, rest = divmod(seconds, 3600)
+        text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    else:
+        days = min(seconds // 86400, 9999)
+        text = f"{days}d{(seconds % 86400) // 3600:02d}h"
+    return (sign + text).rjust(COUNTDOWN_WIDTH)

@@ -17,7 +17,13 @@ OWNERS = ["dns", "servers", "telecom", "lead"]
 
 
 def main() -> None:
-    url, incident_id, rounds, login, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
+    url, incident_id, rounds, login, go = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        sys.argv[4],
+        Path(sys.argv[5]),
+    )
     store = open_store(url)
     service = Service(store, login)
     while not go.exists():  # start together

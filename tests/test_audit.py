@@ -61,8 +61,11 @@ def test_the_database_refuses_to_change_audit_rows(seeded: Store, as_: As, state
 
 def test_an_edited_event_is_named(seeded: Store, as_: As) -> None:
     incident_id = history(as_)
-    tamper(seeded, f"UPDATE audit_events SET details = '{{\"text\":\"nothing to see\"}}' "
-                   f"WHERE chain = 'incident:{incident_id}' AND seq = 3")
+    tamper(
+        seeded,
+        f'UPDATE audit_events SET details = \'{{"text":"nothing to see"}}\' '
+        f"WHERE chain = 'incident:{incident_id}' AND seq = 3",
+    )
     [found] = problems(seeded)
     assert found.problem == "edited" and found.seq == 3 and found.chain == f"incident:{incident_id}"
     assert "event #3" in found.message and "note" in found.message

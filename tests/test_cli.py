@@ -25,8 +25,20 @@ def db(sqlite_url: str, cli) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_round_trip(db: str, cli) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = cli("--db", db, "--as", "servers", "incident", "open", "--title", "Payment API down",
-                       "--system", "benefits-app", "--outage-start", "-20m")
+    code, out, _ = cli(
+        "--db",
+        db,
+        "--as",
+        "servers",
+        "incident",
+        "open",
+        "--title",
+        "Payment API down",
+        "--system",
+        "benefits-app",
+        "--outage-start",
+        "-20m",
+    )
     assert code == 0 and out.strip().isdigit()
     incident_id = out.strip()
     steps = [
@@ -58,9 +70,26 @@ def test_round_trip(db: str, cli) -> None:  # type: ignore[no-untyped-def]
 def test_incident_json_has_the_contract_keys(db: str, cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("--db", db, "--as", "servers", "incident", "open", "--title", "t", "--json")
     data = json.loads(out)
-    required = {"id", "version", "title", "category", "level", "status", "owner", "reporter", "system",
-                "reported_at", "outage_started_at", "acknowledged_at", "classified_at", "cause_located_at",
-                "resolved_at", "record_filed_at", "closed_at", "schema_version"}
+    required = {
+        "id",
+        "version",
+        "title",
+        "category",
+        "level",
+        "status",
+        "owner",
+        "reporter",
+        "system",
+        "reported_at",
+        "outage_started_at",
+        "acknowledged_at",
+        "classified_at",
+        "cause_located_at",
+        "resolved_at",
+        "record_filed_at",
+        "closed_at",
+        "schema_version",
+    }
     assert required <= set(data)
     assert data["reported_at"].endswith("Z")
     code, out, _ = cli("--db", db, "roster", "list", "--json")
@@ -72,7 +101,9 @@ def test_list_filters(db: str, cli) -> None:  # type: ignore[no-untyped-def]
     def open_(*args: str) -> str:
         return cli("--db", db, "--as", "servers", "incident", "open", *args)[1].strip()
 
-    a = open_("--title", "Core switch down", "--category", "network_fault", "--level", "III", "--system", "core-network")
+    a = open_(
+        "--title", "Core switch down", "--category", "network_fault", "--level", "III", "--system", "core-network"
+    )
     b = open_("--title", "portal slow", "--category", "other", "--level", "iv")
     c = open_("--title", "Disk alarm")
     cli("--db", db, "--as", "servers", "incident", "close", c, "--false-alarm", "--reason", "sensor")
@@ -194,8 +225,12 @@ def test_db_backup(db: str, cli, tmp_path: Path) -> None:  # type: ignore[no-unt
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "OPSDECK_CONFIG": str(tmp_path / "none.toml"), "OPSDECK_ALLOW_AS": "1",
-            "OPSDECK_DB": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return {
+        **os.environ,
+        "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
+        "OPSDECK_ALLOW_AS": "1",
+        "OPSDECK_DB": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
 
 
 def test_no_command_without_a_terminal_exits_2(tmp_path: Path) -> None:

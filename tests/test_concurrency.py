@@ -30,7 +30,10 @@ def test_two_processes_assigning_lose_no_update(seeded: Store, store_url: str, t
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.race_worker", store_url, str(incident.id), str(ROUNDS), login, str(go)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for login in ("lead", "servers")
     ]
@@ -48,9 +51,9 @@ def test_two_processes_assigning_lose_no_update(seeded: Store, store_url: str, t
     with seeded.read() as session:
         final = queries.get_incident(session, incident.id)
         assigns = session.execute(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.incident_id == incident.id, AuditEvent.action == "assign"
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.incident_id == incident.id, AuditEvent.action == "assign")
         ).scalar_one()
         assert verify(session)[2] == []
     assert final["version"] == 1 + successes

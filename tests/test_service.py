@@ -203,7 +203,9 @@ def test_notes_are_child_rows_that_never_conflict(seeded: Store, as_: As) -> Non
     as_("dns").note(incident_id, "switch fine")
     data = show(seeded, incident_id)
     assert [(n["author"], n["text"]) for n in data["notes"]] == [
-        ("dns", "checking the switch"), ("servers", "replica lag 40 s"), ("dns", "switch fine")
+        ("dns", "checking the switch"),
+        ("servers", "replica lag 40 s"),
+        ("dns", "switch fine"),
     ]
     assert data["status"] == "acknowledged"
     assert data["version"] == version == 2
@@ -227,7 +229,9 @@ def test_steps_are_ticked_or_skipped_with_a_reason_once(seeded: Store, as_: As, 
     steps = {s["key"]: s for s in show(seeded, incident_id)["playbook"]}
     assert steps["restart"]["state"] == "done" and steps["restart"]["by"] == "servers"
     assert steps["restart"]["at"] == "2026-11-28T03:02:00Z"
-    assert steps["vendor_support"]["state"] == "skipped" and steps["vendor_support"]["reason"] == "cause found in 20 min"
+    assert (
+        steps["vendor_support"]["state"] == "skipped" and steps["vendor_support"]["reason"] == "cause found in 20 min"
+    )
     assert steps["tell_account_manager"]["state"] == "pending"
     assert [e["action"] for e in trail(seeded, incident_id)][-2:] == ["step", "step"]
 
@@ -260,7 +264,10 @@ def test_resolve_needs_a_resolution_and_ends_the_outage(seeded: Store, as_: As, 
     as_("servers").resolve(incident_id, resolution="controller replaced")
     data = show(seeded, incident_id)
     assert (data["status"], data["resolved_at"], data["resolution"]) == (
-        "resolved", "2026-11-28T04:00:00Z", "controller replaced")
+        "resolved",
+        "2026-11-28T04:00:00Z",
+        "controller replaced",
+    )
     assert data["acknowledged_at"] == "2026-11-28T04:00:00Z"
     with pytest.raises(DomainError, match="was resolved at"):
         as_("servers").resolve(incident_id, resolution="again")
@@ -352,7 +359,12 @@ def test_reopen_closed_opens_a_new_linked_incident(seeded: Store, as_: As) -> No
     data = show(seeded, new.id)
     assert data["reopened_from"] == incident_id
     assert (data["status"], data["category"], data["level"], data["owner"], data["system"]) == (
-        "acknowledged", "server_fault", "IV", "servers", "db-cluster")
+        "acknowledged",
+        "server_fault",
+        "IV",
+        "servers",
+        "db-cluster",
+    )
     assert show(seeded, incident_id)["status"] == "closed"
     assert trail(seeded, incident_id)[-1]["action"] == "reopened_as"
     assert len(data["playbook"]) > 0
@@ -366,7 +378,10 @@ def test_outage_start_correction_needs_a_reason_and_a_past_time(seeded: Store, a
     data = show(seeded, incident_id)
     assert data["outage_started_at"] == "2026-11-28T00:00:00Z"
     assert trail(seeded, incident_id)[-1]["details"] == {
-        "outage_started_at": "2026-11-28T00:00:00Z", "from": "2026-11-28T03:00:00Z", "reason": "logs show 00:00"}
+        "outage_started_at": "2026-11-28T00:00:00Z",
+        "from": "2026-11-28T03:00:00Z",
+        "reason": "logs show 00:00",
+    }
 
 
 # -- versions ---------------------------------------------------------------------------
@@ -402,8 +417,10 @@ def test_every_write_adds_one_feed_entry_in_commit_order(seeded: Store, as_: As)
     as_("servers").note(incident_id, "x")
     feed = seeded.feed_since(before)
     assert [(c.entity, c.entity_id, c.action) for c in feed] == [
-        ("incident", str(incident_id), "open"), ("incident", str(incident_id), "ack"),
-        ("incident", str(incident_id), "note")]
+        ("incident", str(incident_id), "open"),
+        ("incident", str(incident_id), "ack"),
+        ("incident", str(incident_id), "note"),
+    ]
     assert [c.seq for c in feed] == list(range(before + 1, before + 4))
 
 

@@ -4,8 +4,9 @@ connection it passes in (never from an alembic.ini)."""
 from __future__ import annotations
 
 from alembic import context
-from opsdeck.backend import models  # noqa: F401  (registers the tables)
 from sqlmodel import SQLModel
+
+from opsdeck.backend import models  # noqa: F401  (registers the tables)
 
 connection = context.config.attributes["connection"]
 context.configure(
