@@ -14,7 +14,7 @@ from . import queries
 from .cells import fit
 from .i18n import _
 from .sanitize import clean
-from .timeutil import format_age
+from .timeutil import format_age, format_countdown
 
 LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None: "? --"}
 
@@ -22,23 +22,35 @@ LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None
 def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
     counts = queries.level_counts(session)
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
-    rows.sort(key=lambda r: (-_rank(r["level"]), r["reported_at"]))
+    due = queries.open_clocks(session, [r["id"] for r in rows])
+    far = now.replace(year=9999)
+
+    def order(row: dict[str, object]) -> tuple[bool, object, int, object]:
+        clock = due.get(row["id"])  # type: ignore[arg-type]
+        due_at = clock.due_at if clock else far
+        return (due_at >= now, due_at, -_rank(row["level"]), row["id"])  # type: ignore[arg-type]
+
+    rows.sort(key=order)
     header = (
         f"opsdeck {title}  {now.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S %Z')}  "
         + "  ".join(f"{lvl}:{counts[lvl]}" for lvl in ("I", "II", "III", "IV"))
         + f"  {_('unclassified')}:{counts['none']}"
     )
-    fixed = 7 + 1 + 17 + 1 + 10 + 1 + 12 + 1 + 6
+    fixed = 7 + 1 + 9 + 1 + 18 + 1 + 16 + 1 + 10 + 1 + 12 + 1 + 6
     title_width = max(10, width - fixed - 2)
     lines = [clean(header), ""]
     lines.append(
-        f"{fit(_('LEVEL'), 7)} {fit(_('CATEGORY'), 17)} {fit(_('TITLE'), title_width)} "
+        f"{fit(_('LEVEL'), 7)} {fit(_('DUE'), 9)} {fit(_('NEXT DEADLINE'), 18)} {fit(_('CATEGORY'), 16)} "
+        f"{fit(_('TITLE'), title_width)} "
         f"{fit(_('OWNER'), 10)} {fit(_('STATUS'), 12)} {_('AGE')}"
     )
     for row in rows:
         age = (now - datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))).total_seconds()
+        clock = due.get(row["id"])
+        countdown = format_countdown((clock.due_at - now).total_seconds()) if clock else " " * 9
+        what = (clock.rule + ("!" if clock.due_at < now else "")) if clock else "-"
         lines.append(
-            f"{fit(LEVEL_MARK[row['level']], 7)} {fit(row['category'], 17)} "
+            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(row['category'], 16)} "
             f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
             f"{fit(clean(row['owner'] or '-'), 10)} {fit(row['status'], 12)} {format_age(age)}"
         )

@@ -121,6 +121,11 @@ class Incident(SQLModel, table=True):
     duplicate_of: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
     reopened_from: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
 
+    # Facts the deadline engine reads (besides the timestamps above).
+    level_since: datetime | None = utc()  # when the current level was set
+    reopened_at: datetime | None = utc()  # a resolved incident reopened: report clocks restart
+    last_activity_at: datetime | None = utc()  # any audited change, notes and ticks included
+
     policy_version: int = Field(sa_column=Column(Integer, nullable=False))
     next_due_at: datetime | None = utc(index=True)
     updated_at: datetime = utc(nullable=False)
@@ -154,6 +159,74 @@ class PlaybookStep(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     done_by: str | None = Field(default=None, sa_column=Column(String(64)))
     done_at: datetime | None = utc()
+
+
+class IncidentDeadline(SQLModel, table=True):
+    """One clock of one incident, derived from its facts in the write transaction.
+
+    `due_at` depends only on facts and policy; `now` decides the state when read."""
+
+    __tablename__ = "incident_deadlines"
+    __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_incident_deadlines_clock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_start: datetime = utc(nullable=False)
+    due_at: datetime = utc(nullable=False)
+    warn_at: datetime = utc(nullable=False)
+    met_at: datetime | None = utc()
+    next_level: str | None = Field(default=None, sa_column=Column(String(4)))
+    escalated_at: datetime | None = utc()
+    superseded_at: datetime | None = utc()  # the rule stopped applying (level lowered, ...)
+
+
+class Escalation(SQLModel, table=True):
+    """A breach that was escalated: unique per clock, so it is recorded exactly once."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_escalations_clock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    due_at: datetime = utc(nullable=False)
+    escalated_at: datetime = utc(nullable=False)
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    targets: list[Any] = json_list()
+
+
+class Attestation(SQLModel, table=True):
+    """An obligation met (leadership informed, ...) or a re-grade declined: who, when, how."""
+
+    __tablename__ = "attestations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    at: datetime = utc(nullable=False)
+    by: str = Field(sa_column=Column(String(120), nullable=False))
+    channel: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    who: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """Workers say they are alive; dashboards warn when none has for 30 s.
+
+    Operational metadata: written outside the audit trail and the change feed, so a
+    heartbeat never wakes every dashboard."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: str = Field(sa_column=Column(String(160), primary_key=True))
+    host: str = Field(sa_column=Column(String(120), nullable=False))
+    pid: int = Field(sa_column=Column(Integer, nullable=False))
+    duties: list[Any] = json_list()  # the duties this worker holds the lease for
+    started_at: datetime = utc(nullable=False)
+    beat_at: datetime = utc(nullable=False, index=True)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from . import deadlines
 from .audit import canonical_json
 from .domain import CLASSIFIED_CATEGORIES
 from .errors import InvalidInput
@@ -39,6 +41,10 @@ class Policy:
     version: int
     document: dict[str, Any]
 
+    @cached_property
+    def deadlines(self) -> deadlines.DeadlinePolicy:
+        return deadlines.parse(self.document)
+
     def playbook(self, category: str) -> list[StepSpec]:
         steps = self.document.get("playbooks", {}).get(category, {}).get("steps", [])
         return [StepSpec(s["key"], s["en"], s.get("zh", ""), s.get("when")) for s in steps]
@@ -47,6 +53,17 @@ class Policy:
 def default_document() -> dict[str, Any]:
     text = files("opsdeck.backend").joinpath("defaults/policy.toml").read_text("utf-8")
     return validate(tomllib.loads(text), source="(built-in defaults)")
+
+
+_CACHE: dict[tuple[int, str], Policy] = {}
+
+
+def cached(version: int, digest: str, document: dict[str, Any]) -> Policy:
+    """Policy versions never change once stored: parse each one once per process."""
+    key = (version, digest)
+    if key not in _CACHE:
+        _CACHE[key] = Policy(version, merged_with_defaults(document))
+    return _CACHE[key]
 
 
 def document_hash(document: dict[str, Any]) -> str:
@@ -91,8 +108,35 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
             raise fail(f"{where}.steps", "must be a list", "write steps = [ {key=..., en=...} ]")
         out["playbooks"][category] = {"steps": _validate_steps(steps, where, fail)}
     if "deadlines" in raw:
-        out["deadlines"] = raw["deadlines"]
+        merged = _merge_deadlines(_default_deadlines(source), raw["deadlines"], fail)
+        try:
+            out["deadlines"] = deadlines.validate(merged)
+        except deadlines.PolicyError as error:
+            raise fail(error.key, error.what, error.fix) from None
     return out
+
+
+def _default_deadlines(source: str) -> dict[str, Any]:
+    if source == "(built-in defaults)":
+        return {}
+    return dict(default_document()["deadlines"])
+
+
+def _merge_deadlines(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
+    """A file changes the defaults rule by rule: same key replaces, a new key adds."""
+    if not isinstance(given, dict):
+        raise fail("deadlines", "must be a table", "write [deadlines] and [[deadlines.rule]] tables")
+    merged = {**base, **{k: v for k, v in given.items() if k not in ("rule", "obligation")}}
+    for name in ("rule", "obligation"):
+        items = given.get(name, [])
+        if not isinstance(items, list):
+            raise fail(f"deadlines.{name}", "must be a list of tables", f"write [[deadlines.{name}]]")
+        by_key = {item["key"]: item for item in base.get(name, [])}
+        for item in items:
+            key = item.get("key") if isinstance(item, dict) else None
+            by_key[key if isinstance(key, str) else f"#{len(by_key)}"] = item
+        merged[name] = list(by_key.values())
+    return merged
 
 
 def _validate_steps(steps: list[Any], where: str, fail: Any) -> list[dict[str, Any]]:
@@ -128,7 +172,10 @@ def _validate_steps(steps: list[Any], where: str, fail: Any) -> list[dict[str, A
 
 
 def merged_with_defaults(document: dict[str, Any]) -> dict[str, Any]:
-    """A file may give only some sections or categories; the rest keep the defaults."""
+    """A file may give only some sections or categories; the rest keep the defaults.
+
+    (Stores made before the deadline engine hold a policy without `deadlines`: they
+    get the default rules.)"""
     merged = default_document()
     for category, body in document.get("playbooks", {}).items():
         merged["playbooks"][category] = body

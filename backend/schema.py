@@ -33,7 +33,7 @@ SEED_ACTOR = "system:opsdeck"
 # The newest migration. Every command checks the store against it, so it is a constant
 # rather than a walk of the migration scripts (Alembic costs ~0.2 s to import and
 # parse); tests/test_schema.py proves it equals Alembic's head.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 Progress = Callable[[int, int], None]
 
 
@@ -127,6 +127,8 @@ def _ensure_schema(store: Store, *, upgrade: bool, on_backup: Callable[[Path], N
 
         command.upgrade(_alembic_config(conn), "head")
         _seed(conn, store)
+        if current is not None and current < "0002":
+            _derive_clocks(conn, store)
 
 
 def _refuse_newer(current: str | None, store: Store) -> None:
@@ -174,6 +176,18 @@ def _seed(conn: Connection, store: Store) -> None:
             entity_id=1,
         )
         uow._finish()
+        session.flush()
+
+
+def _derive_clocks(conn: Connection, store: Store) -> None:
+    """Stores from before the deadline engine: give every open incident its clocks."""
+    from . import clocks
+    from .models import Incident
+
+    with Session(bind=conn, expire_on_commit=False) as session:
+        now = store.clock()
+        for incident in session.execute(select(Incident).where(Incident.status != "closed")).scalars():  # type: ignore[arg-type]
+            clocks.sync(session, incident, now)
         session.flush()
 
 

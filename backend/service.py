@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from . import directory, notify_plan, policy
+from . import clocks, deadlines, directory, notify_plan, policy
 from .domain import (
     CLASSIFIED_CATEGORIES,
     OPEN_STATUSES,
@@ -31,6 +31,7 @@ from .domain import (
 )
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
 from .models import (
+    Attestation,
     Contact,
     Incident,
     IncidentNote,
@@ -43,6 +44,7 @@ from .store import Store, UnitOfWork
 from .timeutil import rfc3339
 
 TITLE_LIMIT = 300
+CHANNELS = ("phone", "sms", "email", "web", "im", "in_person", "meeting", "notice", "other")
 TEXT_LIMIT = 20_000
 # A clock a little ahead of the database's is not an error; an outage start an hour
 # in the future is.
@@ -212,9 +214,30 @@ class Service:
             self._not_closed(incident)
             self._guard_version(uow, incident, expected_version)
             details = change(uow, actor, incident)
+            self._touched(uow, incident)
             event = uow.record(action, details, incident_id=incident.id)
             notify_plan.after(uow, action, incident, details, event.seq)
         return incident
+
+    def _touched(self, uow: UnitOfWork, incident: Incident) -> None:
+        """Every audited change is activity (it renews the acknowledgement lease) and
+        may move a clock: re-derive them in the same transaction."""
+        incident.last_activity_at = uow.now
+        uow.session.flush()
+        clocks.sync(uow.session, incident, uow.now)
+
+    def _repin(self, uow: UnitOfWork, incident: Incident, details: dict[str, Any]) -> None:
+        """Reclassifying, reopening or correcting the outage start re-derives under the
+        current policy version."""
+        current = clocks.load_policy(uow.session).version
+        if incident.policy_version != current:
+            details["policy_version"] = {"from": incident.policy_version, "to": current}
+            incident.policy_version = current
+
+    @staticmethod
+    def _set_level(uow: UnitOfWork, incident: Incident, level: Level) -> None:
+        incident.level = level.value
+        incident.level_since = uow.now
 
     def _ack_implied(self, uow: UnitOfWork, incident: Incident, details: dict[str, Any]) -> None:
         if incident.status == Status.REPORTED:
@@ -257,13 +280,14 @@ class Service:
                 reporter=self.login,
                 reported_at=uow.now,
                 outage_started_at=outage_start or uow.now,
-                policy_version=self._policy(uow.session).version,
+                policy_version=clocks.load_policy(uow.session).version,
                 updated_at=uow.now,
                 updated_by=self.login,
             )
             details: dict[str, Any] = {"title": title, "system": system_row.name if system_row else None}
             if cat and lvl:
-                incident.category, incident.level = cat.value, lvl.value
+                incident.category = cat.value
+                self._set_level(uow, incident, lvl)
                 incident.classified_at = uow.now
                 details.update(category=cat.value, level=lvl.value, reason=reason or "")
                 self._ack_implied(uow, incident, details)
@@ -273,6 +297,7 @@ class Service:
             uow.session.flush()
             if cat:
                 self._add_playbook(uow, incident, cat.value)
+            self._touched(uow, incident)
             event = uow.record("open", details, incident_id=incident.id)
             notify_plan.after(uow, "open", incident, details, event.seq)
         return incident
@@ -326,7 +351,9 @@ class Service:
                     "a re-grade needs --reason saying why",
                 )
             self._check_lowering(uow.session, actor, incident, lvl)
-            incident.category, incident.level = cat.value, lvl.value
+            incident.category = cat.value
+            if before_lvl != lvl.value:
+                self._set_level(uow, incident, lvl)
             details: dict[str, Any] = {
                 "category": cat.value,
                 "level": lvl.value,
@@ -335,6 +362,7 @@ class Service:
                 "reason": reason,
                 "regrade": regrade,
             }
+            self._repin(uow, incident, details)
             if incident.classified_at is None:
                 incident.classified_at = uow.now
             if before_cat != cat.value:
@@ -359,10 +387,11 @@ class Service:
                     "missing_reason", f"#{incident.id} is level {before}", "changing a level needs --reason saying why"
                 )
             self._check_lowering(uow.session, actor, incident, lvl)
-            incident.level = lvl.value
+            self._set_level(uow, incident, lvl)
             if incident.classified_at is None and incident.category != Category.UNCLASSIFIED:
                 incident.classified_at = uow.now
             details: dict[str, Any] = {"level": lvl.value, "from_level": before, "reason": reason}
+            self._repin(uow, incident, details)
             self._ack_implied(uow, incident, details)
             return details
 
@@ -417,6 +446,7 @@ class Service:
                 self._guard_version(uow, incident, None)
                 self._ack_implied(uow, incident, details)
             uow.session.add(IncidentNote(incident_id=incident_id, at=uow.now, author=self.login, text=text))
+            self._touched(uow, incident)
             uow.record("note", details, incident_id=incident_id)
         return incident
 
@@ -459,6 +489,7 @@ class Service:
             step.state = (StepState.SKIPPED if skip else StepState.DONE).value
             step.reason = reason or None
             step.done_by, step.done_at = self.login, uow.now
+            self._touched(uow, incident)
             uow.record("step", {"key": key, "state": step.state, "reason": reason}, incident_id=incident_id)
         return step
 
@@ -586,7 +617,11 @@ class Service:
             self._guard_version(uow, incident, expected_version)
             incident.status = Status.ACKNOWLEDGED.value
             incident.resolved_at = None
-            uow.record("reopen", {"reason": reason}, incident_id=incident.id)
+            incident.reopened_at = uow.now
+            details: dict[str, Any] = {"reason": reason}
+            self._repin(uow, incident, details)
+            self._touched(uow, incident)
+            uow.record("reopen", details, incident_id=incident.id)
         return incident
 
     def _reopen_closed(self, uow: UnitOfWork, old: Incident, reason: str) -> Incident:
@@ -603,8 +638,9 @@ class Service:
             outage_started_at=uow.now,
             acknowledged_at=uow.now,
             classified_at=uow.now if old.level and old.category != Category.UNCLASSIFIED else None,
+            level_since=uow.now if old.level else None,
             reopened_from=old.id,
-            policy_version=self._policy(uow.session).version,
+            policy_version=clocks.load_policy(uow.session).version,
             updated_at=uow.now,
             updated_by=self.login,
         )
@@ -613,6 +649,7 @@ class Service:
         assert new.id is not None and old.id is not None
         if new.category != Category.UNCLASSIFIED:
             self._add_playbook(uow, new, new.category)
+        self._touched(uow, new)
         uow.record("reopened_as", {"new_id": new.id, "reason": reason}, incident_id=old.id)
         uow.record("open", {"reopened_from": old.id, "reason": reason, "title": new.title}, incident_id=new.id)
         return new
@@ -633,9 +670,95 @@ class Service:
                 )
             before = incident.outage_started_at
             incident.outage_started_at = started
-            return {"outage_started_at": rfc3339(started), "from": rfc3339(before), "reason": reason}
+            details = {"outage_started_at": rfc3339(started), "from": rfc3339(before), "reason": reason}
+            self._repin(uow, incident, details)
+            return details
 
         return self._mutate(incident_id, "outage", expected_version, change, what="setting the outage start")
+
+    # -- obligations and re-grades -------------------------------------------------------
+
+    def attest(
+        self, incident_id: int, obligation: str, *, via: str, note: str | None = None, who: str | None = None
+    ) -> Attestation:
+        """An obligation of a level III+ incident is met: who, when, how and a note."""
+        via = _clean_text(via, "channel", required=True, limit=40).lower()
+        if via not in CHANNELS:
+            raise InvalidInput("bad_channel", f"{via!r} is not a channel", f"use one of {', '.join(CHANNELS)}")
+        note, who = _clean_text(note, "note", required=False), _clean_text(who, "name", required=False, limit=120)
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "attesting an obligation")
+            incident = self._load(uow, incident_id)
+            self._not_closed(incident)
+            spec = self._obligation(uow.session, incident, obligation)
+            if spec.who and not who:
+                raise InvalidInput("missing_who", f"{obligation} records who was designated", "give --who NAME")
+            row = Attestation(
+                incident_id=incident_id, key=spec.key, at=uow.now, by=self.login, channel=via, note=note, who=who
+            )
+            uow.session.add(row)
+            self._touched(uow, incident)
+            uow.record(
+                "attest", {"obligation": spec.key, "via": via, "note": note, "who": who}, incident_id=incident_id
+            )
+        return row
+
+    def _obligation(self, session: Session, incident: Incident, key: str) -> deadlines.Obligation:
+        rules = clocks.load_policy(session, incident.policy_version).deadlines
+        spec = next((o for o in rules.obligations if o.key == key), None)
+        if spec is None:
+            keys = ", ".join(o.key for o in rules.obligations)
+            raise NotFound("no_obligation", f"{key!r} is not an obligation", f"use one of: {keys}")
+        if not incident.level or Level(incident.level).rank < Level.III.rank:
+            raise DomainError(
+                "below_iii",
+                f"#{incident.id} is level {incident.level or '(none)'}: the obligations apply from level III",
+                f"if it is III or worse, raise it first: opsdeck incident level {incident.id} --level III --reason R",
+            )
+        return spec
+
+    def regrade(self, incident_id: int, *, confirm: bool, reason: str, expected_version: int | None = None) -> Incident:
+        """The outage passed the level's bound: confirm (raise to the next level) or decline."""
+        reason = _clean_text(reason, "reason", required=True)
+
+        def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
+            rows = clocks.sync(uow.session, incident, uow.now)
+            clock = next(
+                (r for r in rows if r.rule == "regrade" and r.met_at is None and r.superseded_at is None), None
+            )
+            if clock is None or clock.next_level is None:
+                raise DomainError(
+                    "no_regrade", f"#{incident.id} has no re-grade clock", "nothing to confirm or decline"
+                )
+            if uow.now <= clock.due_at:
+                raise DomainError(
+                    "regrade_not_due",
+                    f"#{incident.id}: no re-grade is due yet; the outage passes the "
+                    f"{deadlines.bound_of(clock.clock_key)} h bound at {rfc3339(clock.due_at)}",
+                    f"to change the level now: opsdeck incident level {incident.id} --level L --reason R",
+                )
+            bound = deadlines.bound_of(clock.clock_key)
+            details: dict[str, Any] = {"bound_hours": bound, "next_level": clock.next_level, "reason": reason}
+            if confirm:
+                details["from_level"] = incident.level
+                self._set_level(uow, incident, Level(clock.next_level))
+                details["level"] = clock.next_level
+                self._repin(uow, incident, details)
+            else:
+                uow.session.add(
+                    Attestation(
+                        incident_id=incident.id,
+                        key=f"regrade@{bound}h",
+                        at=uow.now,
+                        by=self.login,
+                        channel="decision",
+                        note=reason,
+                    )
+                )
+            details["confirmed"] = confirm
+            return details
+
+        return self._mutate(incident_id, "regrade", expected_version, change, what="answering the re-grade")
 
     # -- playbooks ----------------------------------------------------------------------
 
@@ -652,7 +775,7 @@ class Service:
                 PlaybookStep.incident_id == incident.id  # type: ignore[arg-type]
             )
         ).scalar_one()
-        for spec in self._policy(uow.session).playbook(category):
+        for spec in clocks.load_policy(uow.session, incident.policy_version).playbook(category):
             if spec.key in existing or not spec.applies(contract):
                 continue
             position += 1
@@ -716,10 +839,7 @@ class Service:
 
     @staticmethod
     def _policy(session: Session) -> policy.Policy:
-        row = session.execute(
-            select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
-        ).scalar_one()
-        return policy.Policy(row.version, policy.merged_with_defaults(row.document))
+        return clocks.load_policy(session)
 
     # -- roster, contacts, systems, policy -----------------------------------------------
 

@@ -240,7 +240,7 @@ def test_no_command_without_a_terminal_exits_2(tmp_path: Path) -> None:
 
 
 def test_console_script_demo_prints_the_board(tmp_path: Path) -> None:
-    env = {**_env(tmp_path), "COLUMNS": "100"}
+    env = {**_env(tmp_path), "COLUMNS": "140"}
     result = subprocess.run([OPSDECK, "demo"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "门户网站首页被篡改" in result.stdout
@@ -258,3 +258,86 @@ def test_traceback_only_with_debug(tmp_path: Path) -> None:
     assert f"{bad}: record 1: login" in result.stderr
     result = subprocess.run([OPSDECK, "--debug", "roster", "import", str(bad)], capture_output=True, text=True, env=env)
     assert "Traceback" in result.stderr
+
+
+def test_deadline_commands(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    incident_id = cli(
+        "--db",
+        db,
+        "--as",
+        "servers",
+        "incident",
+        "open",
+        "--title",
+        "lines down",
+        "--category",
+        "network_fault",
+        "--level",
+        "III",
+        "--outage-start",
+        "-3h",
+    )[1].strip()
+    code, out, _ = cli("--db", db, "incident", "deadlines", incident_id, "--json")
+    items = {d["key"]: d for d in json.loads(out)}
+    assert set(items) == {"leadership_report", "departments_notified", "classify", "supervisor", "regrade", "ack_lease"}
+    first = items["leadership_report"]
+    assert {"key", "name", "name_zh", "clock_start", "due_at", "state", "remaining_s", "escalate_to"} <= set(first)
+    assert first["name_zh"] == "报告所领导" and first["state"] == "pending" and 0 < first["remaining_s"] <= 900
+    assert items["classify"]["state"] == "met"
+    code, out, _ = cli(
+        "--db",
+        db,
+        "--as",
+        "servers",
+        "incident",
+        "attest",
+        incident_id,
+        "leadership_informed",
+        "--via",
+        "phone",
+        "--note",
+        "told the director",
+    )
+    assert code == 0
+    code, out, _ = cli("--db", db, "incident", "show", incident_id, "--json")
+    shown = json.loads(out)
+    assert {d["key"]: d["state"] for d in shown["deadlines"]}["leadership_report"] == "met"
+    assert shown["next_deadline"]["key"] == "departments_notified"
+    assert shown["obligations"][0]["attested"][0]["note"] == "told the director"
+    code, out, _ = cli("--db", db, "escalate", "--once", "--json")
+    assert (code, json.loads(out)) == (0, [])  # nothing breached yet: 3 h is inside III's 12 h
+
+
+def test_escalate_once_prints_what_it_recorded_and_nothing_the_second_time(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    incident_id = cli(
+        "--db",
+        db,
+        "--as",
+        "servers",
+        "incident",
+        "open",
+        "--title",
+        "long outage",
+        "--category",
+        "network_fault",
+        "--level",
+        "IV",
+        "--outage-start",
+        "-3h",
+    )[1].strip()
+    code, out, _ = cli("--db", db, "escalate", "--once", "--json")
+    [item] = json.loads(out)
+    assert (item["incident_id"], item["rule"]) == (int(incident_id), "regrade")
+    assert item["targets"] == [{"kind": "member", "to": "lead", "via": "permission:lead"}]
+    assert 3599 < item["late_s"] < 3700
+    code, out, _ = cli("--db", db, "escalate", "--once")
+    assert (code, out) == (0, "nothing to escalate\n")
+
+
+def test_list_and_show_agree_on_every_timestamp(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    """The listing formats stored times on a fast path; it must print what `show` prints."""
+    incident_id = cli("--db", db, "--as", "servers", "incident", "open", "--title", "t", "--outage-start", "-7m")[1]
+    cli("--db", db, "--as", "servers", "incident", "resolve", incident_id.strip(), "--resolution", "r")
+    listed = json.loads(cli("--db", db, "incident", "list", "--json")[1])[0]
+    shown = json.loads(cli("--db", db, "incident", "show", incident_id.strip(), "--json")[1])
+    assert {k: v for k, v in shown.items() if k in listed} == listed

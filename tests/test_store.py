@@ -196,9 +196,10 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     store.dispose()
 
 
-def test_online_backup_is_a_consistent_openable_store(seeded: Store, tmp_path: Path) -> None:
-    if seeded.path is None:
-        pytest.skip("SQLite backup API: PostgreSQL stores are backed up with pg_dump")
+def test_online_backup_is_a_consistent_openable_store(sqlite_url: str, tmp_path: Path) -> None:
+    seeded = open_store(sqlite_url)
+    Service(seeded, "system:opsdeck").import_records("roster", _roster(tmp_path))
+    assert seeded.path is not None
     Service(seeded, "lead").open("before the backup")
     dest = tmp_path / "backups" / "copy.db"
     seen: list[tuple[int, int]] = []
@@ -211,9 +212,69 @@ def test_online_backup_is_a_consistent_openable_store(seeded: Store, tmp_path: P
     with pytest.raises(InvalidInput, match="already exists"):
         schema.sqlite_backup(seeded.path, dest)
     copy.dispose()
+    seeded.dispose()
 
 
 def test_an_unreachable_postgresql_is_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable) as error:
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     assert error.value.kind is ErrorKind.UNAVAILABLE and "check that the database is reachable" in str(error.value)
+
+
+def _store_at_0001(url: str) -> None:
+    """A store as the first release left it: schema 0001 with one open incident."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), "0001")
+        conn.execute(
+            text(
+                "INSERT INTO policy_versions (version, created_at, actor, source, hash, document) "
+                "VALUES (1, '2026-11-28 02:00:00.000000', 'system:opsdeck', '', 'x', '{}')"
+            )
+            if url.startswith("sqlite")
+            else text(
+                "INSERT INTO policy_versions (version, created_at, actor, source, hash, document) "
+                "VALUES (1, '2026-11-28 02:00:00+00', 'system:opsdeck', '', 'x', '{}')"
+            )
+        )
+        stamp = "'2026-11-28 02:00:00.000000'" if url.startswith("sqlite") else "'2026-11-28 02:00:00+00'"
+        conn.execute(
+            text(
+                "INSERT INTO incidents (version, title, description, category, status, reporter, reported_at, "
+                f"outage_started_at, policy_version, updated_at, updated_by) VALUES (1, 'old', '', 'unclassified', "
+                f"'reported', 'ops', {stamp}, {stamp}, 1, {stamp}, 'ops')"
+            )
+        )
+    engine.dispose()
+
+
+def test_an_older_sqlite_store_is_backed_up_then_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _store_at_0001(url)
+    backups: list[Path] = []
+    store = open_store(url, clock=FakeClock(), on_backup=backups.append)
+    assert schema.current_revision(store) == schema.SCHEMA_HEAD
+    [backup] = backups
+    assert backup.name.startswith("old.db.bak-0001-")
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    from opsdeck.backend import queries
+
+    with store.read() as session:
+        clocks = {d["key"]: d["state"] for d in queries.incident_deadlines(session, 1, store.clock())}
+    assert clocks["classify"] == "breached"  # reported at 02:00, the clock reads 03:00
+    store.dispose()
+
+
+def test_an_older_postgresql_store_waits_for_db_upgrade(pg_url: str) -> None:
+    _store_at_0001(pg_url)
+    with pytest.raises(StoreUnavailable) as error:
+        open_store(pg_url)
+    assert error.value.code == "schema_old" and "opsdeck db upgrade" in str(error.value)
+    before, after = schema.upgrade_store(pg_url)
+    assert (before, after) == ("0001", schema.SCHEMA_HEAD)
+    open_store(pg_url).dispose()

@@ -109,6 +109,12 @@ def build_parser() -> Parser:
     b.leaf(db, "upgrade", "upgrade the schema (PostgreSQL: once every host runs this version)")
     b.leaf(db, "status", "where the store is and its schema version")
 
+    p = b.leaf(top, "escalate", "escalate every breached deadline once (the worker does this continuously)")
+    p.add_argument("--once", action="store_true", help="one sweep, then exit (the default)")
+    p = b.leaf(top, "worker", "run the worker: escalations (a second worker stands by)", json_flag=False)
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between sweeps (default 1)")
+    p.add_argument("--duties", default="escalate", metavar="LIST", help="comma-separated duties (default: escalate)")
+
     for name, help_text in (
         ("demo", "seed a fresh temporary store with demo data and print the board"),
         ("config", "show the configuration in effect and where it came from"),
@@ -175,6 +181,23 @@ def _incident_commands(b: _Builder, inc: Group) -> None:
     )
     p = action("outage", "correct when the outage started")
     p.add_argument("--started", required=True, metavar="TIME")
+    p.add_argument("--reason", required=True, metavar="R")
+
+    b.leaf(inc, "deadlines", "the plan's clocks for one incident, with their state now").add_argument(
+        "id", type=_incident_id
+    )
+    p = b.leaf(inc, "attest", "record a level III+ obligation as met (who, when, how)")
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("obligation", help="leadership_informed, departments_notified, notices_posted, ...")
+    p.add_argument(
+        "--via", required=True, metavar="CHANNEL", help="phone, sms, email, web, im, in_person, meeting, notice, other"
+    )
+    p.add_argument("--note", metavar="T")
+    p.add_argument("--who", metavar="NAME", help="the person designated (spokesperson_named)")
+    p = action("regrade", "the outage passed the level's bound: confirm the next level or decline")
+    way = p.add_mutually_exclusive_group(required=True)
+    way.add_argument("--confirm", action="store_true")
+    way.add_argument("--decline", action="store_true")
     p.add_argument("--reason", required=True, metavar="R")
 
 

@@ -27,7 +27,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.backend.timeutil import TimeFormatError, format_local, parse_time
+from opsdeck.backend.timeutil import TimeFormatError, format_age, format_countdown, format_local, parse_time
 
 
 class Context:
@@ -228,6 +228,9 @@ def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
 def incident_show(ctx: Context) -> int:
     with ctx.store.read() as session:
         data = queries.incident_detail(session, ctx.args.id)
+        data["deadlines"] = queries.incident_deadlines(session, ctx.args.id, ctx.store.clock())
+        data["next_deadline"] = queries.next_deadline(data["deadlines"])
+        data["obligations"] = queries.obligations(session, ctx.args.id)
     if ctx.args.json:
         emit_json(data)
         return 0
@@ -252,10 +255,98 @@ def incident_show(ctx: Context) -> int:
                 else ""
             )
             print(f"  {mark} {step['key']}: {clean(step['title'])}{extra}")
+    if data["deadlines"]:
+        print("\ndeadlines:")
+        _print_deadlines(data["deadlines"])
+    if data["obligations"]:
+        print("\nobligations (level III and above):")
+        for item in data["obligations"]:
+            done = item["attested"][-1] if item["attested"] else None
+            mark = "[x]" if done else "[ ]"
+            extra = (
+                f"  ({done['by']} via {done['via']} at {done['at']}{': ' + clean(done['who'] or done['note']) if done['who'] or done['note'] else ''})"
+                if done
+                else ""
+            )
+            print(f"  {mark} {item['key']}: {item['en']}{extra}")
     if data["notes"]:
         print("\nnotes:")
         for note in data["notes"]:
             print(f"  {note['at']} {note['author']}: {clean(note['text'])}")
+    return 0
+
+
+STATE_MARK = {"pending": "  ", "warning": "! ", "breached": "!!", "met": "ok", "met_late": "ok"}
+
+
+def _print_deadlines(items: list[dict[str, Any]]) -> None:
+    """The newest clock of each rule, and older ones only if they were late."""
+    newest = {d["key"]: d for d in sorted(items, key=lambda d: d["clock_start"])}
+    shown = [d for d in items if newest[d["key"]] is d or d["state"] in ("breached", "met_late")]
+    for d in shown:
+        if d["state"] in ("met", "met_late"):
+            when = "met" if d["state"] == "met" else f"met {format_age(d['late_s'] or 0)} late"
+        else:
+            when = format_countdown(d["remaining_s"]).strip()
+            when = ("立即 / at once " if d["immediate"] else "") + (
+                f"overdue {when.lstrip('-')}" if d["state"] == "breached" else f"in {when}"
+            )
+        level = f" (level {d['next_level']} due)" if d["next_level"] and d["state"] == "breached" else ""
+        escalated = f"; escalated to {', '.join(t['to'] for t in d['escalated_to'])}" if d["escalated_to"] else ""
+        print(f"  {STATE_MARK[d['state']]} {fit(d['key'], 20)} {fit(d['state'], 9)} {when}{level}{escalated}")
+
+
+def incident_deadlines(ctx: Context) -> int:
+    with ctx.store.read() as session:
+        items = queries.incident_deadlines(session, ctx.args.id, ctx.store.clock())
+    if ctx.args.json:
+        emit_json(items)
+    elif items:
+        _print_deadlines(items)
+    else:
+        print(f"#{ctx.args.id} has no clocks running")
+    return 0
+
+
+def incident_attest(ctx: Context) -> int:
+    a = ctx.args
+    ctx.service.attest(a.id, a.obligation, via=a.via, note=a.note, who=a.who)
+    return _incident_out(ctx, a.id, f"{a.obligation} attested")
+
+
+def escalate(ctx: Context) -> int:
+    from opsdeck.backend import escalation
+    from opsdeck.backend.store import worker_actor
+
+    done = escalation.sweep(ctx.store, worker_actor())
+    if ctx.args.json:
+        emit_json([item.to_json() for item in done])
+    else:
+        for item in done:
+            print(
+                f"#{item.incident_id} {item.rule}: escalated to {', '.join(t['to'] for t in item.targets)}"
+                + (f"; level raised to {item.regraded_to}" if item.regraded_to else "")
+            )
+        if not done:
+            print("nothing to escalate")
+    return 0
+
+
+def worker(ctx: Context) -> int:
+    import logging
+    import signal
+    import threading
+
+    from opsdeck.backend.worker import standard_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    duties = tuple(d.strip() for d in ctx.args.duties.split(",") if d.strip())
+    if ctx.args.interval <= 0:
+        raise InvalidInput("bad_interval", "--interval must be positive", "give seconds, like 1 or 0.5")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    standard_worker(ctx.store, duties=duties, interval=ctx.args.interval).run(stop)
     return 0
 
 
@@ -528,6 +619,14 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
         "reopened", lambda c: c.service.reopen(c.args.id, reason=c.args.reason, expected_version=_v(c))
     ),
     ("incident", "outage"): _action("outage start set", _outage),
+    ("incident", "deadlines"): incident_deadlines,
+    ("incident", "attest"): incident_attest,
+    ("incident", "regrade"): _action(
+        "re-grade answered",
+        lambda c: c.service.regrade(c.args.id, confirm=c.args.confirm, reason=c.args.reason, expected_version=_v(c)),
+    ),
+    ("escalate", None): escalate,
+    ("worker", None): worker,
     ("roster", "import"): directory_import,
     ("contacts", "import"): directory_import,
     ("systems", "import"): directory_import,

@@ -3,10 +3,21 @@ connection it passes in (never from an alembic.ini)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
 from opsdeck.backend import models  # noqa: F401  (registers the tables)
+from opsdeck.backend.sqltypes import UTCDateTime
+
+
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations must not import app types (they change; old migrations must not)."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -16,6 +27,7 @@ context.configure(
     # that touch audit_events must re-create its triggers afterwards.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    render_item=render_item,
 )
 with context.begin_transaction():
     context.run_migrations()

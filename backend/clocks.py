@@ -1,0 +1,123 @@
+"""Keeping each incident's clocks in the store, inside the write transaction.
+
+After every change to an incident, `sync` reads its facts, derives its clocks under
+the policy version the incident is pinned to, and stores them: new clocks are added,
+existing ones updated, clocks whose rule stopped applying are marked superseded (kept
+if they escalated). `incident.next_due_at` is the earliest clock still owed an
+escalation, so the sweep finds due incidents with one indexed range query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from . import deadlines, policy
+from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, System
+
+
+def load_policy(session: Session, version: int | None = None) -> policy.Policy:
+    query = select(PolicyVersion)
+    if version is None:
+        query = query.order_by(PolicyVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
+    else:
+        query = query.where(PolicyVersion.version == version)  # type: ignore[arg-type]
+    row = session.execute(query).scalar_one()
+    return policy.cached(row.version, row.hash, row.document)
+
+
+def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
+    attested: dict[str, list[Any]] = {}
+    rows = session.execute(
+        select(Attestation.key, Attestation.at).where(Attestation.incident_id == incident.id)  # type: ignore[arg-type]
+    ).all()
+    for key, at in rows:
+        attested.setdefault(key, []).append(at)
+    system = session.get(System, incident.system_id) if incident.system_id else None
+    return deadlines.Facts(
+        reported_at=incident.reported_at,
+        outage_started_at=incident.outage_started_at,
+        acknowledged_at=incident.acknowledged_at,
+        classified_at=incident.classified_at,
+        level_since=incident.level_since,
+        cause_located_at=incident.cause_located_at,
+        resolved_at=incident.resolved_at,
+        record_filed_at=incident.record_filed_at,
+        closed_at=incident.closed_at,
+        reopened_at=incident.reopened_at,
+        last_activity_at=incident.last_activity_at,
+        status=incident.status,
+        category=incident.category,
+        level=incident.level,
+        system=system.name if system else None,
+        attested={k: tuple(sorted(v)) for k, v in attested.items()},
+    )
+
+
+def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadline]:
+    """Re-derive and store the incident's clocks; return every row, current and past."""
+    rules = load_policy(session, incident.policy_version).deadlines
+    facts = facts_of(session, incident)
+    derived = {(c.rule, c.clock_key): c for c in deadlines.derive(facts, rules)}
+    rows = list(
+        session.execute(
+            select(IncidentDeadline).where(IncidentDeadline.incident_id == incident.id)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    existing = {(r.rule, r.clock_key): r for r in rows}
+    for key, clock in derived.items():
+        row = existing.get(key)
+        if row is None:
+            row = IncidentDeadline(
+                incident_id=incident.id,
+                rule=clock.rule,
+                clock_key=clock.clock_key,
+                clock_start=clock.clock_start,
+                due_at=clock.due_at,
+                warn_at=clock.warn_at,
+            )
+            session.add(row)
+            rows.append(row)
+        row.due_at, row.warn_at, row.met_at = clock.due_at, clock.warn_at, clock.met_at
+        row.next_level, row.superseded_at = clock.next_level, None
+    for key, row in existing.items():
+        if key in derived or row.superseded_at is not None or row.met_at is not None:
+            continue
+        rule = rules.rule(row.rule)
+        met = (
+            deadlines.met_time(rule, facts, row.clock_start, bound_hours=deadlines.bound_of(row.clock_key))
+            if rule
+            else None
+        )
+        if met is not None:
+            row.met_at = met
+        else:
+            row.superseded_at = now
+    incident.next_due_at = next_due(rows)
+    return rows
+
+
+def breached_by(row: IncidentDeadline) -> Any:
+    """When the clock stopped counting: met, superseded, or still running (None)."""
+    ends = [t for t in (row.met_at, row.superseded_at) if t is not None]
+    return min(ends) if ends else None
+
+
+def owed(row: IncidentDeadline) -> bool:
+    """Still owed an escalation record: not escalated, and not met or superseded in time.
+
+    A clock that was met late, or stopped applying after its due time, was breached all
+    the same, so its escalation is recorded even if no sweep ran while it was overdue:
+    which escalations exist depends on the facts, never on when the sweep happened to
+    run. Only clocks still overdue page anyone (see escalation)."""
+    if row.escalated_at is not None:
+        return False
+    ended = breached_by(row)
+    return ended is None or ended > row.due_at
+
+
+def next_due(rows: list[IncidentDeadline]) -> Any:
+    due = [r.due_at for r in rows if owed(r)]
+    return min(due) if due else None

@@ -1,0 +1,249 @@
+"""Escalating breached deadlines, exactly once, whatever runs or crashes.
+
+The sweep finds incidents `WHERE next_due_at <= now`; for each breached clock it
+inserts an escalation row unique on (incident, rule, clock) with ON CONFLICT DO
+NOTHING, and writes the audit event and the outbox rows only when that insert took.
+So three processes sweeping at once record one escalation, a retry never records a
+second, and a breach that happened while every process was down fires when one comes
+back. Targets are resolved from the rule: a duty's members on duty (else the group
+lead), leads, contacts of a kind, the owner, the system's vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from . import clocks, deadlines
+from .domain import Level, Permission, Status
+from .models import Contact, Escalation, Incident, IncidentDeadline, RosterMember, System
+from .store import Store, UnitOfWork
+from .timeutil import rfc3339
+
+
+@dataclass(frozen=True)
+class Recorded:
+    incident_id: int
+    rule: str
+    clock_key: str
+    due_at: datetime
+    escalated_at: datetime
+    targets: list[dict[str, str]]
+    regraded_to: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "rule": self.rule,
+            "clock": self.clock_key,
+            "due_at": rfc3339(self.due_at),
+            "escalated_at": rfc3339(self.escalated_at),
+            "late_s": (self.escalated_at - self.due_at).total_seconds(),
+            "targets": self.targets,
+            "regraded_to": self.regraded_to,
+        }
+
+
+def due_incidents(store: Store, now: datetime, limit: int) -> list[int]:
+    with store.read() as session:
+        return list(
+            session.execute(
+                select(Incident.id)
+                .where(Incident.next_due_at <= now, Incident.status != Status.CLOSED.value)  # type: ignore[arg-type,operator]
+                .order_by(Incident.next_due_at)  # type: ignore[arg-type]
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
+    """Escalate every breached clock once; returns what this call recorded."""
+    recorded: list[Recorded] = []
+    seen: set[int] = set()
+    while True:
+        now = store.clock()
+        ids = [i for i in due_incidents(store, now, batch) if i not in seen]
+        if not ids:
+            return recorded
+        for incident_id in ids:
+            seen.add(incident_id)
+            with store.write(actor) as uow:
+                recorded.extend(escalate_incident(uow, incident_id))
+
+
+def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
+    session = uow.session
+    incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
+    if incident is None or incident.status == Status.CLOSED:
+        return []
+    rows = clocks.sync(session, incident, uow.now)
+    policy = clocks.load_policy(session, incident.policy_version)
+    done: list[Recorded] = []
+    for row in rows:
+        if not clocks.owed(row) or not uow.now > row.due_at:
+            continue
+        rule = policy.deadlines.rule(row.rule)
+        # A breach already over (met late, or the rule stopped applying) is recorded for
+        # the record but pages nobody.
+        live = clocks.breached_by(row) is None
+        targets = resolve_targets(session, incident, rule.escalate_to if rule else ()) if live else []
+        if _claim(uow, incident_id, row, targets):
+            done.append(_record(uow, incident, row, rule, targets, policy.deadlines.auto_regrade))
+        else:  # another process escalated it first
+            row.escalated_at = session.execute(
+                select(Escalation.escalated_at).where(
+                    Escalation.incident_id == incident_id,
+                    Escalation.rule == row.rule,  # type: ignore[arg-type]
+                    Escalation.clock_key == row.clock_key,  # type: ignore[arg-type]
+                )
+            ).scalar_one()
+    if any(r.regraded_to for r in done):
+        clocks.sync(session, incident, uow.now)
+    else:
+        incident.next_due_at = clocks.next_due(rows)
+    return done
+
+
+def _claim(uow: UnitOfWork, incident_id: int, row: IncidentDeadline, targets: list[dict[str, str]]) -> bool:
+    values = {
+        "incident_id": incident_id,
+        "rule": row.rule,
+        "clock_key": row.clock_key,
+        "due_at": row.due_at,
+        "escalated_at": uow.now,
+        "actor": uow.actor,
+        "targets": targets,
+    }
+    table = Escalation.__table__  # type: ignore[attr-defined]
+    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+    statement = (
+        insert.values(**values)
+        .on_conflict_do_nothing(index_elements=["incident_id", "rule", "clock_key"])
+        .returning(table.c.id)
+    )
+    return uow.session.execute(statement).first() is not None
+
+
+def _record(
+    uow: UnitOfWork,
+    incident: Incident,
+    row: IncidentDeadline,
+    rule: deadlines.Rule | None,
+    targets: list[dict[str, str]],
+    auto_regrade: bool,
+) -> Recorded:
+    row.escalated_at = uow.now
+    details: dict[str, Any] = {
+        "rule": row.rule,
+        "clock": row.clock_key,
+        "due_at": rfc3339(row.due_at),
+        "late_s": (uow.now - row.due_at).total_seconds(),
+        "targets": targets,
+    }
+    regraded_to = None
+    if row.rule == "regrade" and row.next_level:
+        details["next_level"] = row.next_level
+        live = row.met_at is None and row.superseded_at is None
+        if live and auto_regrade and incident.level and Level(row.next_level).rank > Level(incident.level).rank:
+            regraded_to = row.next_level
+            details["regraded"] = {"from": incident.level, "to": regraded_to}
+            incident.level, incident.level_since = regraded_to, uow.now
+            incident.version += 1
+            incident.updated_at, incident.updated_by = uow.now, uow.actor
+    if not targets:
+        details["over"] = {"met_at": rfc3339(row.met_at), "superseded_at": rfc3339(row.superseded_at)}
+    event = uow.record("escalate", details, incident_id=incident.id)
+    payload = {
+        "event": f"escalation:{row.rule}",
+        "incident": {
+            "id": incident.id,
+            "title": incident.title,
+            "level": incident.level,
+            "category": incident.category,
+            "status": incident.status,
+        },
+        "deadline": {"rule": row.rule, "name": rule.name if rule else row.rule, "due_at": rfc3339(row.due_at)},
+    }
+    for target in targets:
+        uow.outbox(
+            event_name=f"escalation:{row.rule}",
+            recipient_kind=target["kind"],
+            recipient=target["to"],
+            incident_id=incident.id,
+            payload=payload,
+            key=f"incident-{incident.id}-{event.seq}-escalation-{row.rule}-{target['kind']}-{target['to']}",
+        )
+    assert incident.id is not None
+    return Recorded(incident.id, row.rule, row.clock_key, row.due_at, uow.now, targets, regraded_to)
+
+
+def resolve_targets(session: Session, incident: Incident, specs: tuple[str, ...]) -> list[dict[str, str]]:
+    """Who is actually told, each with why (`via`), deduplicated, in the rule's order."""
+    chosen: list[dict[str, str]] = []
+    for spec in specs:
+        for kind, to, via in _resolve(session, incident, spec):
+            if not any(t["kind"] == kind and t["to"] == to for t in chosen):
+                chosen.append({"kind": kind, "to": to, "via": via})
+    if not chosen:
+        chosen = [{"kind": "member", "to": login, "via": "fallback: group lead"} for login in _leads(session)]
+    return chosen
+
+
+def _resolve(session: Session, incident: Incident, spec: str) -> list[tuple[str, str, str]]:
+    kind, _, value = spec.partition(":")
+    if kind == "duty":
+        members = [m for m in _on_duty(session) if value in m.duties]
+        if members:
+            return [("member", m.login, spec) for m in members]
+        return [("member", login, f"{spec}: nobody on duty, group lead") for login in _leads(session)]
+    if kind == "permission":
+        return (
+            [("member", login, spec) for login in _leads(session)]
+            if value == "lead"
+            else [("member", m.login, spec) for m in _on_duty(session)]
+        )
+    if kind == "contact":
+        keys = session.execute(select(Contact.key).where(Contact.kind == value).order_by(Contact.key)).scalars()  # type: ignore[arg-type]
+        found = [("contact", key, spec) for key in keys]
+        return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session)]
+    if spec == "owner":
+        if incident.owner:
+            return [("member", incident.owner, spec)]
+        return [("member", m.login, "owner: none yet, on duty") for m in _on_duty(session)]
+    if spec == "system_vendor":
+        system = session.get(System, incident.system_id) if incident.system_id else None
+        if system and system.vendor_contact:
+            return [("contact", system.vendor_contact, spec)]
+        return []
+    if spec == "on_duty":
+        return [("member", m.login, spec) for m in _on_duty(session)]
+    return []
+
+
+def _on_duty(session: Session) -> list[RosterMember]:
+    return list(
+        session.execute(
+            select(RosterMember)
+            .where(RosterMember.on_duty.is_(True), RosterMember.permission != Permission.VIEWER.value)  # type: ignore[attr-defined,arg-type]
+            .order_by(RosterMember.login)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def _leads(session: Session) -> list[str]:
+    """Leads on duty first; if none is on duty, every lead."""
+    leads = list(
+        session.execute(
+            select(RosterMember.login, RosterMember.on_duty)
+            .where(RosterMember.permission == Permission.LEAD.value)  # type: ignore[arg-type]
+            .order_by(RosterMember.login)  # type: ignore[arg-type]
+        ).all()
+    )
+    on_duty = [login for login, duty in leads if duty]
+    return on_duty or [login for login, _ in leads]

@@ -1,0 +1,206 @@
+"""The worker: the one process that writes incident data on its own.
+
+Each duty (escalating deadlines now; ingest and notifications later) runs under a
+leader lease so that one worker does it and another stands by: on SQLite an
+`fcntl.flock` on a lock file beside the store (the kernel releases it when the holder
+dies, so a standby takes over at its next tick), on PostgreSQL `pg_try_advisory_lock`
+on a connection of its own. The lease only avoids duplicate work: every duty is
+correct when several run at once. Workers write a heartbeat that dashboards watch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select, text
+
+from . import escalation
+from .errors import InvalidInput, OpsdeckError
+from .models import WorkerHeartbeat
+from .store import Store, worker_actor
+
+log = logging.getLogger("opsdeck.worker")
+HEARTBEAT_STALE_S = 30
+
+
+class Lease(Protocol):
+    held: bool
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class FileLease:
+    """`flock` on `<store>.<duty>.lock`: released by the kernel if the holder dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.held = False
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self.held:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o660)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
+        self._fd, self.held = fd, True
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+        self._fd, self.held = None, False
+
+
+class AdvisoryLease:
+    """`pg_try_advisory_lock` held on a connection of its own for as long as we lead."""
+
+    def __init__(self, store: Store, duty: str) -> None:
+        self.store = store
+        self.key = int.from_bytes(hashlib.sha256(f"opsdeck:{duty}".encode()).digest()[:8], "big", signed=True)
+        self.held = False
+        self._conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self.held and self._alive():
+            return True
+        self.release()
+        conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar():
+            self._conn, self.held = conn, True
+            return True
+        conn.close()
+        return False
+
+    def _alive(self) -> bool:
+        try:
+            assert self._conn is not None
+            self._conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # the connection died: the server released the lock
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            # A dead connection has released the lock already.
+            with contextlib.suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._conn.close()
+        self._conn, self.held = None, False
+
+
+def make_lease(store: Store, duty: str) -> Lease:
+    if store.dialect == "postgresql":
+        return AdvisoryLease(store, duty)
+    assert store.path is not None
+    return FileLease(store.path.with_name(f"{store.path.name}.{duty}.lock"))
+
+
+@dataclass
+class Worker:
+    store: Store
+    duties: dict[str, Callable[[], Any]]
+    interval: float = 1.0
+    actor: str = field(default_factory=worker_actor)
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    leases: dict[str, Lease] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.started_at = self.store.clock()
+        for name in self.duties:
+            self.leases.setdefault(name, make_lease(self.store, name))
+
+    def tick(self) -> dict[str, Any]:
+        """Run every duty this worker leads; returns what each did."""
+        results: dict[str, Any] = {}
+        for name, duty in self.duties.items():
+            lease = self.leases[name]
+            if not lease.try_acquire():
+                continue
+            try:
+                results[name] = duty()
+            except OpsdeckError as error:  # store busy or unreachable: try again next tick
+                log.warning("%s: %s", name, error)
+        self.beat()
+        return results
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker %s started: duties %s", self.worker_id, ", ".join(self.duties))
+        try:
+            while not stop.is_set():
+                self.tick()
+                stop.wait(self.interval)
+        finally:
+            for lease in self.leases.values():
+                lease.release()
+            log.info("worker %s stopped", self.worker_id)
+
+    def beat(self) -> None:
+        try:
+            with self.store.write(self.actor) as uow:
+                row = uow.session.get(WorkerHeartbeat, self.worker_id)
+                held = [name for name, lease in self.leases.items() if lease.held]
+                if row is None:
+                    uow.session.add(
+                        WorkerHeartbeat(
+                            worker_id=self.worker_id,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                            duties=held,
+                            started_at=self.started_at,
+                            beat_at=uow.now,
+                        )
+                    )
+                else:
+                    row.duties, row.beat_at = held, uow.now
+        except OpsdeckError as error:
+            log.warning("heartbeat: %s", error)
+
+
+def escalate_duty(store: Store, actor: str) -> Callable[[], list[escalation.Recorded]]:
+    def run() -> list[escalation.Recorded]:
+        done = escalation.sweep(store, actor)
+        for item in done:
+            log.info(
+                "escalated #%s %s (due %s) to %s",
+                item.incident_id,
+                item.rule,
+                item.due_at.isoformat(),
+                ", ".join(t["to"] for t in item.targets),
+            )
+        return done
+
+    return run
+
+
+def standard_worker(store: Store, *, duties: tuple[str, ...] = ("escalate",), interval: float = 1.0) -> Worker:
+    actor = worker_actor()
+    available = {"escalate": escalate_duty(store, actor)}
+    unknown = [d for d in duties if d not in available]
+    if unknown:
+        raise InvalidInput("bad_duty", f"unknown duty {unknown[0]!r}", f"use {', '.join(available)}")
+    return Worker(store, {name: available[name] for name in duties}, interval=interval, actor=actor)
+
+
+def last_heartbeat(store: Store) -> Any:
+    """The newest heartbeat of any worker (None if none ever ran)."""
+    with store.read() as session:
+        return session.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar_one()

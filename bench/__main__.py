@@ -1,0 +1,70 @@
+"""`python -m bench [--quick] [--only TEXT]`: run the figures, print the table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import cli, store
+from .figure import Figure
+from .harness import FULL, QUICK, Progress, Run, scratch_dir
+from .report import format_value, print_table, write_json
+
+FigureFn = Callable[[Run], Figure]
+
+# In table order. Figures of one area share setup through `run.once`, so keep them together.
+FIGURES: tuple[FigureFn, ...] = (
+    store.open_rate,
+    store.ack_rate,
+    cli.start_time,
+    cli.list_time,
+    cli.list_rss,
+)
+
+
+def figure_id(fn: FigureFn) -> str:
+    return f"{fn.__module__.rpartition('.')[2]}.{fn.__name__}"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: well under a minute")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        action="append",
+        help=f"run figures whose id contains TEXT (repeatable); ids: {', '.join(map(figure_id, FIGURES))}",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    chosen = [fn for fn in FIGURES if not args.only or any(text in figure_id(fn) for text in args.only)]
+    if not chosen:
+        print(f"bench: no figure matches {args.only}", file=sys.stderr)
+        return 2
+    sizes = QUICK if args.quick else FULL
+    started = datetime.now(UTC)
+    progress = Progress(len(chosen))
+    figures: list[Figure] = []
+    with scratch_dir() as folder:
+        run = Run(quick=args.quick, sizes=sizes, workdir=Path(folder), progress=progress)
+        for fn in chosen:
+            progress.start_figure(figure_id(fn))
+            began = time.perf_counter()
+            figure = fn(run)
+            progress.end_figure(format_value(figure.value, figure.unit), time.perf_counter() - began)
+            figures.append(figure)
+    print_table(figures)
+    path = write_json(figures, started=started, quick=args.quick, sizes=sizes)
+    print(f"\nwritten to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
