@@ -7,6 +7,7 @@ user file for one login. Every error names the file (or variable), the key and t
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import tomllib
@@ -26,6 +27,8 @@ ENV = {
     "timezone": "OPSDECK_TIMEZONE",
     "allow_as": "OPSDECK_ALLOW_AS",
     "language": "OPSDECK_LANG",
+    "spool": "OPSDECK_SPOOL",
+    "spool_encoding": "OPSDECK_SPOOL_ENCODING",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -35,12 +38,18 @@ def default_db_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'opsdeck.db'}"
 
 
+def default_spool() -> str:
+    return str(Path(platformdirs.user_data_dir(APP)) / "spool")
+
+
 @dataclass(frozen=True)
 class Config:
     db: str = field(default_factory=default_db_url)
     timezone: str | None = None  # IANA name; None = this machine's zone
     allow_as: bool = False  # may `--as LOGIN` act as someone else (tests, demos)
     language: str | None = None
+    spool: str = field(default_factory=default_spool)  # where probes drop result files
+    spool_encoding: str = "utf-8"  # GB18030 for many Chinese Windows agents
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
@@ -134,6 +143,17 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
                     "config_timezone", f"{where}: {error}", "set timezone to an IANA name like Asia/Shanghai"
                 ) from None
         return replace(config, **{key: value.strip() or None})
+    if key in ("spool", "spool_encoding"):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
+        if key == "spool_encoding":
+            try:
+                codecs.lookup(value.strip())
+            except LookupError:
+                raise InvalidInput(
+                    "config_encoding", f"{where}: unknown encoding {value!r}", "use e.g. utf-8 or gb18030"
+                ) from None
+        return replace(config, **{key: value.strip()})
     raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -91,6 +92,14 @@ class Incident(SQLModel, table=True):
     # AUTOINCREMENT: ids are never reused, even after the newest row is gone.
     __table_args__ = (
         Index("ix_incidents_open", "status", "level"),
+        # At most one open incident per probe, enforced by the database, not by luck.
+        Index(
+            "uq_incidents_open_probe",
+            "probe_id",
+            unique=True,
+            sqlite_where=text("probe_id IS NOT NULL AND status != 'closed'"),
+            postgresql_where=text("probe_id IS NOT NULL AND status != 'closed'"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -120,6 +129,7 @@ class Incident(SQLModel, table=True):
     close_reason: str | None = Field(default=None, sa_column=Column(Text))
     duplicate_of: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
     reopened_from: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+    probe_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("probes.id")))
 
     # Facts the deadline engine reads (besides the timestamps above).
     level_since: datetime | None = utc()  # when the current level was set
@@ -317,7 +327,7 @@ class PolicyVersion(SQLModel, table=True):
 
 
 class Probe(SQLModel, table=True):
-    """A monitoring item (第九条) or readiness check (§7); filled by the ingest issue."""
+    """A monitoring item (第九条) or readiness check (§7), kept current by the ingest."""
 
     __tablename__ = "probes"
 
@@ -325,11 +335,16 @@ class Probe(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
     system_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("systems.id")))
     kind: str = Field(default="", sa_column=Column(String(32), nullable=False, default=""))
-    interval_s: int | None = Field(default=None, sa_column=Column(Integer))
+    interval_s: int | None = Field(default=None, sa_column=Column(Integer))  # learned; config overrides
     state: str = Field(default="UNKNOWN", sa_column=Column(String(16), nullable=False))
     stale: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     last_result_at: datetime | None = utc()
+    last_success_at: datetime | None = utc()  # readiness: the last good run
+    state_since: datetime | None = utc()
+    consecutive: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    last_ok_at: datetime | None = utc()  # hold-down: no new incident until it recovers once
+    recovery_noted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     silenced_until: datetime | None = utc()
     silence_reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = utc(nullable=False)
@@ -350,3 +365,46 @@ class ProbeResult(SQLModel, table=True):
     source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     result_key: str | None = Field(default=None, sa_column=Column(String(200), unique=True))
     incident_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+    flags: list[Any] = json_list()  # "decode_replaced": undecodable bytes were replaced
+
+
+class IngestedFile(SQLModel, table=True):
+    """A spool file version taken in, committed with its results: never twice."""
+
+    __tablename__ = "ingested_files"
+    __table_args__ = (UniqueConstraint("content_hash", "name", "size", "mtime_ns", name="uq_ingested_files_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    spool: str = Field(sa_column=Column(String(160), nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    mtime_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    ingested_at: datetime = utc(nullable=False, index=True)
+    results: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    outcome: str = Field(default="ingested", sa_column=Column(String(16), nullable=False, default="ingested"))
+
+
+class FileCursor(SQLModel, table=True):
+    """How far a JSON Lines state file was read, committed with the rows it yielded."""
+
+    __tablename__ = "file_cursors"
+
+    key: str = Field(sa_column=Column(String(400), primary_key=True))  # spool id + file name
+    device: int = Field(sa_column=Column(BigInteger, nullable=False))
+    inode: int = Field(sa_column=Column(BigInteger, nullable=False))
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = utc(nullable=False)
+
+
+class SpoolStatus(SQLModel, table=True):
+    """What the board shows of each spool: its last file and quarantined count."""
+
+    __tablename__ = "spools"
+
+    id: str = Field(sa_column=Column(String(160), primary_key=True))  # host:path
+    host: str = Field(sa_column=Column(String(120), nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    last_file_at: datetime | None = utc()
+    last_scan_at: datetime | None = utc()
+    quarantined: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))

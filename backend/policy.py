@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from . import deadlines
+from . import deadlines, probe_config
 from .audit import canonical_json
 from .domain import CLASSIFIED_CATEGORIES
 from .errors import InvalidInput
@@ -44,6 +44,10 @@ class Policy:
     @cached_property
     def deadlines(self) -> deadlines.DeadlinePolicy:
         return deadlines.parse(self.document)
+
+    @cached_property
+    def probes(self) -> probe_config.ProbePolicy:
+        return probe_config.parse(self.document)
 
     def playbook(self, category: str) -> list[StepSpec]:
         steps = self.document.get("playbooks", {}).get(category, {}).get("steps", [])
@@ -88,7 +92,7 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
     def fail(key: str, what: str, fix: str) -> InvalidInput:
         return InvalidInput("bad_policy", f"{source}: {key}: {what}", fix, file=source, key=key)
 
-    known = {"playbooks", "deadlines"}
+    known = {"playbooks", "deadlines", "probes"}
     for top in raw:
         if top not in known:
             raise fail(top, "unknown section", f"use only {', '.join(sorted(known))}")
@@ -108,18 +112,47 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
             raise fail(f"{where}.steps", "must be a list", "write steps = [ {key=..., en=...} ]")
         out["playbooks"][category] = {"steps": _validate_steps(steps, where, fail)}
     if "deadlines" in raw:
-        merged = _merge_deadlines(_default_deadlines(source), raw["deadlines"], fail)
+        merged = _merge_deadlines(_default_section(source, "deadlines"), raw["deadlines"], fail)
         try:
             out["deadlines"] = deadlines.validate(merged)
         except deadlines.PolicyError as error:
             raise fail(error.key, error.what, error.fix) from None
+    if "probes" in raw:
+        merged_probes = _merge_probes(_default_section(source, "probes"), raw["probes"], fail)
+        try:
+            out["probes"] = probe_config.validate(merged_probes)
+        except probe_config.ProbeConfigError as error:
+            raise fail(error.key, error.what, error.fix) from None
     return out
 
 
-def _default_deadlines(source: str) -> dict[str, Any]:
+def _default_section(source: str, name: str) -> dict[str, Any]:
     if source == "(built-in defaults)":
         return {}
-    return dict(default_document()["deadlines"])
+    return dict(default_document()[name])
+
+
+def _merge_probes(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
+    """Scalars replace; matches from the file go first (first match wins); readiness cells
+    and HTTP checks replace the default of the same cell or name."""
+    if not isinstance(given, dict):
+        raise fail("probes", "must be a table", "write [probes] and [[probes.match]] tables")
+    merged = {**base, **{k: v for k, v in given.items() if k not in ("match", "readiness", "http")}}
+    if "match" in given:
+        merged["match"] = (
+            list(given["match"]) + list(base.get("match", [])) if isinstance(given["match"], list) else given["match"]
+        )
+    for name, ident in (("readiness", "cell"), ("http", "name")):
+        if name in given:
+            if not isinstance(given[name], list):
+                merged[name] = given[name]
+                continue
+            by_key = {item[ident]: item for item in base.get(name, [])}
+            for item in given[name]:
+                key = item.get(ident) if isinstance(item, dict) else None
+                by_key[key if isinstance(key, str) else f"#{len(by_key)}"] = item
+            merged[name] = list(by_key.values())
+    return merged
 
 
 def _merge_deadlines(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
@@ -179,6 +212,7 @@ def merged_with_defaults(document: dict[str, Any]) -> dict[str, Any]:
     merged = default_document()
     for category, body in document.get("playbooks", {}).items():
         merged["playbooks"][category] = body
-    if "deadlines" in document:
-        merged["deadlines"] = document["deadlines"]
+    for section in ("deadlines", "probes"):
+        if section in document:
+            merged[section] = document[section]
     return merged

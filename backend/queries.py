@@ -382,3 +382,69 @@ def open_clocks(session: Session, incident_ids: list[int]) -> dict[int, Any]:
             if best is None or row.due_at < best.due_at:
                 found[row.incident_id] = row
     return found
+
+
+def probes(session: Session, now: datetime, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every probe (or the named ones) with its health, as `probe list --json` shows it."""
+    from . import clocks
+    from .models import Probe, ProbeResult
+
+    readiness = {r.probe: r.cell for r in clocks.load_policy(session).probes.readiness}
+    counts = dict(session.execute(select(ProbeResult.probe_id, func.count()).group_by(ProbeResult.probe_id)).all())  # type: ignore[call-overload]
+    systems_by_id = dict(session.execute(select(System.id, System.name)).all())  # type: ignore[call-overload]
+    open_incidents = dict(
+        session.execute(
+            select(Incident.probe_id, Incident.id).where(Incident.probe_id.is_not(None), Incident.status != "closed")  # type: ignore[union-attr,arg-type]
+        ).all()
+    )
+    query = select(Probe).order_by(Probe.name)  # type: ignore[arg-type]
+    if names is not None:
+        query = query.where(Probe.name.in_(names))  # type: ignore[attr-defined]
+    out = []
+    for p in session.execute(query).scalars():
+        silenced = p.silenced_until is not None and p.silenced_until > now
+        out.append(
+            {
+                "name": p.name,
+                "system": systems_by_id.get(p.system_id),
+                "state": p.state,
+                "stale": p.stale,
+                "silenced_until": rfc3339(p.silenced_until) if silenced else None,
+                "silence_reason": p.silence_reason if silenced else None,
+                "last_result_at": rfc3339(p.last_result_at),
+                "age_s": None if p.last_result_at is None else round((now - p.last_result_at).total_seconds()),
+                "output": p.output,
+                "results": counts.get(p.id, 0),
+                "interval_s": p.interval_s,
+                "state_since": rfc3339(p.state_since),
+                "consecutive": p.consecutive,
+                "readiness_cell": readiness.get(p.name),
+                "last_success_at": rfc3339(p.last_success_at),
+                "incident_id": open_incidents.get(p.id),
+            }
+        )
+    return out
+
+
+def probe_results(session: Session, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    from .models import Probe, ProbeResult
+
+    probe_id = session.execute(select(Probe.id).where(Probe.name == name)).scalar_one_or_none()  # type: ignore[arg-type]
+    if probe_id is None:
+        raise NotFound("no_probe", f"no probe named {name!r}", "see `opsdeck probe list`")
+    rows = session.execute(
+        select(ProbeResult).where(ProbeResult.probe_id == probe_id).order_by(ProbeResult.at.desc()).limit(limit)  # type: ignore[arg-type,attr-defined]
+    ).scalars()
+    return [
+        {
+            "at": rfc3339(r.at),
+            "state": r.state,
+            "output": r.output,
+            "stale": r.stale,
+            "source": r.source,
+            "perfdata": r.perfdata,
+            "flags": r.flags,
+            "incident_id": r.incident_id,
+        }
+        for r in rows
+    ]

@@ -37,6 +37,7 @@ from .models import (
     IncidentNote,
     PlaybookStep,
     PolicyVersion,
+    Probe,
     RosterMember,
     System,
 )
@@ -219,7 +220,8 @@ class Service:
             notify_plan.after(uow, action, incident, details, event.seq)
         return incident
 
-    def _touched(self, uow: UnitOfWork, incident: Incident) -> None:
+    @staticmethod
+    def _touched(uow: UnitOfWork, incident: Incident) -> None:
         """Every audited change is activity (it renews the acknowledgement lease) and
         may move a clock: re-derive them in the same transaction."""
         incident.last_activity_at = uow.now
@@ -239,7 +241,8 @@ class Service:
         incident.level = level.value
         incident.level_since = uow.now
 
-    def _ack_implied(self, uow: UnitOfWork, incident: Incident, details: dict[str, Any]) -> None:
+    @staticmethod
+    def _ack_implied(uow: UnitOfWork, incident: Incident, details: dict[str, Any]) -> None:
         if incident.status == Status.REPORTED:
             incident.status = Status.ACKNOWLEDGED.value
             incident.acknowledged_at = uow.now
@@ -273,33 +276,65 @@ class Service:
             system_row = self._system(uow.session, system) if system else None
             if outage_start is not None and outage_start > uow.now + FUTURE_SLACK:
                 raise InvalidInput("future_outage", "the outage start is in the future", "give a past time or -15m")
-            incident = Incident(
-                title=title,
+            return Service.open_in(
+                uow,
+                title,
                 description=description,
-                system_id=system_row.id if system_row else None,
-                reporter=self.login,
-                reported_at=uow.now,
-                outage_started_at=outage_start or uow.now,
-                policy_version=clocks.load_policy(uow.session).version,
-                updated_at=uow.now,
-                updated_by=self.login,
+                system_row=system_row,
+                category=cat,
+                level=lvl,
+                reason=reason,
+                outage_start=outage_start,
             )
-            details: dict[str, Any] = {"title": title, "system": system_row.name if system_row else None}
-            if cat and lvl:
-                incident.category = cat.value
-                self._set_level(uow, incident, lvl)
-                incident.classified_at = uow.now
-                details.update(category=cat.value, level=lvl.value, reason=reason or "")
-                self._ack_implied(uow, incident, details)
-            if outage_start is not None:
-                details["outage_started_at"] = rfc3339(outage_start)
-            uow.session.add(incident)
-            uow.session.flush()
-            if cat:
-                self._add_playbook(uow, incident, cat.value)
-            self._touched(uow, incident)
-            event = uow.record("open", details, incident_id=incident.id)
-            notify_plan.after(uow, "open", incident, details, event.seq)
+
+    @staticmethod
+    def open_in(
+        uow: UnitOfWork,
+        title: str,
+        *,
+        description: str = "",
+        system_row: System | None = None,
+        category: Category | None = None,
+        level: Level | None = None,
+        reason: str | None = None,
+        outage_start: datetime | None = None,
+        probe_id: int | None = None,
+    ) -> Incident:
+        """Open an incident inside a write that is already running (the ingest opens
+        incidents for failing probes in the transaction of their results)."""
+        incident = Incident(
+            title=title[:TITLE_LIMIT],
+            description=description,
+            system_id=system_row.id if system_row else None,
+            reporter=uow.actor,
+            reported_at=uow.now,
+            outage_started_at=outage_start or uow.now,
+            policy_version=clocks.load_policy(uow.session).version,
+            updated_at=uow.now,
+            updated_by=uow.actor,
+            probe_id=probe_id,
+        )
+        details: dict[str, Any] = {"title": incident.title, "system": system_row.name if system_row else None}
+        if category:
+            incident.category = category.value
+            details["category"] = category.value
+        if level:
+            Service._set_level(uow, incident, level)
+            details.update(level=level.value, reason=reason or "")
+        if category and level:
+            incident.classified_at = uow.now
+            Service._ack_implied(uow, incident, details)
+        if outage_start is not None:
+            details["outage_started_at"] = rfc3339(outage_start)
+        if probe_id is not None:
+            details["probe_id"] = probe_id
+        uow.session.add(incident)
+        uow.session.flush()
+        if category:
+            Service._add_playbook(uow, incident, category.value)
+        Service._touched(uow, incident)
+        event = uow.record("open", details, incident_id=incident.id)
+        notify_plan.after(uow, "open", incident, details, event.seq)
         return incident
 
     def ack(self, incident_id: int, *, expected_version: int | None = None) -> Incident:
@@ -760,11 +795,48 @@ class Service:
 
         return self._mutate(incident_id, "regrade", expected_version, change, what="answering the re-grade")
 
+    # -- probes -------------------------------------------------------------------------
+
+    def silence(
+        self, *, probe: str | None = None, system: str | None = None, duration: timedelta, reason: str
+    ) -> list[str]:
+        """A maintenance window: results are still stored, no incident opens, the board
+        shows SILENCED until it ends. A zero duration lifts the silence."""
+        reason = _clean_text(reason, "reason", required=True)
+        if (probe is None) == (system is None):
+            raise InvalidInput("silence_target", "silence one probe or one system", "give NAME or --system S")
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "silencing probes")
+            query = select(Probe)
+            if probe is not None:
+                query = query.where(Probe.name == probe)  # type: ignore[arg-type]
+            else:
+                query = query.where(Probe.system_id == self._system(uow.session, system or "").id)  # type: ignore[arg-type]
+            probes = list(uow.session.execute(query.order_by(Probe.name)).scalars())  # type: ignore[arg-type]
+            if not probes:
+                raise NotFound(
+                    "no_probe",
+                    f"no probe named {probe!r}" if probe else f"system {system!r} has no probes yet",
+                    "see `opsdeck probe list`",
+                )
+            until = uow.now + duration if duration > timedelta(0) else None
+            for row in probes:
+                row.silenced_until, row.silence_reason = until, reason if until else None
+                uow.changed("probe", row.name, "silence")
+            uow.record(
+                "silence" if until else "unsilence",
+                {"probes": [p.name for p in probes], "until": rfc3339(until), "reason": reason, "system": system},
+                entity="probe",
+                entity_id=probe or f"system:{system}",
+            )
+        return [p.name for p in probes]
+
     # -- playbooks ----------------------------------------------------------------------
 
-    def _add_playbook(self, uow: UnitOfWork, incident: Incident, category: str) -> None:
+    @staticmethod
+    def _add_playbook(uow: UnitOfWork, incident: Incident, category: str) -> None:
         assert incident.id is not None
-        contract = self._maintenance_contract(uow.session, incident)
+        contract = Service._maintenance_contract(uow.session, incident)
         existing = set(
             uow.session.execute(
                 select(PlaybookStep.key).where(PlaybookStep.incident_id == incident.id)  # type: ignore[arg-type]
@@ -800,7 +872,8 @@ class Service:
         )
         self._add_playbook(uow, incident, new)
 
-    def _maintenance_contract(self, session: Session, incident: Incident) -> bool | None:
+    @staticmethod
+    def _maintenance_contract(session: Session, incident: Incident) -> bool | None:
         if incident.system_id is None:
             return None
         system = session.get(System, incident.system_id)

@@ -24,8 +24,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, select, text
 
-from . import escalation
+from . import clocks, escalation, probe_health, spool_watch
 from .errors import InvalidInput, OpsdeckError
+from .http_probes import HttpDuty
+from .ingest import Ingester, ScanReport, SpoolSettings
 from .models import WorkerHeartbeat
 from .store import Store, worker_actor
 
@@ -122,6 +124,7 @@ class Worker:
     actor: str = field(default_factory=worker_actor)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
     leases: dict[str, Lease] = field(default_factory=dict)
+    stop_event: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.started_at = self.store.clock()
@@ -142,7 +145,8 @@ class Worker:
         self.beat()
         return results
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or self.stop_event
         log.info("worker %s started: duties %s", self.worker_id, ", ".join(self.duties))
         try:
             while not stop.is_set():
@@ -191,13 +195,76 @@ def escalate_duty(store: Store, actor: str) -> Callable[[], list[escalation.Reco
     return run
 
 
-def standard_worker(store: Store, *, duties: tuple[str, ...] = ("escalate",), interval: float = 1.0) -> Worker:
+class IngestDuty:
+    """While this worker leads the ingest, a thread watches the spool (watchfiles)."""
+
+    def __init__(self, store: Store, settings: SpoolSettings, actor: str, stop: threading.Event) -> None:
+        self.ingester = Ingester(store, settings, actor=actor)
+        self.stop = stop
+        self.thread: threading.Thread | None = None
+
+    def __call__(self) -> None:
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(
+                target=spool_watch.watch,
+                args=(self.ingester, self.stop),
+                kwargs={"on_report": _log_scan},
+                name="opsdeck-ingest",
+                daemon=True,
+            )
+            self.thread.start()
+
+
+def _log_scan(report: ScanReport) -> None:
+    log.info(
+        "ingested %d files (%d results, %d duplicates, %d quarantined, %d stale)%s",
+        report.ingested,
+        report.results,
+        report.duplicates,
+        report.quarantined,
+        report.stale,
+        f"; opened {', '.join(f'#{i}' for i in report.opened)}" if report.opened else "",
+    )
+
+
+def probes_duty(store: Store, actor: str) -> Callable[[], list[str]]:
+    """Probes with no result in twice their interval go stale; readiness ages move on."""
+
+    def run() -> list[str]:
+        with store.write(actor) as uow:
+            return probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
+
+    return run
+
+
+DUTIES = ("escalate", "ingest", "probes", "http")
+
+
+def standard_worker(
+    store: Store,
+    *,
+    duties: tuple[str, ...] = DUTIES,
+    interval: float = 1.0,
+    spool: SpoolSettings | None = None,
+    stop: threading.Event | None = None,
+) -> Worker:
     actor = worker_actor()
-    available = {"escalate": escalate_duty(store, actor)}
-    unknown = [d for d in duties if d not in available]
+    unknown = [d for d in duties if d not in DUTIES]
     if unknown:
-        raise InvalidInput("bad_duty", f"unknown duty {unknown[0]!r}", f"use {', '.join(available)}")
-    return Worker(store, {name: available[name] for name in duties}, interval=interval, actor=actor)
+        raise InvalidInput("bad_duty", f"unknown duty {unknown[0]!r}", f"use {', '.join(DUTIES)}")
+    if "ingest" in duties and spool is None:
+        raise InvalidInput("no_spool", "the ingest duty needs a spool", "set spool in the config or give --spool DIR")
+    stop = stop or threading.Event()
+    available: dict[str, Callable[[], Any]] = {
+        "escalate": escalate_duty(store, actor),
+        "probes": probes_duty(store, actor),
+        "http": HttpDuty(store, actor, stop),
+    }
+    if spool is not None:
+        available["ingest"] = IngestDuty(store, spool, actor, stop)
+    worker = Worker(store, {name: available[name] for name in duties}, interval=interval, actor=actor)
+    worker.stop_event = stop
+    return worker
 
 
 def last_heartbeat(store: Store) -> Any:

@@ -329,7 +329,7 @@ def test_a_worker_killed_with_9_is_replaced_by_the_standby(seeded: Store, store_
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [opsdeck, "--db", store_url, "worker", "--interval", "0.2"],
+            [opsdeck, "--db", store_url, "worker", "--interval", "0.2", "--duties", "escalate"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -111,9 +111,34 @@ def build_parser() -> Parser:
 
     p = b.leaf(top, "escalate", "escalate every breached deadline once (the worker does this continuously)")
     p.add_argument("--once", action="store_true", help="one sweep, then exit (the default)")
-    p = b.leaf(top, "worker", "run the worker: escalations (a second worker stands by)", json_flag=False)
+    p = b.leaf(
+        top,
+        "worker",
+        "run the worker: escalations, the spool, probe health (a second worker stands by)",
+        json_flag=False,
+    )
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between sweeps (default 1)")
-    p.add_argument("--duties", default="escalate", metavar="LIST", help="comma-separated duties (default: escalate)")
+    p.add_argument(
+        "--duties",
+        default="escalate,ingest,probes,http",
+        metavar="LIST",
+        help="comma-separated duties (default: escalate,ingest,probes,http)",
+    )
+    p.add_argument("--spool", metavar="DIR", help="the spool probes write into (default: config spool)")
+
+    p = b.leaf(top, "ingest", "take in probe result files from the spool (the worker's ingest duty)")
+    p.add_argument("--spool", metavar="DIR", help="the spool (default: config spool)")
+    p.add_argument("--once", action="store_true", help="one scan, print the counts, exit")
+    p.add_argument("--encoding", metavar="E", help="text encoding of probe files (default: config spool_encoding)")
+
+    probe = b.group(top, "probe", "probes and their health")
+    b.leaf(probe, "list", "every probe with its state, age and last output")
+    b.leaf(probe, "show", "one probe with its recent results").add_argument("name")
+    p = b.leaf(probe, "silence", "a maintenance window: results stored, no incident opens")
+    p.add_argument("name", nargs="?", help="the probe (or --system S for all of a system's probes)")
+    p.add_argument("--system", metavar="S")
+    p.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="2h, 30m, 1d; 0 lifts it")
+    p.add_argument("--reason", required=True, metavar="R")
 
     for name, help_text in (
         ("demo", "seed a fresh temporary store with demo data and print the board"),

@@ -6,12 +6,13 @@ No Textual here: only `dashboard()` imports the UI, when a command draws.
 from __future__ import annotations
 
 import argparse
+import codecs
 import getpass
 import json
 import shutil
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -346,7 +347,92 @@ def worker(ctx: Context) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    standard_worker(ctx.store, duties=duties, interval=ctx.args.interval).run(stop)
+    spool = _spool(ctx) if "ingest" in duties else None
+    standard_worker(ctx.store, duties=duties, interval=ctx.args.interval, spool=spool, stop=stop).run()
+    return 0
+
+
+def _spool(ctx: Context) -> Any:
+    from opsdeck.backend.ingest import SpoolSettings
+
+    path = getattr(ctx.args, "spool", None) or ctx.config.spool
+    encoding = getattr(ctx.args, "encoding", None) or ctx.config.spool_encoding
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InvalidInput("bad_encoding", f"unknown encoding {encoding!r}", "use e.g. utf-8 or gb18030") from None
+    return SpoolSettings(Path(path).expanduser(), encoding=encoding)
+
+
+def ingest(ctx: Context) -> int:
+    from opsdeck.backend.ingest import Ingester
+
+    if not ctx.args.once:
+        ctx.args.duties, ctx.args.interval = "ingest", 1.0
+        return worker(ctx)
+    report = Ingester(ctx.store, _spool(ctx)).scan()
+    if ctx.args.json:
+        emit_json(report.to_json())
+    else:
+        print(
+            f"{report.ingested} ingested ({report.results} results), {report.duplicates} duplicates, "
+            f"{report.quarantined} quarantined, {report.stale} stale, {report.waiting} waiting"
+        )
+    return 0
+
+
+def probe_list(ctx: Context) -> int:
+    from opsdeck.backend.ingest import spool_summary
+
+    now = ctx.store.clock()
+    with ctx.store.read() as session:
+        rows = queries.probes(session, now)
+    if ctx.args.json:
+        emit_json(rows)
+        return 0
+    for row in rows:
+        state = "SILENCED" if row["silenced_until"] else f"{row['state']}{' (stale)' if row['stale'] else ''}"
+        age = format_age(row["age_s"]) if row["age_s"] is not None else "-"
+        output = clean(row["output"]).split("  ")[0]
+        print(f"{fit(state, 16)} {fit(clean(row['name']), 28)} {fit(age, 7)} {fit(output, max(10, _width() - 55))}")
+    if not rows:
+        print("(no probes yet: results written into the spool create them)")
+    summary = spool_summary(ctx.store)
+    if summary["quarantined"]:
+        print(f"\n{summary['quarantined']} file(s) in quarantine: see quarantine/*.reason in the spool")
+    return 0
+
+
+def probe_show(ctx: Context) -> int:
+    with ctx.store.read() as session:
+        results = queries.probe_results(session, ctx.args.name)
+        [row] = queries.probes(session, ctx.store.clock(), [ctx.args.name])
+    row["recent"] = results
+    if ctx.args.json:
+        emit_json(row)
+        return 0
+    for key in ("name", "system", "state", "stale", "silenced_until", "last_result_at", "interval_s", "incident_id"):
+        print(f"  {key:<16} {clean(str(row[key]))}")
+    print(f"\n{clean(row['output'], one_line=False)}\n\nrecent results:")
+    for r in results:
+        print(f"  {r['at']} {fit(r['state'], 9)} {clean(r['output'])[:80]}")
+    return 0
+
+
+def probe_silence(ctx: Context) -> int:
+    from opsdeck.backend.timeutil import parse_duration
+
+    a = ctx.args
+    try:
+        duration = parse_duration(a.duration) if a.duration.strip() != "0" else timedelta(0)
+    except TimeFormatError as error:
+        raise InvalidInput("bad_duration", f"--for: {error}", "give e.g. 2h, 30m, 1d, or 0 to lift it") from None
+    names = ctx.service.silence(probe=a.name, system=a.system, duration=duration, reason=a.reason)
+    if a.json:
+        emit_json({"probes": names, "for_s": duration.total_seconds()})
+    else:
+        what = "silenced for " + a.duration if duration else "no longer silenced"
+        print(f"{', '.join(names)}: {what}")
     return 0
 
 
@@ -627,6 +713,10 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ),
     ("escalate", None): escalate,
     ("worker", None): worker,
+    ("ingest", None): ingest,
+    ("probe", "list"): probe_list,
+    ("probe", "show"): probe_show,
+    ("probe", "silence"): probe_silence,
     ("roster", "import"): directory_import,
     ("contacts", "import"): directory_import,
     ("systems", "import"): directory_import,

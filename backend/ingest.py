@@ -1,0 +1,475 @@
+"""The spool: probe result files taken in exactly once.
+
+What to process always comes from a listing of the spool (watchfiles only rings the
+bell). Drop files (Nagios checkresults with their `.ok` marker, plugin `.out`/`.rc`
+pairs, health+json documents) are parsed, committed with an `ingested_files` row
+unique on (content hash, name, size, mtime), then moved to `done/`; a crash between
+the commit and the move leaves a file whose version is already known, so the next
+scan only moves it. State files are read in place: `*.prom` gives one result per file
+version, `*.jsonl` is read from a cursor (device, inode, offset) committed with its
+rows. Bad input goes to `quarantine/` with a `NAME.reason`; nothing else stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import clocks, probe_formats
+from .models import FileCursor, IngestedFile, SpoolStatus
+from .probe_formats import FormatError, ParsedResult
+from .probe_health import Incoming, apply
+from .store import Store, UnitOfWork, worker_actor
+
+log = logging.getLogger("opsdeck.ingest")
+DONE, QUARANTINE = "done", "quarantine"
+DEFAULT_MAX_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    path: Path
+    encoding: str = "utf-8"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    settle_s: float = 2.0  # a `.out` without `.rc`, or unparseable JSON, unchanged this long
+
+
+@dataclass
+class ScanReport:
+    ingested: int = 0  # files (or file versions) taken in
+    results: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    stale: int = 0
+    waiting: int = 0
+    opened: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if k in ("ingested", "duplicates", "quarantined", "stale", "results", "waiting", "opened")
+        }
+
+    def add(self, other: ScanReport) -> None:
+        for key in ("ingested", "results", "duplicates", "quarantined", "stale", "waiting"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.opened.extend(other.opened)
+
+
+@dataclass
+class Unit:
+    """One file version to take in, with the files to move when it is committed."""
+
+    kind: str  # drop | prom | jsonl
+    name: str
+    files: list[Path]
+    size: int = 0
+    mtime_ns: int = 0
+    digest: str = ""
+    results: list[Incoming] = field(default_factory=list)
+
+
+class Ingester:
+    def __init__(self, store: Store, settings: SpoolSettings, *, actor: str | None = None, batch: int = 500) -> None:
+        self.store = store
+        self.settings = settings
+        self.actor = actor or worker_actor()
+        self.batch = batch
+        self.spool_id = f"{socket.gethostname()}:{settings.path.resolve()}"
+        self._sizes: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) at the last scan
+        self._handled: set[str] = set()
+        self._file_time: Any = None
+        # State files as last seen, so an unchanged one costs a stat, not a transaction.
+        self._seen: dict[str, tuple[int, int, int]] = {}
+
+    # -- the scan -----------------------------------------------------------------------
+
+    def scan(self) -> ScanReport:
+        report = ScanReport()
+        root = self.settings.path
+        for sub in (root, root / DONE, root / QUARANTINE):
+            sub.mkdir(parents=True, exist_ok=True)
+        entries = {e.name: e for e in os.scandir(root) if _candidate(e.name)}
+        units: list[Unit] = []
+        jsonl: list[str] = []
+        self._handled: set[str] = set()  # partners taken with their main file this scan
+        for name in sorted(entries):
+            if name in self._handled:
+                continue
+            try:
+                unit = self._plan(entries, name, report)
+            except FileNotFoundError:  # another ingester took it between listing and reading
+                continue
+            except OSError as error:
+                self._quarantine([root / name], f"unreadable: {error.strerror}", report)
+                continue
+            if unit == "jsonl":
+                jsonl.append(name)
+            elif isinstance(unit, Unit):
+                units.append(unit)
+        newest = max((u.mtime_ns for u in units), default=None)
+        for chunk in _chunks(units, self.batch):
+            report.add(self._commit(chunk))
+        for name in jsonl:
+            report.add(self._commit_jsonl(name))
+        self._status(report, newest)
+        return report
+
+    def _plan(self, entries: dict[str, os.DirEntry[str]], name: str, report: ScanReport) -> Unit | str | None:
+        root = self.settings.path
+        entry = entries[name]
+        path = root / name
+        if entry.is_symlink() and not _inside(path, root):
+            self._quarantine([path], "a symlink leading out of the spool", report)
+            return None
+        if not entry.is_file():
+            return None
+        if name.endswith((".prom", ".jsonl")):
+            stat = entry.stat()
+            version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if self._seen.get(name) == version:
+                return None
+            self._seen[name] = version
+        kind = probe_formats.detect(name, _head(path))
+        if kind in (None, "nagios_ok", "plugin_rc"):
+            return self._orphan(entries, name, kind, report)
+        if kind == "jsonl":
+            return "jsonl"
+        if kind == "nagios":
+            if name + ".ok" not in entries:
+                report.waiting += 1
+                return None
+            return self._drop(kind, [path, root / (name + ".ok")], report)
+        if kind == "plugin_out":
+            rc = name[: -len(".out")] + ".rc"
+            if rc in entries:
+                return self._drop(kind, [path, root / rc], report)
+            if not self._settled(entry):
+                report.waiting += 1
+                return None
+            return self._drop(kind, [path], report)
+        if kind == "prometheus":
+            return self._drop(kind, [path], report, state_file=True)
+        return self._drop(kind, [path], report)  # health
+
+    def _orphan(self, entries: dict[str, os.DirEntry[str]], name: str, kind: str | None, report: ScanReport) -> None:
+        """A marker or exit code whose partner never came; unknown files are left alone."""
+        if kind == "nagios_ok" and name[:-3] not in entries and self._settled(entries[name]):
+            self._quarantine([self.settings.path / name], "an .ok marker without its checkresult file", report)
+        if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(entries[name]):
+            self._quarantine([self.settings.path / name], "an exit code (.rc) without its output (.out)", report)
+
+    def _settled(self, entry: os.DirEntry[str]) -> bool:
+        stat = entry.stat()
+        seen = (stat.st_size, stat.st_mtime_ns)
+        previous = self._sizes.get(entry.name)
+        self._sizes[entry.name] = seen
+        old_enough = time.time() - stat.st_mtime >= self.settings.settle_s
+        return old_enough and (previous is None or previous == seen)
+
+    def _drop(self, kind: str, paths: list[Path], report: ScanReport, *, state_file: bool = False) -> Unit | None:
+        main = paths[0]
+        self._handled.update(p.name for p in paths)
+        stat = main.stat()
+        if stat.st_size > self.settings.max_bytes:
+            self._quarantine(
+                [] if state_file else paths,
+                f"over {self.settings.max_bytes} bytes ({stat.st_size})",
+                report,
+                copy=main if state_file else None,
+            )
+            return None
+        raw = main.read_bytes()
+        extra = [p.read_bytes() for p in paths[1:]]
+        if probe_formats.is_binary(raw, self.settings.encoding):
+            self._quarantine(
+                [] if state_file else paths,
+                "binary: NUL bytes or over 10 % undecodable bytes",
+                report,
+                copy=main if state_file else None,
+            )
+            return None
+        text, replaced = probe_formats.decode(raw, self.settings.encoding)
+        digest = hashlib.sha256(raw + b"\0" + b"\0".join(extra)).hexdigest()
+        try:
+            parsed = self._parse(kind, main, text, extra)
+        except FormatError as error:
+            if kind == "health" and not self._settled_path(main):
+                report.waiting += 1  # perhaps still being written
+                return None
+            if state_file:
+                if self._known_bad(main.name, digest, stat):
+                    return None
+                self._remember_bad(main.name, digest, stat)
+            self._quarantine([] if state_file else paths, str(error), report, copy=main if state_file else None)
+            return None
+        flags = ("decode_replaced",) if replaced else ()
+        unit = Unit(
+            "prom" if state_file else "drop",
+            main.name,
+            [] if state_file else paths,
+            stat.st_size,
+            stat.st_mtime_ns,
+            digest,
+        )
+        age_at = self._file_time if kind == "nagios" else None
+        unit.results = [self._incoming(r, main.name, flags, age_at) for r in parsed]
+        return unit
+
+    def _known_bad(self, name: str, digest: str, stat: os.stat_result) -> bool:
+        with self.store.read() as session:
+            return (
+                session.execute(
+                    select(IngestedFile.id).where(
+                        IngestedFile.content_hash == digest,
+                        IngestedFile.name == name,  # type: ignore[arg-type]
+                        IngestedFile.size == stat.st_size,
+                        IngestedFile.mtime_ns == stat.st_mtime_ns,  # type: ignore[arg-type]
+                    )
+                ).first()
+                is not None
+            )
+
+    def _remember_bad(self, name: str, digest: str, stat: os.stat_result) -> None:
+        """A rejected state-file version is recorded, so it is quarantined once, not every scan."""
+        with self.store.write(self.actor) as uow:
+            unit = Unit("prom", name, [], stat.st_size, stat.st_mtime_ns, digest)
+            self._claim(uow, unit, outcome="quarantined")
+
+    def _settled_path(self, path: Path) -> bool:
+        return time.time() - path.stat().st_mtime >= self.settings.settle_s
+
+    def _parse(self, kind: str, path: Path, text: str, extra: list[bytes]) -> list[ParsedResult]:
+        stem = path.name.rsplit(".", 1)[0]
+        if kind == "nagios":
+            file_time, results = probe_formats.parse_nagios(text)
+            self._file_time = file_time  # as Nagios judges it: the file's time ages every result
+            return results
+        if kind == "plugin_out":
+            rc = extra[0].decode("ascii", "replace") if extra else None
+            return [probe_formats.parse_plugin(stem, text, rc)]
+        if kind == "prometheus":
+            return probe_formats.parse_prometheus(stem, text)
+        return probe_formats.parse_health(stem, text)
+
+    @staticmethod
+    def _incoming(result: ParsedResult, source: str, flags: tuple[str, ...], age_at: Any = None) -> Incoming:
+        key = result.result_id and f"{result.kind}:{result.probe}:{result.result_id}"
+        if result.kind == "nagios" and result.at is not None:
+            basis = f"{result.probe}|{result.at.isoformat()}|{result.state}|{result.output}"
+            key = "nagios:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+        return Incoming(
+            probe=result.probe,
+            state=result.state,
+            output=result.output,
+            at=result.at,
+            source=source,
+            kind=result.kind,
+            perfdata=tuple(asdict(p) for p in result.perfdata),
+            result_key=key or None,
+            last_success=result.last_success,
+            flags=flags,
+            age_at=age_at,
+        )
+
+    # -- committing -----------------------------------------------------------------------
+
+    def _commit(self, units: list[Unit]) -> ScanReport:
+        report = ScanReport()
+        taken: list[Unit] = []
+        with self.store.write(self.actor) as uow:
+            for unit in units:
+                if self._claim(uow, unit):
+                    taken.append(unit)
+                else:
+                    report.duplicates += 1
+            applied = apply(uow, [r for u in taken for r in u.results], self._policy(uow))
+        report.ingested, report.results, report.stale = len(taken), applied.results, applied.stale
+        report.duplicates += applied.duplicates
+        report.opened = applied.opened
+        for unit in units:  # taken now, or in an earlier run that died before moving them
+            self._move_done(unit.files)
+        return report
+
+    def _claim(self, uow: UnitOfWork, unit: Unit, outcome: str = "ingested") -> bool:
+        table = IngestedFile.__table__  # type: ignore[attr-defined]
+        insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+        statement = (
+            insert.values(
+                spool=self.spool_id[:160],
+                name=unit.name,
+                size=unit.size,
+                mtime_ns=unit.mtime_ns,
+                content_hash=unit.digest,
+                ingested_at=uow.now,
+                results=len(unit.results),
+                outcome=outcome,
+            )
+            .on_conflict_do_nothing(index_elements=["content_hash", "name", "size", "mtime_ns"])
+            .returning(table.c.id)
+        )
+        return uow.session.execute(statement).first() is not None
+
+    def _commit_jsonl(self, name: str) -> ScanReport:
+        """Read from the committed cursor inside the transaction, so two ingesters at
+        once never read the same lines."""
+        report = ScanReport()
+        path = self.settings.path / name
+        with self.store.write(self.actor) as uow:
+            key = f"{self.spool_id}/{name}"[:400]
+            cursor = uow.session.get(FileCursor, key, with_for_update=uow.dialect == "postgresql")
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                return report
+            offset = cursor.offset if cursor else 0
+            if cursor and ((cursor.device, cursor.inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset):
+                offset = 0  # rotated or truncated: start again
+            if stat.st_size == offset:
+                return report
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read(max(0, min(stat.st_size - offset, 16 * self.settings.max_bytes)))
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written last line waits
+            if not complete:
+                return report
+            incoming = list(self._jsonl_lines(name, complete, offset, report))
+            applied = apply(uow, incoming, self._policy(uow))
+            new_offset = offset + len(complete)
+            if cursor is None:
+                uow.session.add(
+                    FileCursor(key=key, device=stat.st_dev, inode=stat.st_ino, offset=new_offset, updated_at=uow.now)
+                )
+            else:
+                cursor.device, cursor.inode, cursor.offset, cursor.updated_at = (
+                    stat.st_dev,
+                    stat.st_ino,
+                    new_offset,
+                    uow.now,
+                )
+        report.ingested, report.results, report.stale = 1, applied.results, applied.stale
+        report.duplicates += applied.duplicates
+        report.opened = applied.opened
+        return report
+
+    def _jsonl_lines(self, name: str, data: bytes, offset: int, report: ScanReport) -> Iterator[Incoming]:
+        stem = name.rsplit(".", 1)[0]
+        line_no = 0
+        for raw_line in data.split(b"\n")[:-1]:
+            line_no += 1
+            at_byte = offset
+            offset += len(raw_line) + 1
+            if not raw_line.strip():
+                continue
+            text, replaced = probe_formats.decode(raw_line, self.settings.encoding)
+            try:
+                result = probe_formats.parse_jsonl_line(stem, text, line_no)
+            except FormatError as error:
+                self._quarantine_line(name, at_byte, raw_line, str(error), report)
+                continue
+            yield self._incoming(result, name, ("decode_replaced",) if replaced else ())
+
+    def _policy(self, uow: UnitOfWork) -> Any:
+        return clocks.load_policy(uow.session).probes
+
+    # -- moving files -------------------------------------------------------------------------
+
+    def _move_done(self, paths: list[Path]) -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):  # another ingester moved it
+                os.replace(path, _free_name(path.parent / DONE / path.name))
+
+    def _quarantine(self, paths: list[Path], reason: str, report: ScanReport, *, copy: Path | None = None) -> None:
+        """Drop files move to quarantine/; a bad state file is copied (its writer owns it)."""
+        report.quarantined += 1
+        target_dir = self.settings.path / QUARANTINE
+        log.warning("quarantined %s: %s", (copy or paths[0]).name, reason)
+        if copy is not None:
+            try:
+                target = _free_name(target_dir / copy.name)
+                target.write_bytes(copy.read_bytes()[: self.settings.max_bytes])
+            except OSError:
+                target = target_dir / copy.name
+        else:
+            target = target_dir / paths[0].name
+            for path in paths:
+                moved = _free_name(target_dir / path.name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(path, moved)
+                    if path == paths[0]:
+                        target = moved
+        target.with_name(target.name + ".reason").write_text(reason + "\n", "utf-8")
+
+    def _quarantine_line(self, name: str, offset: int, line: bytes, reason: str, report: ScanReport) -> None:
+        report.quarantined += 1
+        target = _free_name(self.settings.path / QUARANTINE / f"{name}.at{offset}")
+        target.write_bytes(line[: self.settings.max_bytes])
+        target.with_name(target.name + ".reason").write_text(f"{name} at byte {offset}: {reason}\n", "utf-8")
+
+    def _status(self, report: ScanReport, newest_ns: int | None) -> None:
+        # One .reason per bad input (a pair's partner file has none).
+        quarantined = sum(1 for n in os.listdir(self.settings.path / QUARANTINE) if n.endswith(".reason"))
+        with self.store.write(self.actor) as uow:
+            row = uow.session.get(SpoolStatus, self.spool_id[:160])
+            if row is None:
+                row = SpoolStatus(id=self.spool_id[:160], host=socket.gethostname(), path=str(self.settings.path))
+                uow.session.add(row)
+            if newest_ns is not None and report.ingested:
+                row.last_file_at = datetime.fromtimestamp(newest_ns / 1e9, UTC)
+            changed = row.quarantined != quarantined
+            row.quarantined, row.last_scan_at = quarantined, uow.now
+            if changed:
+                uow.changed("spool", row.id, "quarantine")
+
+
+def _candidate(name: str) -> bool:
+    return not (name.startswith(".") or name.endswith((".tmp", ".reason")) or name in (DONE, QUARANTINE))
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(512)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for n in range(1, 10_000):
+        candidate = path.with_name(f"{path.name}.{n}")
+        if not candidate.exists():
+            return candidate
+    return path.with_name(f"{path.name}.{time.time_ns()}")
+
+
+def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def spool_summary(store: Store) -> dict[str, Any]:
+    """Quarantined files and the newest file time, over every spool."""
+    with store.read() as session:
+        row = session.execute(select(func.sum(SpoolStatus.quarantined), func.max(SpoolStatus.last_file_at))).first()
+    quarantined, last = row or (0, None)
+    return {"quarantined": int(quarantined or 0), "last_file_at": last}

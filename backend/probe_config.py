@@ -1,0 +1,205 @@
+"""How probes are judged, from the policy's `[probes]` section: thresholds for opening
+incidents, per-probe settings by name pattern, the readiness matrix and HTTP checks."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from .domain import CLASSIFIED_CATEGORIES
+from .timeutil import TimeFormatError, parse_duration
+
+CELLS = (
+    "os_config:local",
+    "os_config:remote",
+    "os_config:offsite",
+    "app_data:local",
+    "app_data:remote",
+    "app_data:offsite",
+    "spare_server",
+    "spare_domain",
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    pattern: str
+    system: str | None = None
+    category: str | None = None
+    interval: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    cell: str
+    probe: str
+    warn_age: timedelta
+    crit_age: timedelta
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    name: str
+    url: str
+    interval: timedelta = timedelta(minutes=1)
+    timeout: timedelta = timedelta(seconds=10)
+    expect_status: int = 200
+    body_pattern: str | None = None
+    system: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbePolicy:
+    critical_after: int = 3
+    ok_after: int = 3
+    max_result_age: timedelta = timedelta(hours=1)
+    default_interval: timedelta = timedelta(minutes=5)
+    matches: tuple[Match, ...] = ()
+    readiness: tuple[Readiness, ...] = ()
+    http: tuple[HttpCheck, ...] = ()
+
+    def settings_for(self, name: str) -> Match:
+        for match in self.matches:
+            if fnmatch.fnmatchcase(name, match.pattern):
+                return match
+        return Match(pattern="*")
+
+    def readiness_for(self, name: str) -> Readiness | None:
+        return next((r for r in self.readiness if r.probe == name), None)
+
+
+def parse(document: dict[str, Any]) -> ProbePolicy:
+    section = document.get("probes", {})
+
+    def td(value: Any, default: timedelta) -> timedelta:
+        return parse_duration(value) if value else default
+
+    return ProbePolicy(
+        critical_after=int(section.get("critical_after", 3)),
+        ok_after=int(section.get("ok_after", 3)),
+        max_result_age=td(section.get("max_result_age"), timedelta(hours=1)),
+        default_interval=td(section.get("default_interval"), timedelta(minutes=5)),
+        matches=tuple(
+            Match(m["pattern"], m.get("system"), m.get("category"), td(m.get("interval"), timedelta(0)) or None)
+            for m in section.get("match", [])
+        ),
+        readiness=tuple(
+            Readiness(r["cell"], r["probe"], parse_duration(r["warn_age"]), parse_duration(r["crit_age"]))
+            for r in section.get("readiness", [])
+        ),
+        http=tuple(
+            HttpCheck(
+                name=h["name"],
+                url=h["url"],
+                interval=td(h.get("interval"), timedelta(minutes=1)),
+                timeout=td(h.get("timeout"), timedelta(seconds=10)),
+                expect_status=int(h.get("expect_status", 200)),
+                body_pattern=h.get("body_pattern"),
+                system=h.get("system"),
+                category=h.get("category"),
+            )
+            for h in section.get("http", [])
+        ),
+    )
+
+
+class ProbeConfigError(ValueError):
+    def __init__(self, key: str, what: str, fix: str) -> None:
+        self.key, self.what, self.fix = key, what, fix
+        super().__init__(f"{key}: {what}")
+
+
+def validate(section: Any) -> dict[str, Any]:
+    """Check `[probes]` whole; raise ProbeConfigError naming the key and the fix."""
+    if not isinstance(section, dict):
+        raise ProbeConfigError("probes", "must be a table", "write [probes] and [[probes.match]] tables")
+    allowed = {"critical_after", "ok_after", "max_result_age", "default_interval", "match", "readiness", "http"}
+    _only(section, allowed, "probes")
+    for key in ("critical_after", "ok_after"):
+        value = section.get(key, 3)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise ProbeConfigError(f"probes.{key}", f"{value!r} is not a count", "write a whole number from 1 to 100")
+    for key in ("max_result_age", "default_interval"):
+        if key in section:
+            _duration(section[key], f"probes.{key}")
+    for index, item in enumerate(_tables(section, "match")):
+        at = f"probes.match[{index}]"
+        _only(item, {"pattern", "system", "category", "interval"}, at)
+        if not isinstance(item.get("pattern"), str) or not item["pattern"]:
+            raise ProbeConfigError(f"{at}.pattern", "missing", 'give a glob like "db-cluster/*"')
+        _category(item.get("category"), f"{at}.category")
+        if "interval" in item:
+            _duration(item["interval"], f"{at}.interval")
+    for index, item in enumerate(_tables(section, "readiness")):
+        at = f"probes.readiness[{index}]"
+        _only(item, {"cell", "probe", "warn_age", "crit_age"}, at)
+        if item.get("cell") not in CELLS:
+            raise ProbeConfigError(
+                f"{at}.cell", f"{item.get('cell')!r} is not a cell", f"use one of {', '.join(CELLS)}"
+            )
+        if not isinstance(item.get("probe"), str) or not item["probe"]:
+            raise ProbeConfigError(f"{at}.probe", "missing", "name the probe that reports this cell")
+        warn, crit = (
+            _duration(item.get("warn_age"), f"{at}.warn_age"),
+            _duration(item.get("crit_age"), f"{at}.crit_age"),
+        )
+        if crit <= warn:
+            raise ProbeConfigError(f"{at}.crit_age", "must be longer than warn_age", "e.g. warn_age 26h, crit_age 50h")
+    for index, item in enumerate(_tables(section, "http")):
+        _http(item, f"probes.http[{index}]")
+    return section
+
+
+def _http(item: dict[str, Any], at: str) -> None:
+    _only(item, {"name", "url", "interval", "timeout", "expect_status", "body_pattern", "system", "category"}, at)
+    if not isinstance(item.get("name"), str) or not item["name"]:
+        raise ProbeConfigError(f"{at}.name", "missing", "give the probe a name")
+    url = item.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://", url):
+        raise ProbeConfigError(f"{at}.url", f"{url!r} is not an http(s) URL", 'write url = "https://host/health"')
+    for key in ("interval", "timeout"):
+        if key in item:
+            _duration(item[key], f"{at}.{key}")
+    status = item.get("expect_status", 200)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise ProbeConfigError(f"{at}.expect_status", f"{status!r} is not an HTTP status", "write e.g. 200")
+    if "body_pattern" in item:
+        try:
+            re.compile(item["body_pattern"])
+        except (re.error, TypeError) as error:
+            raise ProbeConfigError(
+                f"{at}.body_pattern", f"not a regular expression ({error})", "fix the pattern"
+            ) from None
+    _category(item.get("category"), f"{at}.category")
+
+
+def _tables(section: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    items = section.get(name, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ProbeConfigError(f"probes.{name}", "must be a list of tables", f"write [[probes.{name}]]")
+    return items
+
+
+def _only(item: dict[str, Any], allowed: set[str], at: str) -> None:
+    extra = set(item) - allowed
+    if extra:
+        raise ProbeConfigError(f"{at}.{sorted(extra)[0]}", "unknown key", f"use {', '.join(sorted(allowed))}")
+
+
+def _duration(value: Any, at: str) -> timedelta:
+    try:
+        return parse_duration(str(value))
+    except TimeFormatError:
+        raise ProbeConfigError(
+            at, f"{value!r} is not a duration", "write a number and a unit: 30s, 5m, 26h, 35d"
+        ) from None
+
+
+def _category(value: Any, at: str) -> None:
+    allowed = {c.value for c in CLASSIFIED_CATEGORIES}
+    if value is not None and value not in allowed:
+        raise ProbeConfigError(at, f"{value!r} is not a category", f"use one of {', '.join(sorted(allowed))}")

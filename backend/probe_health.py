@@ -1,0 +1,316 @@
+"""Probe health: results become each probe's state, and sustained failures incidents.
+
+Runs inside the ingest's write transaction. For each probe, results are applied in
+time order: a result older than `max_result_age` is stored as stale and never becomes
+the current state; CRITICAL `critical_after` times in a row opens an incident (at most
+one open per probe: a partial unique index says so, a savepoint takes the loss when
+another ingester won); later failures attach to it; `ok_after` OK results add a
+"recovered" note once. No incident opens while the probe is silenced, while its
+parent system is down, or after a resolve until the probe has recovered once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from . import clocks
+from .domain import Category
+from .models import Incident, IncidentNote, Probe, ProbeResult, System
+from .probe_config import ProbePolicy
+from .service import Service
+from .store import UnitOfWork
+from .timeutil import format_age
+
+STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One parsed result on its way into the store."""
+
+    probe: str
+    state: str
+    output: str
+    at: datetime | None
+    source: str
+    kind: str = ""
+    perfdata: tuple[dict[str, Any], ...] = ()
+    result_key: str | None = None
+    last_success: datetime | None = None
+    flags: tuple[str, ...] = ()
+    age_at: datetime | None = None  # Nagios: the file's time judges the age
+
+
+@dataclass
+class Applied:
+    results: int = 0
+    stale: int = 0
+    duplicates: int = 0
+    opened: list[int] = field(default_factory=list)
+
+
+def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> Applied:
+    """Store the results and move each probe's health; returns counts."""
+    applied = Applied()
+    if not incoming:
+        return applied
+    probes = _probes(uow, {r.probe for r in incoming}, policy)
+    known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
+    rows: list[dict[str, Any]] = []
+    context = _Context(uow, policy)
+    for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
+        if result.result_key and result.result_key in known_keys:
+            applied.duplicates += 1
+            continue
+        if result.result_key:
+            known_keys.add(result.result_key)
+        probe = probes[result.probe]
+        row = context.apply_one(probe, result)
+        applied.stale += row["stale"]
+        rows.append(row)
+    if rows:
+        uow.session.execute(insert(ProbeResult), rows)
+    applied.results = len(rows)
+    applied.opened = context.opened
+    for name in sorted({r.probe for r in incoming}):
+        uow.changed("probe", name, "result")
+    return applied
+
+
+class _Context:
+    def __init__(self, uow: UnitOfWork, policy: ProbePolicy) -> None:
+        self.uow = uow
+        self.policy = policy
+        self.opened: list[int] = []
+        self._open: dict[int, Incident | None] = {}
+        self._parent_down: dict[int | None, bool] = {}
+
+    def apply_one(self, probe: Probe, result: Incoming) -> dict[str, Any]:
+        now = self.uow.now
+        at = result.at or now
+        state, output = result.state, result.output
+        readiness = self.policy.readiness_for(probe.name)
+        if readiness and result.last_success is not None:
+            age = now - result.last_success
+            state = "OK" if age < readiness.warn_age else "WARNING" if age < readiness.crit_age else "CRITICAL"
+            output = output or f"last good run {format_age(age.total_seconds())} ago"
+            probe.last_success_at = max(filter(None, (probe.last_success_at, result.last_success)))
+        stale = now - (result.age_at or at) > self.policy.max_result_age
+        current = not stale and (probe.last_result_at is None or at >= probe.last_result_at)
+        incident_id = None
+        if current:
+            self._advance(probe, state, output, at)
+            incident_id = self._incidents(probe)
+        elif state != "OK":
+            incident_id = self._open_incident_id(probe)
+        assert probe.id is not None
+        return {
+            "probe_id": probe.id,
+            "at": at,
+            "received_at": now,
+            "state": state,
+            "output": output,
+            "perfdata": list(result.perfdata),
+            "stale": stale,
+            "source": result.source,
+            "result_key": result.result_key,
+            "incident_id": incident_id if state != "OK" else None,
+            "flags": list(result.flags),
+        }
+
+    def _advance(self, probe: Probe, state: str, output: str, at: datetime) -> None:
+        if probe.last_result_at is not None and at > probe.last_result_at:
+            gap = int((at - probe.last_result_at).total_seconds())
+            probe.interval_s = gap if probe.interval_s is None else round(0.7 * probe.interval_s + 0.3 * gap)
+        if state == probe.state and probe.last_result_at is not None:
+            probe.consecutive += 1
+        else:
+            probe.consecutive, probe.state_since = 1, at
+        if state != "OK":
+            probe.recovery_noted = False
+        else:
+            probe.last_ok_at = at
+        probe.state, probe.output, probe.last_result_at, probe.stale = state, output, at, False
+
+    def _incidents(self, probe: Probe) -> int | None:
+        open_id = self._open_incident_id(probe)
+        if probe.state == "CRITICAL" and probe.consecutive >= self.policy.critical_after and open_id is None:
+            return self._maybe_open(probe)
+        if open_id is not None and probe.state == "OK" and probe.consecutive >= self.policy.ok_after:
+            self._note_recovery(probe)
+        return open_id
+
+    def _open_incident_id(self, probe: Probe) -> int | None:
+        incident = self._open_incident(probe)
+        return incident.id if incident else None
+
+    def _open_incident(self, probe: Probe) -> Incident | None:
+        assert probe.id is not None
+        if probe.id not in self._open:
+            self._open[probe.id] = self.uow.session.execute(
+                select(Incident).where(Incident.probe_id == probe.id, Incident.status != "closed")  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+        return self._open[probe.id]
+
+    def _maybe_open(self, probe: Probe) -> int | None:
+        now = self.uow.now
+        if probe.silenced_until and probe.silenced_until > now:
+            return None
+        if self._held_down(probe) or self.parent_down(probe.system_id):
+            return None
+        settings = self.policy.settings_for(probe.name)
+        system = self.uow.session.get(System, probe.system_id) if probe.system_id else None
+        category = Category(settings.category) if settings.category else None
+        title = f"{probe.name} CRITICAL: {probe.output.splitlines()[0] if probe.output else 'no output'}"
+        try:
+            with self.uow.session.begin_nested():
+                incident = Service.open_in(
+                    self.uow,
+                    title,
+                    description=probe.output,
+                    system_row=system,
+                    category=category,
+                    outage_start=probe.state_since,
+                    probe_id=probe.id,
+                )
+        except IntegrityError:  # another ingester opened it first: attach to theirs
+            self._open.pop(probe.id or 0, None)
+            return self._open_incident_id(probe)
+        assert incident.id is not None and probe.id is not None
+        self._open[probe.id] = incident
+        self.opened.append(incident.id)
+        return incident.id
+
+    def _held_down(self, probe: Probe) -> bool:
+        """After a resolve, no new incident until the probe has recovered once."""
+        last = self.uow.session.execute(
+            select(Incident.resolved_at, Incident.closed_at)
+            .where(Incident.probe_id == probe.id)  # type: ignore[arg-type]
+            .order_by(Incident.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).first()
+        if last is None:
+            return False
+        ended = last.resolved_at or last.closed_at
+        return ended is not None and (probe.last_ok_at is None or probe.last_ok_at < ended)
+
+    def parent_down(self, system_id: int | None) -> bool:
+        """Is a probe of an ancestor system CRITICAL (and current)?"""
+        if system_id not in self._parent_down:
+            self._parent_down[system_id] = _ancestor_critical(self.uow, system_id)
+        return self._parent_down[system_id]
+
+    def _note_recovery(self, probe: Probe) -> None:
+        if probe.recovery_noted:
+            return
+        incident = self._open_incident(probe)
+        if incident is None or incident.status == "resolved":
+            return
+        text = (
+            f"probe {probe.name} recovered: {probe.consecutive} consecutive OK results; "
+            "consider resolving this incident"
+        )
+        self.uow.session.add(IncidentNote(incident_id=incident.id, at=self.uow.now, author=self.uow.actor, text=text))
+        incident.last_activity_at = self.uow.now
+        clocks.sync(self.uow.session, incident, self.uow.now)
+        self.uow.record("note", {"text": text, "probe": probe.name}, incident_id=incident.id)
+        probe.recovery_noted = True
+
+
+def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
+    if system_id is None:
+        return False
+    parents = dict(uow.session.execute(select(System.id, System.parent_id)).all())
+    ancestors: set[int] = set()
+    node = parents.get(system_id)
+    while node is not None and node not in ancestors:
+        ancestors.add(node)
+        node = parents.get(node)
+    if not ancestors:
+        return False
+    return (
+        uow.session.execute(
+            select(Probe.id)
+            .where(
+                Probe.system_id.in_(ancestors),
+                Probe.state == "CRITICAL",
+                Probe.stale.is_(False),  # type: ignore[union-attr,attr-defined,arg-type]
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _probes(uow: UnitOfWork, names: set[str], policy: ProbePolicy) -> dict[str, Probe]:
+    """The probes by name; a result for an unknown name creates the probe."""
+    found = {
+        p.name: p
+        for p in uow.session.execute(select(Probe).where(Probe.name.in_(names))).scalars()  # type: ignore[attr-defined]
+    }
+    systems: dict[str, int] | None = None
+    for name in sorted(names - found.keys()):
+        settings = policy.settings_for(name)
+        system_id = None
+        if settings.system:
+            if systems is None:
+                systems = dict(uow.session.execute(select(System.name, System.id)).all())
+            system_id = systems.get(settings.system)
+        interval = int(settings.interval.total_seconds()) if settings.interval else None
+        probe = Probe(name=name, system_id=system_id, interval_s=interval, created_at=uow.now)
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(probe)
+                uow.session.flush()
+        except IntegrityError:  # created by another ingester a moment ago
+            probe = uow.session.execute(select(Probe).where(Probe.name == name)).scalar_one()  # type: ignore[arg-type]
+        found[name] = probe
+    return found
+
+
+def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            uow.session.execute(
+                select(ProbeResult.result_key).where(ProbeResult.result_key.in_(wanted[start : start + 500]))  # type: ignore[union-attr]
+            ).scalars()
+        )
+    return found
+
+
+def sweep_stale(uow: UnitOfWork, policy: ProbePolicy) -> list[str]:
+    """Probes with no result within twice their interval go stale; readiness ages move."""
+    changed = []
+    for probe in uow.session.execute(select(Probe)).scalars():
+        interval = _interval(probe, policy)
+        stale = probe.last_result_at is not None and uow.now - probe.last_result_at > 2 * interval
+        readiness = policy.readiness_for(probe.name)
+        state = probe.state
+        if readiness and probe.last_success_at:
+            age = uow.now - probe.last_success_at
+            state = "OK" if age < readiness.warn_age else "WARNING" if age < readiness.crit_age else "CRITICAL"
+        if stale != probe.stale or state != probe.state:
+            if state != probe.state:
+                probe.state, probe.state_since, probe.consecutive = state, uow.now, 1
+            probe.stale = stale
+            uow.changed("probe", probe.name, "health")
+            changed.append(probe.name)
+    return changed
+
+
+def _interval(probe: Probe, policy: ProbePolicy) -> timedelta:
+    settings = policy.settings_for(probe.name)
+    if settings.interval:
+        return settings.interval
+    if probe.interval_s:
+        return timedelta(seconds=probe.interval_s)
+    return policy.default_interval
