@@ -96,6 +96,7 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
         else:
             row.superseded_at = now
     incident.next_due_at = next_due(rows)
+    incident.first_due_at = first_due(rows)
     return rows
 
 
@@ -120,4 +121,10 @@ def owed(row: IncidentDeadline) -> bool:
 
 def next_due(rows: list[IncidentDeadline]) -> Any:
     due = [r.due_at for r in rows if owed(r)]
+    return min(due) if due else None
+
+
+def first_due(rows: list[IncidentDeadline]) -> Any:
+    """The clock the board counts down: the earliest not met (breached ones included)."""
+    due = [r.due_at for r in rows if r.met_at is None and r.superseded_at is None]
     return min(due) if due else None

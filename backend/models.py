@@ -137,7 +137,8 @@ class Incident(SQLModel, table=True):
     last_activity_at: datetime | None = utc()  # any audited change, notes and ticks included
 
     policy_version: int = Field(sa_column=Column(Integer, nullable=False))
-    next_due_at: datetime | None = utc(index=True)
+    next_due_at: datetime | None = utc(index=True)  # the earliest clock owed an escalation
+    first_due_at: datetime | None = utc(index=True)  # the earliest clock not met: the board's order
     updated_at: datetime = utc(nullable=False)
     updated_by: str = Field(sa_column=Column(String(64), nullable=False))
 

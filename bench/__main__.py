@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import cli, store
+from . import cli, deadlines, escalation, ingest, store
 from .figure import Figure
 from .harness import FULL, QUICK, Progress, Run, scratch_dir
 from .report import format_value, print_table, write_json
@@ -23,6 +23,12 @@ FIGURES: tuple[FigureFn, ...] = (
     cli.start_time,
     cli.list_time,
     cli.list_rss,
+    deadlines.state_per_incident,
+    deadlines.derive_per_incident,
+    escalation.sweep_rate,
+    ingest.storm_rate,
+    ingest.latency_p50,
+    ingest.latency_p99,
 )
 
 

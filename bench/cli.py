@@ -13,7 +13,7 @@ from opsdeck.backend.schema import open_store
 
 from .figure import Figure
 from .fill import fill_store
-from .harness import Run, Sample, best, cli_env, median_seconds, run_command, venv_script
+from .harness import Run, Sample, best, cli_env, median_seconds, run_command, thousands, venv_script
 
 LIST_ARGS = ("incident", "list", "--status", "all", "--json")
 # The same listing filtered to no rows (the reported_at index answers at once): its
@@ -90,7 +90,7 @@ def list_time(run: Run) -> Figure:
         target += f" (not checked; projected {fixed + per_row * LIST_TARGET_AT:.1f} s)"
         met = None
     return Figure(
-        name=f"incident list --json time at {_thousands(count)} incidents",
+        name=f"incident list --json time at {thousands(count)} incidents",
         value=fastest.seconds,
         unit="s",
         baseline=raw.seconds,
@@ -112,7 +112,7 @@ def list_rss(run: Run) -> Figure:
     raw = max(s.max_rss_kib for s in listing.raw) / MIB
     empty = max(s.max_rss_kib for s in _start(run).opsdeck) / MIB
     return Figure(
-        name=f"incident list --json peak RSS at {_thousands(run.sizes.list_incidents)} incidents",
+        name=f"incident list --json peak RSS at {thousands(run.sizes.list_incidents)} incidents",
         value=peak,
         unit="MiB",
         baseline=raw,
@@ -227,7 +227,3 @@ def _repeat(run: Run, argv: list[str], times: int, label: str) -> list[Sample]:
         samples.append(run_command(argv, env=cli_env()))
         tick(index + 1)
     return samples
-
-
-def _thousands(count: int) -> str:
-    return f"{count // 1000}k" if count % 1000 == 0 else f"{count:,}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,10 +28,29 @@ class Sizes:
     list_incidents: int  # rows in the store that `incident list --json` dumps
     list_runs: int  # timed runs of the listing; the best one counts
     start_runs: int  # timed CLI starts; the best one counts
+    open_incidents: int  # open incidents with their clocks: deadline states, the escalation sweep
+    storm_files: int  # .out/.rc pairs dropped into the spool at once
+    latency_samples: int  # pairs written one at a time under the running watcher
 
 
-FULL = Sizes(write_actions=2000, list_incidents=100_000, list_runs=3, start_runs=10)
-QUICK = Sizes(write_actions=300, list_incidents=10_000, list_runs=3, start_runs=5)
+FULL = Sizes(
+    write_actions=2000,
+    list_incidents=100_000,
+    list_runs=3,
+    start_runs=10,
+    open_incidents=100_000,
+    storm_files=10_000,
+    latency_samples=200,
+)
+QUICK = Sizes(
+    write_actions=300,
+    list_incidents=10_000,
+    list_runs=3,
+    start_runs=5,
+    open_incidents=10_000,
+    storm_files=2_000,
+    latency_samples=50,
+)
 
 
 class Progress:
@@ -179,6 +199,20 @@ def median_seconds(samples: Sequence[Sample]) -> float:
     ordered = sorted(s.seconds for s in samples)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def best_of(runs: int, measure: Callable[[], T]) -> list[T]:
+    """`runs` results of `measure`, for the caller to take the best: noise only ever adds time."""
+    return [measure() for _ in range(runs)]
+
+
+def thousands(count: int) -> str:
+    return f"{count // 1000}k" if count % 1000 == 0 else f"{count:,}"
+
+
+def percentile(values: Sequence[float], share: int) -> float:
+    """The `share`th percentile (1-99), interpolated between the nearest samples."""
+    return statistics.quantiles(values, n=100, method="inclusive")[share - 1]
 
 
 def cli_env() -> dict[str, str]:

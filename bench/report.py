@@ -92,6 +92,8 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "sqlite": sqlite3.sqlite_version,
+        # Other work on the machine slows every figure: this says how busy it was.
+        "load_average_at_end": os.getloadavg(),
         "commit": _git_commit(),
     }
 

@@ -12,14 +12,13 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
 from .figure import Figure
 from .harness import Run
+from .raw import count_changes, insert_sql, one_transaction, raw_connect, stored_rows, table_counts, table_ddl
 
 LOGIN = "servers"  # an operator on duty in the demo roster
 # Untimed actions first: SQLAlchemy compiles and caches each statement on first use, and
@@ -120,14 +119,14 @@ def _time_service_acks(run: Run) -> Timed:
 def _timed(
     store: Store, count: int, act: Callable[[int], Any], tick: Callable[[int], None]
 ) -> tuple[float, dict[str, int]]:
-    before = _table_counts(store)
+    assert store.path is not None
+    before = table_counts(store.path)
     started = time.perf_counter()
     for index in range(count):
         act(index)
         tick(index + 1)
     seconds = time.perf_counter() - started
-    after = _table_counts(store)
-    return seconds, {name: after[name] - before[name] for name in after if after[name] != before[name]}
+    return seconds, count_changes(before, table_counts(store.path))
 
 
 def _import_roster(store: Store) -> None:
@@ -144,12 +143,6 @@ def _open(service: Service, title: str) -> int:
 
 def _title(index: int) -> str:
     return f"Benchmark incident {index}: disk latency alarms on db-cluster node {index % 7}"
-
-
-def _table_counts(store: Store) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars().all()
-        return {name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one() for name in names}
 
 
 def _per_action(timed: Timed) -> str:
@@ -171,22 +164,19 @@ def _time_raw_inserts(run: Run) -> Timed:
     opened = _service_opens(run)
     source = sqlite3.connect(opened.path)
     try:
-        ddl = source.execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = 'incidents' AND sql IS NOT NULL ORDER BY type DESC"
-        ).fetchall()
-        columns, rows = _stored_rows(source, "id <= ?", (opened.ids[-1],))
+        ddl = table_ddl(source, "incidents")
+        columns, rows = stored_rows(source, "incidents", "id <= ?", (opened.ids[-1],))
     finally:
         source.close()
     path = run.path("raw-writes.db")
-    conn = _raw_connect(path)
+    conn = raw_connect(path)
     try:
-        # The same table and indexes, so the baseline maintains the same B-trees.
-        for (sql,) in ddl:
+        for sql in ddl:
             conn.execute(sql)
-        insert = f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        insert = insert_sql("incidents", columns)
         warm, timed = rows[: len(opened.warmup_ids)], rows[len(opened.warmup_ids) :]
         for row in warm:
-            _one_transaction(conn, insert, row)
+            one_transaction(conn, insert, row)
         tick = run.progress.stage("baseline: raw sqlite3 inserts", len(timed))
         seconds = _raw_loop(conn, insert, timed, tick)
     finally:
@@ -204,8 +194,12 @@ def _time_raw_updates(run: Run) -> Timed:
     raw = _raw_inserts(run)
     source = sqlite3.connect(acked.path)
     try:
-        _, rows = _stored_rows(
-            source, "id >= ?", (acked.ids[0],), "status, acknowledged_at, version, updated_at, updated_by, id"
+        _, rows = stored_rows(
+            source,
+            "incidents",
+            "id >= ?",
+            (acked.ids[0],),
+            "status, acknowledged_at, version, updated_at, updated_by, id",
         )
     finally:
         source.close()
@@ -214,7 +208,7 @@ def _time_raw_updates(run: Run) -> Timed:
         " WHERE id = ? AND version = ? - 1"
     )
     params = [(*row, row[2]) for row in rows]
-    conn = _raw_connect(raw.path)
+    conn = raw_connect(raw.path)
     try:
         tick = run.progress.stage("baseline: raw sqlite3 updates", len(params))
         seconds = _raw_loop(conn, update, params, tick)
@@ -223,38 +217,11 @@ def _time_raw_updates(run: Run) -> Timed:
     return Timed(raw.path, acked.warmup_ids, acked.ids, seconds, {})
 
 
-def _stored_rows(
-    conn: sqlite3.Connection, where: str, args: tuple[Any, ...], columns: str | None = None
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Rows as opsdeck stored them (id left out unless asked: AUTOINCREMENT assigns it)."""
-    if columns is None:
-        names = [row[1] for row in conn.execute("PRAGMA table_info(incidents)") if row[1] != "id"]
-        columns = ", ".join(names)
-    cursor = conn.execute(f"SELECT {columns} FROM incidents WHERE {where} ORDER BY id", args)
-    return [d[0] for d in cursor.description], cursor.fetchall()
-
-
-def _raw_connect(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, as the store does for writes.
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
-
 def _raw_loop(
     conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]], tick: Callable[[int], None]
 ) -> float:
     started = time.perf_counter()
     for index, row in enumerate(rows):
-        _one_transaction(conn, sql, row)
+        one_transaction(conn, sql, row)
         tick(index + 1)
     return time.perf_counter() - started
-
-
-def _one_transaction(conn: sqlite3.Connection, sql: str, row: tuple[Any, ...]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    cursor = conn.execute(sql, row)
-    if cursor.rowcount != 1:
-        raise RuntimeError(f"bench: raw baseline changed {cursor.rowcount} rows, expected 1: {sql}")
-    conn.execute("COMMIT")

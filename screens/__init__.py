@@ -1,0 +1,1 @@
+"""One Textual Screen or ModalScreen a file."""

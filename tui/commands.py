@@ -104,15 +104,76 @@ def _no_command(args: argparse.Namespace) -> int:
         )
     ctx = Context(args)
     try:
-        if args.demo:
-            from opsdeck.backend.demo import open_demo_store
-
-            ctx._store = open_demo_store()
-        _print_board(ctx, title=ctx.store.describe())
-        print("(the live dashboard lands with the board issue; this is the text board)")
-        return 0
+        return dashboard(ctx, demo=bool(args.demo))
     finally:
         ctx.close()
+
+
+def dashboard(ctx: Context, *, demo: bool) -> int:
+    """The full-screen board; `--demo` on a fresh store with a living spool."""
+    from opsdeck.backend.worker import make_lease
+    from opsdeck.tui.app import Background, BoardContext, build_app
+
+    background: list[Any] = []
+    spool = _spool(ctx)
+    if demo:
+        from opsdeck.backend.demo import open_demo_store, temporary_store_url
+        from opsdeck.backend.demo_probes import DemoProbes
+        from opsdeck.backend.ingest import SpoolSettings
+
+        url = temporary_store_url()
+        ctx._store = open_demo_store(url)
+        spool = SpoolSettings(Path(url.removeprefix("sqlite:///")).parent / "spool")
+        ctx.login = "lead"  # the demo's group lead: a store of its own, never the user's
+        background.append(Background("opsdeck-demo-probes", DemoProbes(spool.path).run))
+    store = ctx.store
+    with store.read() as session:
+        actor = ctx.service.actor(session)
+    if actor.can_write and not ctx.read_only:
+        lease = make_lease(store, "escalate")
+        if lease.try_acquire():  # nobody else runs a worker: this board brings its own
+            lease.release()
+            background.append(Background("opsdeck-worker", _embedded_worker(store, spool)))
+    context = BoardContext(
+        store=store,
+        login=ctx.login,
+        permission=actor.permission.value,
+        read_only=ctx.read_only or not actor.can_write,
+        zone=ctx.zone,
+        clock=store.clock,
+        where=("demo " if demo else "") + store.describe(),
+        background=background,
+    )
+    _log_to_file()
+    for item in background:
+        item.start()
+    build_app(context).run()
+    return 0
+
+
+def _log_to_file() -> None:
+    """The screen is the terminal: log lines go to a file, never to stderr (Textual draws there)."""
+    import logging
+
+    import platformdirs
+
+    folder = Path(platformdirs.user_log_dir("opsdeck"))
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / "opsdeck.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    root = logging.getLogger("opsdeck")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def _embedded_worker(store: Any, spool: Any) -> Any:
+    from opsdeck.backend.worker import standard_worker
+
+    def run(stop: Any) -> None:
+        standard_worker(store, duties=("escalate", "ingest", "probes", "http"), spool=spool, stop=stop).run()
+
+    return run
 
 
 # -- output helpers -------------------------------------------------------------------

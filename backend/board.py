@@ -1,0 +1,295 @@
+"""What the board shows, read from the store: no Textual here.
+
+The incident list holds only ids and sort keys for every matching incident (a 100k
+board is a few MB) and reads the displayed fields a page at a time. Countdowns are
+computed from stored due times at draw time; nothing counts down in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from .domain import OPEN_STATUSES, Category, Level
+from .errors import InvalidInput
+from .models import Incident, IncidentDeadline, Probe, ProbeResult, System
+
+RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
+SORTS = ("due", "level", "age", "id")
+_NEVER = float("inf")
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """`/` on the board: words match the title; `level:III cat:server_fault owner:dns
+    status:reported system:portal` narrow by field (any order, any case)."""
+
+    text: str = ""
+    level: str | None = None
+    category: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    system: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == BoardFilter()
+
+    def describe(self) -> str:
+        parts = [
+            f"{k}:{v}"
+            for k, v in (
+                ("level", self.level),
+                ("cat", self.category),
+                ("owner", self.owner),
+                ("status", self.status),
+                ("system", self.system),
+            )
+            if v
+        ]
+        return " ".join([*parts, self.text]).strip()
+
+
+_FIELDS = {
+    "level": "level",
+    "lvl": "level",
+    "cat": "category",
+    "category": "category",
+    "owner": "owner",
+    "status": "status",
+    "system": "system",
+    "sys": "system",
+}
+
+
+def parse_filter(text: str) -> BoardFilter:
+    values: dict[str, str] = {}
+    words = []
+    for token in text.split():
+        key, sep, value = token.partition(":")
+        if sep and key.lower() in _FIELDS and value:
+            values[_FIELDS[key.lower()]] = value
+        else:
+            words.append(token)
+    try:
+        if "level" in values:
+            values["level"] = Level.parse(values["level"]).value
+        if "category" in values:
+            values["category"] = _one_of(values["category"], [c.value for c in Category], "category")
+        if "status" in values:
+            values["status"] = _one_of(values["status"], [s.value for s in OPEN_STATUSES], "open status")
+    except ValueError as error:
+        raise InvalidInput("bad_filter", str(error), "e.g. level:III cat:network_fault owner:dns words") from None
+    return BoardFilter(text=" ".join(words), **values)
+
+
+def _one_of(value: str, allowed: Sequence[str], what: str) -> str:
+    value = value.lower()
+    matches = [a for a in allowed if a.startswith(value)]
+    if len(matches) != 1:
+        raise ValueError(f"{value!r} is not one {what}: use one of {', '.join(allowed)}")
+    return matches[0]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One incident's place on the board."""
+
+    id: int
+    due: float  # epoch seconds of its earliest clock not yet met; inf when none
+    rank: int  # 4 for level I ... 0 unclassified
+    reported: float
+
+
+def load_keys(session: Session, filt: BoardFilter, sort: str = "due", ids: Sequence[int] | None = None) -> list[Key]:
+    """Every open incident matching the filter (or only those of `ids`), in board order."""
+    i = Incident.__table__.c  # type: ignore[attr-defined]
+    query = select(i.id, i.first_due_at, i.level, i.reported_at).where(i.status.in_([s.value for s in OPEN_STATUSES]))
+    if ids is not None:
+        query = query.where(i.id.in_(list(ids)))
+    if filt.level:
+        query = query.where(i.level == filt.level)
+    if filt.category:
+        query = query.where(i.category == filt.category)
+    if filt.owner:
+        query = query.where(i.owner == filt.owner)
+    if filt.status:
+        query = query.where(i.status == filt.status)
+    if filt.system:
+        query = query.where(
+            i.system_id.in_(select(System.__table__.c.id).where(System.__table__.c.name == filt.system))
+        )  # type: ignore[attr-defined]
+    for word in filt.text.split():
+        query = query.where(func.lower(i.title).like(f"%{_like(word.lower())}%", escape="\\"))
+    keys = [
+        Key(row[0], row[1].timestamp() if row[1] else _NEVER, RANK.get(row[2] or "", 0), row[3].timestamp())
+        for row in session.execute(query)
+    ]
+    keys.sort(key=SORT_KEYS[sort])
+    return keys
+
+
+def _like(word: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", word)
+
+
+# "breached first, then next due time, then level, then id": a past due time sorts first.
+SORT_KEYS = {
+    "due": lambda k: (k.due, -k.rank, k.id),
+    "level": lambda k: (-k.rank, k.due, k.id),
+    "age": lambda k: (k.reported, k.id),
+    "id": lambda k: (k.id,),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """The fields one line of the incident list shows (an immutable snapshot)."""
+
+    id: int
+    version: int
+    level: str | None
+    category: str
+    title: str
+    owner: str | None
+    status: str
+    reported_at: datetime
+    system: str | None
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    rule: str | None = None
+    next_level: str | None = None
+
+
+def load_rows(session: Session, ids: Sequence[int]) -> dict[int, Row]:
+    """The displayed fields of these incidents (a page), with each one's first clock."""
+    if not ids:
+        return {}
+    i, s = Incident.__table__.c, System.__table__.c  # type: ignore[attr-defined]
+    d = IncidentDeadline.__table__.c  # type: ignore[attr-defined]
+    clocks: dict[int, Any] = {}
+    for row in session.execute(
+        select(d.incident_id, d.rule, d.due_at, d.warn_at, d.next_level).where(
+            d.incident_id.in_(ids), d.met_at.is_(None), d.superseded_at.is_(None)
+        )
+    ):
+        best = clocks.get(row.incident_id)
+        if best is None or row.due_at < best.due_at:
+            clocks[row.incident_id] = row
+    out = {}
+    query = select(
+        i.id, i.version, i.level, i.category, i.title, i.owner, i.status, i.reported_at, s.name.label("system")
+    ).select_from(Incident.__table__.outerjoin(System.__table__, i.system_id == s.id))  # type: ignore[attr-defined]
+    for row in session.execute(query.where(i.id.in_(ids))):
+        clock = clocks.get(row.id)
+        out[row.id] = Row(
+            id=row.id,
+            version=row.version,
+            level=row.level,
+            category=row.category,
+            title=row.title,
+            owner=row.owner,
+            status=row.status,
+            reported_at=row.reported_at,
+            system=row.system,
+            due_at=clock.due_at if clock else None,
+            warn_at=clock.warn_at if clock else None,
+            rule=clock.rule if clock else None,
+            next_level=clock.next_level if clock else None,
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class ProbeLine:
+    name: str
+    state: str  # OK WARNING CRITICAL UNKNOWN
+    stale: bool
+    silenced_until: datetime | None
+    last_result_at: datetime | None
+    output: str
+    history: tuple[str, ...]  # the last states, oldest first
+    parent_down: bool = False
+    last_success_at: datetime | None = None  # readiness probes
+
+
+@dataclass(frozen=True)
+class Panels:
+    """Everything around the incident list, read in one go."""
+
+    counts: dict[str, int]
+    probes: tuple[ProbeLine, ...]
+    roster: tuple[dict[str, Any], ...]
+    readiness: dict[str, ProbeLine | None]
+    quarantined: int
+    last_file_at: datetime | None
+    worker_beat_at: datetime | None
+    read_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
+    from . import clocks, queries
+    from .models import SpoolStatus, WorkerHeartbeat
+
+    counts = queries.level_counts(session)
+    probes = list(session.execute(select(Probe).order_by(Probe.name)).scalars())  # type: ignore[arg-type]
+    recent: dict[int, list[str]] = {}
+    if probes:
+        ranked = (
+            select(
+                ProbeResult.probe_id,
+                ProbeResult.state,
+                func.row_number().over(partition_by=ProbeResult.probe_id, order_by=ProbeResult.at.desc()).label("n"),
+            )  # type: ignore[attr-defined]
+            .where(ProbeResult.stale.is_(False))  # type: ignore[attr-defined]
+            .subquery()
+        )
+        for probe_id, state, _ in session.execute(select(ranked).where(ranked.c.n <= history)):
+            recent.setdefault(probe_id, []).append(state)
+    critical_systems = {p.system_id for p in probes if p.state == "CRITICAL" and not p.stale and p.system_id}
+    parents = dict(session.execute(select(System.id, System.parent_id)).all())  # type: ignore[call-overload]
+    lines = {
+        p.name: ProbeLine(
+            p.name,
+            p.state,
+            p.stale,
+            p.silenced_until if p.silenced_until and p.silenced_until > now else None,
+            p.last_result_at,
+            p.output,
+            tuple(reversed(recent.get(p.id or 0, []))),
+            parent_down=_ancestor_in(p.system_id, parents, critical_systems),
+            last_success_at=p.last_success_at,
+        )
+        for p in probes
+    }
+    readiness_cfg = clocks.load_policy(session).probes.readiness
+    spool = session.execute(select(func.sum(SpoolStatus.quarantined), func.max(SpoolStatus.last_file_at))).first()  # type: ignore[call-overload]
+    beat = session.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar_one()  # type: ignore[call-overload]
+    return Panels(
+        counts=counts,
+        probes=tuple(lines.values()),
+        roster=tuple(queries.roster(session)),
+        readiness={r.cell: lines.get(r.probe) for r in readiness_cfg},
+        quarantined=int(spool[0] or 0) if spool else 0,
+        last_file_at=spool[1] if spool else None,
+        worker_beat_at=beat,
+        read_at=now,
+    )
+
+
+def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: set[int | None]) -> bool:
+    seen: set[int] = set()
+    node = parents.get(system_id) if system_id is not None else None
+    while node is not None and node not in seen:
+        if node in down:
+            return True
+        seen.add(node)
+        node = parents.get(node)
+    return False

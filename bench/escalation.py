@@ -1,0 +1,109 @@
+"""The escalation sweep over a big open store: the real `escalation.sweep` on a copy of
+the filled store, against raw sqlite3 recording one row per due incident."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsdeck.backend import escalation
+from opsdeck.backend.schema import open_store, sqlite_backup
+
+from .figure import Figure
+from .fill import DUE_EVERY, OpenStore, open_incidents
+from .harness import Run, thousands
+from .raw import count_changes, one_transaction, raw_connect, sqlite_time, table_counts
+
+ACTOR = "system:worker@bench"
+# The sweep's own query: due by the next_due_at index, earliest first.
+RAW_DUE = "SELECT id, next_due_at FROM incidents WHERE next_due_at <= ? AND status != 'closed' ORDER BY next_due_at"
+RAW_ESCALATE = (
+    "INSERT INTO escalations (incident_id, rule, clock_key, due_at, escalated_at, actor, targets)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+RAW_TARGETS = '[{"kind": "member", "to": "lead", "via": "permission:lead"}]'
+
+
+@dataclass(frozen=True)
+class Swept:
+    due: int  # incidents whose next_due_at had passed
+    expected: int  # clocks owed an escalation, counted when the store was filled
+    recorded: int  # escalations the sweep returned
+    wrong_incidents: int  # incidents escalated though not due, or due and not escalated
+    seconds: float
+    new_rows: dict[str, int]
+    raw_rows: int
+    raw_s: float
+
+
+def sweep_rate(run: Run) -> Figure:
+    swept = run.once("escalation.sweep", lambda: _time_sweep(run))
+    correct = swept.recorded == swept.expected == swept.due and swept.wrong_incidents == 0
+    per_row = ", ".join(f"{name} {rows / max(swept.recorded, 1):g}" for name, rows in sorted(swept.new_rows.items()))
+    return Figure(
+        name=f"escalation sweep at {thousands(run.sizes.open_incidents)} open incidents, {100 // DUE_EVERY}% due",
+        value=swept.recorded / swept.seconds,
+        unit="escalations/s",
+        baseline=swept.raw_rows / swept.raw_s,
+        baseline_label="raw sqlite3: due ids by the next_due_at index, one INSERT INTO escalations each, 1 txn each",
+        target="one escalation per due incident",
+        target_met=correct,
+        note=(
+            f"escalation.sweep took {swept.seconds:.2f} s ({swept.seconds / max(swept.recorded, 1) * 1000:.1f} ms "
+            f"an escalation); recorded {swept.recorded:,} for {swept.due:,} due incidents (expected {swept.expected:,}"
+            f"{'' if not swept.wrong_incidents else f'; {swept.wrong_incidents} incidents WRONG'}); "
+            f"rows written per escalation: {per_row}; baseline {swept.raw_s * 1000:.0f} ms for {swept.raw_rows:,}"
+        ),
+    )
+
+
+def _time_sweep(run: Run) -> Swept:
+    filled = open_incidents(run)
+    path = _copy(filled, run.path("sweep.db"))
+    raw_rows, raw_s = _raw_sweep(filled, _copy(filled, run.path("sweep-raw.db")))
+    store = open_store(f"sqlite:///{path}", clock=lambda: filled.now)
+    try:
+        before = table_counts(path)
+        run.progress.stage(f"escalation.sweep over {filled.count:,} open incidents")
+        started = time.perf_counter()
+        recorded = escalation.sweep(store, ACTOR)
+        seconds = time.perf_counter() - started
+        new_rows = count_changes(before, table_counts(path))
+    finally:
+        store.dispose()
+    escalated = {r.incident_id for r in recorded}
+    return Swept(
+        due=len(filled.due_ids),
+        expected=filled.breached,
+        recorded=len(recorded),
+        wrong_incidents=len(escalated ^ filled.due_ids),
+        seconds=seconds,
+        new_rows=new_rows,
+        raw_rows=raw_rows,
+        raw_s=raw_s,
+    )
+
+
+def _copy(filled: OpenStore, dest: Path) -> Path:
+    """A consistent copy (SQLite's backup API): the sweep writes, other figures read."""
+    sqlite_backup(filled.path, dest)
+    return dest
+
+
+def _raw_sweep(filled: OpenStore, path: Path) -> tuple[int, float]:
+    now = sqlite_time(filled.now)
+    conn = raw_connect(path)
+    try:
+        started = time.perf_counter()
+        due = conn.execute(RAW_DUE, (now,)).fetchall()
+        for incident_id, due_at in due:
+            one_transaction(conn, RAW_ESCALATE, (incident_id, "classify", due_at, due_at, now, ACTOR, RAW_TARGETS))
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+    if len(due) != len(filled.due_ids):
+        raise RuntimeError(
+            f"bench: the raw baseline found {len(due)} due incidents, the fill made {len(filled.due_ids)}"
+        )
+    return len(due), seconds

@@ -1,0 +1,316 @@
+"""The board: open incidents with live countdowns, probe health, the roster.
+
+Data flows down as snapshots, events flow up as messages. Every store read runs in a
+thread worker; a worker never touches a widget, it returns a snapshot that is applied
+on the event loop. A feed watcher polls about ten times a second; a burst of changes
+is one reload, and a reload re-reads only the incidents that changed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from opsdeck.backend import board
+from opsdeck.backend.board import BoardFilter, Key, Panels, Row
+from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.live import FeedWatcher
+from opsdeck.tui.text import cell
+from opsdeck.tui.widgets.incident_list import CAT_W, LEVEL_W, OWNER_W, STATUS_W, IncidentList, title_width
+from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, ReadinessPanel, RosterPanel
+
+if TYPE_CHECKING:
+    from opsdeck.tui.app import BoardContext
+
+POLL_S = 0.1
+PANELS_EVERY_S = 5.0
+FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A worker's result: applied on the event loop."""
+
+    keys: dict[int, Key] | None = None  # None: keys unchanged
+    rows: dict[int, Row] = field(default_factory=dict)
+    stale_rows: frozenset[int] = frozenset()
+    panels: Panels | None = None
+
+
+class BoardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="board.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter", show=False),
+        Binding("s", "sort", "Sort", id="board.sort"),
+        Binding("p", "toggle_panels", "Probes", id="board.panels"),
+        Binding("question_mark", "help", "Help", id="board.help"),
+        Binding("q", "quit", "Quit", id="board.quit"),
+    ]
+
+    def __init__(self, context: BoardContext) -> None:
+        super().__init__()
+        self.ctx = context
+        self.keys: dict[int, Key] = {}
+        self.filter = BoardFilter()
+        self.sort = "due"
+        self.panels: Panels | None = None
+        self.unreadable_since: datetime | None = None
+        self.last_error = ""
+        self._panels_at = 0.0
+        self._pending: set[int] = set()
+        self._full_pending = False
+
+    def compose(self) -> ComposeResult:
+        ctx = self.ctx
+        yield BoardHeader(
+            login=ctx.login, permission=ctx.permission, read_only=ctx.read_only, zone=ctx.zone, where=ctx.where
+        )
+        yield Banners(classes="-empty")
+        with Horizontal(id="main"):
+            with Vertical(id="incidents"):
+                yield Static(self._column_header(), id="list-header")
+                yield IncidentList(ctx.clock, id="list")
+            with Vertical(id="side"):
+                yield ProbePanel()
+                yield ReadinessPanel()
+                yield RosterPanel()
+        yield Input(
+            placeholder="filter: words  level:III  cat:network  owner:LOGIN  status:reported  (esc clears)", id="filter"
+        )
+        yield Footer()
+
+    @staticmethod
+    def _column_header() -> str:
+        return f"{cell('LEVEL', LEVEL_W)} {cell('DUE', 9)} {cell('CATEGORY', CAT_W)} {cell('TITLE', 20)}{' ' * 4}"
+
+    def on_mount(self) -> None:
+        self.query_one(IncidentList).focus()
+        self.query_one("#filter", Input).display = False
+        self._header_columns()
+        self.set_interval(1.0, self._tick)
+        self.reload_all()
+        self.watch_feed()
+
+    def _header_columns(self) -> None:
+        incident_list = self.query_one(IncidentList)
+        width = incident_list.scrollable_content_region.width or self.size.width
+        title_w = title_width(width)
+        header = (
+            f"{cell('LEVEL', LEVEL_W)} {cell('DUE', 9)} {cell('CATEGORY', CAT_W)} {cell('TITLE', title_w)} "
+            f"{cell('OWNER', OWNER_W)} {cell('STATUS', STATUS_W)} {'AGE':>6}"
+        )
+        self.query_one("#list-header", Static).update(header)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= 130, "-wide")
+        self.call_after_refresh(self._relayout)
+
+    def _relayout(self) -> None:
+        self._header_columns()
+        if self.panels is not None:
+            self._show_panels(self.panels)
+
+    # -- ticking -------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.ctx.clock()
+        self.query_one(BoardHeader).show(now)
+        self.query_one(IncidentList).tick()
+        self._banners(now)
+
+    def _banners(self, now: datetime) -> None:
+        self.query_one(Banners).show(self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error)
+
+    # -- reading the store (thread workers) ------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def reload_all(self) -> Loaded:
+        with self.ctx.store.read() as session:
+            keys = {k.id: k for k in board.load_keys(session, self.filter, self.sort)}
+            panels = board.load_panels(session, self.ctx.clock())
+        return Loaded(keys=keys, panels=panels)
+
+    @work(thread=True, group="rows", exit_on_error=False)
+    def read_rows(self, ids: list[int]) -> Loaded:
+        with self.ctx.store.read() as session:
+            return Loaded(rows=board.load_rows(session, ids))
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def reload_changed(self, changed: frozenset[int], with_panels: bool) -> Loaded:
+        """Only the incidents that changed: their keys (closed ones drop out) and rows."""
+        with self.ctx.store.read() as session:
+            fresh = {k.id: k for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed))}
+            keys = dict(self.keys)
+            for incident_id in changed:
+                keys.pop(incident_id, None)
+            keys.update(fresh)
+            rows = board.load_rows(session, [i for i in changed if i in fresh])
+            panels = board.load_panels(session, self.ctx.clock()) if with_panels else None
+        return Loaded(keys=keys, rows=rows, stale_rows=changed, panels=panels)
+
+    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
+    def watch_feed(self) -> None:
+        """Poll the feed until the screen goes; post what changed (a burst is one batch)."""
+        worker = get_current_worker()
+        watcher: FeedWatcher | None = None
+        while not worker.is_cancelled:
+            try:
+                watcher = watcher or FeedWatcher(self.ctx.store)
+                batch = watcher.poll()
+                self.app.call_from_thread(self._readable)
+                if batch is not None and not batch.empty:
+                    self.app.call_from_thread(self._changed, batch.incidents, batch.probes or batch.roster)
+            except Exception as error:
+                self.app.call_from_thread(self._unreadable, str(error))
+                if watcher is not None:
+                    watcher.close()
+                watcher = None
+                time.sleep(1.0)
+            time.sleep(POLL_S)
+        if watcher is not None:
+            watcher.close()
+
+    # -- applying (event loop) ---------------------------------------------------------------
+
+    def _readable(self) -> None:
+        if self.unreadable_since is not None:
+            self.unreadable_since = None
+            self.reload_all()
+        if time.monotonic() - self._panels_at > PANELS_EVERY_S and not self._loading():
+            self._panels_at = time.monotonic()
+            self.reload_changed(frozenset(), True)
+
+    def _unreadable(self, error: str) -> None:
+        if self.unreadable_since is None:
+            self.unreadable_since = self.ctx.clock()
+        self.last_error = error.splitlines()[0] if error else ""
+        self._banners(self.ctx.clock())
+
+    def _changed(self, incidents: frozenset[int], panels: bool) -> None:
+        self._pending |= incidents
+        self._full_pending |= len(self._pending) > FULL_RELOAD_AT
+        self._panels_dirty = getattr(self, "_panels_dirty", False) or panels or bool(incidents)
+        if not self._loading():
+            self._flush()
+
+    def _loading(self) -> bool:
+        return any(w.group == "load" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+
+    def _flush(self) -> None:
+        if self._full_pending:
+            self._pending, self._full_pending = set(), False
+            self.reload_all()
+        elif self._pending or getattr(self, "_panels_dirty", False):
+            changed, self._pending = frozenset(self._pending), set()
+            self._panels_dirty = False
+            self._panels_at = time.monotonic()
+            self.reload_changed(changed, True)
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state == WorkerState.ERROR:
+            error = worker.error
+            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            return
+        if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
+            return
+        self._apply(worker.result)
+        if worker.group == "load":
+            self._flush()
+
+    def _apply(self, loaded: Loaded) -> None:
+        incident_list = self.query_one(IncidentList)
+        if loaded.rows or loaded.stale_rows:
+            incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
+        if loaded.keys is not None:
+            self.keys = loaded.keys
+            order = sorted(self.keys.values(), key=board.SORT_KEYS[self.sort])
+            incident_list.set_order([k.id for k in order])
+        if loaded.panels is not None:
+            self.panels = loaded.panels
+            self._show_panels(loaded.panels)
+
+    def _show_panels(self, panels: Panels) -> None:
+        now = self.ctx.clock()
+        header = self.query_one(BoardHeader)
+        header.panels = panels
+        header.show(now)
+        side = self.query_one("#side")
+        self.query_one(ProbePanel).show(panels, now, side.size.width or 60)
+        self.query_one(ReadinessPanel).show(panels, now)
+        self.query_one(RosterPanel).show(panels)
+        self._banners(now)
+
+    @on(IncidentList.NeedRows)
+    def _need_rows(self, event: IncidentList.NeedRows) -> None:
+        self.read_rows(event.ids)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        field_ = self.query_one("#filter", Input)
+        field_.display = True
+        field_.value = self.filter.describe()
+        field_.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.filter = board.parse_filter(event.value)
+        except OpsdeckError as error:
+            self.notify(str(error), severity="error", timeout=8)
+            return
+        event.input.display = False
+        self.query_one(IncidentList).empty_text = (
+            f"No open incidents match: {self.filter.describe()} (esc clears)"
+            if not self.filter.empty
+            else "No open incidents."
+        )
+        self.query_one(IncidentList).focus()
+        self.reload_all()
+
+    def action_clear_filter(self) -> None:
+        field_ = self.query_one("#filter", Input)
+        field_.display = False
+        self.query_one(IncidentList).focus()
+        if not self.filter.empty:
+            self.filter = BoardFilter()
+            self.query_one(IncidentList).empty_text = "No open incidents."
+            self.reload_all()
+
+    def action_sort(self) -> None:
+        self.sort = board.SORTS[(board.SORTS.index(self.sort) + 1) % len(board.SORTS)]
+        order = sorted(self.keys.values(), key=board.SORT_KEYS[self.sort])
+        self.query_one(IncidentList).set_order([k.id for k in order])
+        self.notify(f"sorted by {self.sort}", timeout=2)
+
+    def action_toggle_panels(self) -> None:
+        self.toggle_class("-panels")
+        self.call_after_refresh(self._relayout)
+
+    def action_help(self) -> None:
+        from opsdeck.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    @on(IncidentList.Activated)
+    def _open(self, event: IncidentList.Activated) -> None:
+        self.notify(
+            f"#{event.incident_id}: the detail screen comes with triage; "
+            f"meanwhile: opsdeck incident show {event.incident_id}",
+            timeout=4,
+        )

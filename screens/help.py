@@ -1,0 +1,69 @@
+"""`?`: every key, and a legend of every colour and symbol the board uses."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+LEGEND = [
+    ("I!!!", "bold reverse red", "level I 特别重大: outage over 24 h"),
+    ("II!!", "bold red", "level II 重大: 12-24 h"),
+    ("III!", "bold yellow", "level III 较大: 2-12 h"),
+    ("IV", "blue", "level IV 一般: up to 2 h"),
+    ("--", "dim", "not classified yet (due within 30 min of the report)"),
+    ("   12:34", "", "next deadline, counting down (mm:ss under an hour, then h:mm:ss, then days)"),
+    ("   03:10", "bold yellow", "in its warning band (the last 20 % of its time)"),
+    ("  -05:00", "bold reverse red", "breached: overdue by that much; it was escalated"),
+    ("NEW", "bold", "reported, nobody has acknowledged it"),
+    ("OK WARN CRIT UNKN", "", "probe states (the last result); 'stale' when none came in twice its interval"),
+    ("CRIT parent", "", "critical, but its parent system is down: no incident of its own"),
+    ("SILENCED", "bold blue", "a maintenance window: results stored, no incident opens"),
+    (". w C ?", "dim", "a probe's recent results, oldest first: OK, warning, critical, unknown"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 110; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._keys())
+            yield Static(self._legend())
+
+    def _keys(self) -> Table:
+        """Every binding with an id, of the screen below and its widgets, with all its keys."""
+        table = Table(title="Keys", title_justify="left", box=None, show_header=False, padding=(0, 2))
+        table.add_column(min_width=16, no_wrap=True)
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
+        seen: set[str] = set()
+        for node in [below, *below.walk_children()]:
+            for binding in getattr(type(node), "BINDINGS", []):
+                if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
+                    continue
+                seen.add(binding.id)
+                keys = " / ".join(self.app.get_key_display(b) for b in Binding.make_bindings([binding]))
+                table.add_row(Text(keys, "bold"), Text(binding.description))
+        return table
+
+    def _legend(self) -> Table:
+        table = Table(
+            title="\nLegend: severity is never colour alone",
+            title_justify="left",
+            box=None,
+            show_header=False,
+            padding=(0, 2),
+        )
+        for sample, style, meaning in LEGEND:
+            table.add_row(Text.assemble((sample, style)), Text(meaning))
+        return table

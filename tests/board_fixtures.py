@@ -1,0 +1,83 @@
+"""Deterministic boards for Pilot and snapshot tests: a store seeded at a frozen time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from opsdeck.backend.schema import open_store
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
+
+from .conftest import FakeClock, demo_fixture
+
+HOSTILE = "evil\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07 title\x1b]0;pwned\x07\x1b[2J\u202eReversed"
+
+
+def seeded_store(url: str, clock: FakeClock) -> Store:
+    store = open_store(url, clock=clock)
+    Service(store, "system:opsdeck").import_records("roster", demo_fixture("roster.toml"))
+    Service(store, "lead").import_records("contacts", demo_fixture("contacts.toml"))
+    Service(store, "lead").import_records("systems", demo_fixture("systems.toml"))
+    return store
+
+
+def board_incidents(store: Store, clock: FakeClock) -> dict[str, int]:
+    """A small realistic board: every level, a breach, a warning, Chinese and hostile titles."""
+    ops, lead = Service(store, "servers"), Service(store, "lead")
+    ids = {}
+    ids["switch"] = ops.open(
+        "Core switch A lost both uplinks", system="core-network", category="network_fault", level="III"
+    ).id
+    clock.advance(minutes=5)
+    ids["portal"] = ops.open(
+        "门户网站首页被篡改 (portal defaced)", system="portal", category="network_attack", level="II"
+    ).id
+    clock.advance(minutes=5)
+    ids["hostile"] = ops.open(HOSTILE).id
+    clock.advance(minutes=5)
+    ids["db"] = ops.open("Disk latency alarms on db-cluster node 2", system="db-cluster").id
+    lead.assign(ids["switch"], "telecom")
+    clock.advance(minutes=20)
+    ids["minor"] = ops.open("Printer queue stuck on floor 3", category="other", level="IV").id
+    assert all(ids.values())
+    probe_results(store, clock)
+    return ids
+
+
+def probe_results(store: Store, clock: FakeClock) -> None:
+    """A few probes: fine, failing with hostile output, readiness of every age."""
+    from opsdeck.backend import clocks
+    from opsdeck.backend.probe_health import Incoming, apply
+
+    now = clock.now
+    results = [
+        Incoming("web01-load", "OK", "LOAD OK - load average 0.42", now - timedelta(seconds=40), "t"),
+        Incoming("db01-mysql", "CRITICAL", "MYSQL CRITICAL \x1b]52;c;cGF5bG9hZA==\x07\x1b[31m refused", now, "t"),
+        Incoming("core-sw01/LAN uplink traffic", "WARNING", "TRAFFIC WARNING - 81%", now, "t"),
+    ]
+    ages = {"backup-os-config-local": 3, "backup-os-config-remote": 4, "backup-os-config-offsite": 30,
+            "backup-app-data-local": 2, "backup-app-data-remote": 5, "backup-app-data-offsite": 60,
+            "spare-server-test": 24 * 9, "spare-domain": 20}
+    results += [Incoming(name, "UNKNOWN", "", now, "t", last_success=now - timedelta(hours=hours))
+                for name, hours in ages.items()]
+    with store.write("system:worker@test") as uow:
+        apply(uow, results, clocks.load_policy(uow.session).probes)
+
+
+def make_app(store: Store, clock: FakeClock, *, login: str = "lead", read_only: bool = False) -> OpsdeckApp:
+    return build_app(
+        BoardContext(
+            store=store,
+            login=login,
+            permission="lead" if login == "lead" else "operator",
+            read_only=read_only,
+            zone=ZoneInfo("Asia/Shanghai"),
+            clock=clock,
+            where="test store",
+        )
+    )
+
+
+__all__ = ["timedelta"]

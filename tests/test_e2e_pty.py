@@ -1,0 +1,135 @@
+"""The real `opsdeck --demo` in a pseudo-terminal, read back through a terminal
+emulator (pyte): a living board, and no escape sequence from hostile probe output ever
+reaches the terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pyte
+import pytest
+
+OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
+# The demo's hostile agent writes these inside its output (an OSC 52 clipboard write
+# and a title change); the terminal must never see them.
+HOSTILE = (b"Y3VybCBldmlsLnNoIHwgc2g=", b"pwned")
+
+
+class Terminal:
+    def __init__(self, argv: list[str], columns: int, rows: int, env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+
+    def read(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    return
+                self.raw.extend(data)
+                self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def wait_for(self, words: str, timeout: float = 30) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.read(0.2)
+            if words in self.text():
+                return True
+        return False
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
+        "TERM": "xterm-256color",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "COLUMNS": "",
+        "LINES": "",
+    }
+
+
+@pytest.mark.slow
+def test_the_demo_board_lives_and_stays_clean(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 160, 48, env)
+    try:
+        assert term.wait_for("opsdeck"), term.text()
+        assert term.wait_for("门户网站首页被篡改"), term.text()
+        assert term.wait_for("dmz-ids", timeout=40), term.text()  # the probe writer, ingested by the worker
+        screen = term.text()
+        assert "II:1" in screen and "Probes" in screen and "Readiness" in screen and "Roster" in screen
+        assert "OS/config" in screen and "spool" in screen
+        term.read(3.0)  # let several countdown ticks and probe cycles reach the terminal
+        for needle in HOSTILE:
+            assert needle not in term.raw, f"{needle!r} reached the terminal"
+        term.send("q")
+        assert term.proc.wait(timeout=15) == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+
+
+@pytest.mark.slow
+def test_80x24_keeps_the_essentials(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 80, 24, env)
+    try:
+        assert term.wait_for("Core switch A"), term.text()
+        screen = term.screen.display
+        assert "I:0" in screen[0] and "III:1" in screen[0]  # per-level counts
+        assert "Filter" in screen[-1] and "Quit" in screen[-1]  # the key hint line
+        rows = [line for line in screen if line.startswith(("I", "--")) and ":" in line[5:15]]
+        assert len(rows) >= 6  # every demo incident with its level and countdown
+        term.send("q")
+        assert term.proc.wait(timeout=15) == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+
+
+@pytest.mark.slow
+def test_the_app_exits_when_its_terminal_goes_away(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 100, 30, env)
+    assert term.wait_for("Core switch A"), term.text()
+    os.close(term.master)  # the SSH connection dropped
+    try:
+        term.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        term.proc.send_signal(signal.SIGKILL)
+        pytest.fail("opsdeck kept running after its terminal went away")

@@ -1,0 +1,68 @@
+"""The Textual app: built by one factory from a validated config and an opened store.
+
+`build_app` is what the CLI and the tests call; `compose()` never parses argv or reads
+files. The embedded worker (single-user mode) and the demo probe writer are started
+and stopped with the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from textual.app import App
+
+from opsdeck.backend.store import Store
+from opsdeck.screens.board import BoardScreen
+
+
+@dataclass
+class BoardContext:
+    store: Store
+    login: str
+    permission: str
+    read_only: bool
+    zone: tzinfo
+    clock: Callable[[], datetime]
+    where: str = ""
+    background: list[Any] = field(default_factory=list)  # things to stop on exit (.stop())
+
+
+class OpsdeckApp(App[None]):
+    CSS_PATH = "opsdeck.tcss"
+    TITLE = "opsdeck"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, context: BoardContext) -> None:
+        super().__init__()
+        self.context = context
+
+    def on_mount(self) -> None:
+        self.push_screen(BoardScreen(self.context))
+
+    def on_unmount(self) -> None:
+        for item in self.context.background:
+            item.stop()
+
+
+class Background:
+    """A thread the app owns: an embedded worker, the demo probe writer."""
+
+    def __init__(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=target, args=(self.stop_event,), name=name, daemon=True)
+
+    def start(self) -> Background:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+
+
+def build_app(context: BoardContext) -> OpsdeckApp:
+    return OpsdeckApp(context)

@@ -1,0 +1,268 @@
+"""The incident list: a Line API widget that draws only the visible rows.
+
+It holds the board order (ids) and a page cache of row snapshots; it asks for the
+rows it is missing with a message. The countdown is the second column, computed from
+the stored due time at draw time, and one timer repaints only that column's cells:
+Textual re-sends a changed line from column 0, so a countdown on the right would cost
+about ten times the terminal bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from opsdeck.backend.board import Row
+from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdown
+
+from ..text import LEVEL_LABEL, cell, rcell
+
+LEVEL_W, CAT_W, OWNER_W, STATUS_W, AGE_W = 5, 14, 10, 9, 6
+COUNTDOWN_X = LEVEL_W + 1
+CATEGORY_SHORT = {
+    "unclassified": "unclassified",
+    "network_attack": "net attack",
+    "info_destruction": "info destr.",
+    "content_security": "content sec.",
+    "network_fault": "network",
+    "server_fault": "server",
+    "software_fault": "software",
+    "disaster": "disaster",
+    "other": "other",
+}
+STATUS_SHORT = {"reported": "NEW", "acknowledged": "ack", "resolved": "resolved"}
+
+
+def title_width(width: int) -> int:
+    """What is left for the title once the fixed columns and their gaps are placed."""
+    return max(8, width - (LEVEL_W + 1 + COUNTDOWN_WIDTH + 1 + CAT_W + 1 + 1 + OWNER_W + 1 + STATUS_W + 1 + AGE_W))
+
+
+class IncidentList(ScrollView, can_focus=True):
+    """Open incidents in board order; j/k or arrows move, the cursor follows its incident."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", id="list.down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", id="list.up", show=False),
+        Binding("g,home", "cursor_to(0)", "Top", id="list.top", show=False),
+        Binding("G,end", "cursor_to(-1)", "Bottom", id="list.bottom", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", id="list.page_down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", id="list.page_up", show=False),
+        Binding("enter", "activate", "Open", id="list.open"),
+    ]
+    COMPONENT_CLASSES = {
+        "incident-list--level-i",
+        "incident-list--level-ii",
+        "incident-list--level-iii",
+        "incident-list--level-iv",
+        "incident-list--level-none",
+        "incident-list--due-pending",
+        "incident-list--due-warning",
+        "incident-list--due-breached",
+        "incident-list--cursor",
+        "incident-list--header",
+        "incident-list--dim",
+    }
+    DEFAULT_CSS = """
+    IncidentList { background: $surface; }
+    IncidentList > .incident-list--level-i { color: $error; text-style: bold reverse; }
+    IncidentList > .incident-list--level-ii { color: $error; text-style: bold; }
+    IncidentList > .incident-list--level-iii { color: $warning; text-style: bold; }
+    IncidentList > .incident-list--level-iv { color: $primary; }
+    IncidentList > .incident-list--level-none { color: $text-muted; }
+    IncidentList > .incident-list--due-pending { color: $text; }
+    IncidentList > .incident-list--due-warning { color: $warning; text-style: bold; }
+    IncidentList > .incident-list--due-breached { color: $error; text-style: bold reverse; }
+    IncidentList > .incident-list--cursor { background: $foreground 18%; text-style: bold; }
+    IncidentList > .incident-list--header { color: $text-muted; text-style: bold; }
+    IncidentList > .incident-list--dim { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        def __init__(self, incident_id: int | None) -> None:
+            self.incident_id = incident_id
+            super().__init__()
+
+    class Activated(Message):
+        def __init__(self, incident_id: int) -> None:
+            self.incident_id = incident_id
+            super().__init__()
+
+    class NeedRows(Message):
+        """Rows to read from the store: the screen reads them in a worker."""
+
+        def __init__(self, ids: list[int]) -> None:
+            self.ids = ids
+            super().__init__()
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.order: list[int] = []
+        self.rows: LRUCache[int, Row] = LRUCache(4096)
+        self._strips: LRUCache[tuple[int, int, int, str, str], tuple[Strip, Strip]] = LRUCache(2048)
+        self._asked: set[int] = set()
+        self.empty_text = "No open incidents."
+
+    # -- data in -------------------------------------------------------------------------
+
+    def set_order(self, order: Sequence[int]) -> None:
+        """New board order; the cursor stays on its incident and on its screen row."""
+        selected = self.selected_id
+        screen_row = self.cursor - int(self.scroll_offset.y)
+        self.order = list(order)
+        self.virtual_size = Size(self.size.width, len(self.order))
+        if selected is not None and selected in self._index():
+            index = self._index()[selected]
+            self.scroll_to(y=max(0, index - screen_row), animate=False, immediate=True)
+            self.set_reactive(IncidentList.cursor, index)
+        else:
+            self.set_reactive(IncidentList.cursor, min(self.cursor, max(0, len(self.order) - 1)))
+        self._index_cache = None
+        self.refresh()
+        self.post_message(self.Highlighted(self.selected_id))
+
+    def _index(self) -> dict[int, int]:
+        if getattr(self, "_index_cache", None) is None:
+            self._index_cache = {incident_id: n for n, incident_id in enumerate(self.order)}
+        return self._index_cache  # type: ignore[return-value]
+
+    def update_rows(self, rows: dict[int, Row], *, stale: Sequence[int] = ()) -> None:
+        for incident_id in stale:
+            self.rows.discard(incident_id)
+            self._asked.discard(incident_id)
+        for incident_id, row in rows.items():
+            self.rows.set(incident_id, row)
+            self._asked.discard(incident_id)
+        self.refresh()
+
+    @property
+    def selected_id(self) -> int | None:
+        return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_y = int(self.scroll_offset.y)
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.order):
+            if not self.order and y == 1:
+                return Strip([Segment(cell(self.empty_text, width), self._style("dim"))])
+            return Strip.blank(width, self.rich_style)
+        incident_id = self.order[index]
+        row = self.rows.get(incident_id)
+        if row is None:
+            self._ask(scroll_y)
+            return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
+        now = self.clock()
+        left, right = self._cached_parts(row, width, now)
+        strip = Strip([*left, self._countdown(row, now), Segment(" "), *right], width)
+        if index == self.cursor and self.has_focus_within:
+            strip = strip.apply_style(self._style("cursor"))
+        elif index == self.cursor:
+            strip = strip.apply_style(Style(underline=True))
+        return strip.crop(0, width)
+
+    def _cached_parts(self, row: Row, width: int, now: datetime) -> tuple[Strip, Strip]:
+        age = format_age((now - row.reported_at).total_seconds())
+        key = (row.id, row.version, width, age, row.rule or "")
+        parts = self._strips.get(key)
+        if parts is None:
+            level = LEVEL_LABEL.get(row.level, "--")
+            left = Strip([Segment(cell(level, LEVEL_W), self._level_style(row.level)), Segment(" ")])
+            title_w = title_width(width)
+            status = STATUS_SHORT.get(row.status, row.status)
+            right = Strip(
+                [
+                    Segment(cell(CATEGORY_SHORT.get(row.category, row.category), CAT_W) + " ", self._style("dim")),
+                    Segment(cell(f"#{row.id} {row.title}", title_w) + " "),
+                    Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
+                    Segment(cell(status, STATUS_W) + " ", Style(bold=row.status == "reported")),
+                    Segment(rcell(age, AGE_W), self._style("dim")),
+                ]
+            )
+            parts = (left, right)
+            self._strips.set(key, parts)
+        return parts
+
+    def _countdown(self, row: Row, now: datetime) -> Segment:
+        if row.due_at is None:
+            return Segment(" " * COUNTDOWN_WIDTH)
+        remaining = (row.due_at - now).total_seconds()
+        if now > row.due_at:
+            band = "breached"
+        elif row.warn_at is not None and now >= row.warn_at:
+            band = "warning"
+        else:
+            band = "pending"
+        return Segment(format_countdown(remaining), self._style(f"due-{band}"))
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"incident-list--{name}", partial=True)
+
+    def _level_style(self, level: str | None) -> Style:
+        return self._style(f"level-{(level or 'none').lower()}")
+
+    def _ask(self, scroll_y: int) -> None:
+        """Ask for the visible page and a margin around it, once."""
+        start = max(0, scroll_y - 50)
+        wanted = [
+            i
+            for i in self.order[start : scroll_y + self.size.height + 50]
+            if i not in self.rows and i not in self._asked
+        ]
+        if wanted:
+            self._asked.update(wanted)
+            self.post_message(self.NeedRows(wanted))
+
+    def tick(self) -> None:
+        """Once a second: repaint the countdown column of the visible rows, nothing else."""
+        if self.order:
+            self.refresh(Region(COUNTDOWN_X, 0, COUNTDOWN_WIDTH, self.size.height))
+
+    def visible_ids(self) -> list[int]:
+        scroll_y = int(self.scroll_offset.y)
+        return self.order[scroll_y : scroll_y + self.size.height]
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_lines(old)
+        self.refresh_lines(new)
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        self.post_message(self.Highlighted(self.selected_id))
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.order) - 1)) if self.order else 0
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor += step
+
+    def action_cursor_to(self, index: int) -> None:
+        self.cursor = len(self.order) - 1 if index < 0 else index
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.size.height - 1)
+
+    def action_activate(self) -> None:
+        if self.selected_id is not None:
+            self.post_message(self.Activated(self.selected_id))
+
+    def on_focus(self) -> None:
+        self.refresh_lines(self.cursor)
+
+    def on_blur(self) -> None:
+        self.refresh_lines(self.cursor)

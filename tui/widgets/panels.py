@@ -1,0 +1,166 @@
+"""The board's header, banners and side panels: probes, readiness, roster.
+
+Each is a Static fed an immutable snapshot (`backend.board.Panels`); untrusted text is
+sanitized and placed in Rich `Text` spans, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from rich.text import Text
+from textual.widgets import Static
+
+from opsdeck.backend.board import Panels, ProbeLine
+from opsdeck.backend.timeutil import format_age
+
+from ..text import STATE_LABEL, STATE_MARK, cell
+
+LEVEL_STYLE = {"I": "bold reverse red", "II": "bold red", "III": "bold yellow", "IV": "blue", "none": "dim"}
+STATE_STYLE = {"OK": "green", "WARNING": "bold yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}
+
+
+class BoardHeader(Static):
+    """Clock (seconds), open incidents per level, who is logged in, the spool's last file."""
+
+    DEFAULT_CSS = "BoardHeader { height: 1; background: $panel; color: $text; }"
+
+    def __init__(self, *, login: str, permission: str, read_only: bool, zone: tzinfo, where: str) -> None:
+        super().__init__()
+        self.login, self.permission, self.read_only, self.zone, self.where = login, permission, read_only, zone, where
+        self.panels: Panels | None = None
+
+    def show(self, now: datetime) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" opsdeck ", "bold reverse")
+        text.append(f" {now.astimezone(self.zone).strftime('%H:%M:%S')} ", "bold")
+        counts = self.panels.counts if self.panels else {}
+        for level in ("I", "II", "III", "IV"):
+            value = counts.get(level, 0)
+            text.append(f" {level}:{value}", LEVEL_STYLE[level] if value else "dim")
+        text.append(f" ?:{counts.get('none', 0)}", "bold" if counts.get("none") else "dim")
+        text.append("  ")
+        text.append(cell(self.login, 16).rstrip(), "bold")
+        text.append(f" ({self.permission})", "dim")
+        if self.read_only:
+            text.append(" [read-only]", "bold reverse")
+        if self.panels and self.panels.last_file_at:
+            text.append(f"  spool {self.panels.last_file_at.astimezone(self.zone).strftime('%H:%M:%S')}", "dim")
+        text.append(f"  {cell(self.where, 60).rstrip()}", "dim")
+        self.update(text)
+
+
+class Banners(Static):
+    """Watching the watchers: an unreadable store, no worker escalating deadlines."""
+
+    DEFAULT_CSS = "Banners { height: auto; background: $error; color: $text; text-style: bold; } Banners.-empty { display: none; }"
+
+    def show(
+        self, unreadable_since: datetime | None, panels: Panels | None, now: datetime, zone: tzinfo, error: str = ""
+    ) -> None:
+        lines: list[str] = []
+        if unreadable_since is not None:
+            lines.append(
+                f" ! store not readable since {unreadable_since.astimezone(zone).strftime('%H:%M:%S')}"
+                f": {cell(error, 60).rstrip()} — check the database and --db"
+            )
+        if panels is not None and (panels.worker_beat_at is None or (now - panels.worker_beat_at).total_seconds() > 30):
+            last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else "never"
+            lines.append(
+                f" ! no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
+            )
+        self.set_class(not lines, "-empty")
+        self.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
+
+
+class ProbePanel(Static):
+    """Probe health: state, name, age of the last result, output, a short history."""
+
+    DEFAULT_CSS = "ProbePanel { height: auto; max-height: 50%; border-top: solid $primary; padding: 0 1; }"
+
+    def show(self, panels: Panels, now: datetime, width: int) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        bad = [p for p in panels.probes if p.state != "OK" or p.stale or p.silenced_until]
+        text.append(f"Probes {len(panels.probes)}", "bold")
+        text.append(f"  {len(bad)} not OK", "bold red" if bad else "green")
+        if panels.quarantined:
+            text.append(f"  {panels.quarantined} quarantined", "bold yellow")
+        order = sorted(panels.probes, key=lambda p: (_severity(p), p.name))
+        for probe in order[: max(3, 12)]:
+            text.append("\n")
+            self._line(text, probe, now, width - 2)
+        self.update(text)
+
+    @staticmethod
+    def _line(text: Text, probe: ProbeLine, now: datetime, width: int) -> None:
+        if probe.silenced_until:
+            label, style = "SILENCED", "bold blue"
+        elif probe.stale:
+            label, style = "UNKN stale", "magenta"
+        else:
+            label, style = STATE_LABEL.get(probe.state, probe.state), STATE_STYLE.get(probe.state, "")
+            if probe.parent_down and probe.state == "CRITICAL":
+                label = "CRIT parent"
+        text.append(cell(label, 10) + " ", style)
+        history = "".join(STATE_MARK.get(s, "?") for s in probe.history[-5:])
+        text.append(cell(history, 5) + " ", "dim")
+        age = format_age((now - probe.last_result_at).total_seconds()) if probe.last_result_at else "-"
+        name_w = min(28, max(12, width // 3))
+        text.append(cell(probe.name, name_w) + " ")
+        text.append(cell(age, 6) + " ", "dim")
+        text.append(cell(probe.output.split("\n")[0], max(0, width - 11 - 6 - name_w - 1 - 7)))
+
+
+def _severity(probe: ProbeLine) -> int:
+    if probe.silenced_until:
+        return 4
+    return {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2}.get(probe.state, 3) if not probe.stale else 2
+
+
+class ReadinessPanel(Static):
+    """The backup matrix {OS/config, application/data} x {this server, another, off site},
+    the spare server and the spare domain, each with the age of its last good run."""
+
+    DEFAULT_CSS = "ReadinessPanel { height: auto; border-top: solid $primary; padding: 0 1; }"
+
+    def show(self, panels: Panels, now: datetime) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("Readiness   ", "bold")
+        text.append("this srv   other srv  off site", "dim")
+        for row, label in (("os_config", "OS/config"), ("app_data", "app/data")):
+            text.append(f"\n{label:<12}")
+            for column in ("local", "remote", "offsite"):
+                self._cell(text, panels.readiness.get(f"{row}:{column}"), now)
+        text.append("\nspare server ")
+        self._cell(text, panels.readiness.get("spare_server"), now)
+        text.append(" spare domain ")
+        self._cell(text, panels.readiness.get("spare_domain"), now)
+        self.update(text)
+
+    @staticmethod
+    def _cell(text: Text, probe: ProbeLine | None, now: datetime) -> None:
+        if probe is None or probe.last_success_at is None:
+            text.append(cell("-", 11), "dim")
+            return
+        label = STATE_LABEL.get(probe.state, "?")
+        age = format_age((now - probe.last_success_at).total_seconds())
+        text.append(cell(f"{label} {age}", 10) + " ", STATE_STYLE.get(probe.state, ""))
+
+
+class RosterPanel(Static):
+    """The emergency group: who, duties, on duty, open incidents owned."""
+
+    DEFAULT_CSS = "RosterPanel { height: auto; border-top: solid $primary; padding: 0 1; }"
+
+    def show(self, panels: Panels) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("Roster", "bold")
+        on = sum(1 for m in panels.roster if m["on_duty"])
+        text.append(f"  {on} on duty", "green" if on else "bold red")
+        for member in panels.roster:
+            text.append("\n")
+            text.append(cell(member["login"], 10) + " ", "bold" if member["on_duty"] else "dim")
+            text.append(cell(",".join(member["duties"]) or member["permission"], 14) + " ", "dim")
+            text.append(cell("ON" if member["on_duty"] else "off", 4), "green" if member["on_duty"] else "dim")
+            text.append(f"{member['open_incidents']:>3} open", "bold" if member["open_incidents"] else "dim")
+        self.update(text)
