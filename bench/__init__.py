@@ -1,9 +1,10 @@
 """opsdeck's benchmarks: `python -m bench [--quick]` from the repository root.
 
-Each area has a module (`store`, `cli`, ...) whose figure functions take a `Run` and
-return one `Figure`: a value, a baseline measured in the same run, and a target.
-`__main__` lists the figures, runs them with progress on stderr, prints a table and
-writes the same as JSON to `bench/results/`.
+Each area has a module (`store`, `cli`, `deadlines`, `escalation`, `ingest`) whose
+figure functions take a `Run` and return one `Figure`: a value, a baseline measured in
+the same run, and a target. `__main__` lists the figures, runs them with progress on
+stderr, prints a table and writes the same as JSON to `bench/results/`. `fill` builds
+big stores fast (setup, never measured); `raw` is the sqlite3 side of the baselines.
 
 Adding a figure: write `def my_figure(run: Run) -> Figure` in the area's module (share
 expensive setup through `run.once`), then add it to `FIGURES` in `__main__`.

@@ -38,7 +38,7 @@ def figure_id(fn: FigureFn) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes: well under a minute")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
     parser.add_argument(
         "--only",
         metavar="TEXT",

@@ -281,7 +281,8 @@ def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick) -> OpenSt
 
 
 def open_templates(path: Path) -> tuple[Template, ...]:
-    """One incident per scenario, opened through the service layer in a store of its own."""
+    """One incident per scenario, opened through the service layer in a store of its own
+    (left in the filled store, their long-broken clocks would be due too)."""
     clock = _Clock(OPEN_NOW)
     store = open_store(f"sqlite:///{path}", clock=clock)
     try:
