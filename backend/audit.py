@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .models import AuditEvent, AuditHead
 from .timeutil import rfc3339
@@ -81,10 +81,8 @@ class ChainProblem:
 
 def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
     """Walk every chain; return (chains, events, the first problem of each broken chain)."""
-    heads = {h.chain: h for h in session.exec(select(AuditHead)).scalars()}  # type: ignore[call-overload]
-    rows = session.exec(  # type: ignore[call-overload]
-        select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)  # type: ignore[arg-type]
-    ).scalars()
+    heads = {h.chain: h for h in session.execute(select(AuditHead)).scalars()}
+    rows = session.execute(select(AuditEvent).order_by(col(AuditEvent.chain), col(AuditEvent.seq))).scalars()
     problems: list[ChainProblem] = []
     chains: dict[str, tuple[int, str, int]] = {}  # chain -> (last seq, last hash, last id)
     broken: set[str] = set()

@@ -7,6 +7,7 @@ terminal cells, so Chinese titles (two cells a character) keep the columns strai
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Any
 
 from sqlmodel import Session
 
@@ -25,10 +26,10 @@ def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 10
     due = queries.open_clocks(session, [r["id"] for r in rows])
     far = now.replace(year=9999)
 
-    def order(row: dict[str, object]) -> tuple[bool, object, int, object]:
-        clock = due.get(row["id"])  # type: ignore[arg-type]
+    def order(row: dict[str, Any]) -> tuple[bool, datetime, int, int]:
+        clock = due.get(row["id"])
         due_at = clock.due_at if clock else far
-        return (due_at >= now, due_at, -_rank(row["level"]), row["id"])  # type: ignore[arg-type]
+        return (due_at >= now, due_at, -_rank(row["level"]), row["id"])
 
     rows.sort(key=order)
     header = (

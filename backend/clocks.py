@@ -12,26 +12,33 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import deadlines, policy
-from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, System
+from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, System, table_of
 
 
 def load_policy(session: Session, version: int | None = None) -> policy.Policy:
-    query = select(PolicyVersion)
+    """The current (or a pinned) policy version. Versions never change once stored, so
+    only their number and hash are read when this process has parsed the document."""
+    table = table_of(PolicyVersion).c
+    query = select(table.version, table.hash)
     if version is None:
-        query = query.order_by(PolicyVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
+        query = query.order_by(table.version.desc()).limit(1)
     else:
-        query = query.where(PolicyVersion.version == version)  # type: ignore[arg-type]
-    row = session.execute(query).scalar_one()
-    return policy.cached(row.version, row.hash, row.document)
+        query = query.where(table.version == version)
+    number, digest = session.execute(query).one()
+    found = policy.lookup(number, digest)
+    if found is not None:
+        return found
+    document = session.execute(select(table.document).where(table.version == number)).scalar_one()
+    return policy.cached(number, digest, document)
 
 
 def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
     attested: dict[str, list[Any]] = {}
     rows = session.execute(
-        select(Attestation.key, Attestation.at).where(Attestation.incident_id == incident.id)  # type: ignore[arg-type]
+        select(col(Attestation.key), col(Attestation.at)).where(col(Attestation.incident_id) == incident.id)
     ).all()
     for key, at in rows:
         attested.setdefault(key, []).append(at)
@@ -62,14 +69,13 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
     facts = facts_of(session, incident)
     derived = {(c.rule, c.clock_key): c for c in deadlines.derive(facts, rules)}
     rows = list(
-        session.execute(
-            select(IncidentDeadline).where(IncidentDeadline.incident_id == incident.id)  # type: ignore[arg-type]
-        ).scalars()
+        session.execute(select(IncidentDeadline).where(col(IncidentDeadline.incident_id) == incident.id)).scalars()
     )
     existing = {(r.rule, r.clock_key): r for r in rows}
     for key, clock in derived.items():
         row = existing.get(key)
         if row is None:
+            assert incident.id is not None  # flushed: every caller's incident is in the store
             row = IncidentDeadline(
                 incident_id=incident.id,
                 rule=clock.rule,

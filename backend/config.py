@@ -142,7 +142,11 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
                 raise InvalidInput(
                     "config_timezone", f"{where}: {error}", "set timezone to an IANA name like Asia/Shanghai"
                 ) from None
-        return replace(config, **{key: value.strip() or None})
+        if key == "db":
+            return replace(config, db=value.strip())  # not empty: refused above
+        if key == "timezone":
+            return replace(config, timezone=value.strip() or None)
+        return replace(config, language=value.strip() or None)
     if key in ("spool", "spool_encoding"):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
@@ -153,7 +157,9 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
                 raise InvalidInput(
                     "config_encoding", f"{where}: unknown encoding {value!r}", "use e.g. utf-8 or gb18030"
                 ) from None
-        return replace(config, **{key: value.strip()})
+        if key == "spool":
+            return replace(config, spool=value.strip())
+        return replace(config, spool_encoding=value.strip())
     raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
 
 

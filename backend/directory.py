@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def _csv_records(path: Path, text: str) -> list[Record]:
     columns = len(reader.fieldnames)
     for row in reader:
         if None in row:
-            extra = len(row[None])  # type: ignore[index]
+            extra = len(row[None])
             raise InvalidInput(
                 "csv_columns",
                 f"{path}: line {reader.line_num}: {columns + extra} values but the header names {columns} columns",
@@ -191,7 +192,7 @@ def member_from(record: Record) -> dict[str, Any]:
         "login": login,
         "name": _text(record, "name", required=True, limit=120),
         "permission": _enum(record, "permission", lambda: parse_enum(Permission, permission, "permission")).value,
-        "duties": [_enum(record, "duties", lambda d=d: parse_enum(Duty, d, "duty")).value for d in duties],
+        "duties": [_enum(record, "duties", partial(parse_enum, Duty, d, "duty")).value for d in duties],
         "phone": _text(record, "phone", limit=40),
         "email": _text(record, "email"),
         "on_duty": _flag(record, "on_duty"),

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import clocks, deadlines
 from .domain import Level, Permission, Status
-from .models import Contact, Escalation, Incident, IncidentDeadline, RosterMember, System
+from .models import Contact, Escalation, Incident, IncidentDeadline, RosterMember, System, table_of
 from .store import Store, UnitOfWork
 from .timeutil import rfc3339
 
@@ -50,13 +50,16 @@ class Recorded:
         }
 
 
+PER_TRANSACTION = 50
+
+
 def due_incidents(store: Store, now: datetime, limit: int) -> list[int]:
     with store.read() as session:
         return list(
             session.execute(
-                select(Incident.id)
-                .where(Incident.next_due_at <= now, Incident.status != Status.CLOSED.value)  # type: ignore[arg-type,operator]
-                .order_by(Incident.next_due_at)  # type: ignore[arg-type]
+                select(col(Incident.id))
+                .where(col(Incident.next_due_at) <= now, col(Incident.status) != Status.CLOSED.value)
+                .order_by(col(Incident.next_due_at))
                 .limit(limit)
             ).scalars()
         )
@@ -71,10 +74,14 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
         ids = [i for i in due_incidents(store, now, batch) if i not in seen]
         if not ids:
             return recorded
-        for incident_id in ids:
-            seen.add(incident_id)
+        # Several incidents per transaction: each escalation is still recorded exactly
+        # once (its unique row decides), and a write costs one commit, not one each.
+        for start in range(0, len(ids), PER_TRANSACTION):
+            chunk = ids[start : start + PER_TRANSACTION]
+            seen.update(chunk)
             with store.write(actor) as uow:
-                recorded.extend(escalate_incident(uow, incident_id))
+                for incident_id in chunk:
+                    recorded.extend(escalate_incident(uow, incident_id))
 
 
 def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
@@ -97,10 +104,10 @@ def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
             done.append(_record(uow, incident, row, rule, targets, policy.deadlines.auto_regrade))
         else:  # another process escalated it first
             row.escalated_at = session.execute(
-                select(Escalation.escalated_at).where(
-                    Escalation.incident_id == incident_id,
-                    Escalation.rule == row.rule,  # type: ignore[arg-type]
-                    Escalation.clock_key == row.clock_key,  # type: ignore[arg-type]
+                select(col(Escalation.escalated_at)).where(
+                    col(Escalation.incident_id) == incident_id,
+                    col(Escalation.rule) == row.rule,
+                    col(Escalation.clock_key) == row.clock_key,
                 )
             ).scalar_one()
     if any(r.regraded_to for r in done):
@@ -120,7 +127,7 @@ def _claim(uow: UnitOfWork, incident_id: int, row: IncidentDeadline, targets: li
         "actor": uow.actor,
         "targets": targets,
     }
-    table = Escalation.__table__  # type: ignore[attr-defined]
+    table = table_of(Escalation)
     insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
     statement = (
         insert.values(**values)
@@ -209,7 +216,9 @@ def _resolve(session: Session, incident: Incident, spec: str) -> list[tuple[str,
             else [("member", m.login, spec) for m in _on_duty(session)]
         )
     if kind == "contact":
-        keys = session.execute(select(Contact.key).where(Contact.kind == value).order_by(Contact.key)).scalars()  # type: ignore[arg-type]
+        keys = session.execute(
+            select(col(Contact.key)).where(col(Contact.kind) == value).order_by(col(Contact.key))
+        ).scalars()
         found = [("contact", key, spec) for key in keys]
         return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session)]
     if spec == "owner":
@@ -230,8 +239,8 @@ def _on_duty(session: Session) -> list[RosterMember]:
     return list(
         session.execute(
             select(RosterMember)
-            .where(RosterMember.on_duty.is_(True), RosterMember.permission != Permission.VIEWER.value)  # type: ignore[attr-defined,arg-type]
-            .order_by(RosterMember.login)  # type: ignore[arg-type]
+            .where(col(RosterMember.on_duty).is_(True), col(RosterMember.permission) != Permission.VIEWER.value)
+            .order_by(col(RosterMember.login))
         ).scalars()
     )
 
@@ -240,9 +249,9 @@ def _leads(session: Session) -> list[str]:
     """Leads on duty first; if none is on duty, every lead."""
     leads = list(
         session.execute(
-            select(RosterMember.login, RosterMember.on_duty)
-            .where(RosterMember.permission == Permission.LEAD.value)  # type: ignore[arg-type]
-            .order_by(RosterMember.login)  # type: ignore[arg-type]
+            select(col(RosterMember.login), col(RosterMember.on_duty))
+            .where(col(RosterMember.permission) == Permission.LEAD.value)
+            .order_by(col(RosterMember.login))
         ).all()
     )
     on_duty = [login for login, duty in leads if duty]

@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from . import clocks, probe_formats
-from .models import FileCursor, IngestedFile, SpoolStatus
+from .models import FileCursor, IngestedFile, SpoolStatus, table_of
 from .probe_formats import FormatError, ParsedResult
 from .probe_health import Incoming, apply
 from .store import Store, UnitOfWork, worker_actor
@@ -106,7 +107,7 @@ class Ingester:
         entries = {e.name: e for e in os.scandir(root) if _candidate(e.name)}
         units: list[Unit] = []
         jsonl: list[str] = []
-        self._handled: set[str] = set()  # partners taken with their main file this scan
+        self._handled = set()  # partners taken with their main file this scan
         for name in sorted(entries):
             if name in self._handled:
                 continue
@@ -146,7 +147,8 @@ class Ingester:
             self._seen[name] = version
         kind = probe_formats.detect(name, _head(path))
         if kind in (None, "nagios_ok", "plugin_rc"):
-            return self._orphan(entries, name, kind, report)
+            self._orphan(entries, name, kind, report)
+            return None
         if kind == "jsonl":
             return "jsonl"
         if kind == "nagios":
@@ -234,11 +236,11 @@ class Ingester:
         with self.store.read() as session:
             return (
                 session.execute(
-                    select(IngestedFile.id).where(
-                        IngestedFile.content_hash == digest,
-                        IngestedFile.name == name,  # type: ignore[arg-type]
-                        IngestedFile.size == stat.st_size,
-                        IngestedFile.mtime_ns == stat.st_mtime_ns,  # type: ignore[arg-type]
+                    select(col(IngestedFile.id)).where(
+                        col(IngestedFile.content_hash) == digest,
+                        col(IngestedFile.name) == name,
+                        col(IngestedFile.size) == stat.st_size,
+                        col(IngestedFile.mtime_ns) == stat.st_mtime_ns,
                     )
                 ).first()
                 is not None
@@ -248,7 +250,7 @@ class Ingester:
         """A rejected state-file version is recorded, so it is quarantined once, not every scan."""
         with self.store.write(self.actor) as uow:
             unit = Unit("prom", name, [], stat.st_size, stat.st_mtime_ns, digest)
-            self._claim(uow, unit, outcome="quarantined")
+            self._claim_all(uow, [unit], outcome="quarantined")
 
     def _settled_path(self, path: Path) -> bool:
         return time.time() - path.stat().st_mtime >= self.settings.settle_s
@@ -292,11 +294,9 @@ class Ingester:
         report = ScanReport()
         taken: list[Unit] = []
         with self.store.write(self.actor) as uow:
-            for unit in units:
-                if self._claim(uow, unit):
-                    taken.append(unit)
-                else:
-                    report.duplicates += 1
+            claimed = self._claim_all(uow, units)
+            taken = [u for u in units if (u.digest, u.name, u.size, u.mtime_ns) in claimed]
+            report.duplicates += len(units) - len(taken)
             applied = apply(uow, [r for u in taken for r in u.results], self._policy(uow))
         report.ingested, report.results, report.stale = len(taken), applied.results, applied.stale
         report.duplicates += applied.duplicates
@@ -305,24 +305,26 @@ class Ingester:
             self._move_done(unit.files)
         return report
 
-    def _claim(self, uow: UnitOfWork, unit: Unit, outcome: str = "ingested") -> bool:
-        table = IngestedFile.__table__  # type: ignore[attr-defined]
+    def _claim_all(
+        self, uow: UnitOfWork, units: list[Unit], outcome: str = "ingested"
+    ) -> set[tuple[str, str, int, int]]:
+        """Record these file versions as taken, in one statement; return the versions this
+        transaction took (the others were taken before, by us or another ingester)."""
+        if not units:
+            return set()
+        table = table_of(IngestedFile)
         insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-        statement = (
-            insert.values(
-                spool=self.spool_id[:160],
-                name=unit.name,
-                size=unit.size,
-                mtime_ns=unit.mtime_ns,
-                content_hash=unit.digest,
-                ingested_at=uow.now,
-                results=len(unit.results),
-                outcome=outcome,
-            )
-            .on_conflict_do_nothing(index_elements=["content_hash", "name", "size", "mtime_ns"])
-            .returning(table.c.id)
-        )
-        return uow.session.execute(statement).first() is not None
+        statement = insert.on_conflict_do_nothing(
+            index_elements=["content_hash", "name", "size", "mtime_ns"]
+        ).returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
+        rows = [
+            {
+                "spool": self.spool_id[:160], "name": u.name, "size": u.size, "mtime_ns": u.mtime_ns,
+                "content_hash": u.digest, "ingested_at": uow.now, "results": len(u.results), "outcome": outcome,
+            }
+            for u in units
+        ]
+        return {(r[0], r[1], r[2], r[3]) for r in uow.session.execute(statement, rows)}
 
     def _commit_jsonl(self, name: str) -> ScanReport:
         """Read from the committed cursor inside the transaction, so two ingesters at
@@ -470,6 +472,8 @@ def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
 def spool_summary(store: Store) -> dict[str, Any]:
     """Quarantined files and the newest file time, over every spool."""
     with store.read() as session:
-        row = session.execute(select(func.sum(SpoolStatus.quarantined), func.max(SpoolStatus.last_file_at))).first()
+        row = session.execute(
+            select(func.sum(col(SpoolStatus.quarantined)), func.max(col(SpoolStatus.last_file_at)))
+        ).first()
     quarantined, last = row or (0, None)
     return {"quarantined": int(quarantined or 0), "last_file_at": last}

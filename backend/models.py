@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -39,6 +40,12 @@ def json_list() -> Any:
 
 def json_dict() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core `Table` of a table model, for Core queries and ON CONFLICT inserts."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's mapping; SQLModel omits it
+    return table
 
 
 class System(SQLModel, table=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from .domain import ContactKind, Level, Permission
 from .models import Contact, Incident, RosterMember
@@ -49,9 +50,9 @@ def _payload(incident: Incident, event: str) -> dict[str, Any]:
 
 def _new_incident(uow: UnitOfWork, incident: Incident, seq: int) -> None:
     logins = uow.session.execute(
-        select(RosterMember.login).where(
-            RosterMember.on_duty.is_(True),  # type: ignore[attr-defined]
-            RosterMember.permission != Permission.VIEWER.value,  # type: ignore[arg-type]
+        select(col(RosterMember.login)).where(
+            col(RosterMember.on_duty).is_(True),
+            col(RosterMember.permission) != Permission.VIEWER.value,
         )
     ).scalars()
     for login in logins:
@@ -60,14 +61,12 @@ def _new_incident(uow: UnitOfWork, incident: Incident, seq: int) -> None:
 
 def _level_iii(uow: UnitOfWork, incident: Incident, seq: int) -> None:
     leads = uow.session.execute(
-        select(RosterMember.login).where(RosterMember.permission == Permission.LEAD.value)  # type: ignore[arg-type]
+        select(col(RosterMember.login)).where(col(RosterMember.permission) == Permission.LEAD.value)
     ).scalars()
     for login in leads:
         _row(uow, incident, seq, "level_iii", "member", login)
     kinds = (ContactKind.LEADERSHIP.value, ContactKind.BUSINESS_DEPARTMENT.value)
-    contacts = uow.session.execute(
-        select(Contact.key).where(Contact.kind.in_(kinds))  # type: ignore[attr-defined]
-    ).scalars()
+    contacts = uow.session.execute(select(col(Contact.key)).where(col(Contact.kind).in_(kinds))).scalars()
     for key in contacts:
         _row(uow, incident, seq, "level_iii", "contact", key)
 

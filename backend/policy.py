@@ -62,6 +62,10 @@ def default_document() -> dict[str, Any]:
 _CACHE: dict[tuple[int, str], Policy] = {}
 
 
+def lookup(version: int, digest: str) -> Policy | None:
+    return _CACHE.get((version, digest))
+
+
 def cached(version: int, digest: str, document: dict[str, Any]) -> Policy:
     """Policy versions never change once stored: parse each one once per process."""
     key = (version, digest)

@@ -16,11 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from . import clocks
 from .domain import Category
-from .models import Incident, IncidentNote, Probe, ProbeResult, System
+from .models import Incident, IncidentNote, Probe, ProbeResult, System, table_of
 from .probe_config import ProbePolicy
 from .service import Service
 from .store import UnitOfWork
@@ -62,7 +65,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     probes = _probes(uow, {r.probe for r in incoming}, policy)
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[dict[str, Any]] = []
-    context = _Context(uow, policy)
+    context = _Context(uow, policy, [p.id for p in probes.values() if p.id is not None])
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
         if result.result_key and result.result_key in known_keys:
             applied.duplicates += 1
@@ -83,12 +86,20 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
 
 
 class _Context:
-    def __init__(self, uow: UnitOfWork, policy: ProbePolicy) -> None:
+    def __init__(self, uow: UnitOfWork, policy: ProbePolicy, probe_ids: list[int]) -> None:
         self.uow = uow
         self.policy = policy
         self.opened: list[int] = []
-        self._open: dict[int, Incident | None] = {}
         self._parent_down: dict[int | None, bool] = {}
+        # The open incident of every probe in this batch, in one query (not one per result).
+        self._open: dict[int, Incident | None] = dict.fromkeys(probe_ids)
+        for start in range(0, len(probe_ids), 500):
+            for incident in uow.session.execute(
+                select(Incident).where(
+                    col(Incident.probe_id).in_(probe_ids[start : start + 500]), col(Incident.status) != "closed"
+                )
+            ).scalars():
+                self._open[incident.probe_id or 0] = incident
 
     def apply_one(self, probe: Probe, result: Incoming) -> dict[str, Any]:
         now = self.uow.now
@@ -153,7 +164,7 @@ class _Context:
         assert probe.id is not None
         if probe.id not in self._open:
             self._open[probe.id] = self.uow.session.execute(
-                select(Incident).where(Incident.probe_id == probe.id, Incident.status != "closed")  # type: ignore[arg-type]
+                select(Incident).where(col(Incident.probe_id) == probe.id, col(Incident.status) != "closed")
             ).scalar_one_or_none()
         return self._open[probe.id]
 
@@ -189,9 +200,9 @@ class _Context:
     def _held_down(self, probe: Probe) -> bool:
         """After a resolve, no new incident until the probe has recovered once."""
         last = self.uow.session.execute(
-            select(Incident.resolved_at, Incident.closed_at)
-            .where(Incident.probe_id == probe.id)  # type: ignore[arg-type]
-            .order_by(Incident.id.desc())  # type: ignore[union-attr]
+            select(col(Incident.resolved_at), col(Incident.closed_at))
+            .where(col(Incident.probe_id) == probe.id)
+            .order_by(col(Incident.id).desc())
             .limit(1)
         ).first()
         if last is None:
@@ -211,6 +222,7 @@ class _Context:
         incident = self._open_incident(probe)
         if incident is None or incident.status == "resolved":
             return
+        assert incident.id is not None  # read from the store, or flushed when opened
         text = (
             f"probe {probe.name} recovered: {probe.consecutive} consecutive OK results; "
             "consider resolving this incident"
@@ -225,7 +237,7 @@ class _Context:
 def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
     if system_id is None:
         return False
-    parents = dict(uow.session.execute(select(System.id, System.parent_id)).all())
+    parents = dict(uow.session.execute(select(col(System.id), col(System.parent_id))).all())
     ancestors: set[int] = set()
     node = parents.get(system_id)
     while node is not None and node not in ancestors:
@@ -235,11 +247,11 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
         return False
     return (
         uow.session.execute(
-            select(Probe.id)
+            select(col(Probe.id))
             .where(
-                Probe.system_id.in_(ancestors),
-                Probe.state == "CRITICAL",
-                Probe.stale.is_(False),  # type: ignore[union-attr,attr-defined,arg-type]
+                col(Probe.system_id).in_(ancestors),
+                col(Probe.state) == "CRITICAL",
+                col(Probe.stale).is_(False),
             )
             .limit(1)
         ).first()
@@ -248,29 +260,24 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
 
 
 def _probes(uow: UnitOfWork, names: set[str], policy: ProbePolicy) -> dict[str, Probe]:
-    """The probes by name; a result for an unknown name creates the probe."""
-    found = {
-        p.name: p
-        for p in uow.session.execute(select(Probe).where(Probe.name.in_(names))).scalars()  # type: ignore[attr-defined]
-    }
-    systems: dict[str, int] | None = None
-    for name in sorted(names - found.keys()):
-        settings = policy.settings_for(name)
-        system_id = None
-        if settings.system:
-            if systems is None:
-                systems = dict(uow.session.execute(select(System.name, System.id)).all())
-            system_id = systems.get(settings.system)
-        interval = int(settings.interval.total_seconds()) if settings.interval else None
-        probe = Probe(name=name, system_id=system_id, interval_s=interval, created_at=uow.now)
-        try:
-            with uow.session.begin_nested():
-                uow.session.add(probe)
-                uow.session.flush()
-        except IntegrityError:  # created by another ingester a moment ago
-            probe = uow.session.execute(select(Probe).where(Probe.name == name)).scalar_one()  # type: ignore[arg-type]
-        found[name] = probe
-    return found
+    """The probes by name; results for unknown names create their probes, all in one
+    statement (ON CONFLICT DO NOTHING: another ingester may create them at the same time)."""
+    missing = names - set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
+    if missing:
+        systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
+        rows = []
+        for name in sorted(missing):
+            settings = policy.settings_for(name)
+            interval = int(settings.interval.total_seconds()) if settings.interval else None
+            rows.append({
+                "name": name, "system_id": systems.get(settings.system) if settings.system else None,
+                "interval_s": interval, "created_at": uow.now, "kind": "", "state": "UNKNOWN", "stale": False,
+                "output": "", "consecutive": 0, "recovery_noted": False,
+            })
+        table = table_of(Probe)
+        insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+        uow.session.execute(insert.on_conflict_do_nothing(index_elements=["name"]), rows)
+    return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
 
 
 def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
@@ -281,7 +288,7 @@ def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
     for start in range(0, len(wanted), 500):
         found.update(
             uow.session.execute(
-                select(ProbeResult.result_key).where(ProbeResult.result_key.in_(wanted[start : start + 500]))  # type: ignore[union-attr]
+                select(col(ProbeResult.result_key)).where(col(ProbeResult.result_key).in_(wanted[start : start + 500]))
             ).scalars()
         )
     return found

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, and_, cast, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .audit import incident_chain
 from .domain import OPEN_STATUSES, Status
@@ -22,10 +22,12 @@ from .models import (
     AuditEvent,
     Contact,
     Incident,
+    IncidentDeadline,
     IncidentNote,
     PlaybookStep,
     RosterMember,
     System,
+    table_of,
 )
 from .timeutil import rfc3339
 
@@ -40,8 +42,10 @@ TIMESTAMPS = (
     "record_filed_at",
     "closed_at",
 )
-_I = Incident.__table__.c  # type: ignore[attr-defined]
-_S = System.__table__.c  # type: ignore[attr-defined]
+_INCIDENTS = table_of(Incident)
+_SYSTEMS = table_of(System)
+_I = _INCIDENTS.c
+_S = _SYSTEMS.c
 _TIME_KEYS = (*TIMESTAMPS, "next_due_at", "updated_at")
 
 
@@ -101,9 +105,7 @@ class IncidentFilter:
 
 
 def _base(raw_times: bool = False) -> Select[Any]:
-    return select(*_columns(raw_times)).select_from(
-        Incident.__table__.outerjoin(System.__table__, _I.system_id == _S.id)
-    )  # type: ignore[attr-defined]
+    return select(*_columns(raw_times)).select_from(_INCIDENTS.outerjoin(_SYSTEMS, _I.system_id == _S.id))
 
 
 def _where(query: Select[Any], f: IncidentFilter) -> Select[Any]:
@@ -152,9 +154,7 @@ def iter_incidents(session: Session, f: IncidentFilter, *, batch: int = 2000) ->
 
 
 def count_incidents(session: Session, f: IncidentFilter) -> int:
-    query = _where(
-        select(func.count()).select_from(Incident.__table__.outerjoin(System.__table__, _I.system_id == _S.id)), f
-    )  # type: ignore[attr-defined]
+    query = _where(select(func.count()).select_from(_INCIDENTS.outerjoin(_SYSTEMS, _I.system_id == _S.id)), f)
     return int(session.execute(query).scalar_one())
 
 
@@ -173,11 +173,11 @@ def get_incident(session: Session, incident_id: int) -> dict[str, Any]:
 def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
     data = get_incident(session, incident_id)
     notes = session.execute(
-        select(IncidentNote).where(IncidentNote.incident_id == incident_id).order_by(IncidentNote.id)  # type: ignore[arg-type]
+        select(IncidentNote).where(col(IncidentNote.incident_id) == incident_id).order_by(col(IncidentNote.id))
     ).scalars()
     data["notes"] = [{"at": rfc3339(n.at), "author": n.author, "text": n.text} for n in notes]
     steps = session.execute(
-        select(PlaybookStep).where(PlaybookStep.incident_id == incident_id).order_by(PlaybookStep.position)  # type: ignore[arg-type]
+        select(PlaybookStep).where(col(PlaybookStep.incident_id) == incident_id).order_by(col(PlaybookStep.position))
     ).scalars()
     data["playbook"] = [
         {
@@ -198,7 +198,7 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
 def audit_trail(session: Session, incident_id: int | None) -> list[dict[str, Any]]:
     chain = incident_chain(incident_id) if incident_id is not None else "system"
     rows = session.execute(
-        select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)  # type: ignore[arg-type]
+        select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq))
     ).scalars()
     return [
         {
@@ -221,7 +221,7 @@ def roster(session: Session) -> list[dict[str, Any]]:
             .group_by(_I.owner)
         ).all()
     )
-    members = session.execute(select(RosterMember).order_by(RosterMember.login)).scalars()  # type: ignore[arg-type]
+    members = session.execute(select(RosterMember).order_by(col(RosterMember.login))).scalars()
     return [
         {
             "login": m.login,
@@ -239,14 +239,14 @@ def roster(session: Session) -> list[dict[str, Any]]:
 
 
 def contacts(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(Contact).order_by(Contact.kind, Contact.key)).scalars()  # type: ignore[arg-type]
+    rows = session.execute(select(Contact).order_by(col(Contact.kind), col(Contact.key))).scalars()
     return [
         {"key": c.key, "name": c.name, "kind": c.kind, "phone": c.phone, "email": c.email, "note": c.note} for c in rows
     ]
 
 
 def systems(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(System).order_by(System.name)).scalars().all()  # type: ignore[arg-type]
+    rows = session.execute(select(System).order_by(col(System.name))).scalars().all()
     names = {s.id: s.name for s in rows}
     return [
         {
@@ -291,12 +291,12 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
     rules = clocks.load_policy(session, incident.policy_version).deadlines
     escalated = {
         (e.rule, e.clock_key): e.targets
-        for e in session.execute(select(Escalation).where(Escalation.incident_id == incident_id)).scalars()  # type: ignore[arg-type]
+        for e in session.execute(select(Escalation).where(col(Escalation.incident_id) == incident_id)).scalars()
     }
     rows = session.execute(
         select(IncidentDeadline)
-        .where(IncidentDeadline.incident_id == incident_id, IncidentDeadline.superseded_at.is_(None))  # type: ignore[arg-type,union-attr]
-        .order_by(IncidentDeadline.due_at)  # type: ignore[arg-type]
+        .where(col(IncidentDeadline.incident_id) == incident_id, col(IncidentDeadline.superseded_at).is_(None))
+        .order_by(col(IncidentDeadline.due_at))
     ).scalars()
     out = []
     for row in rows:
@@ -344,7 +344,7 @@ def obligations(session: Session, incident_id: int) -> list[dict[str, Any]]:
     specs = clocks.load_policy(session, incident.policy_version).deadlines.obligations
     rows = (
         session.execute(
-            select(Attestation).where(Attestation.incident_id == incident_id).order_by(Attestation.at)  # type: ignore[arg-type]
+            select(Attestation).where(col(Attestation.incident_id) == incident_id).order_by(col(Attestation.at))
         )
         .scalars()
         .all()
@@ -364,17 +364,15 @@ def obligations(session: Session, incident_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def open_clocks(session: Session, incident_ids: list[int]) -> dict[int, Any]:
+def open_clocks(session: Session, incident_ids: list[int]) -> dict[int, IncidentDeadline]:
     """For each incident, its earliest clock not yet met (the one the board counts down)."""
-    from .models import IncidentDeadline
-
-    found: dict[int, Any] = {}
+    found: dict[int, IncidentDeadline] = {}
     for start in range(0, len(incident_ids), 500):
         rows = session.execute(
             select(IncidentDeadline).where(
-                IncidentDeadline.incident_id.in_(incident_ids[start : start + 500]),  # type: ignore[attr-defined]
-                IncidentDeadline.met_at.is_(None),  # type: ignore[union-attr]
-                IncidentDeadline.superseded_at.is_(None),  # type: ignore[union-attr]
+                col(IncidentDeadline.incident_id).in_(incident_ids[start : start + 500]),
+                col(IncidentDeadline.met_at).is_(None),
+                col(IncidentDeadline.superseded_at).is_(None),
             )
         ).scalars()
         for row in rows:
@@ -390,16 +388,20 @@ def probes(session: Session, now: datetime, names: list[str] | None = None) -> l
     from .models import Probe, ProbeResult
 
     readiness = {r.probe: r.cell for r in clocks.load_policy(session).probes.readiness}
-    counts = dict(session.execute(select(ProbeResult.probe_id, func.count()).group_by(ProbeResult.probe_id)).all())  # type: ignore[call-overload]
-    systems_by_id = dict(session.execute(select(System.id, System.name)).all())  # type: ignore[call-overload]
+    counts = dict(
+        session.execute(select(col(ProbeResult.probe_id), func.count()).group_by(col(ProbeResult.probe_id))).all()
+    )
+    systems_by_id = dict(session.execute(select(col(System.id), col(System.name))).all())
     open_incidents = dict(
         session.execute(
-            select(Incident.probe_id, Incident.id).where(Incident.probe_id.is_not(None), Incident.status != "closed")  # type: ignore[union-attr,arg-type]
+            select(col(Incident.probe_id), col(Incident.id)).where(
+                col(Incident.probe_id).is_not(None), col(Incident.status) != "closed"
+            )
         ).all()
     )
-    query = select(Probe).order_by(Probe.name)  # type: ignore[arg-type]
+    query = select(Probe).order_by(col(Probe.name))
     if names is not None:
-        query = query.where(Probe.name.in_(names))  # type: ignore[attr-defined]
+        query = query.where(col(Probe.name).in_(names))
     out = []
     for p in session.execute(query).scalars():
         silenced = p.silenced_until is not None and p.silenced_until > now
@@ -429,11 +431,14 @@ def probes(session: Session, now: datetime, names: list[str] | None = None) -> l
 def probe_results(session: Session, name: str, limit: int = 20) -> list[dict[str, Any]]:
     from .models import Probe, ProbeResult
 
-    probe_id = session.execute(select(Probe.id).where(Probe.name == name)).scalar_one_or_none()  # type: ignore[arg-type]
+    probe_id = session.execute(select(col(Probe.id)).where(col(Probe.name) == name)).scalar_one_or_none()
     if probe_id is None:
         raise NotFound("no_probe", f"no probe named {name!r}", "see `opsdeck probe list`")
     rows = session.execute(
-        select(ProbeResult).where(ProbeResult.probe_id == probe_id).order_by(ProbeResult.at.desc()).limit(limit)  # type: ignore[arg-type,attr-defined]
+        select(ProbeResult)
+        .where(col(ProbeResult.probe_id) == probe_id)
+        .order_by(col(ProbeResult.at).desc())
+        .limit(limit)
     ).scalars()
     return [
         {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import policy
 from .errors import InvalidInput, StoreUnavailable
@@ -154,7 +154,7 @@ def _refuse_foreign(conn: Connection, store: Store) -> None:
 def _seed(conn: Connection, store: Store) -> None:
     """A new store holds the default policy as version 1, in the system audit chain."""
     with Session(bind=conn, expire_on_commit=False) as session:
-        if session.execute(select(PolicyVersion.version)).first() is not None:
+        if session.execute(select(col(PolicyVersion.version))).first() is not None:
             return
         uow = UnitOfWork(session=session, actor=SEED_ACTOR, now=store.clock(), dialect=store.dialect)
         document = policy.default_document()
@@ -186,7 +186,7 @@ def _derive_clocks(conn: Connection, store: Store) -> None:
 
     with Session(bind=conn, expire_on_commit=False) as session:
         now = store.clock()
-        for incident in session.execute(select(Incident).where(Incident.status != "closed")).scalars():  # type: ignore[arg-type]
+        for incident in session.execute(select(Incident).where(col(Incident.status) != "closed")).scalars():
             clocks.sync(session, incident, now)
         session.flush()
 

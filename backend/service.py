@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import clocks, deadlines, directory, notify_plan, policy
 from .domain import (
@@ -104,7 +104,7 @@ class Service:
         if self.read_only:
             return Actor(self.login, Permission.VIEWER)
         member = session.execute(
-            select(RosterMember.permission).where(RosterMember.login == self.login)  # type: ignore[arg-type]
+            select(col(RosterMember.permission)).where(col(RosterMember.login) == self.login)
         ).scalar_one_or_none()
         return Actor(self.login, Permission(member) if member else Permission.VIEWER)
 
@@ -138,9 +138,9 @@ class Service:
     def _lead_logins(self, session: Session) -> list[str]:
         return list(
             session.execute(
-                select(RosterMember.login)
-                .where(RosterMember.permission == Permission.LEAD.value)  # type: ignore[arg-type]
-                .order_by(RosterMember.login)
+                select(col(RosterMember.login))
+                .where(col(RosterMember.permission) == Permission.LEAD.value)
+                .order_by(col(RosterMember.login))
             ).scalars()
         )
 
@@ -175,13 +175,13 @@ class Service:
         seen = incident.version if expected is None else expected
         if incident.version != seen:
             raise self._stale(incident, seen)
-        result = uow.session.execute(
+        result = uow.session.exec(
             update(Incident)
-            .where(Incident.id == incident.id, Incident.version == seen)  # type: ignore[arg-type]
+            .where(col(Incident.id) == incident.id, col(Incident.version) == seen)
             .values(version=seen + 1, updated_at=uow.now, updated_by=uow.actor)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             uow.session.refresh(incident)
             raise self._stale(incident, seen)
         incident.version, incident.updated_at, incident.updated_by = seen + 1, uow.now, uow.actor
@@ -446,7 +446,7 @@ class Service:
 
         def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
             member = uow.session.execute(
-                select(RosterMember).where(RosterMember.login == login)  # type: ignore[arg-type]
+                select(RosterMember).where(col(RosterMember.login) == login)
             ).scalar_one_or_none()
             if member is None:
                 raise NotFound(
@@ -491,18 +491,18 @@ class Service:
             self._writer(uow.session, "ticking a playbook step")
             incident = self._load(uow, incident_id)
             self._not_closed(incident)
-            step = uow.session.execute(
+            step = uow.session.scalars(
                 select(PlaybookStep).where(
-                    PlaybookStep.incident_id == incident_id,
-                    PlaybookStep.key == key,  # type: ignore[arg-type]
+                    col(PlaybookStep.incident_id) == incident_id,
+                    col(PlaybookStep.key) == key,
                 )
-            ).scalar_one_or_none()
+            ).one_or_none()
             if step is None:
                 keys = (
                     uow.session.execute(
-                        select(PlaybookStep.key)
-                        .where(PlaybookStep.incident_id == incident_id)  # type: ignore[arg-type]
-                        .order_by(PlaybookStep.position)  # type: ignore[arg-type]
+                        select(col(PlaybookStep.key))
+                        .where(col(PlaybookStep.incident_id) == incident_id)
+                        .order_by(col(PlaybookStep.position))
                     )
                     .scalars()
                     .all()
@@ -540,7 +540,7 @@ class Service:
                 )
             incident.cause_located_at = uow.now
             if note:
-                uow.session.add(IncidentNote(incident_id=incident.id, at=uow.now, author=self.login, text=note))
+                uow.session.add(IncidentNote(incident_id=incident_id, at=uow.now, author=self.login, text=note))
             return {"note": note}
 
         return self._mutate(incident_id, "cause", expected_version, change, what="marking the cause located")
@@ -782,7 +782,7 @@ class Service:
             else:
                 uow.session.add(
                     Attestation(
-                        incident_id=incident.id,
+                        incident_id=incident_id,
                         key=f"regrade@{bound}h",
                         at=uow.now,
                         by=self.login,
@@ -809,10 +809,10 @@ class Service:
             self._writer(uow.session, "silencing probes")
             query = select(Probe)
             if probe is not None:
-                query = query.where(Probe.name == probe)  # type: ignore[arg-type]
+                query = query.where(col(Probe.name) == probe)
             else:
-                query = query.where(Probe.system_id == self._system(uow.session, system or "").id)  # type: ignore[arg-type]
-            probes = list(uow.session.execute(query.order_by(Probe.name)).scalars())  # type: ignore[arg-type]
+                query = query.where(col(Probe.system_id) == self._system(uow.session, system or "").id)
+            probes = list(uow.session.execute(query.order_by(col(Probe.name))).scalars())
             if not probes:
                 raise NotFound(
                     "no_probe",
@@ -839,12 +839,12 @@ class Service:
         contract = Service._maintenance_contract(uow.session, incident)
         existing = set(
             uow.session.execute(
-                select(PlaybookStep.key).where(PlaybookStep.incident_id == incident.id)  # type: ignore[arg-type]
+                select(col(PlaybookStep.key)).where(col(PlaybookStep.incident_id) == incident.id)
             ).scalars()
         )
         position = uow.session.execute(
-            select(func.coalesce(func.max(PlaybookStep.position), 0)).where(
-                PlaybookStep.incident_id == incident.id  # type: ignore[arg-type]
+            select(func.coalesce(func.max(col(PlaybookStep.position)), 0)).where(
+                col(PlaybookStep.incident_id) == incident.id
             )
         ).scalar_one()
         for spec in clocks.load_policy(uow.session, incident.policy_version).playbook(category):
@@ -866,8 +866,8 @@ class Service:
         """Reclassifying keeps ticked steps, drops every pending one, appends the new category's."""
         uow.session.execute(
             delete(PlaybookStep).where(
-                PlaybookStep.incident_id == incident.id,  # type: ignore[arg-type]
-                PlaybookStep.state == StepState.PENDING.value,  # type: ignore[arg-type]
+                col(PlaybookStep.incident_id) == incident.id,
+                col(PlaybookStep.state) == StepState.PENDING.value,
             )
         )
         self._add_playbook(uow, incident, new)
@@ -901,7 +901,7 @@ class Service:
 
     @staticmethod
     def _system(session: Session, name: str) -> System:
-        system = session.execute(select(System).where(System.name == name)).scalar_one_or_none()  # type: ignore[arg-type]
+        system = session.scalars(select(System).where(col(System.name) == name)).one_or_none()
         if system is None:
             raise NotFound(
                 "no_system",
@@ -920,9 +920,7 @@ class Service:
         with self.store.write(self.login) as uow:
             if self.read_only or login != self.login:
                 self._lead(uow.session, f"putting {login} {'on' if on else 'off'} duty")
-            member = uow.session.execute(
-                select(RosterMember).where(RosterMember.login == login)  # type: ignore[arg-type]
-            ).scalar_one_or_none()
+            member = uow.session.scalars(select(RosterMember).where(col(RosterMember.login) == login)).one_or_none()
             if member is None:
                 raise NotFound("no_member", f"{login!r} is not on the roster", "see `opsdeck roster list`")
             if member.on_duty != on:
@@ -1015,8 +1013,8 @@ def _import_contacts(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportRe
 def _import_systems(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportResult:
     """Systems name a parent system and a vendor contact: both must resolve, no cycles."""
     rows = [data for _, data in parsed]
-    contacts = set(uow.session.execute(select(Contact.key)).scalars())
-    known = set(uow.session.execute(select(System.name)).scalars()) | {r["name"] for r in rows}
+    contacts = set(uow.session.execute(select(col(Contact.key))).scalars())
+    known = set(uow.session.execute(select(col(System.name))).scalars()) | {r["name"] for r in rows}
     for record, row in parsed:
         if row["vendor_contact"] and row["vendor_contact"] not in contacts:
             raise InvalidInput(
@@ -1035,8 +1033,8 @@ def _import_systems(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportRes
     parents = {r["name"]: r.pop("parent") for r in rows}
     result = _upsert(uow, System, "name", rows, progress)
     uow.session.flush()
-    ids = dict(uow.session.execute(select(System.name, System.id)).all())
-    graph = dict(uow.session.execute(select(System.id, System.parent_id)).all())
+    ids: dict[str, int] = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
+    graph: dict[int, int | None] = dict(uow.session.execute(select(col(System.id), col(System.parent_id))).all())
     changed_parent = []
     for name, parent in parents.items():
         parent_id = ids[parent] if parent else None

@@ -28,17 +28,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: store aware UTC times only")
-        value = value.astimezone(UTC)
+        in_utc = value.astimezone(UTC)
         if dialect.name == "sqlite":
             # SQLite compares text: one fixed format keeps ORDER BY and <= correct.
-            return value.replace(tzinfo=None)
-        return value
+            return in_utc.replace(tzinfo=None)
+        return in_utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, text, updat
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from . import audit
 from .errors import InvalidInput, StoreUnavailable
@@ -245,7 +245,7 @@ class UnitOfWork:
         return row
 
     def _lock_head(self, chain: str) -> AuditHead | None:
-        query = select(AuditHead).where(AuditHead.chain == chain)  # type: ignore[arg-type]
+        query = select(AuditHead).where(col(AuditHead.chain) == chain)
         if self.dialect == "postgresql":
             # Two writers on one chain must not both extend the same head.
             self.session.execute(
@@ -253,8 +253,8 @@ class UnitOfWork:
                 {"c": chain, "h": audit.GENESIS},
             )
             # A new chain's head starts at seq 0 with the genesis hash.
-            return self.session.execute(query.with_for_update()).scalar_one()
-        return self.session.execute(query).scalar_one_or_none()
+            return self.session.scalars(query.with_for_update()).one()
+        return self.session.scalars(query).one_or_none()
 
     def _finish(self) -> None:
         if not self._changes:
@@ -262,9 +262,9 @@ class UnitOfWork:
         self.session.flush()
         top = self.session.execute(
             update(ChangeCounter)
-            .where(ChangeCounter.id == 1)  # type: ignore[arg-type]
-            .values(seq=ChangeCounter.seq + len(self._changes))
-            .returning(ChangeCounter.seq)
+            .where(col(ChangeCounter.id) == 1)
+            .values(seq=col(ChangeCounter.seq) + len(self._changes))
+            .returning(col(ChangeCounter.seq))
         ).scalar_one()
         first = top - len(self._changes) + 1
         self.session.execute(
@@ -319,7 +319,7 @@ class Store:
         with self.read() as session:
             return list(
                 session.execute(
-                    select(Change).where(Change.seq > seq).order_by(Change.seq).limit(limit)  # type: ignore[arg-type]
+                    select(Change).where(col(Change.seq) > seq).order_by(col(Change.seq)).limit(limit)
                 ).scalars()
             )
 

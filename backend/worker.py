@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, select, text
+from sqlmodel import col
 
 from . import clocks, escalation, probe_health, spool_watch
 from .errors import InvalidInput, OpsdeckError
@@ -270,4 +271,4 @@ def standard_worker(
 def last_heartbeat(store: Store) -> Any:
     """The newest heartbeat of any worker (None if none ever ran)."""
     with store.read() as session:
-        return session.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar_one()
+        return session.execute(select(func.max(col(WorkerHeartbeat.beat_at)))).scalar_one()

@@ -38,7 +38,7 @@ SEED = 20261128
 MAX_ID = "SELECT max(id) FROM probe_results"
 BASELINE_LABEL = "the same write-then-poll loop, the bench thread inserting the row itself (raw sqlite3, 1 txn)"
 # Where scan() spends its time, timed in a second run of the storm.
-TIMED_METHODS = ("_plan", "_commit", "_claim", "_move_done", "_status")
+TIMED_METHODS = ("_plan", "_commit", "_claim_all", "_move_done", "_status")
 
 
 def write_pair(spool: Path, name: str, index: int) -> None:
@@ -190,8 +190,8 @@ def _breakdown(instrumented: StormRun, files: int, raw_s: float) -> str:
     return (
         f"Where the time goes (a second run, timers around Ingester's steps, {total:.2f} s): "
         f"listing and the rest {part(listing)}; reading+parsing (Ingester._plan) {part(spent['_plan'])}; "
-        f"transaction (Ingester._commit less moves) {part(transaction)}: ingested_files claims (_claim) "
-        f"{part(spent['_claim'])}, probe_health.apply + COMMIT {part(transaction - spent['_claim'])}; "
+        f"transaction (Ingester._commit less moves) {part(transaction)}: ingested_files claims (_claim_all) "
+        f"{part(spent['_claim_all'])}, probe_health.apply + COMMIT {part(transaction - spent['_claim_all'])}; "
         f"moving files to done/ (_move_done) {part(spent['_move_done'])}; spool status (_status) "
         f"{part(spent['_status'])}. The file work alone (listing, reading, parsing, moving) allows at most "
         f"{files / file_work:,.0f} results/s, {raw_s / file_work:.1%} of the baseline, even with a free transaction"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,11 +21,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from opsdeck.backend import board
+from opsdeck.backend import board, queries
 from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.tui.text import cell
+from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.incident_list import CAT_W, LEVEL_W, OWNER_W, STATUS_W, IncidentList, title_width
 from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, ReadinessPanel, RosterPanel
 
@@ -47,8 +48,10 @@ class Loaded:
     panels: Panels | None = None
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(IncidentActions, Screen[None]):
     BINDINGS = [
+        *(a.binding for a in ACTIONS),
+        Binding("n", "new_incident", "New", id="board.new"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter", show=False),
         Binding("s", "sort", "Sort", id="board.sort"),
@@ -225,11 +228,11 @@ class BoardScreen(Screen[None]):
             return
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return
-        self._apply(worker.result)
+        self._apply_loaded(worker.result)
         if worker.group == "load":
             self._flush()
 
-    def _apply(self, loaded: Loaded) -> None:
+    def _apply_loaded(self, loaded: Loaded) -> None:
         incident_list = self.query_one(IncidentList)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
@@ -309,8 +312,46 @@ class BoardScreen(Screen[None]):
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
-        self.notify(
-            f"#{event.incident_id}: the detail screen comes with triage; "
-            f"meanwhile: opsdeck incident show {event.incident_id}",
-            timeout=4,
+        from opsdeck.screens.incident import IncidentScreen
+
+        self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_incident" and self.ctx.read_only:
+            return False
+        return IncidentActions.check_action(self, action, parameters)
+
+    # -- IncidentActions -------------------------------------------------------------------
+
+    def targets(self) -> list[tuple[int, int | None]]:
+        """The marked rows, else the one under the cursor, with the version each one shows."""
+        incident_list = self.query_one(IncidentList)
+        ids = [i for i in incident_list.order if i in incident_list.marked] or (
+            [incident_list.selected_id] if incident_list.selected_id is not None else []
         )
+        rows = incident_list.rows
+        return [(i, row.version if (row := rows.get(i)) else None) for i in ids]
+
+    def target_info(self, incident_id: int) -> dict[str, Any]:
+        row = self.query_one(IncidentList).rows.get(incident_id)
+        return {"category": row.category, "level": row.level} if row else {}
+
+    def after_write(self) -> None:
+        incident_list = self.query_one(IncidentList)
+        if incident_list.marked:
+            incident_list.marked.clear()
+            incident_list.refresh()
+
+    def action_new_incident(self) -> None:
+        from opsdeck.screens.forms import NewIncidentForm
+
+        with self.ctx.store.read() as session:
+            systems = [s["name"] for s in queries.systems(session)]
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            incident = self.service.open(
+                values["title"], description=values["description"], system=values["system"].strip() or None
+            )
+            return f"#{incident.id} reported"
+
+        self._form(NewIncidentForm("Report an incident (an external warning)", perform, systems=systems))

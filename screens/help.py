@@ -42,18 +42,25 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._legend())
 
     def _keys(self) -> Table:
-        """Every binding with an id, of the screen below and its widgets, with all its keys."""
-        table = Table(title="Keys", title_justify="left", box=None, show_header=False, padding=(0, 2))
-        table.add_column(min_width=16, no_wrap=True)
+        """Every binding with an id, of the screen below and its widgets, with all its keys,
+        in two columns so that the legend fits below on a laptop's terminal."""
+        table = Table(title="Keys", title_justify="left", box=None, show_header=False, padding=(0, 1))
+        for _ in range(2):
+            table.add_column(min_width=10, no_wrap=True, style="bold")
+            table.add_column(min_width=14, no_wrap=True)
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
         seen: set[str] = set()
+        cells: list[tuple[str, str]] = []
         for node in [below, *below.walk_children()]:
             for binding in getattr(type(node), "BINDINGS", []):
                 if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
                     continue
                 seen.add(binding.id)
-                keys = " / ".join(self.app.get_key_display(b) for b in Binding.make_bindings([binding]))
-                table.add_row(Text(keys, "bold"), Text(binding.description))
+                keys = " ".join(self.app.get_key_display(b) for b in Binding.make_bindings([binding]))
+                cells.append((keys, binding.description))
+        half = (len(cells) + 1) // 2
+        for left, right in zip(cells[:half], [*cells[half:], ("", "")], strict=False):
+            table.add_row(Text(left[0]), Text(left[1]), Text(right[0]), Text(right[1]))
         return table
 
     def _legend(self) -> Table:

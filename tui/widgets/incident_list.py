@@ -59,6 +59,7 @@ class IncidentList(ScrollView, can_focus=True):
         Binding("pagedown,ctrl+f", "page(1)", "Page down", id="list.page_down", show=False),
         Binding("pageup,ctrl+b", "page(-1)", "Page up", id="list.page_up", show=False),
         Binding("enter", "activate", "Open", id="list.open"),
+        Binding("space", "mark", "Mark", id="list.mark", show=False),
     ]
     COMPONENT_CLASSES = {
         "incident-list--level-i",
@@ -114,6 +115,7 @@ class IncidentList(ScrollView, can_focus=True):
         self.rows: LRUCache[int, Row] = LRUCache(4096)
         self._strips: LRUCache[tuple[int, int, int, str, str], tuple[Strip, Strip]] = LRUCache(2048)
         self._asked: set[int] = set()
+        self.marked: set[int] = set()  # space: rows for a bulk action
         self.empty_text = "No open incidents."
 
     # -- data in -------------------------------------------------------------------------
@@ -178,11 +180,13 @@ class IncidentList(ScrollView, can_focus=True):
 
     def _cached_parts(self, row: Row, width: int, now: datetime) -> tuple[Strip, Strip]:
         age = format_age((now - row.reported_at).total_seconds())
-        key = (row.id, row.version, width, age, row.rule or "")
+        marked = row.id in self.marked
+        key = (row.id, row.version, width, age, f"{row.rule}{marked}")
         parts = self._strips.get(key)
         if parts is None:
             level = LEVEL_LABEL.get(row.level, "--")
-            left = Strip([Segment(cell(level, LEVEL_W), self._level_style(row.level)), Segment(" ")])
+            left = Strip([Segment(cell(level, LEVEL_W - 1), self._level_style(row.level)),
+                          Segment("*" if marked else " ", Style(bold=True)), Segment(" ")])
             title_w = title_width(width)
             status = STATUS_SHORT.get(row.status, row.status)
             right = Strip(
@@ -256,6 +260,15 @@ class IncidentList(ScrollView, can_focus=True):
 
     def action_page(self, direction: int) -> None:
         self.cursor += direction * max(1, self.size.height - 1)
+
+    def action_mark(self) -> None:
+        """Mark or unmark the row (bulk acknowledge, assign, close as duplicate), then move on."""
+        incident_id = self.selected_id
+        if incident_id is None:
+            return
+        self.marked.symmetric_difference_update({incident_id})
+        self.refresh_lines(self.cursor)
+        self.cursor += 1
 
     def action_activate(self) -> None:
         if self.selected_id is not None:

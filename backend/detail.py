@@ -1,0 +1,74 @@
+"""Everything about one incident, for the detail screen: an immutable snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from . import queries
+from .models import Incident, Probe, ProbeResult
+
+
+@dataclass(frozen=True)
+class Detail:
+    incident: dict[str, Any]  # queries.incident_detail: fields, notes, playbook
+    deadlines: list[dict[str, Any]]
+    obligations: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]  # newest first
+    linked: list[dict[str, Any]]  # duplicates of it, what it duplicates, reopened from/as
+    probe_results: list[dict[str, Any]]
+    read_at: datetime
+
+    @property
+    def version(self) -> int:
+        return int(self.incident["version"])
+
+
+def load(session: Session, incident_id: int, now: datetime) -> Detail:
+    data = queries.incident_detail(session, incident_id)
+    return Detail(
+        incident=data,
+        deadlines=queries.incident_deadlines(session, incident_id, now),
+        obligations=queries.obligations(session, incident_id),
+        timeline=list(reversed(queries.audit_trail(session, incident_id))),
+        linked=_linked(session, incident_id, data),
+        probe_results=_probe_results(session, incident_id),
+        read_at=now,
+    )
+
+
+def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+    i = Incident.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(i.id, i.title, i.status, i.duplicate_of, i.reopened_from).where(
+            or_(i.duplicate_of == incident_id, i.reopened_from == incident_id,
+                i.id == (data["duplicate_of"] or -1), i.id == (data["reopened_from"] or -1))
+        ).order_by(i.id)
+    ).all()
+    out = []
+    for row in rows:
+        if row.duplicate_of == incident_id:
+            how = "duplicate of this"
+        elif row.reopened_from == incident_id:
+            how = "reopened as"
+        elif row.id == data["duplicate_of"]:
+            how = "original (this is its duplicate)"
+        else:
+            how = "reopened from"
+        out.append({"id": row.id, "title": row.title, "status": row.status, "link": how})
+    return out
+
+
+def _probe_results(session: Session, incident_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Probe.name, ProbeResult.at, ProbeResult.state, ProbeResult.output)
+        .join(Probe, Probe.id == ProbeResult.probe_id)  # type: ignore[arg-type]
+        .where(ProbeResult.incident_id == incident_id)  # type: ignore[arg-type]
+        .order_by(ProbeResult.at.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+    ).all()
+    return [{"probe": r[0], "at": r[1], "state": r[2], "output": r[3]} for r in rows]

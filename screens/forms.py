@@ -1,0 +1,325 @@
+"""The modal forms of the triage actions.
+
+A form runs its action in a thread worker. A refusal (a rule, a permission, a stale
+version) is shown inside the form and everything typed stays; a stale write is never
+applied silently: the form shows who changed what and applies only when submitted
+again, on the version now shown.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static, TextArea
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Level
+from opsdeck.backend.errors import OpsdeckError, StaleWrite
+from opsdeck.backend.service import CHANNELS
+
+from ..tui.text import cell
+
+Perform = Callable[[dict[str, Any], int | None], str]
+
+
+class ActionForm(ModalScreen[str | None]):
+    """Fields, an error line, Apply and Cancel. Subclasses add fields and read values."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "submit", "Apply", id="form.submit"),
+    ]
+    DEFAULT_CSS = """
+    ActionForm { align: center middle; }
+    ActionForm > Vertical { width: 80%; max-width: 100; height: auto; max-height: 90%; border: thick $primary;
+                            background: $surface; padding: 0 1; }
+    ActionForm #title { text-style: bold; padding: 0 0 1 0; }
+    ActionForm #error { color: $error; text-style: bold; height: auto; }
+    ActionForm #buttons { height: 3; align: right middle; }
+    ActionForm TextArea { height: 8; }
+    ActionForm OptionList { height: auto; max-height: 12; }
+    """
+
+    def __init__(self, title: str, perform: Perform, expected_version: int | None = None) -> None:
+        super().__init__()
+        self.form_title = title
+        self.perform = perform
+        self.expected_version = expected_version
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.form_title), id="title")
+            yield from self.fields()
+            yield Static("", id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Apply (ctrl+s)", variant="primary", id="apply")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def values(self) -> dict[str, Any]:
+        return {}
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.query_one("#error", Static).update("")
+        self.query_one("#apply", Button).disabled = True
+        self._run(self.values(), self.expected_version)
+
+    @on(Button.Pressed, "#apply")
+    def _apply_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(thread=True, exclusive=True, group="form", exit_on_error=False)
+    def _run(self, values: dict[str, Any], expected: int | None) -> str:
+        return self.perform(values, expected)
+
+    @on(Worker.StateChanged)
+    def _done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "form":
+            return
+        if event.worker.state == WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
+        elif event.worker.state == WorkerState.ERROR:
+            self.query_one("#apply", Button).disabled = False
+            self.refused(event.worker.error)
+
+    def refused(self, error: BaseException | None) -> None:
+        if isinstance(error, StaleWrite):
+            self.expected_version = error.params.get("version")
+            message = f"{error}. Submit again to apply on version {self.expected_version}."
+        elif isinstance(error, OpsdeckError):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error} (a bug: please report it)"
+        self.query_one("#error", Static).update(Text(message))
+
+
+class TextForm(ActionForm):
+    """One piece of text (a note, a resolution, a reason); ctrl+e writes it in $EDITOR."""
+
+    BINDINGS = [Binding("ctrl+e", "editor", "Edit in $EDITOR", id="form.editor")]
+
+    def __init__(self, title: str, perform: Perform, expected_version: int | None = None, *,
+                 label: str = "Text", text: str = "", multiline: bool = True) -> None:
+        super().__init__(title, perform, expected_version)
+        self.label, self.text, self.multiline = label, text, multiline
+
+    def fields(self) -> ComposeResult:
+        yield Label(f"{self.label}{' (ctrl+e: $EDITOR)' if self.multiline else ''}")
+        if self.multiline:
+            yield TextArea(self.text, id="text", soft_wrap=True)
+        else:
+            yield Input(self.text, id="text")
+
+    def on_mount(self) -> None:
+        self.query_one("#text").focus()
+
+    def values(self) -> dict[str, Any]:
+        widget = self.query_one("#text")
+        value = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]
+        return {"text": value}
+
+    @on(Input.Submitted, "#text")
+    def _enter(self) -> None:
+        self.action_submit()
+
+    def action_editor(self) -> None:
+        """Long text in the operator's own editor: the app steps aside while it runs."""
+        if not self.multiline:
+            return
+        area = self.query_one("#text", TextArea)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.NamedTemporaryFile("w+", suffix=".txt", delete=False, encoding="utf-8") as handle:
+            handle.write(area.text)
+            path = Path(handle.name)
+        try:
+            with self.app.suspend():
+                subprocess.run([*shlex.split(editor), str(path)], check=False)
+            area.text = path.read_text("utf-8").rstrip("\n")
+        except (OSError, ValueError) as error:
+            self.query_one("#error", Static).update(Text(f"{editor}: {error} — type the text here instead"))
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class ClassifyForm(ActionForm):
+    """The 8 categories (keys 1-8), the level, a reason (needed for a re-grade)."""
+
+    BINDINGS = [Binding(str(n), f"category({n})", show=False, id=f"form.category{n}") for n in range(1, 9)]
+
+    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
+                 category: str, level: str | None, with_category: bool = True) -> None:
+        super().__init__(title, perform, expected_version)
+        self.category, self.level, self.with_category = category, level, with_category
+
+    def fields(self) -> ComposeResult:
+        if self.with_category:
+            yield Label("Category (1-8)")
+            options = [Option(Text(f"{n}  {c.value:<17} {CATEGORY_TERMS[c].zh}"), id=c.value)
+                       for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)]
+            yield OptionList(*options, id="category")
+        yield Label("Level (I is the most severe)")
+        with RadioSet(id="level"):
+            for level in Level:
+                yield RadioButton(f"{level.value} {level.term.zh}", value=level.value == self.level, name=level.value)
+        yield Label("Reason")
+        yield Input(id="reason", placeholder="why (needed when it was classified already)")
+
+    def on_mount(self) -> None:
+        if self.with_category:
+            option_list = self.query_one("#category", OptionList)
+            keys = [c.value for c in CLASSIFIED_CATEGORIES]
+            option_list.highlighted = keys.index(self.category) if self.category in keys else 0
+            option_list.focus()
+        else:
+            self.query_one("#level", RadioSet).focus()
+
+    def action_category(self, number: int) -> None:
+        if self.with_category:
+            self.query_one("#category", OptionList).highlighted = number - 1
+            self.query_one("#level", RadioSet).focus()
+
+    def values(self) -> dict[str, Any]:
+        pressed = self.query_one("#level", RadioSet).pressed_button
+        values: dict[str, Any] = {"level": pressed.name if pressed else None,
+                                  "reason": self.query_one("#reason", Input).value}
+        if self.with_category:
+            option_list = self.query_one("#category", OptionList)
+            index = option_list.highlighted
+            values["category"] = option_list.get_option_at_index(index).id if index is not None else None
+        return values
+
+    @on(Input.Submitted, "#reason")
+    def _enter(self) -> None:
+        self.action_submit()
+
+
+class PickForm(ActionForm):
+    """Pick one of a list (an owner, an obligation, an original incident), plus text."""
+
+    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
+                 choices: Sequence[tuple[str, str]], label: str, extra: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(title, perform, expected_version)
+        self.choices, self.label, self.extra = choices, label, extra
+
+    def fields(self) -> ComposeResult:
+        yield Label(self.label)
+        yield OptionList(*[Option(Text(text), id=key) for key, text in self.choices], id="choice")
+        for name, placeholder in self.extra:
+            yield Input(id=name, placeholder=placeholder)
+
+    def on_mount(self) -> None:
+        self.query_one("#choice", OptionList).focus()
+
+    def values(self) -> dict[str, Any]:
+        option_list = self.query_one("#choice", OptionList)
+        index = option_list.highlighted
+        values: dict[str, Any] = {"choice": option_list.get_option_at_index(index).id if index is not None else None}
+        for name, _ in self.extra:
+            values[name] = self.query_one(f"#{name}", Input).value
+        return values
+
+    @on(OptionList.OptionSelected, "#choice")
+    def _selected(self) -> None:
+        if self.extra:
+            self.query_one(f"#{self.extra[0][0]}", Input).focus()
+        else:
+            self.action_submit()
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.action_submit()
+
+
+class CloseForm(ActionForm):
+    """Close: with the record (resolved and classified), as a false alarm, or as a duplicate."""
+
+    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
+                 originals: Sequence[tuple[str, str]]) -> None:
+        super().__init__(title, perform, expected_version)
+        self.originals = originals
+
+    def fields(self) -> ComposeResult:
+        with RadioSet(id="kind"):
+            yield RadioButton("with the record (resolved and classified)", value=True, name="record")
+            yield RadioButton("false alarm (say why)", name="false_alarm")
+            yield RadioButton("duplicate of another incident (pick it)", name="duplicate")
+        yield Input(id="reason", placeholder="why it was a false alarm")
+        yield Label("Original (for a duplicate)")
+        yield OptionList(*[Option(Text(text), id=key) for key, text in self.originals], id="original")
+
+    def on_mount(self) -> None:
+        self.query_one("#kind", RadioSet).focus()
+
+    def values(self) -> dict[str, Any]:
+        pressed = self.query_one("#kind", RadioSet).pressed_button
+        option_list = self.query_one("#original", OptionList)
+        index = option_list.highlighted
+        return {
+            "kind": pressed.name if pressed else "record",
+            "reason": self.query_one("#reason", Input).value,
+            "original": option_list.get_option_at_index(index).id if index is not None else None,
+        }
+
+
+class NewIncidentForm(ActionForm):
+    """`n`: an external warning reported by hand (DOMAIN.md §6)."""
+
+    def __init__(self, title: str, perform: Perform, *, systems: Sequence[str]) -> None:
+        super().__init__(title, perform, None)
+        self.systems = systems
+
+    def fields(self) -> ComposeResult:
+        yield Input(id="title", placeholder="title: what is wrong, as reported")
+        yield Input(id="description", placeholder="details (optional)")
+        yield Input(id="system", placeholder=f"system (optional): {', '.join(self.systems[:6])}")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.query_one(f"#{name}", Input).value for name in ("title", "description", "system")}
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.action_submit()
+
+
+def owner_choices(roster: Sequence[dict[str, Any]], suggested_duty: str | None) -> list[tuple[str, str]]:
+    """Members who may own incidents: the one whose duty fits first, then on duty, then by load."""
+    members = [m for m in roster if m["permission"] != "viewer"]
+    members.sort(key=lambda m: (suggested_duty not in m["duties"], not m["on_duty"], m["open_incidents"], m["login"]))
+    return [
+        (m["login"], f"{cell(m['login'], 10)} {cell(','.join(m['duties']) or m['permission'], 14)} "
+                     f"{'ON DUTY' if m['on_duty'] else 'off    '} {m['open_incidents']:>2} open"
+                     f"{'   <- suggested' if suggested_duty in m['duties'] else ''}")
+        for m in members
+    ]
+
+
+def obligation_choices(obligations: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(o["key"], f"{'[x]' if o['attested'] else '[ ]'} {o['key']:<22} {o['en']}") for o in obligations]
+
+
+CHANNEL_HINT = "channel: " + ", ".join(CHANNELS)

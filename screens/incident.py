@@ -1,0 +1,300 @@
+"""One incident, everything about it: fields, every clock counting down, the playbook,
+the level III+ obligations, notes, linked incidents, probe results, the timeline.
+
+Live like the board: another operator's change appears within a second; if a form is
+open meanwhile, the operator is told who changed it, and keeps what they typed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from opsdeck.backend import detail as detail_mod
+from opsdeck.backend.detail import Detail
+from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.live import FeedWatcher
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.timeutil import format_age, format_countdown
+from opsdeck.tui.text import cell
+from opsdeck.tui.triage import ACTIONS, IncidentActions
+
+if TYPE_CHECKING:
+    from opsdeck.tui.app import BoardContext
+
+STATE_STYLE = {"pending": "", "warning": "bold yellow", "breached": "bold reverse red", "met": "green",
+               "met_late": "yellow"}
+STEP_MARK = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
+
+
+class IncidentScreen(IncidentActions, Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="detail.back"),
+        Binding("space", "tick", "Tick step", id="detail.tick"),
+        Binding("x", "skip", "Skip step", id="detail.skip"),
+        *(a.binding for a in ACTIONS),
+    ]
+    DEFAULT_CSS = """
+    IncidentScreen #summary { height: auto; background: $panel; padding: 0 1; }
+    IncidentScreen #body { height: 1fr; padding: 0 1; }
+    IncidentScreen .section { height: auto; margin: 1 0 0 0; }
+    IncidentScreen #playbook { height: auto; max-height: 14; border: none; }
+    """
+
+    def __init__(self, context: BoardContext, incident_id: int) -> None:
+        super().__init__()
+        self.ctx = context
+        self.incident_id = incident_id
+        self.detail: Detail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"#{self.incident_id} …", id="summary")
+        with VerticalScroll(id="body"):
+            yield Static(classes="section", id="fields")
+            yield Static(classes="section", id="deadlines")
+            yield Static(Text("Playbook (space: done, x: skip with a reason)", "bold"), classes="section")
+            yield OptionList(id="playbook")
+            yield Static(classes="section", id="obligations")
+            yield Static(classes="section", id="notes")
+            yield Static(classes="section", id="linked")
+            yield Static(classes="section", id="timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.watch_feed()
+        self.set_interval(1.0, self._tick)
+        self.query_one("#playbook", OptionList).focus()
+
+    # -- IncidentActions -----------------------------------------------------------------
+
+    def targets(self) -> list[tuple[int, int | None]]:
+        return [(self.incident_id, self.detail.version if self.detail else None)]
+
+    def target_info(self, incident_id: int) -> dict[str, Any]:
+        return dict(self.detail.incident) if self.detail else {}
+
+    def after_write(self) -> None:
+        self.load()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> Detail:
+        with self.ctx.store.read() as session:
+            return detail_mod.load(session, self.incident_id, self.ctx.clock())
+
+    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
+    def watch_feed(self) -> None:
+        worker = get_current_worker()
+        watcher = FeedWatcher(self.ctx.store)
+        try:
+            while not worker.is_cancelled:
+                batch = watcher.poll()
+                if batch is not None and self.incident_id in batch.incidents:
+                    self.app.call_from_thread(self._changed_elsewhere)
+                time.sleep(0.1)
+        finally:
+            watcher.close()
+
+    def _changed_elsewhere(self) -> None:
+        if self.app.screen is not self:  # a form is open: keep it, say what happened
+            self.app.notify(f"#{self.incident_id} was just changed by someone else: what you typed is kept; "
+                            "applying it is refused once with who changed what, then applies on the new version",
+                            severity="warning", timeout=8)
+        self.load()
+
+    @on(Worker.StateChanged)
+    def _loaded(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "load":
+            return
+        if event.worker.state == WorkerState.SUCCESS and isinstance(event.worker.result, Detail):
+            self.detail = event.worker.result
+            self._show_detail()
+        elif event.worker.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.app.notify(str(error) if isinstance(error, OpsdeckError) else repr(error), severity="error")
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _show_detail(self) -> None:
+        assert self.detail is not None
+        data = self.detail.incident
+        z = self.ctx.zone
+        summary = Text(no_wrap=True, overflow="ellipsis")
+        summary.append(f"#{data['id']} ", "bold")
+        summary.append(f"{data['level'] or '--'} ", "bold")
+        summary.append(cell(data["title"], 200).rstrip(), "bold")
+        summary.append(f"\n{data['status']}  {data['category']}  owner {data['owner'] or '-'}  "
+                       f"system {data['system'] or '-'}  version {data['version']}", "dim")
+        self.query_one("#summary", Static).update(summary)
+        fields = Text()
+        for key in ("reporter", "reported_at", "outage_started_at", "acknowledged_at", "classified_at",
+                    "cause_located_at", "resolved_at", "record_filed_at", "closed_at"):
+            value = data[key]
+            if value:
+                if key.endswith("_at"):
+                    value = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(z).strftime(
+                        "%Y-%m-%d %H:%M:%S %Z")
+                fields.append(f"{key:<20}", "dim")
+                fields.append(cell(str(value), 60).rstrip() + "\n")
+        for key in ("description", "resolution"):
+            if data.get(key):
+                fields.append(f"{key}\n", "dim")
+                fields.append(_clean_block(data[key]) + "\n")
+        self.query_one("#fields", Static).update(fields)
+        self._render_deadlines()
+        self._render_playbook(data["playbook"])
+        self._render_obligations()
+        self._render_notes(data["notes"])
+        self._render_linked()
+        self._render_timeline()
+
+    def _tick(self) -> None:
+        if self.detail is not None:
+            self._render_deadlines()
+
+    def _render_deadlines(self) -> None:
+        assert self.detail is not None
+        now = self.ctx.clock()
+        text = Text("Deadlines\n", "bold")
+        newest = {d["key"]: d for d in sorted(self.detail.deadlines, key=lambda d: d["clock_start"])}
+        for d in self.detail.deadlines:
+            if newest[d["key"]] is not d and d["state"] not in ("breached", "met_late"):
+                continue
+            due = datetime.fromisoformat(d["due_at"].replace("Z", "+00:00"))
+            state = d["state"]
+            if state in ("pending", "warning", "breached"):
+                remaining = (due - now).total_seconds()
+                state = "breached" if remaining < 0 else state
+                when = format_countdown(remaining)
+            elif state == "met_late":
+                when = f" late {format_age(d['late_s'] or 0)}"
+            else:
+                when = "      met"
+            text.append(f"{when:>9} ", STATE_STYLE.get(state, ""))
+            text.append(f"{state:<9}", STATE_STYLE.get(state, ""))
+            text.append(f" {d['key']:<21} {d['name_zh']}")
+            if d["next_level"] and state == "breached":
+                text.append(f"  level {d['next_level']} due", "bold")
+            if d["escalated_to"]:
+                text.append(f"  escalated to {', '.join(t['to'] for t in d['escalated_to'])}", "dim")
+            text.append("\n")
+        self.query_one("#deadlines", Static).update(text)
+
+    def _render_playbook(self, steps: list[dict[str, Any]]) -> None:
+        option_list = self.query_one("#playbook", OptionList)
+        highlighted = option_list.highlighted
+        option_list.clear_options()
+        for step in steps:
+            line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {step['title']}")
+            if step["state"] != "pending":
+                line.append(f"  ({step['state']} by {step['by']}"
+                            f"{': ' + _clean_line(step['reason']) if step['reason'] else ''})", "dim")
+            option_list.add_option(Option(line, id=step["key"]))
+        if not steps:
+            option_list.add_option(Option(Text("(classify it: its category brings the playbook)", "dim"),
+                                          id="-", disabled=True))
+        if highlighted is not None and highlighted < option_list.option_count:
+            option_list.highlighted = highlighted
+
+    def _render_obligations(self) -> None:
+        assert self.detail is not None
+        text = Text()
+        if self.detail.obligations:
+            text.append("Obligations, level III and above (b: attest)\n", "bold")
+            for o in self.detail.obligations:
+                last = o["attested"][-1] if o["attested"] else None
+                text.append("[x] " if last else "[ ] ", "green" if last else "bold yellow")
+                text.append(f"{o['en']}  {o['zh']}")
+                if last:
+                    text.append(f"  {last['by']} via {last['via']} {last['at']}"
+                                f"{': ' + _clean_line(last['who'] or last['note']) if (last['who'] or last['note']) else ''}",
+                                "dim")
+                text.append("\n")
+        self.query_one("#obligations", Static).update(text)
+
+    def _render_notes(self, notes: list[dict[str, Any]]) -> None:
+        text = Text(f"Notes ({len(notes)}; m: add)\n", "bold")
+        for note in notes[-20:]:
+            text.append(f"{note['at']} {note['author']}: ", "dim")
+            text.append(_clean_block(note["text"]) + "\n")
+        self.query_one("#notes", Static).update(text)
+
+    def _render_linked(self) -> None:
+        assert self.detail is not None
+        text = Text()
+        if self.detail.linked:
+            text.append("Linked\n", "bold")
+            for link in self.detail.linked:
+                text.append(f"#{link['id']} {link['link']}: {_clean_line(link['title'])} ({link['status']})\n")
+        if self.detail.probe_results:
+            text.append("Probe results attached\n", "bold")
+            for result in self.detail.probe_results[:10]:
+                text.append(f"{result['at'].astimezone(self.ctx.zone).strftime('%H:%M:%S')} {result['state']:<9}"
+                            f"{_clean_line(result['probe'])}: {_clean_line(result['output'])[:100]}\n")
+        self.query_one("#linked", Static).update(text)
+
+    def _render_timeline(self) -> None:
+        assert self.detail is not None
+        text = Text("Timeline (newest first)\n", "bold")
+        for event in self.detail.timeline[:50]:
+            at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
+            text.append(f"{at.strftime('%m-%d %H:%M:%S')} {cell(event['actor'], 14)} {event['action']:<10} ", "dim")
+            details = ", ".join(f"{k}={v}" for k, v in event["details"].items() if v not in (None, "", [], {}))
+            text.append(_clean_line(details)[:140] + "\n")
+        self.query_one("#timeline", Static).update(text)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _selected_step(self) -> str | None:
+        option_list = self.query_one("#playbook", OptionList)
+        if option_list.highlighted is None:
+            return None
+        key = option_list.get_option_at_index(option_list.highlighted).id
+        return None if key in (None, "-") else key
+
+    def action_tick(self) -> None:
+        key = self._selected_step()
+        if key:
+            self._step(key, False, None)
+
+    @on(OptionList.OptionSelected, "#playbook")
+    def _step_selected(self) -> None:
+        self.action_tick()
+
+    def action_skip(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
+        key = self._selected_step()
+        if key:
+            self._form(TextForm(f"Skip step {key} of #{self.incident_id}", lambda v, seen: self._perform(
+                lambda s: s.step(self.incident_id, key, skip=True, reason=v["text"]), f"step {key} skipped"),
+                label="Why it is skipped", multiline=False))
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _step(self, key: str, skip: bool, reason: str | None) -> str:
+        self.service.step(self.incident_id, key, skip=skip, reason=reason)
+        return f"step {key} done"
+
+
+def _clean_line(text: str | None) -> str:
+    return clean(text or "")
+
+
+def _clean_block(text: str | None) -> str:
+    return clean(text or "", one_line=False)

@@ -1,0 +1,295 @@
+"""The actions an operator takes on incidents, in one registry: the keys on the board
+and in the detail screen, the command palette, and whether each one writes (viewers
+and read-only sessions see none of those)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import work
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from opsdeck.backend import queries
+from opsdeck.backend.domain import CATEGORY_DUTY, Category
+from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
+from opsdeck.backend.service import Service
+from opsdeck.backend.timeutil import TimeFormatError, parse_time
+
+
+@dataclass(frozen=True)
+class IncidentAction:
+    name: str  # the action: `action_<name>` on the screens
+    key: str
+    label: str
+    help: str
+    writes: bool = True
+    bulk: bool = False  # works on the marked rows of the board
+
+    @property
+    def binding(self) -> Binding:
+        return Binding(self.key, self.name, self.label, id=f"incident.{self.name}", show=False)
+
+
+ACTIONS: tuple[IncidentAction, ...] = (
+    IncidentAction("ack", "a", "Acknowledge", "someone is on it", bulk=True),
+    IncidentAction("classify", "c", "Classify", "category and level (a re-grade needs a reason)"),
+    IncidentAction("level", "v", "Level", "change the level (lowering it is for leads)"),
+    IncidentAction("assign", "o", "Assign", "make a roster member the owner", bulk=True),
+    IncidentAction("note", "m", "Note", "add a note ($EDITOR with ctrl+e)"),
+    IncidentAction("cause", "u", "Cause located", "the cause is known (meets the vendor clock)"),
+    IncidentAction("outage", "t", "Outage start", "correct when the outage started"),
+    IncidentAction("attest", "b", "Attest", "a level III+ obligation is met: who, when, how"),
+    IncidentAction("regrade", "e", "Re-grade", "the outage passed the level's bound: confirm or decline"),
+    IncidentAction("resolve", "r", "Resolve", "service is back: say how"),
+    IncidentAction("close", "C", "Close", "with the record, as a false alarm, or as a duplicate", bulk=True),
+    IncidentAction("reopen", "R", "Reopen", "a resolved one comes back; a closed one opens a linked new one"),
+)
+BY_NAME = {a.name: a for a in ACTIONS}
+WRITING = frozenset(a.name for a in ACTIONS if a.writes) | {"new_incident", "tick", "skip", "duty"}
+
+
+# -- the actions, shared by the board and the detail screen --------------------------------
+
+
+class IncidentActions:
+    """Mixed into a Screen that knows its incidents: `targets()` gives (id, version seen)
+    pairs (the marked rows, else the one under the cursor), `target_row(id)` what it knows
+    of one. Every write goes through the service layer in a thread worker."""
+
+    ctx: Any
+    app: Any
+
+    def targets(self) -> list[tuple[int, int | None]]:
+        raise NotImplementedError
+
+    def target_info(self, incident_id: int) -> dict[str, Any]:
+        return {}
+
+    @property
+    def service(self) -> Service:
+        return Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITING and self.ctx.read_only:
+            return False  # hidden: a viewer changes nothing (and the service refuses anyway)
+        if action in BY_NAME and not self.targets():
+            return None  # greyed: nothing selected
+        return True
+
+    # -- running ------------------------------------------------------------------------
+
+    def _form(self, form: Any) -> None:
+        self.app.push_screen(form, self._form_done)
+
+    def _form_done(self, result: str | None) -> None:
+        if result:
+            self.app.notify(result, timeout=4)
+            self.after_write()
+
+    def after_write(self) -> None:
+        """Screens reload what they show (the feed also tells them)."""
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _bulk(self, verb: str, call: Callable[[Service, int, int | None], Any],
+              targets: list[tuple[int, int | None]]) -> str:
+        return self._bulk_now(verb, call, targets)
+
+    def _bulk_now(self, verb: str, call: Callable[[Service, int, int | None], Any],
+                  targets: list[tuple[int, int | None]]) -> str:
+        """Each incident on its own version; report partial success as it is."""
+        service = self.service
+        done = stale = refused = 0
+        last = ""
+        for incident_id, version in targets:
+            try:
+                call(service, incident_id, version)
+                done += 1
+            except StaleWrite:
+                stale += 1
+            except OpsdeckError as error:
+                refused += 1
+                last = str(error)
+        parts = [f"{done} {verb}"]
+        if stale:
+            parts.append(f"{stale} changed by others: reloaded, not changed")
+        if refused:
+            parts.append(f"{refused} refused ({last})")
+        return ", ".join(parts)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "action":
+            return
+        if event.worker.state == WorkerState.SUCCESS and event.worker.result:
+            self.app.notify(str(event.worker.result), timeout=6)
+            self.after_write()
+        elif event.worker.state == WorkerState.ERROR:
+            self.app.notify(str(event.worker.error), severity="error", timeout=10)
+
+    # -- the actions --------------------------------------------------------------------
+
+    def action_ack(self) -> None:
+        self._bulk("acknowledged", lambda s, i, v: s.ack(i, expected_version=v), self.targets())
+
+    def action_classify(self) -> None:
+        from opsdeck.screens.forms import ClassifyForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        info = self.target_info(incident_id)
+        self._form(ClassifyForm(
+            f"Classify #{incident_id}", lambda v, seen: self._perform(
+                lambda s: s.classify(incident_id, category=v["category"] or "", level=v["level"] or "",
+                                     reason=v["reason"], expected_version=seen), f"#{incident_id} classified"),
+            version, category=info.get("category", "unclassified"), level=info.get("level")))
+
+    def action_level(self) -> None:
+        from opsdeck.screens.forms import ClassifyForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        info = self.target_info(incident_id)
+        self._form(ClassifyForm(
+            f"Level of #{incident_id}", lambda v, seen: self._perform(
+                lambda s: s.set_level(incident_id, level=v["level"] or "", reason=v["reason"], expected_version=seen),
+                f"#{incident_id} level changed"),
+            version, category=info.get("category", "unclassified"), level=info.get("level"), with_category=False))
+
+    def action_assign(self) -> None:
+        from opsdeck.screens.forms import PickForm, owner_choices
+
+        targets = self.targets()
+        if not targets:
+            return
+        first = self.target_info(targets[0][0])
+        with self.ctx.store.read() as session:
+            roster = queries.roster(session)
+        duty = CATEGORY_DUTY.get(Category(first.get("category", "other")))
+        title = f"Assign #{targets[0][0]}" if len(targets) == 1 else f"Assign {len(targets)} incidents"
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            login = values["choice"]
+            if len(targets) == 1:
+                return self._perform(lambda s: s.assign(targets[0][0], login, expected_version=seen),
+                                   f"#{targets[0][0]} assigned to {login}")
+            return self._bulk_now("assigned", lambda s, i, v: s.assign(i, login, expected_version=v), targets)
+
+        self._form(PickForm(title, perform, targets[0][1], choices=owner_choices(roster, duty.value if duty else None),
+                            label="Owner (suggested first: duty fits, on duty, least load)"))
+
+    def action_note(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
+        [(incident_id, _)] = self.targets()[:1] or [(0, None)]
+        self._form(TextForm(f"Note on #{incident_id}", lambda v, seen: self._perform(
+            lambda s: s.note(incident_id, v["text"]), f"note added to #{incident_id}"), label="Note"))
+
+    def action_cause(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        self._form(TextForm(f"Cause of #{incident_id} located", lambda v, seen: self._perform(
+            lambda s: s.cause(incident_id, note=v["text"], expected_version=seen),
+            f"#{incident_id}: cause located"), version, label="What was it (optional)", multiline=False))
+
+    def action_outage(self) -> None:
+        from opsdeck.screens.forms import PickForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            try:
+                started = parse_time(values["when"], self.ctx.clock(), self.ctx.zone)
+            except TimeFormatError as error:
+                raise InvalidInput("bad_time", str(error), "e.g. -40m or 2026-11-28T03:10:00+08:00") from None
+            return self._perform(lambda s: s.outage(incident_id, started=started, reason=values["reason"],
+                                                  expected_version=seen), f"#{incident_id}: outage start set")
+
+        self._form(PickForm(f"Outage start of #{incident_id}", perform, version, choices=[("set", "set it to:")],
+                            label="When the outage started",
+                            extra=[("when", "time: -40m, 03:10 or RFC 3339"), ("reason", "why (required)")]))
+
+    def action_attest(self) -> None:
+        from opsdeck.screens.forms import CHANNEL_HINT, PickForm, obligation_choices
+
+        [(incident_id, _)] = self.targets()[:1] or [(0, None)]
+        with self.ctx.store.read() as session:
+            obligations = queries.obligations(session, incident_id)
+        if not obligations:
+            self.app.notify(f"#{incident_id} is below level III: no obligations to attest", timeout=5)
+            return
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            return self._perform(lambda s: s.attest(incident_id, values["choice"] or "", via=values["via"],
+                                                  note=values["note"], who=values["who"]),
+                               f"#{incident_id}: {values['choice']} attested")
+
+        self._form(PickForm(f"Attest an obligation of #{incident_id}", perform, None,
+                            choices=obligation_choices(obligations), label="Obligation",
+                            extra=[("via", CHANNEL_HINT), ("note", "note"), ("who", "who (the spokesperson)")]))
+
+    def action_regrade(self) -> None:
+        from opsdeck.screens.forms import PickForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        self._form(PickForm(
+            f"Re-grade #{incident_id}", lambda v, seen: self._perform(
+                lambda s: s.regrade(incident_id, confirm=v["choice"] == "confirm", reason=v["reason"],
+                                    expected_version=seen), f"#{incident_id}: re-grade answered"),
+            version, choices=[("confirm", "confirm: raise to the next level"),
+                              ("decline", "decline: the level stays (count to the next bound)")],
+            label="The outage passed the level's bound", extra=[("reason", "why (required)")]))
+
+    def action_resolve(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        self._form(TextForm(f"Resolve #{incident_id}", lambda v, seen: self._perform(
+            lambda s: s.resolve(incident_id, resolution=v["text"], expected_version=seen),
+            f"#{incident_id} resolved"), version, label="Resolution: how service came back"))
+
+    def action_close(self) -> None:
+        from opsdeck.screens.forms import CloseForm
+
+        targets = self.targets()
+        if not targets:
+            return
+        with self.ctx.store.read() as session:
+            others = [(str(r["id"]), f"#{r['id']} {r['title']}")
+                      for r in queries.iter_incidents(session, queries.IncidentFilter(status="all"))
+                      if r["id"] not in {t[0] for t in targets} and r["close_kind"] != "duplicate"][-200:]
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            kind = values["kind"]
+            original = int(values["original"]) if values["original"] else None
+
+            def close(s: Service, i: int, v: int | None) -> Any:
+                if kind == "false_alarm":
+                    return s.close(i, false_alarm_reason=values["reason"] or "", expected_version=v)
+                if kind == "duplicate":
+                    return s.close(i, duplicate_of=original, expected_version=v)
+                return s.close(i, expected_version=v)
+
+            if len(targets) == 1:
+                return self._perform(lambda s: close(s, targets[0][0], seen), f"#{targets[0][0]} closed")
+            return self._bulk_now("closed", close, targets)
+
+        title = f"Close #{targets[0][0]}" if len(targets) == 1 else f"Close {len(targets)} incidents"
+        self._form(CloseForm(title, perform, targets[0][1], originals=list(reversed(others))))
+
+    def action_reopen(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        self._form(TextForm(f"Reopen #{incident_id}", lambda v, seen: self._perform(
+            lambda s: s.reopen(incident_id, reason=v["text"], expected_version=seen), f"#{incident_id} reopened"),
+            version, label="Why", multiline=False))
+
+    # -- helpers run inside a form's worker thread ------------------------------------------
+
+    def _perform(self, call: Callable[[Service], Any], message: str) -> str:
+        result = call(self.service)
+        new_id = getattr(result, "id", None)
+        if "reopened" in message and new_id and f"#{new_id} " not in message:
+            return f"{message}: a closed incident is final, so #{new_id} was opened, linked to it"
+        return message
