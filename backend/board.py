@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .domain import OPEN_STATUSES, Category, Level
 from .errors import InvalidInput
-from .models import Incident, IncidentDeadline, Probe, ProbeResult, System
+from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 SORTS = ("due", "level", "age", "id")
@@ -122,9 +122,8 @@ def load_keys(session: Session, filt: BoardFilter, sort: str = "due", ids: Seque
     if filt.status:
         query = query.where(i.status == filt.status)
     if filt.system:
-        query = query.where(
-            i.system_id.in_(select(System.__table__.c.id).where(System.__table__.c.name == filt.system))
-        )  # type: ignore[attr-defined]
+        systems = table_of(System).c
+        query = query.where(i.system_id.in_(select(systems.id).where(systems.name == filt.system)))
     for word in filt.text.split():
         query = query.where(func.lower(i.title).like(f"%{_like(word.lower())}%", escape="\\"))
     keys = [
@@ -239,22 +238,26 @@ def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
     from .models import SpoolStatus, WorkerHeartbeat
 
     counts = queries.level_counts(session)
-    probes = list(session.execute(select(Probe).order_by(Probe.name)).scalars())  # type: ignore[arg-type]
+    probes = list(session.scalars(select(Probe).order_by(col(Probe.name))))
     recent: dict[int, list[str]] = {}
     if probes:
+        results = table_of(ProbeResult).c
         ranked = (
             select(
-                ProbeResult.probe_id,
-                ProbeResult.state,
-                func.row_number().over(partition_by=ProbeResult.probe_id, order_by=ProbeResult.at.desc()).label("n"),
-            )  # type: ignore[attr-defined]
-            .where(ProbeResult.stale.is_(False))  # type: ignore[attr-defined]
+                results.probe_id,
+                results.state,
+                func.row_number().over(partition_by=results.probe_id, order_by=results.at.desc()).label("n"),
+            )
+            .where(results.stale.is_(False))
             .subquery()
         )
         for probe_id, state, _ in session.execute(select(ranked).where(ranked.c.n <= history)):
             recent.setdefault(probe_id, []).append(state)
     critical_systems = {p.system_id for p in probes if p.state == "CRITICAL" and not p.stale and p.system_id}
-    parents = dict(session.execute(select(System.id, System.parent_id)).all())  # type: ignore[call-overload]
+    systems = table_of(System).c
+    parents: dict[int, int | None] = {
+        row.id: row.parent_id for row in session.execute(select(systems.id, systems.parent_id))
+    }
     lines = {
         p.name: ProbeLine(
             p.name,
@@ -270,8 +273,9 @@ def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
         for p in probes
     }
     readiness_cfg = clocks.load_policy(session).probes.readiness
-    spool = session.execute(select(func.sum(SpoolStatus.quarantined), func.max(SpoolStatus.last_file_at))).first()  # type: ignore[call-overload]
-    beat = session.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar_one()  # type: ignore[call-overload]
+    spools = table_of(SpoolStatus).c
+    spool = session.execute(select(func.sum(spools.quarantined), func.max(spools.last_file_at))).first()
+    beat = session.execute(select(func.max(table_of(WorkerHeartbeat).c.beat_at))).scalar_one()
     return Panels(
         counts=counts,
         probes=tuple(lines.values()),
@@ -284,7 +288,7 @@ def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
     )
 
 
-def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: set[int | None]) -> bool:
+def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: set[int]) -> bool:
     seen: set[int] = set()
     node = parents.get(system_id) if system_id is not None else None
     while node is not None and node not in seen:

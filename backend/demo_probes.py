@@ -99,7 +99,7 @@ class DemoProbes:
     def _jsonl_audit(self) -> None:
         """OS, database and business audit records; vulnerability and virus notices."""
         now = self.clock()
-        lines = [
+        lines: list[dict[str, object]] = [
             {"probe": "os-audit", "status": "ok", "output": "auditd: 0 policy violations", "time": now},
             {"probe": "db-audit", "status": "ok", "output": "database audit trail shipping", "time": now},
             {"probe": "business-audit", "status": "ok", "output": "payment audit log complete", "time": now},

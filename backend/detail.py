@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from . import queries
-from .models import Incident, Probe, ProbeResult
+from .models import Incident, Probe, ProbeResult, table_of
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,18 @@ def load(session: Session, incident_id: int, now: datetime) -> Detail:
 
 
 def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:
-    i = Incident.__table__.c  # type: ignore[attr-defined]
+    i = table_of(Incident).c
     rows = session.execute(
-        select(i.id, i.title, i.status, i.duplicate_of, i.reopened_from).where(
-            or_(i.duplicate_of == incident_id, i.reopened_from == incident_id,
-                i.id == (data["duplicate_of"] or -1), i.id == (data["reopened_from"] or -1))
-        ).order_by(i.id)
+        select(i.id, i.title, i.status, i.duplicate_of, i.reopened_from)
+        .where(
+            or_(
+                i.duplicate_of == incident_id,
+                i.reopened_from == incident_id,
+                i.id == (data["duplicate_of"] or -1),
+                i.id == (data["reopened_from"] or -1),
+            )
+        )
+        .order_by(i.id)
     ).all()
     out = []
     for row in rows:
@@ -64,11 +70,12 @@ def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[di
 
 
 def _probe_results(session: Session, incident_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    p, r = table_of(Probe).c, table_of(ProbeResult).c
     rows = session.execute(
-        select(Probe.name, ProbeResult.at, ProbeResult.state, ProbeResult.output)
-        .join(Probe, Probe.id == ProbeResult.probe_id)  # type: ignore[arg-type]
-        .where(ProbeResult.incident_id == incident_id)  # type: ignore[arg-type]
-        .order_by(ProbeResult.at.desc())  # type: ignore[attr-defined]
+        select(p.name, r.at, r.state, r.output)
+        .join(table_of(Probe), p.id == r.probe_id)
+        .where(r.incident_id == incident_id)
+        .order_by(r.at.desc())
         .limit(limit)
     ).all()
     return [{"probe": r[0], "at": r[1], "state": r[2], "output": r[3]} for r in rows]

@@ -96,6 +96,7 @@ class Ingester:
         self._file_time: Any = None
         # State files as last seen, so an unchanged one costs a stat, not a transaction.
         self._seen: dict[str, tuple[int, int, int]] = {}
+        self._observed: dict[str, tuple[int, int, int]] = {}
 
     # -- the scan -----------------------------------------------------------------------
 
@@ -125,10 +126,21 @@ class Ingester:
         newest = max((u.mtime_ns for u in units), default=None)
         for chunk in _chunks(units, self.batch):
             report.add(self._commit(chunk))
+            self._mark_seen(u.name for u in chunk if u.kind == "prom")
         for name in jsonl:
-            report.add(self._commit_jsonl(name))
+            jsonl_report, at_end = self._commit_jsonl(name)
+            report.add(jsonl_report)
+            if at_end:
+                self._mark_seen([name])
         self._status(report, newest)
         return report
+
+    def _mark_seen(self, names: Iterator[str] | list[str]) -> None:
+        """A state file's version counts as seen only after what it gave is committed (or
+        it was quarantined): a failed commit is retried at the next scan."""
+        for name in names:
+            if name in self._observed:
+                self._seen[name] = self._observed.pop(name)
 
     def _plan(self, entries: dict[str, os.DirEntry[str]], name: str, report: ScanReport) -> Unit | str | None:
         root = self.settings.path
@@ -144,7 +156,7 @@ class Ingester:
             version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
             if self._seen.get(name) == version:
                 return None
-            self._seen[name] = version
+            self._observed[name] = version  # remembered as seen once it is committed
         kind = probe_formats.detect(name, _head(path))
         if kind in (None, "nagios_ok", "plugin_rc"):
             self._orphan(entries, name, kind, report)
@@ -214,6 +226,7 @@ class Ingester:
                 report.waiting += 1  # perhaps still being written
                 return None
             if state_file:
+                self._mark_seen([main.name])
                 if self._known_bad(main.name, digest, stat):
                     return None
                 self._remember_bad(main.name, digest, stat)
@@ -319,16 +332,23 @@ class Ingester:
         ).returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
         rows = [
             {
-                "spool": self.spool_id[:160], "name": u.name, "size": u.size, "mtime_ns": u.mtime_ns,
-                "content_hash": u.digest, "ingested_at": uow.now, "results": len(u.results), "outcome": outcome,
+                "spool": self.spool_id[:160],
+                "name": u.name,
+                "size": u.size,
+                "mtime_ns": u.mtime_ns,
+                "content_hash": u.digest,
+                "ingested_at": uow.now,
+                "results": len(u.results),
+                "outcome": outcome,
             }
             for u in units
         ]
         return {(r[0], r[1], r[2], r[3]) for r in uow.session.execute(statement, rows)}
 
-    def _commit_jsonl(self, name: str) -> ScanReport:
+    def _commit_jsonl(self, name: str) -> tuple[ScanReport, bool]:
         """Read from the committed cursor inside the transaction, so two ingesters at
-        once never read the same lines."""
+        once never read the same lines. Also says whether the file was read to its end
+        (a half-written last line included: it changes the file when completed)."""
         report = ScanReport()
         path = self.settings.path / name
         with self.store.write(self.actor) as uow:
@@ -337,18 +357,19 @@ class Ingester:
             try:
                 stat = path.stat()
             except FileNotFoundError:
-                return report
+                return report, True
             offset = cursor.offset if cursor else 0
             if cursor and ((cursor.device, cursor.inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset):
                 offset = 0  # rotated or truncated: start again
             if stat.st_size == offset:
-                return report
+                return report, True
             with path.open("rb") as handle:
                 handle.seek(offset)
                 chunk = handle.read(max(0, min(stat.st_size - offset, 16 * self.settings.max_bytes)))
+            at_end = offset + len(chunk) >= stat.st_size
             complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written last line waits
             if not complete:
-                return report
+                return report, at_end
             incoming = list(self._jsonl_lines(name, complete, offset, report))
             applied = apply(uow, incoming, self._policy(uow))
             new_offset = offset + len(complete)
@@ -366,7 +387,7 @@ class Ingester:
         report.ingested, report.results, report.stale = 1, applied.results, applied.stale
         report.duplicates += applied.duplicates
         report.opened = applied.opened
-        return report
+        return report, at_end
 
     def _jsonl_lines(self, name: str, data: bytes, offset: int, report: ScanReport) -> Iterator[Incoming]:
         stem = name.rsplit(".", 1)[0]

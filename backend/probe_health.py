@@ -269,11 +269,20 @@ def _probes(uow: UnitOfWork, names: set[str], policy: ProbePolicy) -> dict[str, 
         for name in sorted(missing):
             settings = policy.settings_for(name)
             interval = int(settings.interval.total_seconds()) if settings.interval else None
-            rows.append({
-                "name": name, "system_id": systems.get(settings.system) if settings.system else None,
-                "interval_s": interval, "created_at": uow.now, "kind": "", "state": "UNKNOWN", "stale": False,
-                "output": "", "consecutive": 0, "recovery_noted": False,
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "system_id": systems.get(settings.system) if settings.system else None,
+                    "interval_s": interval,
+                    "created_at": uow.now,
+                    "kind": "",
+                    "state": "UNKNOWN",
+                    "stale": False,
+                    "output": "",
+                    "consecutive": 0,
+                    "recovery_noted": False,
+                }
+            )
         table = table_of(Probe)
         insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
         uow.session.execute(insert.on_conflict_do_nothing(index_elements=["name"]), rows)

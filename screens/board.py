@@ -337,10 +337,14 @@ class BoardScreen(IncidentActions, Screen[None]):
         return {"category": row.category, "level": row.level} if row else {}
 
     def after_write(self) -> None:
+        """Re-read what was just changed now, rather than at the next feed poll: the
+        next action must see the version this one made."""
         incident_list = self.query_one(IncidentList)
+        changed = {incident_id for incident_id, _ in self.targets()}
         if incident_list.marked:
             incident_list.marked.clear()
             incident_list.refresh()
+        self._changed(frozenset(changed), False)
 
     def action_new_incident(self) -> None:
         from opsdeck.screens.forms import NewIncidentForm

@@ -46,7 +46,7 @@ class ActionForm(ModalScreen[str | None]):
     ActionForm { align: center middle; }
     ActionForm > Vertical { width: 80%; max-width: 100; height: auto; max-height: 90%; border: thick $primary;
                             background: $surface; padding: 0 1; }
-    ActionForm #title { text-style: bold; padding: 0 0 1 0; }
+    ActionForm #form-title { text-style: bold; padding: 0 0 1 0; }
     ActionForm #error { color: $error; text-style: bold; height: auto; }
     ActionForm #buttons { height: 3; align: right middle; }
     ActionForm TextArea { height: 8; }
@@ -61,7 +61,7 @@ class ActionForm(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(self.form_title), id="title")
+            yield Label(Text(self.form_title), id="form-title")
             yield from self.fields()
             yield Static("", id="error")
             with Horizontal(id="buttons"):
@@ -120,8 +120,16 @@ class TextForm(ActionForm):
 
     BINDINGS = [Binding("ctrl+e", "editor", "Edit in $EDITOR", id="form.editor")]
 
-    def __init__(self, title: str, perform: Perform, expected_version: int | None = None, *,
-                 label: str = "Text", text: str = "", multiline: bool = True) -> None:
+    def __init__(
+        self,
+        title: str,
+        perform: Perform,
+        expected_version: int | None = None,
+        *,
+        label: str = "Text",
+        text: str = "",
+        multiline: bool = True,
+    ) -> None:
         super().__init__(title, perform, expected_version)
         self.label, self.text, self.multiline = label, text, multiline
 
@@ -168,16 +176,26 @@ class ClassifyForm(ActionForm):
 
     BINDINGS = [Binding(str(n), f"category({n})", show=False, id=f"form.category{n}") for n in range(1, 9)]
 
-    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
-                 category: str, level: str | None, with_category: bool = True) -> None:
+    def __init__(
+        self,
+        title: str,
+        perform: Perform,
+        expected_version: int | None,
+        *,
+        category: str,
+        level: str | None,
+        with_category: bool = True,
+    ) -> None:
         super().__init__(title, perform, expected_version)
         self.category, self.level, self.with_category = category, level, with_category
 
     def fields(self) -> ComposeResult:
         if self.with_category:
             yield Label("Category (1-8)")
-            options = [Option(Text(f"{n}  {c.value:<17} {CATEGORY_TERMS[c].zh}"), id=c.value)
-                       for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)]
+            options = [
+                Option(Text(f"{n}  {c.value:<17} {CATEGORY_TERMS[c].zh}"), id=c.value)
+                for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)
+            ]
             yield OptionList(*options, id="category")
         yield Label("Level (I is the most severe)")
         with RadioSet(id="level"):
@@ -202,8 +220,10 @@ class ClassifyForm(ActionForm):
 
     def values(self) -> dict[str, Any]:
         pressed = self.query_one("#level", RadioSet).pressed_button
-        values: dict[str, Any] = {"level": pressed.name if pressed else None,
-                                  "reason": self.query_one("#reason", Input).value}
+        values: dict[str, Any] = {
+            "level": pressed.name if pressed else None,
+            "reason": self.query_one("#reason", Input).value,
+        }
         if self.with_category:
             option_list = self.query_one("#category", OptionList)
             index = option_list.highlighted
@@ -218,8 +238,16 @@ class ClassifyForm(ActionForm):
 class PickForm(ActionForm):
     """Pick one of a list (an owner, an obligation, an original incident), plus text."""
 
-    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
-                 choices: Sequence[tuple[str, str]], label: str, extra: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        title: str,
+        perform: Perform,
+        expected_version: int | None,
+        *,
+        choices: Sequence[tuple[str, str]],
+        label: str,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(title, perform, expected_version)
         self.choices, self.label, self.extra = choices, label, extra
 
@@ -255,8 +283,9 @@ class PickForm(ActionForm):
 class CloseForm(ActionForm):
     """Close: with the record (resolved and classified), as a false alarm, or as a duplicate."""
 
-    def __init__(self, title: str, perform: Perform, expected_version: int | None, *,
-                 originals: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, title: str, perform: Perform, expected_version: int | None, *, originals: Sequence[tuple[str, str]]
+    ) -> None:
         super().__init__(title, perform, expected_version)
         self.originals = originals
 
@@ -311,9 +340,12 @@ def owner_choices(roster: Sequence[dict[str, Any]], suggested_duty: str | None) 
     members = [m for m in roster if m["permission"] != "viewer"]
     members.sort(key=lambda m: (suggested_duty not in m["duties"], not m["on_duty"], m["open_incidents"], m["login"]))
     return [
-        (m["login"], f"{cell(m['login'], 10)} {cell(','.join(m['duties']) or m['permission'], 14)} "
-                     f"{'ON DUTY' if m['on_duty'] else 'off    '} {m['open_incidents']:>2} open"
-                     f"{'   <- suggested' if suggested_duty in m['duties'] else ''}")
+        (
+            m["login"],
+            f"{cell(m['login'], 10)} {cell(','.join(m['duties']) or m['permission'], 14)} "
+            f"{'ON DUTY' if m['on_duty'] else 'off    '} {m['open_incidents']:>2} open"
+            f"{'   <- suggested' if suggested_duty in m['duties'] else ''}",
+        )
         for m in members
     ]
 

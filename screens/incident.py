@@ -33,8 +33,13 @@ from opsdeck.tui.triage import ACTIONS, IncidentActions
 if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
 
-STATE_STYLE = {"pending": "", "warning": "bold yellow", "breached": "bold reverse red", "met": "green",
-               "met_late": "yellow"}
+STATE_STYLE = {
+    "pending": "",
+    "warning": "bold yellow",
+    "breached": "bold reverse red",
+    "met": "green",
+    "met_late": "yellow",
+}
 STEP_MARK = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
 
 
@@ -110,9 +115,12 @@ class IncidentScreen(IncidentActions, Screen[None]):
 
     def _changed_elsewhere(self) -> None:
         if self.app.screen is not self:  # a form is open: keep it, say what happened
-            self.app.notify(f"#{self.incident_id} was just changed by someone else: what you typed is kept; "
-                            "applying it is refused once with who changed what, then applies on the new version",
-                            severity="warning", timeout=8)
+            self.app.notify(
+                f"#{self.incident_id} was just changed by someone else: what you typed is kept; "
+                "applying it is refused once with who changed what, then applies on the new version",
+                severity="warning",
+                timeout=8,
+            )
         self.load()
 
     @on(Worker.StateChanged)
@@ -136,17 +144,32 @@ class IncidentScreen(IncidentActions, Screen[None]):
         summary.append(f"#{data['id']} ", "bold")
         summary.append(f"{data['level'] or '--'} ", "bold")
         summary.append(cell(data["title"], 200).rstrip(), "bold")
-        summary.append(f"\n{data['status']}  {data['category']}  owner {data['owner'] or '-'}  "
-                       f"system {data['system'] or '-'}  version {data['version']}", "dim")
+        summary.append(
+            f"\n{data['status']}  {data['category']}  owner {data['owner'] or '-'}  "
+            f"system {data['system'] or '-'}  version {data['version']}",
+            "dim",
+        )
         self.query_one("#summary", Static).update(summary)
         fields = Text()
-        for key in ("reporter", "reported_at", "outage_started_at", "acknowledged_at", "classified_at",
-                    "cause_located_at", "resolved_at", "record_filed_at", "closed_at"):
+        for key in (
+            "reporter",
+            "reported_at",
+            "outage_started_at",
+            "acknowledged_at",
+            "classified_at",
+            "cause_located_at",
+            "resolved_at",
+            "record_filed_at",
+            "closed_at",
+        ):
             value = data[key]
             if value:
                 if key.endswith("_at"):
-                    value = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(z).strftime(
-                        "%Y-%m-%d %H:%M:%S %Z")
+                    value = (
+                        datetime.fromisoformat(value.replace("Z", "+00:00"))
+                        .astimezone(z)
+                        .strftime("%Y-%m-%d %H:%M:%S %Z")
+                    )
                 fields.append(f"{key:<20}", "dim")
                 fields.append(cell(str(value), 60).rstrip() + "\n")
         for key in ("description", "resolution"):
@@ -200,14 +223,18 @@ class IncidentScreen(IncidentActions, Screen[None]):
         for step in steps:
             line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {step['title']}")
             if step["state"] != "pending":
-                line.append(f"  ({step['state']} by {step['by']}"
-                            f"{': ' + _clean_line(step['reason']) if step['reason'] else ''})", "dim")
+                line.append(
+                    f"  ({step['state']} by {step['by']}"
+                    f"{': ' + _clean_line(step['reason']) if step['reason'] else ''})",
+                    "dim",
+                )
             option_list.add_option(Option(line, id=step["key"]))
         if not steps:
-            option_list.add_option(Option(Text("(classify it: its category brings the playbook)", "dim"),
-                                          id="-", disabled=True))
-        if highlighted is not None and highlighted < option_list.option_count:
-            option_list.highlighted = highlighted
+            option_list.add_option(
+                Option(Text("(classify it: its category brings the playbook)", "dim"), id="-", disabled=True)
+            )
+        if option_list.option_count:
+            option_list.highlighted = min(highlighted or 0, option_list.option_count - 1)
 
     def _render_obligations(self) -> None:
         assert self.detail is not None
@@ -219,9 +246,11 @@ class IncidentScreen(IncidentActions, Screen[None]):
                 text.append("[x] " if last else "[ ] ", "green" if last else "bold yellow")
                 text.append(f"{o['en']}  {o['zh']}")
                 if last:
-                    text.append(f"  {last['by']} via {last['via']} {last['at']}"
-                                f"{': ' + _clean_line(last['who'] or last['note']) if (last['who'] or last['note']) else ''}",
-                                "dim")
+                    text.append(
+                        f"  {last['by']} via {last['via']} {last['at']}"
+                        f"{': ' + _clean_line(last['who'] or last['note']) if (last['who'] or last['note']) else ''}",
+                        "dim",
+                    )
                 text.append("\n")
         self.query_one("#obligations", Static).update(text)
 
@@ -242,8 +271,10 @@ class IncidentScreen(IncidentActions, Screen[None]):
         if self.detail.probe_results:
             text.append("Probe results attached\n", "bold")
             for result in self.detail.probe_results[:10]:
-                text.append(f"{result['at'].astimezone(self.ctx.zone).strftime('%H:%M:%S')} {result['state']:<9}"
-                            f"{_clean_line(result['probe'])}: {_clean_line(result['output'])[:100]}\n")
+                text.append(
+                    f"{result['at'].astimezone(self.ctx.zone).strftime('%H:%M:%S')} {result['state']:<9}"
+                    f"{_clean_line(result['probe'])}: {_clean_line(result['output'])[:100]}\n"
+                )
         self.query_one("#linked", Static).update(text)
 
     def _render_timeline(self) -> None:
@@ -282,9 +313,16 @@ class IncidentScreen(IncidentActions, Screen[None]):
 
         key = self._selected_step()
         if key:
-            self._form(TextForm(f"Skip step {key} of #{self.incident_id}", lambda v, seen: self._perform(
-                lambda s: s.step(self.incident_id, key, skip=True, reason=v["text"]), f"step {key} skipped"),
-                label="Why it is skipped", multiline=False))
+            self._form(
+                TextForm(
+                    f"Skip step {key} of #{self.incident_id}",
+                    lambda v, seen: self._perform(
+                        lambda s: s.step(self.incident_id, key, skip=True, reason=v["text"]), f"step {key} skipped"
+                    ),
+                    label="Why it is skipped",
+                    multiline=False,
+                )
+            )
 
     @work(thread=True, group="action", exit_on_error=False)
     def _step(self, key: str, skip: bool, reason: str | None) -> str:

@@ -57,11 +57,20 @@ def probe_results(store: Store, clock: FakeClock) -> None:
         Incoming("db01-mysql", "CRITICAL", "MYSQL CRITICAL \x1b]52;c;cGF5bG9hZA==\x07\x1b[31m refused", now, "t"),
         Incoming("core-sw01/LAN uplink traffic", "WARNING", "TRAFFIC WARNING - 81%", now, "t"),
     ]
-    ages = {"backup-os-config-local": 3, "backup-os-config-remote": 4, "backup-os-config-offsite": 30,
-            "backup-app-data-local": 2, "backup-app-data-remote": 5, "backup-app-data-offsite": 60,
-            "spare-server-test": 24 * 9, "spare-domain": 20}
-    results += [Incoming(name, "UNKNOWN", "", now, "t", last_success=now - timedelta(hours=hours))
-                for name, hours in ages.items()]
+    ages = {
+        "backup-os-config-local": 3,
+        "backup-os-config-remote": 4,
+        "backup-os-config-offsite": 30,
+        "backup-app-data-local": 2,
+        "backup-app-data-remote": 5,
+        "backup-app-data-offsite": 60,
+        "spare-server-test": 24 * 9,
+        "spare-domain": 20,
+    }
+    results += [
+        Incoming(name, "UNKNOWN", "", now, "t", last_success=now - timedelta(hours=hours))
+        for name, hours in ages.items()
+    ]
     with store.write("system:worker@test") as uow:
         apply(uow, results, clocks.load_policy(uow.session).probes)
 

@@ -304,3 +304,14 @@ def test_readiness_state_comes_from_the_age_of_the_last_good_run(seeded: Store, 
     with seeded.write(WORKER) as uow:
         probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
     assert probes(seeded)["backup-app-data-offsite"]["state"] == "CRITICAL"
+
+
+def test_a_long_json_lines_backlog_is_read_over_several_scans(store: Store, spool: Path) -> None:
+    """Each scan reads at most 16 x max_bytes of a state file; the rest is read by the
+    next scans even though the file does not change again."""
+    lines = "".join(json.dumps({"probe": f"p{n:03d}", "status": "ok", "id": str(n)}) + "\n" for n in range(120))
+    (spool / "backlog.jsonl").write_text(lines)
+    ingest = ingester(store, spool, max_bytes=100)  # 1,600 bytes a scan: about 30 lines
+    for _ in range(8):
+        ingest.scan()
+    assert result_count(store) == 120

@@ -93,12 +93,14 @@ class IncidentActions:
         """Screens reload what they show (the feed also tells them)."""
 
     @work(thread=True, group="action", exit_on_error=False)
-    def _bulk(self, verb: str, call: Callable[[Service, int, int | None], Any],
-              targets: list[tuple[int, int | None]]) -> str:
+    def _bulk(
+        self, verb: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
+    ) -> str:
         return self._bulk_now(verb, call, targets)
 
-    def _bulk_now(self, verb: str, call: Callable[[Service, int, int | None], Any],
-                  targets: list[tuple[int, int | None]]) -> str:
+    def _bulk_now(
+        self, verb: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
+    ) -> str:
         """Each incident on its own version; report partial success as it is."""
         service = self.service
         done = stale = refused = 0
@@ -138,22 +140,45 @@ class IncidentActions:
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         info = self.target_info(incident_id)
-        self._form(ClassifyForm(
-            f"Classify #{incident_id}", lambda v, seen: self._perform(
-                lambda s: s.classify(incident_id, category=v["category"] or "", level=v["level"] or "",
-                                     reason=v["reason"], expected_version=seen), f"#{incident_id} classified"),
-            version, category=info.get("category", "unclassified"), level=info.get("level")))
+        self._form(
+            ClassifyForm(
+                f"Classify #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.classify(
+                        incident_id,
+                        category=v["category"] or "",
+                        level=v["level"] or "",
+                        reason=v["reason"],
+                        expected_version=seen,
+                    ),
+                    f"#{incident_id} classified",
+                ),
+                version,
+                category=info.get("category", "unclassified"),
+                level=info.get("level"),
+            )
+        )
 
     def action_level(self) -> None:
         from opsdeck.screens.forms import ClassifyForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         info = self.target_info(incident_id)
-        self._form(ClassifyForm(
-            f"Level of #{incident_id}", lambda v, seen: self._perform(
-                lambda s: s.set_level(incident_id, level=v["level"] or "", reason=v["reason"], expected_version=seen),
-                f"#{incident_id} level changed"),
-            version, category=info.get("category", "unclassified"), level=info.get("level"), with_category=False))
+        self._form(
+            ClassifyForm(
+                f"Level of #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.set_level(
+                        incident_id, level=v["level"] or "", reason=v["reason"], expected_version=seen
+                    ),
+                    f"#{incident_id} level changed",
+                ),
+                version,
+                category=info.get("category", "unclassified"),
+                level=info.get("level"),
+                with_category=False,
+            )
+        )
 
     def action_assign(self) -> None:
         from opsdeck.screens.forms import PickForm, owner_choices
@@ -170,27 +195,52 @@ class IncidentActions:
         def perform(values: dict[str, Any], seen: int | None) -> str:
             login = values["choice"]
             if len(targets) == 1:
-                return self._perform(lambda s: s.assign(targets[0][0], login, expected_version=seen),
-                                   f"#{targets[0][0]} assigned to {login}")
+                return self._perform(
+                    lambda s: s.assign(targets[0][0], login, expected_version=seen),
+                    f"#{targets[0][0]} assigned to {login}",
+                )
             return self._bulk_now("assigned", lambda s, i, v: s.assign(i, login, expected_version=v), targets)
 
-        self._form(PickForm(title, perform, targets[0][1], choices=owner_choices(roster, duty.value if duty else None),
-                            label="Owner (suggested first: duty fits, on duty, least load)"))
+        self._form(
+            PickForm(
+                title,
+                perform,
+                targets[0][1],
+                choices=owner_choices(roster, duty.value if duty else None),
+                label="Owner (suggested first: duty fits, on duty, least load)",
+            )
+        )
 
     def action_note(self) -> None:
         from opsdeck.screens.forms import TextForm
 
         [(incident_id, _)] = self.targets()[:1] or [(0, None)]
-        self._form(TextForm(f"Note on #{incident_id}", lambda v, seen: self._perform(
-            lambda s: s.note(incident_id, v["text"]), f"note added to #{incident_id}"), label="Note"))
+        self._form(
+            TextForm(
+                f"Note on #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.note(incident_id, v["text"]), f"note added to #{incident_id}"
+                ),
+                label="Note",
+            )
+        )
 
     def action_cause(self) -> None:
         from opsdeck.screens.forms import TextForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
-        self._form(TextForm(f"Cause of #{incident_id} located", lambda v, seen: self._perform(
-            lambda s: s.cause(incident_id, note=v["text"], expected_version=seen),
-            f"#{incident_id}: cause located"), version, label="What was it (optional)", multiline=False))
+        self._form(
+            TextForm(
+                f"Cause of #{incident_id} located",
+                lambda v, seen: self._perform(
+                    lambda s: s.cause(incident_id, note=v["text"], expected_version=seen),
+                    f"#{incident_id}: cause located",
+                ),
+                version,
+                label="What was it (optional)",
+                multiline=False,
+            )
+        )
 
     def action_outage(self) -> None:
         from opsdeck.screens.forms import PickForm
@@ -202,12 +252,21 @@ class IncidentActions:
                 started = parse_time(values["when"], self.ctx.clock(), self.ctx.zone)
             except TimeFormatError as error:
                 raise InvalidInput("bad_time", str(error), "e.g. -40m or 2026-11-28T03:10:00+08:00") from None
-            return self._perform(lambda s: s.outage(incident_id, started=started, reason=values["reason"],
-                                                  expected_version=seen), f"#{incident_id}: outage start set")
+            return self._perform(
+                lambda s: s.outage(incident_id, started=started, reason=values["reason"], expected_version=seen),
+                f"#{incident_id}: outage start set",
+            )
 
-        self._form(PickForm(f"Outage start of #{incident_id}", perform, version, choices=[("set", "set it to:")],
-                            label="When the outage started",
-                            extra=[("when", "time: -40m, 03:10 or RFC 3339"), ("reason", "why (required)")]))
+        self._form(
+            PickForm(
+                f"Outage start of #{incident_id}",
+                perform,
+                version,
+                choices=[("set", "set it to:")],
+                label="When the outage started",
+                extra=[("when", "time: -40m, 03:10 or RFC 3339"), ("reason", "why (required)")],
+            )
+        )
 
     def action_attest(self) -> None:
         from opsdeck.screens.forms import CHANNEL_HINT, PickForm, obligation_choices
@@ -220,33 +279,62 @@ class IncidentActions:
             return
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
-            return self._perform(lambda s: s.attest(incident_id, values["choice"] or "", via=values["via"],
-                                                  note=values["note"], who=values["who"]),
-                               f"#{incident_id}: {values['choice']} attested")
+            return self._perform(
+                lambda s: s.attest(
+                    incident_id, values["choice"] or "", via=values["via"], note=values["note"], who=values["who"]
+                ),
+                f"#{incident_id}: {values['choice']} attested",
+            )
 
-        self._form(PickForm(f"Attest an obligation of #{incident_id}", perform, None,
-                            choices=obligation_choices(obligations), label="Obligation",
-                            extra=[("via", CHANNEL_HINT), ("note", "note"), ("who", "who (the spokesperson)")]))
+        self._form(
+            PickForm(
+                f"Attest an obligation of #{incident_id}",
+                perform,
+                None,
+                choices=obligation_choices(obligations),
+                label="Obligation",
+                extra=[("via", CHANNEL_HINT), ("note", "note"), ("who", "who (the spokesperson)")],
+            )
+        )
 
     def action_regrade(self) -> None:
         from opsdeck.screens.forms import PickForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
-        self._form(PickForm(
-            f"Re-grade #{incident_id}", lambda v, seen: self._perform(
-                lambda s: s.regrade(incident_id, confirm=v["choice"] == "confirm", reason=v["reason"],
-                                    expected_version=seen), f"#{incident_id}: re-grade answered"),
-            version, choices=[("confirm", "confirm: raise to the next level"),
-                              ("decline", "decline: the level stays (count to the next bound)")],
-            label="The outage passed the level's bound", extra=[("reason", "why (required)")]))
+        self._form(
+            PickForm(
+                f"Re-grade #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.regrade(
+                        incident_id, confirm=v["choice"] == "confirm", reason=v["reason"], expected_version=seen
+                    ),
+                    f"#{incident_id}: re-grade answered",
+                ),
+                version,
+                choices=[
+                    ("confirm", "confirm: raise to the next level"),
+                    ("decline", "decline: the level stays (count to the next bound)"),
+                ],
+                label="The outage passed the level's bound",
+                extra=[("reason", "why (required)")],
+            )
+        )
 
     def action_resolve(self) -> None:
         from opsdeck.screens.forms import TextForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
-        self._form(TextForm(f"Resolve #{incident_id}", lambda v, seen: self._perform(
-            lambda s: s.resolve(incident_id, resolution=v["text"], expected_version=seen),
-            f"#{incident_id} resolved"), version, label="Resolution: how service came back"))
+        self._form(
+            TextForm(
+                f"Resolve #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.resolve(incident_id, resolution=v["text"], expected_version=seen),
+                    f"#{incident_id} resolved",
+                ),
+                version,
+                label="Resolution: how service came back",
+            )
+        )
 
     def action_close(self) -> None:
         from opsdeck.screens.forms import CloseForm
@@ -255,9 +343,11 @@ class IncidentActions:
         if not targets:
             return
         with self.ctx.store.read() as session:
-            others = [(str(r["id"]), f"#{r['id']} {r['title']}")
-                      for r in queries.iter_incidents(session, queries.IncidentFilter(status="all"))
-                      if r["id"] not in {t[0] for t in targets} and r["close_kind"] != "duplicate"][-200:]
+            others = [
+                (str(r["id"]), f"#{r['id']} {r['title']}")
+                for r in queries.iter_incidents(session, queries.IncidentFilter(status="all"))
+                if r["id"] not in {t[0] for t in targets} and r["close_kind"] != "duplicate"
+            ][-200:]
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             kind = values["kind"]
@@ -281,9 +371,17 @@ class IncidentActions:
         from opsdeck.screens.forms import TextForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
-        self._form(TextForm(f"Reopen #{incident_id}", lambda v, seen: self._perform(
-            lambda s: s.reopen(incident_id, reason=v["text"], expected_version=seen), f"#{incident_id} reopened"),
-            version, label="Why", multiline=False))
+        self._form(
+            TextForm(
+                f"Reopen #{incident_id}",
+                lambda v, seen: self._perform(
+                    lambda s: s.reopen(incident_id, reason=v["text"], expected_version=seen), f"#{incident_id} reopened"
+                ),
+                version,
+                label="Why",
+                multiline=False,
+            )
+        )
 
     # -- helpers run inside a form's worker thread ------------------------------------------
 

@@ -3,7 +3,7 @@ connection it passes in (never from an alembic.ini)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlmodel import SQLModel
@@ -12,7 +12,7 @@ from opsdeck.backend import models  # noqa: F401  (registers the tables)
 from opsdeck.backend.sqltypes import UTCDateTime
 
 
-def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Migrations must not import app types (they change; old migrations must not)."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -146,6 +146,7 @@ class IncidentList(ScrollView, can_focus=True):
             self.rows.discard(incident_id)
             self._asked.discard(incident_id)
         for incident_id, row in rows.items():
+            self.rows.discard(incident_id)  # LRUCache.set keeps an existing value
             self.rows.set(incident_id, row)
             self._asked.discard(incident_id)
         self.refresh()
@@ -185,8 +186,13 @@ class IncidentList(ScrollView, can_focus=True):
         parts = self._strips.get(key)
         if parts is None:
             level = LEVEL_LABEL.get(row.level, "--")
-            left = Strip([Segment(cell(level, LEVEL_W - 1), self._level_style(row.level)),
-                          Segment("*" if marked else " ", Style(bold=True)), Segment(" ")])
+            left = Strip(
+                [
+                    Segment(cell(level, LEVEL_W - 1), self._level_style(row.level)),
+                    Segment("*" if marked else " ", Style(bold=True)),
+                    Segment(" "),
+                ]
+            )
             title_w = title_width(width)
             status = STATUS_SHORT.get(row.status, row.status)
             right = Strip(

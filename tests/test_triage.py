@@ -1,0 +1,259 @@
+"""Triage by keyboard with Pilot: every action and refusal, asserted on the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from opsdeck.backend import queries
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+from opsdeck.screens.forms import ActionForm
+from opsdeck.tui.widgets.incident_list import IncidentList
+
+from .board_fixtures import board_incidents, make_app, seeded_store
+from .conftest import FakeClock
+
+
+async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("never got there")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
+    store = seeded_store(sqlite_url, clock)
+    ids = board_incidents(store, clock)
+    yield store, ids
+    store.dispose()
+
+
+def incident(store: Store, incident_id: int) -> dict:
+    with store.read() as session:
+        return queries.incident_detail(session, incident_id)
+
+
+async def ready(pilot, app, incident_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Board loaded, its rows read, the cursor on `incident_id`."""
+    incident_list = app.screen.query_one(IncidentList)
+    await until(pilot, lambda: incident_id in incident_list.order and incident_id in incident_list.rows)
+    incident_list.cursor = incident_list.order.index(incident_id)
+    await pilot.pause(0.05)
+
+
+def form(app) -> ActionForm:  # type: ignore[no-untyped-def]
+    assert isinstance(app.screen, ActionForm), type(app.screen)
+    return app.screen
+
+
+def form_error(app) -> str:  # type: ignore[no-untyped-def]
+    return str(form(app).query_one("#error").render())
+
+
+async def test_acknowledge(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot, app, ids["db"])
+        await pilot.press("a")
+        await until(pilot, lambda: incident(store, ids["db"])["status"] == "acknowledged")
+        assert incident(store, ids["db"])["updated_by"] == "servers"
+
+
+async def test_classify_with_number_keys(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["db"])
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("5")  # server_fault; focus moves to the level
+        await pilot.press("down", "down", "enter")  # level III
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: incident(store, ids["db"])["category"] == "server_fault")
+        data = incident(store, ids["db"])
+        assert (data["level"], data["status"]) == ("III", "acknowledged")
+        assert [s["key"] for s in data["playbook"]][:1] == ["restart"]
+
+
+async def test_a_regrade_without_reason_is_refused_in_the_form_and_keeps_what_was_typed(
+    board, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["minor"])  # other, IV
+        await pilot.press("c", "4")  # network_fault
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "needs --reason" in form_error(app) or "re-grade" in form_error(app))
+        assert incident(store, ids["minor"])["category"] == "other"
+        app.screen.query_one("#reason").value = "lines, not the printer"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: incident(store, ids["minor"])["category"] == "network_fault")
+
+
+async def test_assign_suggests_the_member_whose_duty_fits(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["portal"])  # network_attack: duty "command"
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("enter")  # the suggested one is first
+        await until(pilot, lambda: incident(store, ids["portal"])["owner"] == "lead")
+
+
+async def test_note_resolve_close_and_the_refusals_on_the_way(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["minor"])
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"paper jam cleared")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: [n["text"] for n in incident(store, ids["minor"])["notes"]] == ["paper jam cleared"])
+        await until(pilot, lambda: not isinstance(app.screen, ActionForm))
+        await pilot.press("C")  # close before resolving: refused, says the ways out
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "not resolved" in form_error(app))
+        assert "--false-alarm" in form_error(app)
+        await pilot.press("escape")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"restarted the spooler", "ctrl+s")
+        await until(pilot, lambda: incident(store, ids["minor"])["status"] == "resolved")
+        await until(pilot, lambda: not isinstance(app.screen, ActionForm))
+        rows = app.screen.query_one(IncidentList).rows
+        await until(pilot, lambda: (row := rows.get(ids["minor"])) is not None and row.status == "resolved")
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: incident(store, ids["minor"])["status"] == "closed")
+        assert incident(store, ids["minor"])["record_filed_at"] is not None
+
+
+async def test_lowering_a_level_is_refused_for_operators(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["portal"])  # II
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("down", "down", "enter")  # IV
+        app.screen.query_one("#reason").value = "smaller than feared"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "is for leads" in form_error(app))
+        assert "ask a lead: lead" in form_error(app)
+        assert incident(store, ids["portal"])["level"] == "II"
+
+
+async def test_attest_an_obligation(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["switch"])  # III
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("enter")  # leadership_informed
+        await pilot.press(*"phone", "tab", *"told the director", "enter")
+        with store.read() as session:
+            await until(pilot, lambda: bool(queries.obligations(session, ids["switch"])[0]["attested"]))
+            [done] = queries.obligations(session, ids["switch"])[0]["attested"]
+        assert (done["by"], done["via"], done["note"]) == ("servers", "phone", "told the director")
+
+
+async def test_a_stale_write_is_refused_once_then_applies_on_the_new_version(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["switch"])
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"carrier fixed the fibre")
+        clock.advance(seconds=30)
+        Service(store, "dns").note(ids["switch"], "meanwhile")  # a note never conflicts...
+        Service(store, "lead").assign(ids["switch"], "dns")  # ...but this changes the incident
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "changed by lead" in form_error(app))
+        assert "Submit again" in form_error(app)
+        assert app.screen.query_one("#text").text == "carrier fixed the fibre"  # nothing typed is lost
+        assert incident(store, ids["switch"])["status"] == "acknowledged"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: incident(store, ids["switch"])["status"] == "resolved")
+
+
+async def test_bulk_acknowledge_reports_partial_success(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        incident_list = app.screen.query_one(IncidentList)
+        await until(
+            pilot, lambda: len(incident_list.order) == 5 and all(i in incident_list.rows for i in incident_list.order)
+        )
+        for name in ("hostile", "db", "switch"):  # two reported, one acknowledged already
+            incident_list.cursor = incident_list.order.index(ids[name])
+            await pilot.press("space")
+        await pilot.press("a")
+        await until(pilot, lambda: incident(store, ids["db"])["status"] == "acknowledged")
+        await until(pilot, lambda: any("2 acknowledged" in n.message for n in app._notifications))
+        message = next(n.message for n in app._notifications if "2 acknowledged" in n.message)
+        assert "1 refused" in message
+        assert incident(store, ids["hostile"])["status"] == "acknowledged"
+        assert not incident_list.marked
+
+
+async def test_a_viewer_sees_no_write_actions_and_writes_nothing(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="auditor", read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["db"])
+        for key in ("a", "c", "o", "m", "r", "C", "n"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert not isinstance(app.screen, ActionForm), key
+        assert incident(store, ids["db"])["status"] == "reported"
+        shown = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not {"ack", "classify", "assign", "resolve", "new_incident"} & shown
+
+
+async def test_the_detail_screen_ticks_and_skips_steps(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from opsdeck.screens.incident import IncidentScreen
+
+    store, ids = board
+    app = make_app(store, clock, login="telecom")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["switch"])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.detail is not None)
+        await pilot.press("space")  # the first step: check_lines
+        await until(pilot, lambda: incident(store, ids["switch"])["playbook"][0]["state"] == "done")
+        await until(pilot, lambda: app.screen.detail.incident["playbook"][0]["state"] == "done")
+        await pilot.press("down", "x")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"no backup line here", "enter")
+        await until(pilot, lambda: incident(store, ids["switch"])["playbook"][1]["state"] == "skipped")
+        assert incident(store, ids["switch"])["playbook"][1]["reason"] == "no backup line here"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "BoardScreen"
+
+
+async def test_report_a_new_incident_by_hand(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="dns")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["db"])
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"Citizens report the portal login loops", "tab", "tab", *"portal", "enter")
+        with store.read() as session:
+            await until(pilot, lambda: queries.count_incidents(session, queries.IncidentFilter()) == 6)
+            [new] = [r for r in queries.iter_incidents(session, queries.IncidentFilter()) if r["reporter"] == "dns"]
+        assert (new["title"], new["system"]) == ("Citizens report the portal login loops", "portal")
