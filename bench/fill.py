@@ -261,23 +261,25 @@ def open_incidents(run: Run) -> OpenStore:
     return run.once("fill.open_incidents", fill)
 
 
-def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick) -> OpenStore:
-    """`count` open incidents with their clocks at `path`; the templates are opened in `scratch`."""
+def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick, now: datetime = OPEN_NOW) -> OpenStore:
+    """`count` open incidents with their clocks at `path`, judged at `now` (whole seconds);
+    the templates are opened in `scratch`. A store for an app on the real clock is filled
+    at the real now, so its countdowns tick as an operator's would."""
     templates = open_templates(scratch)
     rng = random.Random(SEED)
     weights = [weight for _, weight in SCENARIOS]
     copies = []
     for index in range(count):
         which = rng.choices(range(len(templates)), weights=weights)[0]
-        copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng)))
+        copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng, now)))
     store = open_store(f"sqlite:///{path}")
     try:
         _import_demo(store)
-        breached = _insert_copies(store, templates, copies, tick)
+        breached = _insert_copies(store, templates, copies, tick, now)
     finally:
         store.dispose()
     due = frozenset(i + 1 for i in range(count) if i % DUE_EVERY == 0)
-    return OpenStore(path, OPEN_NOW, templates, tuple(copies), due, breached)
+    return OpenStore(path, now, templates, tuple(copies), due, breached)
 
 
 def open_templates(path: Path) -> tuple[Template, ...]:
@@ -321,21 +323,21 @@ def _import_demo(store: Store) -> None:
             Service(store, actor).import_records(kind, Path(source))
 
 
-def _shift(template: Template, due: bool, rng: random.Random) -> timedelta:
+def _shift(template: Template, due: bool, rng: random.Random, now: datetime) -> timedelta:
     """Whole seconds, so clock keys keep their format: a due incident's next clock broke a
     moment ago; any other's falls due between now and the template's window from now."""
     if due:
-        target = OPEN_NOW - timedelta(seconds=rng.randint(1, MAX_LATE_S))
+        target = now - timedelta(seconds=rng.randint(1, MAX_LATE_S))
     else:
-        target = OPEN_NOW + timedelta(seconds=rng.randint(1, int(template.window.total_seconds())))
+        target = now + timedelta(seconds=rng.randint(1, int(template.window.total_seconds())))
     next_due: datetime = template.incident["next_due_at"]
     return target - next_due
 
 
 def _insert_copies(
-    store: Store, templates: tuple[Template, ...], copies: list[tuple[int, timedelta]], tick: Tick
+    store: Store, templates: tuple[Template, ...], copies: list[tuple[int, timedelta]], tick: Tick, now: datetime
 ) -> int:
-    """Insert the copies in chunks; returns the clocks owed an escalation at OPEN_NOW."""
+    """Insert the copies in chunks; returns the clocks owed an escalation at `now`."""
     system_ids = _system_ids(store)
     breached = 0
     with store.engine.begin() as conn:
@@ -347,8 +349,8 @@ def _insert_copies(
                 incidents.append(incident)
                 for name in CHILD_TABLES:
                     children[name].extend(rows[name])
-                if incident["next_due_at"] <= OPEN_NOW:
-                    breached += sum(1 for row in rows["incident_deadlines"] if _owed_at(row, OPEN_NOW))
+                if incident["next_due_at"] <= now:
+                    breached += sum(1 for row in rows["incident_deadlines"] if _owed_at(row, now))
             conn.execute(insert(Incident.__table__), incidents)
             for name, child_rows in children.items():
                 if child_rows:

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Level
 from opsdeck.backend.errors import OpsdeckError, StaleWrite
+from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import CHANNELS
 
 from ..tui.text import cell
@@ -44,13 +45,14 @@ class ActionForm(ModalScreen[str | None]):
     ]
     DEFAULT_CSS = """
     ActionForm { align: center middle; }
-    ActionForm > Vertical { width: 80%; max-width: 100; height: auto; max-height: 90%; border: thick $primary;
-                            background: $surface; padding: 0 1; }
-    ActionForm #form-title { text-style: bold; padding: 0 0 1 0; }
+    ActionForm > VerticalScroll { width: 90%; max-width: 100; height: auto; max-height: 100%; border: thick $primary;
+                                  background: $surface; padding: 0 1; }
+    ActionForm #form-title { text-style: bold; }
+    ActionForm RadioSet { layout: horizontal; width: 100%; }
     ActionForm #error { color: $error; text-style: bold; height: auto; }
     ActionForm #buttons { height: 3; align: right middle; }
     ActionForm TextArea { height: 8; }
-    ActionForm OptionList { height: auto; max-height: 12; }
+    ActionForm OptionList { height: auto; max-height: 10; }
     """
 
     def __init__(self, title: str, perform: Perform, expected_version: int | None = None) -> None:
@@ -60,8 +62,8 @@ class ActionForm(ModalScreen[str | None]):
         self.expected_version = expected_version
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.form_title), id="form-title")
+        with VerticalScroll():
+            yield Label(Text(clean(self.form_title)), id="form-title")
             yield from self.fields()
             yield Static("", id="error")
             with Horizontal(id="buttons"):
@@ -112,7 +114,7 @@ class ActionForm(ModalScreen[str | None]):
             message = str(error)
         else:
             message = f"{type(error).__name__}: {error} (a bug: please report it)"
-        self.query_one("#error", Static).update(Text(message))
+        self.query_one("#error", Static).update(Text(clean(message)))
 
 
 class TextForm(ActionForm):
@@ -253,7 +255,7 @@ class PickForm(ActionForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.label)
-        yield OptionList(*[Option(Text(text), id=key) for key, text in self.choices], id="choice")
+        yield OptionList(*[Option(Text(clean(text)), id=key) for key, text in self.choices], id="choice")
         for name, placeholder in self.extra:
             yield Input(id=name, placeholder=placeholder)
 
@@ -296,7 +298,7 @@ class CloseForm(ActionForm):
             yield RadioButton("duplicate of another incident (pick it)", name="duplicate")
         yield Input(id="reason", placeholder="why it was a false alarm")
         yield Label("Original (for a duplicate)")
-        yield OptionList(*[Option(Text(text), id=key) for key, text in self.originals], id="original")
+        yield OptionList(*[Option(Text(clean(text)), id=key) for key, text in self.originals], id="original")
 
     def on_mount(self) -> None:
         self.query_one("#kind", RadioSet).focus()

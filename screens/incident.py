@@ -191,7 +191,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
     def _render_deadlines(self) -> None:
         assert self.detail is not None
         now = self.ctx.clock()
-        text = Text("Deadlines\n", "bold")
+        text = Text.assemble(("Deadlines\n", "bold"))
         newest = {d["key"]: d for d in sorted(self.detail.deadlines, key=lambda d: d["clock_start"])}
         for d in self.detail.deadlines:
             if newest[d["key"]] is not d and d["state"] not in ("breached", "met_late"):
@@ -205,7 +205,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             elif state == "met_late":
                 when = f" late {format_age(d['late_s'] or 0)}"
             else:
-                when = "      met"
+                when = ""
             text.append(f"{when:>9} ", STATE_STYLE.get(state, ""))
             text.append(f"{state:<9}", STATE_STYLE.get(state, ""))
             text.append(f" {d['key']:<21} {d['name_zh']}")
@@ -221,7 +221,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         highlighted = option_list.highlighted
         option_list.clear_options()
         for step in steps:
-            line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {step['title']}")
+            line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {clean(step['title'])}")
             if step["state"] != "pending":
                 line.append(
                     f"  ({step['state']} by {step['by']}"
@@ -255,7 +255,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self.query_one("#obligations", Static).update(text)
 
     def _render_notes(self, notes: list[dict[str, Any]]) -> None:
-        text = Text(f"Notes ({len(notes)}; m: add)\n", "bold")
+        text = Text.assemble((f"Notes ({len(notes)}; m: add)\n", "bold"))
         for note in notes[-20:]:
             text.append(f"{note['at']} {note['author']}: ", "dim")
             text.append(_clean_block(note["text"]) + "\n")
@@ -279,7 +279,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
 
     def _render_timeline(self) -> None:
         assert self.detail is not None
-        text = Text("Timeline (newest first)\n", "bold")
+        text = Text.assemble(("Timeline (newest first)\n", "bold"))
         for event in self.detail.timeline[:50]:
             at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
             text.append(f"{at.strftime('%m-%d %H:%M:%S')} {cell(event['actor'], 14)} {event['action']:<10} ", "dim")

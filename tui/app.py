@@ -14,7 +14,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
+from opsdeck.backend.sanitize import clean
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
 
@@ -42,6 +44,20 @@ class OpsdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(BoardScreen(self.context))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Messages carry user text (titles, names in errors): never markup, never escapes."""
+        super().notify(
+            clean(message, one_line=False), title=clean(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_unmount(self) -> None:
         for item in self.context.background:
