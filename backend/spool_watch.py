@@ -61,6 +61,9 @@ def watch(
         except OpsdeckError as error:  # store busy or unreachable: the next ring retries
             log.warning("scan: %s", error)
             return
+        except OSError as error:  # the spool moved or vanished mid-scan: the next ring rescans
+            log.warning("scan: %s", error)
+            return
         if on_report and (report.ingested or report.quarantined or report.duplicates):
             on_report(report)
 
