@@ -21,7 +21,9 @@ from .errors import InvalidInput
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
+OPEN = tuple(status.value for status in OPEN_STATUSES)
 SORTS = ("due", "level", "age", "id")
+HISTORY_SORTS = ("recent", "level", "id")
 _NEVER = float("inf")
 
 
@@ -107,10 +109,17 @@ class Key:
     reported: float
 
 
-def load_keys(session: Session, filt: BoardFilter, sort: str = "due", ids: Sequence[int] | None = None) -> list[Key]:
-    """Every open incident matching the filter (or only those of `ids`), in board order."""
-    i = Incident.__table__.c  # type: ignore[attr-defined]
-    query = select(i.id, i.first_due_at, i.level, i.reported_at).where(i.status.in_([s.value for s in OPEN_STATUSES]))
+def load_keys(
+    session: Session,
+    filt: BoardFilter,
+    sort: str = "due",
+    ids: Sequence[int] | None = None,
+    statuses: Sequence[str] = OPEN,
+) -> list[Key]:
+    """Every incident in `statuses` (open ones by default) matching the filter, or only
+    those of `ids`, in board order. The history view asks for resolved and closed."""
+    i = table_of(Incident).c
+    query = select(i.id, i.first_due_at, i.level, i.reported_at).where(i.status.in_(list(statuses)))
     if ids is not None:
         query = query.where(i.id.in_(list(ids)))
     if filt.level:
@@ -144,6 +153,7 @@ SORT_KEYS = {
     "level": lambda k: (-k.rank, k.due, k.id),
     "age": lambda k: (k.reported, k.id),
     "id": lambda k: (k.id,),
+    "recent": lambda k: (-k.reported, -k.id),
 }
 
 

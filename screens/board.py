@@ -52,6 +52,9 @@ class BoardScreen(IncidentActions, Screen[None]):
     BINDINGS = [
         *(a.binding for a in ACTIONS),
         Binding("n", "new_incident", "New", id="board.new"),
+        Binding("h", "history", "History", id="board.history", show=False),
+        Binding("H", "handover", "Handover", id="board.handover", show=False),
+        Binding("T", "shift", "Take/end shift", id="board.shift", show=False),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter", show=False),
         Binding("s", "sort", "Sort", id="board.sort"),
@@ -60,12 +63,16 @@ class BoardScreen(IncidentActions, Screen[None]):
         Binding("q", "quit", "Quit", id="board.quit"),
     ]
 
+    STATUSES: tuple[str, ...] = ("reported", "acknowledged", "resolved")
+    SORTS: tuple[str, ...] = board.SORTS
+    EMPTY = "No open incidents."
+
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.ctx = context
         self.keys: dict[int, Key] = {}
         self.filter = BoardFilter()
-        self.sort = "due"
+        self.sort = self.SORTS[0]
         self.panels: Panels | None = None
         self.unreadable_since: datetime | None = None
         self.last_error = ""
@@ -139,7 +146,7 @@ class BoardScreen(IncidentActions, Screen[None]):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_all(self) -> Loaded:
         with self.ctx.store.read() as session:
-            keys = {k.id: k for k in board.load_keys(session, self.filter, self.sort)}
+            keys = {k.id: k for k in board.load_keys(session, self.filter, self.sort, statuses=self.STATUSES)}
             panels = board.load_panels(session, self.ctx.clock())
         return Loaded(keys=keys, panels=panels)
 
@@ -152,7 +159,10 @@ class BoardScreen(IncidentActions, Screen[None]):
     def reload_changed(self, changed: frozenset[int], with_panels: bool) -> Loaded:
         """Only the incidents that changed: their keys (closed ones drop out) and rows."""
         with self.ctx.store.read() as session:
-            fresh = {k.id: k for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed))}
+            fresh = {
+                k.id: k
+                for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES)
+            }
             keys = dict(self.keys)
             for incident_id in changed:
                 keys.pop(incident_id, None)
@@ -276,9 +286,7 @@ class BoardScreen(IncidentActions, Screen[None]):
             return
         event.input.display = False
         self.query_one(IncidentList).empty_text = (
-            f"No open incidents match: {self.filter.describe()} (esc clears)"
-            if not self.filter.empty
-            else "No open incidents."
+            f"{self.EMPTY[:-1]} match: {self.filter.describe()} (esc clears)" if not self.filter.empty else self.EMPTY
         )
         self.query_one(IncidentList).focus()
         self.reload_all()
@@ -289,11 +297,11 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.query_one(IncidentList).focus()
         if not self.filter.empty:
             self.filter = BoardFilter()
-            self.query_one(IncidentList).empty_text = "No open incidents."
+            self.query_one(IncidentList).empty_text = self.EMPTY
             self.reload_all()
 
     def action_sort(self) -> None:
-        self.sort = board.SORTS[(board.SORTS.index(self.sort) + 1) % len(board.SORTS)]
+        self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
         order = sorted(self.keys.values(), key=board.SORT_KEYS[self.sort])
         self.query_one(IncidentList).set_order([k.id for k in order])
         self.notify(f"sorted by {self.sort}", timeout=2)
@@ -317,7 +325,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "new_incident" and self.ctx.read_only:
+        if action in ("new_incident", "shift") and self.ctx.read_only:
             return False
         return IncidentActions.check_action(self, action, parameters)
 
@@ -345,6 +353,30 @@ class BoardScreen(IncidentActions, Screen[None]):
             incident_list.marked.clear()
             incident_list.refresh()
         self._changed(frozenset(changed), False)
+
+    def action_history(self) -> None:
+        from opsdeck.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.ctx))
+
+    def action_handover(self) -> None:
+        from opsdeck.screens.handover import HandoverScreen
+
+        self.app.push_screen(HandoverScreen(self.ctx))
+
+    def action_shift(self) -> None:
+        """Take the shift (on duty) or end it: audited, as `opsdeck roster duty LOGIN on|off`."""
+        self._shift()
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _shift(self) -> str:
+        with self.ctx.store.read() as session:
+            member = next((m for m in queries.roster(session) if m["login"] == self.ctx.login), None)
+        if member is None:
+            return f"{self.ctx.login} is not on the roster: ask a lead to add you"
+        on = not member["on_duty"]
+        self.service.roster_duty(self.ctx.login, on)
+        return f"{self.ctx.login} {'took the shift: on duty' if on else 'ended the shift: off duty'}"
 
     def action_new_incident(self) -> None:
         from opsdeck.screens.forms import NewIncidentForm

@@ -257,3 +257,88 @@ async def test_report_a_new_incident_by_hand(board, clock: FakeClock) -> None:  
             await until(pilot, lambda: queries.count_incidents(session, queries.IncidentFilter()) == 6)
             [new] = [r for r in queries.iter_incidents(session, queries.IncidentFilter()) if r["reporter"] == "dns"]
         assert (new["title"], new["system"]) == ("Citizens report the portal login loops", "portal")
+
+
+async def test_history_shows_closed_incidents_and_filters(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from opsdeck.screens.history import HistoryScreen
+
+    store, ids = board
+    Service(store, "servers").close(ids["db"], false_alarm_reason="sensor")
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot, app, ids["switch"])
+        assert ids["db"] not in app.screen.query_one(IncidentList).order
+        await pilot.press("h")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, HistoryScreen) and app.screen.query_one(IncidentList).order == [ids["db"]],
+        )
+        await pilot.press("slash", *"printer", "enter")
+        await until(pilot, lambda: app.screen.query_one(IncidentList).order == [])
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.query_one(IncidentList).order == [ids["db"]])
+        await pilot.press("q")
+        assert type(app.screen).__name__ == "BoardScreen"
+
+
+async def test_take_and_end_the_shift(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="telecom")
+
+    def on_duty() -> bool:
+        with store.read() as session:
+            return next(m for m in queries.roster(session) if m["login"] == "telecom")["on_duty"]
+
+    assert on_duty() is False
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot, app, ids["switch"])
+        await pilot.press("T")
+        await until(pilot, on_duty)
+        await pilot.press("T")
+        await until(pilot, lambda: not on_duty())
+    with store.read() as session:
+        assert [e["action"] for e in queries.audit_trail(session, None)][-2:] == ["duty", "duty"]
+
+
+async def test_handover_screen_and_palette_offer_what_applies(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from opsdeck.screens.handover import HandoverScreen
+    from opsdeck.tui.palette import OpsdeckCommands
+
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["switch"])
+        provider = OpsdeckCommands(app.screen)
+        names = [name for name, _, _ in provider._commands()]
+        assert {"ack", "classify", "assign", "resolve", "close", "history", "handover", "new_incident"} <= set(names)
+        await pilot.press("H")
+        await until(pilot, lambda: isinstance(app.screen, HandoverScreen))
+        await until(pilot, lambda: "Unattested obligations" in str(app.screen.query_one("#handover").render()))
+    viewer = make_app(store, clock, login="auditor", read_only=True)
+    async with viewer.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, viewer, ids["switch"])
+        names = [name for name, _, _ in OpsdeckCommands(viewer.screen)._commands()]
+        assert "ack" not in names and "new_incident" not in names and "history" in names
+
+
+async def test_the_detail_screen_is_live_and_warns_a_form_in_progress(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from opsdeck.screens.incident import IncidentScreen
+
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["db"])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.detail is not None)
+        detail_screen = app.screen
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        Service(store, "dns").note(ids["db"], "checked the array controller")
+        await until(pilot, lambda: "checked the array controller" in str(detail_screen.query_one("#notes").render()))
+        assert loop.time() - started < 1.0
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"my own note")
+        Service(store, "lead").assign(ids["db"], "servers")
+        await until(pilot, lambda: any("changed by someone else" in n.message for n in app._notifications))
+        assert app.screen.query_one("#text").text == "my own note"

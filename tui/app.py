@@ -19,6 +19,7 @@ from textual.notifications import SeverityLevel
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
+from opsdeck.tui.palette import OpsdeckCommands
 
 
 @dataclass
@@ -37,6 +38,7 @@ class OpsdeckApp(App[None]):
     CSS_PATH = "opsdeck.tcss"
     TITLE = "opsdeck"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {OpsdeckCommands}
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()

@@ -131,6 +131,9 @@ def build_parser() -> Parser:
     p.add_argument("--once", action="store_true", help="one scan, print the counts, exit")
     p.add_argument("--encoding", metavar="E", help="text encoding of probe files (default: config spool_encoding)")
 
+    p = b.leaf(top, "handover", "the shift handover: open incidents by urgency, breaches, obligations, probes")
+    p.add_argument("--since", default="8h", metavar="DURATION", help="breaches since (default 8h)")
+
     probe = b.group(top, "probe", "probes and their health")
     b.leaf(probe, "list", "every probe with its state, age and last output")
     b.leaf(probe, "show", "one probe with its recent results").add_argument("name")

@@ -442,6 +442,44 @@ def ingest(ctx: Context) -> int:
     return 0
 
 
+def handover(ctx: Context) -> int:
+    from opsdeck.backend.handover import handover as build
+    from opsdeck.backend.timeutil import parse_duration
+
+    try:
+        since = parse_duration(ctx.args.since)
+    except TimeFormatError as error:
+        raise InvalidInput("bad_duration", f"--since: {error}", "e.g. --since 8h or 12h") from None
+    now = ctx.store.clock()
+    with ctx.store.read() as session:
+        data = build(session, now, since)
+    if ctx.args.json:
+        emit_json(data)
+        return 0
+    print(f"Handover at {format_local(now, ctx.zone)}, since {format_local(now - since, ctx.zone)}\n")
+    print(f"Open incidents ({len(data['open_incidents'])}), most urgent first:")
+    for item in data["open_incidents"]:
+        due = item["next_deadline"]
+        when = f"{format_countdown(due['remaining_s']).strip()} {due['key']}" if due else "-"
+        print(
+            f"  #{item['id']:<5} {fit(item['level'] or '--', 4)} {fit(when, 26)} {fit(clean(item['title']), 40)} "
+            f"{item['owner'] or '-'}"
+        )
+    print(f"\nBreaches escalated since ({len(data['breaches_since'])}):")
+    for b in data["breaches_since"]:
+        print(
+            f"  #{b['incident_id']:<5} {fit(b['rule'], 22)} escalated {b['escalated_at']} to {', '.join(b['to']) or 'nobody (met late)'}"
+        )
+    print(f"\nUnattested obligations ({len(data['unattested_obligations'])}):")
+    for u in data["unattested_obligations"]:
+        print(f"  #{u['incident_id']:<5} {', '.join(u['missing'])}")
+    print(f"\nStale probes: {', '.join(clean(n) for n in data['stale_probes']) or 'none'}")
+    print(
+        f"Silenced probes: {', '.join(clean(p['name']) + ' until ' + p['until'] for p in data['silenced_probes']) or 'none'}"
+    )
+    return 0
+
+
 def probe_list(ctx: Context) -> int:
     from opsdeck.backend.ingest import spool_summary
 
@@ -775,6 +813,7 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("escalate", None): escalate,
     ("worker", None): worker,
     ("ingest", None): ingest,
+    ("handover", None): handover,
     ("probe", "list"): probe_list,
     ("probe", "show"): probe_show,
     ("probe", "silence"): probe_silence,

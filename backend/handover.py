@@ -1,0 +1,82 @@
+"""The shift handover (交接班): what the next shift must know, from the store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from . import queries
+from .models import Escalation, Incident, table_of
+from .timeutil import rfc3339
+
+OBLIGATION_LEVELS = ("III", "II", "I")
+
+
+def handover(session: Session, now: datetime, since: timedelta) -> dict[str, Any]:
+    """Open incidents by urgency, breaches since, unattested obligations, stale and
+    silenced probes."""
+    start = now - since
+    open_rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
+    clocks = queries.open_clocks(session, [r["id"] for r in open_rows])
+    far = now.replace(year=9999)
+    open_rows.sort(key=lambda r: (clocks[r["id"]].due_at if r["id"] in clocks else far, r["id"]))
+    incidents = []
+    for row in open_rows:
+        clock = clocks.get(row["id"])
+        incidents.append(
+            {
+                "id": row["id"],
+                "title": row["title"],
+                "level": row["level"],
+                "category": row["category"],
+                "status": row["status"],
+                "owner": row["owner"],
+                "next_deadline": None
+                if clock is None
+                else {
+                    "key": clock.rule,
+                    "due_at": rfc3339(clock.due_at),
+                    "remaining_s": round((clock.due_at - now).total_seconds()),
+                },
+            }
+        )
+    e, i = table_of(Escalation).c, table_of(Incident).c
+    breaches = [
+        {
+            "incident_id": r.incident_id,
+            "title": r.title,
+            "rule": r.rule,
+            "due_at": rfc3339(r.due_at),
+            "escalated_at": rfc3339(r.escalated_at),
+            "to": [t["to"] for t in r.targets],
+        }
+        for r in session.execute(
+            select(e.incident_id, i.title, e.rule, e.due_at, e.escalated_at, e.targets)
+            .join(table_of(Incident), i.id == e.incident_id)
+            .where(e.escalated_at >= start)
+            .order_by(e.escalated_at)
+        )
+    ]
+    unattested = []
+    for row in open_rows:
+        if row["level"] in OBLIGATION_LEVELS:
+            missing = [o["key"] for o in queries.obligations(session, row["id"]) if not o["attested"]]
+            if missing:
+                unattested.append({"incident_id": row["id"], "title": row["title"], "missing": missing})
+    probes = [p for p in queries.probes(session, now) if p["stale"] or p["silenced_until"]]
+    return {
+        "at": rfc3339(now),
+        "since": rfc3339(start),
+        "open_incidents": incidents,
+        "breaches_since": breaches,
+        "unattested_obligations": unattested,
+        "stale_probes": [p["name"] for p in probes if p["stale"]],
+        "silenced_probes": [
+            {"name": p["name"], "until": p["silenced_until"], "reason": p["silence_reason"]}
+            for p in probes
+            if p["silenced_until"]
+        ],
+    }

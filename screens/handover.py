@@ -1,0 +1,71 @@
+"""`H`: the shift handover (交接班), as `opsdeck handover` prints it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from opsdeck.backend.handover import handover
+from opsdeck.backend.timeutil import format_countdown
+from opsdeck.tui.text import cell
+
+if TYPE_CHECKING:
+    from opsdeck.tui.app import BoardContext
+
+
+class HandoverScreen(Screen[None]):
+    BINDINGS = [Binding("escape,q", "back", "Back", id="handover.back")]
+
+    def __init__(self, context: BoardContext, since: timedelta = timedelta(hours=8)) -> None:
+        super().__init__()
+        self.ctx, self.since = context, since
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("loading…", id="handover")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        with self.ctx.store.read() as session:
+            data = handover(session, self.ctx.clock(), self.since)
+        self.app.call_from_thread(self.show, data)
+
+    def show(self, data: dict[str, Any]) -> None:
+        text = Text()
+        text.append(f"Handover: the last {int(self.since.total_seconds() // 3600)} h\n\n", "bold")
+        text.append(f"Open incidents ({len(data['open_incidents'])}), most urgent first\n", "bold")
+        for item in data["open_incidents"]:
+            due = item["next_deadline"]
+            when = f"{format_countdown(due['remaining_s'])} {cell(due['key'], 20)}" if due else " " * 30
+            style = "bold red" if due and due["remaining_s"] < 0 else ""
+            text.append(f"  #{item['id']:<5} {cell(item['level'] or '--', 4)} ")
+            text.append(when, style)
+            text.append(f" {cell(item['title'], 50)} {cell(item['owner'] or '-', 10)}\n")
+        text.append(f"\nBreaches escalated ({len(data['breaches_since'])})\n", "bold")
+        for b in data["breaches_since"]:
+            text.append(
+                f"  #{b['incident_id']:<5} {cell(b['rule'], 22)} to {cell(', '.join(b['to']) or 'nobody (met late)', 40)}\n"
+            )
+        text.append(f"\nUnattested obligations ({len(data['unattested_obligations'])})\n", "bold")
+        for u in data["unattested_obligations"]:
+            text.append(f"  #{u['incident_id']:<5} {cell(', '.join(u['missing']), 90)}\n")
+        text.append("\nStale probes: ", "bold")
+        text.append(cell(", ".join(data["stale_probes"]) or "none", 120) + "\n")
+        text.append("Silenced probes: ", "bold")
+        text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or "none", 120) + "\n")
+        self.query_one("#handover", Static).update(text)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

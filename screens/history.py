@@ -1,0 +1,36 @@
+"""`h`: resolved and closed incidents, newest first, with the board's filters, so "has
+this happened before?" is one key away. The same store-backed list as the board, so
+years of history stay fast."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from opsdeck.backend import board
+from opsdeck.screens.board import BoardScreen
+
+
+class HistoryScreen(BoardScreen):
+    STATUSES = ("resolved", "closed")
+    SORTS = board.HISTORY_SORTS
+    EMPTY = "No resolved or closed incidents."
+    BINDINGS = [
+        Binding("q", "back", "Back", id="history.back"),
+    ]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#list-header").styles.background = "darkblue"
+        self.set_class(True, "-history")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_quit(self) -> None:
+        self.app.pop_screen()
+
+    def action_clear_filter(self) -> None:
+        if self.filter.empty and not self.query_one("#filter").display:
+            self.app.pop_screen()
+            return
+        super().action_clear_filter()

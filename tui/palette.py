@@ -1,0 +1,46 @@
+"""The command palette (ctrl+p): every incident action and screen, by name, for the
+screen in front; what this login may not do is not offered."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .triage import ACTIONS
+
+SCREEN_COMMANDS = [
+    ("new_incident", "Report a new incident", "an external warning, by hand"),
+    ("history", "History", "resolved and closed incidents, with the same filters"),
+    ("handover", "Handover", "open incidents by urgency, breaches, obligations, probes"),
+    ("shift", "Take or end the shift", "go on or off duty (audited)"),
+    ("filter", "Filter", "words, level:, cat:, owner:, status:, system:"),
+    ("sort", "Sort", "due, level, age, id"),
+    ("toggle_panels", "Probes, readiness and roster", "the side panels on a narrow terminal"),
+    ("help", "Help", "every key and the legend"),
+]
+
+
+class OpsdeckCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, str]]:
+        screen = self.screen
+        found = []
+        for action in ACTIONS:
+            found.append((action.name, f"{action.label} ({action.key})", action.help))
+        found += SCREEN_COMMANDS
+        return [
+            (name, label, help_text)
+            for name, label, help_text in found
+            if hasattr(screen, f"action_{name}") and screen.check_action(name, ()) is True
+        ]
+
+    async def discover(self) -> Hits:
+        for name, label, help_text in self._commands():
+            yield DiscoveryHit(label, partial(self.screen.run_action, name), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, label, help_text in self._commands():
+            score = matcher.match(f"{label} {help_text}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), partial(self.screen.run_action, name), help=help_text)
