@@ -26,6 +26,7 @@ class FeedBatch:
     probes: bool = False
     roster: bool = False
     other: frozenset[str] = field(default_factory=frozenset)
+    who: dict[int, tuple[str, str]] = field(default_factory=dict)  # incident -> (actor, action), the last
 
     @property
     def empty(self) -> bool:
@@ -64,6 +65,7 @@ class FeedWatcher:
             return None
         self.seq = changes[-1].seq
         incidents = frozenset(int(c.entity_id) for c in changes if c.entity == "incident")
+        who = {int(c.entity_id): (c.actor, c.action) for c in changes if c.entity == "incident"}
         entities = {c.entity for c in changes}
         return FeedBatch(
             seq=self.seq,
@@ -71,6 +73,7 @@ class FeedWatcher:
             probes=bool(entities & {"probe", "spool"}),
             roster=bool(entities & {"roster", "contacts", "systems"}),
             other=frozenset(entities - {"incident", "probe", "spool", "roster"}),
+            who=who,
         )
 
     def close(self) -> None:

@@ -453,3 +453,15 @@ def probe_results(session: Session, name: str, limit: int = 20) -> list[dict[str
         }
         for r in rows
     ]
+
+
+def recent_originals(session: Session, exclude: set[int], limit: int = 200) -> list[tuple[str, str]]:
+    """What an incident may be closed as a duplicate of: the newest incidents that are
+    not duplicates themselves (a picker, not a listing of years)."""
+    rows = session.execute(
+        select(_I.id, _I.title)
+        .where(or_(_I.close_kind.is_(None), _I.close_kind != "duplicate"), _I.id.not_in(exclude or {-1}))
+        .order_by(_I.id.desc())
+        .limit(limit)
+    ).all()
+    return [(str(row.id), f"#{row.id} {row.title}") for row in rows]

@@ -261,6 +261,19 @@ def open_incidents(run: Run) -> OpenStore:
     return run.once("fill.open_incidents", fill)
 
 
+def live_incidents(run: Run, count: int) -> OpenStore:
+    """`count` open incidents judged at the real now of the fill, filled once per count: for
+    the board on the real clock, whose top rows then tick every second as an operator's do
+    (the 1 % breached a moment before the fill count up, the rest count down)."""
+
+    def fill() -> OpenStore:
+        tick = run.progress.stage(f"filling a store with {count:,} open incidents due around now", count)
+        now = datetime.now(UTC).replace(microsecond=0)  # whole seconds: see _shift
+        return fill_open_store(run.path(f"live-{count}.db"), count, run.path(f"live-templates-{count}.db"), tick, now)
+
+    return run.once(f"fill.live_incidents.{count}", fill)
+
+
 def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick, now: datetime = OPEN_NOW) -> OpenStore:
     """`count` open incidents with their clocks at `path`, judged at `now` (whole seconds);
     the templates are opened in `scratch`. A store for an app on the real clock is filled

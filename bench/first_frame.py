@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
+import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from opsdeck.tui.app import BoardContext, build_app
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .datatable_board import DataTableBoard
+from .pty_session import peak_rss_kib
 
 SIZE = (160, 48)
 POLL_S = 0.002
@@ -49,7 +50,6 @@ class Subject:
     ready: Callable[[], bool]
     extra: Callable[[float], dict[str, float]] = lambda started: {}  # more times, from `started`
     close: Callable[[], None] = lambda: None
-    marks: dict[str, float] = field(default_factory=dict)
 
 
 class FrameWatch:
@@ -58,7 +58,7 @@ class FrameWatch:
     def __init__(self, widget: Widget, ready: Callable[[], bool]) -> None:
         self.drawn_at: float | None = None
         self._lines: set[int] = set()
-        original = widget.render_line  # type: ignore[attr-defined]
+        original = widget.render_line
 
         def render_line(y: int) -> Strip:
             strip: Strip = original(y)
@@ -68,7 +68,7 @@ class FrameWatch:
                     self.drawn_at = time.perf_counter()
             return strip
 
-        widget.render_line = render_line  # type: ignore[attr-defined]
+        widget.render_line = render_line  # type: ignore[method-assign]
 
 
 async def measure(subject: Subject) -> dict[str, float]:
@@ -84,6 +84,7 @@ async def measure(subject: Subject) -> dict[str, float]:
             widget = subject.find()
         mounted_at = time.perf_counter()
         watch = FrameWatch(widget, subject.ready)
+        widget.refresh()  # a widget already drawn with its data (the trivial app) draws once more
         while watch.drawn_at is None:
             if data_at is None and subject.ready():
                 data_at = time.perf_counter()
@@ -163,7 +164,8 @@ def main(argv: list[str]) -> int:
         result = asyncio.run(measure(subject))
     finally:
         subject.close()
-    result["max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not ru_maxrss: ru_maxrss carries the (big) bench parent's peak across fork and exec.
+    result["max_rss_kib"] = peak_rss_kib(os.getpid())
     print(json.dumps(result), flush=True)
     return 0
 

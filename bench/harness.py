@@ -20,6 +20,7 @@ from typing import IO, Any, TypeVar
 
 T = TypeVar("T")
 Tick = Callable[[int], None]
+ROOT = Path(__file__).resolve().parent.parent  # the repository: where `python -m bench.…` runs
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Sizes:
     open_incidents: int  # open incidents with their clocks: deadline states, the escalation sweep
     storm_files: int  # .out/.rc pairs dropped into the spool at once
     latency_samples: int  # pairs written one at a time under the running watcher
+    frame_counts: tuple[int, ...]  # open incidents the board's first frame is timed at
+    tick_window_s: float  # how long the running board's CPU and terminal output are watched
+    board_samples: int  # changes (and probe files) timed until another board shows them
 
 
 FULL = Sizes(
@@ -43,6 +47,9 @@ FULL = Sizes(
     open_incidents=100_000,
     storm_files=10_000,
     latency_samples=200,
+    frame_counts=(10_000, 100_000),
+    tick_window_s=60.0,
+    board_samples=50,
 )
 QUICK = Sizes(
     write_actions=300,
@@ -52,6 +59,9 @@ QUICK = Sizes(
     open_incidents=10_000,
     storm_files=2_000,
     latency_samples=50,
+    frame_counts=(10_000,),
+    tick_window_s=10.0,
+    board_samples=20,
 )
 
 

@@ -106,6 +106,7 @@ class BoardScreen(IncidentActions, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(IncidentList).focus()
         self.query_one("#filter", Input).display = False
+        self.query_one("#filter", Input).cursor_blink = False  # steady: no repaint twice a second
         self._header_columns()
         self.set_interval(1.0, self._tick)
         self.reload_all()
@@ -379,10 +380,10 @@ class BoardScreen(IncidentActions, Screen[None]):
         return f"{self.ctx.login} {'took the shift: on duty' if on else 'ended the shift: off duty'}"
 
     def action_new_incident(self) -> None:
-        from opsdeck.screens.forms import NewIncidentForm
+        self._read_then(lambda session: [s["name"] for s in queries.systems(session)], self._new_incident_form)
 
-        with self.ctx.store.read() as session:
-            systems = [s["name"] for s in queries.systems(session)]
+    def _new_incident_form(self, systems: list[str]) -> None:
+        from opsdeck.screens.forms import NewIncidentForm
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             incident = self.service.open(

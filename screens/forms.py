@@ -73,6 +73,11 @@ class ActionForm(ModalScreen[str | None]):
     def fields(self) -> ComposeResult:
         yield from ()
 
+    def on_screen_resume(self) -> None:
+        """A steady cursor: a blinking one repaints twice a second over a slow link."""
+        for widget in self.query("Input, TextArea"):
+            widget.cursor_blink = False  # type: ignore[attr-defined]
+
     def values(self) -> dict[str, Any]:
         return {}
 
@@ -282,6 +287,34 @@ class PickForm(ActionForm):
         self.action_submit()
 
 
+class FieldsForm(ActionForm):
+    """A few one-line fields (a time and a reason); enter in the last one applies."""
+
+    def __init__(
+        self, title: str, perform: Perform, expected_version: int | None, *, fields: Sequence[tuple[str, str, str]]
+    ) -> None:
+        super().__init__(title, perform, expected_version)
+        self.field_specs = fields  # (name, label, placeholder)
+
+    def fields(self) -> ComposeResult:
+        for name, label, placeholder in self.field_specs:
+            yield Label(label)
+            yield Input(id=name, placeholder=placeholder)
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.field_specs[0][0]}", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.query_one(f"#{name}", Input).value for name, _, _ in self.field_specs}
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        if event.input.id == self.field_specs[-1][0]:
+            self.action_submit()
+        else:
+            self.focus_next()
+
+
 class CloseForm(ActionForm):
     """Close: with the record (resolved and classified), as a false alarm, or as a duplicate."""
 
@@ -337,16 +370,21 @@ class NewIncidentForm(ActionForm):
         self.action_submit()
 
 
-def owner_choices(roster: Sequence[dict[str, Any]], suggested_duty: str | None) -> list[tuple[str, str]]:
-    """Members who may own incidents: the one whose duty fits first, then on duty, then by load."""
+def owner_choices(roster: Sequence[dict[str, Any]], suggested_duties: set[str]) -> list[tuple[str, str]]:
+    """Members who may own incidents: those whose duties fit the category or the system
+    first, then whoever is on duty, then the least loaded."""
     members = [m for m in roster if m["permission"] != "viewer"]
-    members.sort(key=lambda m: (suggested_duty not in m["duties"], not m["on_duty"], m["open_incidents"], m["login"]))
+
+    def fits(member: dict[str, Any]) -> bool:
+        return bool(suggested_duties & set(member["duties"]))
+
+    members.sort(key=lambda m: (not fits(m), not m["on_duty"], m["open_incidents"], m["login"]))
     return [
         (
             m["login"],
             f"{cell(m['login'], 10)} {cell(','.join(m['duties']) or m['permission'], 14)} "
             f"{'ON DUTY' if m['on_duty'] else 'off    '} {m['open_incidents']:>2} open"
-            f"{'   <- suggested' if suggested_duty in m['duties'] else ''}",
+            f"{'   <- suggested' if fits(m) else ''}",
         )
         for m in members
     ]

@@ -108,16 +108,16 @@ class IncidentScreen(IncidentActions, Screen[None]):
             while not worker.is_cancelled:
                 batch = watcher.poll()
                 if batch is not None and self.incident_id in batch.incidents:
-                    self.app.call_from_thread(self._changed_elsewhere)
+                    self.app.call_from_thread(self._changed_elsewhere, *batch.who.get(self.incident_id, ("", "")))
                 time.sleep(0.1)
         finally:
             watcher.close()
 
-    def _changed_elsewhere(self) -> None:
-        if self.app.screen is not self:  # a form is open: keep it, say what happened
+    def _changed_elsewhere(self, actor: str, action: str) -> None:
+        if self.app.screen is not self and actor != self.ctx.login:  # a form is open: keep it, say who did what
             self.app.notify(
-                f"#{self.incident_id} was just changed by someone else: what you typed is kept; "
-                "applying it is refused once with who changed what, then applies on the new version",
+                f"#{self.incident_id}: {actor or 'someone'} just did {action or 'a change'}. What you typed is kept; "
+                "applying it is refused once, saying what changed, then applies on the new version",
                 severity="warning",
                 timeout=8,
             )

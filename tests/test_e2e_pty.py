@@ -133,3 +133,27 @@ def test_the_app_exits_when_its_terminal_goes_away(env: dict[str, str]) -> None:
     except subprocess.TimeoutExpired:
         term.proc.send_signal(signal.SIGKILL)
         pytest.fail("opsdeck kept running after its terminal went away")
+
+
+@pytest.mark.slow
+def test_no_color_draws_without_colour(env: dict[str, str]) -> None:
+    """NO_COLOR: severity stays readable as text (I!!! II!! III! IV), and no colour codes are sent."""
+    term = Terminal([OPSDECK, "--demo"], 100, 30, {**env, "NO_COLOR": "1"})
+    try:
+        assert term.wait_for("Core switch A"), term.text()
+        term.read(2.0)
+        assert "III!" in term.text() and "II!!" in term.text()
+        # Textual draws NO_COLOR in greys: every 256-colour code sent must be a grey.
+        import re
+
+        codes = {int(n) for n in re.findall(rb"[34]8;5;(\d+)", bytes(term.raw))}
+        greys = set(range(232, 256)) | {0, 7, 8, 15, 16, 231}
+        assert codes and codes <= greys, sorted(codes - greys)
+        rgb = re.findall(rb"[34]8;2;(\d+);(\d+);(\d+)", bytes(term.raw))
+        assert all(r == g == b for r, g, b in rgb)
+        term.send("q")
+        assert term.proc.wait(timeout=15) == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)

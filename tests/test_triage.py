@@ -340,5 +340,39 @@ async def test_the_detail_screen_is_live_and_warns_a_form_in_progress(board, clo
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
         await pilot.press(*"my own note")
         Service(store, "lead").assign(ids["db"], "servers")
-        await until(pilot, lambda: any("changed by someone else" in n.message for n in app._notifications))
+        await until(pilot, lambda: any("lead just did assign" in n.message for n in app._notifications))
         assert app.screen.query_one("#text").text == "my own note"
+
+
+async def test_cause_outage_regrade_and_reopen(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    app = make_app(store, clock, login="servers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app, ids["minor"])
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"toner sensor", "enter")
+        await until(pilot, lambda: incident(store, ids["minor"])["cause_located_at"] is not None)
+        await until(pilot, lambda: not isinstance(app.screen, ActionForm))
+        await until(pilot, lambda: app.screen.query_one(IncidentList).rows.get(ids["minor"]).version == 2)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"-3h", "enter", *"first complaint came at 08:00", "enter")
+        await until(pilot, lambda: incident(store, ids["minor"])["outage_started_at"] == "2026-11-28T00:35:00Z")
+        await until(pilot, lambda: not isinstance(app.screen, ActionForm))
+        await until(pilot, lambda: app.screen.query_one(IncidentList).rows.get(ids["minor"]).version == 3)
+        # The outage (3 h) is past level IV's 2 h bound: a re-grade is due; decline it.
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("down", "enter", *"back within the hour", "enter")
+        with store.read() as session:
+            await until(
+                pilot, lambda: any(e["action"] == "regrade" for e in queries.audit_trail(session, ids["minor"]))
+            )
+        await until(pilot, lambda: not isinstance(app.screen, ActionForm))
+        Service(store, "servers").resolve(ids["minor"], resolution="new toner")
+        await until(pilot, lambda: app.screen.query_one(IncidentList).rows.get(ids["minor"]).status == "resolved")
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press(*"jammed again", "enter")
+        await until(pilot, lambda: incident(store, ids["minor"])["status"] == "acknowledged")

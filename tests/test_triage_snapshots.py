@@ -52,7 +52,22 @@ def test_detail(app, snap_compare, size) -> None:  # type: ignore[no-untyped-def
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(
-    "key", ["c", "o", "C", "r", "b", "n"], ids=["classify", "assign", "close", "resolve", "attest", "new"]
+    "key",
+    ["c", "v", "o", "m", "u", "t", "e", "C", "r", "R", "b", "n"],
+    ids=[
+        "classify",
+        "level",
+        "assign",
+        "note",
+        "cause",
+        "outage",
+        "regrade",
+        "close",
+        "resolve",
+        "reopen",
+        "attest",
+        "new",
+    ],
 )
 def test_form(app, snap_compare, size, key) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(app, terminal_size=size, run_before=on_incident(1, key))

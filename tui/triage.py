@@ -81,6 +81,16 @@ class IncidentActions:
 
     # -- running ------------------------------------------------------------------------
 
+    def _read_then(self, read: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
+        """Read what a form needs in a thread (no I/O on the event loop), then open it."""
+        self._prepare(read, then)
+
+    @work(thread=True, group="prepare", exit_on_error=False)
+    def _prepare(self, read: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
+        with self.ctx.store.read() as session:
+            data = read(session)
+        self.app.call_from_thread(then, data)
+
     def _form(self, form: Any) -> None:
         self.app.push_screen(form, self._form_done)
 
@@ -181,15 +191,30 @@ class IncidentActions:
         )
 
     def action_assign(self) -> None:
-        from opsdeck.screens.forms import PickForm, owner_choices
 
         targets = self.targets()
         if not targets:
             return
         first = self.target_info(targets[0][0])
-        with self.ctx.store.read() as session:
-            roster = queries.roster(session)
-        duty = CATEGORY_DUTY.get(Category(first.get("category", "other")))
+
+        def read(session: Any) -> tuple[list[dict[str, Any]], str | None]:
+            system = queries.get_incident(session, targets[0][0])["system"]
+            duty_area = next((s["duty_area"] for s in queries.systems(session) if s["name"] == system), None)
+            return queries.roster(session), duty_area
+
+        self._read_then(read, lambda data: self._assign_form(targets, first, *data))
+
+    def _assign_form(
+        self,
+        targets: list[tuple[int, int | None]],
+        first: dict[str, Any],
+        roster: list[dict[str, Any]],
+        system_duty: str | None,
+    ) -> None:
+        from opsdeck.screens.forms import PickForm, owner_choices
+
+        category_duty = CATEGORY_DUTY.get(Category(first.get("category", "other")))
+        duties = {d for d in (system_duty, category_duty.value if category_duty else None) if d}
         title = f"Assign #{targets[0][0]}" if len(targets) == 1 else f"Assign {len(targets)} incidents"
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
@@ -206,7 +231,7 @@ class IncidentActions:
                 title,
                 perform,
                 targets[0][1],
-                choices=owner_choices(roster, duty.value if duty else None),
+                choices=owner_choices(roster, duties),
                 label="Owner (suggested first: duty fits, on duty, least load)",
             )
         )
@@ -243,7 +268,7 @@ class IncidentActions:
         )
 
     def action_outage(self) -> None:
-        from opsdeck.screens.forms import PickForm
+        from opsdeck.screens.forms import FieldsForm
 
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
 
@@ -258,22 +283,28 @@ class IncidentActions:
             )
 
         self._form(
-            PickForm(
+            FieldsForm(
                 f"Outage start of #{incident_id}",
                 perform,
                 version,
-                choices=[("set", "set it to:")],
-                label="When the outage started",
-                extra=[("when", "time: -40m, 03:10 or RFC 3339"), ("reason", "why (required)")],
+                fields=[
+                    ("when", "When the outage started", "-40m, or 2026-11-28T08:10:00+08:00"),
+                    ("reason", "Why (required)", "e.g. the first complaint came at 08:00"),
+                ],
             )
         )
 
     def action_attest(self) -> None:
-        from opsdeck.screens.forms import CHANNEL_HINT, PickForm, obligation_choices
 
         [(incident_id, _)] = self.targets()[:1] or [(0, None)]
-        with self.ctx.store.read() as session:
-            obligations = queries.obligations(session, incident_id)
+        self._read_then(
+            lambda session: queries.obligations(session, incident_id),
+            lambda obligations: self._attest_form(incident_id, obligations),
+        )
+
+    def _attest_form(self, incident_id: int, obligations: list[dict[str, Any]]) -> None:
+        from opsdeck.screens.forms import CHANNEL_HINT, PickForm, obligation_choices
+
         if not obligations:
             self.app.notify(f"#{incident_id} is below level III: no obligations to attest", timeout=5)
             return
@@ -337,17 +368,17 @@ class IncidentActions:
         )
 
     def action_close(self) -> None:
-        from opsdeck.screens.forms import CloseForm
 
         targets = self.targets()
         if not targets:
             return
-        with self.ctx.store.read() as session:
-            others = [
-                (str(r["id"]), f"#{r['id']} {r['title']}")
-                for r in queries.iter_incidents(session, queries.IncidentFilter(status="all"))
-                if r["id"] not in {t[0] for t in targets} and r["close_kind"] != "duplicate"
-            ][-200:]
+        exclude = {t[0] for t in targets}
+        self._read_then(
+            lambda session: queries.recent_originals(session, exclude), lambda others: self._close_form(targets, others)
+        )
+
+    def _close_form(self, targets: list[tuple[int, int | None]], others: list[tuple[str, str]]) -> None:
+        from opsdeck.screens.forms import CloseForm
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             kind = values["kind"]
@@ -365,7 +396,7 @@ class IncidentActions:
             return self._bulk_now("closed", close, targets)
 
         title = f"Close #{targets[0][0]}" if len(targets) == 1 else f"Close {len(targets)} incidents"
-        self._form(CloseForm(title, perform, targets[0][1], originals=list(reversed(others))))
+        self._form(CloseForm(title, perform, targets[0][1], originals=others))
 
     def action_reopen(self) -> None:
         from opsdeck.screens.forms import TextForm

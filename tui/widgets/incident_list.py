@@ -16,6 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -84,7 +85,6 @@ class IncidentList(ScrollView, can_focus=True):
     IncidentList > .incident-list--due-pending { color: $text; }
     IncidentList > .incident-list--due-warning { color: $warning; text-style: bold; }
     IncidentList > .incident-list--due-breached { color: $error; text-style: bold reverse; }
-    IncidentList > .incident-list--cursor { background: $foreground 18%; text-style: bold; }
     IncidentList > .incident-list--header { color: $text-muted; text-style: bold; }
     IncidentList > .incident-list--dim { color: $text-muted; }
     """
@@ -172,12 +172,15 @@ class IncidentList(ScrollView, can_focus=True):
             return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
         now = self.clock()
         left, right = self._cached_parts(row, width, now)
-        strip = Strip([*left, self._countdown(row, now), Segment(" "), *right], width)
-        if index == self.cursor and self.has_focus_within:
-            strip = strip.apply_style(self._style("cursor"))
-        elif index == self.cursor:
-            strip = strip.apply_style(Style(underline=True))
-        return strip.crop(0, width)
+        countdown = [self._countdown(row, now)]
+        rest = [Segment(" "), *right]
+        if index == self.cursor:  # over the row's own styles (the countdown keeps its band)
+            mark = self._cursor_style() if self.has_focus_within else Style(underline=True)
+            left = list(Segment.apply_style(left, post_style=mark))
+            rest = list(Segment.apply_style(rest, post_style=mark))
+        # The widget's own style under every segment: also no segment is left without a
+        # style (Textual's NO_COLOR filter cannot handle one).
+        return Strip([*left, *countdown, *rest], width).apply_style(self.rich_style).crop(0, width)
 
     def _cached_parts(self, row: Row, width: int, now: datetime) -> tuple[Strip, Strip]:
         age = format_age((now - row.reported_at).total_seconds())
@@ -219,6 +222,16 @@ class IncidentList(ScrollView, can_focus=True):
         else:
             band = "pending"
         return Segment(format_countdown(remaining), self._style(f"due-{band}"))
+
+    def _cursor_style(self) -> Style:
+        """The row under the cursor: the list's background a step lighter (darker on a light
+        theme), so every column keeps its own colour and stays readable."""
+        base = self.rich_style.bgcolor
+        if base is None:
+            return Style(reverse=True)
+        color = Color.from_rich_color(base)
+        shifted = color.lighten(0.12) if color.brightness < 0.5 else color.darken(0.12)
+        return Style(bgcolor=shifted.rich_color, bold=True)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"incident-list--{name}", partial=True)

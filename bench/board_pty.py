@@ -1,0 +1,258 @@
+"""The real `opsdeck` board full-screen in a pseudo-terminal (`bench.pty_session`): what it
+costs while only the countdowns change (CPU, terminal bytes, peak memory), against the
+same rows in a `DataTable` app (`bench.datatable_board`); and how long it takes from its
+spawn to an incident row on screen, against a trivial Textual app.
+
+The stores are filled at the real now (`fill.live_incidents`), so the rows on screen
+count every second as an operator's would.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .figure import Figure
+from .fill import live_incidents
+from .harness import ROOT, Run, thousands, venv_script
+from .pty_session import INCIDENT_ROW, Terminal, bytes_by_position, cpu_seconds, peak_rss_kib, pty_env
+
+START_AT = 10_000  # open incidents for the start-to-first-row figure
+COLUMNS, LINES = 160, 50  # the pseudo-terminal
+SETTLE_S = 5.0  # after the first row: the initial reads and the first panels are done
+SHOW_CAP_S = 240.0  # a board that shows no row by then is reported as "> cap"
+CPU_TARGET = 2.0  # % of one core
+BYTES_TARGET = 3.0  # KB/s
+RSS_TARGET = 120.0  # MB, at RSS_TARGET_AT
+RSS_TARGET_AT = 100_000
+MB = 1e6
+# The start figure's baseline: a trivial Textual app whose only line looks like a row.
+TRIVIAL_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Trivial(App):
+    def compose(self):
+        yield Static("#1 first frame")
+Trivial().run()
+"""
+
+
+def _opsdeck_argv(path: Path) -> list[str | Path]:
+    # --read-only: the board alone. Without it a board started by a roster operator runs
+    # an embedded worker (escalations, ingest) when no other worker holds the lease.
+    return [venv_script("opsdeck"), "--db", f"sqlite:///{path}", "--read-only"]
+
+
+def _datatable_argv(path: Path) -> list[str | Path]:
+    return [sys.executable, "-m", "bench.datatable_board", path]
+
+
+# -- ticking -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """One app watched in the pseudo-terminal while its countdowns tick."""
+
+    shown_s: float  # spawn to the first row on screen
+    seconds: float
+    cpu_s: float
+    bytes: int
+    peak_rss_kib: int
+    by_position: dict[tuple[int, int], int]  # bytes written after moving to each (line, column)
+
+    @property
+    def cpu_percent(self) -> float:
+        return 100 * self.cpu_s / self.seconds
+
+    @property
+    def kb_per_s(self) -> float:
+        return self.bytes / self.seconds / 1000
+
+    @property
+    def rss_mb(self) -> float:
+        return self.peak_rss_kib * 1024 / MB
+
+    def where(self, top: int = 3) -> str:
+        """Where most of the output goes, in KB/s: the top positions, then the rest."""
+        ranked = sorted(self.by_position.items(), key=lambda item: -item[1])
+        rate = 1000 * self.seconds
+        shown = [f"line {line} col {column} {count / rate:.2f}" for (line, column), count in ranked[:top]]
+        rest = [count for _, count in ranked[top:]]
+        if rest:
+            shown.append(f"{len(rest)} other positions {sum(rest) / rate:.2f} (<= {max(rest) / rate:.2f} each)")
+        return ", ".join(shown)
+
+
+@dataclass(frozen=True)
+class Ticking:
+    count: int
+    opsdeck: Window
+    datatable: Window | None  # None: it showed no row within SHOW_CAP_S
+
+
+def tick_cpu(run: Run) -> Figure:
+    """The real board idling on a big store: CPU while only the countdowns change."""
+    ticking = _ticking(run)
+    ours, table = ticking.opsdeck, ticking.datatable
+    return Figure(
+        name=f"board ticking CPU at {thousands(ticking.count)} ({COLUMNS}x{LINES} pty, {ours.seconds:.0f} s)",
+        value=ours.cpu_percent,
+        unit="% of a core",
+        baseline=table.cpu_percent if table else None,
+        baseline_label=_tick_baseline_label(table),
+        target=f"<= {CPU_TARGET:g} %",
+        target_met=ours.cpu_percent <= CPU_TARGET,
+        note=(
+            f"utime+stime from /proc/PID/stat over the window, which starts {SETTLE_S:g} s after the first row "
+            f"(opsdeck showed it {ours.shown_s:.1f} s after its spawn"
+            + (f", DataTable {table.shown_s:.1f} s" if table else "")
+            + "); opsdeck runs --read-only so no embedded worker runs"
+        ),
+    )
+
+
+def tick_bytes(run: Run) -> Figure:
+    ticking = _ticking(run)
+    ours, table = ticking.opsdeck, ticking.datatable
+    return Figure(
+        name=f"board ticking terminal output at {thousands(ticking.count)} ({COLUMNS}x{LINES})",
+        value=ours.kb_per_s,
+        unit="KB/s",
+        baseline=table.kb_per_s if table else None,
+        baseline_label=_tick_baseline_label(table),
+        target=f"<= {BYTES_TARGET:g} KB/s",
+        target_met=ours.kb_per_s <= BYTES_TARGET,
+        note=(
+            f"bytes read from the pty over the same window (1 KB = 1000 B); by where the cursor moved before "
+            f"writing, KB/s: opsdeck {ours.where()}" + (f"; DataTable {table.where()}" if table else "")
+        ),
+    )
+
+
+def tick_rss(run: Run) -> Figure:
+    ticking = _ticking(run)
+    ours, table = ticking.opsdeck, ticking.datatable
+    checked = ticking.count == RSS_TARGET_AT
+    return Figure(
+        name=f"board peak RSS at {thousands(ticking.count)} open incidents",
+        value=ours.rss_mb,
+        unit="MB",
+        baseline=table.rss_mb if table else None,
+        baseline_label=_tick_baseline_label(table),
+        target=f"<= {RSS_TARGET:g} MB at {thousands(RSS_TARGET_AT)}" + ("" if checked else " (not checked)"),
+        target_met=ours.rss_mb <= RSS_TARGET if checked else None,
+        note=f"VmHWM from /proc/PID/status at the end of the window (1 MB = 10^6 B; {ours.peak_rss_kib / 1024:.0f} MiB)",
+    )
+
+
+def _tick_baseline_label(table: Window | None) -> str:
+    label = "Textual DataTable of the same rows, a 1 s timer updating the visible countdown cells, same pty"
+    return label if table else f"{label}: showed no row within {SHOW_CAP_S:.0f} s"
+
+
+def _ticking(run: Run) -> Ticking:
+    return run.once("board.ticking", lambda: _time_ticking(run))
+
+
+def _time_ticking(run: Run) -> Ticking:
+    count = run.sizes.open_incidents
+    filled = live_incidents(run, count)
+    window = run.sizes.tick_window_s
+    run.progress.stage(f"opsdeck in a pty, {count:,} open incidents: {window:.0f} s of ticking")
+    ours = _watch(run, _opsdeck_argv(filled.path), window, "opsdeck")
+    if ours is None:
+        raise RuntimeError(f"bench: opsdeck showed no incident row within {SHOW_CAP_S:.0f} s")
+    run.progress.stage(f"baseline: DataTable in a pty, {count:,} rows: {window:.0f} s of ticking")
+    return Ticking(count, ours, _watch(run, _datatable_argv(filled.path), window, "datatable"))
+
+
+def _watch(run: Run, argv: list[str | Path], seconds: float, name: str) -> Window | None:
+    """Spawn, wait for a row, settle, then watch for `seconds`; None if no row by the cap."""
+    term = Terminal(argv, COLUMNS, LINES, pty_env(run.path(f"home-{name}")), cwd=ROOT)
+    try:
+        shown = term.wait_for(INCIDENT_ROW, SHOW_CAP_S)
+        if shown is None and term.proc.poll() is not None:
+            raise RuntimeError(f"bench: {name} exited {term.proc.returncode} before showing a row:\n{term.text()}")
+        if shown is None:
+            return None
+        term.pump(SETTLE_S)
+        if term.proc.poll() is not None:
+            raise RuntimeError(f"bench: {name} exited {term.proc.returncode} while settling:\n{term.text()}")
+        cpu, began = cpu_seconds(term.pid), time.perf_counter()
+        term.recording = bytearray()
+        term.pump(seconds)
+        elapsed = time.perf_counter() - began
+        used = cpu_seconds(term.pid) - cpu
+        output = bytes(term.recording)
+        peak = peak_rss_kib(term.pid)
+    finally:
+        term.stop()
+    return Window(shown, elapsed, used, len(output), peak, bytes_by_position(output))
+
+
+# -- start to first row --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Starts:
+    opsdeck: list[float]
+    trivial: list[float]
+    import_textual: list[float]
+
+
+def start_to_first_row(run: Run) -> Figure:
+    """`opsdeck --db ...` spawned in a pty until the screen shows an incident row."""
+    starts = run.once("board.starts", lambda: _time_starts(run))
+    fastest, floor = min(starts.opsdeck), min(starts.trivial)
+    return Figure(
+        name=f"opsdeck start to first row ({thousands(START_AT)} open incidents, {COLUMNS}x{LINES} pty)",
+        value=fastest,
+        unit="s",
+        baseline=floor,
+        baseline_label="a trivial Textual app (one Static) to its first frame, same pty harness",
+        note=(
+            f"best of {len(starts.opsdeck)} (median {statistics.median(starts.opsdeck):.2f} s; baseline median "
+            f"{statistics.median(starts.trivial):.2f} s); python -c 'import textual' alone exits after "
+            f"{min(starts.import_textual) * 1000:.0f} ms; opsdeck --read-only (no embedded worker)"
+        ),
+    )
+
+
+def _time_starts(run: Run) -> Starts:
+    filled = live_incidents(run, START_AT)
+    runs = run.sizes.start_runs
+    tick = run.progress.stage("opsdeck, a trivial app and import textual, each spawned in a pty", runs)
+    env = pty_env(run.path("home-starts"))
+    times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": []}
+    for index in range(runs):  # interleaved: a busy moment hits each alike
+        times["opsdeck"].append(_until_row(_opsdeck_argv(filled.path), env, "opsdeck"))
+        times["trivial"].append(_until_row([sys.executable, "-c", TRIVIAL_APP], env, "the trivial app"))
+        times["import"].append(_until_exit([sys.executable, "-c", "import textual"], env))
+        tick(index + 1)
+    return Starts(times["opsdeck"], times["trivial"], times["import"])
+
+
+def _until_row(argv: list[str | Path], env: dict[str, str], name: str) -> float:
+    term = Terminal(argv, COLUMNS, LINES, env, cwd=ROOT)
+    try:
+        shown = term.wait_for(INCIDENT_ROW, 60.0)
+    finally:
+        term.stop()
+    if shown is None:
+        raise RuntimeError(f"bench: {name} showed no row within 60 s:\n{term.text()}")
+    return shown
+
+
+def _until_exit(argv: list[str | Path], env: dict[str, str]) -> float:
+    term = Terminal(argv, COLUMNS, LINES, env, cwd=ROOT)
+    try:
+        exited = term.wait_exit(60.0)
+    finally:
+        term.stop()
+    if exited is None or term.proc.returncode != 0:
+        raise RuntimeError(f"bench: {argv} did not exit cleanly within 60 s")
+    return exited
