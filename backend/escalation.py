@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import col
 
-from . import clocks, deadlines
-from .domain import Level, Permission, Status
-from .models import Contact, Escalation, Incident, IncidentDeadline, RosterMember, System, table_of
+from . import clocks, deadlines, notify_plan
+from .domain import Level, Status
+from .models import Escalation, Incident, IncidentDeadline, table_of
+from .recipients import resolve_targets
 from .store import Store, UnitOfWork
 from .timeutil import rfc3339
 
@@ -166,93 +167,10 @@ def _record(
     if not targets:
         details["over"] = {"met_at": rfc3339(row.met_at), "superseded_at": rfc3339(row.superseded_at)}
     event = uow.record("escalate", details, incident_id=incident.id)
-    payload = {
-        "event": f"escalation:{row.rule}",
-        "incident": {
-            "id": incident.id,
-            "title": incident.title,
-            "level": incident.level,
-            "category": incident.category,
-            "status": incident.status,
-        },
-        "deadline": {"rule": row.rule, "name": rule.name if rule else row.rule, "due_at": rfc3339(row.due_at)},
-    }
-    for target in targets:
-        uow.outbox(
-            event_name=f"escalation:{row.rule}",
-            recipient_kind=target["kind"],
-            recipient=target["to"],
-            incident_id=incident.id,
-            payload=payload,
-            key=f"incident-{incident.id}-{event.seq}-escalation-{row.rule}-{target['kind']}-{target['to']}",
+    if targets:  # only a live breach pages anyone
+        deadline = {"rule": row.rule, "name": rule.name if rule else row.rule, "due_at": rfc3339(row.due_at)}
+        notify_plan.route(
+            uow, f"escalation:{row.rule}", incident, event.seq, rule_targets=targets, extra={"deadline": deadline}
         )
     assert incident.id is not None
     return Recorded(incident.id, row.rule, row.clock_key, row.due_at, uow.now, targets, regraded_to)
-
-
-def resolve_targets(session: Session, incident: Incident, specs: tuple[str, ...]) -> list[dict[str, str]]:
-    """Who is actually told, each with why (`via`), deduplicated, in the rule's order."""
-    chosen: list[dict[str, str]] = []
-    for spec in specs:
-        for kind, to, via in _resolve(session, incident, spec):
-            if not any(t["kind"] == kind and t["to"] == to for t in chosen):
-                chosen.append({"kind": kind, "to": to, "via": via})
-    if not chosen:
-        chosen = [{"kind": "member", "to": login, "via": "fallback: group lead"} for login in _leads(session)]
-    return chosen
-
-
-def _resolve(session: Session, incident: Incident, spec: str) -> list[tuple[str, str, str]]:
-    kind, _, value = spec.partition(":")
-    if kind == "duty":
-        members = [m for m in _on_duty(session) if value in m.duties]
-        if members:
-            return [("member", m.login, spec) for m in members]
-        return [("member", login, f"{spec}: nobody on duty, group lead") for login in _leads(session)]
-    if kind == "permission":
-        return (
-            [("member", login, spec) for login in _leads(session)]
-            if value == "lead"
-            else [("member", m.login, spec) for m in _on_duty(session)]
-        )
-    if kind == "contact":
-        keys = session.execute(
-            select(col(Contact.key)).where(col(Contact.kind) == value).order_by(col(Contact.key))
-        ).scalars()
-        found = [("contact", key, spec) for key in keys]
-        return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session)]
-    if spec == "owner":
-        if incident.owner:
-            return [("member", incident.owner, spec)]
-        return [("member", m.login, "owner: none yet, on duty") for m in _on_duty(session)]
-    if spec == "system_vendor":
-        system = session.get(System, incident.system_id) if incident.system_id else None
-        if system and system.vendor_contact:
-            return [("contact", system.vendor_contact, spec)]
-        return []
-    if spec == "on_duty":
-        return [("member", m.login, spec) for m in _on_duty(session)]
-    return []
-
-
-def _on_duty(session: Session) -> list[RosterMember]:
-    return list(
-        session.execute(
-            select(RosterMember)
-            .where(col(RosterMember.on_duty).is_(True), col(RosterMember.permission) != Permission.VIEWER.value)
-            .order_by(col(RosterMember.login))
-        ).scalars()
-    )
-
-
-def _leads(session: Session) -> list[str]:
-    """Leads on duty first; if none is on duty, every lead."""
-    leads = list(
-        session.execute(
-            select(col(RosterMember.login), col(RosterMember.on_duty))
-            .where(col(RosterMember.permission) == Permission.LEAD.value)
-            .order_by(col(RosterMember.login))
-        ).all()
-    )
-    on_duty = [login for login, duty in leads if duty]
-    return on_duty or [login for login, _ in leads]

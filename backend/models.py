@@ -334,6 +334,20 @@ class PolicyVersion(SQLModel, table=True):
     document: dict[str, Any] = json_dict()
 
 
+class RoutingVersion(SQLModel, table=True):
+    """Channels and notification routes, versioned like the policy (URLs hold secrets:
+    shown only redacted)."""
+
+    __tablename__ = "routing_versions"
+
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    created_at: datetime = utc(nullable=False)
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    document: dict[str, Any] = json_dict()
+
+
 class Probe(SQLModel, table=True):
     """A monitoring item (第九条) or readiness check (§7), kept current by the ingest."""
 

@@ -1,10 +1,11 @@
 """Who must be told, written as outbox rows in the transaction of the cause.
 
-These are the default routes (DOMAIN.md §3): a new incident goes to the operators on
-duty; a classification at level III or above goes to the group lead(s), leadership
-(所领导) and every business department (各业务部室). Delivery, channels and routing
-from a file are the notifications issue; here the rows are only written, one per
-recipient, even when the recipient has no channel yet.
+The routes come from the stored routing version (`opsdeck channels apply`; a new store
+has the plan's defaults, DOMAIN.md §3): a new incident goes to the operators on duty; a
+classification at level III or above to the group lead(s), leadership (所领导) and
+every business department (各业务部室); each escalation to its rule's targets. One row
+per recipient, even when the recipient has no channel yet: the sender then marks it
+failed, "no channel for RECIPIENT", and nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import Session
 
-from .domain import ContactKind, Level, Permission
-from .models import Contact, Incident, RosterMember
+from . import routing
+from .domain import Level
+from .models import Incident, RoutingVersion, System
+from .recipients import resolve_targets
 from .store import UnitOfWork
 from .timeutil import rfc3339
 
 
 def after(uow: UnitOfWork, action: str, incident: Incident, details: dict[str, Any], seq: int) -> None:
+    """The notification events a service action causes."""
     if action == "open":
-        _new_incident(uow, incident, seq)
-    if action in ("open", "classify", "level") and _reached_level_iii(incident, details):
-        _level_iii(uow, incident, seq)
+        route(uow, "new_incident", incident, seq)
+    if action in ("open", "classify", "level", "regrade") and _reached_level_iii(incident, details):
+        route(uow, "level_iii", incident, seq)
+    if action == "resolve":
+        route(uow, "resolved", incident, seq)
 
 
 def _reached_level_iii(incident: Incident, details: dict[str, Any]) -> bool:
@@ -34,49 +40,58 @@ def _reached_level_iii(incident: Incident, details: dict[str, Any]) -> bool:
     return before is None or Level(before).rank < Level.III.rank
 
 
-def _payload(incident: Incident, event: str) -> dict[str, Any]:
-    return {
-        "event": event,
-        "incident": {
-            "id": incident.id,
-            "title": incident.title,
-            "category": incident.category,
-            "level": incident.level,
-            "status": incident.status,
-            "reported_at": rfc3339(incident.reported_at),
-        },
-    }
+def load(session: Session) -> routing.Routing:
+    row = session.execute(select(RoutingVersion).order_by(RoutingVersion.version.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
+    if row is None:
+        return routing.parse({}, 0)
+    return routing.parse(row.document, row.version)
 
 
-def _new_incident(uow: UnitOfWork, incident: Incident, seq: int) -> None:
-    logins = uow.session.execute(
-        select(col(RosterMember.login)).where(
-            col(RosterMember.on_duty).is_(True),
-            col(RosterMember.permission) != Permission.VIEWER.value,
+def route(
+    uow: UnitOfWork,
+    event: str,
+    incident: Incident,
+    seq: int,
+    *,
+    rule_targets: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Write one outbox row per recipient the matching routes name; returns how many."""
+    routes = load(uow.session).routes
+    system = uow.session.get(System, incident.system_id) if incident.system_id else None
+    recipients: list[dict[str, str]] = []
+    for r in routes:
+        if not r.matches(event, incident.level, incident.category, system.name if system else None):
+            continue
+        specs = tuple(t for t in r.to if t != "rule")
+        if "rule" in r.to:
+            recipients += rule_targets or []
+        recipients += resolve_targets(uow.session, incident, specs, fallback=False) if specs else []
+    seen: set[tuple[str, str]] = set()
+    payload = {"event": event, "incident": _incident(incident), **(extra or {})}
+    for target in recipients:
+        key = (target["kind"], target["to"])
+        if key in seen:
+            continue
+        seen.add(key)
+        uow.outbox(
+            event_name=event,
+            recipient_kind=target["kind"],
+            recipient=target["to"],
+            incident_id=incident.id,
+            payload=payload,
+            key=f"incident-{incident.id}-{seq}-{event}-{target['kind']}-{target['to']}",
         )
-    ).scalars()
-    for login in logins:
-        _row(uow, incident, seq, "new_incident", "member", login)
+    return len(seen)
 
 
-def _level_iii(uow: UnitOfWork, incident: Incident, seq: int) -> None:
-    leads = uow.session.execute(
-        select(col(RosterMember.login)).where(col(RosterMember.permission) == Permission.LEAD.value)
-    ).scalars()
-    for login in leads:
-        _row(uow, incident, seq, "level_iii", "member", login)
-    kinds = (ContactKind.LEADERSHIP.value, ContactKind.BUSINESS_DEPARTMENT.value)
-    contacts = uow.session.execute(select(col(Contact.key)).where(col(Contact.kind).in_(kinds))).scalars()
-    for key in contacts:
-        _row(uow, incident, seq, "level_iii", "contact", key)
-
-
-def _row(uow: UnitOfWork, incident: Incident, seq: int, event: str, kind: str, recipient: str) -> None:
-    uow.outbox(
-        event_name=event,
-        recipient_kind=kind,
-        recipient=recipient,
-        incident_id=incident.id,
-        payload=_payload(incident, event),
-        key=f"incident-{incident.id}-{seq}-{event}-{kind}-{recipient}",
-    )
+def _incident(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "category": incident.category,
+        "level": incident.level,
+        "status": incident.status,
+        "owner": incident.owner,
+        "reported_at": rfc3339(incident.reported_at),
+    }

@@ -465,3 +465,46 @@ def recent_originals(session: Session, exclude: set[int], limit: int = 200) -> l
         .limit(limit)
     ).all()
     return [(str(row.id), f"#{row.id} {row.title}") for row in rows]
+
+
+def outbox(session: Session, state: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """`notify list`: newest first; URLs never appear here (payloads carry no channel)."""
+    from .models import OutboxMessage
+
+    o = table_of(OutboxMessage).c
+    query = select(
+        o.id,
+        o.idempotency_key,
+        o.event,
+        o.recipient_kind,
+        o.recipient,
+        o.channel,
+        o.state,
+        o.attempts,
+        o.last_error,
+        o.next_attempt_at,
+        o.created_at,
+        o.sent_at,
+        o.incident_id,
+    )
+    if state:
+        query = query.where(o.state == state)
+    rows = session.execute(query.order_by(o.id.desc()).limit(limit)).all()
+    return [
+        {
+            "id": r.id,
+            "key": r.idempotency_key,
+            "event": r.event,
+            "recipient_kind": r.recipient_kind,
+            "recipient": r.recipient,
+            "channel": r.channel,
+            "state": r.state,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "next_attempt_at": rfc3339(r.next_attempt_at),
+            "created_at": rfc3339(r.created_at),
+            "sent_at": rfc3339(r.sent_at),
+            "incident_id": r.incident_id,
+        }
+        for r in rows
+    ]

@@ -944,6 +944,68 @@ class Service:
                     uow.changed(kind, name, "import")
         return result
 
+    def apply_channels(self, path: Path) -> tuple[int, bool]:
+        """Channels and routes from a TOML file, as a new version (leads); secrets stay out
+        of the audit trail: it records the hash and the channel names only."""
+        from . import notify_plan, routing
+        from .models import RoutingVersion
+
+        document = routing.load_file(path)
+        digest = routing.document_hash(document)
+        with self.store.write(self.login) as uow:
+            self._lead(uow.session, "channels apply", bootstrap=True)
+            current = notify_plan.load(uow.session)
+            row = uow.session.get(RoutingVersion, current.version) if current.version else None
+            if row is not None and row.hash == digest:
+                return current.version, False
+            version = current.version + 1
+            uow.session.add(
+                RoutingVersion(
+                    version=version,
+                    created_at=uow.now,
+                    actor=self.login,
+                    source=str(path),
+                    hash=digest,
+                    document=document,
+                )
+            )
+            uow.record(
+                "channels_applied",
+                {
+                    "version": version,
+                    "hash": digest,
+                    "source": str(path),
+                    "channels": [c["name"] for c in document.get("channel", [])],
+                    "routes": len(document.get("route", [])),
+                },
+                entity="routing",
+                entity_id=version,
+            )
+        return version, True
+
+    def retry_message(self, message_id: int) -> None:
+        """A failed or dead message goes out again now (same idempotency key)."""
+        from .models import OutboxMessage
+
+        with self.store.write(self.login) as uow:
+            self._writer(uow.session, "retrying a notification")
+            message = uow.session.get(OutboxMessage, message_id)
+            if message is None:
+                raise NotFound("no_message", f"no notification #{message_id}", "see `opsdeck notify list`")
+            if message.state not in ("failed", "dead"):
+                raise DomainError(
+                    "not_failed",
+                    f"notification #{message_id} is {message.state}",
+                    "only failed or dead ones are retried",
+                )
+            message.state, message.next_attempt_at, message.lease_until = "pending", uow.now, None
+            uow.record(
+                "notify_retry",
+                {"message": message_id, "key": message.idempotency_key},
+                entity="outbox",
+                entity_id=message_id,
+            )
+
     def apply_policy(self, path: Path) -> tuple[int, bool]:
         """Store the file as a new policy version; (version, whether it changed)."""
         document = policy.merged_with_defaults(policy.load_file(path))

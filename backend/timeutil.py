@@ -113,15 +113,16 @@ COUNTDOWN_WIDTH = 9
 
 
 def format_countdown(seconds: float) -> str:
-    """Always COUNTDOWN_WIDTH cells, right-aligned: mm:ss under an hour, h:mm:ss under
-    100 hours, then days; a leading `-` when overdue."""
+    """Always COUNTDOWN_WIDTH cells, right-aligned: mm:ss under an hour (it ticks each
+    second), h:mm under 100 hours and then days (they change once a minute, so a board
+    of far deadlines sends almost nothing to the terminal); a leading `-` when overdue."""
     sign = "-" if seconds < 0 else ""
     seconds = abs(int(seconds))
     if seconds < 3600:
         text = f"{seconds // 60:02d}:{seconds % 60:02d}"
     elif seconds < 100 * 3600:
         hours, rest = divmod(seconds, 3600)
-        text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        text = f"{hours}h{rest // 60:02d}m"
     else:
         days = min(seconds // 86400, 9999)
         text = f"{days}d{(seconds % 86400) // 3600:02d}h"

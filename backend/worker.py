@@ -30,6 +30,7 @@ from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .ingest import Ingester, ScanReport, SpoolSettings
 from .models import WorkerHeartbeat
+from .notify import NotifyDuty
 from .store import Store, worker_actor
 
 log = logging.getLogger("opsdeck.worker")
@@ -238,7 +239,7 @@ def probes_duty(store: Store, actor: str) -> Callable[[], list[str]]:
     return run
 
 
-DUTIES = ("escalate", "ingest", "probes", "http")
+DUTIES = ("escalate", "ingest", "probes", "http", "notify")
 
 
 def standard_worker(
@@ -260,6 +261,7 @@ def standard_worker(
         "escalate": escalate_duty(store, actor),
         "probes": probes_duty(store, actor),
         "http": HttpDuty(store, actor, stop),
+        "notify": NotifyDuty(store, actor, stop),
     }
     if spool is not None:
         available["ingest"] = IngestDuty(store, spool, actor, stop)

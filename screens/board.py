@@ -8,8 +8,9 @@ is one reload, and a reload re-reads only the incidents that changed.
 
 from __future__ import annotations
 
+import bisect
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class Loaded:
     """A worker's result: applied on the event loop."""
 
     keys: dict[int, Key] | None = None  # None: keys unchanged
+    order: list[tuple[Any, int]] | None = None  # (sort key, id), sorted in the worker, not on the event loop
     rows: dict[int, Row] = field(default_factory=dict)
     stale_rows: frozenset[int] = frozenset()
     panels: Panels | None = None
@@ -71,6 +73,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         super().__init__()
         self.ctx = context
         self.keys: dict[int, Key] = {}
+        self.order: list[tuple[Any, int]] = []
         self.filter = BoardFilter()
         self.sort = self.SORTS[0]
         self.panels: Panels | None = None
@@ -149,7 +152,8 @@ class BoardScreen(IncidentActions, Screen[None]):
         with self.ctx.store.read() as session:
             keys = {k.id: k for k in board.load_keys(session, self.filter, self.sort, statuses=self.STATUSES)}
             panels = board.load_panels(session, self.ctx.clock())
-        return Loaded(keys=keys, panels=panels)
+        sort_key = board.SORT_KEYS[self.sort]
+        return Loaded(keys=keys, order=sorted((sort_key(k), k.id) for k in keys.values()), panels=panels)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -164,13 +168,25 @@ class BoardScreen(IncidentActions, Screen[None]):
                 k.id: k
                 for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES)
             }
-            keys = dict(self.keys)
-            for incident_id in changed:
-                keys.pop(incident_id, None)
-            keys.update(fresh)
             rows = board.load_rows(session, [i for i in changed if i in fresh])
             panels = board.load_panels(session, self.ctx.clock()) if with_panels else None
-        return Loaded(keys=keys, rows=rows, stale_rows=changed, panels=panels)
+        if not changed:
+            return Loaded(panels=panels)
+        keys, order = _patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
+        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, panels=panels)
+
+    @work(thread=True, exclusive=True, group="beat", exit_on_error=False)
+    def check_worker(self) -> None:
+        """Every few seconds, only the newest worker heartbeat (a cheap query)."""
+        from opsdeck.backend.worker import last_heartbeat
+
+        beat = last_heartbeat(self.ctx.store)
+        self.app.call_from_thread(self._beat, beat)
+
+    def _beat(self, beat: datetime | None) -> None:
+        if self.panels is not None and beat != self.panels.worker_beat_at:
+            self.panels = replace(self.panels, worker_beat_at=beat)
+            self._banners(self.ctx.clock())
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
@@ -200,9 +216,9 @@ class BoardScreen(IncidentActions, Screen[None]):
         if self.unreadable_since is not None:
             self.unreadable_since = None
             self.reload_all()
-        if time.monotonic() - self._panels_at > PANELS_EVERY_S and not self._loading():
+        if time.monotonic() - self._panels_at > PANELS_EVERY_S:
             self._panels_at = time.monotonic()
-            self.reload_changed(frozenset(), True)
+            self.check_worker()
 
     def _unreadable(self, error: str) -> None:
         if self.unreadable_since is None:
@@ -247,10 +263,9 @@ class BoardScreen(IncidentActions, Screen[None]):
         incident_list = self.query_one(IncidentList)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
-        if loaded.keys is not None:
-            self.keys = loaded.keys
-            order = sorted(self.keys.values(), key=board.SORT_KEYS[self.sort])
-            incident_list.set_order([k.id for k in order])
+        if loaded.keys is not None and loaded.order is not None:
+            self.keys, self.order = loaded.keys, loaded.order
+            incident_list.set_order([incident_id for _, incident_id in loaded.order])
         if loaded.panels is not None:
             self.panels = loaded.panels
             self._show_panels(loaded.panels)
@@ -303,8 +318,9 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def action_sort(self) -> None:
         self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
-        order = sorted(self.keys.values(), key=board.SORT_KEYS[self.sort])
-        self.query_one(IncidentList).set_order([k.id for k in order])
+        sort_key = board.SORT_KEYS[self.sort]
+        self.order = sorted((sort_key(k), k.id) for k in self.keys.values())
+        self.query_one(IncidentList).set_order([incident_id for _, incident_id in self.order])
         self.notify(f"sorted by {self.sort}", timeout=2)
 
     def action_toggle_panels(self) -> None:
@@ -392,3 +408,26 @@ class BoardScreen(IncidentActions, Screen[None]):
             return f"#{incident.id} reported"
 
         self._form(NewIncidentForm("Report an incident (an external warning)", perform, systems=systems))
+
+
+def _patched(
+    keys: dict[int, Key],
+    order: list[tuple[Any, int]],
+    changed: frozenset[int],
+    fresh: dict[int, Key],
+    sort_key: Any,
+) -> tuple[dict[int, Key], list[tuple[Any, int]]]:
+    """The board's keys and order with only the changed incidents moved: a few bisects
+    into copies, not a re-sort of every open incident."""
+    keys, order = dict(keys), list(order)
+    for incident_id in changed:
+        old = keys.pop(incident_id, None)
+        if old is not None:
+            entry = (sort_key(old), incident_id)
+            index = bisect.bisect_left(order, entry)
+            if index < len(order) and order[index] == entry:
+                del order[index]
+    for incident_id, key in fresh.items():
+        keys[incident_id] = key
+        bisect.insort(order, (sort_key(key), incident_id))
+    return keys, order

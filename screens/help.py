@@ -16,7 +16,7 @@ LEGEND = [
     ("III!", "bold yellow", "level III 较大: 2-12 h"),
     ("IV", "blue", "level IV 一般: up to 2 h"),
     ("--", "dim", "not classified yet (due within 30 min of the report)"),
-    ("   12:34", "", "next deadline, counting down (mm:ss under an hour, then h:mm:ss, then days)"),
+    ("   12:34", "", "next deadline, counting down (mm:ss under an hour, then 3h05m, then 2d04h)"),
     ("   03:10", "bold yellow", "in its warning band (the last 20 % of its time)"),
     ("  -05:00", "bold reverse red", "breached: overdue by that much; it was escalated"),
     ("NEW", "bold", "reported, nobody has acknowledged it"),

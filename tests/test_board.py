@@ -22,7 +22,7 @@ from .conftest import FakeClock
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
 
 
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     """Let the app run until `predicate` holds (workers load in threads)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -224,3 +224,15 @@ async def test_q_quits(board, clock: FakeClock) -> None:  # type: ignore[no-unty
         await pilot.press("q")
         await pilot.pause(0.1)
     assert app.return_code == 0 or app.return_code is None
+
+
+async def test_failed_notifications_show_in_the_header(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from opsdeck.backend.notify import Sender
+    from opsdeck.tui.widgets.panels import BoardHeader
+
+    store, _ = board
+    Sender(store, "system:worker@test").run_once()  # nobody has a channel: every message fails
+    app = make_app(store, clock)
+    async with app.run_test(size=(160, 30)) as pilot:
+        header = app.screen.query_one(BoardHeader)
+        await until(pilot, lambda: "notifications failed" in str(header.render()))

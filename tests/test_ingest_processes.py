@@ -126,7 +126,7 @@ def test_the_watcher_survives_its_spool_being_deleted_and_recreated(store: Store
         gone = spool.with_name("spool-deleted")
         os.rename(spool, gone)  # deleted at once, as `rm -rf` looks to the watcher
         shutil.rmtree(gone)
-        spool.mkdir()
+        spool.mkdir(exist_ok=True)  # the watcher may have recreated it already
         storm(spool, 3, "after")
         assert wait_for(lambda: len(outputs(store)) == 6, timeout=15), "the recreated spool went unwatched"
     finally:

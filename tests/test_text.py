@@ -304,13 +304,19 @@ def test_countdown_shows_minutes_and_seconds_under_an_hour() -> None:
 
 def test_countdown_is_negative_when_late() -> None:
     assert format_countdown(-300) == "   -05:00"
-    assert format_countdown(-3600) == " -1:00:00"
+    assert format_countdown(-3600) == "   -1h00m"
     assert format_countdown(-5 * 86400).strip().startswith("-")
 
 
 def test_countdown_shows_hours_then_days() -> None:
-    assert format_countdown(2 * 3600 + 5 * 60 + 7) == "  2:05:07"
-    assert format_countdown(99 * 3600 + 59 * 60 + 59) == " 99:59:59"
+    assert format_countdown(2 * 3600 + 5 * 60 + 7) == "    2h05m"
+    assert format_countdown(99 * 3600 + 59 * 60 + 59) == "   99h59m"
+
+
+def test_countdowns_past_an_hour_change_once_a_minute() -> None:
+    # A board of far deadlines must not repaint every row every second over SSH.
+    assert format_countdown(3 * 3600 + 10) == format_countdown(3 * 3600 + 59)
+    assert format_countdown(3599) != format_countdown(3598)
     assert format_countdown(5 * 86400 + 3 * 3600) == "    5d03h"
 
 

@@ -17,7 +17,7 @@ from .board_fixtures import board_incidents, make_app, seeded_store
 from .conftest import FakeClock
 
 
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not predicate():

@@ -131,6 +131,15 @@ def build_parser() -> Parser:
     p.add_argument("--once", action="store_true", help="one scan, print the counts, exit")
     p.add_argument("--encoding", metavar="E", help="text encoding of probe files (default: config spool_encoding)")
 
+    notify = b.group(top, "notify", "notifications: the outbox")
+    p = b.leaf(notify, "list", "messages with their state, attempts and last error (secrets redacted)")
+    p.add_argument("--state", metavar="S", help="pending, sending, sent, failed or dead")
+    b.leaf(notify, "retry", "send a failed or dead message again now").add_argument("id", type=_incident_id)
+    b.leaf(notify, "test", "send a test message to a channel now").add_argument("channel")
+    channels = b.group(top, "channels", "channels and notification routes")
+    b.leaf(channels, "apply", "validate FILE (TOML) and store it as a new routing version (leads)").add_argument("file")
+    b.leaf(channels, "list", "channels (URLs redacted) and routes")
+
     p = b.leaf(top, "handover", "the shift handover: open incidents by urgency, breaches, obligations, probes")
     p.add_argument("--since", default="8h", metavar="DURATION", help="breaches since (default 8h)")
 

@@ -171,7 +171,7 @@ def _embedded_worker(store: Any, spool: Any) -> Any:
     from opsdeck.backend.worker import standard_worker
 
     def run(stop: Any) -> None:
-        standard_worker(store, duties=("escalate", "ingest", "probes", "http"), spool=spool, stop=stop).run()
+        standard_worker(store, duties=("escalate", "ingest", "probes", "http", "notify"), spool=spool, stop=stop).run()
 
     return run
 
@@ -438,6 +438,99 @@ def ingest(ctx: Context) -> int:
         print(
             f"{report.ingested} ingested ({report.results} results), {report.duplicates} duplicates, "
             f"{report.quarantined} quarantined, {report.stale} stale, {report.waiting} waiting"
+        )
+    return 0
+
+
+def notify_list(ctx: Context) -> int:
+    from opsdeck.backend.notify import scrub
+
+    states = ("pending", "sending", "sent", "failed", "dead")
+    if ctx.args.state and ctx.args.state not in states:
+        raise InvalidInput("bad_state", f"{ctx.args.state!r} is not a state", f"use one of {', '.join(states)}")
+    with ctx.store.read() as session:
+        rows = queries.outbox(session, ctx.args.state)
+    for row in rows:
+        row["last_error"] = scrub(row["last_error"]) if row["last_error"] else None
+    if ctx.args.json:
+        emit_json(rows)
+        return 0
+    for row in rows:
+        print(
+            f"{row['id']:>5} {fit(row['state'], 8)} {row['attempts']:>2}x {fit(row['event'], 26)} "
+            f"{fit(row['recipient'], 16)} {clean(row['last_error'] or '')[:60]}"
+        )
+    if not rows:
+        print("(no messages)")
+    return 0
+
+
+def notify_retry(ctx: Context) -> int:
+    ctx.service.retry_message(ctx.args.id)
+    print(f"notification #{ctx.args.id} will be sent again now")
+    return 0
+
+
+def notify_test(ctx: Context) -> int:
+    import httpx
+
+    from opsdeck.backend import notify_plan
+    from opsdeck.backend.notify import DeliveryError, send
+
+    with ctx.store.read() as session:
+        channel = notify_plan.load(session).channel(ctx.args.channel)
+    if channel is None:
+        raise InvalidInput("no_channel", f"no channel {ctx.args.channel!r}", "see `opsdeck channels list`")
+    body = {
+        "idempotency_key": f"test-{ctx.store.clock().timestamp():.0f}",
+        "event": "test",
+        "recipient": {"kind": "test", "id": ctx.login, "name": ctx.login},
+        "incident": {},
+    }
+    try:
+        with httpx.Client(timeout=10) as client:
+            send(client, channel, body, body["idempotency_key"], 10)
+    except DeliveryError as error:
+        raise StoreUnavailable(
+            "channel_failed",
+            f"{ctx.args.channel}: {error}",
+            "check the URL (opsdeck channels list) and that the service is reachable",
+        ) from None
+    if ctx.args.json:
+        emit_json({"channel": channel.name, "ok": True})
+    else:
+        print(f"sent a test message to {channel.name} ({channel.shown})")
+    return 0
+
+
+def channels_apply(ctx: Context) -> int:
+    version, changed = ctx.service.apply_channels(Path(ctx.args.file))
+    if ctx.args.json:
+        emit_json({"version": version, "changed": changed})
+    else:
+        print(f"routing version {version}" + ("" if changed else " (unchanged: the file matches it)"))
+    return 0
+
+
+def channels_list(ctx: Context) -> int:
+    from opsdeck.backend import notify_plan
+
+    with ctx.store.read() as session:
+        config = notify_plan.load(session)
+    data = {
+        "version": config.version,
+        "channels": [{"name": c.name, "kind": c.kind, "url": c.shown} for c in config.channels],
+        "routes": [{"event": r.event, "min_level": r.min_level, "to": list(r.to)} for r in config.routes],
+    }
+    if ctx.args.json:
+        emit_json(data)
+        return 0
+    for c in data["channels"]:
+        print(f"channel {fit(c['name'], 16)} {fit(c['kind'], 8)} {c['url']}")
+    for r in data["routes"]:
+        print(
+            f"route   {fit(r['event'], 24)} {('level ' + r['min_level'] + '+') if r['min_level'] else '':<10} "
+            f"{', '.join(r['to'])}"
         )
     return 0
 
@@ -814,6 +907,11 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("worker", None): worker,
     ("ingest", None): ingest,
     ("handover", None): handover,
+    ("notify", "list"): notify_list,
+    ("notify", "retry"): notify_retry,
+    ("notify", "test"): notify_test,
+    ("channels", "apply"): channels_apply,
+    ("channels", "list"): channels_list,
     ("probe", "list"): probe_list,
     ("probe", "show"): probe_show,
     ("probe", "silence"): probe_silence,

@@ -76,7 +76,7 @@ class IncidentList(ScrollView, can_focus=True):
         "incident-list--dim",
     }
     DEFAULT_CSS = """
-    IncidentList { background: $surface; }
+    IncidentList { background: $surface; overflow-x: hidden; }
     IncidentList > .incident-list--level-i { color: $error; text-style: bold reverse; }
     IncidentList > .incident-list--level-ii { color: $error; text-style: bold; }
     IncidentList > .incident-list--level-iii { color: $warning; text-style: bold; }
@@ -125,21 +125,23 @@ class IncidentList(ScrollView, can_focus=True):
         selected = self.selected_id
         screen_row = self.cursor - int(self.scroll_offset.y)
         self.order = list(order)
-        self.virtual_size = Size(self.size.width, len(self.order))
-        if selected is not None and selected in self._index():
-            index = self._index()[selected]
+        self.virtual_size = Size(0, len(self.order))  # as wide as the view: never a horizontal scrollbar
+        index = self._find(selected)
+        if index is not None:
             self.scroll_to(y=max(0, index - screen_row), animate=False, immediate=True)
             self.set_reactive(IncidentList.cursor, index)
         else:
             self.set_reactive(IncidentList.cursor, min(self.cursor, max(0, len(self.order) - 1)))
-        self._index_cache = None
         self.refresh()
         self.post_message(self.Highlighted(self.selected_id))
 
-    def _index(self) -> dict[int, int]:
-        if getattr(self, "_index_cache", None) is None:
-            self._index_cache = {incident_id: n for n, incident_id in enumerate(self.order)}
-        return self._index_cache  # type: ignore[return-value]
+    def _find(self, incident_id: int | None) -> int | None:
+        if incident_id is None:
+            return None
+        try:
+            return self.order.index(incident_id)
+        except ValueError:
+            return None
 
     def update_rows(self, rows: dict[int, Row], *, stale: Sequence[int] = ()) -> None:
         for incident_id in stale:

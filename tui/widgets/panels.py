@@ -44,10 +44,12 @@ class BoardHeader(Static):
         text.append(f" ({self.permission})", "dim")
         if self.read_only:
             text.append(" [read-only]", "bold reverse")
+        if self.panels and self.panels.failed_messages:
+            text.append(f"  {self.panels.failed_messages} notifications failed", "bold reverse red")
         if self.panels and self.panels.last_file_at:
             text.append(f"  spool {self.panels.last_file_at.astimezone(self.zone).strftime('%H:%M:%S')}", "dim")
         text.append(f"  {cell(self.where, 60).rstrip()}", "dim")
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no reflow of the screen every second
 
 
 class Banners(Static):
@@ -69,8 +71,12 @@ class Banners(Static):
             lines.append(
                 f" ! no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
             )
+        shown = "\n".join(lines)
+        if shown == getattr(self, "_shown", None):
+            return  # unchanged: nothing to repaint
+        self._shown = shown
         self.set_class(not lines, "-empty")
-        self.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
+        self.update(Text(shown, no_wrap=True, overflow="ellipsis"))
 
 
 class ProbePanel(Static):

@@ -1,0 +1,180 @@
+"""Who is told what, and how: channels and routes, stored in the database as versions
+and applied from a TOML file (`opsdeck channels apply FILE`), like the policy.
+
+    [[channel]]
+    name = "ops-hook"            # what recipients' `channels` name
+    kind = "webhook"             # webhook (JSON over HTTP, with httpx) | apprise (Slack, DingTalk,
+    url = "https://hooks.example/opsdeck"   #  Feishu, WeCom, e-mail, SMS: an apprise URL)
+
+    [[route]]
+    event = "level_iii"          # new_incident | level_iii | escalation | escalation:RULE | resolved
+    min_level = "III"            # optional: I..IV
+    categories = []              # optional
+    systems = []                 # optional
+    to = ["permission:lead", "contact:leadership", "contact:business_department"]
+
+Secrets live in channel URLs: they are never printed, logged or put in JSON (`redact`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .audit import canonical_json
+from .domain import CLASSIFIED_CATEGORIES, Level
+from .errors import InvalidInput
+
+KINDS = ("webhook", "apprise")
+EVENTS = ("new_incident", "level_iii", "escalation", "resolved")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+DEFAULT_ROUTES: list[dict[str, Any]] = [
+    {"event": "new_incident", "to": ["on_duty"]},
+    {
+        "event": "level_iii",
+        "min_level": "III",
+        "to": ["permission:lead", "contact:leadership", "contact:business_department"],
+    },
+    {"event": "escalation", "to": ["rule"]},  # each escalation: its rule's targets
+]
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    kind: str
+    url: str
+
+    @property
+    def shown(self) -> str:
+        return redact(self.url)
+
+
+@dataclass(frozen=True)
+class Route:
+    event: str
+    to: tuple[str, ...]
+    min_level: str | None = None
+    categories: frozenset[str] = frozenset()
+    systems: frozenset[str] = frozenset()
+
+    def matches(self, event: str, level: str | None, category: str, system: str | None) -> bool:
+        if not (self.event == event or (self.event == "escalation" and event.startswith("escalation:"))):
+            return False
+        if self.min_level and (not level or Level(level).rank < Level(self.min_level).rank):
+            return False
+        if self.categories and category not in self.categories:
+            return False
+        return not (self.systems and system not in self.systems)
+
+
+@dataclass(frozen=True)
+class Routing:
+    version: int
+    channels: tuple[Channel, ...]
+    routes: tuple[Route, ...]
+
+    def channel(self, name: str) -> Channel | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+
+def redact(url: str) -> str:
+    """Scheme and host only: userinfo, path tokens and query values are secrets."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if not parts.scheme:
+        return "***"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    path = "/***" if parts.path.strip("/") else ""
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, host, path, query, ""))
+
+
+def parse(document: dict[str, Any], version: int) -> Routing:
+    channels = tuple(Channel(c["name"], c["kind"], c["url"]) for c in document.get("channel", []))
+    routes = tuple(
+        Route(
+            r["event"],
+            tuple(r["to"]),
+            r.get("min_level"),
+            frozenset(r.get("categories", [])),
+            frozenset(r.get("systems", [])),
+        )
+        for r in document.get("route", DEFAULT_ROUTES)
+    )
+    return Routing(version, channels, routes)
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+    return validate(raw, str(path))
+
+
+def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    def fail(key: str, what: str, fix: str) -> InvalidInput:
+        # The message may quote a value: never a URL (it may hold a secret).
+        return InvalidInput("bad_channels", f"{source}: {key}: {what}", fix, file=source, key=key)
+
+    for key in raw:
+        if key not in ("channel", "route"):
+            raise fail(key, "unknown section", "use [[channel]] and [[route]]")
+    names: set[str] = set()
+    for index, channel in enumerate(raw.get("channel", [])):
+        at = f"channel[{index}]"
+        if not isinstance(channel, dict) or set(channel) - {"name", "kind", "url"}:
+            raise fail(
+                at, "must have only name, kind and url", 'write [[channel]] name = "..." kind = "webhook" url = "..."'
+            )
+        name = channel.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise fail(f"{at}.name", f"{name!r} is not a channel name", "use lower-case letters, digits, . _ -")
+        if name in names:
+            raise fail(f"{at}.name", f"{name!r} appears twice", "give each channel its own name")
+        names.add(name)
+        if channel.get("kind") not in KINDS:
+            raise fail(f"{at}.kind", f"{channel.get('kind')!r} is not a kind", f"use {' or '.join(KINDS)}")
+        url = channel.get("url")
+        if not isinstance(url, str) or "://" not in url:
+            raise fail(f"{at}.url", "not a URL", "give the endpoint (webhook) or an apprise URL")
+        if channel["kind"] == "webhook" and not url.startswith(("http://", "https://")):
+            raise fail(f"{at}.url", "a webhook URL must be http(s)", 'for other services use kind = "apprise"')
+    for index, route in enumerate(raw.get("route", [])):
+        at = f"route[{index}]"
+        if not isinstance(route, dict) or set(route) - {"event", "min_level", "categories", "systems", "to"}:
+            raise fail(at, "unknown keys", "use event, min_level, categories, systems, to")
+        event = route.get("event")
+        if not isinstance(event, str) or not (event in EVENTS or event.startswith("escalation:")):
+            raise fail(f"{at}.event", f"{event!r} is not an event", f"use {', '.join(EVENTS)} or escalation:RULE")
+        if "min_level" in route:
+            try:
+                Level.parse(str(route["min_level"]))
+            except ValueError as error:
+                raise fail(f"{at}.min_level", str(error), "I is the most severe") from None
+        allowed = {c.value for c in CLASSIFIED_CATEGORIES}
+        if any(c not in allowed for c in route.get("categories", [])):
+            raise fail(f"{at}.categories", "unknown category", f"use {', '.join(sorted(allowed))}")
+        to = route.get("to")
+        if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
+            raise fail(
+                f"{at}.to", "missing", "list recipients: permission:lead, contact:KIND, duty:NAME, on_duty, owner"
+            )
+    return raw
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
