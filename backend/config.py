@@ -19,7 +19,7 @@ import platformdirs
 
 from .errors import InvalidInput
 from .store import parse_url
-from .timeutil import TimeFormatError, load_zone
+from .timeutil import TimeFormatError, load_zone, parse_duration
 
 APP = "opsdeck"
 ENV = {
@@ -29,6 +29,7 @@ ENV = {
     "language": "OPSDECK_LANG",
     "spool": "OPSDECK_SPOOL",
     "spool_encoding": "OPSDECK_SPOOL_ENCODING",
+    "notify_dead_after": "OPSDECK_NOTIFY_DEAD_AFTER",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -50,6 +51,7 @@ class Config:
     language: str | None = None
     spool: str = field(default_factory=default_spool)  # where probes drop result files
     spool_encoding: str = "utf-8"  # GB18030 for many Chinese Windows agents
+    notify_dead_after: str = "24h"  # a notification failing this long is given up (dead)
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
@@ -160,6 +162,14 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         if key == "spool":
             return replace(config, spool=value.strip())
         return replace(config, spool_encoding=value.strip())
+    if key == "notify_dead_after":
+        try:
+            parse_duration(str(value))
+        except TimeFormatError:
+            raise InvalidInput(
+                "config_duration", f"{where}: {value!r} is not a duration", "write e.g. 24h or 3d"
+            ) from None
+        return replace(config, notify_dead_after=str(value).strip())
     raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
 
 

@@ -30,7 +30,7 @@ from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .ingest import Ingester, ScanReport, SpoolSettings
 from .models import WorkerHeartbeat
-from .notify import NotifyDuty
+from .notify import NotifyDuty, SenderSettings
 from .store import Store, worker_actor
 
 log = logging.getLogger("opsdeck.worker")
@@ -249,6 +249,7 @@ def standard_worker(
     interval: float = 1.0,
     spool: SpoolSettings | None = None,
     stop: threading.Event | None = None,
+    sender: SenderSettings | None = None,
 ) -> Worker:
     actor = worker_actor()
     unknown = [d for d in duties if d not in DUTIES]
@@ -261,7 +262,7 @@ def standard_worker(
         "escalate": escalate_duty(store, actor),
         "probes": probes_duty(store, actor),
         "http": HttpDuty(store, actor, stop),
-        "notify": NotifyDuty(store, actor, stop),
+        "notify": NotifyDuty(store, actor, stop, sender),
     }
     if spool is not None:
         available["ingest"] = IngestDuty(store, spool, actor, stop)

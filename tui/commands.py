@@ -409,8 +409,17 @@ def worker(ctx: Context) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     spool = _spool(ctx) if "ingest" in duties else None
-    standard_worker(ctx.store, duties=duties, interval=ctx.args.interval, spool=spool, stop=stop).run()
+    standard_worker(
+        ctx.store, duties=duties, interval=ctx.args.interval, spool=spool, stop=stop, sender=_sender(ctx)
+    ).run()
     return 0
+
+
+def _sender(ctx: Context) -> Any:
+    from opsdeck.backend.notify import SenderSettings
+    from opsdeck.backend.timeutil import parse_duration
+
+    return SenderSettings(dead_after=parse_duration(ctx.config.notify_dead_after))
 
 
 def _spool(ctx: Context) -> Any:
