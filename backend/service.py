@@ -947,41 +947,15 @@ class Service:
     def apply_channels(self, path: Path) -> tuple[int, bool]:
         """Channels and routes from a TOML file, as a new version (leads); secrets stay out
         of the audit trail: it records the hash and the channel names only."""
-        from . import notify_plan, routing
+        from . import routing
         from .models import RoutingVersion
 
         document = routing.load_file(path)
-        digest = routing.document_hash(document)
-        with self.store.write(self.login) as uow:
-            self._lead(uow.session, "channels apply", bootstrap=True)
-            current = notify_plan.load(uow.session)
-            row = uow.session.get(RoutingVersion, current.version) if current.version else None
-            if row is not None and row.hash == digest:
-                return current.version, False
-            version = current.version + 1
-            uow.session.add(
-                RoutingVersion(
-                    version=version,
-                    created_at=uow.now,
-                    actor=self.login,
-                    source=str(path),
-                    hash=digest,
-                    document=document,
-                )
-            )
-            uow.record(
-                "channels_applied",
-                {
-                    "version": version,
-                    "hash": digest,
-                    "source": str(path),
-                    "channels": [c["name"] for c in document.get("channel", [])],
-                    "routes": len(document.get("route", [])),
-                },
-                entity="routing",
-                entity_id=version,
-            )
-        return version, True
+        summary = {
+            "channels": [c["name"] for c in document.get("channel", [])],
+            "routes": len(document.get("route", [])),
+        }
+        return self._new_version(RoutingVersion, "channels", document, routing.document_hash(document), path, summary)
 
     def retry_message(self, message_id: int) -> None:
         """A failed or dead message goes out again now (same idempotency key)."""
@@ -1009,15 +983,21 @@ class Service:
     def apply_policy(self, path: Path) -> tuple[int, bool]:
         """Store the file as a new policy version; (version, whether it changed)."""
         document = policy.merged_with_defaults(policy.load_file(path))
-        digest = policy.document_hash(document)
+        return self._new_version(PolicyVersion, "policy", document, policy.document_hash(document), path, {})
+
+    def _new_version(
+        self, model: Any, kind: str, document: dict[str, Any], digest: str, path: Path, summary: dict[str, Any]
+    ) -> tuple[int, bool]:
+        """A versioned document (the policy, the routing): lead-only, stored once per
+        content, audited in the system chain with its hash (never its secrets)."""
         with self.store.write(self.login) as uow:
-            self._lead(uow.session, "policy apply", bootstrap=True)
-            current = self._policy(uow.session)
-            if policy.document_hash(current.document) == digest:
-                return current.version, False
-            version = current.version + 1
+            self._lead(uow.session, f"{kind} apply", bootstrap=True)
+            latest = uow.session.execute(select(model).order_by(col(model.version).desc()).limit(1)).scalars().first()
+            if latest is not None and latest.hash == digest:
+                return int(latest.version), False
+            version = (latest.version if latest else 0) + 1
             uow.session.add(
-                PolicyVersion(
+                model(
                     version=version,
                     created_at=uow.now,
                     actor=self.login,
@@ -1027,9 +1007,9 @@ class Service:
                 )
             )
             uow.record(
-                "policy_applied",
-                {"version": version, "hash": digest, "source": str(path)},
-                entity="policy",
+                f"{kind}_applied",
+                {"version": version, "hash": digest, "source": str(path), **summary},
+                entity=kind,
                 entity_id=version,
             )
         return version, True

@@ -513,11 +513,15 @@ def notify_test(ctx: Context) -> int:
 
 
 def channels_apply(ctx: Context) -> int:
-    version, changed = ctx.service.apply_channels(Path(ctx.args.file))
+    return _applied(ctx, "routing", ctx.service.apply_channels(Path(ctx.args.file)))
+
+
+def _applied(ctx: Context, what: str, result: tuple[int, bool]) -> int:
+    version, changed = result
     if ctx.args.json:
         emit_json({"version": version, "changed": changed})
     else:
-        print(f"routing version {version}" + ("" if changed else " (unchanged: the file matches it)"))
+        print(f"{what} version {version}" + ("" if changed else " (unchanged: the file matches it)"))
     return 0
 
 
@@ -775,12 +779,7 @@ def audit_verify(ctx: Context) -> int:
 
 
 def policy_apply(ctx: Context) -> int:
-    version, changed = ctx.service.apply_policy(Path(ctx.args.file))
-    if ctx.args.json:
-        emit_json({"version": version, "changed": changed})
-    else:
-        print(f"policy version {version}" + ("" if changed else " (unchanged: the file matches it)"))
-    return 0
+    return _applied(ctx, "policy", ctx.service.apply_policy(Path(ctx.args.file)))
 
 
 def policy_show(ctx: Context) -> int:
