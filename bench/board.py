@@ -93,8 +93,9 @@ def _frames_note(
     median = statistics.median(r["seconds"] for r in frames.opsdeck)
     note = (
         f"{'' if table else '> '}{speedup:.1f}x faster; best of {len(frames.opsdeck)} processes each "
-        f"(opsdeck median {median:.2f} s). opsdeck: board mounted {ours['mounted_s']:.2f} s, all keys and the "
-        f"visible rows in {ours['data_s']:.2f} s, drawn {ours['seconds']:.2f} s, peak RSS "
+        f"(opsdeck median {median:.2f} s). opsdeck: board mounted {ours['mounted_s']:.2f} s, the first screen's "
+        f"rows in {ours['data_s']:.2f} s, drawn {ours['seconds']:.2f} s, all {thousands(frames.count)} keys in "
+        f"{ours['all_s']:.2f} s, peak RSS "
         f"{ours['max_rss_kib'] / 1024:.0f} MiB. "
     )
     if table:

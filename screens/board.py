@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from opsdeck.backend import board, queries
@@ -29,6 +29,7 @@ from opsdeck.backend.live import FeedWatcher
 from opsdeck.tui.text import cell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.incident_list import CAT_W, LEVEL_W, OWNER_W, STATUS_W, IncidentList, title_width
+from opsdeck.tui.widgets.keyhints import KeyHints
 from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, ReadinessPanel, RosterPanel
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 POLL_S = 0.1
 PANELS_EVERY_S = 5.0
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
+FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,11 @@ class Loaded:
     """A worker's result: applied on the event loop."""
 
     keys: dict[int, Key] | None = None  # None: keys unchanged
-    order: list[tuple[Any, int]] | None = None  # (sort key, id), sorted in the worker, not on the event loop
+    order: list[int] | None = None  # ids in board order, sorted off the event loop
     rows: dict[int, Row] = field(default_factory=dict)
     stale_rows: frozenset[int] = frozenset()
     panels: Panels | None = None
+    sort: str | None = None  # the sort `order` is in
 
 
 class BoardScreen(IncidentActions, Screen[None]):
@@ -73,7 +76,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         super().__init__()
         self.ctx = context
         self.keys: dict[int, Key] = {}
-        self.order: list[tuple[Any, int]] = []
+        self.order: list[int] = []
         self.filter = BoardFilter()
         self.sort = self.SORTS[0]
         self.panels: Panels | None = None
@@ -100,7 +103,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         yield Input(
             placeholder="filter: words  level:III  cat:network  owner:LOGIN  status:reported  (esc clears)", id="filter"
         )
-        yield Footer()
+        yield KeyHints()
 
     @staticmethod
     def _column_header() -> str:
@@ -112,7 +115,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.query_one("#filter", Input).cursor_blink = False  # steady: no repaint twice a second
         self._header_columns()
         self.set_interval(1.0, self._tick)
-        self.reload_all()
+        self.reload_all(first_page=True)
         self.watch_feed()
 
     def _header_columns(self) -> None:
@@ -148,12 +151,30 @@ class BoardScreen(IncidentActions, Screen[None]):
     # -- reading the store (thread workers) ------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def reload_all(self) -> Loaded:
+    def reload_all(self, first_page: bool = False) -> Loaded | None:
+        """Every matching incident's key. With `first_page` (a new list: the first load,
+        a new filter) the top of the board and its rows are shown first, then the panels,
+        and the rest of the keys follow: a 100k board is readable before it is all in."""
+        worker = get_current_worker()
+        sort, filt, statuses = self.sort, self.filter, self.STATUSES
         with self.ctx.store.read() as session:
-            keys = {k.id: k for k in board.load_keys(session, self.filter, self.sort, statuses=self.STATUSES)}
+            if first_page:
+                top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE)
+                page = Loaded(
+                    keys={k.id: k for k in top},
+                    order=[k.id for k in top],
+                    rows=board.load_rows(session, [k.id for k in top]),
+                    sort=sort,
+                )
+                if worker.is_cancelled:
+                    return None
+                self.app.call_from_thread(self._apply_loaded, page)
             panels = board.load_panels(session, self.ctx.clock())
-        sort_key = board.SORT_KEYS[self.sort]
-        return Loaded(keys=keys, order=sorted((sort_key(k), k.id) for k in keys.values()), panels=panels)
+            if worker.is_cancelled:
+                return None
+            self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
+            ordered = board.load_keys(session, filt, sort, statuses=statuses)
+        return Loaded(keys={k.id: k for k in ordered}, order=[k.id for k in ordered], sort=sort)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -265,7 +286,9 @@ class BoardScreen(IncidentActions, Screen[None]):
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
         if loaded.keys is not None and loaded.order is not None:
             self.keys, self.order = loaded.keys, loaded.order
-            incident_list.set_order([incident_id for _, incident_id in loaded.order])
+            if loaded.sort is not None and loaded.sort != self.sort:  # `s` was pressed while it loaded
+                self.order = _ordered(self.keys, self.sort)
+            incident_list.set_order(self.order)
         if loaded.panels is not None:
             self.panels = loaded.panels
             self._show_panels(loaded.panels)
@@ -305,7 +328,7 @@ class BoardScreen(IncidentActions, Screen[None]):
             f"{self.EMPTY[:-1]} match: {self.filter.describe()} (esc clears)" if not self.filter.empty else self.EMPTY
         )
         self.query_one(IncidentList).focus()
-        self.reload_all()
+        self.reload_all(first_page=True)
 
     def action_clear_filter(self) -> None:
         field_ = self.query_one("#filter", Input)
@@ -314,13 +337,12 @@ class BoardScreen(IncidentActions, Screen[None]):
         if not self.filter.empty:
             self.filter = BoardFilter()
             self.query_one(IncidentList).empty_text = self.EMPTY
-            self.reload_all()
+            self.reload_all(first_page=True)
 
     def action_sort(self) -> None:
         self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
-        sort_key = board.SORT_KEYS[self.sort]
-        self.order = sorted((sort_key(k), k.id) for k in self.keys.values())
-        self.query_one(IncidentList).set_order([incident_id for _, incident_id in self.order])
+        self.order = _ordered(self.keys, self.sort)
+        self.query_one(IncidentList).set_order(self.order)
         self.notify(f"sorted by {self.sort}", timeout=2)
 
     def action_toggle_panels(self) -> None:
@@ -410,24 +432,34 @@ class BoardScreen(IncidentActions, Screen[None]):
         self._form(NewIncidentForm("Report an incident (an external warning)", perform, systems=systems))
 
 
+def _ordered(keys: dict[int, Key], sort: str) -> list[int]:
+    sort_key = board.SORT_KEYS[sort]
+    return [k.id for k in sorted(keys.values(), key=sort_key)]
+
+
 def _patched(
     keys: dict[int, Key],
-    order: list[tuple[Any, int]],
+    order: list[int],
     changed: frozenset[int],
     fresh: dict[int, Key],
     sort_key: Any,
-) -> tuple[dict[int, Key], list[tuple[Any, int]]]:
+) -> tuple[dict[int, Key], list[int]]:
     """The board's keys and order with only the changed incidents moved: a few bisects
-    into copies, not a re-sort of every open incident."""
+    into copies, not a re-sort of every open incident. `order` holds ids only; a bisect
+    looks each one's key up (a 100k board keeps no second copy of its sort keys)."""
     keys, order = dict(keys), list(order)
+
+    def key_of(incident_id: int) -> Any:
+        return sort_key(keys[incident_id])
+
     for incident_id in changed:
-        old = keys.pop(incident_id, None)
+        old = keys.get(incident_id)
         if old is not None:
-            entry = (sort_key(old), incident_id)
-            index = bisect.bisect_left(order, entry)
-            if index < len(order) and order[index] == entry:
+            index = bisect.bisect_left(order, sort_key(old), key=key_of)
+            if index < len(order) and order[index] == incident_id:
                 del order[index]
+            del keys[incident_id]
     for incident_id, key in fresh.items():
         keys[incident_id] = key
-        bisect.insort(order, (sort_key(key), incident_id))
+        bisect.insort(order, incident_id, key=key_of)
     return keys, order

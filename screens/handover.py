@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsdeck.backend.handover import handover
 from opsdeck.backend.timeutil import format_countdown
 from opsdeck.tui.text import cell
+from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
@@ -31,7 +32,7 @@ class HandoverScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static("loading…", id="handover")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.load()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -29,6 +29,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age, format_countdown
 from opsdeck.tui.text import cell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
+from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
@@ -74,7 +75,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             yield Static(classes="section", id="notes")
             yield Static(classes="section", id="linked")
             yield Static(classes="section", id="timeline")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.load()

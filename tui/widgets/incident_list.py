@@ -116,6 +116,7 @@ class IncidentList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[int, int, int, str, str], tuple[Strip, Strip]] = LRUCache(2048)
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
+        self._base_style: Style | None = None  # the widget's style, read once per render_lines
         self.empty_text = "No open incidents."
 
     # -- data in -------------------------------------------------------------------------
@@ -159,14 +160,20 @@ class IncidentList(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style walks every ancestor: once per batch of lines, not per line.
+        self._base_style = self.rich_style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
+        base = self._base_style or self.rich_style
         scroll_y = int(self.scroll_offset.y)
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if index >= len(self.order):
             if not self.order and y == 1:
                 return Strip([Segment(cell(self.empty_text, width), self._style("dim"))])
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         incident_id = self.order[index]
         row = self.rows.get(incident_id)
         if row is None:
@@ -182,7 +189,7 @@ class IncidentList(ScrollView, can_focus=True):
             rest = list(Segment.apply_style(rest, post_style=mark))
         # The widget's own style under every segment: also no segment is left without a
         # style (Textual's NO_COLOR filter cannot handle one).
-        return Strip([*left, *countdown, *rest], width).apply_style(self.rich_style).crop(0, width)
+        return Strip([*left, *countdown, *rest], width).apply_style(base).crop(0, width)
 
     def _cached_parts(self, row: Row, width: int, now: datetime) -> tuple[Strip, Strip]:
         age = format_age((now - row.reported_at).total_seconds())
