@@ -28,7 +28,16 @@ from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.tui.text import cell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
-from opsdeck.tui.widgets.incident_list import CAT_W, LEVEL_W, OWNER_W, STATUS_W, IncidentList, title_width
+from opsdeck.tui.widgets.incident_list import (
+    CAT_W,
+    COUNTDOWN_X,
+    LEVEL_W,
+    OWNER_W,
+    STATUS_W,
+    IncidentList,
+    LevelColumn,
+    title_width,
+)
 from opsdeck.tui.widgets.keyhints import KeyHints
 from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, ReadinessPanel, RosterPanel
 
@@ -36,7 +45,7 @@ if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
 
 POLL_S = 0.1
-PANELS_EVERY_S = 5.0
+HEARTBEAT_EVERY_S = 5.0
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
 FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
 
@@ -82,7 +91,6 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.panels: Panels | None = None
         self.unreadable_since: datetime | None = None
         self.last_error = ""
-        self._panels_at = 0.0
         self._pending: set[int] = set()
         self._full_pending = False
 
@@ -95,7 +103,10 @@ class BoardScreen(IncidentActions, Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="incidents"):
                 yield Static(self._column_header(), id="list-header")
-                yield IncidentList(ctx.clock, id="list")
+                incident_list = IncidentList(ctx.clock, id="list")
+                with Horizontal(id="rows"):
+                    yield LevelColumn(incident_list)
+                    yield incident_list
             with Vertical(id="side"):
                 yield ProbePanel()
                 yield ReadinessPanel()
@@ -120,7 +131,8 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def _header_columns(self) -> None:
         incident_list = self.query_one(IncidentList)
-        width = incident_list.scrollable_content_region.width or self.size.width
+        list_width = incident_list.scrollable_content_region.width
+        width = list_width + COUNTDOWN_X if list_width else self.size.width
         title_w = title_width(width)
         header = (
             f"{cell('LEVEL', LEVEL_W)} {cell('DUE', 9)} {cell('CATEGORY', CAT_W)} {cell('TITLE', title_w)} "
@@ -196,14 +208,6 @@ class BoardScreen(IncidentActions, Screen[None]):
         keys, order = _patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
         return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, panels=panels)
 
-    @work(thread=True, exclusive=True, group="beat", exit_on_error=False)
-    def check_worker(self) -> None:
-        """Every few seconds, only the newest worker heartbeat (a cheap query)."""
-        from opsdeck.backend.worker import last_heartbeat
-
-        beat = last_heartbeat(self.ctx.store)
-        self.app.call_from_thread(self._beat, beat)
-
     def _beat(self, beat: datetime | None) -> None:
         if self.panels is not None and beat != self.panels.worker_beat_at:
             self.panels = replace(self.panels, worker_beat_at=beat)
@@ -211,17 +215,30 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
-        """Poll the feed until the screen goes; post what changed (a burst is one batch)."""
+        """Poll the feed until the screen goes; post what changed (a burst is one batch).
+        Every few seconds, read the newest worker heartbeat too. The event loop hears from
+        this thread only when something changed: a quiet board costs it nothing."""
+        from opsdeck.backend.worker import last_heartbeat
+
         worker = get_current_worker()
         watcher: FeedWatcher | None = None
+        readable, beat, beat_read_at = False, None, 0.0
         while not worker.is_cancelled:
             try:
                 watcher = watcher or FeedWatcher(self.ctx.store)
                 batch = watcher.poll()
-                self.app.call_from_thread(self._readable)
+                if not readable:
+                    readable = True
+                    self.app.call_from_thread(self._readable)
+                if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
+                    beat_read_at = time.monotonic()
+                    if (fresh := last_heartbeat(self.ctx.store)) != beat:
+                        beat = fresh
+                        self.app.call_from_thread(self._beat, beat)
                 if batch is not None and not batch.empty:
                     self.app.call_from_thread(self._changed, batch.incidents, batch.probes or batch.roster)
             except Exception as error:
+                readable = False
                 self.app.call_from_thread(self._unreadable, str(error))
                 if watcher is not None:
                     watcher.close()
@@ -237,9 +254,6 @@ class BoardScreen(IncidentActions, Screen[None]):
         if self.unreadable_since is not None:
             self.unreadable_since = None
             self.reload_all()
-        if time.monotonic() - self._panels_at > PANELS_EVERY_S:
-            self._panels_at = time.monotonic()
-            self.check_worker()
 
     def _unreadable(self, error: str) -> None:
         if self.unreadable_since is None:
@@ -264,7 +278,6 @@ class BoardScreen(IncidentActions, Screen[None]):
         elif self._pending or getattr(self, "_panels_dirty", False):
             changed, self._pending = frozenset(self._pending), set()
             self._panels_dirty = False
-            self._panels_at = time.monotonic()
             self.reload_changed(changed, True)
 
     @on(Worker.StateChanged)

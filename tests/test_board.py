@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from opsdeck.backend.service import Service
-from opsdeck.tui.widgets.incident_list import IncidentList
+from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
 from opsdeck.tui.widgets.panels import Banners
 
 from .board_fixtures import board_incidents, make_app, seeded_store
@@ -33,8 +33,9 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> 
 
 
 def lines(app) -> list[str]:  # type: ignore[no-untyped-def]
-    incident_list = app.screen.query_one(IncidentList)
-    return [incident_list.render_line(y).text for y in range(incident_list.size.height)]
+    """The incident rows as drawn: the level column, then the list."""
+    incident_list, levels = app.screen.query_one(IncidentList), app.screen.query_one(LevelColumn)
+    return [levels.render_line(y).text + incident_list.render_line(y).text for y in range(incident_list.size.height)]
 
 
 @pytest.fixture

@@ -1,19 +1,23 @@
 """The incident list: a Line API widget that draws only the visible rows.
 
 It holds the board order (ids) and a page cache of row snapshots; it asks for the
-rows it is missing with a message. The countdown is the second column, computed from
-the stored due time at draw time, and one timer repaints only that column's cells:
-Textual re-sends a changed line from column 0, so a countdown on the right would cost
-about ten times the terminal bytes.
+rows it is missing with a message. The countdown is computed from the stored due time
+at draw time, and one timer repaints only the countdown cells. Textual sends a changed
+line from the start of its widget's stretch of the line (a "chop"), so the countdown
+must start one: it is the list's first column, and the level column to its left is a
+widget of its own (`LevelColumn`), drawn from the list's state. Each second the
+terminal then gets the countdown cells and nothing before them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Self
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.color import Color
@@ -22,6 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from opsdeck.backend.board import Row
 from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdown
@@ -29,7 +34,7 @@ from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdo
 from ..text import LEVEL_LABEL, cell, rcell
 
 LEVEL_W, CAT_W, OWNER_W, STATUS_W, AGE_W = 5, 14, 10, 9, 6
-COUNTDOWN_X = LEVEL_W + 1
+COUNTDOWN_X = LEVEL_W + 1  # the level column's width: level, a mark for bulk actions, a gap
 CATEGORY_SHORT = {
     "unclassified": "unclassified",
     "network_attack": "net attack",
@@ -113,10 +118,11 @@ class IncidentList(ScrollView, can_focus=True):
         self.clock = clock
         self.order: list[int] = []
         self.rows: LRUCache[int, Row] = LRUCache(4096)
-        self._strips: LRUCache[tuple[int, int, int, str, str], tuple[Strip, Strip]] = LRUCache(2048)
+        self._strips: LRUCache[tuple[int, int, int, str], Strip] = LRUCache(2048)
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
+        self.level_column: LevelColumn | None = None  # set by the column itself
         self.empty_text = "No open incidents."
 
     # -- data in -------------------------------------------------------------------------
@@ -180,45 +186,59 @@ class IncidentList(ScrollView, can_focus=True):
             self._ask(scroll_y)
             return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
         now = self.clock()
-        left, right = self._cached_parts(row, width, now)
-        countdown = [self._countdown(row, now)]
-        rest = [Segment(" "), *right]
+        rest = [Segment(" "), *self._cached_rest(row, width, now)]
         if index == self.cursor:  # over the row's own styles (the countdown keeps its band)
-            mark = self._cursor_style() if self.has_focus_within else Style(underline=True)
-            left = list(Segment.apply_style(left, post_style=mark))
-            rest = list(Segment.apply_style(rest, post_style=mark))
+            rest = list(Segment.apply_style(rest, post_style=self._cursor_mark()))
         # The widget's own style under every segment: also no segment is left without a
         # style (Textual's NO_COLOR filter cannot handle one).
-        return Strip([*left, *countdown, *rest], width).apply_style(base).crop(0, width)
+        return Strip([self._countdown(row, now), *rest], width).apply_style(base).crop(0, width)
 
-    def _cached_parts(self, row: Row, width: int, now: datetime) -> tuple[Strip, Strip]:
+    def level_line(self, y: int, width: int) -> Strip:
+        """Line `y` of the level column: the level, `*` when marked for a bulk action."""
+        base = self._base_style or self.rich_style
+        index = int(self.scroll_offset.y) + y
+        row = self.rows.get(self.order[index]) if index < len(self.order) else None
+        if row is None:
+            return Strip.blank(width, base)
+        level = LEVEL_LABEL.get(row.level, "--")
+        segments = [
+            Segment(cell(level, LEVEL_W - 1), self._level_style(row.level)),
+            Segment("*" if row.id in self.marked else " ", Style(bold=True)),
+            Segment(" " * (width - LEVEL_W)),
+        ]
+        if index == self.cursor:
+            segments = list(Segment.apply_style(segments, post_style=self._cursor_mark()))
+        return Strip(segments, width).apply_style(base).crop(0, width)
+
+    def _cursor_mark(self) -> Style:
+        return self._cursor_style() if self.has_focus_within else Style(underline=True)
+
+    def _cached_rest(self, row: Row, width: int, now: datetime) -> Strip:
         age = format_age((now - row.reported_at).total_seconds())
-        marked = row.id in self.marked
-        key = (row.id, row.version, width, age, f"{row.rule}{marked}")
-        parts = self._strips.get(key)
-        if parts is None:
-            level = LEVEL_LABEL.get(row.level, "--")
-            left = Strip(
-                [
-                    Segment(cell(level, LEVEL_W - 1), self._level_style(row.level)),
-                    Segment("*" if marked else " ", Style(bold=True)),
-                    Segment(" "),
-                ]
-            )
-            title_w = title_width(width)
+        key = (row.id, row.version, width, age)
+        rest = self._strips.get(key)
+        if rest is None:
             status = STATUS_SHORT.get(row.status, row.status)
-            right = Strip(
+            rest = Strip(
                 [
                     Segment(cell(CATEGORY_SHORT.get(row.category, row.category), CAT_W) + " ", self._style("dim")),
-                    Segment(cell(f"#{row.id} {row.title}", title_w) + " "),
+                    Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
                     Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
                     Segment(cell(status, STATUS_W) + " ", Style(bold=row.status == "reported")),
                     Segment(rcell(age, AGE_W), self._style("dim")),
                 ]
             )
-            parts = (left, right)
-            self._strips.set(key, parts)
-        return parts
+            self._strips.set(key, rest)
+        return rest
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        """Whatever repaints the list (data, cursor, scrolling, focus) repaints the level
+        column's same lines; the countdown tick does not come through here."""
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        if self.level_column is not None and repaint:
+            width = self.level_column.size.width
+            self.level_column.refresh(*(Region(0, r.y, width, r.height) for r in regions))
+        return self
 
     def _countdown(self, row: Row, now: datetime) -> Segment:
         if row.due_at is None:
@@ -261,9 +281,10 @@ class IncidentList(ScrollView, can_focus=True):
             self.post_message(self.NeedRows(wanted))
 
     def tick(self) -> None:
-        """Once a second: repaint the countdown column of the visible rows, nothing else."""
+        """Once a second: repaint the countdown column of the visible rows, nothing else
+        (not the level column either: `super()` skips this class's refresh)."""
         if self.order:
-            self.refresh(Region(COUNTDOWN_X, 0, COUNTDOWN_WIDTH, self.size.height))
+            super().refresh(Region(0, 0, COUNTDOWN_WIDTH, self.size.height))
 
     def visible_ids(self) -> list[int]:
         scroll_y = int(self.scroll_offset.y)
@@ -307,3 +328,26 @@ class IncidentList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh_lines(self.cursor)
+
+
+class LevelColumn(Widget):
+    """The list's level column, drawn from the list's rows, cursor and scroll position;
+    a widget of its own only so that the countdown beside it starts a chop (see the
+    module docstring). A click picks the row, as on the list."""
+
+    DEFAULT_CSS = f"LevelColumn {{ width: {COUNTDOWN_X}; height: 1fr; background: $surface; }}"
+
+    def __init__(self, incident_list: IncidentList) -> None:
+        super().__init__()
+        self.incident_list = incident_list
+        incident_list.level_column = self
+
+    def render_line(self, y: int) -> Strip:
+        return self.incident_list.level_line(y, self.size.width)
+
+    def on_click(self, event: events.Click) -> None:
+        incidents = self.incident_list
+        index = int(incidents.scroll_offset.y) + event.y
+        if index < len(incidents.order):
+            incidents.focus()
+            incidents.cursor = index
