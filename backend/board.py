@@ -271,10 +271,31 @@ class Panels:
 
 
 def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
-    from . import clocks, queries
-    from .models import OutboxMessage, SpoolStatus, WorkerHeartbeat
+    """Every panel at once (the first load). Later changes re-read only their part:
+    `incident_panels` when incidents or the roster changed, `probe_panels` when probes
+    or the spool did; a probe result does not pay for counting 100k incidents."""
+    return Panels(**incident_panels(session), **probe_panels(session, now, history), read_at=now)
 
-    counts = queries.level_counts(session)
+
+def incident_panels(session: Session) -> dict[str, Any]:
+    """The counts per level, the roster with what each member owns, failed notifications."""
+    from . import queries
+    from .models import OutboxMessage
+
+    outbox = table_of(OutboxMessage).c
+    failed = session.execute(select(func.count()).where(outbox.state.in_(("failed", "dead")))).scalar_one()
+    return {
+        "counts": queries.level_counts(session),
+        "roster": tuple(queries.roster(session)),
+        "failed_messages": int(failed),
+    }
+
+
+def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str, Any]:
+    """Probe health with a short history, readiness, the spool, the newest worker beat."""
+    from . import clocks
+    from .models import SpoolStatus, WorkerHeartbeat
+
     probes = list(session.scalars(select(Probe).order_by(col(Probe.name))))
     recent: dict[int, list[str]] = {}
     if probes:
@@ -313,19 +334,13 @@ def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
     spools = table_of(SpoolStatus).c
     spool = session.execute(select(func.sum(spools.quarantined), func.max(spools.last_file_at))).first()
     beat = session.execute(select(func.max(table_of(WorkerHeartbeat).c.beat_at))).scalar_one()
-    outbox = table_of(OutboxMessage).c
-    failed = session.execute(select(func.count()).where(outbox.state.in_(("failed", "dead")))).scalar_one()
-    return Panels(
-        counts=counts,
-        probes=tuple(lines.values()),
-        roster=tuple(queries.roster(session)),
-        readiness={r.cell: lines.get(r.probe) for r in readiness_cfg},
-        quarantined=int(spool[0] or 0) if spool else 0,
-        last_file_at=spool[1] if spool else None,
-        worker_beat_at=beat,
-        read_at=now,
-        failed_messages=int(failed),
-    )
+    return {
+        "probes": tuple(lines.values()),
+        "readiness": {r.cell: lines.get(r.probe) for r in readiness_cfg},
+        "quarantined": int(spool[0] or 0) if spool else 0,
+        "last_file_at": spool[1] if spool else None,
+        "worker_beat_at": beat,
+    }
 
 
 def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: set[int]) -> bool:

@@ -1,20 +1,27 @@
-"""Seeing other processes' changes: the change feed, polled cheaply.
+"""Seeing other processes' changes: the change feed, read when someone committed.
 
 On SQLite a dedicated read-only connection asks `PRAGMA data_version` (it changes when
 another connection commits) about every 100 ms, and only then reads the feed since the
-last sequence. On PostgreSQL the feed's newest sequence is polled (LISTEN/NOTIFY comes
-with the many-operators issue).
+last sequence. On PostgreSQL every write transaction that adds to the feed also sends
+NOTIFY on a channel named after its schema (delivered at commit); a watcher LISTENs on
+its own autocommit psycopg connection, outside SQLAlchemy's pool, and reads the feed
+when a notification came. Nothing here blocks for long, so quitting never hangs. A
+lost connection is opened again on the next poll and the feed is read since the last
+sequence seen: NOTIFY is not replayed, the feed is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from .models import Change
-from .store import Store
+from .store import FEED_CHANNEL, Store
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,50 @@ class FeedBatch:
         return not (self.incidents or self.probes or self.roster or self.other)
 
 
+SKEW_WARN_S = 5.0  # a dashboard warns when its clock and the database's differ by more
+
+
+def clock_skew(store: Store, now: datetime) -> float | None:
+    """Seconds this process's clock is ahead of the database's (negative: behind), or
+    None on SQLite, whose clock is this host's. Countdowns are computed here against
+    due times another host computed: a skewed clock shows them wrong by as much."""
+    if store.dialect != "postgresql":
+        return None
+    with store.read() as session:
+        db_now: datetime = session.execute(select(func.statement_timestamp())).scalar_one()
+    return (now - db_now).total_seconds()
+
+
+def feed_channel(schema: str) -> str:
+    """The NOTIFY channel of the store in `schema`: two stores in one database do not
+    wake each other."""
+    return f"{FEED_CHANNEL}.{schema}"
+
+
 class FeedWatcher:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, seq: int | None = None) -> None:
         self.store = store
-        self.seq = self._top()
+        self.seq = self._top() if seq is None else seq
         self._version: int | None = None
-        self._conn: sqlite3.Connection | None = None
-        if store.path is not None:
-            self._conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, check_same_thread=False, timeout=1)
+        self._conn: sqlite3.Connection | None = None  # SQLite: asks data_version
+        self._listen: Any = None  # PostgreSQL: a psycopg connection in LISTEN
+        self._connect()
+
+    def _connect(self) -> None:
+        if self.store.path is not None:
+            self._conn = sqlite3.connect(
+                f"file:{self.store.path}?mode=ro", uri=True, check_same_thread=False, timeout=1
+            )
+        elif self.store.dialect == "postgresql":
+            import psycopg
+            from psycopg import sql
+
+            engine = self.store.engine
+            args, kwargs = engine.dialect.create_connect_args(engine.url)
+            self._listen = psycopg.connect(*args, **kwargs, autocommit=True)
+            schema = self._listen.execute("SELECT current_schema()").fetchone()[0]
+            self._listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(feed_channel(schema))))
+        self._version = None  # a fresh connection: read the feed once, whatever it says
 
     def _top(self) -> int:
         with self.store.read() as session:
@@ -48,21 +91,35 @@ class FeedWatcher:
 
     def changed(self) -> bool:
         """Cheap: has anyone committed since the last look?"""
-        if self._conn is None:
-            return self._top() != self.seq
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._version = version
-            return True
-        return False
+        if self._conn is None and self._listen is None:
+            self._connect()
+        if self._conn is not None:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._version = version
+                return True
+            return False
+        if self._listen is not None:
+            fresh = self._version is None
+            self._version = 0
+            notified = any(True for _ in self._listen.notifies(timeout=0))
+            return fresh or notified
+        return self._top() != self.seq
 
     def poll(self, limit: int = 20_000) -> FeedBatch | None:
-        """The changes since the last poll, or None when nothing was committed."""
-        if not self.changed():
-            return None
-        changes = self.store.feed_since(self.seq, limit)
+        """The changes since the last poll, or None when nothing was committed. An error
+        closes the connections (the next poll opens them again) and is raised."""
+        try:
+            if not self.changed():
+                return None
+            changes = self.store.feed_since(self.seq, limit)
+        except Exception:
+            self.close()
+            raise
         if not changes:
             return None
+        if len(changes) >= limit:
+            self._version = None  # more are waiting: read on at the next poll, whatever it says
         self.seq = changes[-1].seq
         incidents = frozenset(int(c.entity_id) for c in changes if c.entity == "incident")
         who = {int(c.entity_id): (c.actor, c.action) for c in changes if c.entity == "incident"}
@@ -80,3 +137,7 @@ class FeedWatcher:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._listen is not None:
+            with contextlib.suppress(Exception):
+                self._listen.close()
+            self._listen = None

@@ -231,6 +231,20 @@ class Attestation(SQLModel, table=True):
     who: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
 
 
+class Presence(SQLModel, table=True):
+    """Who has an incident open in the detail screen, refreshed while they look.
+
+    Like the heartbeat, outside the audit trail and the change feed: a look is not a
+    change, and no dashboard reloads for it. Rows older than the TTL are ignored and
+    swept by the next look."""
+
+    __tablename__ = "presence"
+
+    login: str = Field(sa_column=Column(String(64), primary_key=True))
+    incident_id: int = Field(sa_column=Column(Integer, primary_key=True))
+    seen_at: datetime = utc(nullable=False, index=True)
+
+
 class WorkerHeartbeat(SQLModel, table=True):
     """Workers say they are alive; dashboards warn when none has for 30 s.
 

@@ -7,6 +7,7 @@ change, one audit event, the change-feed entry and any outbox rows together.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ TEXT_LIMIT = 20_000
 # A clock a little ahead of the database's is not an error; an outage start an hour
 # in the future is.
 FUTURE_SLACK = timedelta(minutes=2)
+
+
+access_log = logging.getLogger("opsdeck.access")  # refusals: the log, never an audit trail
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Service:
     def _writer(self, session: Session, what: str) -> Actor:
         actor = self.actor(session)
         if not actor.can_write:
+            access_log.warning("refused %s for %s: %s", what, self.login, "read-only" if self.read_only else "a viewer")
             if self.read_only:
                 raise DomainError("read_only", f"{what}: this session is read-only", "run without --read-only")
             raise DomainError(
@@ -128,6 +133,7 @@ class Service:
         if bootstrap and not self.read_only and not self._lead_logins(session):
             # Nobody leads yet: whoever can open the store sets it up (recorded as actor).
             return Actor(self.login, Permission.LEAD)
+        access_log.warning("refused %s for %s: not a lead", what, self.login)
         raise DomainError(
             "lead_only",
             f"{what} is for leads; {self.login} is {'read-only' if self.read_only else actor.permission.value}",

@@ -9,8 +9,10 @@ A lock still held after the timeout is "store busy, retry", never a traceback.
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +66,20 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
+def share_with_group(folder: Path) -> None:
+    """A store in a setgid folder (`opsdeck init --system`) is shared by a group: files
+    this process creates there (the WAL and its index, spool files) must stay group
+    readable and writable, or the next login in the group cannot write. The umask is
+    per process: clear its group bits."""
+    try:
+        shared = bool(folder.stat().st_mode & stat.S_ISGID)
+    except OSError:
+        return
+    if shared:
+        mask = os.umask(0)
+        os.umask(mask & ~0o070)
+
+
 def make_engine(url: str | URL) -> Engine:
     parsed = parse_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
@@ -75,6 +91,7 @@ def make_engine(url: str | URL) -> Engine:
                 "give a file path: sqlite:////path/to/opsdeck.db",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        share_with_group(path.parent)
         engine = create_engine(
             parsed,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -145,6 +162,9 @@ def translate_db_error(error: DBAPIError, url: URL) -> StoreUnavailable | None:
             "check that the database is reachable and the URL is right (--db or OPSDECK_DB)",
         )
     return None
+
+
+FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
 
 @dataclass
@@ -274,6 +294,11 @@ class UnitOfWork:
                 for i, (e, eid, a) in enumerate(self._changes)
             ],
         )
+        if self.dialect == "postgresql":  # delivered at commit, to the watchers of this store's schema
+            self.session.execute(
+                text("SELECT pg_notify(:channel || '.' || current_schema(), :top)"),
+                {"channel": FEED_CHANNEL, "top": str(top)},
+            )
 
 
 class Store:

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from opsdeck.backend import board, queries
 from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
-from opsdeck.backend.live import FeedWatcher
+from opsdeck.backend.live import FeedWatcher, clock_skew
 from opsdeck.tui.text import cell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.incident_list import (
@@ -59,6 +59,7 @@ class Loaded:
     rows: dict[int, Row] = field(default_factory=dict)
     stale_rows: frozenset[int] = frozenset()
     panels: Panels | None = None
+    panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
     sort: str | None = None  # the sort `order` is in
 
 
@@ -91,8 +92,10 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.panels: Panels | None = None
         self.unreadable_since: datetime | None = None
         self.last_error = ""
+        self.clock_skew: float | None = None  # this host's clock minus the database's (PostgreSQL)
         self._pending: set[int] = set()
         self._full_pending = False
+        self._parts: set[str] = set()  # panel parts to read again: "incidents", "probes"
 
     def compose(self) -> ComposeResult:
         ctx = self.ctx
@@ -158,7 +161,9 @@ class BoardScreen(IncidentActions, Screen[None]):
         self._banners(now)
 
     def _banners(self, now: datetime) -> None:
-        self.query_one(Banners).show(self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error)
+        self.query_one(Banners).show(
+            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
+        )
 
     # -- reading the store (thread workers) ------------------------------------------------
 
@@ -194,7 +199,7 @@ class BoardScreen(IncidentActions, Screen[None]):
             return Loaded(rows=board.load_rows(session, ids))
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def reload_changed(self, changed: frozenset[int], with_panels: bool) -> Loaded:
+    def reload_changed(self, changed: frozenset[int]) -> Loaded:
         """Only the incidents that changed: their keys (closed ones drop out) and rows."""
         with self.ctx.store.read() as session:
             fresh = {
@@ -202,11 +207,24 @@ class BoardScreen(IncidentActions, Screen[None]):
                 for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES)
             }
             rows = board.load_rows(session, [i for i in changed if i in fresh])
-            panels = board.load_panels(session, self.ctx.clock()) if with_panels else None
-        if not changed:
-            return Loaded(panels=panels)
         keys, order = _patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
-        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, panels=panels)
+        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed)
+
+    @work(thread=True, group="panels", exit_on_error=False)
+    def reload_panels(self, parts: frozenset[str]) -> Loaded:
+        """The panels' parts that changed: "incidents" (counts per level, the roster,
+        failed notifications; a GROUP BY over every open incident) or "probes"."""
+        fields: dict[str, Any] = {}
+        with self.ctx.store.read() as session:
+            if "incidents" in parts:
+                fields |= board.incident_panels(session)
+            if "probes" in parts:
+                fields |= board.probe_panels(session, self.ctx.clock())
+        return Loaded(panel_fields=fields)
+
+    def _skew(self, skew: float) -> None:
+        self.clock_skew = skew
+        self._banners(self.ctx.clock())
 
     def _beat(self, beat: datetime | None) -> None:
         if self.panels is not None and beat != self.panels.worker_beat_at:
@@ -222,7 +240,7 @@ class BoardScreen(IncidentActions, Screen[None]):
 
         worker = get_current_worker()
         watcher: FeedWatcher | None = None
-        readable, beat, beat_read_at = False, None, 0.0
+        readable, beat, beat_read_at, skew = False, None, 0.0, None
         while not worker.is_cancelled:
             try:
                 watcher = watcher or FeedWatcher(self.ctx.store)
@@ -235,14 +253,17 @@ class BoardScreen(IncidentActions, Screen[None]):
                     if (fresh := last_heartbeat(self.ctx.store)) != beat:
                         beat = fresh
                         self.app.call_from_thread(self._beat, beat)
+                    found = clock_skew(self.ctx.store, self.ctx.clock())
+                    if found is not None and (skew is None or round(found) != round(skew)):
+                        skew = found
+                        self.app.call_from_thread(self._skew, skew)
                 if batch is not None and not batch.empty:
-                    self.app.call_from_thread(self._changed, batch.incidents, batch.probes or batch.roster)
-            except Exception as error:
+                    self.app.call_from_thread(
+                        self._changed, batch.incidents, batch.probes, batch.roster or bool(batch.other)
+                    )
+            except Exception as error:  # the watcher closed its connections: the next poll reopens them
                 readable = False
                 self.app.call_from_thread(self._unreadable, str(error))
-                if watcher is not None:
-                    watcher.close()
-                watcher = None
                 time.sleep(1.0)
             time.sleep(POLL_S)
         if watcher is not None:
@@ -261,24 +282,40 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.last_error = error.splitlines()[0] if error else ""
         self._banners(self.ctx.clock())
 
-    def _changed(self, incidents: frozenset[int], panels: bool) -> None:
+    def _changed(self, incidents: frozenset[int], probes: bool, roster: bool) -> None:
         self._pending |= incidents
         self._full_pending |= len(self._pending) > FULL_RELOAD_AT
-        self._panels_dirty = getattr(self, "_panels_dirty", False) or panels or bool(incidents)
-        if not self._loading():
+        if incidents or roster:
+            self._parts.add("incidents")
+        if probes:
+            self._parts.add("probes")
+        if not self._loading("load"):
             self._flush()
+        else:
+            self._flush_panels()
 
-    def _loading(self) -> bool:
-        return any(w.group == "load" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+    def _loading(self, group: str) -> bool:
+        return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
 
     def _flush(self) -> None:
         if self._full_pending:
             self._pending, self._full_pending = set(), False
+            self._parts.discard("incidents")  # a full reload reads them
             self.reload_all()
-        elif self._pending or getattr(self, "_panels_dirty", False):
+        elif self._pending:
             changed, self._pending = frozenset(self._pending), set()
-            self._panels_dirty = False
-            self.reload_changed(changed, True)
+            self.reload_changed(changed)
+        self._flush_panels()
+
+    def _flush_panels(self) -> None:
+        """One panels read at a time, the newest wins; the incident part waits for the
+        rows (a changed row shows first, its count a moment later), probes never wait."""
+        if self._loading("panels"):
+            return  # its end flushes again
+        parts = set(self._parts) if not self._loading("load") else self._parts & {"probes"}
+        if parts:
+            self._parts -= parts
+            self.reload_panels(frozenset(parts))
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
@@ -292,6 +329,8 @@ class BoardScreen(IncidentActions, Screen[None]):
         self._apply_loaded(worker.result)
         if worker.group == "load":
             self._flush()
+        elif worker.group == "panels":
+            self._flush_panels()
 
     def _apply_loaded(self, loaded: Loaded) -> None:
         incident_list = self.query_one(IncidentList)
@@ -305,6 +344,9 @@ class BoardScreen(IncidentActions, Screen[None]):
         if loaded.panels is not None:
             self.panels = loaded.panels
             self._show_panels(loaded.panels)
+        elif loaded.panel_fields and self.panels is not None:
+            self.panels = replace(self.panels, **loaded.panel_fields, read_at=self.ctx.clock())
+            self._show_panels(self.panels)
 
     def _show_panels(self, panels: Panels) -> None:
         now = self.ctx.clock()
@@ -404,7 +446,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         if incident_list.marked:
             incident_list.marked.clear()
             incident_list.refresh()
-        self._changed(frozenset(changed), False)
+        self._changed(frozenset(changed), False, False)
 
     def action_history(self) -> None:
         from opsdeck.screens.history import HistoryScreen

@@ -7,6 +7,7 @@ open meanwhile, the operator is told who changed it, and keeps what they typed.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from opsdeck.backend import detail as detail_mod
+from opsdeck.backend import presence
 from opsdeck.backend.detail import Detail
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.live import FeedWatcher
@@ -41,6 +43,7 @@ STATE_STYLE = {
     "met": "green",
     "met_late": "yellow",
 }
+VIEWERS_EVERY_S = 2.0  # how often the screen asks who else is looking
 STEP_MARK = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
 
 
@@ -63,6 +66,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self.ctx = context
         self.incident_id = incident_id
         self.detail: Detail | None = None
+        self.viewers: list[str] = []  # other logins with this incident open
 
     def compose(self) -> ComposeResult:
         yield Static(f"#{self.incident_id} …", id="summary")
@@ -103,16 +107,44 @@ class IncidentScreen(IncidentActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
+        """Follow this incident's changes, and who else is looking at it (this login is
+        shown to others while the screen is open, unless the session is read-only)."""
         worker = get_current_worker()
-        watcher = FeedWatcher(self.ctx.store)
+        watcher: FeedWatcher | None = None
+        store, login, me = self.ctx.store, self.ctx.login, not self.ctx.read_only
+        touched_at = looked_at = 0.0
+        others: list[str] = []
         try:
             while not worker.is_cancelled:
-                batch = watcher.poll()
+                try:
+                    watcher = watcher or FeedWatcher(store)
+                    batch = watcher.poll()
+                    if me and time.monotonic() - touched_at >= presence.PRESENCE_EVERY_S:
+                        touched_at = time.monotonic()
+                        presence.touch(store, login, self.incident_id)
+                    if time.monotonic() - looked_at >= VIEWERS_EVERY_S:
+                        looked_at = time.monotonic()
+                        now = self.ctx.clock()
+                        if (found := presence.viewers(store, self.incident_id, now, besides=login)) != others:
+                            others = found
+                            self.app.call_from_thread(self._viewers, others)
+                except Exception:  # the board says the store is unreadable; here, try again shortly
+                    time.sleep(1.0)
+                    continue
                 if batch is not None and self.incident_id in batch.incidents:
                     self.app.call_from_thread(self._changed_elsewhere, *batch.who.get(self.incident_id, ("", "")))
                 time.sleep(0.1)
         finally:
-            watcher.close()
+            if watcher is not None:
+                watcher.close()
+            if me:
+                with contextlib.suppress(Exception):  # gone anyway once the TTL passes
+                    presence.leave(store, login, self.incident_id)
+
+    def _viewers(self, logins: list[str]) -> None:
+        self.viewers = logins
+        if self.detail is not None:
+            self._show_detail()
 
     def _changed_elsewhere(self, actor: str, action: str) -> None:
         if self.app.screen is not self and actor != self.ctx.login:  # a form is open: keep it, say who did what
@@ -150,6 +182,8 @@ class IncidentScreen(IncidentActions, Screen[None]):
             f"system {data['system'] or '-'}  version {data['version']}",
             "dim",
         )
+        if self.viewers:
+            summary.append(f"  also viewing: {', '.join(cell(v, 32).rstrip() for v in self.viewers)}", "bold yellow")
         self.query_one("#summary", Static).update(summary)
         fields = Text()
         for key in (

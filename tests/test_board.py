@@ -143,8 +143,18 @@ async def test_the_cursor_follows_its_incident_and_keeps_its_row(sqlite_url: str
     store.dispose()
 
 
-async def test_another_process_change_appears_within_a_second(board, sqlite_url: str, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    store, _ = board
+@pytest.fixture
+def any_board(store_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """The board's store on SQLite, and again on PostgreSQL."""
+    store = seeded_store(store_url, clock)
+    ids = board_incidents(store, clock)
+    yield store, ids
+    store.dispose()
+
+
+async def test_another_process_change_appears_within_a_second(any_board, store_url: str, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: data_version; PostgreSQL: LISTEN/NOTIFY. Either way, within a second."""
+    store, _ = any_board
     app = make_app(store, clock)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: len(shown(app)) == 5)
@@ -154,7 +164,7 @@ async def test_another_process_change_appears_within_a_second(board, sqlite_url:
             [
                 OPSDECK,
                 "--db",
-                sqlite_url,
+                store_url,
                 "--as",
                 "servers",
                 "incident",

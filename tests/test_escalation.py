@@ -337,9 +337,10 @@ def test_a_worker_killed_with_9_is_replaced_by_the_standby(seeded: Store, store_
         )
 
     first = start()
-    assert _wait(lambda: _heartbeats(seeded).get(first.pid) == ["escalate"]), "first worker never led"
-    second = start()
+    second: subprocess.Popen[str] | None = None
     try:
+        assert _wait(lambda: _heartbeats(seeded).get(first.pid) == ["escalate"]), "first worker never led"
+        second = start()
         assert _wait(lambda: second.pid in _heartbeats(seeded))
         assert _heartbeats(seeded)[second.pid] == []  # standing by
         _past_incidents(store_url, 1)
@@ -351,7 +352,13 @@ def test_a_worker_killed_with_9_is_replaced_by_the_standby(seeded: Store, store_
         assert _wait(lambda: len(escalations(seeded)) == 6)
     finally:
         for proc in (first, second):
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        second.wait(timeout=15)
+        for proc in (first, second):  # never leave a worker running after the test
+            if proc is not None:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
     assert second.returncode == 0  # SIGTERM: a clean exit

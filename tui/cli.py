@@ -104,6 +104,11 @@ def build_parser() -> Parser:
     b.leaf(pol, "apply", "validate FILE (TOML) and store it as a new policy version (leads)").add_argument("file")
     b.leaf(pol, "show", "the current policy")
 
+    p = b.leaf(top, "init", "set up a store shared by every login of a group on this host (as root)")
+    p.add_argument("--system", action="store_true", required=True, help="the shared store (the only kind needing init)")
+    p.add_argument("--dir", metavar="DIR", default="/var/lib/opsdeck", help="where the store and spool live")
+    p.add_argument("--group", metavar="G", default="opsdeck", help="the group of logins sharing it (default opsdeck)")
+
     db = b.group(top, "db", "the store itself")
     b.leaf(db, "backup", "copy a SQLite store while it is in use").add_argument("dest")
     b.leaf(db, "upgrade", "upgrade the schema (PostgreSQL: once every host runs this version)")

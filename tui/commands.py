@@ -18,6 +18,7 @@ from typing import Any
 
 from opsdeck.backend import config as config_mod
 from opsdeck.backend import queries
+from opsdeck.backend.access import refuse_unless_writer
 from opsdeck.backend.audit import verify
 from opsdeck.backend.board_text import render_board
 from opsdeck.backend.cells import fit
@@ -29,6 +30,7 @@ from opsdeck.backend.schema import current_revision, head_revision, open_store, 
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import TimeFormatError, format_age, format_countdown, format_local, parse_time
+from opsdeck.tui import registry
 
 
 class Context:
@@ -89,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
         return _no_command(args)
     ctx = Context(args)
     try:
-        handler = HANDLERS[(args.command, getattr(args, "action", None))]
+        key = (args.command, getattr(args, "action", None))
+        handler = HANDLERS[key]
+        if registry.writes(*key) is not registry.Writes.NO:
+            words = " ".join(w for w in key if w)
+            refuse_unless_writer(f"opsdeck {words}", ctx.login, read_only=ctx.read_only, db_url=ctx.config.db)
         return handler(ctx)
     finally:
         ctx.close()
@@ -824,6 +830,31 @@ def db_upgrade(ctx: Context) -> int:
     return 0
 
 
+def init_system(ctx: Context) -> int:
+    from opsdeck.backend.setup import init_system as setup
+
+    done = setup(Path(ctx.args.dir), ctx.args.group, config_mod.site_config_path())
+    data = {
+        "db": done.db_url,
+        "spool": str(done.spool),
+        "group": done.group,
+        "site_config": str(done.site_config),
+        "done": done.done,
+    }
+    if ctx.args.json:
+        emit_json(data)
+        return 0
+    for line in done.done or ["everything was in place already"]:
+        print(f"  {line}")
+    print(
+        f"\nEvery login in group {done.group} now uses {done.db_url}.\n"
+        f"Next: add the operators to the group (usermod -aG {done.group} LOGIN; they log in again),\n"
+        f"import the roster (opsdeck roster import roster.toml), and run one worker\n"
+        f"(opsdeck worker, e.g. as a systemd service of a member of {done.group})."
+    )
+    return 0
+
+
 def db_status(ctx: Context) -> int:
     revision = current_revision(ctx.store)
     data = {
@@ -937,6 +968,7 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("db", "backup"): db_backup,
     ("db", "upgrade"): db_upgrade,
     ("db", "status"): db_status,
+    ("init", None): init_system,
     ("demo", None): demo,
     ("config", None): show_config,
 }

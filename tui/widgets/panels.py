@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from opsdeck.backend.board import Panels, ProbeLine
+from opsdeck.backend.live import SKEW_WARN_S
 from opsdeck.backend.timeutil import format_age
 
 from ..text import STATE_LABEL, STATE_MARK, cell
@@ -58,7 +59,13 @@ class Banners(Static):
     DEFAULT_CSS = "Banners { height: auto; background: $error; color: $text; text-style: bold; } Banners.-empty { display: none; }"
 
     def show(
-        self, unreadable_since: datetime | None, panels: Panels | None, now: datetime, zone: tzinfo, error: str = ""
+        self,
+        unreadable_since: datetime | None,
+        panels: Panels | None,
+        now: datetime,
+        zone: tzinfo,
+        error: str = "",
+        skew: float | None = None,
     ) -> None:
         lines: list[str] = []
         if unreadable_since is not None:
@@ -70,6 +77,11 @@ class Banners(Static):
             last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else "never"
             lines.append(
                 f" ! no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
+            )
+        if skew is not None and abs(skew) > SKEW_WARN_S:
+            lines.append(
+                f" ! this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the database's: "
+                "countdowns are off by as much — fix time sync (NTP, chrony) on this host"
             )
         shown = "\n".join(lines)
         if shown == getattr(self, "_shown", None):
