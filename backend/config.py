@@ -30,6 +30,8 @@ ENV = {
     "spool": "OPSDECK_SPOOL",
     "spool_encoding": "OPSDECK_SPOOL_ENCODING",
     "notify_dead_after": "OPSDECK_NOTIFY_DEAD_AFTER",
+    "keep_done": "OPSDECK_KEEP_DONE",
+    "keep_results": "OPSDECK_KEEP_RESULTS",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -52,6 +54,8 @@ class Config:
     spool: str = field(default_factory=default_spool)  # where probes drop result files
     spool_encoding: str = "utf-8"  # GB18030 for many Chinese Windows agents
     notify_dead_after: str = "24h"  # a notification failing this long is given up (dead)
+    keep_done: str = "7d"  # processed probe files in the spool's done/ are deleted after this
+    keep_results: str = "30d"  # probe results older than this are pruned (the newest per probe stays)
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
@@ -162,14 +166,19 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         if key == "spool":
             return replace(config, spool=value.strip())
         return replace(config, spool_encoding=value.strip())
-    if key == "notify_dead_after":
+    if key in ("notify_dead_after", "keep_done", "keep_results"):
         try:
             parse_duration(str(value))
         except TimeFormatError:
             raise InvalidInput(
                 "config_duration", f"{where}: {value!r} is not a duration", "write e.g. 24h or 3d"
             ) from None
-        return replace(config, notify_dead_after=str(value).strip())
+        duration: str = str(value).strip()
+        if key == "keep_done":
+            return replace(config, keep_done=duration)
+        if key == "keep_results":
+            return replace(config, keep_results=duration)
+        return replace(config, notify_dead_after=duration)
     raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
 
 

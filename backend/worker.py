@@ -29,6 +29,7 @@ from . import clocks, escalation, probe_health, spool_watch
 from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .ingest import Ingester, ScanReport, SpoolSettings
+from .maintenance import MaintainDuty, Retention
 from .models import WorkerHeartbeat
 from .notify import NotifyDuty, SenderSettings
 from .store import Store, worker_actor
@@ -239,7 +240,7 @@ def probes_duty(store: Store, actor: str) -> Callable[[], list[str]]:
     return run
 
 
-DUTIES = ("escalate", "ingest", "probes", "http", "notify")
+DUTIES = ("escalate", "ingest", "probes", "http", "notify", "maintain")
 
 
 def standard_worker(
@@ -250,6 +251,7 @@ def standard_worker(
     spool: SpoolSettings | None = None,
     stop: threading.Event | None = None,
     sender: SenderSettings | None = None,
+    retention: Retention | None = None,
 ) -> Worker:
     actor = worker_actor()
     unknown = [d for d in duties if d not in DUTIES]
@@ -263,6 +265,7 @@ def standard_worker(
         "probes": probes_duty(store, actor),
         "http": HttpDuty(store, actor, stop),
         "notify": NotifyDuty(store, actor, stop, sender),
+        "maintain": MaintainDuty(store, actor, retention or Retention(), spool.path if spool else None),
     }
     if spool is not None:
         available["ingest"] = IngestDuty(store, spool, actor, stop)

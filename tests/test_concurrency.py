@@ -19,7 +19,7 @@ from opsdeck.backend.models import AuditEvent
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
-ROUNDS = 200
+ROUNDS = 1000
 
 
 @pytest.mark.slow
@@ -41,7 +41,7 @@ def test_two_processes_assigning_lose_no_update(seeded: Store, store_url: str, t
     go.touch()
     results = []
     for proc in procs:
-        out, err = proc.communicate(timeout=180)
+        out, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err
         results.append(json.loads(out))
     successes = sum(r["ok"] for r in results)

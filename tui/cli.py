@@ -125,9 +125,9 @@ def build_parser() -> Parser:
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between sweeps (default 1)")
     p.add_argument(
         "--duties",
-        default="escalate,ingest,probes,http",
+        default="escalate,ingest,probes,http,notify,maintain",
         metavar="LIST",
-        help="comma-separated duties (default: escalate,ingest,probes,http)",
+        help="comma-separated duties (default: all of escalate,ingest,probes,http,notify,maintain)",
     )
     p.add_argument("--spool", metavar="DIR", help="the spool probes write into (default: config spool)")
 

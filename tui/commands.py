@@ -174,10 +174,10 @@ def _log_to_file() -> None:
 
 
 def _embedded_worker(store: Any, spool: Any) -> Any:
-    from opsdeck.backend.worker import standard_worker
+    from opsdeck.backend.worker import DUTIES, standard_worker
 
     def run(stop: Any) -> None:
-        standard_worker(store, duties=("escalate", "ingest", "probes", "http", "notify"), spool=spool, stop=stop).run()
+        standard_worker(store, duties=DUTIES, spool=spool, stop=stop).run()
 
     return run
 
@@ -416,9 +416,22 @@ def worker(ctx: Context) -> int:
         signal.signal(sig, lambda *_: stop.set())
     spool = _spool(ctx) if "ingest" in duties else None
     standard_worker(
-        ctx.store, duties=duties, interval=ctx.args.interval, spool=spool, stop=stop, sender=_sender(ctx)
+        ctx.store,
+        duties=duties,
+        interval=ctx.args.interval,
+        spool=spool,
+        stop=stop,
+        sender=_sender(ctx),
+        retention=_retention(ctx),
     ).run()
     return 0
+
+
+def _retention(ctx: Context) -> Any:
+    from opsdeck.backend.maintenance import Retention
+    from opsdeck.backend.timeutil import parse_duration
+
+    return Retention(done=parse_duration(ctx.config.keep_done), results=parse_duration(ctx.config.keep_results))
 
 
 def _sender(ctx: Context) -> Any:

@@ -1,0 +1,129 @@
+"""The worker's upkeep: checkpoint the WAL, prune what is only kept for a while.
+
+SQLite's WAL only shrinks when a checkpoint finds no reader still using old pages; a
+dashboard that always holds a read transaction starves the automatic checkpoints and
+the WAL grows without end. The worker's `maintain` duty runs a TRUNCATE checkpoint
+every few minutes and says in its log when readers blocked it.
+
+Kept for a while only, by the retention settings (config `keep_done`, `keep_results`):
+processed probe files in the spool's `done/`, and probe results (the newest result
+of each probe, and every result that opened an incident, are always kept). Incidents,
+the audit trail and the change feed are never pruned here. Each prune is one audited
+system event saying how much went.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from sqlmodel import col
+
+from .models import Presence, ProbeResult
+from .presence import PRESENCE_TTL_S
+from .store import Store
+
+log = logging.getLogger("opsdeck.worker")
+BATCH = 5000  # results deleted per transaction: short write locks
+
+
+@dataclass(frozen=True)
+class Retention:
+    done: timedelta = timedelta(days=7)
+    results: timedelta = timedelta(days=30)
+    every: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    checkpoint: dict[str, int] | None  # SQLite: busy, wal pages, pages checkpointed
+    results_pruned: int
+    files_pruned: int
+
+
+def checkpoint(store: Store) -> dict[str, int] | None:
+    """A TRUNCATE checkpoint (SQLite); busy = 1 when a reader kept it from finishing."""
+    if store.dialect != "sqlite":
+        return None
+    with store.engine.connect() as conn:
+        busy, wal_pages, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return {"busy": int(busy), "wal_pages": int(wal_pages), "checkpointed": int(done)}
+
+
+def prune_results(store: Store, actor: str, keep: timedelta) -> int:
+    """Delete probe results older than `keep`, in batches, except each probe's newest
+    and any that opened an incident; one audited system event for the lot."""
+    r = ProbeResult
+    total = 0
+    while True:
+        with store.write(actor) as uow:
+            cutoff = uow.now - keep
+            newest = select(func.max(col(r.id))).group_by(col(r.probe_id))
+            doomed = (
+                select(col(r.id))
+                .where(col(r.at) < cutoff, col(r.incident_id).is_(None), col(r.id).not_in(newest))
+                .limit(BATCH)
+            )
+            ids = list(uow.session.scalars(doomed))
+            if ids:
+                uow.session.execute(delete(r).where(col(r.id).in_(ids)))
+                total += len(ids)
+            if len(ids) < BATCH:
+                if total:
+                    uow.record("results_pruned", {"count": total, "older_than": cutoff.isoformat()})
+                return total
+
+
+def prune_done(spool: Path, keep: timedelta) -> int:
+    """Delete files in `spool/done` not modified for `keep`."""
+    done = spool / "done"
+    if not done.is_dir():
+        return 0
+    cutoff = time.time() - keep.total_seconds()
+    count = 0
+    for entry in done.iterdir():
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                count += 1
+        except FileNotFoundError:
+            continue  # another worker was faster
+    return count
+
+
+def sweep_presence(store: Store, actor: str) -> None:
+    with store.write(actor) as uow:
+        uow.session.execute(
+            delete(Presence).where(col(Presence.seen_at) < uow.now - timedelta(seconds=PRESENCE_TTL_S))
+        )
+
+
+class MaintainDuty:
+    """Every `retention.every`: checkpoint, prune results and done files, sweep presence."""
+
+    def __init__(self, store: Store, actor: str, retention: Retention, spool: Path | None) -> None:
+        self.store, self.actor, self.retention, self.spool = store, actor, retention, spool
+        self._last: float | None = None
+
+    def __call__(self) -> Upkeep | None:
+        if self._last is not None and time.monotonic() - self._last < self.retention.every.total_seconds():
+            return None
+        self._last = time.monotonic()
+        pruned = prune_results(self.store, self.actor, self.retention.results)
+        files = prune_done(self.spool, self.retention.done) if self.spool is not None else 0
+        sweep_presence(self.store, self.actor)
+        wal = checkpoint(self.store)
+        if wal is not None and wal["busy"]:
+            log.warning(
+                "checkpoint: readers kept %d of %d WAL pages in use; a dashboard holding a long read? "
+                "it shrinks at a later checkpoint",
+                wal["wal_pages"] - wal["checkpointed"],
+                wal["wal_pages"],
+            )
+        if pruned or files:
+            log.info("upkeep: pruned %d probe results and %d processed spool files", pruned, files)
+        return Upkeep(wal, pruned, files)
