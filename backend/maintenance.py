@@ -97,9 +97,7 @@ def prune_done(spool: Path, keep: timedelta) -> int:
 
 def sweep_presence(store: Store, actor: str) -> None:
     with store.write(actor) as uow:
-        uow.session.execute(
-            delete(Presence).where(col(Presence.seen_at) < uow.now - timedelta(seconds=PRESENCE_TTL_S))
-        )
+        uow.session.execute(delete(Presence).where(col(Presence.seen_at) < uow.now - timedelta(seconds=PRESENCE_TTL_S)))
 
 
 class MaintainDuty:

@@ -262,13 +262,12 @@ def systems(session: Session) -> list[dict[str, Any]]:
 
 
 def level_counts(session: Session) -> dict[str, int]:
+    # GROUP BY the column itself: PostgreSQL takes two coalesce(level, $n) for two expressions.
     rows = session.execute(
-        select(func.coalesce(_I.level, "none"), func.count())
-        .where(_I.status.in_([s.value for s in OPEN_STATUSES]))
-        .group_by(func.coalesce(_I.level, "none"))
+        select(_I.level, func.count()).where(_I.status.in_([s.value for s in OPEN_STATUSES])).group_by(_I.level)
     ).all()
     counts = {"I": 0, "II": 0, "III": 0, "IV": 0, "none": 0}
-    counts.update({k: v for k, v in rows})
+    counts.update({level or "none": count for level, count in rows})
     return counts
 
 

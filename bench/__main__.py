@@ -38,6 +38,8 @@ FIGURES: tuple[FigureFn, ...] = (
     board_pty.start_to_first_row,
     board_live.change_p50,
     board_live.change_p99,
+    board_live.change_pg_p50,
+    board_live.change_pg_p99,
     board_live.probe_p50,
     board_live.probe_p99,
 )

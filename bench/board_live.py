@@ -10,19 +10,28 @@ on a copy of a big open store, while
 Baselines, measured right after in the same run on the same store: the same writes
 seen by a plain sqlite3 poll every 2 ms, no board (what any reader could do at best);
 and the same files, ingested by the same watcher, until the row is visible to that poll.
+
+The change figures again on PostgreSQL (OPSDECK_BENCH_PG, default this machine's
+server): the same open incidents in a schema of their own, the board learning of the
+change by LISTEN/NOTIFY; the baseline a psycopg poll every 2 ms. Without a reachable
+server those two figures are reported as not measured, with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,7 +44,7 @@ from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .figure import Figure
-from .fill import live_incidents
+from .fill import fill_open_store, live_incidents
 from .harness import ROOT, Run, Tick, cli_env, percentile, thousands
 from .ingest import write_pair
 
@@ -48,6 +57,8 @@ SEED = 20261128
 OWNERS = ("web", "dns")  # operators of the demo roster: assignments alternate between them
 PROBE_TARGET_MS = 200.0
 CHANGE_LABEL = "the same writer process, its change seen by a plain sqlite3 poll every 2 ms (no board)"
+PG_CHANGE_LABEL = "the same writer process, its change seen by a plain psycopg poll every 2 ms (no board)"
+PG_URL = os.environ.get("OPSDECK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROBE_LABEL = "the same files and watcher thread, the row seen by a plain sqlite3 poll every 2 ms (no board)"
 
 
@@ -67,6 +78,14 @@ def change_p50(run: Run) -> Figure:
 
 def change_p99(run: Run) -> Figure:
     return _change(run, 99)
+
+
+def change_pg_p50(run: Run) -> Figure | None:
+    return _change_pg(run, 50)
+
+
+def change_pg_p99(run: Run) -> Figure | None:
+    return _change_pg(run, 99)
 
 
 def probe_p50(run: Run) -> Figure:
@@ -90,6 +109,26 @@ def _change(run: Run, share: int) -> Figure:
             f"{len(ms)} assignments of visible incidents, each from the write starting in the writer process "
             f"to the board's row cache holding the new version (the writer's own write took p50 "
             f"{percentile(live.write_ms, 50):.1f} ms); max {max(ms):.0f} ms, baseline max "
+            f"{max(live.change_raw_ms):.1f} ms"
+        ),
+    )
+
+
+def _change_pg(run: Run, share: int) -> Figure | None:
+    live = run.once("board_live_pg", lambda: _time_live_pg(run))
+    if isinstance(live, str):
+        run.progress.stage(live)
+        return None
+    ms = live.change_ms
+    return Figure(
+        name=f"change -> visible on another board, p{share} (PostgreSQL, {thousands(live.count)} open)",
+        value=percentile(ms, share),
+        unit="ms",
+        baseline=percentile(live.change_raw_ms, share),
+        baseline_label=PG_CHANGE_LABEL,
+        note=(
+            f"{len(ms)} assignments over TCP to 127.0.0.1, the board told by LISTEN/NOTIFY; the writer's own "
+            f"write took p50 {percentile(live.write_ms, 50):.1f} ms; max {max(ms):.0f} ms, baseline max "
             f"{max(live.change_raw_ms):.1f} ms"
         ),
     )
@@ -125,6 +164,66 @@ def _time_live(run: Run) -> Live:
     return asyncio.run(_measure(run, path, count))
 
 
+def _time_live_pg(run: Run) -> Live | str:
+    """The change figures on PostgreSQL, or why they could not be measured."""
+    try:
+        import psycopg
+
+        with psycopg.connect(_libpq(PG_URL), connect_timeout=3):
+            pass
+    except Exception as error:  # any reason the server is not there is reported, not raised
+        return f"PostgreSQL not measured: {PG_URL} is not reachable ({error}); set OPSDECK_BENCH_PG"
+    count = run.sizes.open_incidents
+    with _pg_schema() as url:
+        tick = run.progress.stage(f"filling a PostgreSQL schema with {count:,} open incidents due around now", count)
+        now = datetime.now(UTC).replace(microsecond=0)
+        fill_open_store(run.path("pg"), count, run.path(f"pg-templates-{count}.db"), tick, now, url=url)
+        return asyncio.run(_measure_changes(run, url, count))
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A schema of its own on the bench's server, dropped afterwards."""
+    import psycopg
+
+    schema = f"opsdeck_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+async def _measure_changes(run: Run, url: str, count: int) -> Live:
+    import psycopg
+
+    samples = run.sizes.board_samples
+    writer = await _start_writer(url)
+    poll = psycopg.connect(_libpq(url), autocommit=True)
+    try:
+        board = await _on_the_board(run, url, count, writer, None, samples)
+        ids = board.changed_ids
+        tick = run.progress.stage("baseline: the same changes, seen by a psycopg poll", len(ids))
+
+        def read(incident_id: int) -> tuple[int, str | None]:
+            row = poll.execute("SELECT version, owner FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+            assert row is not None
+            return int(row[0]), row[1]
+
+        change_raw = await _polled_changes(writer, read, ids, tick)
+    finally:
+        poll.close()
+        await _stop_writer(writer)
+    timed = slice(WARMUP, None)
+    return Live(count, board.change_ms[timed], board.write_ms[timed], change_raw[timed], [], [])
+
+
 async def _measure(run: Run, path: Path, count: int) -> Live:
     url = f"sqlite:///{path}"
     samples = run.sizes.board_samples
@@ -134,11 +233,16 @@ async def _measure(run: Run, path: Path, count: int) -> Live:
     spool = run.path("board-spool")
     watcher = _start_watcher(ingest_store, spool, stop)
     poll = sqlite3.connect(path, isolation_level=None)
+
+    def read(incident_id: int) -> tuple[int, str | None]:
+        version, owner = poll.execute("SELECT version, owner FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return int(version), owner
+
     try:
         board = await _on_the_board(run, url, count, writer, spool, samples)
         ids = board.changed_ids
         tick = run.progress.stage("baseline: the same changes and files, seen by a sqlite3 poll", 2 * len(ids))
-        change_raw = await _polled_changes(writer, poll, ids, tick)
+        change_raw = await _polled_changes(writer, read, ids, tick)
         probe_raw = await _polled_probes(poll, spool, samples, lambda done: tick(len(ids) + done))
     finally:
         poll.close()
@@ -166,8 +270,9 @@ class OnBoard:
 
 
 async def _on_the_board(
-    run: Run, url: str, count: int, writer: asyncio.subprocess.Process, spool: Path, samples: int
+    run: Run, url: str, count: int, writer: asyncio.subprocess.Process, spool: Path | None, samples: int
 ) -> OnBoard:
+    """The board's view of the writer's changes and, given a spool, of new probes."""
     store = open_store(url)
     try:
         app = build_app(
@@ -177,11 +282,15 @@ async def _on_the_board(
         )
         async with app.run_test(size=SIZE):
             incident_list = await _loaded(app, count)
-            tick = run.progress.stage(f"changes and probe files under a board of {count:,}", 2 * (WARMUP + samples))
+            parts = 2 if spool else 1
+            what = "changes and probe files" if spool else "changes"
+            tick = run.progress.stage(f"{what} under a board of {count:,}", parts * (WARMUP + samples))
             ids, change_ms, write_ms = await _board_changes(incident_list, writer, WARMUP + samples, tick)
             screen = app.screen
             assert isinstance(screen, BoardScreen)
-            probe_ms = await _board_probes(screen, spool, WARMUP + samples, lambda done: tick(len(ids) + done))
+            probe_ms: list[float] = []
+            if spool:
+                probe_ms = await _board_probes(screen, spool, WARMUP + samples, lambda done: tick(len(ids) + done))
             app.exit()
     finally:
         store.dispose()
@@ -236,21 +345,21 @@ async def _board_changes(
 
 
 async def _polled_changes(
-    writer: asyncio.subprocess.Process, poll: sqlite3.Connection, ids: list[int], tick: Tick
+    writer: asyncio.subprocess.Process, read: Callable[[int], tuple[int, str | None]], ids: list[int], tick: Tick
 ) -> list[float]:
-    """The same incidents assigned again, each until a plain poll reads the new version."""
+    """The same incidents assigned again, each until a plain poll (`read`: version, owner)
+    reads the new version."""
     rng = random.Random(SEED)
     seen_ms: list[float] = []
     for index, incident_id in enumerate(ids):
         await asyncio.sleep(rng.uniform(*GAP_S))
-        version, owner = poll.execute("SELECT version, owner FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        version, owner = read(incident_id)
         reply = await _send(writer, incident_id, owner)
 
-        def read(incident_id: int = incident_id, version: int = version) -> bool:
-            row = poll.execute("SELECT version FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-            return bool(row[0] > version)
+        def newer(incident_id: int = incident_id, version: int = version) -> bool:
+            return read(incident_id)[0] > version
 
-        seen = await _until(read)
+        seen = await _until(newer)
         seen_ms.append((seen - (await reply)["started"]) * 1000)
         tick(index + 1)
     return seen_ms

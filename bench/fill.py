@@ -22,7 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlmodel import SQLModel
 
 from opsdeck.backend import clocks
@@ -274,10 +274,13 @@ def live_incidents(run: Run, count: int) -> OpenStore:
     return run.once(f"fill.live_incidents.{count}", fill)
 
 
-def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick, now: datetime = OPEN_NOW) -> OpenStore:
+def fill_open_store(
+    path: Path, count: int, scratch: Path, tick: Tick, now: datetime = OPEN_NOW, url: str | None = None
+) -> OpenStore:
     """`count` open incidents with their clocks at `path`, judged at `now` (whole seconds);
     the templates are opened in `scratch`. A store for an app on the real clock is filled
-    at the real now, so its countdowns tick as an operator's would."""
+    at the real now, so its countdowns tick as an operator's would. With `url` (an empty
+    PostgreSQL schema) the incidents go there instead, and `path` only names the run."""
     templates = open_templates(scratch)
     rng = random.Random(SEED)
     weights = [weight for _, weight in SCENARIOS]
@@ -285,7 +288,7 @@ def fill_open_store(path: Path, count: int, scratch: Path, tick: Tick, now: date
     for index in range(count):
         which = rng.choices(range(len(templates)), weights=weights)[0]
         copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng, now)))
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(url or f"sqlite:///{path}")
     try:
         _import_demo(store)
         breached = _insert_copies(store, templates, copies, tick, now)
@@ -369,6 +372,8 @@ def _insert_copies(
                 if child_rows:
                     conn.execute(insert(SQLModel.metadata.tables[name]), child_rows)
             tick(start + len(incidents))
+        if store.dialect == "postgresql":  # ids were given: move the sequence past them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('incidents', 'id'), max(id)) FROM incidents"))
     return breached
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 
 from opsdeck.backend.service import Service
 from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
-from opsdeck.tui.widgets.panels import Banners
+from opsdeck.tui.widgets.panels import Banners, BoardHeader
 
 from .board_fixtures import board_incidents, make_app, seeded_store
 from .conftest import FakeClock
@@ -183,6 +184,15 @@ async def test_another_process_change_appears_within_a_second(any_board, store_u
         await until(pilot, lambda: new_id in shown(app), timeout=3)
         assert loop.time() - started < 1.0
         await until(pilot, lambda: any("opened by another process" in line for line in lines(app)))
+        # The header's counts per level (a GROUP BY PostgreSQL once refused) count it too.
+        header = app.screen.query_one(BoardHeader)
+        await until(pilot, lambda: _open_counted(str(header.render())) == len(shown(app)))
+        assert "not readable" not in str(app.screen.query_one(Banners).render())
+
+
+def _open_counted(header: str) -> int:
+    found = re.search(r" I:(\d+) II:(\d+) III:(\d+) IV:(\d+) \?:(\d+)", header)
+    return sum(map(int, found.groups())) if found else -1
 
 
 async def test_no_worker_banner_until_a_heartbeat(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]

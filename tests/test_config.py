@@ -115,7 +115,10 @@ def test_unknown_key_names_the_file_the_key_and_the_known_keys(site: Path, user:
     error = refused(environ={})
     assert error.code == "config_key"
     assert f"{user}: unknown key 'colour'" in str(error)
-    assert "use one of allow_as, db, keep_done, keep_results, language, notify_dead_after, spool, spool_encoding, timezone" in str(error)
+    assert (
+        "use one of allow_as, db, keep_done, keep_results, language, notify_dead_after, spool, spool_encoding, timezone"
+        in str(error)
+    )
     assert error.params == {"file": str(user), "key": "colour"}
 
 

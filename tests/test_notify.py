@@ -282,3 +282,28 @@ def test_a_sender_killed_mid_delivery_loses_nothing(
     keys = {m["idempotency_key"] for m in Receiver.received}
     assert keys == {m["key"] for m in outbox(seeded) if m["recipient_kind"] == "member"}
     assert len(keys) == 12  # 4 incidents x 3 operators on duty: none lost
+
+
+def test_the_demo_delivers_to_its_own_pager(seeded: Store, tmp_path: Path) -> None:
+    """`opsdeck --demo`: the demo roster and contacts name the demo pager, a receiver on
+    127.0.0.1 the demo starts, so its escalations show as sent, not failed."""
+    import threading
+
+    from opsdeck.backend.demo_pager import DemoPager
+
+    pager = DemoPager()
+    stop = threading.Event()
+    serving = threading.Thread(target=pager.run, args=(stop,), daemon=True)
+    serving.start()
+    try:
+        Service(seeded, "lead").apply_channels(pager.channels_file(tmp_path))
+        Service(seeded, "servers").open("DB down", category="server_fault", level="II")
+        counts = sender(seeded).run_once()
+        assert counts.failed == counts.dead == 0, counts.errors
+        assert counts.sent == pager.count > 0
+        assert {m["state"] for m in outbox(seeded)} == {"sent"}
+        assert {b["event"] for b in pager.received} >= {"new_incident", "level_iii"}
+        assert any(b["recipient"]["kind"] == "contact" for b in pager.received)  # leadership, departments
+    finally:
+        stop.set()
+        serving.join(timeout=5)

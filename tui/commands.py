@@ -123,14 +123,19 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     background: list[Any] = []
     spool = _spool(ctx)
     if demo:
-        from opsdeck.backend.demo import open_demo_store, temporary_store_url
+        from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
+        from opsdeck.backend.demo_pager import DemoPager
         from opsdeck.backend.demo_probes import DemoProbes
         from opsdeck.backend.ingest import SpoolSettings
 
         url = temporary_store_url()
+        folder = Path(url.removeprefix("sqlite:///")).parent
         ctx._store = open_demo_store(url)
-        spool = SpoolSettings(Path(url.removeprefix("sqlite:///")).parent / "spool")
-        ctx.login = "lead"  # the demo's group lead: a store of its own, never the user's
+        spool = SpoolSettings(folder / "spool")
+        ctx.login = DEMO_LEAD  # the demo's group lead: a store of its own, never the user's
+        pager = DemoPager()  # the demo's notifications are delivered here, on 127.0.0.1
+        Service(ctx.store, DEMO_LEAD).apply_channels(pager.channels_file(folder))
+        background.append(Background("opsdeck-demo-pager", pager.run))
         background.append(Background("opsdeck-demo-probes", DemoProbes(spool.path).run))
     store = ctx.store
     with store.read() as session:
