@@ -3,20 +3,29 @@
 Each event's hash covers its chain, seq, time, actor, action, incident and details
 and the previous event's hash, so editing, removing or reordering a row breaks the
 chain at that row. `verify` walks every chain and names the first broken link.
+
+`export_trail` writes one incident's chain as evidence a third party can re-check
+without opsdeck. `anchor` condenses every chain's newest link into one line to keep
+elsewhere; `check_anchor` later proves the history it covers was not rewritten, which
+`verify` alone cannot (someone who re-hashes every later event passes `verify`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from .models import AuditEvent, AuditHead
+from .errors import InvalidInput, NotFound, StoreUnavailable
+from .models import AuditEvent, AuditHead, Incident
 from .timeutil import rfc3339
 
 GENESIS = "0" * 64
@@ -155,3 +164,299 @@ def _check_link(event: AuditEvent, last_seq: int, last_hash: str, last_id: int) 
             f"{where} was written before #{last_seq}: events were reordered",
         )
     return None
+
+
+# -- evidence: one incident's trail as JSON ---------------------------------------------
+
+EXPORT_FORMAT = "opsdeck-audit-export/1"
+
+HOW_TO_CHECK = (
+    "Each event's hash is the SHA-256, written as 64 lowercase hex digits, of the UTF-8 bytes of one "
+    "JSON object holding exactly the event's fields chain, seq, at, actor, action, incident_id, details "
+    "and prev_hash, with their values exactly as exported here (details is a string and is hashed as "
+    "that string, not as the object written inside it; seq and incident_id are integers). The JSON has "
+    "its keys sorted, no whitespace outside strings (a comma between items, a colon between key and "
+    "value), control characters escaped as JSON requires and every other character written as itself "
+    "(UTF-8), not as a \\u escape; in Python: hashlib.sha256(json.dumps(obj, "
+    "sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode('utf-8')).hexdigest(). The trail "
+    "is intact when every recomputed hash equals the event's hash, seq runs 1, 2, 3 ... without a gap, "
+    "the first event's prev_hash is 64 zeros, every later event's prev_hash is the hash of the event "
+    "before it, and the last event's seq and hash equal head. This proves the events agree with each "
+    "other; it does not prove the trail was not rewritten as a whole (every hash recomputed): for that, "
+    "compare with an earlier export or check the store against an anchor kept elsewhere "
+    "(`opsdeck audit verify --anchor TOKEN`)."
+)
+
+
+def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
+    """One incident's whole audit trail as evidence (format `opsdeck-audit-export/1`).
+
+    Every event carries the fields its hash covers, exactly as hashed (`details` is the
+    stored canonical JSON string), so anyone can recompute the chain with `how_to_check`
+    and no opsdeck. `verified` and `problems` are opsdeck's own check of this chain at
+    export time, with the messages `verify` gives. An incident whose trail and chain head
+    are both gone is exported with `verified: false`, not refused: that is tampering.
+    Raises NotFound when there is no such incident and no trail.
+    """
+    chain = incident_chain(incident_id)
+    events = list(
+        session.execute(select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq)))
+        .scalars()
+        .all()
+    )
+    head = session.get(AuditHead, chain)
+    if not events and head is None:
+        if session.get(Incident, incident_id) is None:
+            raise NotFound(
+                "no_incident",
+                f"incident #{incident_id} does not exist",
+                "list incidents with `opsdeck incident list --status all`",
+                id=incident_id,
+            )
+        problems = [
+            f"{chain}: incident #{incident_id} exists but its audit trail and chain head are gone: "
+            "every event was removed"
+        ]
+    else:
+        problems = [p.message for p in _chain_problems(chain, events, head)]
+    return {
+        "format": EXPORT_FORMAT,
+        "chain": chain,
+        "incident_id": incident_id,
+        "events": [
+            {
+                "id": e.id,
+                "chain": e.chain,
+                "incident_id": e.incident_id,
+                "seq": e.seq,
+                "at": rfc3339(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "details": e.details,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+        "head": {"seq": head.seq, "hash": head.hash} if head is not None else None,
+        "verified": not problems,
+        "problems": problems,
+        "how_to_check": HOW_TO_CHECK,
+    }
+
+
+def _chain_problems(chain: str, events: Sequence[AuditEvent], head: AuditHead | None) -> list[ChainProblem]:
+    """`verify` for one chain (events in seq order): its first problem, if any."""
+    last_seq, last_hash, last_id = 0, GENESIS, 0
+    for event in events:
+        problem = _check_link(event, last_seq, last_hash, last_id)
+        if problem:
+            return [problem]
+        last_seq, last_hash, last_id = event.seq, event.hash, event.id or 0
+    if head is None:
+        return [ChainProblem(chain, None, None, "head_mismatch", f"{chain}: no chain head")]
+    if head.seq != last_seq or head.hash != last_hash:
+        return [
+            ChainProblem(
+                chain,
+                last_seq + 1,
+                None,
+                "removed",
+                f"{chain}: the chain head records event #{head.seq} but the trail ends "
+                f"at #{last_seq}: events after #{last_seq} were removed",
+            )
+        ]
+    return []
+
+
+# -- anchors: one line, kept elsewhere, that a rewrite cannot match ----------------------
+
+ANCHOR_VERSION = "opsdeck-anchor-1"
+_ANCHOR_SHAPE = f"{ANCHOR_VERSION}:<last event id>:<64 hex digits>"
+_ANCHOR_FIX = f"copy the whole line `opsdeck audit anchor` printed ({_ANCHOR_SHAPE})"
+_LOCK_TIMEOUT = "10s"
+
+
+def anchor(session: Session) -> str:
+    """A one-line anchor of the whole audit trail: `opsdeck-anchor-1:<last_event_id>:<digest>`.
+
+    `last_event_id` is the newest audit event's id; the digest is the SHA-256 (hex) of
+    the canonical JSON list of `{"chain", "seq", "hash"}` of every chain's newest event
+    with id <= last_event_id, sorted by chain name. Keep the line where whoever can
+    write the database cannot (a ticket, a mail, paper), then `check_anchor` it later.
+
+    Why: someone who edits an event AND recomputes every later hash of its chain and
+    the chain head (a wholesale rewrite) passes `verify`, because every link agrees
+    again. They cannot make the chain's newest anchored hash come out the same, so
+    `check_anchor` against an anchor taken before the edit catches it. See
+    `check_anchor` for exactly what is and is not detected.
+
+    The anchor certifies the trail as it is now, broken or not: run `verify` first.
+    On PostgreSQL, writers whose audit events are not yet committed could hold ids
+    below the newest committed one, so this takes a SHARE lock on `audit_events`
+    (held until the caller's transaction ends; writers wait for it, at most ~ms) so
+    that no such write is in flight; it gives up with StoreUnavailable after 10 s.
+    The session must therefore not be a read-only transaction there.
+    """
+    _wait_for_audit_writers(session)
+    newest: dict[str, tuple[int, str]] = {}
+    last_event_id = 0
+    rows = session.execute(
+        select(col(AuditEvent.chain), col(AuditEvent.seq), col(AuditEvent.hash), col(AuditEvent.id)).order_by(
+            col(AuditEvent.chain), col(AuditEvent.seq)
+        )
+    )
+    for chain, seq, digest, event_id in rows:
+        newest[chain] = (seq, digest)
+        last_event_id = max(last_event_id, event_id or 0)
+    return f"{ANCHOR_VERSION}:{last_event_id}:{_anchor_digest(newest)}"
+
+
+def check_anchor(session: Session, token: str) -> list[str]:
+    """Problems with the history an anchor covers; an empty list means it is intact.
+
+    Only events with id <= the anchor's last_event_id count: events appended since do
+    not matter here (`verify` checks them). Among those events, every chain's links are
+    re-checked as `verify` does (naming the first edited, removed or reordered event),
+    and the digest of every chain's newest (chain, seq, hash) is compared with the
+    anchor's.
+
+    Detected, for the events that existed when the anchor was taken:
+    - an edit of any of them, even when every later hash and the chain head were
+      recomputed: that changes the hash of the chain's newest anchored event;
+    - removing events from the end of a chain, even with the head fixed up (the
+      chain's newest anchored seq changes), or removing a whole chain with its head;
+    - a new chain, or an event slipped in with an id at or below last_event_id.
+    Not detected:
+    - anything done before the anchor was taken: it vouches for the trail as it was
+      then (a rewrite before that is invisible to both `verify` and the anchor);
+    - changes to events appended after the anchor (id > last_event_id): `verify`
+      catches plain edits and removals there, a rewrite of them needs a newer anchor;
+    - which chain was rewritten: the anchor holds one digest for all chains, so a
+      mismatch says the anchored history changed, not where (compare with a backup or
+      an earlier `export_trail` to find it);
+    - renumbered `id`s that leave every chain's newest anchored event in place (ids are
+      not hashed; `verify` names ids out of order), and anything outside the audit
+      trail (the incident rows themselves);
+    - an attacker who can also replace the kept anchor.
+
+    A malformed token raises InvalidInput naming the fix.
+    """
+    last_event_id, expected = parse_anchor(token)
+    rows = session.execute(
+        select(AuditEvent)
+        .where(col(AuditEvent.id) <= last_event_id)
+        .order_by(col(AuditEvent.chain), col(AuditEvent.seq))
+    ).scalars()
+    newest: dict[str, tuple[int, str]] = {}
+    links: dict[str, tuple[int, str, int]] = {}
+    broken: set[str] = set()
+    problems: list[str] = []
+    for event in rows:
+        newest[event.chain] = (event.seq, event.hash)
+        if event.chain in broken:
+            continue
+        last_seq, last_hash, last_id = links.get(event.chain, (0, GENESIS, 0))
+        problem = _check_link(event, last_seq, last_hash, last_id)
+        if problem:
+            problems.append(problem.message)
+            broken.add(event.chain)
+            continue
+        links[event.chain] = (event.seq, event.hash, event.id or 0)
+    if _anchor_digest(newest) != expected:
+        now_last = session.execute(select(func.max(col(AuditEvent.id)))).scalar_one_or_none() or 0
+        why = (
+            f"the newest audit event is now id {now_last}, before the anchor's id {last_event_id}: events "
+            "were removed from the end, or the anchor was taken from another store"
+            if now_last < last_event_id
+            else "an event at or before that id was edited and re-hashed, removed or slipped in since the "
+            "anchor was taken, or the anchor was taken from another store"
+        )
+        problems.append(
+            f"the audit trail up to event id {last_event_id} no longer matches the anchor: {why}; "
+            f"the anchor holds one digest for all {len(newest)} chains, so it cannot say which one: compare "
+            "with a backup or an earlier `opsdeck audit export`"
+        )
+    return problems
+
+
+def parse_anchor(token: str) -> tuple[int, str]:
+    """(last_event_id, digest) of an anchor line; InvalidInput saying what is wrong."""
+    line = token.strip()
+    shown = repr(line if len(line) <= 40 else line[:37] + "...")
+    if not line:
+        raise InvalidInput("bad_anchor", "no anchor was given", _ANCHOR_FIX)
+    parts = line.split(":")
+    if not parts[0].startswith("opsdeck-anchor-"):
+        raise InvalidInput("bad_anchor", f"{shown} is not an opsdeck anchor", _ANCHOR_FIX, token=line)
+    if parts[0] != ANCHOR_VERSION:
+        raise InvalidInput(
+            "bad_anchor",
+            f"{parts[0]!r} is an anchor format this opsdeck does not read (it reads {ANCHOR_VERSION})",
+            f"check it with the opsdeck that took it, or {_ANCHOR_FIX}",
+            token=line,
+        )
+    if len(parts) != 3:
+        raise InvalidInput(
+            "bad_anchor",
+            f"{shown} has {len(parts)} parts separated by colons, not 3",
+            _ANCHOR_FIX,
+            token=line,
+        )
+    _, event_id, digest = parts
+    if re.fullmatch(r"[0-9]{19,}", event_id):
+        raise InvalidInput(
+            "bad_anchor",
+            f"the anchor's event id has {len(event_id)} digits, more than any store's event ids",
+            _ANCHOR_FIX,
+            token=line,
+        )
+    if not re.fullmatch(r"[0-9]{1,18}", event_id):
+        raise InvalidInput(
+            "bad_anchor",
+            f"the anchor's event id {event_id[:20]!r} is not a whole number",
+            _ANCHOR_FIX,
+            token=line,
+        )
+    if not re.fullmatch(r"[0-9a-fA-F]*", digest):
+        raise InvalidInput(
+            "bad_anchor", "the anchor's digest holds characters other than hex digits", _ANCHOR_FIX, token=line
+        )
+    if len(digest) != 64:
+        raise InvalidInput(
+            "bad_anchor",
+            f"the anchor's digest has {len(digest)} hex digits, not 64: it was cut short or run on",
+            _ANCHOR_FIX,
+            token=line,
+        )
+    return int(event_id), digest.lower()
+
+
+def _anchor_digest(newest: dict[str, tuple[int, str]]) -> str:
+    links = [{"chain": chain, "seq": seq, "hash": digest} for chain, (seq, digest) in sorted(newest.items())]
+    return hashlib.sha256(canonical_json(links).encode("utf-8")).hexdigest()
+
+
+def _wait_for_audit_writers(session: Session) -> None:
+    """PostgreSQL: wait until no transaction is writing audit events, then keep it so.
+
+    Ids come from a sequence when a row is inserted, not when it commits: a slow write
+    can still commit id 100 after a quick one committed id 101. An anchor taken in
+    between would miss event 100 and later fail on an intact trail. SHARE mode waits for
+    every writer holding ROW EXCLUSIVE on the table and holds new ones back. SQLite has
+    one writer at a time, so its ids already commit in order.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        session.execute(text(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'"))
+        session.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
+        session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise StoreUnavailable(
+            "store_busy",
+            f"writes to the audit trail kept going for over {_LOCK_TIMEOUT}, so no consistent anchor could be taken",
+            "retry; if it persists, look for a stuck opsdeck process holding the store",
+        ) from error

@@ -295,7 +295,7 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
     rows = session.execute(
         select(IncidentDeadline)
         .where(col(IncidentDeadline.incident_id) == incident_id, col(IncidentDeadline.superseded_at).is_(None))
-        .order_by(col(IncidentDeadline.due_at))
+        .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties in the order they were set
     ).scalars()
     out = []
     for row in rows:

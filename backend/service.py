@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from .timeutil import rfc3339
 TITLE_LIMIT = 300
 CHANNELS = ("phone", "sms", "email", "web", "im", "in_person", "meeting", "notice", "other")
 TEXT_LIMIT = 20_000
+RECORD_LIMIT = 200_000  # a post-incident record: pages of prose and its timeline
 # A clock a little ahead of the database's is not an error; an outage start an hour
 # in the future is.
 FUTURE_SLACK = timedelta(minutes=2)
@@ -576,12 +577,23 @@ class Service:
         *,
         false_alarm_reason: str | None = None,
         duplicate_of: int | None = None,
+        record: str | None = None,
+        zone: tzinfo = UTC,
         expected_version: int | None = None,
     ) -> Incident:
+        """Close it: as a false alarm, as a duplicate, or (resolved and classified) by filing
+        the post-incident record: `record` as written, or the draft as it stands (times in
+        `zone`). The audit trail keeps the filed record's SHA-256."""
         if false_alarm_reason is not None and duplicate_of is not None:
             raise InvalidInput("close_two_ways", "--false-alarm and --duplicate-of exclude each other", "choose one")
+        if record is not None and (false_alarm_reason is not None or duplicate_of is not None):
+            raise InvalidInput(
+                "close_two_ways", "a record is filed for a resolved incident", "drop --false-alarm/--duplicate-of"
+            )
         if false_alarm_reason is not None:
             false_alarm_reason = _clean_text(false_alarm_reason, "reason", required=True)
+        if record is not None:
+            record = _clean_text(record, "record", required=True, limit=RECORD_LIMIT)
 
         def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
             if incident.level in (Level.I, Level.II) and not actor.is_lead:
@@ -597,14 +609,14 @@ class Service:
                 incident.close_kind, incident.close_reason = CloseKind.FALSE_ALARM.value, false_alarm_reason
                 details = {"kind": CloseKind.FALSE_ALARM.value, "reason": false_alarm_reason}
             else:
-                details = self._close_with_record(uow, incident)
+                details = self._close_with_record(uow, incident, record, zone)
             incident.status = Status.CLOSED.value
             incident.closed_at = uow.now
             return details
 
         return self._mutate(incident_id, "close", expected_version, change, what="closing")
 
-    def _close_with_record(self, uow: UnitOfWork, incident: Incident) -> dict[str, Any]:
+    def _close_with_record(self, uow: UnitOfWork, incident: Incident, text: str | None, zone: tzinfo) -> dict[str, Any]:
         missing = []
         if incident.status != Status.RESOLVED:
             missing.append("it is not resolved")
@@ -619,10 +631,21 @@ class Service:
                 "resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID",
                 id=incident.id,
             )
-        incident.record = incident.resolution
+        from . import record
+
+        assert incident.id is not None
+        drafted = text is None
+        if text is None:
+            text = record.markdown(record.draft(uow.session, incident.id, uow.now), zone)
+        incident.record = text
         incident.record_filed_at = uow.now
         incident.close_kind = CloseKind.RESOLVED.value
-        return {"kind": CloseKind.RESOLVED.value, "record": incident.record}
+        return {
+            "kind": CloseKind.RESOLVED.value,
+            "record_sha256": record.record_hash(text),
+            "record_chars": len(text),
+            "record_as": "draft" if drafted else "edited",
+        }
 
     def _close_duplicate(self, uow: UnitOfWork, incident: Incident, original_id: int) -> dict[str, Any]:
         if original_id == incident.id:

@@ -122,9 +122,9 @@ async def test_a_viewer_on_the_board_has_no_writing_key(sqlite_url: str, clock: 
     keys = {"board.new": "n", "board.shift": "T", "detail.tick": "space", "detail.skip": "x"}
     from opsdeck.tui.triage import ACTIONS
 
-    keys |= {f"incident.{a.name}": a.key for a in ACTIONS}
+    keys |= {f"incident.{a.name}": a.key for a in ACTIONS if a.writes}
     writing = {i for i, w in registry.BINDINGS.items() if w} - {"form.submit"}  # inside a form only
-    assert writing == set(keys), "a new writing binding: add its key here"
+    assert writing == set(keys) | {"record.file"}, "a new writing binding: add its key here"
     app = make_app(store, clock, login="auditor", read_only=True)
     try:
         async with app.run_test(size=(120, 30)) as pilot:
@@ -145,6 +145,19 @@ async def test_a_viewer_on_the_board_has_no_writing_key(sqlite_url: str, clock: 
                 await pilot.press(key)
                 await pilot.pause(0.1)
                 assert app.screen is detail, f"{binding_id} ({key}) opened {type(app.screen).__name__}"
+            # The record is for reading too; filing it is not.
+            from opsdeck.screens.record import RecordScreen
+
+            await pilot.press("w")
+            await until(pilot, lambda: isinstance(app.screen, RecordScreen) and app.screen.loaded is not None)
+            record_screen = app.screen
+            from opsdeck.tui.widgets.keyhints import KeyHints
+
+            hints = str(record_screen.query_one(KeyHints).render())
+            assert "Back" in hints and "File record" not in hints  # hidden from a viewer
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.3)
+            assert app.screen is record_screen
         assert state(store) == before
     finally:
         store.dispose()

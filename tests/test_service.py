@@ -3,6 +3,7 @@ store; each test asserts on the stored rows (via the read side), not on return v
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from opsdeck.backend import queries
 from opsdeck.backend.errors import DomainError, ErrorKind, InvalidInput, NotFound, StaleWrite
-from opsdeck.backend.models import Change, OutboxMessage
+from opsdeck.backend.models import Change, Incident, OutboxMessage
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
@@ -292,7 +293,14 @@ def test_plain_close_files_the_record(seeded: Store, as_: As, clock: FakeClock) 
     data = show(seeded, incident_id)
     assert data["status"] == "closed" and data["close_kind"] == "resolved"
     assert data["record_filed_at"] == data["closed_at"] == "2026-11-28T05:00:00Z"
-    assert trail(seeded, incident_id)[-1]["details"]["record"] == "disk swapped"
+    details = trail(seeded, incident_id)[-1]["details"]
+    with seeded.read() as session:
+        filed = session.get(Incident, incident_id)
+        assert filed is not None and filed.record is not None
+    assert filed.record.startswith(f"# Post-incident record: #{incident_id} ")
+    assert "## Resolution\n\ndisk swapped\n" in filed.record
+    assert details["record_as"] == "draft"
+    assert details["record_sha256"] == hashlib.sha256(filed.record.encode()).hexdigest()
 
 
 def test_closing_level_i_or_ii_is_for_leads(seeded: Store, as_: As) -> None:

@@ -98,7 +98,23 @@ def build_parser() -> Parser:
     b.leaf(audit, "show", "an incident's audit trail (or `system`), oldest first").add_argument(
         "id", metavar="ID|system"
     )
-    b.leaf(audit, "verify", "check every hash chain; exit 1 naming the first broken link")
+    p = b.leaf(audit, "verify", "check every hash chain; exit 1 naming the first broken link")
+    p.add_argument(
+        "--anchor", metavar="TOKEN", help="also check the history against a token `audit anchor` printed earlier"
+    )
+    p = b.leaf(audit, "export", "an incident's trail with its hash chain, as JSON evidence", json_flag=False)
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    b.leaf(audit, "anchor", "print a token fixing every chain's head now: keep it somewhere else")
+
+    rep = b.group(top, "report", "the post-incident record: draft, edit, file")
+    p = b.leaf(rep, "show", "the filed record, or a draft from the stored facts and the audit trail")
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("--format", choices=["md", "json"], default="md", help="Markdown (default) or JSON")
+    p = b.leaf(rep, "file", "file the record (from FILE, or the draft edited in $EDITOR) and close the incident")
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("--from", dest="source", metavar="FILE", help="the record's text, UTF-8 (- reads standard input)")
+    p.add_argument("--if-version", type=int, metavar="N", help="refuse if the incident is no longer at version N")
 
     pol = b.group(top, "policy", "playbooks and deadline rules")
     b.leaf(pol, "apply", "validate FILE (TOML) and store it as a new policy version (leads)").add_argument("file")
@@ -258,7 +274,7 @@ _RELATIVE = re.compile(r"^-\d+[smhdw]$")
 
 
 def _rewrite_aliases(argv: list[str]) -> list[str]:
-    """`opsdeck audit 12` means `opsdeck audit show 12`; `--since -15m` means `--since=-15m`
+    """`opsdeck audit 12` means `opsdeck audit show 12` (`report 12`: `report show 12`); `--since -15m` means `--since=-15m`
     (argparse would take `-15m` for an option)."""
     joined: list[str] = []
     for word in argv:
@@ -268,9 +284,9 @@ def _rewrite_aliases(argv: list[str]) -> list[str]:
             joined.append(word)
     argv = joined
     for index, word in enumerate(argv):
-        if word == "audit" and index + 1 < len(argv):
+        if word in ("audit", "report") and index + 1 < len(argv):
             nxt = argv[index + 1]
-            if nxt.lstrip("#").isdigit() or nxt == "system":
+            if nxt.lstrip("#").isdigit() or (word == "audit" and nxt == "system"):
                 return [*argv[: index + 1], "show", *argv[index + 1 :]]
             break
     return argv

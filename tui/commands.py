@@ -9,6 +9,7 @@ import argparse
 import codecs
 import getpass
 import json
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Iterable
@@ -688,6 +689,7 @@ def _close(ctx: Context) -> Any:
         a.id,
         false_alarm_reason=a.reason if a.false_alarm else None,
         duplicate_of=a.duplicate_of,
+        zone=ctx.zone,
         expected_version=_v(ctx),
     )
 
@@ -775,7 +777,154 @@ def audit_show(ctx: Context) -> int:
     return 0
 
 
+def audit_export(ctx: Context) -> int:
+    from opsdeck.backend.audit import export_trail
+
+    with ctx.store.read() as session:
+        evidence = export_trail(session, ctx.args.id)
+    text = json.dumps(evidence, ensure_ascii=False, indent=2) + "\n"
+    if ctx.args.output:
+        _write_new(Path(ctx.args.output), text)
+        state = "chain intact" if evidence["verified"] else "CHAIN BROKEN: " + "; ".join(evidence["problems"])
+        print(f"#{ctx.args.id}: {len(evidence['events'])} events written to {ctx.args.output} ({state})")
+    else:
+        sys.stdout.write(text)
+    return 0 if evidence["verified"] else 1
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write a file the user named, refusing to overwrite one: evidence is never replaced."""
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise InvalidInput(
+            "file_exists", f"{path} already exists", "name a new file; evidence is never overwritten"
+        ) from None
+    except OSError as error:
+        raise InvalidInput("unwritable", f"cannot write {path}: {error.strerror}", "name a writable path") from None
+
+
+def audit_anchor(ctx: Context) -> int:
+    from opsdeck.backend.audit import anchor
+
+    with ctx.store.read() as session:
+        token = anchor(session)
+    if ctx.args.json:
+        emit_json({"anchor": token})
+    else:
+        print(token)
+    return 0
+
+
+def report_show(ctx: Context) -> int:
+    from opsdeck.backend import record
+    from opsdeck.backend.models import Incident
+    from opsdeck.backend.timeutil import rfc3339
+
+    with ctx.store.read() as session:
+        draft = record.draft(session, ctx.args.id, ctx.store.clock())
+        incident = session.get(Incident, ctx.args.id)
+        assert incident is not None
+        filed = incident.record if incident.record_filed_at and incident.record else None
+        filed_at = incident.record_filed_at
+    if ctx.args.json or ctx.args.format == "json":
+        out = record.as_json(draft)
+        out["filed"] = (
+            None if filed is None else {"at": rfc3339(filed_at), "sha256": record.record_hash(filed), "text": filed}
+        )
+        emit_json(out)
+        return 0
+    print(clean(filed if filed is not None else record.markdown(draft, ctx.zone), one_line=False))
+    return 0
+
+
+def report_file(ctx: Context) -> int:
+    a = ctx.args
+    kept: Path | None = None
+    if a.source == "-":
+        text = sys.stdin.read()
+    elif a.source:
+        text = _read_record(Path(a.source))
+    else:
+        text, kept = _edit_draft(ctx)
+    try:
+        ctx.service.close(a.id, record=text, zone=ctx.zone, expected_version=a.if_version)
+    except Exception:
+        if kept is not None:
+            print(f"opsdeck: nothing filed; your edited record is kept at {kept}", file=sys.stderr)
+        raise
+    if kept is not None:
+        kept.unlink(missing_ok=True)
+    return _incident_out(ctx, a.id, "record filed, closed")
+
+
+def _read_record(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput("no_file", f"{path} does not exist", "give the path of the record's text") from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "not_utf8", f"{path} is not UTF-8 (byte {error.start})", "save the record as UTF-8 and file it again"
+        ) from None
+    except OSError as error:
+        raise InvalidInput("unreadable", f"cannot read {path}: {error.strerror}", "check the path") from None
+
+
+def _edit_draft(ctx: Context) -> tuple[str, Path]:
+    """The draft in the user's editor; what they save is what is filed."""
+    import os
+    import subprocess
+    import tempfile
+
+    from opsdeck.backend import record
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not sys.stdin.isatty():
+        raise InvalidInput(
+            "no_editor",
+            "no record text given, and no editor to write one in",
+            "give --from FILE (or --from - for standard input), or set EDITOR and run it in a terminal",
+        )
+    with ctx.store.read() as session:
+        draft = record.markdown(record.draft(session, ctx.args.id, ctx.store.clock()), ctx.zone)
+    handle, name = tempfile.mkstemp(prefix=f"opsdeck-record-{ctx.args.id}-", suffix=".md")
+    path = Path(name)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(draft)
+    status = subprocess.call([*shlex.split(editor), str(path)])
+    if status != 0:
+        raise InvalidInput(
+            "editor_failed", f"the editor exited with {status}: nothing filed", f"your text is kept at {path}"
+        )
+    return _read_record(path), path
+
+
+def _verify_anchor(ctx: Context, token: str) -> int:
+    from opsdeck.backend.audit import check_anchor
+
+    with ctx.store.read() as session:
+        problems = check_anchor(session, token)
+    if ctx.args.json:
+        emit_json({"ok": not problems, "anchor": token, "problems": problems})
+    elif not problems:
+        print("ok: every chain holds the history the anchor fixed")
+    for problem in problems if not ctx.args.json else []:
+        print(f"BROKEN {problem}")
+    if problems:
+        print(
+            f"opsdeck: error: {problems[0]} — the history changed after the anchor was taken: restore the store "
+            "from a backup older than the change and find out who had write access to the database",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def audit_verify(ctx: Context) -> int:
+    if ctx.args.anchor:
+        return _verify_anchor(ctx, ctx.args.anchor)
     with ctx.store.read() as session:
         chains, events, problems = verify(session)
     if ctx.args.json:
@@ -897,7 +1046,7 @@ def demo(ctx: Context) -> int:
     _print_board(ctx, title=f"demo {ctx.store.describe()}")
     print(
         f"\nThis demo store stays at {ctx.store.describe()}; try:\n"
-        f"  opsdeck --db {ctx.store.describe()} --as lead incident list\n"
+        f"  opsdeck --db {shlex.quote(ctx.store.describe())} --as lead incident list\n"
         "  (--as needs OPSDECK_ALLOW_AS=1: demo logins are not yours)"
     )
     return 0
@@ -981,6 +1130,10 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("roster", "duty"): roster_duty,
     ("audit", "show"): audit_show,
     ("audit", "verify"): audit_verify,
+    ("audit", "export"): audit_export,
+    ("audit", "anchor"): audit_anchor,
+    ("report", "show"): report_show,
+    ("report", "file"): report_file,
     ("policy", "apply"): policy_apply,
     ("policy", "show"): policy_show,
     ("db", "backup"): db_backup,

@@ -46,6 +46,9 @@ ACTIONS: tuple[IncidentAction, ...] = (
     IncidentAction("resolve", "r", "Resolve", "service is back: say how"),
     IncidentAction("close", "C", "Close", "with the record, as a false alarm, or as a duplicate", bulk=True),
     IncidentAction("reopen", "R", "Reopen", "a resolved one comes back; a closed one opens a linked new one"),
+    IncidentAction(
+        "record", "w", "Record", "the post-incident record: the draft to edit and file, or as filed", writes=False
+    ),
 )
 BY_NAME = {a.name: a for a in ACTIONS}
 WRITING = frozenset(a.name for a in ACTIONS if a.writes) | {"new_incident", "tick", "skip", "duty"}
@@ -389,7 +392,7 @@ class IncidentActions:
                     return s.close(i, false_alarm_reason=values["reason"] or "", expected_version=v)
                 if kind == "duplicate":
                     return s.close(i, duplicate_of=original, expected_version=v)
-                return s.close(i, expected_version=v)
+                return s.close(i, zone=self.ctx.zone, expected_version=v)
 
             if len(targets) == 1:
                 return self._perform(lambda s: close(s, targets[0][0], seen), f"#{targets[0][0]} closed")
@@ -397,6 +400,13 @@ class IncidentActions:
 
         title = f"Close #{targets[0][0]}" if len(targets) == 1 else f"Close {len(targets)} incidents"
         self._form(CloseForm(title, perform, targets[0][1], originals=others))
+
+    def action_record(self) -> None:
+        from opsdeck.screens.record import RecordScreen
+
+        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
+        if incident_id:
+            self.app.push_screen(RecordScreen(self.ctx, incident_id))
 
     def action_reopen(self) -> None:
         from opsdeck.screens.forms import TextForm

@@ -1,0 +1,138 @@
+"""`w` on an incident: its post-incident record. Before filing, the draft drawn from the
+stored facts and the audit trail, editable in place; ctrl+s files it as written and
+closes the incident (what `opsdeck report file` does). Once filed, the record as filed,
+read-only. A refusal (not resolved, a level I/II close by an operator, someone else's
+change) is shown and the text stays, so nothing typed is lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from opsdeck.backend import record
+from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.models import Incident
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.service import Service
+from opsdeck.backend.timeutil import format_local
+from opsdeck.tui.app import BoardContext
+from opsdeck.tui.widgets.keyhints import KeyHints
+
+
+@dataclass(frozen=True)
+class Loaded:
+    text: str
+    version: int
+    filed: str | None  # when it was filed, shown in the title; None for a draft
+    status: str
+
+
+class RecordScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="record.back"),
+        Binding("ctrl+s", "file", "File record and close", id="record.file"),
+    ]
+    DEFAULT_CSS = """
+    RecordScreen #record-title { height: auto; background: $panel; padding: 0 1; text-style: bold; }
+    RecordScreen #record-error { height: auto; color: $error; text-style: bold; padding: 0 1; }
+    RecordScreen #record-error.-empty { display: none; }
+    RecordScreen TextArea { height: 1fr; }
+    """
+
+    def __init__(self, context: BoardContext, incident_id: int) -> None:
+        super().__init__()
+        self.ctx = context
+        self.incident_id = incident_id
+        self.loaded: Loaded | None = None
+        self.leaving = False  # esc once more leaves an edited draft
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Record #{self.incident_id}: reading…", id="record-title")
+        yield Static(id="record-error", classes="-empty")
+        yield TextArea(id="record-text", soft_wrap=True, read_only=True, show_line_numbers=False)
+        yield KeyHints()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, group="record-load", exit_on_error=False)
+    def load(self) -> Loaded:
+        with self.ctx.store.read() as session:
+            incident = session.get(Incident, self.incident_id)
+            if incident is None:
+                raise OpsdeckError("no_incident", f"incident #{self.incident_id} does not exist", "go back")
+            if incident.record_filed_at and incident.record:
+                filed = format_local(incident.record_filed_at, self.ctx.zone)
+                return Loaded(incident.record, incident.version, filed, incident.status)
+            draft = record.markdown(record.draft(session, self.incident_id, self.ctx.clock()), self.ctx.zone)
+            return Loaded(draft, incident.version, None, incident.status)
+
+    @work(thread=True, group="record-file", exit_on_error=False)
+    def file(self, text: str, version: int) -> str:
+        Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only).close(
+            self.incident_id, record=text, zone=self.ctx.zone, expected_version=version
+        )
+        return f"#{self.incident_id}: record filed, incident closed"
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state == WorkerState.ERROR:
+            self._error(str(worker.error) if isinstance(worker.error, OpsdeckError) else repr(worker.error))
+        elif worker.state == WorkerState.SUCCESS and worker.group == "record-load":
+            assert isinstance(worker.result, Loaded)
+            self._show(worker.result)
+        elif worker.state == WorkerState.SUCCESS and worker.group == "record-file":
+            self.app.notify(str(worker.result), timeout=6)
+            self.app.pop_screen()
+
+    def _show(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        editable = loaded.filed is None and not self.ctx.read_only
+        title = Text(f"Record #{self.incident_id}: ")
+        if loaded.filed:
+            title.append(f"filed {loaded.filed}, as written (read-only)")
+        elif not editable:
+            title.append("draft (read-only session)")
+        elif loaded.status != "resolved":
+            title.append(f"draft; it is {loaded.status}: resolve it before filing")
+        else:
+            title.append("draft; edit it, ctrl+s files it and closes the incident")
+        self.query_one("#record-title", Static).update(title)
+        area = self.query_one("#record-text", TextArea)
+        area.load_text(clean(loaded.text, one_line=False))  # stored text, never a control sequence
+        area.read_only = not editable
+        area.focus()
+        self.refresh_bindings()
+
+    def _error(self, message: str) -> None:
+        error = self.query_one("#record-error", Static)
+        error.update(Text(f"{clean(message)}  (your text is kept)"))
+        error.set_class(False, "-empty")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "file":
+            if self.ctx.read_only:
+                return False
+            return self.loaded is not None and self.loaded.filed is None
+        return True
+
+    def action_file(self) -> None:
+        if self.loaded is None or self.loaded.filed is not None:
+            return
+        self.file(self.query_one("#record-text", TextArea).text, self.loaded.version)
+
+    def action_back(self) -> None:
+        area = self.query_one("#record-text", TextArea)
+        edited = self.loaded is not None and not area.read_only and area.text != clean(self.loaded.text, one_line=False)
+        if edited and not self.leaving:
+            self.leaving = True
+            self.app.notify("The draft is edited and not filed: esc again leaves it, ctrl+s files it", timeout=5)
+            return
+        self.app.pop_screen()
