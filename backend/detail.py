@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from . import queries
+from .calls import calls
 from .models import Incident, Probe, ProbeResult, table_of
 
 
@@ -21,6 +22,7 @@ class Detail:
     timeline: list[dict[str, Any]]  # newest first
     linked: list[dict[str, Any]]  # duplicates of it, what it duplicates, reopened from/as
     probe_results: list[dict[str, Any]]
+    calls: list[dict[str, Any]]  # the service desk's, contacts masked
     read_at: datetime
 
     @property
@@ -37,6 +39,7 @@ def load(session: Session, incident_id: int, now: datetime) -> Detail:
         timeline=list(reversed(queries.audit_trail(session, incident_id))),
         linked=_linked(session, incident_id, data),
         probe_results=_probe_results(session, incident_id),
+        calls=calls(session, incident_id),
         read_at=now,
     )
 

@@ -160,6 +160,27 @@ class IncidentNote(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ServiceCall(SQLModel, table=True):
+    """A call to the service desk about an incident (DOMAIN.md §8): written down by hand
+    while the system is down and entered here, during or after the outage. `contact` is
+    personal data: listings mask it, the audit trail holds only its masked form."""
+
+    __tablename__ = "service_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    at: datetime = utc(nullable=False)  # when the call came in (given when entered later)
+    caller: str = Field(sa_column=Column(String(120), nullable=False))
+    contact: str = Field(sa_column=Column(String(120), nullable=False))
+    need: str = Field(sa_column=Column(Text, nullable=False))
+    callback: bool = Field(sa_column=Column(Boolean, nullable=False))  # a call back is owed
+    entered_at: datetime = utc(nullable=False)
+    entered_by: str = Field(sa_column=Column(String(64), nullable=False))
+    called_back_at: datetime | None = utc()
+    called_back_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    callback_note: str | None = Field(default=None, sa_column=Column(Text))
+
+
 class PlaybookStep(SQLModel, table=True):
     """One step of the category's playbook, copied onto the incident as a checklist."""
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from . import queries
+from .calls import calls as calls_of
 from .models import OutboxMessage
 from .timeutil import rfc3339
 
@@ -35,6 +36,7 @@ class Draft:
     deadlines: list[dict[str, Any]]  # queries.incident_deadlines at the draft's moment
     obligations: list[dict[str, Any]]
     notifications: list[dict[str, Any]]
+    calls: list[dict[str, Any]]  # the service desk's, contacts masked
     follow_ups: list[str]
     drafted_at: datetime
 
@@ -46,6 +48,7 @@ def draft(session: Session, incident_id: int, now: datetime) -> Draft:
     deadline_rows = queries.incident_deadlines(session, incident_id, now)
     obligations = queries.obligations(session, incident_id)
     notifications = _notifications(session, incident_id)
+    calls = calls_of(session, incident_id)
     return Draft(
         incident=incident,
         cause=next((e["details"].get("note") for e in reversed(trail) if e["action"] == "cause"), None),
@@ -54,7 +57,8 @@ def draft(session: Session, incident_id: int, now: datetime) -> Draft:
         deadlines=deadline_rows,
         obligations=obligations,
         notifications=notifications,
-        follow_ups=_follow_ups(incident, deadline_rows, obligations, notifications),
+        calls=calls,
+        follow_ups=_follow_ups(incident, deadline_rows, obligations, notifications, calls),
         drafted_at=now,
     )
 
@@ -95,6 +99,11 @@ _SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
         d.get("reason") or (f"duplicate of #{d['duplicate_of']}" if d.get("duplicate_of") else None),
     ),
     "reopen": lambda d: _join("reopened", d.get("reason")),
+    "call": lambda d: (
+        f"service desk call {d['call']} from {d['caller']} ({d['contact']})"
+        + (", call-back owed" if d.get("callback") else "")
+    ),
+    "callback": lambda d: _join(f"called back on call {d['call']}", d.get("note")),
     "reopened_as": lambda d: _join(f"closed, reopened as #{d['new_id']}", d.get("reason")),
     "outage": lambda d: _join(f"outage start set to {d['outage_started_at']}", d.get("reason")),
     "attest": lambda d: _join(
@@ -181,6 +190,7 @@ def _follow_ups(
     deadline_rows: list[dict[str, Any]],
     obligations: list[dict[str, Any]],
     notifications: list[dict[str, Any]],
+    calls: list[dict[str, Any]],
 ) -> list[str]:
     """What is still owed: for the operator to close out or carry into the record."""
     items = [f"playbook step not done: {s['title']}" for s in incident["playbook"] if s["state"] == "pending"]
@@ -197,6 +207,9 @@ def _follow_ups(
             + ", ".join(sorted({n["to"] for n in undelivered}))
             + " (opsdeck notify list)"
         )
+    owed = [c for c in calls if c["callback"] and not c["called_back_at"]]
+    if owed:
+        items.append(f"{len(owed)} call-back(s) owed: " + ", ".join(f"call {c['id']} {c['caller']}" for c in owed))
     if incident["status"] not in ("resolved", "closed"):
         items.append(f"the incident is {incident['status']}, not resolved")
     if not incident.get("cause_located_at"):
@@ -289,6 +302,16 @@ def markdown(d: Draft, zone: tzinfo) -> str:
         + (f" at {_local(n['sent_at'], zone)}" if n["sent_at"] else f" ({n['attempts']} attempts)")
         for n in d.notifications
     ] or ["- none"]
+    lines += ["", "## Service desk calls", ""]
+    lines += [
+        f"- {_local(c['at'], zone)} {c['caller']} ({c['contact']}): {c['need']}"
+        + (
+            f"; called back by {c['called_back_by']} at {_local(c['called_back_at'], zone)}"
+            if c["called_back_at"]
+            else ("; CALL-BACK OWED" if c["callback"] else "")
+        )
+        for c in d.calls
+    ] or ["- none logged"]
     lines += ["", "## Timeline", ""]
     lines += [f"- {_local(e['at'], zone)} {e['actor']}: {e['what']}" for e in d.timeline]
     if i["notes"]:
@@ -310,6 +333,7 @@ def as_json(d: Draft) -> dict[str, Any]:
         "deadlines": d.deadlines,
         "obligations": d.obligations,
         "notifications": d.notifications,
+        "calls": d.calls,
         "timeline": d.timeline,
         "follow_ups": d.follow_ups,
     }

@@ -77,6 +77,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             yield OptionList(id="playbook")
             yield Static(classes="section", id="obligations")
             yield Static(classes="section", id="notes")
+            yield Static(classes="section", id="calls")
             yield Static(classes="section", id="linked")
             yield Static(classes="section", id="timeline")
         yield KeyHints()
@@ -216,6 +217,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self._render_playbook(data["playbook"])
         self._render_obligations()
         self._render_notes(data["notes"])
+        self._render_calls()
         self._render_linked()
         self._render_timeline()
 
@@ -295,6 +297,24 @@ class IncidentScreen(IncidentActions, Screen[None]):
             text.append(f"{note['at']} {note['author']}: ", "dim")
             text.append(_clean_block(note["text"]) + "\n")
         self.query_one("#notes", Static).update(text)
+
+    def _render_calls(self) -> None:
+        assert self.detail is not None
+        calls = self.detail.calls
+        owed = sum(1 for c in calls if c["callback"] and not c["called_back_at"])
+        text = Text.assemble((f"Service desk calls ({len(calls)}, {owed} call-backs owed; l: log one)\n", "bold"))
+        for call in calls[-20:]:
+            at = datetime.fromisoformat(call["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
+            text.append(f"{at.strftime('%m-%d %H:%M')} {cell(_clean_line(call['caller']), 18)} ", "dim")
+            text.append(f"{cell(call['contact'], 18)} ", "dim")
+            if call["called_back_at"]:
+                text.append("called back  ", "green")
+            elif call["callback"]:
+                text.append("CALL BACK    ", "bold yellow")
+            else:
+                text.append(" " * 13)
+            text.append(_clean_line(call["need"])[:80] + "\n")
+        self.query_one("#calls", Static).update(text)
 
     def _render_linked(self) -> None:
         assert self.detail is not None

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,16 @@ def scripted(store: Store, clock: FakeClock) -> int:
     servers.step(i, "inspect")
     servers.step(i, "image_backup", skip=True, reason="no spare disk on site")
     servers.note(i, "vendor engineer on the way, <b>ETA</b> 40 min")
+    desk = Service(store, "web")
+    desk.add_call(i, caller="Branch 7 counter", contact="+86 10 5550 7777", need="cannot pay benefits", callback=True)
+    desk.add_call(
+        i,
+        caller="Ms Chen",
+        contact="chen.li@example.org",
+        need="asks when it is back",
+        callback=False,
+        at=clock.now - timedelta(minutes=10),  # from the paper log, entered later
+    )
     clock.advance(minutes=70)  # past the ack lease and more: the worker escalates
     sweep(store, "system:worker@test")
     clock.advance(minutes=5)
@@ -56,6 +66,7 @@ def scripted(store: Store, clock: FakeClock) -> int:
     clock.advance(minutes=10)
     servers.resolve(i, resolution="config rolled back, pool resized, runs re-queued")
     clock.advance(minutes=20)
+    desk.called_back(1, note="told them payments run again")
     return i
 
 

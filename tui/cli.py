@@ -107,6 +107,22 @@ def build_parser() -> Parser:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     b.leaf(audit, "anchor", "print a token fixing every chain's head now: keep it somewhere else")
 
+    calls = b.group(top, "calls", "the service desk's call log: calls about an incident, call-backs owed")
+    p = b.leaf(calls, "add", "log a call about incident ID (as it comes in, or later from the paper log: --at)")
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("--caller", required=True, metavar="NAME")
+    p.add_argument("--contact", required=True, metavar="PHONE|EMAIL", help="personal data: shown masked")
+    p.add_argument("--need", required=True, metavar="TEXT", help="what the caller needed")
+    p.add_argument("--callback", action="store_true", help="a call-back is owed after recovery")
+    p.add_argument("--at", metavar="TIME", help="when the call came in (09:40, -20m, ...); default now")
+    p = b.leaf(calls, "list", "the calls (of incident ID), contacts masked")
+    p.add_argument("id", nargs="?", type=_incident_id)
+    p.add_argument("--owed", action="store_true", help="only call-backs still owed: the worklist after recovery")
+    p.add_argument("--unmask", action="store_true", help="show contacts whole (roster members; audited)")
+    p = b.leaf(calls, "done", "the call-back owed on call CALL is made")
+    p.add_argument("call", type=int, metavar="CALL")
+    p.add_argument("--note", metavar="T")
+
     rep = b.group(top, "report", "the post-incident record: draft, edit, file")
     p = b.leaf(rep, "show", "the filed record, or a draft from the stored facts and the audit trail")
     p.add_argument("id", type=_incident_id)
@@ -269,7 +285,7 @@ def _incident_id(text: str) -> int:
     return value
 
 
-TIME_OPTIONS = ("--outage-start", "--since", "--until", "--started")
+TIME_OPTIONS = ("--outage-start", "--since", "--until", "--started", "--at")
 _RELATIVE = re.compile(r"^-\d+[smhdw]$")
 
 

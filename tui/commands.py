@@ -817,6 +817,58 @@ def audit_anchor(ctx: Context) -> int:
     return 0
 
 
+def calls_add(ctx: Context) -> int:
+    a = ctx.args
+    call = ctx.service.add_call(
+        a.id, caller=a.caller, contact=a.contact, need=a.need, callback=a.callback, at=ctx.time(a.at, "--at")
+    )
+    if a.json:
+        emit_json({"id": call.id, "incident_id": a.id, "callback": call.callback})
+    else:
+        print(f"call {call.id} logged on #{a.id}" + (": a call-back is owed" if a.callback else ""))
+    return 0
+
+
+def calls_list(ctx: Context) -> int:
+    from opsdeck.backend.calls import calls
+
+    a = ctx.args
+    if a.unmask:
+        ctx.service.unmask_calls(a.id)  # refused for viewers; audited for members
+    with ctx.store.read() as session:
+        if a.id is not None:
+            queries.get_incident(session, a.id)  # 4 if there is no such incident
+        rows = calls(session, a.id, owed=a.owed, unmask=a.unmask)
+    if a.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print("no call-backs owed" if a.owed else "no calls logged")
+        return 0
+    for r in rows:
+        at = format_local(datetime.fromisoformat(r["at"].replace("Z", "+00:00")), ctx.zone)
+        if r["called_back_at"]:
+            state = f"called back by {r['called_back_by']}"
+        elif r["callback"]:
+            state = "CALL BACK" if r["incident_status"] in ("resolved", "closed") else "call back (still down)"
+        else:
+            state = "-"
+        print(
+            f"{r['id']:>5} #{r['incident_id']:<5} {at} {fit(r['caller'], 18)} {fit(r['contact'], 18)} "
+            f"{fit(state, 22)} {clean(r['need'])[:60]}"
+        )
+    return 0
+
+
+def calls_done(ctx: Context) -> int:
+    call = ctx.service.called_back(ctx.args.call, note=ctx.args.note)
+    if ctx.args.json:
+        emit_json({"id": call.id, "incident_id": call.incident_id, "called_back_by": call.called_back_by})
+    else:
+        print(f"call {call.id} (#{call.incident_id}): called back")
+    return 0
+
+
 def report_show(ctx: Context) -> int:
     from opsdeck.backend import record
     from opsdeck.backend.models import Incident
@@ -1132,6 +1184,9 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("audit", "verify"): audit_verify,
     ("audit", "export"): audit_export,
     ("audit", "anchor"): audit_anchor,
+    ("calls", "add"): calls_add,
+    ("calls", "list"): calls_list,
+    ("calls", "done"): calls_done,
     ("report", "show"): report_show,
     ("report", "file"): report_file,
     ("policy", "apply"): policy_apply,

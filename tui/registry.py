@@ -60,6 +60,9 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("audit", "verify"): _cmd(NO),
     ("audit", "export"): _cmd(NO, "{id}"),
     ("audit", "anchor"): _cmd(NO),
+    ("calls", "add"): _cmd(MEMBER, "{id}", "--caller", "x", "--contact", "555 0100", "--need", "n"),
+    ("calls", "list"): _cmd(NO),
+    ("calls", "done"): _cmd(MEMBER, "1"),
     ("report", "show"): _cmd(NO, "{id}"),
     ("report", "file"): _cmd(MEMBER, "{id}", "--from", "{tmp}/record.md"),
     ("policy", "apply"): _cmd(MEMBER, "policy.toml"),
@@ -133,6 +136,7 @@ BINDINGS: dict[str, bool] = {
             "resolve",
             "close",
             "reopen",
+            "call",
         )
     },
 }

@@ -46,6 +46,7 @@ ACTIONS: tuple[IncidentAction, ...] = (
     IncidentAction("resolve", "r", "Resolve", "service is back: say how"),
     IncidentAction("close", "C", "Close", "with the record, as a false alarm, or as a duplicate", bulk=True),
     IncidentAction("reopen", "R", "Reopen", "a resolved one comes back; a closed one opens a linked new one"),
+    IncidentAction("call", "l", "Log call", "the service desk logs a call about it (call-back owed: y)"),
     IncidentAction(
         "record", "w", "Record", "the post-incident record: the draft to edit and file, or as filed", writes=False
     ),
@@ -293,6 +294,49 @@ class IncidentActions:
                 fields=[
                     ("when", "When the outage started", "-40m, or 2026-11-28T08:10:00+08:00"),
                     ("reason", "Why (required)", "e.g. the first complaint came at 08:00"),
+                ],
+            )
+        )
+
+    def action_call(self) -> None:
+        from opsdeck.screens.forms import FieldsForm
+
+        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            answer = values["callback"].strip().lower()
+            if answer not in ("", "y", "yes", "n", "no"):
+                raise InvalidInput("bad_answer", f"call-back owed: {answer!r} is not y or n", "answer y or n")
+            at = None
+            if values["at"].strip():
+                try:
+                    at = parse_time(values["at"], self.ctx.clock(), self.ctx.zone)
+                except TimeFormatError as error:
+                    raise InvalidInput("bad_time", str(error), "e.g. -20m or 09:40, or leave it empty: now") from None
+            callback = answer in ("y", "yes")
+            return self._perform(
+                lambda s: s.add_call(
+                    incident_id,
+                    caller=values["caller"],
+                    contact=values["contact"],
+                    need=values["need"],
+                    callback=callback,
+                    at=at,
+                ),
+                f"#{incident_id}: call logged" + (", call-back owed" if callback else ""),
+            )
+
+        self._form(
+            FieldsForm(
+                f"Log a call about #{incident_id}",
+                perform,
+                version,
+                fields=[
+                    ("caller", "Caller", "name, or branch and desk"),
+                    ("contact", "Contact (shown masked)", "phone or e-mail"),
+                    ("need", "What they needed", "e.g. cannot pay benefits at counter 3"),
+                    ("callback", "Call-back owed after recovery? (y/n)", "n"),
+                    ("at", "When it came in (empty: now)", "-20m, or 09:40 from the paper log"),
                 ],
             )
         )
