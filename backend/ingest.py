@@ -181,7 +181,14 @@ class Ingester:
         return self._drop(kind, [path], report)  # health
 
     def _orphan(self, entries: dict[str, os.DirEntry[str]], name: str, kind: str | None, report: ScanReport) -> None:
-        """A marker or exit code whose partner never came; unknown files are left alone."""
+        """A marker or exit code whose partner is not here. If the partner is in `done/`,
+        a crash fell between moving the two files of a taken pair: finish the move. If it
+        never came, quarantine it once it has settled; unknown files are left alone."""
+        partner = {"nagios_ok": name[:-3], "plugin_rc": name[:-3] + ".out"}.get(kind or "")
+        if partner and partner not in entries and self._taken_with(self.settings.path / DONE / partner, name):
+            self._handled.add(name)
+            self._move_done([self.settings.path / name])
+            return
         if kind == "nagios_ok" and name[:-3] not in entries and self._settled(entries[name]):
             self._quarantine([self.settings.path / name], "an .ok marker without its checkresult file", report)
         if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(entries[name]):
@@ -227,7 +234,7 @@ class Ingester:
                 return None
             if state_file:
                 self._mark_seen([main.name])
-                if self._known_bad(main.name, digest, stat):
+                if self._recorded(main.name, digest, stat):
                     return None
                 self._remember_bad(main.name, digest, stat)
             self._quarantine([] if state_file else paths, str(error), report, copy=main if state_file else None)
@@ -245,7 +252,17 @@ class Ingester:
         unit.results = [self._incoming(r, main.name, flags, age_at) for r in parsed]
         return unit
 
-    def _known_bad(self, name: str, digest: str, stat: os.stat_result) -> bool:
+    def _taken_with(self, main: Path, name: str) -> bool:
+        """Was `main` (in done/) taken together with this very file `name`? Exactly: the
+        pair's version (both files' bytes, the main file's size and mtime) is recorded."""
+        try:
+            stat = main.stat()
+            digest = hashlib.sha256(main.read_bytes() + b"\0" + (self.settings.path / name).read_bytes()).hexdigest()
+        except OSError:
+            return False
+        return self._recorded(main.name, digest, stat)  # the same lookup: is this version recorded
+
+    def _recorded(self, name: str, digest: str, stat: os.stat_result) -> bool:
         with self.store.read() as session:
             return (
                 session.execute(
@@ -447,10 +464,16 @@ class Ingester:
         # One .reason per bad input (a pair's partner file has none).
         quarantined = sum(1 for n in os.listdir(self.settings.path / QUARANTINE) if n.endswith(".reason"))
         with self.store.write(self.actor) as uow:
-            row = uow.session.get(SpoolStatus, self.spool_id[:160])
-            if row is None:
-                row = SpoolStatus(id=self.spool_id[:160], host=socket.gethostname(), path=str(self.settings.path))
-                uow.session.add(row)
+            # Two ingesters on one spool (a standby, a manual `ingest --once`) may both be
+            # first here: insert-if-absent, then lock and update the one row.
+            insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+            uow.session.execute(
+                insert(table_of(SpoolStatus))
+                .values(id=self.spool_id[:160], host=socket.gethostname(), path=str(self.settings.path), quarantined=0)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            row = uow.session.get(SpoolStatus, self.spool_id[:160], with_for_update=uow.dialect == "postgresql")
+            assert row is not None
             if newest_ns is not None and report.ingested:
                 row.last_file_at = datetime.fromtimestamp(newest_ns / 1e9, UTC)
             changed = row.quarantined != quarantined

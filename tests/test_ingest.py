@@ -97,6 +97,32 @@ def test_plugin_output_without_exit_code_waits_then_reads_its_status_word(store:
     assert probes(store)["disk-root"]["state"] == "CRITICAL"
 
 
+def test_a_crash_between_moving_a_pairs_two_files_is_finished_not_quarantined(store: Store, spool: Path) -> None:
+    """Killed after moving the .out to done/ but before the .rc: the next scan moves the
+    .rc after it at once (its pair is on record), and takes nothing twice."""
+    plugin(spool, "web-ping", "PING OK - 3 ms\n", 0)
+    ingester(store, spool).scan()
+    os.replace(spool / "done" / "web-ping.rc", spool / "web-ping.rc")  # as the crash left it
+    stored = result_count(store)
+    again = ingester(store, spool).scan()
+    assert (again.ingested, again.quarantined) == (0, 0)
+    assert sorted(os.listdir(spool / "done")) == ["web-ping.out", "web-ping.rc"]
+    assert "web-ping.rc" not in os.listdir(spool) and result_count(store) == stored
+
+
+def test_a_new_exit_code_is_not_mistaken_for_last_runs_leftover(store: Store, spool: Path) -> None:
+    """Last run's pair is in done/ under the same name; a new .rc (its .out not written
+    yet) is not that pair's and must not be swept into done/ with it."""
+    plugin(spool, "web-ping", "PING OK - 3 ms\n", 0)
+    ingester(store, spool).scan()
+    (spool / "web-ping.rc").write_text("2\n")  # a new run, written out of order
+    ingester(store, spool).scan()
+    assert "web-ping.rc" in os.listdir(spool)  # waits for its own .out
+    plugin(spool, "web-ping", "PING CRITICAL - timeout\n", None)
+    ingester(store, spool).scan()
+    assert probes(store)["web-ping"]["state"] == "CRITICAL"  # the new pair, exit code and all
+
+
 def test_bad_input_is_quarantined_with_its_reason_and_nothing_else_stops(store: Store, spool: Path) -> None:
     copy("broken", spool)
     plugin(spool, "fine", "OK - all good\n", 0)
