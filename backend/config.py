@@ -32,6 +32,9 @@ ENV = {
     "notify_dead_after": "OPSDECK_NOTIFY_DEAD_AFTER",
     "keep_done": "OPSDECK_KEEP_DONE",
     "keep_results": "OPSDECK_KEEP_RESULTS",
+    "theme": "OPSDECK_THEME",
+    "keymap": "OPSDECK_KEYMAP",
+    "bell": "OPSDECK_BELL",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -39,6 +42,10 @@ FALSE = {"0", "false", "no", "off", ""}
 
 def default_db_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'opsdeck.db'}"
+
+
+def default_keymap() -> str:
+    return str(Path(platformdirs.user_config_dir(APP)) / "keymap.toml")
 
 
 def default_spool() -> str:
@@ -56,6 +63,9 @@ class Config:
     notify_dead_after: str = "24h"  # a notification failing this long is given up (dead)
     keep_done: str = "7d"  # processed probe files in the spool's done/ are deleted after this
     keep_results: str = "30d"  # probe results older than this are pruned (the newest per probe stays)
+    theme: str = "textual-dark"  # a Textual theme; the app checks the name when it starts
+    keymap: str = field(default_factory=default_keymap)  # binding ids -> keys (tui/keymap.py); may not exist
+    bell: bool = True  # the wall rings the terminal bell on a new III+ incident or a breach
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
@@ -134,6 +144,12 @@ def _require_private(path: Path) -> None:
 def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
     if key == "allow_as":
         return replace(config, allow_as=_bool(value, where))
+    if key == "bell":
+        return replace(config, bell=_bool(value, where))
+    if key in ("theme", "keymap"):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
+        return replace(config, **{key: value.strip()})
     if key in ("db", "timezone", "language"):
         if not isinstance(value, str):
             raise InvalidInput("config_type", f"{where}: must be text", f'write {key} = "..."')

@@ -56,6 +56,9 @@ class HelpScreen(ModalScreen[None]):
                 if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
                     continue
                 seen.add(binding.id)
+                remapped = getattr(self.app, "context", None) and self.app.context.keymap.get(binding.id)  # type: ignore[attr-defined]
+                if remapped:
+                    binding = binding.with_key(remapped)
                 keys = " ".join(self.app.get_key_display(b) for b in Binding.make_bindings([binding]))
                 cells.append((keys, binding.description))
         half = (len(cells) + 1) // 2

@@ -16,6 +16,7 @@ from typing import Any
 from textual.app import App
 from textual.notifications import SeverityLevel
 
+from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
@@ -32,6 +33,8 @@ class BoardContext:
     clock: Callable[[], datetime]
     where: str = ""
     background: list[Any] = field(default_factory=list)  # things to stop on exit (.stop())
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/keymap.py, checked)
+    theme: str = "textual-dark"
 
 
 class OpsdeckApp(App[None]):
@@ -43,6 +46,15 @@ class OpsdeckApp(App[None]):
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.context = context
+        if context.theme not in self.available_themes:
+            raise InvalidInput(
+                "config_theme",
+                f"theme: no theme named {context.theme!r}",
+                f"set theme to one of: {', '.join(sorted(self.available_themes))}",
+            )
+        self.theme = context.theme
+        if context.keymap:
+            self.set_keymap(context.keymap)
 
     def on_mount(self) -> None:
         self.push_screen(BoardScreen(self.context))

@@ -146,6 +146,8 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
         if lease.try_acquire():  # nobody else runs a worker: this board brings its own
             lease.release()
             background.append(Background("opsdeck-worker", _embedded_worker(store, spool)))
+    from opsdeck.tui import keymap
+
     context = BoardContext(
         store=store,
         login=ctx.login,
@@ -155,11 +157,14 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
         clock=store.clock,
         where=("demo " if demo else "") + store.describe(),
         background=background,
+        keymap=keymap.load(Path(ctx.config.keymap)),  # refused whole before anything starts
+        theme=ctx.config.theme,
     )
+    app = build_app(context)  # a bad theme is refused before any thread starts
     _log_to_file()
     for item in background:
         item.start()
-    build_app(context).run()
+    app.run()
     return 0
 
 
@@ -1111,6 +1116,9 @@ def show_config(ctx: Context) -> int:
         "timezone": c.timezone,
         "allow_as": c.allow_as,
         "language": c.language,
+        "theme": c.theme,
+        "keymap": c.keymap,
+        "bell": c.bell,
         "files": list(c.sources),
         "site_config": str(config_mod.site_config_path()),
         "user_config": str(config_mod.user_config_path()),
