@@ -149,7 +149,7 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
     if key in ("theme", "keymap"):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
-        return replace(config, **{key: value.strip()})
+        return replace(config, theme=value.strip()) if key == "theme" else replace(config, keymap=value.strip())
     if key in ("db", "timezone", "language"):
         if not isinstance(value, str):
             raise InvalidInput("config_type", f"{where}: must be text", f'write {key} = "..."')
