@@ -21,17 +21,37 @@ LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None
 
 
 def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
-    counts = queries.level_counts(session)
+    """The live board: every open incident, its next clock from the stored deadlines."""
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     due = queries.open_clocks(session, [r["id"] for r in rows])
+    for row in rows:
+        clock = due.get(row["id"])
+        row["next"] = (clock.rule, clock.due_at) if clock else None
+    return render_rows(rows, queries.level_counts(session), now, tz, width=width, title=title)
+
+
+def render_replay(rows: list[dict[str, Any]], at: datetime, tz: tzinfo, *, width: int = 100) -> str:
+    """`replay.board_at` rows: the board as it stood at `at`."""
+    counts = {"I": 0, "II": 0, "III": 0, "IV": 0, "none": 0}
+    for row in rows:
+        counts[row["level"] or "none"] += 1
+        nxt = row["next_deadline"]
+        row["next"] = (nxt["key"], _parse(nxt["due_at"])) if nxt else None
+    return render_rows(rows, counts, at, tz, width=width, title=_("as it stood at"))
+
+
+def render_rows(
+    rows: list[dict[str, Any]], counts: dict[str, int], now: datetime, tz: tzinfo, *, width: int, title: str
+) -> str:
+    """Rows with `next` = (rule, due time) or None, in board order: breached first, then
+    by due time, then by level, then by id."""
     far = now.replace(year=9999)
 
     def order(row: dict[str, Any]) -> tuple[bool, datetime, int, int]:
-        clock = due.get(row["id"])
-        due_at = clock.due_at if clock else far
+        due_at = row["next"][1] if row["next"] else far
         return (due_at >= now, due_at, -_rank(row["level"]), row["id"])
 
-    rows.sort(key=order)
+    rows = sorted(rows, key=order)
     header = (
         f"opsdeck {title}  {now.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S %Z')}  "
         + "  ".join(f"{lvl}:{counts[lvl]}" for lvl in ("I", "II", "III", "IV"))
@@ -46,10 +66,10 @@ def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 10
         f"{fit(_('OWNER'), 10)} {fit(_('STATUS'), 12)} {_('AGE')}"
     )
     for row in rows:
-        age = (now - datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))).total_seconds()
-        clock = due.get(row["id"])
-        countdown = format_countdown((clock.due_at - now).total_seconds()) if clock else " " * 9
-        what = (clock.rule + ("!" if clock.due_at < now else "")) if clock else "-"
+        age = (now - _parse(row["reported_at"])).total_seconds()
+        nxt = row["next"]
+        countdown = format_countdown((nxt[1] - now).total_seconds()) if nxt else " " * 9
+        what = (nxt[0] + ("!" if nxt[1] < now else "")) if nxt else "-"
         lines.append(
             f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(row['category'], 16)} "
             f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
@@ -58,6 +78,10 @@ def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 10
     if not rows:
         lines.append(_("No open incidents."))
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _rank(level: str | None) -> int:

@@ -198,6 +198,9 @@ def met_time(rule: Rule, facts: Facts, start: datetime, *, bound_hours: int | No
             times.extend(facts.attested.get(fact.split(":", 1)[1], ()))
         elif fact == "any_update":
             times.append(facts.last_activity_at if facts.last_activity_at and facts.last_activity_at > start else None)
+        elif fact == "classified" and facts.classified_at is not None and facts.level:
+            # A classification outlives a reopen: the restarted clock finds it met at its start.
+            times.append(max(facts.classified_at, start))
         else:
             times.append(getattr(facts, f"{fact}_at"))
     if bound_hours is not None:

@@ -292,7 +292,7 @@ class AuditEvent(SQLModel, table=True):
     chain: str = Field(sa_column=Column(String(40), nullable=False))
     incident_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
     seq: int = Field(sa_column=Column(Integer, nullable=False))
-    at: datetime = utc(nullable=False)
+    at: datetime = utc(nullable=False, index=True)  # board replay reads the trail up to a moment
     actor: str = Field(sa_column=Column(String(120), nullable=False))
     action: str = Field(sa_column=Column(String(40), nullable=False))
     details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON

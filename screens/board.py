@@ -69,6 +69,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         Binding("n", "new_incident", "New", id="board.new"),
         Binding("h", "history", "History", id="board.history", show=False),
         Binding("H", "handover", "Handover", id="board.handover", show=False),
+        Binding("at", "replay", "Replay a past moment", id="board.replay", show=False),
         Binding("T", "shift", "Take/end shift", id="board.shift", show=False),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter", show=False),
@@ -399,6 +400,11 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.order = _ordered(self.keys, self.sort)
         self.query_one(IncidentList).set_order(self.order)
         self.notify(f"sorted by {self.sort}", timeout=2)
+
+    def action_replay(self) -> None:
+        from opsdeck.screens.replay import ReplayScreen
+
+        self.app.push_screen(ReplayScreen(self.ctx))
 
     def action_toggle_panels(self) -> None:
         self.toggle_class("-panels")

@@ -144,6 +144,15 @@ def test_reopening_restarts_the_report_clocks() -> None:
     assert clocks(reopened)["supervisor"].due_at == T0 + 6 * H
 
 
+def test_a_reopened_incident_that_is_still_classified_owes_no_classification() -> None:
+    reopened = replace(classified("IV", at=T0 + 10 * M), reopened_at=T0 + 5 * H, resolved_at=None)
+    clock = clocks(reopened)["classify"]
+    assert clock.clock_start == T0 + 5 * H and clock.met_at == T0 + 5 * H
+    assert at(reopened, "classify", T0 + 7 * H) == "met"  # never breached, never escalated
+    assert at(classified("IV", at=T0 + 10 * M), "classify", T0 + H) == "met"  # the first time as before
+    assert clocks(classified("IV", at=T0 + 10 * M))["classify"].met_at == T0 + 10 * M
+
+
 def test_closing_meets_every_clock() -> None:
     closed = replace(NEW, status="closed", closed_at=T0 + 10 * M)
     assert {state(c, T0 + 5 * H).state for c in derive(closed, RULES)} == {"met"}

@@ -107,6 +107,9 @@ def build_parser() -> Parser:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     b.leaf(audit, "anchor", "print a token fixing every chain's head now: keep it somewhere else")
 
+    p = b.leaf(top, "board", "the board as text: now, or as it stood at a past moment (--at)")
+    p.add_argument("--at", metavar="TIME", help="replay the board at TIME (08:30, -2h, 2026-11-28T08:30:00+08:00)")
+
     calls = b.group(top, "calls", "the service desk's call log: calls about an incident, call-backs owed")
     p = b.leaf(calls, "add", "log a call about incident ID (as it comes in, or later from the paper log: --at)")
     p.add_argument("id", type=_incident_id)

@@ -30,7 +30,14 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.backend.timeutil import TimeFormatError, format_age, format_countdown, format_local, parse_time
+from opsdeck.backend.timeutil import (
+    TimeFormatError,
+    format_age,
+    format_countdown,
+    format_local,
+    parse_time,
+    rfc3339,
+)
 from opsdeck.tui import registry
 
 
@@ -822,6 +829,26 @@ def audit_anchor(ctx: Context) -> int:
     return 0
 
 
+def board_cmd(ctx: Context) -> int:
+    """The board as text; `--at` replays it from the audit trail (backend/replay.py)."""
+    from opsdeck.backend.board_text import render_replay
+    from opsdeck.backend.replay import board_at
+
+    now = ctx.store.clock()
+    if ctx.args.at is None and not ctx.args.json:
+        _print_board(ctx)
+        return 0
+    at = ctx.time(ctx.args.at, "--at") if ctx.args.at else now
+    assert at is not None
+    with ctx.store.read() as session:
+        rows = board_at(session, at, now=now)
+    if ctx.args.json:
+        emit_json({"at": rfc3339(at), "incidents": rows})
+    else:
+        sys.stdout.write(render_replay(rows, at, ctx.zone, width=_width()))
+    return 0
+
+
 def calls_add(ctx: Context) -> int:
     a = ctx.args
     call = ctx.service.add_call(
@@ -1192,6 +1219,7 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("audit", "verify"): audit_verify,
     ("audit", "export"): audit_export,
     ("audit", "anchor"): audit_anchor,
+    ("board", None): board_cmd,
     ("calls", "add"): calls_add,
     ("calls", "list"): calls_list,
     ("calls", "done"): calls_done,

@@ -115,6 +115,7 @@ def scopes() -> dict[str, dict[str, str]]:
     from opsdeck.screens.history import HistoryScreen
     from opsdeck.screens.incident import IncidentScreen
     from opsdeck.screens.record import RecordScreen
+    from opsdeck.screens.replay import ReplayScreen
     from opsdeck.tui.widgets.incident_list import IncidentList
 
     return {
@@ -122,6 +123,7 @@ def scopes() -> dict[str, dict[str, str]]:
         "history": _ids(HistoryScreen, BoardScreen, IncidentList),
         "detail": _ids(IncidentScreen),
         "record": _ids(RecordScreen),
+        "replay": _ids(ReplayScreen),
         "form": _ids(ActionForm, TextForm, ClassifyForm),
         "handover": _ids(HandoverScreen),
         "help": _ids(HelpScreen),
