@@ -107,6 +107,16 @@ def build_parser() -> Parser:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     b.leaf(audit, "anchor", "print a token fixing every chain's head now: keep it somewhere else")
 
+    p = b.leaf(
+        top, "wall", "the board for a wall screen: read-only, big clock and countdowns, flashes", json_flag=False
+    )
+    p.add_argument("--no-bell", action="store_true", help="flash only; never ring the terminal bell")
+    p.add_argument("--page-seconds", type=float, default=10.0, metavar="S", help="turn pages every S s (default 10)")
+    p = b.leaf(top, "serve", "the wall in a web browser (textual-serve), for wall TVs", json_flag=False)
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this host only)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    p.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy")
+
     p = b.leaf(top, "board", "the board as text: now, or as it stood at a past moment (--at)")
     p.add_argument("--at", metavar="TIME", help="replay the board at TIME (08:30, -2h, 2026-11-28T08:30:00+08:00)")
 
@@ -342,3 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report(message: str) -> None:
     first = message.strip().splitlines()[0] if message.strip() else "error"
     print(f"opsdeck: error: {first}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # `python -m opsdeck.tui.cli`: how `opsdeck serve` starts each wall
+    sys.exit(main())

@@ -9,6 +9,7 @@ import argparse
 import codecs
 import getpass
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -829,6 +830,53 @@ def audit_anchor(ctx: Context) -> int:
     return 0
 
 
+def wall(ctx: Context) -> int:
+    """The wall: a viewer whatever the login, no embedded worker, no prompts."""
+    from opsdeck.screens.wall import build_wall_app
+    from opsdeck.tui import keymap
+    from opsdeck.tui.app import BoardContext
+
+    served = bool(os.environ.get("TEXTUAL_DRIVER"))  # textual-serve runs us without a tty
+    if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InvalidInput("no_terminal", "no terminal to draw the wall on", "run opsdeck wall in a terminal")
+    if ctx.args.page_seconds < 2:
+        raise InvalidInput("bad_page_seconds", "--page-seconds must be at least 2", "give e.g. --page-seconds 10")
+    store = ctx.store
+    context = BoardContext(
+        store=store,
+        login=ctx.login,
+        permission="viewer",
+        read_only=True,
+        zone=ctx.zone,
+        clock=store.clock,
+        where=store.describe(),
+        keymap=keymap.load(Path(ctx.config.keymap)),
+        theme=ctx.config.theme,
+    )
+    app = build_wall_app(context, bell=ctx.config.bell and not ctx.args.no_bell, page_seconds=ctx.args.page_seconds)
+    _log_to_file()
+    app.run()
+    return 0
+
+
+def serve(ctx: Context) -> int:
+    """`opsdeck wall` in a browser: textual-serve starts one wall per browser session."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise InvalidInput(
+            "no_textual_serve", "textual-serve is not installed", "pip install 'opsdeck[serve]'"
+        ) from None
+    a = ctx.args
+    command = [sys.executable, "-m", "opsdeck.tui.cli", "--db", ctx.config.db, "wall", "--no-bell"]
+    if not (1 <= a.port <= 65535):
+        raise InvalidInput("bad_port", f"--port {a.port} is not a port", "give 1-65535, e.g. --port 8000")
+    server = Server(shlex.join(command), host=a.host, port=a.port, title="opsdeck wall", public_url=a.public_url)
+    print(f"opsdeck: the wall at {server.public_url} (ctrl+c stops)", file=sys.stderr, flush=True)
+    server.serve()
+    return 0
+
+
 def board_cmd(ctx: Context) -> int:
     """The board as text; `--at` replays it from the audit trail (backend/replay.py)."""
     from opsdeck.backend.board_text import render_replay
@@ -1220,6 +1268,8 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("audit", "export"): audit_export,
     ("audit", "anchor"): audit_anchor,
     ("board", None): board_cmd,
+    ("wall", None): wall,
+    ("serve", None): serve,
     ("calls", "add"): calls_add,
     ("calls", "list"): calls_list,
     ("calls", "done"): calls_done,

@@ -61,6 +61,8 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("audit", "export"): _cmd(NO, "{id}"),
     ("audit", "anchor"): _cmd(NO),
     ("board", None): _cmd(NO),
+    ("wall", None): _cmd(NO),
+    ("serve", None): _cmd(NO),
     ("calls", "add"): _cmd(MEMBER, "{id}", "--caller", "x", "--contact", "555 0100", "--need", "n"),
     ("calls", "list"): _cmd(NO),
     ("calls", "done"): _cmd(MEMBER, "1"),

@@ -1,0 +1,596 @@
+"""The wall: the board for a wall-mounted screen, read from across the room.
+
+Read-only whatever the login: no writing key, no prompt, no palette, no mouse. A big
+clock and the open incidents per level; the most urgent incidents in the board's order
+(breached first, then by due time), each with a big countdown to its next deadline,
+in pages that turn on a timer; the probes and who is on duty.
+
+Live the way the board is: every store read runs in a thread worker, the change feed
+(`backend.live.FeedWatcher`) says what changed, a burst of changes is one reload.
+
+An alert is an event someone must see: an incident that is new at level III or above
+(opened or raised to it while the wall runs), or a clock that breached. Its row flashes
+(1 Hz, below the 2 Hz limit) and the terminal bell rings once, until a person
+acknowledges it anywhere: any audited action of a person on that incident after the
+event (`incident ack` on a reported one, a note, an assignment, an attestation...), or,
+for a breach, the breached clock met. Classifying at III or above already sets
+`acknowledged_at`, so a new level III incident is always "acknowledged" in the store's
+sense; a later action of a person is what says someone saw it. The worker's own writes
+(escalations) acknowledge nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from opsdeck.backend import board, clocks, queries
+from opsdeck.backend.board import RANK, BoardFilter, Key, Panels, Row
+from opsdeck.backend.domain import SYSTEM_ACTOR_PREFIX
+from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.live import FeedWatcher, clock_skew
+from opsdeck.backend.sanitize import clean
+from opsdeck.tui import app as app_module
+from opsdeck.tui.app import BoardContext, OpsdeckApp
+from opsdeck.tui.widgets.panels import Banners
+from opsdeck.tui.widgets.wall import (
+    LevelCounters,
+    OnDuty,
+    ProbeSummary,
+    RowView,
+    WallClock,
+    WallRow,
+    WallRows,
+    status_line,
+)
+
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
+    from textual.app import AutopilotCallbackType
+
+MAX_ROWS = 500  # the most urgent incidents the wall holds rows for (pages rotate through them)
+MAX_PER_PAGE = 20
+WIDE = 120  # columns from which the probes and the roster get a side of their own
+POLL_S = 0.1
+HEARTBEAT_EVERY_S = 5.0
+BLINK_S = 0.25  # how often the flash phase is looked at; the phase itself turns every 0.5 s
+ALERT_RANK = RANK["III"]
+EVERYTHING = BoardFilter()
+
+
+# -- what a worker reads -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    first: bool  # the first load: nothing is new yet, breaches are
+    full: bool  # re-read every row and panel (the first load, the store readable again)
+    changed: frozenset[int] = frozenset()
+    parts: frozenset[str] = frozenset()  # "incidents", "probes"
+    cached: frozenset[int] = frozenset()  # rows the wall holds: not read again unless changed
+    watermark: int | None = None  # the newest incident when the wall started
+
+
+@dataclass(frozen=True)
+class Trail:
+    """An incident's audit trail, as far as alerts care."""
+
+    level_at: datetime | None  # when its level was last set
+    person_at: datetime | None  # a person's newest action on it
+
+
+@dataclass(frozen=True)
+class WallLoad:
+    request: Request
+    top: tuple[Key, ...]  # board order, at most MAX_ROWS
+    fresh: tuple[Key, ...]  # the changed incidents that are still open
+    rows: dict[int, Row]
+    trails: dict[int, Trail]
+    rules: dict[str, tuple[str, str]]  # clock rule -> its name in English and Chinese
+    panels: Panels | None = None
+    panel_fields: dict[str, Any] = field(default_factory=dict)
+    newest: int | None = None
+
+
+def read_wall(ctx: BoardContext, request: Request) -> WallLoad:
+    """One read of everything that changed (a thread worker calls this)."""
+    now = ctx.clock()
+    with ctx.store.read() as session:
+        top = board.load_keys(session, EVERYTHING, "due", limit=MAX_ROWS)
+        fresh = board.load_keys(session, EVERYTHING, "due", ids=sorted(request.changed)) if request.changed else []
+        cached = frozenset() if request.full else request.cached
+        rows = board.load_rows(session, [k.id for k in top if k.id in request.changed or k.id not in cached])
+        ranks = {k.id: k.rank for k in (*top, *fresh)}
+        trails = {
+            row.id: _trail(session, row.id)
+            for row in rows.values()
+            if _breached(row, now)
+            or (
+                request.watermark is not None
+                and ranks.get(row.id, 0) >= ALERT_RANK
+                and (row.id in request.changed or row.id > request.watermark)
+            )
+        }
+        rules = {r.key: (r.name, r.name_zh) for r in clocks.load_policy(session).deadlines.rules}
+        load = WallLoad(request, tuple(top), tuple(fresh), rows, trails, rules)
+        if request.full:
+            newest = board.load_keys(session, EVERYTHING, "recent", limit=1) if request.first else []
+            return replace(load, panels=board.load_panels(session, now), newest=_max_id(newest))
+        fields: dict[str, Any] = {}
+        if "incidents" in request.parts:
+            fields |= board.incident_panels(session)
+        if "probes" in request.parts:
+            fields |= board.probe_panels(session, now)
+    return replace(load, panel_fields=fields)
+
+
+def _max_id(keys: list[Key]) -> int | None:
+    return max((k.id for k in keys), default=None)
+
+
+def _trail(session: Any, incident_id: int) -> Trail:
+    level_at = person_at = None
+    for event in queries.audit_trail(session, incident_id):
+        at = datetime.fromisoformat(event["at"])
+        if "level" in event["details"] or "regraded" in event["details"]:
+            level_at = at
+        if not event["actor"].startswith(SYSTEM_ACTOR_PREFIX):
+            person_at = at if person_at is None else max(person_at, at)
+    return Trail(level_at, person_at)
+
+
+def _breached(row: Row, now: datetime) -> bool:
+    return row.due_at is not None and now > row.due_at
+
+
+# -- alerts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # "NEW" or "LATE"
+    since: datetime  # a person acting on the incident after this acknowledges it
+    due_at: datetime | None = None  # LATE: the clock that breached
+
+
+class Alerts:
+    """Which incidents flash and ring, from what the wall read. No Textual, no I/O."""
+
+    def __init__(self) -> None:
+        self.active: dict[tuple[int, str], Alert] = {}
+        self.watermark: int | None = None  # incidents above it are new
+        self._ranks: dict[int, int] = {}
+        self._trails: dict[int, Trail] = {}
+        self._late_seen: set[tuple[int, datetime]] = set()
+
+    def loaded(self, load: WallLoad, rows: Mapping[int, Row], now: datetime) -> int:
+        """Take a load in; returns how many alerts it raised."""
+        self._trails |= load.trails
+        raised = 0
+        keys = {k.id: k for k in load.top} | {k.id: k for k in load.fresh}
+        if self.watermark is None:
+            self.watermark = max([*keys, load.newest or 0])
+        elif not load.request.first:
+            for key in keys.values():
+                previous = self._ranks.get(key.id)
+                rose = key.rank > previous if previous is not None else key.id > self.watermark
+                if key.rank >= ALERT_RANK and rose and key.id in rows:
+                    since = self._trails[key.id].level_at if key.id in self._trails else None
+                    raised += self._raise(key.id, Alert("NEW", since or rows[key.id].reported_at))
+        self._ranks |= {k.id: k.rank for k in keys.values()}
+        raised += self.late(rows, now)
+        self.settle(rows, now)
+        return raised
+
+    def late(self, rows: Mapping[int, Row], now: datetime) -> int:
+        """Clocks that breached since the last look (once per clock)."""
+        raised = 0
+        for row in rows.values():
+            if row.due_at is not None and now > row.due_at and (row.id, row.due_at) not in self._late_seen:
+                self._late_seen.add((row.id, row.due_at))
+                raised += self._raise(row.id, Alert("LATE", row.due_at, row.due_at))
+        return raised
+
+    def settle(self, rows: Mapping[int, Row], now: datetime) -> None:
+        """Drop what was acknowledged, met, or left the wall."""
+        for (incident_id, kind), alert in list(self.active.items()):
+            row = rows.get(incident_id)
+            met = kind == "LATE" and (row is None or row.due_at != alert.due_at or now <= alert.due_at)
+            if row is None or met or self._acknowledged(incident_id, alert):
+                del self.active[(incident_id, kind)]
+
+    def _raise(self, incident_id: int, alert: Alert) -> int:
+        if self._acknowledged(incident_id, alert):
+            return 0
+        self.active[(incident_id, alert.kind)] = alert
+        return 1
+
+    def _acknowledged(self, incident_id: int, alert: Alert) -> bool:
+        trail = self._trails.get(incident_id)
+        return trail is not None and trail.person_at is not None and trail.person_at > alert.since
+
+    def kind_of(self, incident_id: int) -> str | None:
+        if (incident_id, "LATE") in self.active:
+            return "LATE"
+        return "NEW" if (incident_id, "NEW") in self.active else None
+
+    def ids(self) -> list[int]:
+        return sorted({incident_id for incident_id, _ in self.active})
+
+
+# -- the screen --------------------------------------------------------------------------
+
+
+class WallScreen(Screen[None]):
+    """The wall. No bindings of its own: the app's ctrl+q quits, nothing else does anything."""
+
+    AUTO_FOCUS = None
+    DEFAULT_CSS = """
+    WallScreen { layout: vertical; }
+    WallScreen Static { text-wrap: nowrap; text-overflow: ellipsis; }
+    WallScreen Banners { text-wrap: nowrap; text-overflow: ellipsis; }
+    #wall-title { height: 1; background: $panel; }
+    #wall-title > #title { width: 1fr; }
+    #wall-title > #page { width: auto; padding: 0 1; text-style: bold; }
+    #wall-top { height: 4; }
+    #wall-main { height: 1fr; }
+    #wall-incidents { width: 1fr; padding: 0 1; }
+    #wall-empty { height: 3; content-align: center middle; color: $text-muted; text-style: bold; }
+    #wall-side { display: none; width: 58; border-left: solid $primary; padding: 0 1; }
+    #wall-side > OnDuty { margin-top: 1; }
+    #wall-status { height: 1; background: $panel; }
+    WallScreen.-wide #wall-side { display: block; }
+    WallScreen.-wide #wall-status { display: none; }
+    WallScreen.-wide WallRow { margin-bottom: 1; }
+    """
+
+    def __init__(self, context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> None:
+        super().__init__()
+        self.ctx = context
+        self.bell = bell
+        self.page_seconds = page_seconds
+        self.alerts = Alerts()
+        self.order: list[int] = []
+        self.rows: dict[int, Row] = {}
+        self.rules: dict[str, tuple[str, str]] = {}
+        self.panels: Panels | None = None
+        self.page = 0
+        self.per_page = 1
+        self.unreadable_since: datetime | None = None
+        self.last_error = ""
+        self.clock_skew: float | None = None
+        self._loaded_once = False
+        self._pending: set[int] = set()
+        self._parts: set[str] = set()
+        self._full = True
+        self._flash = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="wall-title"):
+            yield Static("", id="title")
+            yield Static("", id="page")
+        with Horizontal(id="wall-top"):
+            yield WallClock(self.ctx.zone)
+            yield LevelCounters()
+        yield Banners(classes="-empty")
+        with Horizontal(id="wall-main"):
+            with WallRows(id="wall-incidents"):
+                yield Static("Loading…", id="wall-empty")
+                for _ in range(MAX_PER_PAGE):
+                    yield WallRow()
+            with Vertical(id="wall-side"):
+                yield ProbeSummary()
+                yield OnDuty()
+        yield Static("", id="wall-status")
+
+    def on_mount(self) -> None:
+        for row in self.query(WallRow):
+            row.display = False
+        self._title()
+        self._tick()
+        self.set_interval(1.0, self._tick)
+        self.set_interval(BLINK_S, self._blink)
+        self.set_interval(self.page_seconds, self._turn_page)
+        self._flush()
+        self.watch_feed()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+        self.call_after_refresh(self._relayout)
+
+    @on(WallRows.Resized)
+    def _rows_resized(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        height = self.query_one("#wall-incidents").content_region.height
+        per_page = (height + 1) // 4 if self.has_class("-wide") else height // 3
+        self.per_page = max(1, min(MAX_PER_PAGE, per_page))
+        self._show()
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.ctx.clock()
+        self.query_one(WallClock).show(now)
+        before = set(self.alerts.active)
+        if self.alerts.late(self.rows, now) and self.bell:
+            self.app.bell()
+        self.alerts.settle(self.rows, now)
+        if set(self.alerts.active) != before:
+            self._show()
+        for row in self._visible():
+            row.tick(now)
+        self._banners(now)
+
+    def _blink(self) -> None:
+        """The flash phase comes from the clock: every 0.5 s on a real one, frozen on a
+        test's, so a picture of the wall is always the same."""
+        flash = int(self.ctx.clock().timestamp() * 2) % 2 == 0
+        if flash != self._flash:
+            self._flash = flash
+            self._flash_rows()
+
+    def _flash_rows(self) -> None:
+        for row in self._visible():
+            row.set_class(self._flash and row.view is not None and row.view.alert is not None, "-flash")
+
+    def _turn_page(self) -> None:
+        if self.pages > 1:
+            self.page = (self.page + 1) % self.pages
+            self._show()
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.order) / self.per_page))
+
+    def _visible(self) -> list[WallRow]:
+        return [row for row in self.query(WallRow) if row.display]
+
+    def _banners(self, now: datetime) -> None:
+        self.query_one(Banners).show(
+            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
+        )
+
+    # -- reading the store (thread workers) ----------------------------------------------------
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def load(self, request: Request) -> WallLoad:
+        return read_wall(self.ctx, request)
+
+    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
+    def watch_feed(self) -> None:
+        """Poll the change feed until the screen goes (as the board does); read the newest
+        worker heartbeat and the clock skew every few seconds."""
+        from opsdeck.backend.worker import last_heartbeat
+
+        worker = get_current_worker()
+        watcher: FeedWatcher | None = None
+        readable, beat, beat_read_at, skew = False, None, 0.0, None
+        while not worker.is_cancelled:
+            try:
+                watcher = watcher or FeedWatcher(self.ctx.store)
+                batch = watcher.poll()
+                if not readable:
+                    readable = True
+                    self.app.call_from_thread(self._readable)
+                if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
+                    beat_read_at = time.monotonic()
+                    if (fresh := last_heartbeat(self.ctx.store)) != beat:
+                        beat = fresh
+                        self.app.call_from_thread(self._beat, beat)
+                    found = clock_skew(self.ctx.store, self.ctx.clock())
+                    if found is not None and (skew is None or round(found) != round(skew)):
+                        skew = found
+                        self.app.call_from_thread(self._skew, skew)
+                if batch is not None and not batch.empty:
+                    self.app.call_from_thread(
+                        self._changed, batch.incidents, batch.probes, batch.roster or bool(batch.other)
+                    )
+            except Exception as error:  # the watcher closed its connections: the next poll reopens them
+                readable = False
+                self.app.call_from_thread(self._unreadable, str(error))
+                time.sleep(1.0)
+            time.sleep(POLL_S)
+        if watcher is not None:
+            watcher.close()
+
+    # -- applying (event loop) ---------------------------------------------------------------
+
+    def _readable(self) -> None:
+        if self.unreadable_since is not None:
+            self.unreadable_since = None
+            self._full = True
+            self._flush()
+
+    def _unreadable(self, error: str) -> None:
+        if self.unreadable_since is None:
+            self.unreadable_since = self.ctx.clock()
+        self.last_error = error.splitlines()[0] if error else ""
+        self._banners(self.ctx.clock())
+
+    def _beat(self, beat: datetime | None) -> None:
+        if self.panels is not None:
+            self.panels = replace(self.panels, worker_beat_at=beat)
+            self._banners(self.ctx.clock())
+
+    def _skew(self, skew: float) -> None:
+        self.clock_skew = skew
+        self._banners(self.ctx.clock())
+
+    def _changed(self, incidents: frozenset[int], probes: bool, roster: bool) -> None:
+        self._pending |= incidents
+        if incidents or roster:
+            self._parts.add("incidents")
+        if probes:
+            self._parts.add("probes")
+        self._flush()
+
+    def _flush(self) -> None:
+        """One load at a time; what changed meanwhile is read by the next one."""
+        loading = any(w.group == "load" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+        if loading or not (self._full or self._pending or self._parts):
+            return
+        request = Request(
+            first=not self._loaded_once,
+            full=self._full,
+            changed=frozenset(self._pending),
+            parts=frozenset(self._parts),
+            cached=frozenset(self.rows),
+            watermark=self.alerts.watermark,
+        )
+        self._full, self._pending, self._parts = False, set(), set()
+        self.load(request)
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "load" or worker.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        if worker.state == WorkerState.ERROR:
+            error = worker.error
+            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            self._full = True  # read everything again once the store answers
+            return
+        if isinstance(worker.result, WallLoad):
+            self._apply(worker.result)
+        self._flush()
+
+    def _apply(self, load: WallLoad) -> None:
+        now = self.ctx.clock()
+        self._loaded_once = True
+        self.order = [k.id for k in load.top]
+        self.rows = {i: row for i in self.order if (row := load.rows.get(i) or self.rows.get(i)) is not None}
+        self.rules = load.rules or self.rules
+        if load.panels is not None:
+            self.panels = load.panels
+        elif load.panel_fields and self.panels is not None:
+            self.panels = replace(self.panels, **load.panel_fields, read_at=now)
+        if self.alerts.loaded(load, self.rows, now) and self.bell:
+            self.app.bell()
+        if self.panels is not None:
+            self.query_one(LevelCounters).show(self.panels.counts)
+            self.query_one(ProbeSummary).show(self.panels)
+            self.query_one(OnDuty).show(self.panels)
+            self.query_one("#wall-status", Static).update(status_line(self.panels))
+        self._show()
+        self._banners(now)
+
+    def _show(self) -> None:
+        """The current page: rows, their alert state and flash, the title."""
+        self.page = min(self.page, self.pages - 1)
+        start = self.page * self.per_page
+        ids = [i for i in self.order[start : start + self.per_page] if i in self.rows]
+        now = self.ctx.clock()
+        for n, widget in enumerate(self.query(WallRow)):
+            if n < len(ids):
+                row = self.rows[ids[n]]
+                widget.show(RowView(row, self.alerts.kind_of(row.id), self.rules.get(row.rule or "")), now)
+                widget.display = True
+            else:
+                widget.display = False
+        empty = self.query_one("#wall-empty", Static)
+        empty.display = not ids
+        if self._loaded_once:
+            empty.update("No open incidents.")
+        self._flash_rows()
+        self._title()
+
+    def _title(self) -> None:
+        ctx = self.ctx
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(" opsdeck wall ", "bold reverse")
+        if alerted := self.alerts.ids():
+            text.append(f" ! {len(alerted)} to acknowledge: ", "bold reverse red")
+            text.append(" ".join(f"#{i}" for i in alerted[:8]) + " ", "bold reverse red")
+        text.append(f"  {clean(ctx.where)}", "dim")
+        text.append(f"  {clean(ctx.login)} read-only", "dim")
+        text.append("  ctrl+q quits", "dim")
+        self.query_one("#title", Static).update(text)
+        total = sum(self.panels.counts.values()) if self.panels else len(self.order)
+        shown = f"{total} open" + (f" (top {len(self.order)})" if total > len(self.order) else "")
+        page = f"  page {self.page + 1}/{self.pages}" if self.pages > 1 else ""
+        self.query_one("#page", Static).update(Text(shown + page, no_wrap=True))
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+
+class WallApp(OpsdeckApp):
+    """The app with the wall in front instead of the board: no command palette (it
+    offers writing commands), the mouse off unless `run(mouse=True)` asks for it."""
+
+    TITLE = "opsdeck wall"
+    CSS_PATH = str(Path(app_module.__file__).with_name("opsdeck.tcss"))  # the app's, not one beside this file
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> None:
+        super().__init__(context)
+        self.wall_bell = bell
+        self.page_seconds = page_seconds
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # OpsdeckApp.on_mount would push the board
+        self.push_screen(WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds))
+
+    def run(
+        self,
+        *,
+        headless: bool = False,
+        inline: bool = False,
+        inline_no_clear: bool = False,
+        mouse: bool = False,
+        size: tuple[int, int] | None = None,
+        auto_pilot: AutopilotCallbackType | None = None,
+        loop: AbstractEventLoop | None = None,
+    ) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
+        return super().run(
+            headless=headless,
+            inline=inline,
+            inline_no_clear=inline_no_clear,
+            mouse=mouse,
+            size=size,
+            auto_pilot=auto_pilot,
+            loop=loop,
+        )
+
+    async def run_async(
+        self,
+        *,
+        headless: bool = False,
+        inline: bool = False,
+        inline_no_clear: bool = False,
+        mouse: bool = False,
+        size: tuple[int, int] | None = None,
+        auto_pilot: AutopilotCallbackType | None = None,
+    ) -> Any:
+        return await super().run_async(
+            headless=headless,
+            inline=inline,
+            inline_no_clear=inline_no_clear,
+            mouse=mouse,
+            size=size,
+            auto_pilot=auto_pilot,
+        )
+
+
+def build_wall_app(context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
+    """What `opsdeck wall [--no-bell]` runs: `build_wall_app(context, bell=not no_bell).run()`."""
+    return WallApp(context, bell=bell, page_seconds=page_seconds)
+
+
+__all__ = ["Alerts", "WallApp", "WallScreen", "build_wall_app"]
