@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from rich.terminal_theme import TerminalTheme
 from textual.app import App
 from textual.notifications import SeverityLevel
+from textual.theme import Theme
 
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.sanitize import clean
@@ -37,6 +39,42 @@ class BoardContext:
     theme: str = "textual-dark"
 
 
+# Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
+# sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
+# colours Rich text uses (red, yellow, green, blue, magenta) the same way, so every
+# severity on every screen follows it. Severity is never colour alone in any theme.
+VERMILLION, ORANGE, BLUISH_GREEN, BLUE, SKY_BLUE, REDDISH_PURPLE = (
+    "#D55E00",
+    "#E69F00",
+    "#009E73",
+    "#0072B2",
+    "#56B4E9",
+    "#CC79A7",
+)
+COLOUR_BLIND = Theme(
+    name="opsdeck-colour-blind",
+    primary=SKY_BLUE,
+    secondary=BLUE,
+    accent=REDDISH_PURPLE,
+    warning=ORANGE,
+    error=VERMILLION,
+    success=BLUISH_GREEN,
+    foreground="#E8E8E8",
+    background="#111111",
+    surface="#1B1B1B",
+    panel="#262626",
+    dark=True,
+)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+_ANSI = [(0, 0, 0), *map(_rgb, (VERMILLION, BLUISH_GREEN, ORANGE, BLUE, REDDISH_PURPLE, SKY_BLUE)), (229, 229, 229)]
+COLOUR_BLIND_ANSI = TerminalTheme((17, 17, 17), (232, 232, 232), _ANSI, [(127, 127, 127), *_ANSI[1:7], (255, 255, 255)])
+
+
 class OpsdeckApp(App[None]):
     CSS_PATH = "opsdeck.tcss"
     TITLE = "opsdeck"
@@ -46,6 +84,7 @@ class OpsdeckApp(App[None]):
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.context = context
+        self.register_theme(COLOUR_BLIND)
         if context.theme not in self.available_themes:
             raise InvalidInput(
                 "config_theme",
@@ -55,6 +94,13 @@ class OpsdeckApp(App[None]):
         self.theme = context.theme
         if context.keymap:
             self.set_keymap(context.keymap)
+
+    @property
+    def ansi_theme(self) -> TerminalTheme:
+        """How Rich's named colours become RGB: the colour-blind theme brings its own."""
+        if self.current_theme.name == COLOUR_BLIND.name:
+            return COLOUR_BLIND_ANSI
+        return super().ansi_theme
 
     def on_mount(self) -> None:
         self.push_screen(BoardScreen(self.context))
