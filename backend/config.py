@@ -35,6 +35,7 @@ ENV = {
     "theme": "OPSDECK_THEME",
     "keymap": "OPSDECK_KEYMAP",
     "bell": "OPSDECK_BELL",
+    "ascii": "OPSDECK_ASCII",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -66,6 +67,7 @@ class Config:
     theme: str = "textual-dark"  # a Textual theme; the app checks the name when it starts
     keymap: str = field(default_factory=default_keymap)  # binding ids -> keys (tui/keymap.py); may not exist
     bell: bool = True  # the wall rings the terminal bell on a new III+ incident or a breach
+    ascii: bool = False  # draw with ASCII only (no box drawing or ambiguous-width symbols)
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
@@ -146,6 +148,8 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         return replace(config, allow_as=_bool(value, where))
     if key == "bell":
         return replace(config, bell=_bool(value, where))
+    if key == "ascii":
+        return replace(config, ascii=_bool(value, where))
     if key in ("theme", "keymap"):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')

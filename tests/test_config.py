@@ -116,7 +116,7 @@ def test_unknown_key_names_the_file_the_key_and_the_known_keys(site: Path, user:
     assert error.code == "config_key"
     assert f"{user}: unknown key 'colour'" in str(error)
     assert (
-        "use one of allow_as, bell, db, keep_done, keep_results, keymap, language, notify_dead_after, spool, "
+        "use one of allow_as, ascii, bell, db, keep_done, keep_results, keymap, language, notify_dead_after, spool, "
         "spool_encoding, theme, timezone" in str(error)
     )
     assert error.params == {"file": str(user), "key": "colour"}

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.terminal_theme import TerminalTheme
 from textual.app import App
+from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.theme import Theme
 
@@ -37,6 +38,7 @@ class BoardContext:
     background: list[Any] = field(default_factory=list)  # things to stop on exit (.stop())
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/keymap.py, checked)
     theme: str = "textual-dark"
+    ascii: bool = False  # only ASCII and wide characters on screen (tui/ascii.py)
 
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
@@ -92,8 +94,17 @@ class OpsdeckApp(App[None]):
                 f"set theme to one of: {', '.join(sorted(self.available_themes))}",
             )
         self.theme = context.theme
+        if context.ascii:
+            from opsdeck.tui.ascii import AsciiFilter
+
+            self._filters.append(AsciiFilter())  # Textual applies its line filters to every widget
         if context.keymap:
             self.set_keymap(context.keymap)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names as Textual shows them (⏎, ↑), or their plain names in ASCII mode."""
+        shown = super().get_key_display(binding)
+        return shown if shown.isascii() or not self.context.ascii else binding.key.split(",")[0]
 
     @property
     def ansi_theme(self) -> TerminalTheme:

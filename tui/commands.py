@@ -167,6 +167,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
         background=background,
         keymap=keymap.load(Path(ctx.config.keymap)),  # refused whole before anything starts
         theme=ctx.config.theme,
+        ascii=ctx.config.ascii,
     )
     app = build_app(context)  # a bad theme is refused before any thread starts
     _log_to_file()
@@ -852,6 +853,7 @@ def wall(ctx: Context) -> int:
         where=store.describe(),
         keymap=keymap.load(Path(ctx.config.keymap)),
         theme=ctx.config.theme,
+        ascii=ctx.config.ascii,
     )
     app = build_wall_app(context, bell=ctx.config.bell and not ctx.args.no_bell, page_seconds=ctx.args.page_seconds)
     _log_to_file()
@@ -1194,6 +1196,7 @@ def show_config(ctx: Context) -> int:
         "theme": c.theme,
         "keymap": c.keymap,
         "bell": c.bell,
+        "ascii": c.ascii,
         "files": list(c.sources),
         "site_config": str(config_mod.site_config_path()),
         "user_config": str(config_mod.user_config_path()),
