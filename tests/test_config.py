@@ -123,9 +123,9 @@ def test_unknown_key_names_the_file_the_key_and_the_known_keys(site: Path, user:
 
 
 def test_unknown_key_in_the_site_file_names_the_site_file(site: Path, user: Path) -> None:
-    write(site, 'theme = "dark"\n')
+    write(site, 'colour_scheme = "dark"\n')
     error = refused(environ={})
-    assert f"{site}: unknown key 'theme'" in str(error)
+    assert f"{site}: unknown key 'colour_scheme'" in str(error)
 
 
 def test_sources_is_not_a_settable_key(site: Path, user: Path) -> None:
