@@ -9,7 +9,6 @@ is one reload, and a reload re-reads only the incidents that changed.
 from __future__ import annotations
 
 import bisect
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from opsdeck.backend import board, queries
 from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
-from opsdeck.backend.live import FeedWatcher, clock_skew
+from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.incident_list import (
@@ -44,8 +43,6 @@ from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, Readine
 if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
 
-POLL_S = 0.1
-HEARTBEAT_EVERY_S = 5.0
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
 FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
 
@@ -234,41 +231,8 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
-        """Poll the feed until the screen goes; post what changed (a burst is one batch).
-        Every few seconds, read the newest worker heartbeat too. The event loop hears from
-        this thread only when something changed: a quiet board costs it nothing."""
-        from opsdeck.backend.worker import last_heartbeat
-
-        worker = get_current_worker()
-        watcher: FeedWatcher | None = None
-        readable, beat, beat_read_at, skew = False, None, 0.0, None
-        while not worker.is_cancelled:
-            try:
-                watcher = watcher or FeedWatcher(self.ctx.store)
-                batch = watcher.poll()
-                if not readable:
-                    readable = True
-                    self.app.call_from_thread(self._readable)
-                if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
-                    beat_read_at = time.monotonic()
-                    if (fresh := last_heartbeat(self.ctx.store)) != beat:
-                        beat = fresh
-                        self.app.call_from_thread(self._beat, beat)
-                    found = clock_skew(self.ctx.store, self.ctx.clock())
-                    if found is not None and (skew is None or round(found) != round(skew)):
-                        skew = found
-                        self.app.call_from_thread(self._skew, skew)
-                if batch is not None and not batch.empty:
-                    self.app.call_from_thread(
-                        self._changed, batch.incidents, batch.probes, batch.roster or bool(batch.other)
-                    )
-            except Exception as error:  # the watcher closed its connections: the next poll reopens them
-                readable = False
-                self.app.call_from_thread(self._unreadable, str(error))
-                time.sleep(1.0)
-            time.sleep(POLL_S)
-        if watcher is not None:
-            watcher.close()
+        """Follow the change feed until the screen goes (tui/feed.py)."""
+        follow_feed(self)
 
     # -- applying (event loop) ---------------------------------------------------------------
 

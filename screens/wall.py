@@ -22,7 +22,6 @@ sense; a later action of a person is what says someone saw it. The worker's own 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -35,16 +34,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from opsdeck.backend import board, clocks, queries
 from opsdeck.backend.board import RANK, BoardFilter, Key, Panels, Row
 from opsdeck.backend.domain import SYSTEM_ACTOR_PREFIX
 from opsdeck.backend.errors import OpsdeckError
-from opsdeck.backend.live import FeedWatcher, clock_skew
 from opsdeck.backend.sanitize import clean
 from opsdeck.tui import app as app_module
 from opsdeck.tui.app import BoardContext, OpsdeckApp
+from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.widgets.panels import Banners
 from opsdeck.tui.widgets.wall import (
     LevelCounters,
@@ -65,8 +64,6 @@ if TYPE_CHECKING:
 MAX_ROWS = 500  # the most urgent incidents the wall holds rows for (pages rotate through them)
 MAX_PER_PAGE = 20
 WIDE = 120  # columns from which the probes and the roster get a side of their own
-POLL_S = 0.1
-HEARTBEAT_EVERY_S = 5.0
 BLINK_S = 0.25  # how often the flash phase is looked at; the phase itself turns every 0.5 s
 ALERT_RANK = RANK["III"]
 EVERYTHING = BoardFilter()
@@ -374,40 +371,8 @@ class WallScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
-        """Poll the change feed until the screen goes (as the board does); read the newest
-        worker heartbeat and the clock skew every few seconds."""
-        from opsdeck.backend.worker import last_heartbeat
-
-        worker = get_current_worker()
-        watcher: FeedWatcher | None = None
-        readable, beat, beat_read_at, skew = False, None, 0.0, None
-        while not worker.is_cancelled:
-            try:
-                watcher = watcher or FeedWatcher(self.ctx.store)
-                batch = watcher.poll()
-                if not readable:
-                    readable = True
-                    self.app.call_from_thread(self._readable)
-                if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
-                    beat_read_at = time.monotonic()
-                    if (fresh := last_heartbeat(self.ctx.store)) != beat:
-                        beat = fresh
-                        self.app.call_from_thread(self._beat, beat)
-                    found = clock_skew(self.ctx.store, self.ctx.clock())
-                    if found is not None and (skew is None or round(found) != round(skew)):
-                        skew = found
-                        self.app.call_from_thread(self._skew, skew)
-                if batch is not None and not batch.empty:
-                    self.app.call_from_thread(
-                        self._changed, batch.incidents, batch.probes, batch.roster or bool(batch.other)
-                    )
-            except Exception as error:  # the watcher closed its connections: the next poll reopens them
-                readable = False
-                self.app.call_from_thread(self._unreadable, str(error))
-                time.sleep(1.0)
-            time.sleep(POLL_S)
-        if watcher is not None:
-            watcher.close()
+        """Follow the change feed until the screen goes (tui/feed.py)."""
+        follow_feed(self)
 
     # -- applying (event loop) ---------------------------------------------------------------
 

@@ -1,0 +1,66 @@
+"""Following the change feed from a screen: the board and the wall both run this loop in
+a thread worker. It polls the feed (backend.live.FeedWatcher: SQLite's data_version,
+PostgreSQL's LISTEN/NOTIFY), reads the newest worker heartbeat and the clock skew every
+few seconds, and calls the event loop only when something changed: a quiet screen costs
+it nothing. A lost connection is reported, then reopened at the next poll."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Protocol
+
+from textual.worker import get_current_worker
+
+from opsdeck.backend.live import FeedWatcher, clock_skew
+
+POLL_S = 0.1
+HEARTBEAT_EVERY_S = 5.0
+
+
+class FeedScreen(Protocol):
+    """What a following screen answers, each called on the event loop."""
+
+    ctx: Any
+    app: Any
+
+    def _readable(self) -> None: ...
+    def _unreadable(self, error: str) -> None: ...
+    def _beat(self, beat: datetime | None) -> None: ...
+    def _skew(self, skew: float) -> None: ...
+    def _changed(self, incidents: frozenset[int], probes: bool, other: bool) -> None: ...
+
+
+def follow_feed(screen: FeedScreen) -> None:
+    """Run in the screen's thread worker until the worker is cancelled (the screen went)."""
+    from opsdeck.backend.worker import last_heartbeat
+
+    worker = get_current_worker()
+    store, call = screen.ctx.store, screen.app.call_from_thread
+    watcher: FeedWatcher | None = None
+    readable, beat, beat_read_at, skew = False, None, 0.0, None
+    while not worker.is_cancelled:
+        try:
+            watcher = watcher or FeedWatcher(store)
+            batch = watcher.poll()
+            if not readable:
+                readable = True
+                call(screen._readable)
+            if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
+                beat_read_at = time.monotonic()
+                if (fresh := last_heartbeat(store)) != beat:
+                    beat = fresh
+                    call(screen._beat, beat)
+                found = clock_skew(store, screen.ctx.clock())
+                if found is not None and (skew is None or round(found) != round(skew)):
+                    skew = found
+                    call(screen._skew, skew)
+            if batch is not None and not batch.empty:
+                call(screen._changed, batch.incidents, batch.probes, batch.roster or bool(batch.other))
+        except Exception as error:  # the watcher closed its connections: the next poll reopens them
+            readable = False
+            call(screen._unreadable, str(error))
+            time.sleep(1.0)
+        time.sleep(POLL_S)
+    if watcher is not None:
+        watcher.close()
