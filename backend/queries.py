@@ -276,7 +276,7 @@ __all__ = ["STATUS_FILTERS", "IncidentFilter", "Status"]
 
 def incident_deadlines(session: Session, incident_id: int, now: datetime) -> list[dict[str, Any]]:
     """Every clock of the incident that still applies, with its state at `now`."""
-    from . import clocks, deadlines
+    from . import clocks
     from .models import Escalation, Incident, IncidentDeadline
 
     incident = session.get(Incident, incident_id)
@@ -297,30 +297,32 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
         .where(col(IncidentDeadline.incident_id) == incident_id, col(IncidentDeadline.superseded_at).is_(None))
         .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties in the order they were set
     ).scalars()
-    out = []
-    for row in rows:
-        rule = rules.rule(row.rule)
-        st = deadlines.state(row, now)
-        out.append(
-            {
-                "key": row.rule,
-                "name": rule.name if rule else row.rule,
-                "name_zh": rule.name_zh if rule else "",
-                "clock": row.clock_key,
-                "clock_start": rfc3339(row.clock_start),
-                "due_at": rfc3339(row.due_at),
-                "immediate": bool(rule and rule.immediate),
-                "state": st.state,
-                "remaining_s": round(st.remaining_s),
-                "late_s": None if st.late_s is None else round(st.late_s),
-                "met_at": rfc3339(row.met_at),
-                "escalate_to": list(rule.escalate_to) if rule else [],
-                "escalated_at": rfc3339(row.escalated_at),
-                "escalated_to": escalated.get((row.rule, row.clock_key), []),
-                "next_level": row.next_level,
-            }
-        )
-    return out
+    return [clock_item(row, rules.rule(row.rule), now, escalated.get((row.rule, row.clock_key), [])) for row in rows]
+
+
+def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) -> dict[str, Any]:
+    """One clock as the detail, the JSON and the replay show it: its rule's names, its
+    times, and its state at `now`. `clock` is a stored deadline row or a replayed clock."""
+    from . import deadlines
+
+    st = deadlines.state(clock, now)
+    return {
+        "key": clock.rule,
+        "name": rule.name if rule else clock.rule,
+        "name_zh": rule.name_zh if rule else "",
+        "clock": clock.clock_key,
+        "clock_start": rfc3339(clock.clock_start),
+        "due_at": rfc3339(clock.due_at),
+        "immediate": bool(rule and rule.immediate),
+        "state": st.state,
+        "remaining_s": round(st.remaining_s),
+        "late_s": None if st.late_s is None else round(st.late_s),
+        "met_at": rfc3339(clock.met_at),
+        "escalate_to": list(rule.escalate_to) if rule else [],
+        "escalated_at": rfc3339(clock.escalated_at),
+        "escalated_to": escalated_to,
+        "next_level": clock.next_level,
+    }
 
 
 def next_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:

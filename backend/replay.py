@@ -422,30 +422,7 @@ def _row(replay: Replay, incident: Any, rules: deadlines.DeadlinePolicy, at: dat
 def _deadline_items(replay: Replay, rules: deadlines.DeadlinePolicy, at: datetime) -> list[dict[str, Any]]:
     """The clocks that applied at `at`, shaped as `queries.incident_deadlines` shapes them."""
     live = sorted((c for c in replay.clocks.values() if c.superseded_at is None), key=lambda c: (c.due_at, c.order))
-    out = []
-    for clock in live:
-        rule = rules.rule(clock.rule)
-        st = deadlines.state(clock, at)
-        out.append(
-            {
-                "key": clock.rule,
-                "name": rule.name if rule else clock.rule,
-                "name_zh": rule.name_zh if rule else "",
-                "clock": clock.clock_key,
-                "clock_start": rfc3339(clock.clock_start),
-                "due_at": rfc3339(clock.due_at),
-                "immediate": bool(rule and rule.immediate),
-                "state": st.state,
-                "remaining_s": round(st.remaining_s),
-                "late_s": None if st.late_s is None else round(st.late_s),
-                "met_at": rfc3339(clock.met_at),
-                "escalate_to": list(rule.escalate_to) if rule else [],
-                "escalated_at": rfc3339(clock.escalated_at),
-                "escalated_to": clock.escalated_to,
-                "next_level": clock.next_level,
-            }
-        )
-    return out
+    return [queries.clock_item(clock, rules.rule(clock.rule), at, clock.escalated_to) for clock in live]
 
 
 def _board_order(replay: Replay) -> tuple[bool, datetime, int, int]:
