@@ -330,7 +330,8 @@ def next_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     owed = [d for d in items if d["state"] in ("pending", "warning", "breached")]
     if not owed:
         return None
-    first = min(owed, key=lambda d: d["due_at"])
+    # By time, not by text: "...:00.5Z" sorts before "...:00Z" as a string.
+    first = min(owed, key=lambda d: datetime.fromisoformat(d["due_at"].replace("Z", "+00:00")))
     return {k: first[k] for k in ("key", "name", "name_zh", "due_at", "state", "remaining_s", "next_level")}
 
 

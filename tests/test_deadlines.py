@@ -247,3 +247,16 @@ def test_a_bad_rule_is_refused_naming_file_key_and_fix(tmp_path, rule: str, says
     with pytest.raises(InvalidInput) as error:
         policy.load_file(path)
     assert str(path) in str(error.value) and says in str(error.value) and " — " in str(error.value)
+
+
+def test_the_next_deadline_is_the_earliest_by_time_not_by_text() -> None:
+    from opsdeck.backend.queries import next_deadline
+
+    def item(key: str, due: str) -> dict[str, object]:
+        fields = ("name", "name_zh", "remaining_s", "next_level")
+        return {"key": key, "due_at": due, "state": "pending", **dict.fromkeys(fields)}
+
+    later = item("later", "2026-11-28T03:30:00.500000Z")  # as text, this one sorts first
+    earlier = item("earlier", "2026-11-28T03:30:00Z")
+    chosen = next_deadline([later, earlier])
+    assert chosen is not None and chosen["key"] == "earlier"
