@@ -87,6 +87,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.order: list[int] = []
         self.filter = BoardFilter()
         self.sort = self.SORTS[0]
+        self.keys_sort = self.sort  # the order the keys were read for (board.keys_serve)
         self.panels: Panels | None = None
         self.unreadable_since: datetime | None = None
         self.last_error = ""
@@ -263,6 +264,11 @@ class BoardScreen(IncidentActions, Screen[None]):
         return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
 
     def _flush(self) -> None:
+        if self._loading("load"):  # its end flushes again
+            self._flush_panels()
+            return
+        if not board.keys_serve(self.keys_sort, self.sort):
+            self._full_pending = True  # the keys are for another order: patching them would mix
         if self._full_pending:
             self._pending, self._full_pending = set(), False
             self._parts.discard("incidents")  # a full reload reads them
@@ -303,8 +309,12 @@ class BoardScreen(IncidentActions, Screen[None]):
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
         if loaded.keys is not None and loaded.order is not None:
             self.keys, self.order = loaded.keys, loaded.order
-            if loaded.sort is not None and loaded.sort != self.sort:  # `s` was pressed while it loaded
-                self.order = _ordered(self.keys, self.sort)
+            self.keys_sort = loaded.sort or self.sort
+            if self.keys_sort != self.sort:  # `s` was pressed while it loaded
+                if board.keys_serve(self.keys_sort, self.sort):
+                    self.order = _ordered(self.keys, self.sort)
+                else:
+                    self.reload_all(first_page=True)
             incident_list.set_order(self.order)
         if loaded.panels is not None:
             self.panels = loaded.panels
@@ -361,8 +371,11 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def action_sort(self) -> None:
         self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
-        self.order = _ordered(self.keys, self.sort)
-        self.query_one(IncidentList).set_order(self.order)
+        if board.keys_serve(self.keys_sort, self.sort):
+            self.order = _ordered(self.keys, self.sort)
+            self.query_one(IncidentList).set_order(self.order)
+        else:  # the keys hold due times and this order wants report times (or back): read them
+            self.reload_all(first_page=True)
         self.notify(f"sorted by {self.sort}", timeout=2)
 
     def action_replay(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from opsdeck.backend import queries
 from opsdeck.backend.service import Service
 from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
 from opsdeck.tui.widgets.panels import Banners, BoardHeader
@@ -111,12 +112,24 @@ async def test_sort_keys_cycle(board, clock: FakeClock) -> None:  # type: ignore
     app = make_app(store, clock)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: len(shown(app)) == 5)
+        by_due = shown(app)
+        with store.read() as session:
+            by_age = [
+                r["id"]
+                for r in sorted(
+                    queries.iter_incidents(session, queries.IncidentFilter(status="open")),
+                    key=lambda r: (r["reported_at"], r["id"]),
+                )
+            ]
         await pilot.press("s")  # by level
         assert shown(app)[0] == ids["portal"]  # level II
-        await pilot.press("s")  # by age: oldest first
+        await pilot.press("s")  # by age: oldest first (the keys held due times: read anew)
+        await until(pilot, lambda: shown(app) == by_age)
         assert shown(app)[0] == ids["switch"]
         await pilot.press("s")  # by id
         assert shown(app) == sorted(ids.values())
+        await pilot.press("s")  # back to due: read anew again
+        await until(pilot, lambda: shown(app) == by_due)
 
 
 async def test_the_cursor_follows_its_incident_and_keeps_its_row(sqlite_url: str, clock: FakeClock) -> None:
