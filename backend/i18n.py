@@ -1,25 +1,102 @@
-"""The one wrapper every user-facing string goes through.
+"""The one wrapper every user-facing string goes through: English, or Simplified Chinese.
 
-English only for now; the languages issue adds catalogs. Strings are looked up when
-called, so a language chosen before the UI is imported applies everywhere.
+The language comes from config `language` / `OPSDECK_LANG`, else from the variables
+gettext reads (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), and is chosen before any screen is
+imported: binding descriptions are evaluated when their class is. `setlocale` is never
+called, so a language whose system locale is not installed works all the same.
+
+Catalogs are gettext's: `locale/zh_CN/LC_MESSAGES/opsdeck.po` is the source and the
+`.mo` beside it what is read at run time (`python -m opsdeck.backend.i18n` compiles it,
+with Babel, a development dependency). JSON output and stored text are never translated.
 """
 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from pathlib import Path
+
+from .errors import InvalidInput
 
 _DOMAIN = "opsdeck"
 _LOCALE_DIR = Path(__file__).with_name("locale")
+SUPPORTED = ("en", "zh_CN")
+_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 _translation: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def _normalized(value: str) -> str | None:
+    """`zh_CN.UTF-8` -> zh_CN, `zh`/`zh_Hans`/`zh_SG` -> zh_CN, `en_US` -> en, else None."""
+    code = value.strip().split(".")[0].split("@")[0].replace("-", "_")
+    if code.lower() in ("c", "posix", "en") or code.lower().startswith("en_"):
+        return "en"
+    if code.lower() == "zh" or code.lower().startswith("zh_"):
+        return "zh_CN"
+    return None
+
+
+def choose(configured: str | None, environ: Mapping[str, str]) -> str:
+    """The language to use. A configured one that opsdeck does not have is an error that
+    names the fix; the environment's are only preferences (first one we have wins)."""
+    if configured:
+        chosen = _normalized(configured)
+        if chosen is None:
+            raise InvalidInput(
+                "config_language",
+                f"language: {configured!r} is not a language opsdeck speaks",
+                f"set language to one of {', '.join(SUPPORTED)}",
+            )
+        return chosen
+    for variable in _VARIABLES:
+        value = environ.get(variable, "")
+        for part in value.split(":"):  # LANGUAGE may list several
+            if part.strip() and (chosen := _normalized(part)) is not None:
+                return chosen
+        if value and variable != "LANGUAGE":  # LC_ALL/LC_MESSAGES/LANG: the first set one decides
+            return "en"
+    return "en"
 
 
 def set_language(language: str | None) -> None:
-    """Choose the catalog; unknown languages fall back to English, never fail."""
-    global _translation
-    languages = [language] if language else None
-    _translation = gettext.translation(_DOMAIN, localedir=_LOCALE_DIR, languages=languages, fallback=True)
+    """Load the catalog; English (no catalog) for None, "en" or anything unknown."""
+    global _translation, _language
+    _language = language if language in SUPPORTED else "en"
+    if _language == "en":
+        _translation = gettext.NullTranslations()
+        return
+    _translation = gettext.translation(_DOMAIN, localedir=_LOCALE_DIR, languages=[_language], fallback=True)
+
+
+def current() -> str:
+    return _language
 
 
 def _(message: str) -> str:
     return _translation.gettext(message)
+
+
+def catalog_path(language: str = "zh_CN") -> Path:
+    return _LOCALE_DIR / language / "LC_MESSAGES" / f"{_DOMAIN}.po"
+
+
+def compile_catalogs() -> list[Path]:
+    """Write each `.po` as the `.mo` gettext reads (development only: needs Babel)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    written = []
+    for language in SUPPORTED[1:]:
+        source = catalog_path(language)
+        with source.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        target = source.with_suffix(".mo")
+        with target.open("wb") as handle:
+            write_mo(handle, catalog)
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    for path in compile_catalogs():
+        print(f"compiled {path}")

@@ -24,8 +24,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from opsdeck.backend import board, queries
 from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.i18n import _
 from opsdeck.tui.feed import follow_feed
-from opsdeck.tui.text import cell
+from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.incident_list import (
     CAT_W,
@@ -63,17 +64,17 @@ class Loaded:
 class BoardScreen(IncidentActions, Screen[None]):
     BINDINGS = [
         *(a.binding for a in ACTIONS),
-        Binding("n", "new_incident", "New", id="board.new"),
-        Binding("h", "history", "History", id="board.history", show=False),
-        Binding("H", "handover", "Handover", id="board.handover", show=False),
-        Binding("at", "replay", "Replay a past moment", id="board.replay", show=False),
-        Binding("T", "shift", "Take/end shift", id="board.shift", show=False),
-        Binding("slash", "filter", "Filter", id="board.filter"),
-        Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter", show=False),
-        Binding("s", "sort", "Sort", id="board.sort"),
-        Binding("p", "toggle_panels", "Probes", id="board.panels"),
-        Binding("question_mark", "help", "Help", id="board.help"),
-        Binding("q", "quit", "Quit", id="board.quit"),
+        Binding("n", "new_incident", _("New"), id="board.new"),
+        Binding("h", "history", _("History"), id="board.history", show=False),
+        Binding("H", "handover", _("Handover"), id="board.handover", show=False),
+        Binding("at", "replay", _("Replay a past moment"), id="board.replay", show=False),
+        Binding("T", "shift", _("Take/end shift"), id="board.shift", show=False),
+        Binding("slash", "filter", _("Filter"), id="board.filter"),
+        Binding("escape", "clear_filter", _("Clear filter"), id="board.clear_filter", show=False),
+        Binding("s", "sort", _("Sort"), id="board.sort"),
+        Binding("p", "toggle_panels", _("Probes"), id="board.panels"),
+        Binding("question_mark", "help", _("Help"), id="board.help"),
+        Binding("q", "quit", _("Quit"), id="board.quit"),
     ]
 
     STATUSES: tuple[str, ...] = ("reported", "acknowledged", "resolved")
@@ -120,13 +121,14 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     @staticmethod
     def _column_header() -> str:
-        return f"{cell('LEVEL', LEVEL_W)} {cell('DUE', 9)} {cell('CATEGORY', CAT_W)} {cell('TITLE', 20)}{' ' * 4}"
+        return f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9)} {cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), 20)}{' ' * 4}"
 
     def on_mount(self) -> None:
         self.query_one(IncidentList).focus()
         self.query_one("#filter", Input).display = False
         self.query_one("#filter", Input).cursor_blink = False  # steady: no repaint twice a second
         self._header_columns()
+        self.query_one(BoardHeader).show(self.ctx.clock())  # the clock and counts from the first frame
         self.set_interval(1.0, self._tick)
         self.reload_all(first_page=True)
         self.watch_feed()
@@ -137,8 +139,8 @@ class BoardScreen(IncidentActions, Screen[None]):
         width = list_width + COUNTDOWN_X if list_width else self.size.width
         title_w = title_width(width)
         header = (
-            f"{cell('LEVEL', LEVEL_W)} {cell('DUE', 9)} {cell('CATEGORY', CAT_W)} {cell('TITLE', title_w)} "
-            f"{cell('OWNER', OWNER_W)} {cell('STATUS', STATUS_W)} {'AGE':>6}"
+            f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9)} {cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), title_w)} "
+            f"{cell(_('OWNER'), OWNER_W)} {cell(_('STATUS'), STATUS_W)} {rcell(_('AGE'), 6)}"
         )
         self.query_one("#list-header", Static).update(header)
 

@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Level
 from opsdeck.backend.errors import OpsdeckError, StaleWrite
+from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import CHANNELS
 
@@ -40,8 +41,8 @@ class ActionForm(ModalScreen[str | None]):
     """Fields, an error line, Apply and Cancel. Subclasses add fields and read values."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "submit", "Apply", id="form.submit"),
+        Binding("escape", "cancel", _("Cancel"), id="form.cancel"),
+        Binding("ctrl+s", "submit", _("Apply"), id="form.submit"),
     ]
     DEFAULT_CSS = """
     ActionForm { align: center middle; }
@@ -125,7 +126,7 @@ class ActionForm(ModalScreen[str | None]):
 class TextForm(ActionForm):
     """One piece of text (a note, a resolution, a reason); ctrl+e writes it in $EDITOR."""
 
-    BINDINGS = [Binding("ctrl+e", "editor", "Edit in $EDITOR", id="form.editor")]
+    BINDINGS = [Binding("ctrl+e", "editor", _("Edit in $EDITOR"), id="form.editor")]
 
     def __init__(
         self,
@@ -271,7 +272,7 @@ class PickForm(ActionForm):
         option_list = self.query_one("#choice", OptionList)
         index = option_list.highlighted
         values: dict[str, Any] = {"choice": option_list.get_option_at_index(index).id if index is not None else None}
-        for name, _ in self.extra:
+        for name, _label in self.extra:
             values[name] = self.query_one(f"#{name}", Input).value
         return values
 

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from opsdeck.backend.handover import handover
+from opsdeck.backend.i18n import _
 from opsdeck.backend.timeutil import format_countdown
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class HandoverScreen(Screen[None]):
-    BINDINGS = [Binding("escape,q", "back", "Back", id="handover.back")]
+    BINDINGS = [Binding("escape,q", "back", _("Back"), id="handover.back")]
 
     def __init__(self, context: BoardContext, since: timedelta = timedelta(hours=8)) -> None:
         super().__init__()

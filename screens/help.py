@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from opsdeck.backend.i18n import _
+
 LEGEND = [
     ("I!!!", "bold reverse red", "level I 特别重大: outage over 24 h"),
     ("II!!", "bold red", "level II 重大: 12-24 h"),
@@ -29,7 +31,7 @@ LEGEND = [
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("escape,q,question_mark", "dismiss", _("Close"), id="help.close"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -45,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         """Every binding with an id, of the screen below and its widgets, with all its keys,
         in two columns so that the legend fits below on a laptop's terminal."""
         table = Table(title="Keys", title_justify="left", box=None, show_header=False, padding=(0, 1))
-        for _ in range(2):
+        for _column in range(2):
             table.add_column(min_width=10, no_wrap=True, style="bold")
             table.add_column(min_width=14, no_wrap=True)
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen

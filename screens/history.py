@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from opsdeck.backend import board
+from opsdeck.backend.i18n import _
 from opsdeck.screens.board import BoardScreen
 
 
@@ -15,7 +16,7 @@ class HistoryScreen(BoardScreen):
     SORTS = board.HISTORY_SORTS
     EMPTY = "No resolved or closed incidents."
     BINDINGS = [
-        Binding("q", "back", "Back", id="history.back"),
+        Binding("q", "back", _("Back"), id="history.back"),
     ]
 
     def on_mount(self) -> None:

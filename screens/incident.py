@@ -26,6 +26,7 @@ from opsdeck.backend import detail as detail_mod
 from opsdeck.backend import presence
 from opsdeck.backend.detail import Detail
 from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.i18n import _
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age, format_countdown
@@ -49,9 +50,9 @@ STEP_MARK = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
 
 class IncidentScreen(IncidentActions, Screen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "Back", id="detail.back"),
-        Binding("space", "tick", "Tick step", id="detail.tick"),
-        Binding("x", "skip", "Skip step", id="detail.skip"),
+        Binding("escape,q", "back", _("Back"), id="detail.back"),
+        Binding("space", "tick", _("Tick step"), id="detail.tick"),
+        Binding("x", "skip", _("Skip step"), id="detail.skip"),
         *(a.binding for a in ACTIONS),
     ]
     DEFAULT_CSS = """

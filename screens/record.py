@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend import record
 from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
@@ -36,8 +37,8 @@ class Loaded:
 
 class RecordScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "back", "Back", id="record.back"),
-        Binding("ctrl+s", "file", "File record and close", id="record.file"),
+        Binding("escape", "back", _("Back"), id="record.back"),
+        Binding("ctrl+s", "file", _("File record and close"), id="record.file"),
     ]
     DEFAULT_CSS = """
     RecordScreen #record-title { height: auto; background: $panel; padding: 0 1; text-style: bold; }

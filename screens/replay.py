@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.board_text import render_replay
 from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.i18n import _
 from opsdeck.backend.replay import board_at
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import TimeFormatError, format_local, parse_time
@@ -29,10 +30,10 @@ STEP = timedelta(minutes=10)
 class ReplayScreen(Screen[None]):
     AUTO_FOCUS = None  # the time field is hidden until `t`; the keys step through time
     BINDINGS = [
-        Binding("escape,q", "back", "Back", id="replay.back"),
-        Binding("left,minus", "step(-1)", "10 min earlier", id="replay.earlier"),
-        Binding("right,plus", "step(1)", "10 min later", id="replay.later"),
-        Binding("t", "ask_time", "Time", id="replay.time"),
+        Binding("escape,q", "back", _("Back"), id="replay.back"),
+        Binding("left,minus", "step(-1)", _("10 min earlier"), id="replay.earlier"),
+        Binding("right,plus", "step(1)", _("10 min later"), id="replay.later"),
+        Binding("t", "ask_time", _("Time"), id="replay.time"),
     ]
     DEFAULT_CSS = """
     ReplayScreen #replay-title { height: auto; background: $warning-darken-3; color: $text; padding: 0 1; }

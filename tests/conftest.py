@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# The machine's locale must not change what tests read: English unless a test asks.
+os.environ["OPSDECK_LANG"] = "en"
+
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store

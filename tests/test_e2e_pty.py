@@ -111,8 +111,9 @@ def test_80x24_keeps_the_essentials(env: dict[str, str]) -> None:
     term = Terminal([OPSDECK, "--demo"], 80, 24, env)
     try:
         assert term.wait_for("Core switch A"), term.text()
+        assert term.wait_for("III:1"), term.text()  # the per-level counts, once read
         screen = term.screen.display
-        assert "I:0" in screen[0] and "III:1" in screen[0]  # per-level counts
+        assert "I:0" in screen[0] and "III:1" in screen[0]
         assert "Filter" in screen[-1] and "Quit" in screen[-1]  # the key hint line
         countdown = re.compile(r"^(I|II|III|IV|--)\S*\s+-?\d+[:hd]\d\d[mh]?\s")
         rows = [line for line in screen if countdown.match(line)]

@@ -26,6 +26,7 @@ from opsdeck.backend.board_text import render_board
 from opsdeck.backend.cells import fit
 from opsdeck.backend.domain import Category, Level, parse_enum
 from opsdeck.backend.errors import DomainError, InvalidInput, StoreUnavailable
+from opsdeck.backend.i18n import choose, set_language
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
@@ -52,6 +53,8 @@ class Context:
             config_mod.refuse_password_flag(db_flag)
         self.config = config_mod.load({"db": db_flag})
         self.zone = self.config.zone()
+        # Before any screen is imported: binding descriptions are evaluated with their class.
+        set_language(choose(self.config.language, os.environ))
         self.login = self._login()
         self.read_only = bool(getattr(args, "read_only", False))
         self._store: Store | None = None

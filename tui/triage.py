@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 from opsdeck.backend import queries
 from opsdeck.backend.domain import CATEGORY_DUTY, Category
 from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
+from opsdeck.backend.i18n import _
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 
@@ -34,21 +35,21 @@ class IncidentAction:
 
 
 ACTIONS: tuple[IncidentAction, ...] = (
-    IncidentAction("ack", "a", "Acknowledge", "someone is on it", bulk=True),
-    IncidentAction("classify", "c", "Classify", "category and level (a re-grade needs a reason)"),
-    IncidentAction("level", "v", "Level", "change the level (lowering it is for leads)"),
-    IncidentAction("assign", "o", "Assign", "make a roster member the owner", bulk=True),
-    IncidentAction("note", "m", "Note", "add a note ($EDITOR with ctrl+e)"),
-    IncidentAction("cause", "u", "Cause located", "the cause is known (meets the vendor clock)"),
-    IncidentAction("outage", "t", "Outage start", "correct when the outage started"),
-    IncidentAction("attest", "b", "Attest", "a level III+ obligation is met: who, when, how"),
-    IncidentAction("regrade", "e", "Re-grade", "the outage passed the level's bound: confirm or decline"),
-    IncidentAction("resolve", "r", "Resolve", "service is back: say how"),
-    IncidentAction("close", "C", "Close", "with the record, as a false alarm, or as a duplicate", bulk=True),
-    IncidentAction("reopen", "R", "Reopen", "a resolved one comes back; a closed one opens a linked new one"),
-    IncidentAction("call", "l", "Log call", "the service desk logs a call about it (call-back owed: y)"),
+    IncidentAction("ack", "a", _("Acknowledge"), _("someone is on it"), bulk=True),
+    IncidentAction("classify", "c", _("Classify"), _("category and level (a re-grade needs a reason)")),
+    IncidentAction("level", "v", _("Level"), _("change the level (lowering it is for leads)")),
+    IncidentAction("assign", "o", _("Assign"), _("make a roster member the owner"), bulk=True),
+    IncidentAction("note", "m", _("Note"), _("add a note ($EDITOR with ctrl+e)")),
+    IncidentAction("cause", "u", _("Cause located"), _("the cause is known (meets the vendor clock)")),
+    IncidentAction("outage", "t", _("Outage start"), _("correct when the outage started")),
+    IncidentAction("attest", "b", _("Attest"), _("a level III+ obligation is met: who, when, how")),
+    IncidentAction("regrade", "e", _("Re-grade"), _("the outage passed the level's bound: confirm or decline")),
+    IncidentAction("resolve", "r", _("Resolve"), _("service is back: say how")),
+    IncidentAction("close", "C", _("Close"), _("with the record, as a false alarm, or as a duplicate"), bulk=True),
+    IncidentAction("reopen", "R", _("Reopen"), _("a resolved one comes back; a closed one opens a linked new one")),
+    IncidentAction("call", "l", _("Log call"), _("the service desk logs a call about it (call-back owed: y)")),
     IncidentAction(
-        "record", "w", "Record", "the post-incident record: the draft to edit and file, or as filed", writes=False
+        "record", "w", _("Record"), _("the post-incident record: the draft to edit and file, or as filed"), writes=False
     ),
 )
 BY_NAME = {a.name: a for a in ACTIONS}

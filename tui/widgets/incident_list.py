@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from opsdeck.backend.board import Row
+from opsdeck.backend.i18n import _
 from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdown
 
 from ..text import LEVEL_LABEL, cell, rcell
@@ -58,14 +59,14 @@ class IncidentList(ScrollView, can_focus=True):
     """Open incidents in board order; j/k or arrows move, the cursor follows its incident."""
 
     BINDINGS = [
-        Binding("j,down", "cursor(1)", "Down", id="list.down", show=False),
-        Binding("k,up", "cursor(-1)", "Up", id="list.up", show=False),
-        Binding("g,home", "cursor_to(0)", "Top", id="list.top", show=False),
-        Binding("G,end", "cursor_to(-1)", "Bottom", id="list.bottom", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", id="list.page_down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", id="list.page_up", show=False),
-        Binding("enter", "activate", "Open", id="list.open"),
-        Binding("space", "mark", "Mark", id="list.mark", show=False),
+        Binding("j,down", "cursor(1)", _("Down"), id="list.down", show=False),
+        Binding("k,up", "cursor(-1)", _("Up"), id="list.up", show=False),
+        Binding("g,home", "cursor_to(0)", _("Top"), id="list.top", show=False),
+        Binding("G,end", "cursor_to(-1)", _("Bottom"), id="list.bottom", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", _("Page down"), id="list.page_down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", _("Page up"), id="list.page_up", show=False),
+        Binding("enter", "activate", _("Open"), id="list.open"),
+        Binding("space", "mark", _("Mark"), id="list.mark", show=False),
     ]
     COMPONENT_CLASSES = {
         "incident-list--level-i",

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from opsdeck.backend.board import Panels, ProbeLine
+from opsdeck.backend.i18n import _
 from opsdeck.backend.live import SKEW_WARN_S
 from opsdeck.backend.timeutil import format_age
 
@@ -35,20 +36,25 @@ class BoardHeader(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" opsdeck ", "bold reverse")
         text.append(f" {now.astimezone(self.zone).strftime('%H:%M:%S')} ", "bold")
-        counts = self.panels.counts if self.panels else {}
-        for level in ("I", "II", "III", "IV"):
-            value = counts.get(level, 0)
-            text.append(f" {level}:{value}", LEVEL_STYLE[level] if value else "dim")
-        text.append(f" ?:{counts.get('none', 0)}", "bold" if counts.get("none") else "dim")
+        if self.panels is not None:  # no counts until they are read: zeros would be a claim
+            counts = self.panels.counts
+            for level in ("I", "II", "III", "IV"):
+                value = counts.get(level, 0)
+                text.append(f" {level}:{value}", LEVEL_STYLE[level] if value else "dim")
+            text.append(f" ?:{counts.get('none', 0)}", "bold" if counts.get("none") else "dim")
         text.append("  ")
         text.append(cell(self.login, 16).rstrip(), "bold")
         text.append(f" ({self.permission})", "dim")
         if self.read_only:
-            text.append(" [read-only]", "bold reverse")
+            text.append(" [" + _("read-only") + "]", "bold reverse")
         if self.panels and self.panels.failed_messages:
-            text.append(f"  {self.panels.failed_messages} notifications failed", "bold reverse red")
+            text.append(
+                "  " + _("{count} notifications failed").format(count=self.panels.failed_messages), "bold reverse red"
+            )
         if self.panels and self.panels.last_file_at:
-            text.append(f"  spool {self.panels.last_file_at.astimezone(self.zone).strftime('%H:%M:%S')}", "dim")
+            text.append(
+                "  " + _("spool") + " " + self.panels.last_file_at.astimezone(self.zone).strftime("%H:%M:%S"), "dim"
+            )
         text.append(f"  {cell(self.where, 60).rstrip()}", "dim")
         self.update(text, layout=False)  # one line, always: no reflow of the screen every second
 
@@ -70,18 +76,30 @@ class Banners(Static):
         lines: list[str] = []
         if unreadable_since is not None:
             lines.append(
-                f" ! store not readable since {unreadable_since.astimezone(zone).strftime('%H:%M:%S')}"
-                f": {cell(error, 60).rstrip()} — check the database and --db"
+                " ! "
+                + _("store not readable since {time}: {error} — check the database and --db").format(
+                    time=unreadable_since.astimezone(zone).strftime("%H:%M:%S"), error=cell(error, 60).rstrip()
+                )
             )
         if panels is not None and (panels.worker_beat_at is None or (now - panels.worker_beat_at).total_seconds() > 30):
-            last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else "never"
+            last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else _("never")
             lines.append(
-                f" ! no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
+                " ! "
+                + _(
+                    "no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
+                ).format(last=last)
             )
         if skew is not None and abs(skew) > SKEW_WARN_S:
+            message = (
+                _("this machine's clock is {seconds:.0f} s ahead of the database's")
+                if skew > 0
+                else _("this machine's clock is {seconds:.0f} s behind the database's")
+            )
             lines.append(
-                f" ! this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the database's: "
-                "countdowns are off by as much — fix time sync (NTP, chrony) on this host"
+                " ! "
+                + message.format(seconds=abs(skew))
+                + ": "
+                + _("countdowns are off by as much — fix time sync (NTP, chrony) on this host")
             )
         shown = "\n".join(lines)
         if shown == getattr(self, "_shown", None):
@@ -99,10 +117,10 @@ class ProbePanel(Static):
     def show(self, panels: Panels, now: datetime, width: int) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         bad = [p for p in panels.probes if p.state != "OK" or p.stale or p.silenced_until]
-        text.append(f"Probes {len(panels.probes)}", "bold")
-        text.append(f"  {len(bad)} not OK", "bold red" if bad else "green")
+        text.append(_("Probes {count}").format(count=len(panels.probes)), "bold")
+        text.append("  " + _("{count} not OK").format(count=len(bad)), "bold red" if bad else "green")
         if panels.quarantined:
-            text.append(f"  {panels.quarantined} quarantined", "bold yellow")
+            text.append("  " + _("{count} quarantined").format(count=panels.quarantined), "bold yellow")
         order = sorted(panels.probes, key=lambda p: (_severity(p), p.name))
         for probe in order[: max(3, 12)]:
             text.append("\n")
@@ -112,13 +130,13 @@ class ProbePanel(Static):
     @staticmethod
     def _line(text: Text, probe: ProbeLine, now: datetime, width: int) -> None:
         if probe.silenced_until:
-            label, style = "SILENCED", "bold blue"
+            label, style = _("SILENCED"), "bold blue"
         elif probe.stale:
-            label, style = "UNKN stale", "magenta"
+            label, style = _("UNKN stale"), "magenta"
         else:
             label, style = STATE_LABEL.get(probe.state, probe.state), STATE_STYLE.get(probe.state, "")
             if probe.parent_down and probe.state == "CRITICAL":
-                label = "CRIT parent"
+                label = _("CRIT parent")
         text.append(cell(label, 10) + " ", style)
         history = "".join(STATE_MARK.get(s, "?") for s in probe.history[-5:])
         text.append(cell(history, 5) + " ", "dim")
@@ -143,15 +161,15 @@ class ReadinessPanel(Static):
 
     def show(self, panels: Panels, now: datetime) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Readiness   ", "bold")
-        text.append("this srv   other srv  off site", "dim")
-        for row, label in (("os_config", "OS/config"), ("app_data", "app/data")):
-            text.append(f"\n{label:<12}")
+        text.append(cell(_("Readiness"), 12), "bold")
+        text.append(" ".join(cell(h, 10) for h in (_("this srv"), _("other srv"), _("off site"))).rstrip(), "dim")
+        for row, label in (("os_config", _("OS/config")), ("app_data", _("app/data"))):
+            text.append("\n" + cell(label, 12))
             for column in ("local", "remote", "offsite"):
                 self._cell(text, panels.readiness.get(f"{row}:{column}"), now)
-        text.append("\nspare server ")
+        text.append("\n" + _("spare server") + " ")
         self._cell(text, panels.readiness.get("spare_server"), now)
-        text.append(" spare domain ")
+        text.append(" " + _("spare domain") + " ")
         self._cell(text, panels.readiness.get("spare_domain"), now)
         self.update(text)
 
@@ -172,13 +190,13 @@ class RosterPanel(Static):
 
     def show(self, panels: Panels) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Roster", "bold")
+        text.append(_("Roster"), "bold")
         on = sum(1 for m in panels.roster if m["on_duty"])
-        text.append(f"  {on} on duty", "green" if on else "bold red")
+        text.append("  " + _("{count} on duty").format(count=on), "green" if on else "bold red")
         for member in panels.roster:
             text.append("\n")
             text.append(cell(member["login"], 10) + " ", "bold" if member["on_duty"] else "dim")
             text.append(cell(",".join(member["duties"]) or member["permission"], 14) + " ", "dim")
-            text.append(cell("ON" if member["on_duty"] else "off", 4), "green" if member["on_duty"] else "dim")
-            text.append(f"{member['open_incidents']:>3} open", "bold" if member["open_incidents"] else "dim")
+            text.append(cell(_("ON") if member["on_duty"] else _("off"), 4), "green" if member["on_duty"] else "dim")
+            text.append(f"{member['open_incidents']:>3} " + _("open"), "bold" if member["open_incidents"] else "dim")
         self.update(text)

@@ -1,0 +1,117 @@
+"""Languages: English or Simplified Chinese, chosen from config or the environment the way
+gettext reads it, without depending on the system locale; every string that goes through
+the catalog wrapper has a Chinese translation with the same placeholders."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import os
+import string
+from pathlib import Path
+
+import pytest
+
+from opsdeck.backend import i18n
+from opsdeck.backend.errors import InvalidInput
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize(
+    ("configured", "environ", "chosen"),
+    [
+        (None, {}, "en"),
+        (None, {"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+        (None, {"LANG": "C.UTF-8"}, "en"),
+        (None, {"LC_ALL": "zh_CN.GB18030", "LANG": "en_US.UTF-8"}, "zh_CN"),  # LC_ALL first
+        (None, {"LC_ALL": "de_DE.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),  # the first set one decides
+        (None, {"LANGUAGE": "fr:zh_CN:en", "LANG": "C"}, "zh_CN"),  # LANGUAGE lists preferences
+        (None, {"LANGUAGE": "fr", "LANG": "zh_SG.UTF-8"}, "zh_CN"),
+        ("zh", {"LANG": "en_US.UTF-8"}, "zh_CN"),  # the config wins
+        ("en", {"LANG": "zh_CN.UTF-8"}, "en"),
+    ],
+)
+def test_the_language_is_chosen_as_gettext_would(configured: str | None, environ: dict[str, str], chosen: str) -> None:
+    assert i18n.choose(configured, environ) == chosen
+
+
+def test_a_configured_language_opsdeck_does_not_speak_names_the_fix() -> None:
+    with pytest.raises(InvalidInput, match="'fr' is not a language opsdeck speaks — set language to one of en, zh_CN"):
+        i18n.choose("fr", {})
+
+
+def _wrapped() -> dict[str, str]:
+    """Every literal passed to `_()` in the product, with where it is."""
+    found: dict[str, str] = {}
+    for folder in ("backend", "tui", "screens"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+                if is_call and node.args and isinstance(node.args[0], ast.Constant):  # type: ignore[attr-defined]
+                    found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")  # type: ignore[attr-defined]
+    return found
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_wrapped_string_has_a_chinese_translation_with_the_same_placeholders() -> None:
+    catalog = gettext.translation("opsdeck", localedir=ROOT / "backend" / "locale", languages=["zh_CN"])
+    wrapped = _wrapped()
+    assert len(wrapped) > 90
+    missing = [f"{where}: {text!r}" for text, where in wrapped.items() if catalog.gettext(text) == text]
+    assert missing == [], (
+        "add these to backend/locale/zh_CN/LC_MESSAGES/opsdeck.po, then python -m opsdeck.backend.i18n"
+    )
+    wrong = [text for text in wrapped if _fields(catalog.gettext(text)) != _fields(text)]
+    assert wrong == []
+
+
+def test_the_compiled_catalog_is_the_source(tmp_path: Path) -> None:
+    """The .mo read at run time says what the .po says (recompile after editing it)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with i18n.catalog_path().open("rb") as handle:
+        source = read_po(handle, locale="zh_CN")
+    fresh = tmp_path / "opsdeck.mo"
+    with fresh.open("wb") as handle:
+        write_mo(handle, source)
+    shipped = i18n.catalog_path().with_suffix(".mo")
+    with fresh.open("rb") as a, shipped.open("rb") as b:
+        compiled = gettext.GNUTranslations(a)._catalog  # type: ignore[attr-defined]
+        shipped_catalog = gettext.GNUTranslations(b)._catalog  # type: ignore[attr-defined]
+    compiled.pop("", None), shipped_catalog.pop("", None)  # the header carries the compile time
+    assert compiled == shipped_catalog
+
+
+@pytest.mark.slow
+def test_the_board_speaks_chinese_without_a_chinese_locale_installed(tmp_path: Path) -> None:
+    from .test_e2e_pty import OPSDECK, Terminal
+
+    env = {
+        **os.environ,
+        "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
+        "TERM": "xterm-256color",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "LANG": "zh_CN.UTF-8",  # not installed on this machine: no setlocale is needed
+        "LC_ALL": "",
+        "LANGUAGE": "",
+    }
+    env.pop("OPSDECK_LANG", None)
+    term = Terminal([OPSDECK, "--demo"], 160, 48, env)
+    try:
+        assert term.wait_for("应急小组"), term.text()  # the roster panel
+        screen = term.text()
+        assert "筛选" in screen and "退出" in screen  # the key hints
+        assert "级别" in screen and "标题" in screen  # the list's header
+        assert "门户网站首页被篡改" in screen  # stored text, as it is
+        term.send("q")
+        assert term.proc.wait(timeout=15) == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
