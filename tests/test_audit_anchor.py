@@ -20,7 +20,7 @@ from opsdeck.backend.errors import ErrorKind, InvalidInput, NotFound
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
-from .conftest import demo_fixture
+from .conftest import FakeClock, demo_fixture
 
 As = Callable[[str], Service]
 
@@ -335,11 +335,21 @@ def test_malformed_anchors_say_what_is_wrong_and_how_to_fix_it(seeded: Store) ->
         assert "\n" not in str(caught.value)
 
 
-def test_an_anchor_taken_during_a_slow_write_still_checks(seeded: Store, as_: As) -> None:
+@pytest.mark.postgres
+def test_an_anchor_taken_during_a_slow_write_still_checks(pg_url: str, clock: FakeClock) -> None:
     """PostgreSQL hands out ids at insert, not commit: a slow write can commit id N after
-    a quick one committed N+1. The anchor waits for it instead of missing it."""
-    if seeded.dialect != "postgresql":
-        pytest.skip("SQLite has one writer at a time, so its ids commit in order")
+    a quick one committed N+1. The anchor waits for it instead of missing it. (SQLite has
+    one writer at a time, so its ids commit in order: nothing to test there.)"""
+    from .board_fixtures import seeded_store
+
+    seeded = seeded_store(pg_url, clock)
+    try:
+        _slow_write_and_anchor(seeded, lambda login: Service(seeded, login))
+    finally:
+        seeded.dispose()
+
+
+def _slow_write_and_anchor(seeded: Store, as_: As) -> None:
     slow, quick = history(as_), history(as_)
     results: list[str | BaseException] = []
     waited = False
