@@ -103,21 +103,29 @@ def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = N
     return config
 
 
-def _merge_file(config: Config, path: Path) -> Config:
+def read_toml(path: Path, what: str) -> dict[str, Any] | None:
+    """A TOML file's top table; None if there is no such file. An unreadable or invalid
+    one is an error (`{what}_unreadable`, `{what}_syntax`) naming the file and the fix."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return config
+        return None
     except OSError as error:
         raise InvalidInput(
-            "config_unreadable", f"{path}: {error.strerror}", "fix its permissions or remove it"
+            f"{what}_unreadable", f"{path}: {error.strerror}", "fix its permissions or remove it"
         ) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InvalidInput(
-            "config_syntax", f"{path}: not valid TOML ({error})", "fix the syntax at that line"
+            f"{what}_syntax", f"{path}: not valid TOML ({error})", "fix the syntax at that line"
         ) from None
+
+
+def _merge_file(config: Config, path: Path) -> Config:
+    data = read_toml(path, "config")
+    if data is None:
+        return config
     for key, value in data.items():
         if key not in _KEYS:
             raise InvalidInput(

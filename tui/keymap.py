@@ -14,11 +14,11 @@ and ctrl+p) is refused, naming both, rather than one of them silently winning.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from opsdeck.backend.config import read_toml
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.tui import registry
 
@@ -30,20 +30,9 @@ APP_KEYS = {"ctrl+q": "quit", "ctrl+c": "quit or copy", "ctrl+p": "the command p
 def load(path: Path) -> dict[str, str]:
     """The keymap in `path`: {binding id: "key,key"}; every error names the file, the id
     and the fix. A missing file is an empty keymap."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    data = read_toml(path, "keymap")
+    if data is None:
         return {}
-    except OSError as error:
-        raise InvalidInput(
-            "keymap_unreadable", f"{path}: {error.strerror}", "fix its permissions or remove it"
-        ) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(
-            "keymap_syntax", f"{path}: not valid TOML ({error})", "fix the syntax at that line"
-        ) from None
     extra = set(data) - {"keys"}
     if extra:
         raise InvalidInput(
