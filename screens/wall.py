@@ -40,6 +40,7 @@ from opsdeck.backend import board, clocks, queries
 from opsdeck.backend.board import RANK, BoardFilter, Key, Panels, Row
 from opsdeck.backend.domain import SYSTEM_ACTOR_PREFIX
 from opsdeck.backend.errors import OpsdeckError
+from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.tui import app as app_module
 from opsdeck.tui.app import BoardContext, OpsdeckApp
@@ -286,8 +287,8 @@ class WallScreen(Screen[None]):
         yield Banners(classes="-empty")
         with Horizontal(id="wall-main"):
             with WallRows(id="wall-incidents"):
-                yield Static("Loading…", id="wall-empty")
-                for _ in range(MAX_PER_PAGE):
+                yield Static(_("Loading…"), id="wall-empty")
+                for _row in range(MAX_PER_PAGE):
                     yield WallRow()
             with Vertical(id="wall-side"):
                 yield ProbeSummary()
@@ -471,7 +472,7 @@ class WallScreen(Screen[None]):
         empty = self.query_one("#wall-empty", Static)
         empty.display = not ids
         if self._loaded_once:
-            empty.update("No open incidents.")
+            empty.update(_("No open incidents."))
         self._flash_rows()
         self._title()
 
@@ -480,15 +481,17 @@ class WallScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" opsdeck wall ", "bold reverse")
         if alerted := self.alerts.ids():
-            text.append(f" ! {len(alerted)} to acknowledge: ", "bold reverse red")
+            text.append(" ! " + _("{count} to acknowledge:").format(count=len(alerted)) + " ", "bold reverse red")
             text.append(" ".join(f"#{i}" for i in alerted[:8]) + " ", "bold reverse red")
         text.append(f"  {clean(ctx.where)}", "dim")
-        text.append(f"  {clean(ctx.login)} read-only", "dim")
-        text.append("  ctrl+q quits", "dim")
+        text.append(f"  {clean(ctx.login)} " + _("read-only"), "dim")
+        text.append("  " + _("ctrl+q quits"), "dim")
         self.query_one("#title", Static).update(text)
         total = sum(self.panels.counts.values()) if self.panels else len(self.order)
-        shown = f"{total} open" + (f" (top {len(self.order)})" if total > len(self.order) else "")
-        page = f"  page {self.page + 1}/{self.pages}" if self.pages > 1 else ""
+        shown = _("{count} open").format(count=total)
+        if total > len(self.order):
+            shown += " " + _("(top {count})").format(count=len(self.order))
+        page = "  " + _("page {page}/{pages}").format(page=self.page + 1, pages=self.pages) if self.pages > 1 else ""
         self.query_one("#page", Static).update(Text(shown + page, no_wrap=True))
 
 

@@ -21,6 +21,7 @@ from textual.widgets import Digits, Static
 
 from opsdeck.backend.board import Panels, ProbeLine, Row
 from opsdeck.backend.domain import CATEGORY_TERMS, LEVEL_TERMS, Level
+from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 
 from ..text import LEVEL_LABEL, STATE_LABEL
@@ -29,7 +30,15 @@ from .panels import LEVEL_STYLE, STATE_STYLE
 
 LEVELS = ("I", "II", "III", "IV", "none")
 COUNTDOWN_W = 29  # "-HH:MM:SS" in 3-cell digits (27), and a gap
-STATUS_SHORT = {"reported": "NEW", "acknowledged": "ack", "resolved": "resolved"}
+
+
+def status_short(status: str) -> str:
+    """At call time, so the language chosen at start applies."""
+    return {"reported": _("NEW"), "acknowledged": _("ack"), "resolved": _("resolved")}.get(status, clean(status))
+
+
+def alert_label(alert: str) -> str:
+    return {"NEW": _("NEW"), "LATE": _("LATE")}.get(alert, alert)
 
 
 def wall_countdown(seconds: float) -> str:
@@ -203,7 +212,7 @@ def _badge(view: RowView) -> Text:
     text.append(f"\n {level_term(row.level)}")
     if view.alert:
         text.append("\n ")
-        text.append(f"{view.alert}!", "bold reverse")
+        text.append(f"{alert_label(view.alert)}!", "bold reverse")
     return text
 
 
@@ -213,23 +222,23 @@ def _body(view: RowView) -> Text:
     text.append(f"#{row.id} ", "dim")
     text.append(clean(row.title), "bold")
     zh = next((t.zh for c, t in CATEGORY_TERMS.items() if c.value == row.category), "")
-    text.append("\nowner ", "dim")
-    text.append(clean(row.owner) if row.owner else "nobody", "bold" if row.owner else "dim")
+    text.append("\n" + _("owner") + " ", "dim")
+    text.append(clean(row.owner) if row.owner else _("nobody"), "bold" if row.owner else "dim")
     text.append(f"  {CATEGORY_SHORT.get(row.category, clean(row.category))} {zh}")
-    text.append(f"  {STATUS_SHORT.get(row.status, clean(row.status))}", "bold" if row.status == "reported" else "dim")
+    text.append(f"  {status_short(row.status)}", "bold" if row.status == "reported" else "dim")
     if row.system:
         text.append(f"  {clean(row.system)}", "dim")
     text.append("\n")
     if row.due_at is None:
-        text.append("no clock running", "dim")
+        text.append(_("no clock running"), "dim")
     else:
-        text.append("due: ", "dim")
+        text.append(_("due:") + " ", "dim")
         name, name_zh = view.rule or (clean(row.rule) or "deadline", "")
         text.append(clean(name))
         if name_zh:
             text.append(f" {clean(name_zh)}", "dim")
         if row.next_level:
-            text.append(f" (level {clean(row.next_level)})", "bold")
+            text.append(" " + _("(level {level})").format(level=clean(row.next_level)), "bold")
     return text
 
 
@@ -292,12 +301,12 @@ class ProbeSummary(Vertical):
         self._shown: ProbeCounts | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("PROBES", classes="heading")
+        yield Static(_("PROBES"), classes="heading")
         with Horizontal():
-            yield Counter("OK", id="probes-ok", classes="-ok")
-            yield Counter("WARN", id="probes-warn", classes="-warn")
-            yield Counter("CRIT", id="probes-crit", classes="-crit")
-            yield Counter("STALE", id="probes-stale", classes="-warn")
+            yield Counter(_("OK"), id="probes-ok", classes="-ok")
+            yield Counter(_("WARN"), id="probes-warn", classes="-warn")
+            yield Counter(_("CRIT"), id="probes-crit", classes="-crit")
+            yield Counter(_("STALE"), id="probes-stale", classes="-warn")
         yield Static("", classes="failing")
 
     def show(self, panels: Panels) -> None:
@@ -307,14 +316,14 @@ class ProbeSummary(Vertical):
         self._shown = counts
         for name, value in (("ok", counts.ok), ("warn", counts.warn), ("crit", counts.crit), ("stale", counts.stale)):
             self.query_one(f"#probes-{name}", Counter).show(value)
-        heading = Text("PROBES ", "bold", no_wrap=True, overflow="ellipsis")
+        heading = Text(_("PROBES") + " ", "bold", no_wrap=True, overflow="ellipsis")
         heading.append(f"{len(panels.probes)}", "bold")
         if counts.unknown:
-            heading.append(f"  {counts.unknown} unknown", "dim")
+            heading.append("  " + _("{count} unknown").format(count=counts.unknown), "dim")
         self.query_one(".heading", Static).update(heading)
         failing = Text(no_wrap=True, overflow="ellipsis", end="")
         if not counts.failing:
-            failing.append("nothing failing", "green")
+            failing.append(_("nothing failing"), "green")
         for n, probe in enumerate(counts.failing):
             failing.append("\n" if n else "")
             failing.append(f"{STATE_LABEL.get(probe.state, '?'):<5}", STATE_STYLE.get(probe.state, ""))
@@ -331,9 +340,9 @@ class OnDuty(Static):
 
     def show(self, panels: Panels) -> None:
         members = on_duty(panels.roster)
-        text = Text("ON DUTY", "bold", no_wrap=True, overflow="ellipsis", end="")
+        text = Text(_("ON DUTY"), "bold", no_wrap=True, overflow="ellipsis", end="")
         if not members:
-            text.append("\nnobody is on duty", "bold reverse red")
+            text.append("\n" + _("nobody is on duty"), "bold reverse red")
         for member in members:
             text.append("\n")
             text.append(clean(member["login"]), "bold")
@@ -349,20 +358,20 @@ class OnDuty(Static):
 def status_line(panels: Panels) -> Text:
     """The probes and who is on duty in one line, for a screen with no room for the side."""
     members = on_duty(panels.roster)
-    text = Text(" on duty ", "bold", no_wrap=True, overflow="ellipsis", end="")
+    text = Text(" " + _("on duty") + " ", "bold", no_wrap=True, overflow="ellipsis", end="")
     text.append(
-        ", ".join(clean(m["login"]) for m in members) if members else "nobody", "bold" if members else "bold red"
+        ", ".join(clean(m["login"]) for m in members) if members else _("nobody"), "bold" if members else "bold red"
     )
     counts = ProbeCounts.of(panels.probes)
-    text.append("  probes ", "bold")
+    text.append("  " + _("probes") + " ", "bold")
     for label, value, style in (
-        ("ok", counts.ok, "green"),
-        ("warn", counts.warn, "bold yellow"),
-        ("crit", counts.crit, "bold red"),
-        ("stale", counts.stale, "magenta"),
+        (_("ok"), counts.ok, "green"),
+        (_("warn"), counts.warn, "bold yellow"),
+        (_("crit"), counts.crit, "bold red"),
+        (_("stale"), counts.stale, "magenta"),
     ):
         text.append(f"{value} {label} ", style if value else "dim")
     if counts.failing:
-        text.append("· failing ", "dim")
+        text.append("· " + _("failing") + " ", "dim")
         text.append(", ".join(clean(p.name) for p in counts.failing), "bold")
     return text
