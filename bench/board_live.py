@@ -97,21 +97,8 @@ def probe_p99(run: Run) -> Figure:
 
 
 def _change(run: Run, share: int) -> Figure:
-    live = _live(run)
-    ms = live.change_ms
-    return Figure(
-        name=f"change -> visible on another board, p{share} (SQLite, {thousands(live.count)} open)",
-        value=percentile(ms, share),
-        unit="ms",
-        baseline=percentile(live.change_raw_ms, share),
-        baseline_label=CHANGE_LABEL,
-        note=(
-            f"{len(ms)} assignments of visible incidents, each from the write starting in the writer process "
-            f"to the board's row cache holding the new version (the writer's own write took p50 "
-            f"{percentile(live.write_ms, 50):.1f} ms); max {max(ms):.0f} ms, baseline max "
-            f"{max(live.change_raw_ms):.1f} ms"
-        ),
-    )
+    how = "each from the write starting in the writer process to the board's row cache holding the new version"
+    return _change_figure(_live(run), share, "SQLite", CHANGE_LABEL, how)
 
 
 def _change_pg(run: Run, share: int) -> Figure | None:
@@ -119,16 +106,22 @@ def _change_pg(run: Run, share: int) -> Figure | None:
     if isinstance(live, str):
         run.progress.stage(live)
         return None
+    return _change_figure(
+        live, share, "PostgreSQL", PG_CHANGE_LABEL, "over TCP to 127.0.0.1, the board told by LISTEN/NOTIFY"
+    )
+
+
+def _change_figure(live: Live, share: int, database: str, baseline_label: str, how: str) -> Figure:
     ms = live.change_ms
     return Figure(
-        name=f"change -> visible on another board, p{share} (PostgreSQL, {thousands(live.count)} open)",
+        name=f"change -> visible on another board, p{share} ({database}, {thousands(live.count)} open)",
         value=percentile(ms, share),
         unit="ms",
         baseline=percentile(live.change_raw_ms, share),
-        baseline_label=PG_CHANGE_LABEL,
+        baseline_label=baseline_label,
         note=(
-            f"{len(ms)} assignments over TCP to 127.0.0.1, the board told by LISTEN/NOTIFY; the writer's own "
-            f"write took p50 {percentile(live.write_ms, 50):.1f} ms; max {max(ms):.0f} ms, baseline max "
+            f"{len(ms)} assignments of visible incidents, {how} (the writer's own write took p50 "
+            f"{percentile(live.write_ms, 50):.1f} ms); max {max(ms):.0f} ms, baseline max "
             f"{max(live.change_raw_ms):.1f} ms"
         ),
     )
