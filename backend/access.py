@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from .errors import DomainError
+from .i18n import _
 from .store import null_pool_engine, parse_url, sqlite_path
 
 log = logging.getLogger("opsdeck.access")
@@ -47,12 +48,14 @@ def refuse_unless_writer(what: str, login: str, *, read_only: bool, db_url: str)
     up; the worker runs as a service account)."""
     if read_only:
         log.warning("refused %s for %s: read-only session", what, login)
-        raise DomainError("read_only", f"{what}: this session is read-only", "run without --read-only")
+        raise DomainError(
+            "read_only", _("{what}: this session is read-only").format(what=what), _("run without --read-only")
+        )
     if roster_permission(db_url, login) == "viewer":
         log.warning("refused %s for %s: a viewer", what, login)
         raise DomainError(
             "viewer",
-            f"{what}: {login} is a viewer, and viewers change nothing",
-            f"ask a lead to make {login} an operator on the roster",
+            _("{what}: {login} is a viewer, and viewers change nothing").format(what=what, login=login),
+            _("ask a lead to make {login} an operator on the roster").format(login=login),
             login=login,
         )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from .errors import InvalidInput, NotFound, StoreUnavailable
+from .i18n import _
 from .models import AuditEvent, AuditHead, Incident
 from .timeutil import rfc3339
 
@@ -111,33 +112,53 @@ def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
     for chain, head in heads.items():
         if chain in broken:
             continue
-        last_seq, last_hash, _ = chains.get(chain, (0, GENESIS, 0))
+        last_seq, last_hash, _last_id = chains.get(chain, (0, GENESIS, 0))
         if head.seq != last_seq or head.hash != last_hash:
-            problems.append(
-                ChainProblem(
-                    chain,
-                    last_seq + 1,
-                    None,
-                    "removed",
-                    f"{chain}: the chain head records event #{head.seq} but the trail ends "
-                    f"at #{last_seq}: events after #{last_seq} were removed",
-                )
-            )
+            problems.append(_cut_short(chain, head.seq, last_seq, english=False))
     for chain in chains.keys() - heads.keys():
         if chain not in broken:
-            problems.append(ChainProblem(chain, None, None, "head_mismatch", f"{chain}: no chain head"))
+            problems.append(_headless(chain, english=False))
     return len(chains.keys() | heads.keys()), count, problems
 
 
-def _check_link(event: AuditEvent, last_seq: int, last_hash: str, last_id: int) -> ChainProblem | None:
-    where = f"{event.chain} event #{event.seq} (id {event.id}, {event.action} at {rfc3339(event.at)})"
+# A problem's message is in the language chosen (what `audit verify` prints), except in the
+# exported evidence, which is English whatever the language (`english=True`). So each is
+# written twice, in English and through the catalog (`_say`); in English the two are the
+# same words, and a test holds them so.
+
+
+def _say(english: bool, text: str, shown: str, **values: Any) -> str:
+    """`text` (English: the evidence) or `shown` (the same through the catalog), with
+    `values` put in."""
+    return (text if english else shown).format(**values)
+
+
+def _check_link(
+    event: AuditEvent, last_seq: int, last_hash: str, last_id: int, *, english: bool = False
+) -> ChainProblem | None:
+    en = english
+    where = _say(
+        en,
+        "{chain} event #{seq} (id {id}, {action} at {at})",
+        _("{chain} event #{seq} (id {id}, {action} at {at})"),
+        chain=event.chain,
+        seq=event.seq,
+        id=event.id,
+        action=event.action,
+        at=rfc3339(event.at),
+    )
     if hash_of(event) != event.hash:
         return ChainProblem(
             event.chain,
             event.seq,
             event.id,
             "edited",
-            f"{where} was edited: its hash does not match its content",
+            _say(
+                en,
+                "{where} was edited: its hash does not match its content",
+                _("{where} was edited: its hash does not match its content"),
+                where=where,
+            ),
         )
     if event.seq != last_seq + 1:
         return ChainProblem(
@@ -145,7 +166,15 @@ def _check_link(event: AuditEvent, last_seq: int, last_hash: str, last_id: int) 
             last_seq + 1,
             event.id,
             "removed",
-            f"{event.chain} event #{last_seq + 1} was removed: the trail jumps from #{last_seq} to #{event.seq}",
+            _say(
+                en,
+                "{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}",
+                _("{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}"),
+                chain=event.chain,
+                missing=last_seq + 1,
+                last=last_seq,
+                seq=event.seq,
+            ),
         )
     if event.prev_hash != last_hash:
         return ChainProblem(
@@ -153,7 +182,13 @@ def _check_link(event: AuditEvent, last_seq: int, last_hash: str, last_id: int) 
             event.seq,
             event.id,
             "reordered",
-            f"{where} does not follow #{last_seq}: events were reordered or replaced",
+            _say(
+                en,
+                "{where} does not follow #{last}: events were reordered or replaced",
+                _("{where} does not follow #{last}: events were reordered or replaced"),
+                where=where,
+                last=last_seq,
+            ),
         )
     if event.id is not None and event.id < last_id:
         return ChainProblem(
@@ -161,9 +196,37 @@ def _check_link(event: AuditEvent, last_seq: int, last_hash: str, last_id: int) 
             event.seq,
             event.id,
             "reordered",
-            f"{where} was written before #{last_seq}: events were reordered",
+            _say(
+                en,
+                "{where} was written before #{last}: events were reordered",
+                _("{where} was written before #{last}: events were reordered"),
+                where=where,
+                last=last_seq,
+            ),
         )
     return None
+
+
+def _cut_short(chain: str, head_seq: int, last_seq: int, *, english: bool) -> ChainProblem:
+    """The chain head names a later event than the trail's last one."""
+    message = _say(
+        english,
+        "{chain}: the chain head records event #{head} but the trail ends at #{last}: "
+        "events after #{last} were removed",
+        _(
+            "{chain}: the chain head records event #{head} but the trail ends at #{last}: "
+            "events after #{last} were removed"
+        ),
+        chain=chain,
+        head=head_seq,
+        last=last_seq,
+    )
+    return ChainProblem(chain, last_seq + 1, None, "removed", message)
+
+
+def _headless(chain: str, *, english: bool) -> ChainProblem:
+    message = _say(english, "{chain}: no chain head", _("{chain}: no chain head"), chain=chain)
+    return ChainProblem(chain, None, None, "head_mismatch", message)
 
 
 # -- evidence: one incident's trail as JSON ---------------------------------------------
@@ -209,16 +272,16 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
         if session.get(Incident, incident_id) is None:
             raise NotFound(
                 "no_incident",
-                f"incident #{incident_id} does not exist",
-                "list incidents with `opsdeck incident list --status all`",
+                _("incident #{id} does not exist").format(id=incident_id),
+                _("list incidents with `opsdeck incident list --status all`"),
                 id=incident_id,
             )
-        problems = [
+        problems = [  # evidence: English whatever the language, as every problem here
             f"{chain}: incident #{incident_id} exists but its audit trail and chain head are gone: "
             "every event was removed"
         ]
     else:
-        problems = [p.message for p in _chain_problems(chain, events, head)]
+        problems = [p.message for p in _chain_problems(chain, events, head, english=True)]
     return {
         "format": EXPORT_FORMAT,
         "chain": chain,
@@ -245,27 +308,20 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
     }
 
 
-def _chain_problems(chain: str, events: Sequence[AuditEvent], head: AuditHead | None) -> list[ChainProblem]:
+def _chain_problems(
+    chain: str, events: Sequence[AuditEvent], head: AuditHead | None, *, english: bool = False
+) -> list[ChainProblem]:
     """`verify` for one chain (events in seq order): its first problem, if any."""
     last_seq, last_hash, last_id = 0, GENESIS, 0
     for event in events:
-        problem = _check_link(event, last_seq, last_hash, last_id)
+        problem = _check_link(event, last_seq, last_hash, last_id, english=english)
         if problem:
             return [problem]
         last_seq, last_hash, last_id = event.seq, event.hash, event.id or 0
     if head is None:
-        return [ChainProblem(chain, None, None, "head_mismatch", f"{chain}: no chain head")]
+        return [_headless(chain, english=english)]
     if head.seq != last_seq or head.hash != last_hash:
-        return [
-            ChainProblem(
-                chain,
-                last_seq + 1,
-                None,
-                "removed",
-                f"{chain}: the chain head records event #{head.seq} but the trail ends "
-                f"at #{last_seq}: events after #{last_seq} were removed",
-            )
-        ]
+        return [_cut_short(chain, head.seq, last_seq, english=english)]
     return []
 
 
@@ -273,7 +329,6 @@ def _chain_problems(chain: str, events: Sequence[AuditEvent], head: AuditHead | 
 
 ANCHOR_VERSION = "opsdeck-anchor-1"
 _ANCHOR_SHAPE = f"{ANCHOR_VERSION}:<last event id>:<64 hex digits>"
-_ANCHOR_FIX = f"copy the whole line `opsdeck audit anchor` printed ({_ANCHOR_SHAPE})"
 _LOCK_TIMEOUT = "10s"
 
 
@@ -366,16 +421,22 @@ def check_anchor(session: Session, token: str) -> list[str]:
     if _anchor_digest(newest) != expected:
         now_last = session.execute(select(func.max(col(AuditEvent.id)))).scalar_one_or_none() or 0
         why = (
-            f"the newest audit event is now id {now_last}, before the anchor's id {last_event_id}: events "
-            "were removed from the end, or the anchor was taken from another store"
+            _(
+                "the newest audit event is now id {now_last}, before the anchor's id {last_event_id}: events "
+                "were removed from the end, or the anchor was taken from another store"
+            ).format(now_last=now_last, last_event_id=last_event_id)
             if now_last < last_event_id
-            else "an event at or before that id was edited and re-hashed, removed or slipped in since the "
-            "anchor was taken, or the anchor was taken from another store"
+            else _(
+                "an event at or before that id was edited and re-hashed, removed or slipped in since the "
+                "anchor was taken, or the anchor was taken from another store"
+            )
         )
         problems.append(
-            f"the audit trail up to event id {last_event_id} no longer matches the anchor: {why}; "
-            f"the anchor holds one digest for all {len(newest)} chains, so it cannot say which one: compare "
-            "with a backup or an earlier `opsdeck audit export`"
+            _(
+                "the audit trail up to event id {last_event_id} no longer matches the anchor: {why}; "
+                "the anchor holds one digest for all {count} chains, so it cannot say which one: compare "
+                "with a backup or an earlier `opsdeck audit export`"
+            ).format(last_event_id=last_event_id, why=why, count=len(newest))
         )
     return problems
 
@@ -384,49 +445,54 @@ def parse_anchor(token: str) -> tuple[int, str]:
     """(last_event_id, digest) of an anchor line; InvalidInput saying what is wrong."""
     line = token.strip()
     shown = repr(line if len(line) <= 40 else line[:37] + "...")
+    fix = _("copy the whole line `opsdeck audit anchor` printed ({shape})").format(shape=_ANCHOR_SHAPE)
     if not line:
-        raise InvalidInput("bad_anchor", "no anchor was given", _ANCHOR_FIX)
+        raise InvalidInput("bad_anchor", _("no anchor was given"), fix)
     parts = line.split(":")
     if not parts[0].startswith("opsdeck-anchor-"):
-        raise InvalidInput("bad_anchor", f"{shown} is not an opsdeck anchor", _ANCHOR_FIX, token=line)
+        raise InvalidInput("bad_anchor", _("{token} is not an opsdeck anchor").format(token=shown), fix, token=line)
     if parts[0] != ANCHOR_VERSION:
         raise InvalidInput(
             "bad_anchor",
-            f"{parts[0]!r} is an anchor format this opsdeck does not read (it reads {ANCHOR_VERSION})",
-            f"check it with the opsdeck that took it, or {_ANCHOR_FIX}",
+            _("{version!r} is an anchor format this opsdeck does not read (it reads {supported})").format(
+                version=parts[0], supported=ANCHOR_VERSION
+            ),
+            _("check it with the opsdeck that took it, or {fix}").format(fix=fix),
             token=line,
         )
     if len(parts) != 3:
         raise InvalidInput(
             "bad_anchor",
-            f"{shown} has {len(parts)} parts separated by colons, not 3",
-            _ANCHOR_FIX,
+            _("{token} has {count} parts separated by colons, not 3").format(token=shown, count=len(parts)),
+            fix,
             token=line,
         )
-    _, event_id, digest = parts
+    event_id, digest = parts[1], parts[2]
     if re.fullmatch(r"[0-9]{19,}", event_id):
         raise InvalidInput(
             "bad_anchor",
-            f"the anchor's event id has {len(event_id)} digits, more than any store's event ids",
-            _ANCHOR_FIX,
+            _("the anchor's event id has {count} digits, more than any store's event ids").format(count=len(event_id)),
+            fix,
             token=line,
         )
     if not re.fullmatch(r"[0-9]{1,18}", event_id):
         raise InvalidInput(
             "bad_anchor",
-            f"the anchor's event id {event_id[:20]!r} is not a whole number",
-            _ANCHOR_FIX,
+            _("the anchor's event id {id!r} is not a whole number").format(id=event_id[:20]),
+            fix,
             token=line,
         )
     if not re.fullmatch(r"[0-9a-fA-F]*", digest):
         raise InvalidInput(
-            "bad_anchor", "the anchor's digest holds characters other than hex digits", _ANCHOR_FIX, token=line
+            "bad_anchor", _("the anchor's digest holds characters other than hex digits"), fix, token=line
         )
     if len(digest) != 64:
         raise InvalidInput(
             "bad_anchor",
-            f"the anchor's digest has {len(digest)} hex digits, not 64: it was cut short or run on",
-            _ANCHOR_FIX,
+            _("the anchor's digest has {count} hex digits, not 64: it was cut short or run on").format(
+                count=len(digest)
+            ),
+            fix,
             token=line,
         )
     return int(event_id), digest.lower()
@@ -457,6 +523,8 @@ def _wait_for_audit_writers(session: Session) -> None:
             raise
         raise StoreUnavailable(
             "store_busy",
-            f"writes to the audit trail kept going for over {_LOCK_TIMEOUT}, so no consistent anchor could be taken",
-            "retry; if it persists, look for a stuck opsdeck process holding the store",
+            _("writes to the audit trail kept going for over {timeout}, so no consistent anchor could be taken").format(
+                timeout=_LOCK_TIMEOUT
+            ),
+            _("retry; if it persists, look for a stuck opsdeck process holding the store"),
         ) from error

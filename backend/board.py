@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from .domain import OPEN_STATUSES, Category, Level
 from .errors import InvalidInput
+from .i18n import _
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
@@ -83,11 +84,11 @@ def parse_filter(text: str) -> BoardFilter:
         if "level" in values:
             values["level"] = Level.parse(values["level"]).value
         if "category" in values:
-            values["category"] = _one_of(values["category"], [c.value for c in Category], "category")
+            values["category"] = _one_of(values["category"], [c.value for c in Category], _("category"))
         if "status" in values:
-            values["status"] = _one_of(values["status"], [s.value for s in OPEN_STATUSES], "open status")
+            values["status"] = _one_of(values["status"], [s.value for s in OPEN_STATUSES], _("open status"))
     except ValueError as error:
-        raise InvalidInput("bad_filter", str(error), "e.g. level:III cat:network_fault owner:dns words") from None
+        raise InvalidInput("bad_filter", str(error), _("e.g. level:III cat:network_fault owner:dns words")) from None
     return BoardFilter(text=" ".join(words), **values)
 
 
@@ -95,7 +96,11 @@ def _one_of(value: str, allowed: Sequence[str], what: str) -> str:
     value = value.lower()
     matches = [a for a in allowed if a.startswith(value)]
     if len(matches) != 1:
-        raise ValueError(f"{value!r} is not one {what}: use one of {', '.join(allowed)}")
+        raise ValueError(
+            _("{value!r} is not one {what}: use one of {allowed}").format(
+                value=value, what=what, allowed=", ".join(allowed)
+            )
+        )
     return matches[0]
 
 
@@ -321,7 +326,7 @@ def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str,
             .where(results.stale.is_(False))
             .subquery()
         )
-        for probe_id, state, _ in session.execute(select(ranked).where(ranked.c.n <= history)):
+        for probe_id, state, _rank in session.execute(select(ranked).where(ranked.c.n <= history)):
             recent.setdefault(probe_id, []).append(state)
     critical_systems = {p.system_id for p in probes if p.state == "CRITICAL" and not p.stale and p.system_id}
     systems = table_of(System).c

@@ -13,7 +13,9 @@ from sqlmodel import Session
 
 from . import queries
 from .cells import fit
-from .i18n import _
+from .clocks import load_policy
+from .domain import CATEGORY_TERMS, Category
+from .i18n import _, current, pick
 from .sanitize import clean
 from .timeutil import format_age, format_countdown
 
@@ -24,9 +26,10 @@ def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 10
     """The live board: every open incident, its next clock from the stored deadlines."""
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     due = queries.open_clocks(session, [r["id"] for r in rows])
+    names = {rule.key: rule.name_zh for rule in load_policy(session).deadlines.rules}
     for row in rows:
         clock = due.get(row["id"])
-        row["next"] = (clock.rule, clock.due_at) if clock else None
+        row["next"] = (pick(clock.rule, names.get(clock.rule, "")), clock.due_at) if clock else None
     return render_rows(rows, queries.level_counts(session), now, tz, width=width, title=title)
 
 
@@ -36,7 +39,7 @@ def render_replay(rows: list[dict[str, Any]], at: datetime, tz: tzinfo, *, width
     for row in rows:
         counts[row["level"] or "none"] += 1
         nxt = row["next_deadline"]
-        row["next"] = (nxt["key"], _parse(nxt["due_at"])) if nxt else None
+        row["next"] = (pick(nxt["key"], nxt.get("name_zh", "")), _parse(nxt["due_at"])) if nxt else None
     return render_rows(rows, counts, at, tz, width=width, title=_("as it stood at"))
 
 
@@ -71,9 +74,9 @@ def render_rows(
         countdown = format_countdown((nxt[1] - now).total_seconds()) if nxt else " " * 9
         what = (nxt[0] + ("!" if nxt[1] < now else "")) if nxt else "-"
         lines.append(
-            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(row['category'], 16)} "
+            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(_category(row['category']), 16)} "
             f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
-            f"{fit(clean(row['owner'] or '-'), 10)} {fit(row['status'], 12)} {format_age(age)}"
+            f"{fit(clean(row['owner'] or '-'), 10)} {fit(_status(row['status']), 12)} {format_age(age)}"
         )
     if not rows:
         lines.append(_("No open incidents."))
@@ -86,3 +89,18 @@ def _parse(text: str) -> datetime:
 
 def _rank(level: str | None) -> int:
     return {"I": 4, "II": 3, "III": 2, "IV": 1}.get(level or "", 0)
+
+
+def _category(key: str) -> str:
+    """The key, as scripts know it; the plan's own term in Chinese."""
+    if current() == "zh_CN" and key in Category.__members__.values():
+        return CATEGORY_TERMS[Category(key)].zh
+    return clean(key)
+
+
+def _status(status: str) -> str:
+    if current() != "zh_CN":
+        return clean(status)
+    return {"reported": _("reported"), "acknowledged": _("acknowledged"), "resolved": _("resolved")}.get(
+        status, clean(status)
+    )

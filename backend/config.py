@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from .errors import InvalidInput
+from .i18n import _
 from .store import parse_url
 from .timeutil import TimeFormatError, load_zone, parse_duration
 
@@ -95,10 +96,10 @@ def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = N
         config = _merge_file(config, path)
     for key, var in ENV.items():
         if var in env:
-            config = _set(config, key, env[var], where=f"environment variable {var}")
+            config = _set(config, key, env[var], where=_("environment variable {var}").format(var=var))
     for key, value in (flags or {}).items():
         if value is not None:
-            config = _set(config, key, value, where=f"option --{key.replace('_', '-')}")
+            config = _set(config, key, value, where=_("option --{option}").format(option=key.replace("_", "-")))
     _validate(config)
     return config
 
@@ -112,13 +113,17 @@ def read_toml(path: Path, what: str) -> dict[str, Any] | None:
         return None
     except OSError as error:
         raise InvalidInput(
-            f"{what}_unreadable", f"{path}: {error.strerror}", "fix its permissions or remove it"
+            f"{what}_unreadable",
+            _("{where}: {what}").format(where=path, what=error.strerror),
+            _("fix its permissions or remove it"),
         ) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InvalidInput(
-            f"{what}_syntax", f"{path}: not valid TOML ({error})", "fix the syntax at that line"
+            f"{what}_syntax",
+            _("{path}: not valid TOML ({error})").format(path=path, error=error),
+            _("fix the syntax at that line"),
         ) from None
 
 
@@ -130,14 +135,15 @@ def _merge_file(config: Config, path: Path) -> Config:
         if key not in _KEYS:
             raise InvalidInput(
                 "config_key",
-                f"{path}: unknown key {key!r}",
-                f"use one of {', '.join(sorted(_KEYS))}",
+                _("{where}: unknown key {key!r}").format(where=path, key=key),
+                _("use one of {keys}").format(keys=", ".join(sorted(_KEYS))),
                 file=str(path),
                 key=key,
             )
-        if key == "db" and isinstance(value, str) and _has_password(value, f"{path}: key 'db'"):
+        where = _("{path}: key {key!r}").format(path=path, key=key)
+        if key == "db" and isinstance(value, str) and _has_password(value, where):
             _require_private(path)
-        config = _set(config, key, value, where=f"{path}: key {key!r}")
+        config = _set(config, key, value, where=where)
     return replace(config, sources=(*config.sources, str(path)))
 
 
@@ -146,8 +152,10 @@ def _require_private(path: Path) -> None:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InvalidInput(
             "config_not_private",
-            f"{path} holds a database password but others can read it (mode {oct(mode & 0o777)})",
-            f"run: chmod 600 {path}",
+            _("{path} holds a database password but others can read it (mode {mode})").format(
+                path=path, mode=oct(mode & 0o777)
+            ),
+            _("run: chmod 600 {path}").format(path=path),
         )
 
 
@@ -160,13 +168,17 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         return replace(config, ascii=_bool(value, where))
     if key in ("theme", "keymap"):
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
+            raise _must_be_text(where, key, non_empty=True)
         return replace(config, theme=value.strip()) if key == "theme" else replace(config, keymap=value.strip())
     if key in ("db", "timezone", "language"):
         if not isinstance(value, str):
-            raise InvalidInput("config_type", f"{where}: must be text", f'write {key} = "..."')
+            raise _must_be_text(where, key, non_empty=False)
         if key == "db" and not value.strip():
-            raise InvalidInput("config_value", f"{where}: empty database URL", "give a URL or remove the setting")
+            raise InvalidInput(
+                "config_value",
+                _("{where}: empty database URL").format(where=where),
+                _("give a URL or remove the setting"),
+            )
         if key == "db":
             _checked_url(value.strip(), where)
         if key == "timezone" and value.strip():
@@ -174,7 +186,9 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
                 load_zone(value.strip())
             except TimeFormatError as error:
                 raise InvalidInput(
-                    "config_timezone", f"{where}: {error}", "set timezone to an IANA name like Asia/Shanghai"
+                    "config_timezone",
+                    _("{where}: {what}").format(where=where, what=error),
+                    _("set timezone to an IANA name like Asia/Shanghai"),
                 ) from None
         if key == "db":
             return replace(config, db=value.strip())  # not empty: refused above
@@ -183,13 +197,15 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         return replace(config, language=value.strip() or None)
     if key in ("spool", "spool_encoding"):
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("config_type", f"{where}: must be non-empty text", f'write {key} = "..."')
+            raise _must_be_text(where, key, non_empty=True)
         if key == "spool_encoding":
             try:
                 codecs.lookup(value.strip())
             except LookupError:
                 raise InvalidInput(
-                    "config_encoding", f"{where}: unknown encoding {value!r}", "use e.g. utf-8 or gb18030"
+                    "config_encoding",
+                    _("{where}: unknown encoding {value!r}").format(where=where, value=value),
+                    _("use e.g. utf-8 or gb18030"),
                 ) from None
         if key == "spool":
             return replace(config, spool=value.strip())
@@ -199,7 +215,9 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
             parse_duration(str(value))
         except TimeFormatError:
             raise InvalidInput(
-                "config_duration", f"{where}: {value!r} is not a duration", "write e.g. 24h or 3d"
+                "config_duration",
+                _("{where}: {value!r} is not a duration").format(where=where, value=value),
+                _("write e.g. 24h or 3d"),
             ) from None
         duration: str = str(value).strip()
         if key == "keep_done":
@@ -207,7 +225,16 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         if key == "keep_results":
             return replace(config, keep_results=duration)
         return replace(config, notify_dead_after=duration)
-    raise InvalidInput("config_key", f"{where}: unknown key {key!r}", f"use one of {', '.join(sorted(_KEYS))}")
+    raise InvalidInput(
+        "config_key",
+        _("{where}: unknown key {key!r}").format(where=where, key=key),
+        _("use one of {keys}").format(keys=", ".join(sorted(_KEYS))),
+    )
+
+
+def _must_be_text(where: str, key: str, *, non_empty: bool) -> InvalidInput:
+    what = _("{where}: must be non-empty text") if non_empty else _("{where}: must be text")
+    return InvalidInput("config_type", what.format(where=where), _('write {key} = "..."').format(key=key))
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -218,7 +245,11 @@ def _bool(value: Any, where: str) -> bool:
         return True
     if text in FALSE:
         return False
-    raise InvalidInput("config_type", f"{where}: {value!r} is not true or false", "write true or false (or 1/0)")
+    raise InvalidInput(
+        "config_type",
+        _("{where}: {value!r} is not true or false").format(where=where, value=value),
+        _("write true or false (or 1/0)"),
+    )
 
 
 def _validate(config: Config) -> None:
@@ -227,7 +258,9 @@ def _validate(config: Config) -> None:
         load_zone(config.timezone)
     except TimeFormatError as error:
         raise InvalidInput(
-            "config_timezone", f"timezone: {error}", "set timezone to an IANA name like Asia/Shanghai"
+            "config_timezone",
+            _("{where}: {what}").format(where="timezone", what=error),
+            _("set timezone to an IANA name like Asia/Shanghai"),
         ) from None
 
 
@@ -235,7 +268,7 @@ def _checked_url(url: str, where: str) -> Any:
     try:
         return parse_url(url)
     except InvalidInput as error:
-        raise InvalidInput(error.code, f"{where}: {error.what}", error.fix) from None
+        raise InvalidInput(error.code, _("{where}: {what}").format(where=where, what=error.what), error.fix) from None
 
 
 def _has_password(url: str, where: str) -> bool:
@@ -249,6 +282,6 @@ def refuse_password_flag(url: str) -> None:
     if _has_password(url, "--db"):
         raise InvalidInput(
             "password_on_command_line",
-            "a database password on the command line is visible to every user in ps",
-            "put the URL in OPSDECK_DB, in a 0600 config file, or the password in PGPASSFILE",
+            _("a database password on the command line is visible to every user in ps"),
+            _("put the URL in OPSDECK_DB, in a 0600 config file, or the password in PGPASSFILE"),
         )

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .domain import CLASSIFIED_CATEGORIES, ContactKind, Duty, Level
+from .i18n import _
 from .timeutil import TimeFormatError, parse_duration, rfc3339
 
 STARTS = ("reported", "classified", "outage_start", "acknowledged", "resolved")
@@ -278,15 +279,17 @@ def parse(document: dict[str, Any]) -> DeadlinePolicy:
 def validate(section: Any) -> dict[str, Any]:
     """Check a `[deadlines]` section whole; raise PolicyError naming the key and the fix."""
     if not isinstance(section, dict):
-        raise PolicyError("deadlines", "must be a table", "write [deadlines] and [[deadlines.rule]] tables")
+        raise PolicyError("deadlines", _("must be a table"), _("write [deadlines] and [[deadlines.rule]] tables"))
     allowed = {"immediate_grace", "warning_band", "auto_regrade", "rule", "obligation"}
     for key in section:
         if key not in allowed:
-            raise PolicyError(f"deadlines.{key}", "unknown key", f"use {', '.join(sorted(allowed))}")
+            raise PolicyError(
+                f"deadlines.{key}", _("unknown key"), _("use {keys}").format(keys=", ".join(sorted(allowed)))
+            )
     _duration(section.get("immediate_grace", "15m"), "deadlines.immediate_grace")
     _fraction(section.get("warning_band", 0.2), "deadlines.warning_band")
     if not isinstance(section.get("auto_regrade", False), bool):
-        raise PolicyError("deadlines.auto_regrade", "must be true or false", "write auto_regrade = false")
+        raise PolicyError("deadlines.auto_regrade", _("must be true or false"), _("write auto_regrade = false"))
     obligations = [_obligation(o, i) for i, o in enumerate(_list(section, "obligation"))]
     known_obligations = {o["key"] for o in obligations}
     rules = [_rule(r, i, known_obligations) for i, r in enumerate(_list(section, "rule"))]
@@ -302,7 +305,9 @@ def validate(section: Any) -> dict[str, Any]:
 def _list(section: dict[str, Any], name: str) -> list[Any]:
     value = section.get(name, [])
     if not isinstance(value, list):
-        raise PolicyError(f"deadlines.{name}", "must be a list of tables", f"write [[deadlines.{name}]]")
+        raise PolicyError(
+            f"deadlines.{name}", _("must be a list of tables"), _("write [[deadlines.{name}]]").format(name=name)
+        )
     return value
 
 
@@ -310,7 +315,9 @@ def _unique(keys: list[str], where: str) -> None:
     seen = set()
     for index, key in enumerate(keys):
         if key in seen:
-            raise PolicyError(f"{where}[{index}].key", f"{key!r} appears twice", "give each its own key")
+            raise PolicyError(
+                f"{where}[{index}].key", _("{key!r} appears twice").format(key=key), _("give each its own key")
+            )
         seen.add(key)
 
 
@@ -318,32 +325,40 @@ def _duration(value: Any, where: str) -> None:
     try:
         parse_duration(str(value))
     except TimeFormatError:
-        raise PolicyError(where, f"{value!r} is not a duration", "write a number and a unit: 15m, 2h, 1d") from None
+        raise PolicyError(
+            where, _("{value!r} is not a duration").format(value=value), _("write a number and a unit: 15m, 2h, 1d")
+        ) from None
 
 
 def _fraction(value: Any, where: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise PolicyError(where, f"{value!r} is not a fraction", "write a number from 0 to 0.99, like 0.2")
+        raise PolicyError(
+            where, _("{value!r} is not a fraction").format(value=value), _("write a number from 0 to 0.99, like 0.2")
+        )
 
 
 def _obligation(raw: Any, index: int) -> dict[str, Any]:
     at = f"deadlines.obligation[{index}]"
     if not isinstance(raw, dict):
-        raise PolicyError(at, "must be a table", "write { key = ..., en = ..., zh = ... }")
+        raise PolicyError(at, _("must be a table"), _("write { key = ..., en = ..., zh = ... }"))
     extra = set(raw) - {"key", "en", "zh", "who"}
     if extra:
-        raise PolicyError(f"{at}.{sorted(extra)[0]}", "unknown key", "use key, en, zh and who")
+        raise PolicyError(f"{at}.{sorted(extra)[0]}", _("unknown key"), _("use key, en, zh and who"))
     if not isinstance(raw.get("key"), str) or not raw["key"].replace("_", "").isalnum():
-        raise PolicyError(f"{at}.key", f"{raw.get('key')!r} is not a key", "use lower-case letters, digits and _")
+        raise PolicyError(
+            f"{at}.key",
+            _("{key!r} is not a key").format(key=raw.get("key")),
+            _("use lower-case letters, digits and _"),
+        )
     if not isinstance(raw.get("en"), str) or not raw["en"].strip():
-        raise PolicyError(f"{at}.en", "missing", "say what is attested, in English")
+        raise PolicyError(f"{at}.en", _("missing"), _("say what is attested, in English"))
     return dict(raw)
 
 
 def _rule(raw: Any, index: int, obligations: set[str]) -> dict[str, Any]:
     at = f"deadlines.rule[{index}]"
     if not isinstance(raw, dict):
-        raise PolicyError(at, "must be a table", "write [[deadlines.rule]] with key, starts, after, met_by")
+        raise PolicyError(at, _("must be a table"), _("write [[deadlines.rule]] with key, starts, after, met_by"))
     allowed = {
         "key",
         "name",
@@ -359,39 +374,55 @@ def _rule(raw: Any, index: int, obligations: set[str]) -> dict[str, Any]:
     }
     extra = set(raw) - allowed
     if extra:
-        raise PolicyError(f"{at}.{sorted(extra)[0]}", "unknown key", f"use {', '.join(sorted(allowed))}")
+        raise PolicyError(
+            f"{at}.{sorted(extra)[0]}", _("unknown key"), _("use {keys}").format(keys=", ".join(sorted(allowed)))
+        )
     key = raw.get("key")
     if not isinstance(key, str) or not key or not key.replace("_", "").isalnum() or key.lower() != key:
-        raise PolicyError(f"{at}.key", f"{key!r} is not a rule key", "use lower-case letters, digits and _")
+        raise PolicyError(
+            f"{at}.key", _("{key!r} is not a rule key").format(key=key), _("use lower-case letters, digits and _")
+        )
     at = f"deadlines.rule[{index}] ({key})"
     if raw.get("starts") not in STARTS:
         raise PolicyError(
-            f"{at}.starts", f"{raw.get('starts')!r} is not a clock start", f"use one of {', '.join(STARTS)}"
+            f"{at}.starts",
+            _("{starts!r} is not a clock start").format(starts=raw.get("starts")),
+            _("use one of {values}").format(values=", ".join(STARTS)),
         )
     after = raw.get("after")
     if after not in ("immediate", "level_bound"):
         _duration(after, f"{at}.after")
     if after == "level_bound" and raw["starts"] != "outage_start":
-        raise PolicyError(f"{at}.after", "level_bound counts from the outage start", 'write starts = "outage_start"')
+        raise PolicyError(
+            f"{at}.after", _("level_bound counts from the outage start"), _('write starts = "outage_start"')
+        )
     met_by = raw.get("met_by")
     if not isinstance(met_by, list) or not met_by:
-        raise PolicyError(f"{at}.met_by", "missing", f"list what meets it: {', '.join(FACTS)}, attested:OBLIGATION")
+        raise PolicyError(
+            f"{at}.met_by",
+            _("missing"),
+            _("list what meets it: {facts}, attested:OBLIGATION").format(facts=", ".join(FACTS)),
+        )
     for fact in met_by:
         if fact.startswith("attested:"):
             if fact.split(":", 1)[1] not in obligations:
                 raise PolicyError(
                     f"{at}.met_by",
-                    f"{fact!r} names no obligation",
-                    f"use one of {', '.join(sorted(obligations))} or add a [[deadlines.obligation]]",
+                    _("{fact!r} names no obligation").format(fact=fact),
+                    _("use one of {values} or add a [[deadlines.obligation]]").format(
+                        values=", ".join(sorted(obligations))
+                    ),
                 )
         elif fact not in FACTS:
             raise PolicyError(
-                f"{at}.met_by", f"{fact!r} is not a fact", f"use {', '.join(FACTS)} or attested:OBLIGATION"
+                f"{at}.met_by",
+                _("{fact!r} is not a fact").format(fact=fact),
+                _("use {facts} or attested:OBLIGATION").format(facts=", ".join(FACTS)),
             )
     _members(raw, "levels", {lvl.value for lvl in Level}, at)
     _members(raw, "categories", {c.value for c in CLASSIFIED_CATEGORIES}, at)
     if "systems" in raw and not (isinstance(raw["systems"], list) and all(isinstance(s, str) for s in raw["systems"])):
-        raise PolicyError(f"{at}.systems", "must be a list of system names", 'write systems = ["db-cluster"]')
+        raise PolicyError(f"{at}.systems", _("must be a list of system names"), _('write systems = ["db-cluster"]'))
     if "warning" in raw:
         _fraction(raw["warning"], f"{at}.warning")
     for target in raw.get("escalate_to", []):
@@ -402,13 +433,17 @@ def _rule(raw: Any, index: int, obligations: set[str]) -> dict[str, Any]:
 def _members(raw: dict[str, Any], name: str, allowed: set[str], at: str) -> None:
     values = raw.get(name, [])
     if not isinstance(values, list) or any(v not in allowed for v in values):
-        raise PolicyError(f"{at}.{name}", f"{values!r} has an unknown value", f"use {', '.join(sorted(allowed))}")
+        raise PolicyError(
+            f"{at}.{name}",
+            _("{given!r} has an unknown value").format(given=values),
+            _("use {values}").format(values=", ".join(sorted(allowed))),
+        )
 
 
 def _target(target: Any, where: str) -> None:
     if target in TARGET_WORDS:
         return
-    kind, _, value = str(target).partition(":")
+    kind, _sep, value = str(target).partition(":")
     valid = {
         "duty": {d.value for d in Duty},
         "permission": {"lead", "operator"},
@@ -417,6 +452,6 @@ def _target(target: Any, where: str) -> None:
     if kind not in valid or value not in valid[kind]:
         raise PolicyError(
             where,
-            f"{target!r} is not an escalation target",
-            "use duty:NAME, permission:lead, contact:KIND, owner, system_vendor or on_duty",
+            _("{target!r} is not an escalation target").format(target=target),
+            _("use duty:NAME, permission:lead, contact:KIND, owner, system_vendor or on_duty"),
         )

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from . import queries
 from .calls import calls
+from .i18n import _
 from .models import Incident, Probe, ProbeResult, table_of
 
 
@@ -61,13 +62,13 @@ def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[di
     out = []
     for row in rows:
         if row.duplicate_of == incident_id:
-            how = "duplicate of this"
+            how = _("duplicate of this")
         elif row.reopened_from == incident_id:
-            how = "reopened as"
+            how = _("reopened as")
         elif row.id == data["duplicate_of"]:
-            how = "original (this is its duplicate)"
+            how = _("original (this is its duplicate)")
         else:
-            how = "reopened from"
+            how = _("reopened from")
         out.append({"id": row.id, "title": row.title, "status": row.status, "link": how})
     return out
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .domain import ContactKind, Duty, Permission, parse_enum
 from .errors import InvalidInput
+from .i18n import _
 
 _LOGIN = re.compile(r"^[a-z_][a-z0-9._-]{0,63}$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -48,13 +49,17 @@ def read_records(path: Path, kind: str) -> list[Record]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
     except OSError as error:
-        raise InvalidInput("unreadable", f"{path}: {error.strerror}", "check its permissions") from None
+        raise InvalidInput(
+            "unreadable", _("{where}: {what}").format(where=path, what=error.strerror), _("check its permissions")
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("bad_encoding", f"{path}: not UTF-8 text", "save the file as UTF-8") from None
+        raise InvalidInput(
+            "bad_encoding", _("{path}: not UTF-8 text").format(path=path), _("save the file as UTF-8")
+        ) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _csv_records(path, text)
@@ -62,18 +67,28 @@ def read_records(path: Path, kind: str) -> list[Record]:
         try:
             data: Any = json.loads(text)
         except json.JSONDecodeError as error:
-            raise InvalidInput("bad_json", f"{path}: not valid JSON ({error})", "fix the syntax there") from None
+            raise InvalidInput(
+                "bad_json",
+                _("{path}: not valid JSON ({error})").format(path=path, error=error),
+                _("fix the syntax there"),
+            ) from None
     elif suffix == ".toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+            raise InvalidInput(
+                "bad_toml",
+                _("{path}: not valid TOML ({error})").format(path=path, error=error),
+                _("fix the syntax at that line"),
+            ) from None
     else:
         raise InvalidInput(
-            "bad_format", f"{path}: unknown file type {suffix or '(none)'}", "use a .toml, .json or .csv file"
+            "bad_format",
+            _("{path}: unknown file type {suffix}").format(path=path, suffix=suffix or _("(none)")),
+            _("use a .toml, .json or .csv file"),
         )
     items = _section(data, kind, path)
-    return [Record(f"{path}: record {i + 1}", item) for i, item in enumerate(items)]
+    return [Record(_("{path}: record {number}").format(path=path, number=i + 1), item) for i, item in enumerate(items)]
 
 
 def _section(data: Any, kind: str, path: Path) -> list[dict[str, Any]]:
@@ -85,21 +100,29 @@ def _section(data: Any, kind: str, path: Path) -> list[dict[str, Any]]:
         if not found:
             raise InvalidInput(
                 "no_records",
-                f"{path}: no [[{names[0]}]] records",
-                f'write each record as a [[{names[0]}]] table (TOML) or a list under "{names[1]}" (JSON)',
+                _("{path}: no [[{table}]] records").format(path=path, table=names[0]),
+                _('write each record as a [[{table}]] table (TOML) or a list under "{key}" (JSON)').format(
+                    table=names[0], key=names[1]
+                ),
             )
         items = data[found[0]]
     else:
         items = None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput("bad_records", f"{path}: records must be tables", f"write [[{names[0]}]] tables")
+        raise InvalidInput(
+            "bad_records",
+            _("{path}: records must be tables").format(path=path),
+            _("write [[{table}]] tables").format(table=names[0]),
+        )
     return items
 
 
 def _csv_records(path: Path, text: str) -> list[Record]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
-        raise InvalidInput("no_records", f"{path}: empty CSV", "the first line names the columns")
+        raise InvalidInput(
+            "no_records", _("{path}: empty CSV").format(path=path), _("the first line names the columns")
+        )
     records = []
     columns = len(reader.fieldnames)
     for row in reader:
@@ -107,18 +130,21 @@ def _csv_records(path: Path, text: str) -> list[Record]:
             extra = len(row[None])
             raise InvalidInput(
                 "csv_columns",
-                f"{path}: line {reader.line_num}: {columns + extra} values but the header names {columns} columns",
-                'quote values that contain commas, like "+86 10, 5550"',
+                _("{path}: line {line}: {values} values but the header names {columns} columns").format(
+                    path=path, line=reader.line_num, values=columns + extra, columns=columns
+                ),
+                _('quote values that contain commas, like "+86 10, 5550"'),
             )
         clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if not any(clean.values()):
             continue
-        records.append(Record(f"{path}: line {reader.line_num}", clean))
+        records.append(Record(_("{path}: line {line}").format(path=path, line=reader.line_num), clean))
     return records
 
 
 def _fail(record: Record, key: str, what: str, fix: str) -> RecordError:
-    return RecordError("bad_record", f"{record.where}: {key}: {what}", fix, where=record.where, key=key)
+    message = _("{where}: {key}: {what}").format(where=record.where, key=key, what=what)
+    return RecordError("bad_record", message, fix, where=record.where, key=key)
 
 
 def _text(record: Record, key: str, *, required: bool = False, limit: int = 200) -> str:
@@ -128,12 +154,12 @@ def _text(record: Record, key: str, *, required: bool = False, limit: int = 200)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise _fail(record, key, "must be text", f"write {key} as text")
+        raise _fail(record, key, _("must be text"), _("write {key} as text").format(key=key))
     value = value.strip()
     if required and not value:
-        raise _fail(record, key, "missing", f"give every record a {key}")
+        raise _fail(record, key, _("missing"), _("give every record a {key}").format(key=key))
     if len(value) > limit:
-        raise _fail(record, key, f"longer than {limit} characters", "shorten it")
+        raise _fail(record, key, _("longer than {limit} characters").format(limit=limit), _("shorten it"))
     return value
 
 
@@ -146,7 +172,7 @@ def _flag(record: Record, key: str, default: bool = False) -> bool:
         return True
     if text in FALSE:
         return False
-    raise _fail(record, key, f"{value!r} is not yes or no", "write true/false, yes/no or 1/0")
+    raise _fail(record, key, _("{value!r} is not yes or no").format(value=value), _("write true/false, yes/no or 1/0"))
 
 
 def _list(record: Record, key: str) -> list[str]:
@@ -155,7 +181,9 @@ def _list(record: Record, key: str) -> list[str]:
         return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]
-    raise _fail(record, key, "must be a list of words", f'write {key} = ["a", "b"] (or a;b in CSV)')
+    raise _fail(
+        record, key, _("must be a list of words"), _('write {key} = ["a", "b"] (or a;b in CSV)').format(key=key)
+    )
 
 
 def _channels(record: Record) -> dict[str, Any]:
@@ -163,7 +191,9 @@ def _channels(record: Record) -> dict[str, Any]:
     if value in ("", None):
         return {}
     if not isinstance(value, dict):
-        raise _fail(record, "channels", "must be a table", 'write channels = { webhook = "..." } (TOML/JSON only)')
+        raise _fail(
+            record, "channels", _("must be a table"), _('write channels = { webhook = "..." } (TOML/JSON only)')
+        )
     return value
 
 
@@ -171,21 +201,26 @@ def _only(record: Record, allowed: set[str]) -> None:
     extra = set(record.data) - allowed
     if extra:
         name = sorted(extra)[0]
-        raise _fail(record, name, "unknown key", f"use only {', '.join(sorted(allowed))}")
+        raise _fail(record, name, _("unknown key"), _("use only {keys}").format(keys=", ".join(sorted(allowed))))
 
 
 def _enum(record: Record, key: str, parse: Callable[[], Any]) -> Any:
     try:
         return parse()
     except ValueError as error:
-        raise _fail(record, key, str(error), "fix the value") from None
+        raise _fail(record, key, str(error), _("fix the value")) from None
 
 
 def member_from(record: Record) -> dict[str, Any]:
     _only(record, {"login", "name", "permission", "duties", "phone", "email", "on_duty", "channels", "demo"})
     login = _text(record, "login", required=True, limit=64)
     if not _LOGIN.match(login):
-        raise _fail(record, "login", f"{login!r} is not a login", "use the OS login: lower-case letters, digits, . _ -")
+        raise _fail(
+            record,
+            "login",
+            _("{login!r} is not a login").format(login=login),
+            _("use the OS login: lower-case letters, digits, . _ -"),
+        )
     permission = _text(record, "permission") or Permission.OPERATOR.value
     duties = _list(record, "duties")
     return {
@@ -205,7 +240,9 @@ def contact_from(record: Record) -> dict[str, Any]:
     _only(record, {"key", "name", "kind", "phone", "email", "channels", "note"})
     key = _text(record, "key", required=True, limit=64)
     if not _KEY.match(key):
-        raise _fail(record, "key", f"{key!r} is not a key", "use lower-case letters, digits, . _ -")
+        raise _fail(
+            record, "key", _("{key!r} is not a key").format(key=key), _("use lower-case letters, digits, . _ -")
+        )
     kind = _text(record, "kind", required=True)
     return {
         "key": key,
@@ -249,8 +286,8 @@ def parse_file(path: Path, kind: str) -> list[tuple[Record, dict[str, Any]]]:
             raise _fail(
                 record,
                 ident,
-                f"{data[ident]!r} appears twice (first at {seen[data[ident]]})",
-                "keep one record for each",
+                _("{value!r} appears twice (first at {where})").format(value=data[ident], where=seen[data[ident]]),
+                _("keep one record for each"),
             )
         seen[data[ident]] = record.where
     return parsed

@@ -9,10 +9,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
+from .i18n import _
+from .i18n import current as current_language
+
 
 class Term(NamedTuple):
     en: str
     zh: str
+
+    @property
+    def shown(self) -> str:
+        """The term in the language chosen at start (Chinese is the plan's own wording)."""
+        return self.zh if current_language() == "zh_CN" else self.en
 
 
 class Category(StrEnum):
@@ -78,7 +86,7 @@ class Level(StrEnum):
         try:
             return cls(text.strip().upper())
         except ValueError:
-            raise ValueError(f"{text!r} is not a level: use I, II, III or IV") from None
+            raise ValueError(_("{text!r} is not a level: use I, II, III or IV").format(text=text)) from None
 
 
 LEVEL_TERMS: dict[Level, Term] = {
@@ -178,6 +186,14 @@ SYSTEM_ACTOR_PREFIX = "system:"
 
 E = TypeVar("E", bound=StrEnum)
 
+# What `parse_enum` callers call the value they parse, for its error message.
+NOUN_TERMS: dict[str, Term] = {
+    "category": Term("category", "类别"),
+    "permission": Term("permission", "权限"),
+    "duty": Term("duty", "职责"),
+    "contact kind": Term("contact kind", "联系人类型"),
+}
+
 
 def parse_enum(enum: type[E], text: str, what: str) -> E:
     """Parse a key case-insensitively, naming every allowed value on failure."""
@@ -185,4 +201,7 @@ def parse_enum(enum: type[E], text: str, what: str) -> E:
         return enum(text.strip().lower())
     except ValueError:
         allowed = ", ".join(e.value for e in enum)
-        raise ValueError(f"{text!r} is not a {what}: use one of {allowed}") from None
+        noun = NOUN_TERMS[what].shown if what in NOUN_TERMS else what
+        raise ValueError(
+            _("{text!r} is not a {what}: use one of {allowed}").format(text=text, what=noun, allowed=allowed)
+        ) from None

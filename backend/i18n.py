@@ -44,8 +44,8 @@ def choose(configured: str | None, environ: Mapping[str, str]) -> str:
         if chosen is None:
             raise InvalidInput(
                 "config_language",
-                f"language: {configured!r} is not a language opsdeck speaks",
-                f"set language to one of {', '.join(SUPPORTED)}",
+                _("language: {configured!r} is not a language opsdeck speaks").format(configured=configured),
+                _("set language to one of {languages}").format(languages=", ".join(SUPPORTED)),
             )
         return chosen
     for variable in _VARIABLES:
@@ -74,6 +74,12 @@ def current() -> str:
 
 def _(message: str) -> str:
     return _translation.gettext(message)
+
+
+def pick(en: str, zh: str) -> str:
+    """Text the policy gives in both languages (rule names, playbook steps, obligations):
+    the Chinese when that is the language and the policy has it, else the English."""
+    return zh if zh and _language == "zh_CN" else en
 
 
 def catalog_path(language: str = "zh_CN") -> Path:

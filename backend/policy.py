@@ -18,6 +18,7 @@ from . import deadlines, probe_config
 from .audit import canonical_json
 from .domain import CLASSIFIED_CATEGORIES
 from .errors import InvalidInput
+from .i18n import _
 
 CONDITIONS = ("maintenance_contract", "no_maintenance_contract")
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -82,11 +83,17 @@ def load_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
     except tomllib.TOMLDecodeError as error:
-        raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+        raise InvalidInput(
+            "bad_toml",
+            _("{path}: not valid TOML ({error})").format(path=path, error=error),
+            _("fix the syntax at that line"),
+        ) from None
     except UnicodeDecodeError:
-        raise InvalidInput("bad_encoding", f"{path}: not UTF-8 text", "save the file as UTF-8") from None
+        raise InvalidInput(
+            "bad_encoding", _("{path}: not UTF-8 text").format(path=path), _("save the file as UTF-8")
+        ) from None
     return validate(raw, source=str(path))
 
 
@@ -94,26 +101,27 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
     """Check the whole document; return it normalised, or refuse naming file, key and fix."""
 
     def fail(key: str, what: str, fix: str) -> InvalidInput:
-        return InvalidInput("bad_policy", f"{source}: {key}: {what}", fix, file=source, key=key)
+        message = _("{source}: {key}: {what}").format(source=source, key=key, what=what)
+        return InvalidInput("bad_policy", message, fix, file=source, key=key)
 
     known = {"playbooks", "deadlines", "probes"}
     for top in raw:
         if top not in known:
-            raise fail(top, "unknown section", f"use only {', '.join(sorted(known))}")
+            raise fail(top, _("unknown section"), _("use only {sections}").format(sections=", ".join(sorted(known))))
     playbooks = raw.get("playbooks", {})
     if not isinstance(playbooks, dict):
-        raise fail("playbooks", "must be a table", "write [playbooks.CATEGORY] sections")
+        raise fail("playbooks", _("must be a table"), _("write [playbooks.CATEGORY] sections"))
     out: dict[str, Any] = {"playbooks": {}}
     allowed = {c.value for c in CLASSIFIED_CATEGORIES}
     for category, body in playbooks.items():
         where = f"playbooks.{category}"
         if category not in allowed:
-            raise fail(where, "unknown category", f"use one of {', '.join(sorted(allowed))}")
+            raise fail(where, _("unknown category"), _("use one of {values}").format(values=", ".join(sorted(allowed))))
         if not isinstance(body, dict) or set(body) - {"steps"}:
-            raise fail(where, "must hold only `steps`", "write steps = [ {key=..., en=..., zh=...}, ... ]")
+            raise fail(where, _("must hold only `steps`"), _("write steps = [ {key=..., en=..., zh=...}, ... ]"))
         steps = body.get("steps", [])
         if not isinstance(steps, list):
-            raise fail(f"{where}.steps", "must be a list", "write steps = [ {key=..., en=...} ]")
+            raise fail(f"{where}.steps", _("must be a list"), _("write steps = [ {key=..., en=...} ]"))
         out["playbooks"][category] = {"steps": _validate_steps(steps, where, fail)}
     if "deadlines" in raw:
         merged = _merge_deadlines(_default_section(source, "deadlines"), raw["deadlines"], fail)
@@ -140,7 +148,7 @@ def _merge_probes(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]
     """Scalars replace; matches from the file go first (first match wins); readiness cells
     and HTTP checks replace the default of the same cell or name."""
     if not isinstance(given, dict):
-        raise fail("probes", "must be a table", "write [probes] and [[probes.match]] tables")
+        raise fail("probes", _("must be a table"), _("write [probes] and [[probes.match]] tables"))
     merged = {**base, **{k: v for k, v in given.items() if k not in ("match", "readiness", "http")}}
     if "match" in given:
         merged["match"] = (
@@ -162,12 +170,14 @@ def _merge_probes(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]
 def _merge_deadlines(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
     """A file changes the defaults rule by rule: same key replaces, a new key adds."""
     if not isinstance(given, dict):
-        raise fail("deadlines", "must be a table", "write [deadlines] and [[deadlines.rule]] tables")
+        raise fail("deadlines", _("must be a table"), _("write [deadlines] and [[deadlines.rule]] tables"))
     merged = {**base, **{k: v for k, v in given.items() if k not in ("rule", "obligation")}}
     for name in ("rule", "obligation"):
         items = given.get(name, [])
         if not isinstance(items, list):
-            raise fail(f"deadlines.{name}", "must be a list of tables", f"write [[deadlines.{name}]]")
+            raise fail(
+                f"deadlines.{name}", _("must be a list of tables"), _("write [[deadlines.{name}]]").format(name=name)
+            )
         by_key = {item["key"]: item for item in base.get(name, [])}
         for item in items:
             key = item.get("key") if isinstance(item, dict) else None
@@ -182,25 +192,33 @@ def _validate_steps(steps: list[Any], where: str, fail: Any) -> list[dict[str, A
     for index, step in enumerate(steps):
         at = f"{where}.steps[{index}]"
         if not isinstance(step, dict):
-            raise fail(at, "must be a table", 'write { key = "...", en = "...", zh = "..." }')
+            raise fail(at, _("must be a table"), _('write { key = "...", en = "...", zh = "..." }'))
         extra = set(step) - {"key", "en", "zh", "when"}
         if extra:
-            raise fail(f"{at}.{sorted(extra)[0]}", "unknown key", "use key, en, zh and when")
+            raise fail(f"{at}.{sorted(extra)[0]}", _("unknown key"), _("use key, en, zh and when"))
         key = step.get("key")
         if not isinstance(key, str) or not key or not set(key) <= _KEY_CHARS:
-            raise fail(f"{at}.key", f"{key!r} is not a step key", "use lower-case letters, digits and _")
+            raise fail(
+                f"{at}.key", _("{key!r} is not a step key").format(key=key), _("use lower-case letters, digits and _")
+            )
         if key in seen:
-            raise fail(f"{at}.key", f"{key!r} appears twice", "give each step of a playbook its own key")
+            raise fail(
+                f"{at}.key", _("{key!r} appears twice").format(key=key), _("give each step of a playbook its own key")
+            )
         seen.add(key)
         en = step.get("en")
         if not isinstance(en, str) or not en.strip():
-            raise fail(f"{at}.en", "missing", "give the step's text in English")
+            raise fail(f"{at}.en", _("missing"), _("give the step's text in English"))
         zh = step.get("zh", "")
         if not isinstance(zh, str):
-            raise fail(f"{at}.zh", "must be text", "give the step's text in Chinese, or leave it out")
+            raise fail(f"{at}.zh", _("must be text"), _("give the step's text in Chinese, or leave it out"))
         when = step.get("when")
         if when is not None and when not in CONDITIONS:
-            raise fail(f"{at}.when", f"{when!r} is not a condition", f"use {' or '.join(CONDITIONS)}")
+            raise fail(
+                f"{at}.when",
+                _("{when!r} is not a condition").format(when=when),
+                _("use {first} or {second}").format(first=CONDITIONS[0], second=CONDITIONS[1]),
+            )
         item = {"key": key, "en": en.strip(), "zh": zh.strip()}
         if when:
             item["when"] = when

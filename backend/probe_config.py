@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from .domain import CLASSIFIED_CATEGORIES
+from .i18n import _
 from .timeutil import TimeFormatError, parse_duration
 
 CELLS = (
@@ -116,13 +117,17 @@ class ProbeConfigError(ValueError):
 def validate(section: Any) -> dict[str, Any]:
     """Check `[probes]` whole; raise ProbeConfigError naming the key and the fix."""
     if not isinstance(section, dict):
-        raise ProbeConfigError("probes", "must be a table", "write [probes] and [[probes.match]] tables")
+        raise ProbeConfigError("probes", _("must be a table"), _("write [probes] and [[probes.match]] tables"))
     allowed = {"critical_after", "ok_after", "max_result_age", "default_interval", "match", "readiness", "http"}
     _only(section, allowed, "probes")
     for key in ("critical_after", "ok_after"):
         value = section.get(key, 3)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
-            raise ProbeConfigError(f"probes.{key}", f"{value!r} is not a count", "write a whole number from 1 to 100")
+            raise ProbeConfigError(
+                f"probes.{key}",
+                _("{value!r} is not a count").format(value=value),
+                _("write a whole number from 1 to 100"),
+            )
     for key in ("max_result_age", "default_interval"):
         if key in section:
             _duration(section[key], f"probes.{key}")
@@ -130,7 +135,7 @@ def validate(section: Any) -> dict[str, Any]:
         at = f"probes.match[{index}]"
         _only(item, {"pattern", "system", "category", "interval"}, at)
         if not isinstance(item.get("pattern"), str) or not item["pattern"]:
-            raise ProbeConfigError(f"{at}.pattern", "missing", 'give a glob like "db-cluster/*"')
+            raise ProbeConfigError(f"{at}.pattern", _("missing"), _('give a glob like "db-cluster/*"'))
         _category(item.get("category"), f"{at}.category")
         if "interval" in item:
             _duration(item["interval"], f"{at}.interval")
@@ -139,16 +144,20 @@ def validate(section: Any) -> dict[str, Any]:
         _only(item, {"cell", "probe", "warn_age", "crit_age"}, at)
         if item.get("cell") not in CELLS:
             raise ProbeConfigError(
-                f"{at}.cell", f"{item.get('cell')!r} is not a cell", f"use one of {', '.join(CELLS)}"
+                f"{at}.cell",
+                _("{cell!r} is not a cell").format(cell=item.get("cell")),
+                _("use one of {values}").format(values=", ".join(CELLS)),
             )
         if not isinstance(item.get("probe"), str) or not item["probe"]:
-            raise ProbeConfigError(f"{at}.probe", "missing", "name the probe that reports this cell")
+            raise ProbeConfigError(f"{at}.probe", _("missing"), _("name the probe that reports this cell"))
         warn, crit = (
             _duration(item.get("warn_age"), f"{at}.warn_age"),
             _duration(item.get("crit_age"), f"{at}.crit_age"),
         )
         if crit <= warn:
-            raise ProbeConfigError(f"{at}.crit_age", "must be longer than warn_age", "e.g. warn_age 26h, crit_age 50h")
+            raise ProbeConfigError(
+                f"{at}.crit_age", _("must be longer than warn_age"), _("e.g. warn_age 26h, crit_age 50h")
+            )
     for index, item in enumerate(_tables(section, "http")):
         _http(item, f"probes.http[{index}]")
     return section
@@ -157,22 +166,28 @@ def validate(section: Any) -> dict[str, Any]:
 def _http(item: dict[str, Any], at: str) -> None:
     _only(item, {"name", "url", "interval", "timeout", "expect_status", "body_pattern", "system", "category"}, at)
     if not isinstance(item.get("name"), str) or not item["name"]:
-        raise ProbeConfigError(f"{at}.name", "missing", "give the probe a name")
+        raise ProbeConfigError(f"{at}.name", _("missing"), _("give the probe a name"))
     url = item.get("url")
     if not isinstance(url, str) or not re.match(r"^https?://", url):
-        raise ProbeConfigError(f"{at}.url", f"{url!r} is not an http(s) URL", 'write url = "https://host/health"')
+        raise ProbeConfigError(
+            f"{at}.url", _("{url!r} is not an http(s) URL").format(url=url), _('write url = "https://host/health"')
+        )
     for key in ("interval", "timeout"):
         if key in item:
             _duration(item[key], f"{at}.{key}")
     status = item.get("expect_status", 200)
     if not isinstance(status, int) or not 100 <= status <= 599:
-        raise ProbeConfigError(f"{at}.expect_status", f"{status!r} is not an HTTP status", "write e.g. 200")
+        raise ProbeConfigError(
+            f"{at}.expect_status", _("{status!r} is not an HTTP status").format(status=status), _("write e.g. 200")
+        )
     if "body_pattern" in item:
         try:
             re.compile(item["body_pattern"])
         except (re.error, TypeError) as error:
             raise ProbeConfigError(
-                f"{at}.body_pattern", f"not a regular expression ({error})", "fix the pattern"
+                f"{at}.body_pattern",
+                _("not a regular expression ({error})").format(error=error),
+                _("fix the pattern"),
             ) from None
     _category(item.get("category"), f"{at}.category")
 
@@ -180,14 +195,18 @@ def _http(item: dict[str, Any], at: str) -> None:
 def _tables(section: dict[str, Any], name: str) -> list[dict[str, Any]]:
     items = section.get(name, [])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ProbeConfigError(f"probes.{name}", "must be a list of tables", f"write [[probes.{name}]]")
+        raise ProbeConfigError(
+            f"probes.{name}", _("must be a list of tables"), _("write [[probes.{name}]]").format(name=name)
+        )
     return items
 
 
 def _only(item: dict[str, Any], allowed: set[str], at: str) -> None:
     extra = set(item) - allowed
     if extra:
-        raise ProbeConfigError(f"{at}.{sorted(extra)[0]}", "unknown key", f"use {', '.join(sorted(allowed))}")
+        raise ProbeConfigError(
+            f"{at}.{sorted(extra)[0]}", _("unknown key"), _("use {keys}").format(keys=", ".join(sorted(allowed)))
+        )
 
 
 def _duration(value: Any, at: str) -> timedelta:
@@ -195,11 +214,17 @@ def _duration(value: Any, at: str) -> timedelta:
         return parse_duration(str(value))
     except TimeFormatError:
         raise ProbeConfigError(
-            at, f"{value!r} is not a duration", "write a number and a unit: 30s, 5m, 26h, 35d"
+            at,
+            _("{value!r} is not a duration").format(value=value),
+            _("write a number and a unit: 30s, 5m, 26h, 35d"),
         ) from None
 
 
 def _category(value: Any, at: str) -> None:
     allowed = {c.value for c in CLASSIFIED_CATEGORIES}
     if value is not None and value not in allowed:
-        raise ProbeConfigError(at, f"{value!r} is not a category", f"use one of {', '.join(sorted(allowed))}")
+        raise ProbeConfigError(
+            at,
+            _("{value!r} is not a category").format(value=value),
+            _("use one of {values}").format(values=", ".join(sorted(allowed))),
+        )

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from .i18n import _
+
 
 class Progress:
     """Call with (done, total); draws at most 10 times a second on stderr if it is a tty."""
@@ -25,7 +27,8 @@ class Progress:
             return
         self._last = now
         percent = f"{100 * done // total:3d}%" if total else ""
-        self.stream.write(f"\r{self.label}: {done}/{total} {percent}\x1b[K")
+        line = _("{label}: {done}/{total} {percent}").format(label=self.label, done=done, total=total, percent=percent)
+        self.stream.write(f"\r{line}\x1b[K")
         self.stream.flush()
         self._drawn = True
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from .audit import incident_chain
 from .domain import OPEN_STATUSES, Status
 from .errors import NotFound
+from .i18n import _
 from .models import (
     AuditEvent,
     Contact,
@@ -163,8 +164,8 @@ def get_incident(session: Session, incident_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(
             "no_incident",
-            f"incident #{incident_id} does not exist",
-            "list incidents with `opsdeck incident list --status all`",
+            _("incident #{id} does not exist").format(id=incident_id),
+            _("list incidents with `opsdeck incident list --status all`"),
             id=incident_id,
         )
     return incident_row(row)
@@ -283,8 +284,8 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
     if incident is None:
         raise NotFound(
             "no_incident",
-            f"incident #{incident_id} does not exist",
-            "list incidents with `opsdeck incident list --status all`",
+            _("incident #{id} does not exist").format(id=incident_id),
+            _("list incidents with `opsdeck incident list --status all`"),
             id=incident_id,
         )
     rules = clocks.load_policy(session, incident.policy_version).deadlines
@@ -435,7 +436,7 @@ def probe_results(session: Session, name: str, limit: int = 20) -> list[dict[str
 
     probe_id = session.execute(select(col(Probe.id)).where(col(Probe.name) == name)).scalar_one_or_none()
     if probe_id is None:
-        raise NotFound("no_probe", f"no probe named {name!r}", "see `opsdeck probe list`")
+        raise NotFound("no_probe", _("no probe named {name!r}").format(name=name), _("see `opsdeck probe list`"))
     rows = session.execute(
         select(ProbeResult)
         .where(col(ProbeResult.probe_id) == probe_id)

@@ -5,12 +5,14 @@ drafted from the stored facts and the audit trail, for the operator to edit and 
 `Service.file_record` (and `Service.close`, which files the draft as it stands).
 Stored text (titles, notes, reasons) goes into the record as written; whoever prints
 it to a terminal strips control characters, as for any stored text.
+
+The Markdown draft is in the language chosen when it is drafted (a filed record is kept
+as written, never translated afterwards); the draft's data and `as_json` are English.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -20,6 +22,8 @@ from sqlmodel import Session, col
 
 from . import queries
 from .calls import calls as calls_of
+from .domain import Category
+from .i18n import _, pick
 from .models import OutboxMessage
 from .timeutil import rfc3339
 
@@ -69,58 +73,191 @@ def record_hash(text: str) -> str:
 
 
 # -- what each audited action says -----------------------------------------------------------
+#
+# The draft's data (`Draft.timeline`'s "what", `Draft.follow_ups`, so `as_json`) is English
+# whatever the language; the Markdown draft says the same in the language chosen. So each
+# sentence is written twice, in English and through the catalog (`_say`); in English the two
+# are the same words, and a test holds them so.
 
 
-def _join(*parts: str | None) -> str:
-    return ": ".join(p for p in parts if p)
+def _say(english: bool, text: str, shown: str, **values: Any) -> str:
+    """`text` (English: the draft's data) or `shown` (the same through the catalog: the
+    Markdown draft), with `values` put in."""
+    chosen = text if english else shown
+    return chosen.format(**values) if values else chosen
 
 
-_SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "open": lambda d: _join(
-        "opened" + (f" (reopened from #{d['reopened_from']})" if d.get("reopened_from") else ""), d.get("title")
-    ),
-    "ack": lambda d: "acknowledged",
-    "classify": lambda d: (
-        _join(
-            f"re-graded from {d.get('from_category')}/{d.get('from_level') or '-'} to {d['category']}/{d['level']}",
-            d.get("reason"),
+def _join(english: bool, what: str, detail: str | None) -> str:
+    if not detail:
+        return what
+    return _say(english, "{what}: {detail}", _("{what}: {detail}"), what=what, detail=detail)
+
+
+def _category(key: str | None, english: bool) -> str:
+    """A category key as stored (`server_fault`); in a Chinese draft, the plan's term."""
+    try:
+        term = Category(str(key)).term
+    except ValueError:
+        return str(key)
+    return str(key) if english else pick(str(key), term.zh)
+
+
+def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
+    """The sentence of one audited action, None for an action without one."""
+    if action == "open":
+        if d.get("reopened_from"):
+            opened = _say(en, "opened (reopened from #{id})", _("opened (reopened from #{id})"), id=d["reopened_from"])
+        else:
+            opened = _say(en, "opened", _("opened"))
+        return _join(en, opened, d.get("title"))
+    if action == "ack":
+        return _say(en, "acknowledged", _("acknowledged"))
+    if action == "classify" and d.get("regrade"):
+        regraded = _say(
+            en,
+            "re-graded from {from_category}/{from_level} to {category}/{level}",
+            _("re-graded from {from_category}/{from_level} to {category}/{level}"),
+            from_category=_category(d.get("from_category"), en),
+            from_level=d.get("from_level") or "-",
+            category=_category(d["category"], en),
+            level=d["level"],
         )
-        if d.get("regrade")
-        else _join(f"classified {d['category']}, level {d['level']}", d.get("reason"))
-    ),
-    "level": lambda d: _join(f"level {d.get('from_level') or '-'} -> {d['level']}", d.get("reason")),
-    "assign": lambda d: f"assigned to {d['owner']}" + (f" (was {d['from_owner']})" if d.get("from_owner") else ""),
-    "note": lambda d: _join("note" + (f" from probe {d['probe']}" if d.get("probe") else ""), d.get("text")),
-    "step": lambda d: _join(f"playbook step {d['key']} {d['state']}", d.get("reason")),
-    "cause": lambda d: _join("cause located", d.get("note")),
-    "resolve": lambda d: _join("resolved", d.get("resolution")),
-    "close": lambda d: _join(
-        f"closed ({d.get('kind')})",
-        d.get("reason") or (f"duplicate of #{d['duplicate_of']}" if d.get("duplicate_of") else None),
-    ),
-    "reopen": lambda d: _join("reopened", d.get("reason")),
-    "call": lambda d: (
-        f"service desk call {d['call']} from {d['caller']} ({d['contact']})"
-        + (", call-back owed" if d.get("callback") else "")
-    ),
-    "callback": lambda d: _join(f"called back on call {d['call']}", d.get("note")),
-    "reopened_as": lambda d: _join(f"closed, reopened as #{d['new_id']}", d.get("reason")),
-    "outage": lambda d: _join(f"outage start set to {d['outage_started_at']}", d.get("reason")),
-    "attest": lambda d: _join(
-        f"{d['obligation']} done via {d.get('via')}" + (f" ({d['who']})" if d.get("who") else ""), d.get("note")
-    ),
-    "regrade": lambda d: _join(
-        f"re-grade to {d.get('next_level')} " + ("confirmed" if d.get("confirmed") else "declined"), d.get("reason")
-    ),
-    "escalate": lambda d: (
-        (
-            f"deadline {d['rule']} breached ({_late(d.get('late_s'))} late), escalated to {_targets(d['targets'])}"
-            if d.get("targets")
-            else f"deadline {d['rule']} breached, nobody paged (already met or no longer applying)"
+        return _join(en, regraded, d.get("reason"))
+    if action == "classify":
+        classified = _say(
+            en,
+            "classified {category}, level {level}",
+            _("classified {category}, level {level}"),
+            category=_category(d["category"], en),
+            level=d["level"],
         )
-        + (f"; level raised to {d['regraded']['to']}" if d.get("regraded") else "")
-    ),
-}
+        return _join(en, classified, d.get("reason"))
+    if action == "level":
+        return _join(en, _level_change(d.get("from_level"), d["level"], en), d.get("reason"))
+    if action == "assign":
+        if d.get("from_owner"):
+            return _say(
+                en,
+                "assigned to {owner} (was {previous})",
+                _("assigned to {owner} (was {previous})"),
+                owner=d["owner"],
+                previous=d["from_owner"],
+            )
+        return _say(en, "assigned to {owner}", _("assigned to {owner}"), owner=d["owner"])
+    if action == "note":
+        if d.get("probe"):
+            note = _say(en, "note from probe {probe}", _("note from probe {probe}"), probe=d["probe"])
+        else:
+            note = _say(en, "note", _("note"))
+        return _join(en, note, d.get("text"))
+    if action == "step":
+        return _join(en, _step(d["key"], d["state"], en), d.get("reason"))
+    if action == "cause":
+        return _join(en, _say(en, "cause located", _("cause located")), d.get("note"))
+    if action == "resolve":
+        return _join(en, _say(en, "resolved", _("resolved")), d.get("resolution"))
+    if action == "close":
+        why = d.get("reason") or (
+            _say(en, "duplicate of #{id}", _("duplicate of #{id}"), id=d["duplicate_of"])
+            if d.get("duplicate_of")
+            else None
+        )
+        return _join(en, _closed(d.get("kind"), en), why)
+    if action == "reopen":
+        return _join(en, _say(en, "reopened", _("reopened")), d.get("reason"))
+    if action == "call":
+        values = {"call": d["call"], "caller": d["caller"], "contact": d["contact"]}
+        if d.get("callback"):
+            return _say(
+                en,
+                "service desk call {call} from {caller} ({contact}), call-back owed",
+                _("service desk call {call} from {caller} ({contact}), call-back owed"),
+                **values,
+            )
+        return _say(
+            en,
+            "service desk call {call} from {caller} ({contact})",
+            _("service desk call {call} from {caller} ({contact})"),
+            **values,
+        )
+    if action == "callback":
+        called = _say(en, "called back on call {call}", _("called back on call {call}"), call=d["call"])
+        return _join(en, called, d.get("note"))
+    if action == "reopened_as":
+        reopened = _say(en, "closed, reopened as #{id}", _("closed, reopened as #{id}"), id=d["new_id"])
+        return _join(en, reopened, d.get("reason"))
+    if action == "outage":
+        moved = _say(en, "outage start set to {at}", _("outage start set to {at}"), at=d["outage_started_at"])
+        return _join(en, moved, d.get("reason"))
+    if action == "attest":
+        values = {"obligation": d["obligation"], "via": d.get("via")}
+        if d.get("who"):
+            done = _say(
+                en,
+                "{obligation} done via {via} ({who})",
+                _("{obligation} done via {via} ({who})"),
+                who=d["who"],
+                **values,
+            )
+        else:
+            done = _say(en, "{obligation} done via {via}", _("{obligation} done via {via}"), **values)
+        return _join(en, done, d.get("note"))
+    if action == "regrade":
+        level = d.get("next_level")
+        if d.get("confirmed"):
+            answer = _say(en, "re-grade to {level} confirmed", _("re-grade to {level} confirmed"), level=level)
+        else:
+            answer = _say(en, "re-grade to {level} declined", _("re-grade to {level} declined"), level=level)
+        return _join(en, answer, d.get("reason"))
+    if action == "escalate":
+        return _escalated(d, en)
+    return None
+
+
+def _level_change(before: str | None, after: str, en: bool) -> str:
+    return _say(
+        en, "level {from_level} -> {level}", _("level {from_level} -> {level}"), from_level=before or "-", level=after
+    )
+
+
+def _step(key: str, state: str, en: bool) -> str:
+    if en:
+        return f"playbook step {key} {state}"
+    said = {"done": _("playbook step {key} done"), "skipped": _("playbook step {key} skipped")}
+    return said.get(state, _("playbook step {key} {state}")).format(key=key, state=state)
+
+
+def _closed(kind: str | None, en: bool) -> str:
+    if en:
+        return f"closed ({kind})"
+    said = {
+        "resolved": _("closed (resolved)"),
+        "false_alarm": _("closed (false_alarm)"),
+        "duplicate": _("closed (duplicate)"),
+    }
+    return said.get(str(kind), _("closed ({kind})")).format(kind=kind)
+
+
+def _escalated(d: dict[str, Any], en: bool) -> str:
+    if d.get("targets"):
+        said = _say(
+            en,
+            "deadline {rule} breached ({late} late), escalated to {targets}",
+            _("deadline {rule} breached ({late} late), escalated to {targets}"),
+            rule=d["rule"],
+            late=_late(d.get("late_s"), en),
+            targets=_targets(d["targets"]),
+        )
+    else:
+        said = _say(
+            en,
+            "deadline {rule} breached, nobody paged (already met or no longer applying)",
+            _("deadline {rule} breached, nobody paged (already met or no longer applying)"),
+            rule=d["rule"],
+        )
+    if d.get("regraded"):
+        said += _say(en, "; level raised to {level}", _("; level raised to {level}"), level=d["regraded"]["to"])
+    return said
 
 
 def _targets(targets: list[Any]) -> str:
@@ -128,16 +265,17 @@ def _targets(targets: list[Any]) -> str:
     return ", ".join(t["to"] if isinstance(t, dict) else str(t) for t in targets)
 
 
-def describe(action: str, details: dict[str, Any]) -> str:
-    """One audited event as a sentence; an action without a sentence lists its details."""
-    sentence = _SENTENCES.get(action)
+def describe(action: str, details: dict[str, Any], *, english: bool = True) -> str:
+    """One audited event as a sentence (in English, or with `english=False` in the language
+    chosen); an action without a sentence lists its details."""
+    try:
+        sentence = _sentence(action, details, english)
+    except (KeyError, TypeError):  # an older event without a field: say what is there
+        sentence = None
     if sentence is not None:
-        try:
-            return sentence(details)
-        except (KeyError, TypeError):  # an older event without a field: say what is there
-            pass
+        return sentence
     shown = ", ".join(f"{k}={v}" for k, v in details.items() if v not in (None, "", [], {}))
-    return _join(action, shown)
+    return _join(english, action, shown)
 
 
 def _is_grading(event: dict[str, Any]) -> bool:
@@ -159,13 +297,19 @@ def _grading(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _late(seconds: float | None) -> str:
+def _late(seconds: float | None, english: bool = False) -> str:
     if seconds is None:
         return "-"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return _say(english, "{minutes} min", _("{minutes} min"), minutes=minutes)
+    return _say(
+        english,
+        "{hours} h {minutes:02d} min",
+        _("{hours} h {minutes:02d} min"),
+        hours=minutes // 60,
+        minutes=minutes % 60,
+    )
 
 
 def _notifications(session: Session, incident_id: int) -> list[dict[str, Any]]:
@@ -191,33 +335,102 @@ def _follow_ups(
     obligations: list[dict[str, Any]],
     notifications: list[dict[str, Any]],
     calls: list[dict[str, Any]],
+    english: bool = True,
 ) -> list[str]:
     """What is still owed: for the operator to close out or carry into the record."""
-    items = [f"playbook step not done: {s['title']}" for s in incident["playbook"] if s["state"] == "pending"]
-    items += [f"obligation not attested: {o['en']}" for o in obligations if not o["attested"]]
+    en = english
+    items = [
+        _say(
+            en,
+            "playbook step not done: {title}",
+            _("playbook step not done: {title}"),
+            title=s["title"] if en else pick(s["title"], s.get("title_zh") or ""),
+        )
+        for s in incident["playbook"]
+        if s["state"] == "pending"
+    ]
     items += [
-        f"deadline {d['key']} ({d['name']}) still {d['state']}"
+        _say(
+            en,
+            "obligation not attested: {obligation}",
+            _("obligation not attested: {obligation}"),
+            obligation=o["en"] if en else pick(o["en"], o["zh"]),
+        )
+        for o in obligations
+        if not o["attested"]
+    ]
+    items += [
+        _still(d, en)
         for d in deadline_rows
         if d["state"] in ("pending", "warning", "breached") and d["key"] != "record"
     ]
     undelivered = [n for n in notifications if n["state"] in ("failed", "dead")]
     if undelivered:
         items.append(
-            f"{len(undelivered)} notification(s) not delivered: "
-            + ", ".join(sorted({n["to"] for n in undelivered}))
-            + " (opsdeck notify list)"
+            _say(
+                en,
+                "{count} notification(s) not delivered: {recipients} (opsdeck notify list)",
+                _("{count} notification(s) not delivered: {recipients} (opsdeck notify list)"),
+                count=len(undelivered),
+                recipients=", ".join(sorted({n["to"] for n in undelivered})),
+            )
         )
     owed = [c for c in calls if c["callback"] and not c["called_back_at"]]
     if owed:
-        items.append(f"{len(owed)} call-back(s) owed: " + ", ".join(f"call {c['id']} {c['caller']}" for c in owed))
+        each = ", ".join(
+            _say(en, "call {id} {caller}", _("call {id} {caller}"), id=c["id"], caller=c["caller"]) for c in owed
+        )
+        items.append(
+            _say(
+                en,
+                "{count} call-back(s) owed: {calls}",
+                _("{count} call-back(s) owed: {calls}"),
+                count=len(owed),
+                calls=each,
+            )
+        )
     if incident["status"] not in ("resolved", "closed"):
-        items.append(f"the incident is {incident['status']}, not resolved")
+        items.append(
+            _say(
+                en,
+                "the incident is {status}, not resolved",
+                _("the incident is {status}, not resolved"),
+                status=incident["status"] if en else _status(incident["status"]),
+            )
+        )
     if not incident.get("cause_located_at"):
-        items.append("no cause recorded as located")
+        items.append(_say(en, "no cause recorded as located", _("no cause recorded as located")))
     return items
 
 
+def _still(d: dict[str, Any], en: bool) -> str:
+    """A deadline not met yet, as a follow-up."""
+    if en:
+        return f"deadline {d['key']} ({d['name']}) still {d['state']}"
+    said = {
+        "pending": _("deadline {key} ({name}) still pending"),
+        "warning": _("deadline {key} ({name}) still warning"),
+        "breached": _("deadline {key} ({name}) still breached"),
+    }
+    return said[d["state"]].format(key=d["key"], name=pick(d["name"], d["name_zh"]))
+
+
+def _status(status: str) -> str:
+    """An incident's status in the language chosen."""
+    said = {
+        "reported": _("reported"),
+        "acknowledged": _("acknowledged"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+    }
+    return said.get(status, status)
+
+
 # -- presenting ----------------------------------------------------------------------------
+#
+# The Markdown draft is in the language chosen when it is drafted; filed, it is stored as
+# written. Text the policy gives in both languages is shown in English with its Chinese
+# beside it, or in a Chinese draft in Chinese alone (`pick`).
 
 
 def _local(text: str | None, zone: tzinfo) -> str:
@@ -227,99 +440,149 @@ def _local(text: str | None, zone: tzinfo) -> str:
 
 
 def _deadline_line(d: dict[str, Any], zone: tzinfo) -> str:
-    name = f"{d['key']} ({d['name']}{' / ' + d['name_zh'] if d['name_zh'] else ''})"
+    both = f"{d['name']}{' / ' + d['name_zh'] if d['name_zh'] else ''}"
+    name = _("{key} ({name})").format(key=d["key"], name=pick(both, d["name_zh"]))
     due = _local(d["due_at"], zone)
     if d["state"] == "met":
-        return f"- {name}: met at {_local(d['met_at'], zone)}, due {due}"
+        return _("- {name}: met at {met}, due {due}").format(name=name, met=_local(d["met_at"], zone), due=due)
     if d["state"] == "met_late":
-        return f"- {name}: met late by {_late(d['late_s'])} at {_local(d['met_at'], zone)}, due {due}"
+        return _("- {name}: met late by {late} at {met}, due {due}").format(
+            name=name, late=_late(d["late_s"]), met=_local(d["met_at"], zone), due=due
+        )
     if d["state"] == "breached":
-        escalated = f", escalated to {_targets(d['escalated_to'])}" if d["escalated_to"] else ""
-        return f"- {name}: BREACHED by {_late(-d['remaining_s'])}, due {due}{escalated}"
-    return f"- {name}: {d['state']}, due {due}"
+        late = _late(-d["remaining_s"])
+        if d["escalated_to"]:
+            return _("- {name}: BREACHED by {late}, due {due}, escalated to {targets}").format(
+                name=name, late=late, due=due, targets=_targets(d["escalated_to"])
+            )
+        return _("- {name}: BREACHED by {late}, due {due}").format(name=name, late=late, due=due)
+    said = {"pending": _("- {name}: pending, due {due}"), "warning": _("- {name}: warning, due {due}")}
+    return said.get(d["state"], _("- {name}: {state}, due {due}")).format(name=name, state=d["state"], due=due)
+
+
+def _line(at: str | None, who: str, what: str, zone: tzinfo) -> str:
+    """A timeline, classification or note line: when, who, what."""
+    return _("- {at} {who}: {what}").format(at=_local(at, zone), who=who, what=what)
+
+
+def _grading_line(g: dict[str, Any], zone: tzinfo) -> str:
+    levels = {"from_level": g["from_level"] or "-", "level": g["level"]}
+    if g["category"]:
+        category = _category(g["category"], False)
+        change = _("{category} / level {from_level} -> {level}").format(category=category, **levels)
+    else:
+        change = _level_change(g["from_level"], g["level"], False)
+    if g["reason"]:
+        change += _(" ({reason})").format(reason=g["reason"])
+    return _line(g["at"], g["by"], change, zone)
+
+
+def _obligation_line(o: dict[str, Any], zone: tzinfo) -> str:
+    done = pick("; ", "；").join(
+        _("{by} at {at} via {via}").format(by=a["by"], at=_local(a["at"], zone), via=a["via"])
+        + (_(" ({who})").format(who=a["who"]) if a.get("who") else "")
+        + (_(": {note}").format(note=a["note"]) if a.get("note") else "")
+        for a in o["attested"]
+    )
+    return _("- {obligation}: {attested}").format(
+        obligation=pick(f"{o['en']} / {o['zh']}", o["zh"]), attested=done or _("NOT ATTESTED")
+    )
+
+
+def _step_line(s: dict[str, Any], zone: tzinfo) -> str:
+    line = f"- [{_MARK.get(s['state'], ' ')}] {pick(s['title'], s.get('title_zh') or '')}"
+    if s["state"] == "skipped":
+        line += _(" (skipped: {reason})").format(reason=s["reason"])
+    if s["by"]:
+        line += _(" ({by} at {at})").format(by=s["by"], at=_local(s["at"], zone))
+    return line
+
+
+def _notification_line(n: dict[str, Any], zone: tzinfo) -> str:
+    values = {"event": n["event"], "to": n["to"], "state": n["state"]}
+    if n["sent_at"]:
+        sent = _("- {event} to {to}: sent at {at}") if n["state"] == "sent" else _("- {event} to {to}: {state} at {at}")
+        return sent.format(at=_local(n["sent_at"], zone), **values)
+    said = {
+        "pending": _("- {event} to {to}: pending ({attempts} attempts)"),
+        "sending": _("- {event} to {to}: sending ({attempts} attempts)"),
+        "failed": _("- {event} to {to}: failed ({attempts} attempts)"),
+        "dead": _("- {event} to {to}: dead ({attempts} attempts)"),
+    }
+    unsent = said.get(n["state"], _("- {event} to {to}: {state} ({attempts} attempts)"))
+    return unsent.format(attempts=n["attempts"], **values)
+
+
+def _call_line(c: dict[str, Any], zone: tzinfo) -> str:
+    line = _("- {at} {caller} ({contact}): {need}").format(
+        at=_local(c["at"], zone), caller=c["caller"], contact=c["contact"], need=c["need"]
+    )
+    if c["called_back_at"]:
+        return line + _("; called back by {by} at {at}").format(
+            by=c["called_back_by"], at=_local(c["called_back_at"], zone)
+        )
+    return line + (_("; CALL-BACK OWED") if c["callback"] else "")
 
 
 def markdown(d: Draft, zone: tzinfo) -> str:
-    """The record as Markdown: the operator's prose goes under Summary and Lessons."""
+    """The record as Markdown, in the language chosen: the operator's prose goes under
+    Summary and Lessons."""
     i = d.incident
     lines = [
-        f"# Post-incident record: #{i['id']} {i['title']}",
+        _("# Post-incident record: #{id} {title}").format(id=i["id"], title=i["title"]),
         "",
-        f"- Category / level: {i['category']} / {i['level'] or '-'}",
-        f"- System: {i.get('system') or '-'}",
-        f"- Owner: {i.get('owner') or '-'}; reported by {i.get('reporter') or '-'}",
-        f"- Reported: {_local(i['reported_at'], zone)}",
-        f"- Outage started: {_local(i.get('outage_started_at'), zone)}",
-        f"- Acknowledged: {_local(i.get('acknowledged_at'), zone)}",
-        f"- Cause located: {_local(i.get('cause_located_at'), zone)}",
-        f"- Resolved: {_local(i.get('resolved_at'), zone)}",
-        f"- Status when drafted: {i['status']} (drafted {_local(rfc3339(d.drafted_at), zone)})",
+        _("- Category / level: {category} / {level}").format(
+            category=_category(i["category"], False), level=i["level"] or "-"
+        ),
+        _("- System: {system}").format(system=i.get("system") or "-"),
+        _("- Owner: {owner}; reported by {reporter}").format(
+            owner=i.get("owner") or "-", reporter=i.get("reporter") or "-"
+        ),
+        _("- Reported: {at}").format(at=_local(i["reported_at"], zone)),
+        _("- Outage started: {at}").format(at=_local(i.get("outage_started_at"), zone)),
+        _("- Acknowledged: {at}").format(at=_local(i.get("acknowledged_at"), zone)),
+        _("- Cause located: {at}").format(at=_local(i.get("cause_located_at"), zone)),
+        _("- Resolved: {at}").format(at=_local(i.get("resolved_at"), zone)),
+        _("- Status when drafted: {status} (drafted {at})").format(
+            status=_status(i["status"]), at=_local(rfc3339(d.drafted_at), zone)
+        ),
         "",
-        "## Summary",
+        _("## Summary"),
         "",
-        i.get("description") or "(What happened and its impact, in your words.)",
+        i.get("description") or _("(What happened and its impact, in your words.)"),
         "",
-        "## Cause",
+        _("## Cause"),
         "",
-        d.cause or "(not recorded: say what caused it)",
+        d.cause or _("(not recorded: say what caused it)"),
         "",
-        "## Resolution",
+        _("## Resolution"),
         "",
-        i.get("resolution") or "(not resolved yet)",
+        i.get("resolution") or _("(not resolved yet)"),
         "",
-        "## Classification",
+        _("## Classification"),
         "",
     ]
-    lines += [
-        f"- {_local(g['at'], zone)} {g['by']}: "
-        + (f"{g['category']} / " if g["category"] else "")
-        + f"level {g['from_level'] or '-'} -> {g['level']}"
-        + (f" ({g['reason']})" if g["reason"] else "")
-        for g in d.gradings
-    ] or ["- never classified"]
-    lines += ["", "## Deadlines", ""]
-    lines += [_deadline_line(x, zone) for x in d.deadlines] or ["- none applied"]
+    lines += [_grading_line(g, zone) for g in d.gradings] or [_("- never classified")]
+    lines += ["", _("## Deadlines"), ""]
+    lines += [_deadline_line(x, zone) for x in d.deadlines] or [_("- none applied")]
     if d.obligations:
-        lines += ["", "## Obligations (level III and above)", ""]
-        for o in d.obligations:
-            done = "; ".join(
-                f"{a['by']} at {_local(a['at'], zone)} via {a['via']}"
-                + (f" ({a['who']})" if a.get("who") else "")
-                + (f": {a['note']}" if a.get("note") else "")
-                for a in o["attested"]
-            )
-            lines.append(f"- {o['en']} / {o['zh']}: {done or 'NOT ATTESTED'}")
-    lines += ["", "## Playbook", ""]
-    lines += [
-        f"- [{_MARK.get(s['state'], ' ')}] {s['title']}"
-        + (f" (skipped: {s['reason']})" if s["state"] == "skipped" else "")
-        + (f" ({s['by']} at {_local(s['at'], zone)})" if s["by"] else "")
-        for s in i["playbook"]
-    ] or ["- no playbook steps"]
-    lines += ["", "## Notifications", ""]
-    lines += [
-        f"- {n['event']} to {n['to']}: {n['state']}"
-        + (f" at {_local(n['sent_at'], zone)}" if n["sent_at"] else f" ({n['attempts']} attempts)")
-        for n in d.notifications
-    ] or ["- none"]
-    lines += ["", "## Service desk calls", ""]
-    lines += [
-        f"- {_local(c['at'], zone)} {c['caller']} ({c['contact']}): {c['need']}"
-        + (
-            f"; called back by {c['called_back_by']} at {_local(c['called_back_at'], zone)}"
-            if c["called_back_at"]
-            else ("; CALL-BACK OWED" if c["callback"] else "")
-        )
-        for c in d.calls
-    ] or ["- none logged"]
-    lines += ["", "## Timeline", ""]
-    lines += [f"- {_local(e['at'], zone)} {e['actor']}: {e['what']}" for e in d.timeline]
+        lines += ["", _("## Obligations (level III and above)"), ""]
+        lines += [_obligation_line(o, zone) for o in d.obligations]
+    lines += ["", _("## Playbook"), ""]
+    lines += [_step_line(s, zone) for s in i["playbook"]] or [_("- no playbook steps")]
+    lines += ["", _("## Notifications"), ""]
+    lines += [_notification_line(n, zone) for n in d.notifications] or [_("- none")]
+    lines += ["", _("## Service desk calls"), ""]
+    lines += [_call_line(c, zone) for c in d.calls] or [_("- none logged")]
+    lines += ["", _("## Timeline"), ""]
+    lines += [_line(e["at"], e["actor"], describe(e["action"], e["details"], english=False), zone) for e in d.timeline]
     if i["notes"]:
-        lines += ["", "## Notes", ""]
-        lines += [f"- {_local(n['at'], zone)} {n['author']}: {n['text']}" for n in i["notes"]]
-    lines += ["", "## Open follow-ups", ""]
-    lines += [f"- {f}" for f in d.follow_ups] or ["- none"]
-    lines += ["", "## Lessons", "", "(What to change so it does not happen again.)", ""]
+        lines += ["", _("## Notes"), ""]
+        lines += [_line(n["at"], n["author"], n["text"], zone) for n in i["notes"]]
+    follow_ups = _follow_ups(i, d.deadlines, d.obligations, d.notifications, d.calls, english=False)
+    lines += ["", _("## Open follow-ups"), ""]
+    lines += [f"- {f}" for f in follow_ups] or [_("- none")]
+    lines += ["", _("## Lessons"), "", _("(What to change so it does not happen again.)"), ""]
     return "\n".join(lines)
 
 

@@ -53,6 +53,7 @@ from . import clocks, deadlines, queries
 from .board import OPEN, RANK
 from .domain import Category, CloseKind, Status
 from .errors import InvalidInput
+from .i18n import _
 from .models import AuditEvent, Incident, System, table_of
 from .timeutil import as_utc, rfc3339, utcnow
 
@@ -165,25 +166,31 @@ def _check_moment(session: Session, at: datetime, now: datetime | None) -> datet
     try:
         at = as_utc(at)
     except ValueError:
-        raise InvalidInput("naive_time", "the moment has no time zone", "give an offset: ...Z or ...+08:00") from None
+        raise InvalidInput(
+            "naive_time", _("the moment has no time zone"), _("give an offset: ...Z or ...+08:00")
+        ) from None
     now = as_utc(now) if now is not None else utcnow()
     if at > now:
         raise InvalidInput(
             "future_moment",
-            f"{rfc3339(at)} has not happened yet (now is {rfc3339(now)})",
-            "give a past time, e.g. -2h; the live board shows now",
+            _("{at} has not happened yet (now is {now})").format(at=rfc3339(at), now=rfc3339(now)),
+            _("give a past time, e.g. -2h; the live board shows now"),
             at=rfc3339(at),
         )
     # The earliest time on record, not the first row: imports and the demo write events
     # stamped before the roster import that came first (an index on `at` keeps this cheap).
     first = session.execute(select(func.min(_E.at))).scalar_one_or_none()
     if first is None:
-        raise InvalidInput("before_history", "the store has recorded nothing yet", "replay once something happened")
+        raise InvalidInput(
+            "before_history", _("the store has recorded nothing yet"), _("replay once something happened")
+        )
     if at < first:
         raise InvalidInput(
             "before_history",
-            f"the store recorded nothing before {rfc3339(first)}; {rfc3339(at)} is earlier",
-            f"give a time at or after {rfc3339(first)}",
+            _("the store recorded nothing before {start}; {at} is earlier").format(
+                start=rfc3339(first), at=rfc3339(at)
+            ),
+            _("give a time at or after {start}").format(start=rfc3339(first)),
             at=rfc3339(at),
             start=rfc3339(first),
         )

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .audit import canonical_json
 from .domain import CLASSIFIED_CATEGORIES, Level
 from .errors import InvalidInput
+from .i18n import _
 
 KINDS = ("webhook", "apprise")
 EVENTS = ("new_incident", "level_iii", "escalation", "resolved")
@@ -119,59 +120,80 @@ def load_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise InvalidInput("no_file", f"{path}: no such file", "check the path") from None
+        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
     except tomllib.TOMLDecodeError as error:
-        raise InvalidInput("bad_toml", f"{path}: not valid TOML ({error})", "fix the syntax at that line") from None
+        raise InvalidInput(
+            "bad_toml",
+            _("{path}: not valid TOML ({error})").format(path=path, error=error),
+            _("fix the syntax at that line"),
+        ) from None
     return validate(raw, str(path))
 
 
 def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
     def fail(key: str, what: str, fix: str) -> InvalidInput:
         # The message may quote a value: never a URL (it may hold a secret).
-        return InvalidInput("bad_channels", f"{source}: {key}: {what}", fix, file=source, key=key)
+        message = _("{source}: {key}: {what}").format(source=source, key=key, what=what)
+        return InvalidInput("bad_channels", message, fix, file=source, key=key)
 
     for key in raw:
         if key not in ("channel", "route"):
-            raise fail(key, "unknown section", "use [[channel]] and [[route]]")
+            raise fail(key, _("unknown section"), _("use [[channel]] and [[route]]"))
     names: set[str] = set()
     for index, channel in enumerate(raw.get("channel", [])):
         at = f"channel[{index}]"
         if not isinstance(channel, dict) or set(channel) - {"name", "kind", "url"}:
             raise fail(
-                at, "must have only name, kind and url", 'write [[channel]] name = "..." kind = "webhook" url = "..."'
+                at,
+                _("must have only name, kind and url"),
+                _('write [[channel]] name = "..." kind = "webhook" url = "..."'),
             )
         name = channel.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise fail(f"{at}.name", f"{name!r} is not a channel name", "use lower-case letters, digits, . _ -")
+            raise fail(
+                f"{at}.name",
+                _("{name!r} is not a channel name").format(name=name),
+                _("use lower-case letters, digits, . _ -"),
+            )
         if name in names:
-            raise fail(f"{at}.name", f"{name!r} appears twice", "give each channel its own name")
+            raise fail(f"{at}.name", _("{name!r} appears twice").format(name=name), _("give each channel its own name"))
         names.add(name)
         if channel.get("kind") not in KINDS:
-            raise fail(f"{at}.kind", f"{channel.get('kind')!r} is not a kind", f"use {' or '.join(KINDS)}")
+            raise fail(
+                f"{at}.kind",
+                _("{kind!r} is not a kind").format(kind=channel.get("kind")),
+                _("use {first} or {second}").format(first=KINDS[0], second=KINDS[1]),
+            )
         url = channel.get("url")
         if not isinstance(url, str) or "://" not in url:
-            raise fail(f"{at}.url", "not a URL", "give the endpoint (webhook) or an apprise URL")
+            raise fail(f"{at}.url", _("not a URL"), _("give the endpoint (webhook) or an apprise URL"))
         if channel["kind"] == "webhook" and not url.startswith(("http://", "https://")):
-            raise fail(f"{at}.url", "a webhook URL must be http(s)", 'for other services use kind = "apprise"')
+            raise fail(f"{at}.url", _("a webhook URL must be http(s)"), _('for other services use kind = "apprise"'))
     for index, route in enumerate(raw.get("route", [])):
         at = f"route[{index}]"
         if not isinstance(route, dict) or set(route) - {"event", "min_level", "categories", "systems", "to"}:
-            raise fail(at, "unknown keys", "use event, min_level, categories, systems, to")
+            raise fail(at, _("unknown keys"), _("use event, min_level, categories, systems, to"))
         event = route.get("event")
         if not isinstance(event, str) or not (event in EVENTS or event.startswith("escalation:")):
-            raise fail(f"{at}.event", f"{event!r} is not an event", f"use {', '.join(EVENTS)} or escalation:RULE")
+            raise fail(
+                f"{at}.event",
+                _("{event!r} is not an event").format(event=event),
+                _("use {events} or escalation:RULE").format(events=", ".join(EVENTS)),
+            )
         if "min_level" in route:
             try:
                 Level.parse(str(route["min_level"]))
             except ValueError as error:
-                raise fail(f"{at}.min_level", str(error), "I is the most severe") from None
+                raise fail(f"{at}.min_level", str(error), _("I is the most severe")) from None
         allowed = {c.value for c in CLASSIFIED_CATEGORIES}
         if any(c not in allowed for c in route.get("categories", [])):
-            raise fail(f"{at}.categories", "unknown category", f"use {', '.join(sorted(allowed))}")
+            raise fail(
+                f"{at}.categories", _("unknown category"), _("use {values}").format(values=", ".join(sorted(allowed)))
+            )
         to = route.get("to")
         if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
             raise fail(
-                f"{at}.to", "missing", "list recipients: permission:lead, contact:KIND, duty:NAME, on_duty, owner"
+                f"{at}.to", _("missing"), _("list recipients: permission:lead, contact:KIND, duty:NAME, on_duty, owner")
             )
     return raw
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 
 from . import policy
 from .errors import InvalidInput, StoreUnavailable
+from .i18n import _
 from .models import PolicyVersion
 from .store import Store, UnitOfWork, make_engine, parse_url, translate_db_error
 from .timeutil import Clock, utcnow
@@ -104,8 +105,10 @@ def _ensure_schema(store: Store, *, upgrade: bool, on_backup: Callable[[Path], N
         if store.dialect == "postgresql" and not upgrade:
             raise StoreUnavailable(
                 "schema_old",
-                f"the store at {store.describe()} has schema {current}; this opsdeck needs {head}",
-                "run `opsdeck db upgrade` once every host runs this version",
+                _("the store at {store} has schema {current}; this opsdeck needs {head}").format(
+                    store=store.describe(), current=current, head=head
+                ),
+                _("run `opsdeck db upgrade` once every host runs this version"),
             )
         if store.path is not None:
             backup = backup_path(store.path, current)
@@ -135,9 +138,10 @@ def _refuse_newer(current: str | None, store: Store) -> None:
     if current is not None and current not in _known_revisions():
         raise StoreUnavailable(
             "schema_too_new",
-            f"the store at {store.describe()} was written by a newer opsdeck "
-            f"(schema {current}); this one knows up to {head_revision()}",
-            "upgrade opsdeck on this host; the store was not touched",
+            _(
+                "the store at {store} was written by a newer opsdeck (schema {current}); this one knows up to {head}"
+            ).format(store=store.describe(), current=current, head=head_revision()),
+            _("upgrade opsdeck on this host; the store was not touched"),
         )
 
 
@@ -146,8 +150,10 @@ def _refuse_foreign(conn: Connection, store: Store) -> None:
     if tables - {"alembic_version"}:
         raise InvalidInput(
             "not_a_store",
-            f"{store.describe()} holds other tables ({', '.join(sorted(tables)[:3])}...) and no opsdeck schema",
-            "point --db at an empty database or at an opsdeck store",
+            _("{store} holds other tables ({tables}...) and no opsdeck schema").format(
+                store=store.describe(), tables=", ".join(sorted(tables)[:3])
+            ),
+            _("point --db at an empty database or at an opsdeck store"),
         )
 
 
@@ -202,7 +208,7 @@ def sqlite_backup(source: Path, dest: Path, progress: Progress | None = None) ->
     """A consistent copy while others keep writing (SQLite online backup API)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
-        raise InvalidInput("dest_exists", f"{dest} already exists", "choose a new file name")
+        raise InvalidInput("dest_exists", _("{dest} already exists").format(dest=dest), _("choose a new file name"))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(dest)
     try:

@@ -31,6 +31,7 @@ from .domain import (
     parse_enum,
 )
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
+from .i18n import _, pick
 from .models import (
     Attestation,
     Contact,
@@ -87,10 +88,95 @@ class ImportResult:
 def _clean_text(value: str | None, what: str, *, required: bool, limit: int = TEXT_LIMIT) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(f"missing_{what}", f"a {what} is required", f"give a {what}")
+        raise InvalidInput(
+            f"missing_{what}",
+            _("a {what} is required").format(what=_field(what)),
+            _("give a {what}").format(what=_field(what)),
+        )
     if len(value) > limit:
-        raise InvalidInput(f"long_{what}", f"the {what} is over {limit} characters", "shorten it")
+        raise InvalidInput(
+            f"long_{what}",
+            _("the {what} is over {limit} characters").format(what=_field(what), limit=limit),
+            _("shorten it"),
+        )
     return value
+
+
+def _field(what: str) -> str:
+    """A text field's name as the user reads it (`what` is also the error code's tail)."""
+    names = {
+        "title": _("title"),
+        "description": _("description"),
+        "reason": _("reason"),
+        "note": _("note"),
+        "caller": _("caller"),
+        "contact": _("contact"),
+        "need": _("need"),
+        "resolution": _("resolution"),
+        "record": _("record"),
+        "channel": _("channel"),
+        "name": _("name"),
+    }
+    return names.get(what, what)
+
+
+def _doing(what: str) -> str:
+    """A refused action as the user reads it; `what` stays English for the access log."""
+    shown = {
+        "opening an incident": _("opening an incident"),
+        "acknowledging": _("acknowledging"),
+        "classifying": _("classifying"),
+        "changing the level": _("changing the level"),
+        "assigning": _("assigning"),
+        "adding a note": _("adding a note"),
+        "logging a call": _("logging a call"),
+        "ticking off a call-back": _("ticking off a call-back"),
+        "unmasking callers' contacts": _("unmasking callers' contacts"),
+        "ticking a playbook step": _("ticking a playbook step"),
+        "marking the cause located": _("marking the cause located"),
+        "resolving": _("resolving"),
+        "closing": _("closing"),
+        "reopening": _("reopening"),
+        "setting the outage start": _("setting the outage start"),
+        "attesting an obligation": _("attesting an obligation"),
+        "answering the re-grade": _("answering the re-grade"),
+        "silencing probes": _("silencing probes"),
+        "retrying a notification": _("retrying a notification"),
+        "roster import": _("roster import"),
+        "contacts import": _("contacts import"),
+        "systems import": _("systems import"),
+        "policy apply": _("policy apply"),
+        "channels apply": _("channels apply"),
+    }
+    return shown.get(what, what)
+
+
+def _status(value: str) -> str:
+    """An incident's status as the user reads it (the key in English)."""
+    shown = {
+        Status.REPORTED.value: _("reported"),
+        Status.ACKNOWLEDGED.value: _("acknowledged"),
+        Status.RESOLVED.value: _("resolved"),
+        Status.CLOSED.value: _("closed"),
+    }
+    return shown.get(value, value)
+
+
+def _permission(value: str) -> str:
+    shown = {
+        Permission.VIEWER.value: _("viewer"),
+        Permission.OPERATOR.value: _("operator"),
+        Permission.LEAD.value: _("lead"),
+    }
+    return shown.get(value, value)
+
+
+def _category_shown(value: str) -> str:
+    """A category: its key in English (as typed on the command line), the plan's term in Chinese."""
+    try:
+        return pick(value, Category(value).term.zh)
+    except ValueError:
+        return value
 
 
 class Service:
@@ -119,16 +205,25 @@ class Service:
         if not actor.can_write:
             access_log.warning("refused %s for %s: %s", what, self.login, "read-only" if self.read_only else "a viewer")
             if self.read_only:
-                raise DomainError("read_only", f"{what}: this session is read-only", "run without --read-only")
+                raise DomainError(
+                    "read_only",
+                    _("{what}: this session is read-only").format(what=_doing(what)),
+                    _("run without --read-only"),
+                )
             raise DomainError(
                 "viewer",
-                f"{what}: {self.login} is a viewer, and viewers change nothing",
-                f"ask a lead ({self._leads_text(session)}) to add {self.login} to the roster as an operator",
+                _("{what}: {login} is a viewer, and viewers change nothing").format(
+                    what=_doing(what), login=self.login
+                ),
+                _("ask a lead ({leads}) to add {login} to the roster as an operator").format(
+                    leads=self._leads_text(session), login=self.login
+                ),
                 login=self.login,
             )
         return actor
 
-    def _lead(self, session: Session, what: str, *, bootstrap: bool = False) -> Actor:
+    def _lead(self, session: Session, what: str, *, shown: str | None = None, bootstrap: bool = False) -> Actor:
+        """Refuse unless a lead; `what` is logged, `shown` (else `what` translated) told."""
         actor = self.actor(session)
         if actor.is_lead:
             return actor
@@ -136,12 +231,20 @@ class Service:
             # Nobody leads yet: whoever can open the store sets it up (recorded as actor).
             return Actor(self.login, Permission.LEAD)
         access_log.warning("refused %s for %s: not a lead", what, self.login)
+        doing = shown or _doing(what)
         raise DomainError(
             "lead_only",
-            f"{what} is for leads; {self.login} is {'read-only' if self.read_only else actor.permission.value}",
-            f"ask a lead: {self._leads_text(session)}",
+            _("{what} is for leads; {login} is read-only").format(what=doing, login=self.login)
+            if self.read_only
+            else _("{what} is for leads; {login} is {permission}").format(
+                what=doing, login=self.login, permission=_permission(actor.permission.value)
+            ),
+            self._ask_a_lead(session),
             login=self.login,
         )
+
+    def _ask_a_lead(self, session: Session) -> str:
+        return _("ask a lead: {leads}").format(leads=self._leads_text(session))
 
     def _lead_logins(self, session: Session) -> list[str]:
         return list(
@@ -153,7 +256,7 @@ class Service:
         )
 
     def _leads_text(self, session: Session) -> str:
-        return ", ".join(self._lead_logins(session)) or "nobody leads yet: import a roster with a lead"
+        return ", ".join(self._lead_logins(session)) or _("nobody leads yet: import a roster with a lead")
 
     # -- incidents: reading within a write ----------------------------------------------
 
@@ -162,8 +265,8 @@ class Service:
         if incident is None:
             raise NotFound(
                 "no_incident",
-                f"incident #{incident_id} does not exist",
-                "list incidents with `opsdeck incident list --status all`",
+                _("incident #{id} does not exist").format(id=incident_id),
+                _("list incidents with `opsdeck incident list --status all`"),
                 id=incident_id,
             )
         return incident
@@ -172,9 +275,10 @@ class Service:
         if incident.status == Status.CLOSED:
             raise DomainError(
                 "closed",
-                f"#{incident.id} is closed, and a closed incident is final",
-                f"to work on it again, `opsdeck incident reopen {incident.id} --reason R` opens a new "
-                "incident linked to it",
+                _("#{id} is closed, and a closed incident is final").format(id=incident.id),
+                _(
+                    "to work on it again, `opsdeck incident reopen {id} --reason R` opens a new incident linked to it"
+                ).format(id=incident.id),
                 id=incident.id,
             )
 
@@ -198,9 +302,14 @@ class Service:
     def _stale(incident: Incident, seen: int) -> StaleWrite:
         return StaleWrite(
             "stale",
-            f"#{incident.id} changed by {incident.updated_by} at {rfc3339(incident.updated_at)} "
-            f"(now version {incident.version}; you saw {seen})",
-            f"reload: opsdeck incident show {incident.id}, then act on what is there now",
+            _("#{id} changed by {by} at {at} (now version {version}; you saw {seen})").format(
+                id=incident.id,
+                by=incident.updated_by,
+                at=rfc3339(incident.updated_at),
+                version=incident.version,
+                seen=seen,
+            ),
+            _("reload: opsdeck incident show {id}, then act on what is there now").format(id=incident.id),
             id=incident.id,
             version=incident.version,
             expected=seen,
@@ -276,14 +385,16 @@ class Service:
         if (cat is None) != (lvl is None):
             raise InvalidInput(
                 "half_classified",
-                "a category and a level go together",
-                "give both --category and --level, or neither (classify later)",
+                _("a category and a level go together"),
+                _("give both --category and --level, or neither (classify later)"),
             )
         with self.store.write(self.login) as uow:
             self._writer(uow.session, "opening an incident")
             system_row = self._system(uow.session, system) if system else None
             if outage_start is not None and outage_start > uow.now + FUTURE_SLACK:
-                raise InvalidInput("future_outage", "the outage start is in the future", "give a past time or -15m")
+                raise InvalidInput(
+                    "future_outage", _("the outage start is in the future"), _("give a past time or -15m")
+                )
             return Service.open_in(
                 uow,
                 title,
@@ -348,15 +459,17 @@ class Service:
     def ack(self, incident_id: int, *, expected_version: int | None = None) -> Incident:
         def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
             if incident.status != Status.REPORTED:
+                since = ""
+                if incident.acknowledged_at and incident.owner:
+                    since = _(" (acknowledged by {owner} at {at})").format(
+                        owner=incident.owner, at=rfc3339(incident.acknowledged_at)
+                    )
+                elif incident.acknowledged_at:
+                    since = _(" (acknowledged by someone at {at})").format(at=rfc3339(incident.acknowledged_at))
                 raise DomainError(
                     "not_reported",
-                    f"#{incident.id} is {incident.status}"
-                    + (
-                        f" (acknowledged by {incident.owner or 'someone'} at {rfc3339(incident.acknowledged_at)})"
-                        if incident.acknowledged_at
-                        else ""
-                    ),
-                    "nothing to acknowledge; add a note to show you are on it",
+                    _("#{id} is {status}").format(id=incident.id, status=_status(incident.status)) + since,
+                    _("nothing to acknowledge; add a note to show you are on it"),
                     id=incident.id,
                 )
             incident.status = Status.ACKNOWLEDGED.value
@@ -382,16 +495,20 @@ class Service:
             if before_cat == cat.value and before_lvl == lvl.value:
                 raise DomainError(
                     "unchanged",
-                    f"#{incident.id} is already {cat.value} at level {lvl.value}",
-                    "nothing to change",
+                    _("#{id} is already {category} at level {level}").format(
+                        id=incident.id, category=_category_shown(cat.value), level=lvl.value
+                    ),
+                    _("nothing to change"),
                     id=incident.id,
                 )
             regrade = before_cat != Category.UNCLASSIFIED or before_lvl is not None
             if regrade and not reason:
                 raise InvalidInput(
                     "missing_reason",
-                    f"#{incident.id} is already classified ({before_cat}, level {before_lvl or '-'})",
-                    "a re-grade needs --reason saying why",
+                    _("#{id} is already classified ({category}, level {level})").format(
+                        id=incident.id, category=_category_shown(before_cat), level=before_lvl or "-"
+                    ),
+                    _("a re-grade needs --reason saying why"),
                 )
             self._check_lowering(uow.session, actor, incident, lvl)
             incident.category = cat.value
@@ -424,10 +541,16 @@ class Service:
         def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
             before = incident.level
             if before == lvl.value:
-                raise DomainError("unchanged", f"#{incident.id} is already level {lvl.value}", "nothing to change")
+                raise DomainError(
+                    "unchanged",
+                    _("#{id} is already level {level}").format(id=incident.id, level=lvl.value),
+                    _("nothing to change"),
+                )
             if before is not None and not reason:
                 raise InvalidInput(
-                    "missing_reason", f"#{incident.id} is level {before}", "changing a level needs --reason saying why"
+                    "missing_reason",
+                    _("#{id} is level {level}").format(id=incident.id, level=before),
+                    _("changing a level needs --reason saying why"),
                 )
             self._check_lowering(uow.session, actor, incident, lvl)
             self._set_level(uow, incident, lvl)
@@ -444,8 +567,10 @@ class Service:
         if incident.level and new.rank < Level(incident.level).rank and not actor.is_lead:
             raise DomainError(
                 "lead_only",
-                f"lowering #{incident.id} from level {incident.level} to {new.value} is for leads",
-                f"ask a lead: {self._leads_text(session)}",
+                _("lowering #{id} from level {level} to {new} is for leads").format(
+                    id=incident.id, level=incident.level, new=new.value
+                ),
+                self._ask_a_lead(session),
                 id=incident.id,
             )
 
@@ -459,17 +584,21 @@ class Service:
             if member is None:
                 raise NotFound(
                     "no_member",
-                    f"{login!r} is not on the roster",
-                    "assign to a roster member (opsdeck roster list); contacts are never owners",
+                    _("{login!r} is not on the roster").format(login=login),
+                    _("assign to a roster member (opsdeck roster list); contacts are never owners"),
                 )
             if member.permission == Permission.VIEWER:
                 raise DomainError(
                     "owner_viewer",
-                    f"{login} is a viewer and cannot own incidents",
-                    "assign an operator or a lead, or have a lead raise their permission",
+                    _("{login} is a viewer and cannot own incidents").format(login=login),
+                    _("assign an operator or a lead, or have a lead raise their permission"),
                 )
             if incident.owner == login:
-                raise DomainError("unchanged", f"{login} already owns #{incident.id}", "nothing to change")
+                raise DomainError(
+                    "unchanged",
+                    _("{login} already owns #{id}").format(login=login, id=incident.id),
+                    _("nothing to change"),
+                )
             details: dict[str, Any] = {"owner": login, "from_owner": incident.owner}
             incident.owner = login
             self._ack_implied(uow, incident, details)
@@ -519,13 +648,15 @@ class Service:
             if incident.status == Status.CLOSED:
                 raise DomainError(
                     "closed",
-                    f"#{incident_id} is closed: its record is filed",
-                    "enter the paper log's calls before filing the record",
+                    _("#{id} is closed: its record is filed").format(id=incident_id),
+                    _("enter the paper log's calls before filing the record"),
                     id=incident_id,
                 )
             when = uow.now if at is None else at
             if when > uow.now + FUTURE_SLACK:
-                raise InvalidInput("future_call", "the call's time is in the future", "give a past time, e.g. -20m")
+                raise InvalidInput(
+                    "future_call", _("the call's time is in the future"), _("give a past time, e.g. -20m")
+                )
             call = ServiceCall(
                 incident_id=incident_id,
                 at=when,
@@ -558,14 +689,22 @@ class Service:
             self._writer(uow.session, "ticking off a call-back")
             call = uow.session.get(ServiceCall, call_id, with_for_update=uow.dialect == "postgresql")
             if call is None:
-                raise NotFound("no_call", f"call {call_id} does not exist", "see `opsdeck calls list --owed`")
+                raise NotFound(
+                    "no_call",
+                    _("call {id} does not exist").format(id=call_id),
+                    _("see `opsdeck calls list --owed`"),
+                )
             if not call.callback:
-                raise DomainError("no_callback", f"call {call_id} owes no call-back", "nothing to tick off")
+                raise DomainError(
+                    "no_callback", _("call {id} owes no call-back").format(id=call_id), _("nothing to tick off")
+                )
             if call.called_back_at is not None:
                 raise DomainError(
                     "called_back",
-                    f"call {call_id} was called back at {rfc3339(call.called_back_at)} by {call.called_back_by}",
-                    "nothing to tick off",
+                    _("call {id} was called back at {at} by {by}").format(
+                        id=call_id, at=rfc3339(call.called_back_at), by=call.called_back_by
+                    ),
+                    _("nothing to tick off"),
                 )
             call.called_back_at, call.called_back_by, call.callback_note = uow.now, self.login, note
             uow.record("callback", {"call": call_id, "note": note}, incident_id=call.incident_id)
@@ -602,17 +741,21 @@ class Service:
                 )
                 raise NotFound(
                     "no_step",
-                    f"#{incident_id} has no playbook step {key!r}",
-                    f"use one of: {', '.join(keys)}"
+                    _("#{id} has no playbook step {key!r}").format(id=incident_id, key=key),
+                    _("use one of: {allowed}").format(allowed=", ".join(keys))
                     if keys
-                    else "classify the incident first: its category brings the playbook",
+                    else _("classify the incident first: its category brings the playbook"),
                 )
             if step.state != StepState.PENDING:
+                already = (
+                    _("step {key!r} of #{id} is already skipped by {by} at {at}")
+                    if step.state == StepState.SKIPPED
+                    else _("step {key!r} of #{id} is already done by {by} at {at}")
+                )
                 raise DomainError(
                     "step_done",
-                    f"step {key!r} of #{incident_id} is already {step.state} "
-                    f"by {step.done_by} at {rfc3339(step.done_at)}",
-                    "nothing to change",
+                    already.format(key=key, id=incident_id, by=step.done_by, at=rfc3339(step.done_at)),
+                    _("nothing to change"),
                 )
             step.state = (StepState.SKIPPED if skip else StepState.DONE).value
             step.reason = reason or None
@@ -628,8 +771,10 @@ class Service:
             if incident.cause_located_at is not None:
                 raise DomainError(
                     "cause_known",
-                    f"the cause of #{incident.id} was located at {rfc3339(incident.cause_located_at)}",
-                    "nothing to change; add a note for more detail",
+                    _("the cause of #{id} was located at {at}").format(
+                        id=incident.id, at=rfc3339(incident.cause_located_at)
+                    ),
+                    _("nothing to change; add a note for more detail"),
                 )
             incident.cause_located_at = uow.now
             if note:
@@ -645,8 +790,8 @@ class Service:
             if incident.status == Status.RESOLVED:
                 raise DomainError(
                     "resolved",
-                    f"#{incident.id} was resolved at {rfc3339(incident.resolved_at)}",
-                    f"close it (opsdeck incident close {incident.id}) or reopen it",
+                    _("#{id} was resolved at {at}").format(id=incident.id, at=rfc3339(incident.resolved_at)),
+                    _("close it (opsdeck incident close {id}) or reopen it").format(id=incident.id),
                 )
             incident.status = Status.RESOLVED.value
             incident.resolution = resolution
@@ -671,10 +816,14 @@ class Service:
         the post-incident record: `record` as written, or the draft as it stands (times in
         `zone`). The audit trail keeps the filed record's SHA-256."""
         if false_alarm_reason is not None and duplicate_of is not None:
-            raise InvalidInput("close_two_ways", "--false-alarm and --duplicate-of exclude each other", "choose one")
+            raise InvalidInput(
+                "close_two_ways", _("--false-alarm and --duplicate-of exclude each other"), _("choose one")
+            )
         if record is not None and (false_alarm_reason is not None or duplicate_of is not None):
             raise InvalidInput(
-                "close_two_ways", "a record is filed for a resolved incident", "drop --false-alarm/--duplicate-of"
+                "close_two_ways",
+                _("a record is filed for a resolved incident"),
+                _("drop --false-alarm/--duplicate-of"),
             )
         if false_alarm_reason is not None:
             false_alarm_reason = _clean_text(false_alarm_reason, "reason", required=True)
@@ -685,8 +834,8 @@ class Service:
             if incident.level in (Level.I, Level.II) and not actor.is_lead:
                 raise DomainError(
                     "lead_only",
-                    f"closing #{incident.id} (level {incident.level}) is for leads",
-                    f"ask a lead: {self._leads_text(uow.session)}",
+                    _("closing #{id} (level {level}) is for leads").format(id=incident.id, level=incident.level),
+                    self._ask_a_lead(uow.session),
                 )
             details: dict[str, Any]
             if duplicate_of is not None:
@@ -705,16 +854,19 @@ class Service:
     def _close_with_record(self, uow: UnitOfWork, incident: Incident, text: str | None, zone: tzinfo) -> dict[str, Any]:
         missing = []
         if incident.status != Status.RESOLVED:
-            missing.append("it is not resolved")
+            missing.append(_("it is not resolved"))
         if incident.category == Category.UNCLASSIFIED:
-            missing.append("it has no category")
+            missing.append(_("it has no category"))
         if incident.level is None:
-            missing.append("it has no level")
+            missing.append(_("it has no level"))
         if missing:
+            why = missing[0]
+            for more in missing[1:]:
+                why = _("{first} and {second}").format(first=why, second=more)
             raise DomainError(
                 "not_closable",
-                f"#{incident.id} cannot be closed: {' and '.join(missing)}",
-                "resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID",
+                _("#{id} cannot be closed: {why}").format(id=incident.id, why=why),
+                _("resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID"),
                 id=incident.id,
             )
         from . import record
@@ -736,16 +888,22 @@ class Service:
     def _close_duplicate(self, uow: UnitOfWork, incident: Incident, original_id: int) -> dict[str, Any]:
         if original_id == incident.id:
             raise InvalidInput(
-                "self_duplicate", f"#{incident.id} cannot duplicate itself", "name the original incident"
+                "self_duplicate",
+                _("#{id} cannot duplicate itself").format(id=incident.id),
+                _("name the original incident"),
             )
         original = uow.session.get(Incident, original_id)
         if original is None:
-            raise NotFound("no_incident", f"incident #{original_id} does not exist", "name an existing original")
+            raise NotFound(
+                "no_incident",
+                _("incident #{id} does not exist").format(id=original_id),
+                _("name an existing original"),
+            )
         if original.close_kind == CloseKind.DUPLICATE and original.duplicate_of:
             raise DomainError(
                 "duplicate_chain",
-                f"#{original_id} is itself a duplicate of #{original.duplicate_of}",
-                f"use --duplicate-of {original.duplicate_of}",
+                _("#{id} is itself a duplicate of #{original}").format(id=original_id, original=original.duplicate_of),
+                _("use --duplicate-of {original}").format(original=original.duplicate_of),
             )
         incident.close_kind, incident.duplicate_of = CloseKind.DUPLICATE.value, original_id
         return {"kind": CloseKind.DUPLICATE.value, "duplicate_of": original_id}
@@ -761,8 +919,8 @@ class Service:
             if incident.status != Status.RESOLVED:
                 raise DomainError(
                     "not_resolved",
-                    f"#{incident.id} is {incident.status}, not resolved",
-                    "only a resolved incident reopens",
+                    _("#{id} is {status}, not resolved").format(id=incident.id, status=_status(incident.status)),
+                    _("only a resolved incident reopens"),
                 )
             self._guard_version(uow, incident, expected_version)
             incident.status = Status.ACKNOWLEDGED.value
@@ -811,12 +969,14 @@ class Service:
 
         def change(uow: UnitOfWork, actor: Actor, incident: Incident) -> dict[str, Any]:
             if started > uow.now + FUTURE_SLACK:
-                raise InvalidInput("future_outage", "the outage start is in the future", "give a past time or -15m")
+                raise InvalidInput(
+                    "future_outage", _("the outage start is in the future"), _("give a past time or -15m")
+                )
             if incident.resolved_at and started > incident.resolved_at:
                 raise InvalidInput(
                     "outage_after_resolution",
-                    "the outage cannot start after the resolution",
-                    f"give a time before {rfc3339(incident.resolved_at)}",
+                    _("the outage cannot start after the resolution"),
+                    _("give a time before {at}").format(at=rfc3339(incident.resolved_at)),
                 )
             before = incident.outage_started_at
             incident.outage_started_at = started
@@ -834,7 +994,11 @@ class Service:
         """An obligation of a level III+ incident is met: who, when, how and a note."""
         via = _clean_text(via, "channel", required=True, limit=40).lower()
         if via not in CHANNELS:
-            raise InvalidInput("bad_channel", f"{via!r} is not a channel", f"use one of {', '.join(CHANNELS)}")
+            raise InvalidInput(
+                "bad_channel",
+                _("{via!r} is not a channel").format(via=via),
+                _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
+            )
         note, who = _clean_text(note, "note", required=False), _clean_text(who, "name", required=False, limit=120)
         with self.store.write(self.login) as uow:
             self._writer(uow.session, "attesting an obligation")
@@ -842,7 +1006,11 @@ class Service:
             self._not_closed(incident)
             spec = self._obligation(uow.session, incident, obligation)
             if spec.who and not who:
-                raise InvalidInput("missing_who", f"{obligation} records who was designated", "give --who NAME")
+                raise InvalidInput(
+                    "missing_who",
+                    _("{obligation} records who was designated").format(obligation=obligation),
+                    _("give --who NAME"),
+                )
             row = Attestation(
                 incident_id=incident_id, key=spec.key, at=uow.now, by=self.login, channel=via, note=note, who=who
             )
@@ -858,12 +1026,22 @@ class Service:
         spec = next((o for o in rules.obligations if o.key == key), None)
         if spec is None:
             keys = ", ".join(o.key for o in rules.obligations)
-            raise NotFound("no_obligation", f"{key!r} is not an obligation", f"use one of: {keys}")
+            raise NotFound(
+                "no_obligation",
+                _("{key!r} is not an obligation").format(key=key),
+                _("use one of: {allowed}").format(allowed=keys),
+            )
         if not incident.level or Level(incident.level).rank < Level.III.rank:
             raise DomainError(
                 "below_iii",
-                f"#{incident.id} is level {incident.level or '(none)'}: the obligations apply from level III",
-                f"if it is III or worse, raise it first: opsdeck incident level {incident.id} --level III --reason R",
+                _("#{id} is level {level}: the obligations apply from level III").format(
+                    id=incident.id, level=incident.level
+                )
+                if incident.level
+                else _("#{id} is level (none): the obligations apply from level III").format(id=incident.id),
+                _("if it is III or worse, raise it first: opsdeck incident level {id} --level III --reason R").format(
+                    id=incident.id
+                ),
             )
         return spec
 
@@ -878,14 +1056,19 @@ class Service:
             )
             if clock is None or clock.next_level is None:
                 raise DomainError(
-                    "no_regrade", f"#{incident.id} has no re-grade clock", "nothing to confirm or decline"
+                    "no_regrade",
+                    _("#{id} has no re-grade clock").format(id=incident.id),
+                    _("nothing to confirm or decline"),
                 )
             if uow.now <= clock.due_at:
                 raise DomainError(
                     "regrade_not_due",
-                    f"#{incident.id}: no re-grade is due yet; the outage passes the "
-                    f"{deadlines.bound_of(clock.clock_key)} h bound at {rfc3339(clock.due_at)}",
-                    f"to change the level now: opsdeck incident level {incident.id} --level L --reason R",
+                    _("#{id}: no re-grade is due yet; the outage passes the {bound} h bound at {at}").format(
+                        id=incident.id, bound=deadlines.bound_of(clock.clock_key), at=rfc3339(clock.due_at)
+                    ),
+                    _("to change the level now: opsdeck incident level {id} --level L --reason R").format(
+                        id=incident.id
+                    ),
                 )
             bound = deadlines.bound_of(clock.clock_key)
             details: dict[str, Any] = {"bound_hours": bound, "next_level": clock.next_level, "reason": reason}
@@ -919,7 +1102,7 @@ class Service:
         shows SILENCED until it ends. A zero duration lifts the silence."""
         reason = _clean_text(reason, "reason", required=True)
         if (probe is None) == (system is None):
-            raise InvalidInput("silence_target", "silence one probe or one system", "give NAME or --system S")
+            raise InvalidInput("silence_target", _("silence one probe or one system"), _("give NAME or --system S"))
         with self.store.write(self.login) as uow:
             self._writer(uow.session, "silencing probes")
             query = select(Probe)
@@ -931,8 +1114,10 @@ class Service:
             if not probes:
                 raise NotFound(
                     "no_probe",
-                    f"no probe named {probe!r}" if probe else f"system {system!r} has no probes yet",
-                    "see `opsdeck probe list`",
+                    _("no probe named {probe!r}").format(probe=probe)
+                    if probe
+                    else _("system {system!r} has no probes yet").format(system=system),
+                    _("see `opsdeck probe list`"),
                 )
             until = uow.now + duration if duration > timedelta(0) else None
             for row in probes:
@@ -1001,10 +1186,14 @@ class Service:
         try:
             category = parse_enum(Category, text, "category")
         except ValueError as error:
-            raise InvalidInput("bad_category", str(error), "see DOMAIN.md §1 for what each means") from None
+            raise InvalidInput("bad_category", str(error), _("see DOMAIN.md §1 for what each means")) from None
         if category is Category.UNCLASSIFIED:
             allowed = ", ".join(c.value for c in CLASSIFIED_CATEGORIES)
-            raise InvalidInput("bad_category", "unclassified is not a classification", f"use one of {allowed}")
+            raise InvalidInput(
+                "bad_category",
+                _("unclassified is not a classification"),
+                _("use one of {allowed}").format(allowed=allowed),
+            )
         return category
 
     @staticmethod
@@ -1012,7 +1201,7 @@ class Service:
         try:
             return Level.parse(text)
         except ValueError as error:
-            raise InvalidInput("bad_level", str(error), "I is the most severe, IV the least") from None
+            raise InvalidInput("bad_level", str(error), _("I is the most severe, IV the least")) from None
 
     @staticmethod
     def _system(session: Session, name: str) -> System:
@@ -1020,8 +1209,8 @@ class Service:
         if system is None:
             raise NotFound(
                 "no_system",
-                f"no system named {name!r} in the catalog",
-                "see `opsdeck systems list`, or add it with `opsdeck systems import FILE`",
+                _("no system named {name!r} in the catalog").format(name=name),
+                _("see `opsdeck systems list`, or add it with `opsdeck systems import FILE`"),
             )
         return system
 
@@ -1034,10 +1223,18 @@ class Service:
     def roster_duty(self, login: str, on: bool) -> RosterMember:
         with self.store.write(self.login) as uow:
             if self.read_only or login != self.login:
-                self._lead(uow.session, f"putting {login} {'on' if on else 'off'} duty")
+                self._lead(
+                    uow.session,
+                    f"putting {login} {'on' if on else 'off'} duty",
+                    shown=(_("putting {login} on duty") if on else _("putting {login} off duty")).format(login=login),
+                )
             member = uow.session.scalars(select(RosterMember).where(col(RosterMember.login) == login)).one_or_none()
             if member is None:
-                raise NotFound("no_member", f"{login!r} is not on the roster", "see `opsdeck roster list`")
+                raise NotFound(
+                    "no_member",
+                    _("{login!r} is not on the roster").format(login=login),
+                    _("see `opsdeck roster list`"),
+                )
             if member.on_duty != on:
                 member.on_duty = on
                 uow.record("duty", {"login": login, "on_duty": on}, entity="roster", entity_id=login)
@@ -1080,12 +1277,16 @@ class Service:
             self._writer(uow.session, "retrying a notification")
             message = uow.session.get(OutboxMessage, message_id)
             if message is None:
-                raise NotFound("no_message", f"no notification #{message_id}", "see `opsdeck notify list`")
+                raise NotFound(
+                    "no_message",
+                    _("no notification #{id}").format(id=message_id),
+                    _("see `opsdeck notify list`"),
+                )
             if message.state not in ("failed", "dead"):
                 raise DomainError(
                     "not_failed",
-                    f"notification #{message_id} is {message.state}",
-                    "only failed or dead ones are retried",
+                    _("notification #{id} is {state}").format(id=message_id, state=message.state),
+                    _("only failed or dead ones are retried"),
                 )
             message.state, message.next_attempt_at, message.lease_until = "pending", uow.now, None
             uow.record(
@@ -1176,15 +1377,18 @@ def _import_systems(uow: UnitOfWork, parsed: Parsed, progress: Any) -> ImportRes
         if row["vendor_contact"] and row["vendor_contact"] not in contacts:
             raise InvalidInput(
                 "no_contact",
-                f"{record.where}: vendor_contact: for system {row['name']!r}, "
-                f"vendor_contact {row['vendor_contact']!r} is not a contact",
-                "import contacts first (opsdeck contacts import FILE) or fix the key",
+                _("{where}: vendor_contact: for system {name!r}, vendor_contact {contact!r} is not a contact").format(
+                    where=record.where, name=row["name"], contact=row["vendor_contact"]
+                ),
+                _("import contacts first (opsdeck contacts import FILE) or fix the key"),
             )
         if row["parent"] and row["parent"] not in known:
             raise InvalidInput(
                 "no_parent",
-                f"{record.where}: parent: for system {row['name']!r}, parent {row['parent']!r} is not a system",
-                "add the parent to the file or the catalog",
+                _("{where}: parent: for system {name!r}, parent {parent!r} is not a system").format(
+                    where=record.where, name=row["name"], parent=row["parent"]
+                ),
+                _("add the parent to the file or the catalog"),
             )
     where = {data["name"]: record.where for record, data in parsed}
     parents = {r["name"]: r.pop("parent") for r in rows}
@@ -1218,8 +1422,10 @@ def _refuse_cycles(graph: dict[int, int | None], names: dict[int, str], where: d
                 name = names[start]
                 raise InvalidInput(
                     "parent_cycle",
-                    f"{where.get(name, 'catalog')}: parent: system {name!r} is its own ancestor",
-                    "fix the parent chain in the file",
+                    _("{where}: parent: system {name!r} is its own ancestor").format(
+                        where=where[name] if name in where else _("catalog"), name=name
+                    ),
+                    _("fix the parent chain in the file"),
                 )
             seen.add(node)
             node = graph.get(node)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInput
+from .i18n import _
 
 DEFAULT_FOLDER = Path("/var/lib/opsdeck")
 DEFAULT_GROUP = "opsdeck"
@@ -65,7 +66,7 @@ def init_system(folder: Path, group: str, site_config: Path) -> SystemSetup:
     existed = setup.store_path.exists()
     open_store(setup.db_url).dispose()  # creates it with its schema, or checks the one there
     if not existed:
-        setup.done.append(f"created the store {setup.store_path}")
+        setup.done.append(_("created the store {path}").format(path=setup.store_path))
     for path in (setup.store_path, *(Path(f"{setup.store_path}{s}") for s in ("-wal", "-shm"))):
         if path.exists():
             _own(setup, path, gid, FILE_MODE)
@@ -79,8 +80,10 @@ def _group_id(group: str) -> int:
     except KeyError:
         raise InvalidInput(
             "no_group",
-            f"there is no group {group!r} on this host",
-            f"create it (groupadd {group}), add the operators (usermod -aG {group} LOGIN), run this again",
+            _("there is no group {group!r} on this host").format(group=group),
+            _("create it (groupadd {group}), add the operators (usermod -aG {group} LOGIN), run this again").format(
+                group=group
+            ),
         ) from None
 
 
@@ -88,11 +91,13 @@ def _folder(setup: SystemSetup, path: Path, gid: int) -> None:
     try:
         if not path.exists():
             path.mkdir(parents=True)
-            setup.done.append(f"created {path}")
+            setup.done.append(_("created {path}").format(path=path))
         _own(setup, path, gid, FOLDER_MODE)
     except PermissionError as error:
         raise InvalidInput(
-            "init_permission", f"{path}: {error.strerror}", "run `opsdeck init --system` as root (sudo)"
+            "init_permission",
+            _("{where}: {what}").format(where=path, what=error.strerror),
+            _("run `opsdeck init --system` as root (sudo)"),
         ) from None
 
 
@@ -100,10 +105,10 @@ def _own(setup: SystemSetup, path: Path, gid: int, mode: int) -> None:
     info = path.stat()
     if info.st_gid != gid:
         os.chown(path, -1, gid)
-        setup.done.append(f"{path}: group {setup.group}")
+        setup.done.append(_("{path}: group {group}").format(path=path, group=setup.group))
     if stat.S_IMODE(info.st_mode) != mode:
         path.chmod(mode)
-        setup.done.append(f"{path}: mode {mode:o}")
+        setup.done.append(_("{path}: mode {mode:o}").format(path=path, mode=mode))
 
 
 def _site_config(setup: SystemSetup) -> None:
@@ -117,14 +122,18 @@ def _site_config(setup: SystemSetup) -> None:
             current = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise InvalidInput(
-                "config_syntax", f"{path}: not valid TOML ({error})", "fix or remove it, then run this again"
+                "config_syntax",
+                _("{path}: not valid TOML ({error})").format(path=path, error=error),
+                _("fix or remove it, then run this again"),
             ) from None
         clash = {k: v for k, v in current.items() if k in wanted and v != wanted[k]}
         if clash:
             raise InvalidInput(
                 "site_config_differs",
-                f"{path} already points elsewhere: {', '.join(f'{k} = {v!r}' for k, v in clash.items())}",
-                "edit or remove that file if this host should use the new store, then run this again",
+                _("{path} already points elsewhere: {settings}").format(
+                    path=path, settings=", ".join(f"{k} = {v!r}" for k, v in clash.items())
+                ),
+                _("edit or remove that file if this host should use the new store, then run this again"),
             )
     missing = {k: v for k, v in wanted.items() if k not in current}
     if missing:
@@ -135,7 +144,7 @@ def _site_config(setup: SystemSetup) -> None:
             lines = ["# opsdeck site config: every login on this host uses the shared store"]
         lines += [f"{k} = {_toml_string(v)}" for k, v in missing.items()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        setup.done.append(f"wrote {path}")
+        setup.done.append(_("wrote {path}").format(path=path))
     if stat.S_IMODE(path.stat().st_mode) != CONFIG_MODE:
         path.chmod(CONFIG_MODE)
 

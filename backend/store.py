@@ -30,6 +30,7 @@ from sqlmodel import Session, col
 
 from . import audit
 from .errors import InvalidInput, StoreUnavailable
+from .i18n import _
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, OutboxMessage
 from .timeutil import Clock, utcnow
 
@@ -47,14 +48,14 @@ def parse_url(url: str) -> URL:
     except Exception:
         raise InvalidInput(
             "bad_db_url",
-            f"{url!r} is not a database URL",
-            "use a path like sqlite:////var/lib/opsdeck/opsdeck.db or postgresql+psycopg://user@host/dbname",
+            _("{url!r} is not a database URL").format(url=url),
+            _("use a path like sqlite:////var/lib/opsdeck/opsdeck.db or postgresql+psycopg://user@host/dbname"),
         ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise InvalidInput(
             "bad_db_url",
-            f"{parsed.get_backend_name()} is not supported",
-            "use sqlite:///PATH or postgresql+psycopg://...",
+            _("{backend} is not supported").format(backend=parsed.get_backend_name()),
+            _("use sqlite:///PATH or postgresql+psycopg://..."),
         )
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -88,8 +89,8 @@ def make_engine(url: str | URL) -> Engine:
         if path is None:
             raise InvalidInput(
                 "memory_db",
-                "an in-memory store cannot be shared or kept",
-                "give a file path: sqlite:////path/to/opsdeck.db",
+                _("an in-memory store cannot be shared or kept"),
+                _("give a file path: sqlite:////path/to/opsdeck.db"),
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         share_with_group(path.parent)
@@ -177,15 +178,17 @@ def translate_db_error(error: DBAPIError, url: URL) -> StoreUnavailable | None:
     if _busy(error):
         return StoreUnavailable(
             "store_busy",
-            f"store busy: another process held the write lock for over {BUSY_TIMEOUT_MS // 1000} s",
-            "retry; if it persists, look for a stuck opsdeck process holding the store",
+            _("store busy: another process held the write lock for over {seconds} s").format(
+                seconds=BUSY_TIMEOUT_MS // 1000
+            ),
+            _("retry; if it persists, look for a stuck opsdeck process holding the store"),
         )
     if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
         orig = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         return StoreUnavailable(
             "store_unavailable",
-            f"store unavailable at {url.render_as_string(hide_password=True)}: {orig}",
-            "check that the database is reachable and the URL is right (--db or OPSDECK_DB)",
+            _("store unavailable at {url}: {error}").format(url=url.render_as_string(hide_password=True), error=orig),
+            _("check that the database is reachable and the URL is right (--db or OPSDECK_DB)"),
         )
     return None
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import _
+
 Clock = Callable[[], datetime]
 
 
@@ -29,11 +31,15 @@ def parse_duration(text: str) -> timedelta:
     """`90s`, `15m`, `2h`, `1d`, `1w` (a sign is allowed and ignored here)."""
     match = re.fullmatch(r"\s*[+-]?\s*(\d+)\s*([smhdw])\s*", text)
     if not match:
-        raise TimeFormatError(f"{text!r} is not a duration: write a number and a unit, like 30m, 2h or 1d")
+        raise TimeFormatError(
+            _("{text!r} is not a duration: write a number and a unit, like 30m, 2h or 1d").format(text=text)
+        )
     try:
         return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:
-        raise TimeFormatError(f"{text!r} is too long a duration: give at most a few years") from None
+        raise TimeFormatError(
+            _("{text!r} is too long a duration: give at most a few years").format(text=text)
+        ) from None
 
 
 def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
@@ -47,7 +53,9 @@ def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
         try:
             return now - delta if rel.group(1) == "-" else now + delta
         except OverflowError:
-            raise TimeFormatError(f"{text!r} reaches outside the calendar: give a nearer time") from None
+            raise TimeFormatError(
+                _("{text!r} reaches outside the calendar: give a nearer time").format(text=text)
+            ) from None
     candidate = text.strip()
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
@@ -55,7 +63,9 @@ def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
         raise TimeFormatError(
-            f"{text!r} is not a time: use RFC 3339 like 2026-11-28T03:10:00Z or a relative time like -15m"
+            _("{text!r} is not a time: use RFC 3339 like 2026-11-28T03:10:00Z or a relative time like -15m").format(
+                text=text
+            )
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
@@ -85,7 +95,9 @@ def load_zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise TimeFormatError(f"unknown time zone {name!r}: use an IANA name like Asia/Shanghai or UTC") from None
+        raise TimeFormatError(
+            _("unknown time zone {name!r}: use an IANA name like Asia/Shanghai or UTC").format(name=name)
+        ) from None
 
 
 def format_local(value: datetime | None, tz: tzinfo) -> str:
@@ -99,7 +111,7 @@ def format_age(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds}s"
-    minutes, _ = divmod(seconds, 60)
+    minutes = seconds // 60
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)

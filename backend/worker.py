@@ -28,6 +28,7 @@ from sqlmodel import col
 from . import clocks, escalation, probe_health, spool_watch
 from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
+from .i18n import _
 from .ingest import Ingester, ScanReport, SpoolSettings
 from .maintenance import MaintainDuty, Retention
 from .models import WorkerHeartbeat
@@ -256,9 +257,15 @@ def standard_worker(
     actor = worker_actor()
     unknown = [d for d in duties if d not in DUTIES]
     if unknown:
-        raise InvalidInput("bad_duty", f"unknown duty {unknown[0]!r}", f"use {', '.join(DUTIES)}")
+        raise InvalidInput(
+            "bad_duty",
+            _("unknown duty {duty!r}").format(duty=unknown[0]),
+            _("use {duties}").format(duties=", ".join(DUTIES)),
+        )
     if "ingest" in duties and spool is None:
-        raise InvalidInput("no_spool", "the ingest duty needs a spool", "set spool in the config or give --spool DIR")
+        raise InvalidInput(
+            "no_spool", _("the ingest duty needs a spool"), _("set spool in the config or give --spool DIR")
+        )
     stop = stop or threading.Event()
     available: dict[str, Callable[[], Any]] = {
         "escalate": escalate_duty(store, actor),

@@ -79,7 +79,8 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     STATUSES: tuple[str, ...] = ("reported", "acknowledged", "resolved")
     SORTS: tuple[str, ...] = board.SORTS
-    EMPTY = "No open incidents."
+    EMPTY = _("No open incidents.")
+    EMPTY_MATCH = _("No open incidents match: {filter} (esc clears)")
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
@@ -357,7 +358,7 @@ class BoardScreen(IncidentActions, Screen[None]):
             return
         event.input.display = False
         self.query_one(IncidentList).empty_text = (
-            f"{self.EMPTY[:-1]} match: {self.filter.describe()} (esc clears)" if not self.filter.empty else self.EMPTY
+            self.EMPTY_MATCH.format(filter=self.filter.describe()) if not self.filter.empty else self.EMPTY
         )
         self.query_one(IncidentList).focus()
         self.reload_all(first_page=True)
@@ -378,7 +379,7 @@ class BoardScreen(IncidentActions, Screen[None]):
             self.query_one(IncidentList).set_order(self.order)
         else:  # the keys hold due times and this order wants report times (or back): read them
             self.reload_all(first_page=True)
-        self.notify(f"sorted by {self.sort}", timeout=2)
+        self.notify(_("sorted by {order}").format(order=sort_name(self.sort)), timeout=2)
 
     def action_replay(self) -> None:
         from opsdeck.screens.replay import ReplayScreen
@@ -469,7 +470,12 @@ class BoardScreen(IncidentActions, Screen[None]):
             )
             return f"#{incident.id} reported"
 
-        self._form(NewIncidentForm("Report an incident (an external warning)", perform, systems=systems))
+        self._form(NewIncidentForm(_("Report an incident (an external warning)"), perform, systems=systems))
+
+
+def sort_name(sort: str) -> str:
+    names = {"due": _("due"), "level": _("level"), "age": _("age"), "id": _("id"), "recent": _("recent")}
+    return names.get(sort, sort)
 
 
 def _ordered(keys: dict[int, Key], sort: str) -> list[int]:

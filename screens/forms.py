@@ -26,9 +26,10 @@ from textual.widgets import Button, Input, Label, OptionList, RadioButton, Radio
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Level
+from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Category, Level
 from opsdeck.backend.errors import OpsdeckError, StaleWrite
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import CHANNELS
 
@@ -68,8 +69,8 @@ class ActionForm(ModalScreen[str | None]):
             yield from self.fields()
             yield Static("", id="error")
             with Horizontal(id="buttons"):
-                yield Button("Apply (ctrl+s)", variant="primary", id="apply")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button(_("Apply (ctrl+s)"), variant="primary", id="apply")
+                yield Button(_("Cancel (esc)"), id="cancel")
 
     def fields(self) -> ComposeResult:
         yield from ()
@@ -115,11 +116,13 @@ class ActionForm(ModalScreen[str | None]):
     def refused(self, error: BaseException | None) -> None:
         if isinstance(error, StaleWrite):
             self.expected_version = error.params.get("version")
-            message = f"{error}. Submit again to apply on version {self.expected_version}."
+            message = _("{error}. Submit again to apply on version {version}.").format(
+                error=error, version=self.expected_version
+            )
         elif isinstance(error, OpsdeckError):
             message = str(error)
         else:
-            message = f"{type(error).__name__}: {error} (a bug: please report it)"
+            message = _("{kind}: {error} (a bug: please report it)").format(kind=type(error).__name__, error=error)
         self.query_one("#error", Static).update(Text(clean(message)))
 
 
@@ -134,15 +137,15 @@ class TextForm(ActionForm):
         perform: Perform,
         expected_version: int | None = None,
         *,
-        label: str = "Text",
+        label: str = "",
         text: str = "",
         multiline: bool = True,
     ) -> None:
         super().__init__(title, perform, expected_version)
-        self.label, self.text, self.multiline = label, text, multiline
+        self.label, self.text, self.multiline = label or _("Text"), text, multiline
 
     def fields(self) -> ComposeResult:
-        yield Label(f"{self.label}{' (ctrl+e: $EDITOR)' if self.multiline else ''}")
+        yield Label(_("{label} (ctrl+e: $EDITOR)").format(label=self.label) if self.multiline else self.label)
         if self.multiline:
             yield TextArea(self.text, id="text", soft_wrap=True)
         else:
@@ -174,7 +177,8 @@ class TextForm(ActionForm):
                 subprocess.run([*shlex.split(editor), str(path)], check=False)
             area.text = path.read_text("utf-8").rstrip("\n")
         except (OSError, ValueError) as error:
-            self.query_one("#error", Static).update(Text(f"{editor}: {error} — type the text here instead"))
+            message = _("{editor}: {error} — type the text here instead").format(editor=editor, error=error)
+            self.query_one("#error", Static).update(Text(message))
         finally:
             path.unlink(missing_ok=True)
 
@@ -199,18 +203,17 @@ class ClassifyForm(ActionForm):
 
     def fields(self) -> ComposeResult:
         if self.with_category:
-            yield Label("Category (1-8)")
+            yield Label(_("Category (1-8)"))
             options = [
-                Option(Text(f"{n}  {c.value:<17} {CATEGORY_TERMS[c].zh}"), id=c.value)
-                for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)
+                Option(Text(f"{n}  {_category_choice(c)}"), id=c.value) for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)
             ]
             yield OptionList(*options, id="category")
-        yield Label("Level (I is the most severe)")
+        yield Label(_("Level (I is the most severe)"))
         with RadioSet(id="level"):
             for level in Level:
                 yield RadioButton(f"{level.value} {level.term.zh}", value=level.value == self.level, name=level.value)
-        yield Label("Reason")
-        yield Input(id="reason", placeholder="why (needed when it was classified already)")
+        yield Label(_("Reason"))
+        yield Input(id="reason", placeholder=_("why (needed when it was classified already)"))
 
     def on_mount(self) -> None:
         if self.with_category:
@@ -327,11 +330,11 @@ class CloseForm(ActionForm):
 
     def fields(self) -> ComposeResult:
         with RadioSet(id="kind"):
-            yield RadioButton("with the record (resolved and classified)", value=True, name="record")
-            yield RadioButton("false alarm (say why)", name="false_alarm")
-            yield RadioButton("duplicate of another incident (pick it)", name="duplicate")
-        yield Input(id="reason", placeholder="why it was a false alarm")
-        yield Label("Original (for a duplicate)")
+            yield RadioButton(_("with the record (resolved and classified)"), value=True, name="record")
+            yield RadioButton(_("false alarm (say why)"), name="false_alarm")
+            yield RadioButton(_("duplicate of another incident (pick it)"), name="duplicate")
+        yield Input(id="reason", placeholder=_("why it was a false alarm"))
+        yield Label(_("Original (for a duplicate)"))
         yield OptionList(*[Option(Text(clean(text)), id=key) for key, text in self.originals], id="original")
 
     def on_mount(self) -> None:
@@ -356,9 +359,11 @@ class NewIncidentForm(ActionForm):
         self.systems = systems
 
     def fields(self) -> ComposeResult:
-        yield Input(id="title", placeholder="title: what is wrong, as reported")
-        yield Input(id="description", placeholder="details (optional)")
-        yield Input(id="system", placeholder=f"system (optional): {', '.join(self.systems[:6])}")
+        yield Input(id="title", placeholder=_("title: what is wrong, as reported"))
+        yield Input(id="description", placeholder=_("details (optional)"))
+        yield Input(
+            id="system", placeholder=_("system (optional): {systems}").format(systems=", ".join(self.systems[:6]))
+        )
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
@@ -384,15 +389,27 @@ def owner_choices(roster: Sequence[dict[str, Any]], suggested_duties: set[str]) 
         (
             m["login"],
             f"{cell(m['login'], 10)} {cell(','.join(m['duties']) or m['permission'], 14)} "
-            f"{'ON DUTY' if m['on_duty'] else 'off    '} {m['open_incidents']:>2} open"
-            f"{'   <- suggested' if fits(m) else ''}",
+            f"{cell(_('ON DUTY') if m['on_duty'] else _('off'), 7)} "
+            + _("{count} open").format(count=f"{m['open_incidents']:>2}")
+            + ("   " + _("<- suggested") if fits(m) else ""),
         )
         for m in members
     ]
 
 
 def obligation_choices(obligations: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(o["key"], f"{'[x]' if o['attested'] else '[ ]'} {o['key']:<22} {o['en']}") for o in obligations]
+    return [
+        (o["key"], f"{'[x]' if o['attested'] else '[ ]'} {o['key']:<22} {pick(o['en'], o['zh'])}") for o in obligations
+    ]
 
 
-CHANNEL_HINT = "channel: " + ", ".join(CHANNELS)
+def channel_hint() -> str:
+    return _("channel: {channels}").format(channels=", ".join(CHANNELS))
+
+
+def _category_choice(category: Category) -> str:
+    """In English the key scripts use and the plan's Chinese term; in Chinese the term."""
+    term = CATEGORY_TERMS[category]
+    if current_language() == "zh_CN":
+        return term.shown
+    return f"{category.value:<17} {term.zh}"

@@ -32,7 +32,7 @@ class HandoverScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("loading…", id="handover")
+            yield Static(_("loading…"), id="handover")
         yield KeyHints()
 
     def on_mount(self) -> None:
@@ -46,8 +46,10 @@ class HandoverScreen(Screen[None]):
 
     def show(self, data: dict[str, Any]) -> None:
         text = Text()
-        text.append(f"Handover: the last {int(self.since.total_seconds() // 3600)} h\n\n", "bold")
-        text.append(f"Open incidents ({len(data['open_incidents'])}), most urgent first\n", "bold")
+        hours = int(self.since.total_seconds() // 3600)
+        text.append(_("Handover: the last {hours} h").format(hours=hours) + "\n\n", "bold")
+        heading = _("Open incidents ({count}), most urgent first").format(count=len(data["open_incidents"]))
+        text.append(heading + "\n", "bold")
         for item in data["open_incidents"]:
             due = item["next_deadline"]
             when = f"{format_countdown(due['remaining_s'])} {cell(due['key'], 20)}" if due else " " * 30
@@ -55,18 +57,18 @@ class HandoverScreen(Screen[None]):
             text.append(f"  #{item['id']:<5} {cell(item['level'] or '--', 4)} ")
             text.append(when, style)
             text.append(f" {cell(item['title'], 50)} {cell(item['owner'] or '-', 10)}\n")
-        text.append(f"\nBreaches escalated ({len(data['breaches_since'])})\n", "bold")
+        text.append("\n" + _("Breaches escalated ({count})").format(count=len(data["breaches_since"])) + "\n", "bold")
         for b in data["breaches_since"]:
-            text.append(
-                f"  #{b['incident_id']:<5} {cell(b['rule'], 22)} to {cell(', '.join(b['to']) or 'nobody (met late)', 40)}\n"
-            )
-        text.append(f"\nUnattested obligations ({len(data['unattested_obligations'])})\n", "bold")
+            to = _("to {targets}").format(targets=cell(", ".join(b["to"]) or _("nobody (met late)"), 40))
+            text.append(f"  #{b['incident_id']:<5} {cell(b['rule'], 22)} {to}\n")
+        unattested = _("Unattested obligations ({count})").format(count=len(data["unattested_obligations"]))
+        text.append("\n" + unattested + "\n", "bold")
         for u in data["unattested_obligations"]:
             text.append(f"  #{u['incident_id']:<5} {cell(', '.join(u['missing']), 90)}\n")
-        text.append("\nStale probes: ", "bold")
-        text.append(cell(", ".join(data["stale_probes"]) or "none", 120) + "\n")
-        text.append("Silenced probes: ", "bold")
-        text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or "none", 120) + "\n")
+        text.append("\n" + _("Stale probes:") + " ", "bold")
+        text.append(cell(", ".join(data["stale_probes"]) or _("none"), 120) + "\n")
+        text.append(_("Silenced probes:") + " ", "bold")
+        text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or _("none"), 120) + "\n")
         self.query_one("#handover", Static).update(text)
 
     def action_back(self) -> None:

@@ -12,21 +12,24 @@ from textual.widgets import Static
 
 from opsdeck.backend.i18n import _
 
-LEGEND = [
-    ("I!!!", "bold reverse red", "level I 特别重大: outage over 24 h"),
-    ("II!!", "bold red", "level II 重大: 12-24 h"),
-    ("III!", "bold yellow", "level III 较大: 2-12 h"),
-    ("IV", "blue", "level IV 一般: up to 2 h"),
-    ("--", "dim", "not classified yet (due within 30 min of the report)"),
-    ("   12:34", "", "next deadline, counting down (mm:ss under an hour, then 3h05m, then 2d04h)"),
-    ("   03:10", "bold yellow", "in its warning band (the last 20 % of its time)"),
-    ("  -05:00", "bold reverse red", "breached: overdue by that much; it was escalated"),
-    ("NEW", "bold", "reported, nobody has acknowledged it"),
-    ("OK WARN CRIT UNKN", "", "probe states (the last result); 'stale' when none came in twice its interval"),
-    ("CRIT parent", "", "critical, but its parent system is down: no incident of its own"),
-    ("SILENCED", "bold blue", "a maintenance window: results stored, no incident opens"),
-    (". w C ?", "dim", "a probe's recent results, oldest first: OK, warning, critical, unknown"),
-]
+
+def legend() -> list[tuple[str, str, str]]:
+    """What the board shows, its style, what it means: looked up when drawn."""
+    return [
+        ("I!!!", "bold reverse red", _("level I 特别重大: outage over 24 h")),
+        ("II!!", "bold red", _("level II 重大: 12-24 h")),
+        ("III!", "bold yellow", _("level III 较大: 2-12 h")),
+        ("IV", "blue", _("level IV 一般: up to 2 h")),
+        ("--", "dim", _("not classified yet (due within 30 min of the report)")),
+        ("   12:34", "", _("next deadline, counting down (mm:ss under an hour, then 3h05m, then 2d04h)")),
+        ("   03:10", "bold yellow", _("in its warning band (the last 20 % of its time)")),
+        ("  -05:00", "bold reverse red", _("breached: overdue by that much; it was escalated")),
+        (_("NEW"), "bold", _("reported, nobody has acknowledged it")),
+        ("OK WARN CRIT UNKN", "", _("probe states (the last result); 'stale' when none came in twice its interval")),
+        (_("CRIT parent"), "", _("critical, but its parent system is down: no incident of its own")),
+        (_("SILENCED"), "bold blue", _("a maintenance window: results stored, no incident opens")),
+        (". w C ?", "dim", _("a probe's recent results, oldest first: OK, warning, critical, unknown")),
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -46,7 +49,7 @@ class HelpScreen(ModalScreen[None]):
     def _keys(self) -> Table:
         """Every binding with an id, of the screen below and its widgets, with all its keys,
         in two columns so that the legend fits below on a laptop's terminal."""
-        table = Table(title="Keys", title_justify="left", box=None, show_header=False, padding=(0, 1))
+        table = Table(title=_("Keys"), title_justify="left", box=None, show_header=False, padding=(0, 1))
         for _column in range(2):
             table.add_column(min_width=10, no_wrap=True, style="bold")
             table.add_column(min_width=14, no_wrap=True)
@@ -70,12 +73,12 @@ class HelpScreen(ModalScreen[None]):
 
     def _legend(self) -> Table:
         table = Table(
-            title="\nLegend: severity is never colour alone",
+            title="\n" + _("Legend: severity is never colour alone"),
             title_justify="left",
             box=None,
             show_header=False,
             padding=(0, 2),
         )
-        for sample, style, meaning in LEGEND:
+        for sample, style, meaning in legend():
             table.add_row(Text.assemble((sample, style)), Text(meaning))
         return table

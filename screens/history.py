@@ -14,7 +14,8 @@ from opsdeck.screens.board import BoardScreen
 class HistoryScreen(BoardScreen):
     STATUSES = ("resolved", "closed")
     SORTS = board.HISTORY_SORTS
-    EMPTY = "No resolved or closed incidents."
+    EMPTY = _("No resolved or closed incidents.")
+    EMPTY_MATCH = _("No resolved or closed incidents match: {filter} (esc clears)")
     BINDINGS = [
         Binding("q", "back", _("Back"), id="history.back"),
     ]

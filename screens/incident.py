@@ -25,12 +25,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from opsdeck.backend import detail as detail_mod
 from opsdeck.backend import presence
 from opsdeck.backend.detail import Detail
+from opsdeck.backend.domain import Category, Level
 from opsdeck.backend.errors import OpsdeckError
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age, format_countdown
-from opsdeck.tui.text import cell
+from opsdeck.tui.text import cell, pad, rpad, status_word
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.keyhints import KeyHints
 
@@ -74,7 +76,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         with VerticalScroll(id="body"):
             yield Static(classes="section", id="fields")
             yield Static(classes="section", id="deadlines")
-            yield Static(Text("Playbook (space: done, x: skip with a reason)", "bold"), classes="section")
+            yield Static(Text(_("Playbook (space: done, x: skip with a reason)"), "bold"), classes="section")
             yield OptionList(id="playbook")
             yield Static(classes="section", id="obligations")
             yield Static(classes="section", id="notes")
@@ -151,8 +153,10 @@ class IncidentScreen(IncidentActions, Screen[None]):
     def _changed_elsewhere(self, actor: str, action: str) -> None:
         if self.app.screen is not self and actor != self.ctx.login:  # a form is open: keep it, say who did what
             self.app.notify(
-                f"#{self.incident_id}: {actor or 'someone'} just did {action or 'a change'}. What you typed is kept; "
-                "applying it is refused once, saying what changed, then applies on the new version",
+                _(
+                    "#{id}: {actor} just did {action}. What you typed is kept; "
+                    "applying it is refused once, saying what changed, then applies on the new version"
+                ).format(id=self.incident_id, actor=actor or _("someone"), action=action or _("a change")),
                 severity="warning",
                 timeout=8,
             )
@@ -177,15 +181,22 @@ class IncidentScreen(IncidentActions, Screen[None]):
         z = self.ctx.zone
         summary = Text(no_wrap=True, overflow="ellipsis")
         summary.append(f"#{data['id']} ", "bold")
-        summary.append(f"{data['level'] or '--'} ", "bold")
+        summary.append(f"{_level(data['level'])} ", "bold")
         summary.append(cell(data["title"], 200).rstrip(), "bold")
         summary.append(
-            f"\n{data['status']}  {data['category']}  owner {data['owner'] or '-'}  "
-            f"system {data['system'] or '-'}  version {data['version']}",
+            "\n"
+            + _("{status}  {category}  owner {owner}  system {system}  version {version}").format(
+                status=status_word(data["status"]),
+                category=_category(data["category"]),
+                owner=data["owner"] or "-",
+                system=data["system"] or "-",
+                version=data["version"],
+            ),
             "dim",
         )
         if self.viewers:
-            summary.append(f"  also viewing: {', '.join(cell(v, 32).rstrip() for v in self.viewers)}", "bold yellow")
+            logins = ", ".join(cell(v, 32).rstrip() for v in self.viewers)
+            summary.append("  " + _("also viewing: {logins}").format(logins=logins), "bold yellow")
         self.query_one("#summary", Static).update(summary)
         fields = Text()
         for key in (
@@ -207,11 +218,11 @@ class IncidentScreen(IncidentActions, Screen[None]):
                         .astimezone(z)
                         .strftime("%Y-%m-%d %H:%M:%S %Z")
                     )
-                fields.append(f"{key:<20}", "dim")
+                fields.append(pad(_field_label(key), 20), "dim")
                 fields.append(cell(str(value), 60).rstrip() + "\n")
         for key in ("description", "resolution"):
             if data.get(key):
-                fields.append(f"{key}\n", "dim")
+                fields.append(_field_label(key) + "\n", "dim")
                 fields.append(_clean_block(data[key]) + "\n")
         self.query_one("#fields", Static).update(fields)
         self._render_deadlines()
@@ -229,7 +240,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
     def _render_deadlines(self) -> None:
         assert self.detail is not None
         now = self.ctx.clock()
-        text = Text.assemble(("Deadlines\n", "bold"))
+        text = Text.assemble((_("Deadlines") + "\n", "bold"))
         newest = {d["key"]: d for d in sorted(self.detail.deadlines, key=lambda d: d["clock_start"])}
         for d in self.detail.deadlines:
             if newest[d["key"]] is not d and d["state"] not in ("breached", "met_late"):
@@ -241,16 +252,17 @@ class IncidentScreen(IncidentActions, Screen[None]):
                 state = "breached" if remaining < 0 else state
                 when = format_countdown(remaining)
             elif state == "met_late":
-                when = f" late {format_age(d['late_s'] or 0)}"
+                when = " " + _("late {age}").format(age=format_age(d["late_s"] or 0))
             else:
                 when = ""
-            text.append(f"{when:>9} ", STATE_STYLE.get(state, ""))
-            text.append(f"{state:<9}", STATE_STYLE.get(state, ""))
-            text.append(f" {d['key']:<21} {d['name_zh']}")
+            text.append(rpad(when, 9) + " ", STATE_STYLE.get(state, ""))
+            text.append(pad(_clock_state(state), 9), STATE_STYLE.get(state, ""))
+            text.append(f" {d['key']:<21} {_deadline_name(d)}")
             if d["next_level"] and state == "breached":
-                text.append(f"  level {d['next_level']} due", "bold")
+                text.append("  " + _("level {level} due").format(level=d["next_level"]), "bold")
             if d["escalated_to"]:
-                text.append(f"  escalated to {', '.join(t['to'] for t in d['escalated_to'])}", "dim")
+                targets = ", ".join(t["to"] for t in d["escalated_to"])
+                text.append("  " + _("escalated to {targets}").format(targets=targets), "dim")
             text.append("\n")
         self.query_one("#deadlines", Static).update(text)
 
@@ -259,17 +271,21 @@ class IncidentScreen(IncidentActions, Screen[None]):
         highlighted = option_list.highlighted
         option_list.clear_options()
         for step in steps:
-            line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {clean(step['title'])}")
+            title = pick(step["title"], step["title_zh"])
+            line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {clean(title)}")
             if step["state"] != "pending":
-                line.append(
-                    f"  ({step['state']} by {step['by']}"
-                    f"{': ' + _clean_line(step['reason']) if step['reason'] else ''})",
-                    "dim",
+                who = (_("skipped by {login}") if step["state"] == "skipped" else _("done by {login}")).format(
+                    login=step["by"]
                 )
+                if step["reason"]:
+                    said = _("({what}: {reason})").format(what=who, reason=_clean_line(step["reason"]))
+                else:
+                    said = _("({what})").format(what=who)
+                line.append("  " + said, "dim")
             option_list.add_option(Option(line, id=step["key"]))
         if not steps:
             option_list.add_option(
-                Option(Text("(classify it: its category brings the playbook)", "dim"), id="-", disabled=True)
+                Option(Text(_("(classify it: its category brings the playbook)"), "dim"), id="-", disabled=True)
             )
         if option_list.option_count:
             option_list.highlighted = min(highlighted or 0, option_list.option_count - 1)
@@ -278,22 +294,22 @@ class IncidentScreen(IncidentActions, Screen[None]):
         assert self.detail is not None
         text = Text()
         if self.detail.obligations:
-            text.append("Obligations, level III and above (b: attest)\n", "bold")
+            text.append(_("Obligations, level III and above (b: attest)") + "\n", "bold")
             for o in self.detail.obligations:
                 last = o["attested"][-1] if o["attested"] else None
                 text.append("[x] " if last else "[ ] ", "green" if last else "bold yellow")
-                text.append(f"{o['en']}  {o['zh']}")
+                text.append(_obligation(o))
                 if last:
+                    said = _clean_line(last["who"] or last["note"])
+                    how = _("{login} via {channel} {at}: {said}") if said else _("{login} via {channel} {at}")
                     text.append(
-                        f"  {last['by']} via {last['via']} {last['at']}"
-                        f"{': ' + _clean_line(last['who'] or last['note']) if (last['who'] or last['note']) else ''}",
-                        "dim",
+                        "  " + how.format(login=last["by"], channel=last["via"], at=last["at"], said=said), "dim"
                     )
                 text.append("\n")
         self.query_one("#obligations", Static).update(text)
 
     def _render_notes(self, notes: list[dict[str, Any]]) -> None:
-        text = Text.assemble((f"Notes ({len(notes)}; m: add)\n", "bold"))
+        text = Text.assemble((_("Notes ({count}; m: add)").format(count=len(notes)) + "\n", "bold"))
         for note in notes[-20:]:
             text.append(f"{note['at']} {note['author']}: ", "dim")
             text.append(_clean_block(note["text"]) + "\n")
@@ -303,15 +319,18 @@ class IncidentScreen(IncidentActions, Screen[None]):
         assert self.detail is not None
         calls = self.detail.calls
         owed = sum(1 for c in calls if c["callback"] and not c["called_back_at"])
-        text = Text.assemble((f"Service desk calls ({len(calls)}, {owed} call-backs owed; l: log one)\n", "bold"))
+        heading = _("Service desk calls ({count}, {owed} call-backs owed; l: log one)").format(
+            count=len(calls), owed=owed
+        )
+        text = Text.assemble((heading + "\n", "bold"))
         for call in calls[-20:]:
             at = datetime.fromisoformat(call["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
             text.append(f"{at.strftime('%m-%d %H:%M')} {cell(_clean_line(call['caller']), 18)} ", "dim")
             text.append(f"{cell(call['contact'], 18)} ", "dim")
             if call["called_back_at"]:
-                text.append("called back  ", "green")
+                text.append(pad(_("called back"), 13), "green")
             elif call["callback"]:
-                text.append("CALL BACK    ", "bold yellow")
+                text.append(pad(_("CALL BACK"), 13), "bold yellow")
             else:
                 text.append(" " * 13)
             text.append(_clean_line(call["need"])[:80] + "\n")
@@ -321,11 +340,17 @@ class IncidentScreen(IncidentActions, Screen[None]):
         assert self.detail is not None
         text = Text()
         if self.detail.linked:
-            text.append("Linked\n", "bold")
+            text.append(_("Linked") + "\n", "bold")
             for link in self.detail.linked:
-                text.append(f"#{link['id']} {link['link']}: {_clean_line(link['title'])} ({link['status']})\n")
+                line = _("#{id} {link}: {title} ({status})").format(
+                    id=link["id"],
+                    link=link["link"],
+                    title=_clean_line(link["title"]),
+                    status=status_word(link["status"]),
+                )
+                text.append(line + "\n")
         if self.detail.probe_results:
-            text.append("Probe results attached\n", "bold")
+            text.append(_("Probe results attached") + "\n", "bold")
             for result in self.detail.probe_results[:10]:
                 text.append(
                     f"{result['at'].astimezone(self.ctx.zone).strftime('%H:%M:%S')} {result['state']:<9}"
@@ -335,7 +360,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
 
     def _render_timeline(self) -> None:
         assert self.detail is not None
-        text = Text.assemble(("Timeline (newest first)\n", "bold"))
+        text = Text.assemble((_("Timeline (newest first)") + "\n", "bold"))
         for event in self.detail.timeline[:50]:
             at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
             text.append(f"{at.strftime('%m-%d %H:%M:%S')} {cell(event['actor'], 14)} {event['action']:<10} ", "dim")
@@ -371,11 +396,12 @@ class IncidentScreen(IncidentActions, Screen[None]):
         if key:
             self._form(
                 TextForm(
-                    f"Skip step {key} of #{self.incident_id}",
+                    _("Skip step {step} of #{id}").format(step=key, id=self.incident_id),
                     lambda v, seen: self._perform(
-                        lambda s: s.step(self.incident_id, key, skip=True, reason=v["text"]), f"step {key} skipped"
+                        lambda s: s.step(self.incident_id, key, skip=True, reason=v["text"]),
+                        _("step {step} skipped").format(step=key),
                     ),
-                    label="Why it is skipped",
+                    label=_("Why it is skipped"),
                     multiline=False,
                 )
             )
@@ -383,7 +409,67 @@ class IncidentScreen(IncidentActions, Screen[None]):
     @work(thread=True, group="action", exit_on_error=False)
     def _step(self, key: str, skip: bool, reason: str | None) -> str:
         self.service.step(self.incident_id, key, skip=skip, reason=reason)
-        return f"step {key} done"
+        return _("step {step} done").format(step=key)
+
+
+def _zh() -> bool:
+    return current_language() == "zh_CN"
+
+
+def _level(level: str | None) -> str:
+    """III, and in Chinese the plan's term beside it (III 较大)."""
+    if not level:
+        return "--"
+    if _zh() and level in Level.__members__.values():
+        return f"{level} {Level(level).term.shown}"
+    return level
+
+
+def _category(key: str) -> str:
+    """In English the key, as scripts know it; in Chinese the plan's term (网络故障事件)."""
+    if _zh() and key in Category.__members__.values():
+        return Category(key).term.shown
+    return clean(key)
+
+
+def _deadline_name(deadline: dict[str, Any]) -> str:
+    """The rule's name in the chosen language (in English the plan's own words beside the key, as ever)."""
+    return pick(deadline["name"], deadline["name_zh"]) if _zh() else deadline["name_zh"]
+
+
+def _obligation(obligation: dict[str, Any]) -> str:
+    """In Chinese the policy's Chinese; in English both, as the policy words them."""
+    if _zh():
+        return pick(obligation["en"], obligation["zh"])
+    return f"{obligation['en']}  {obligation['zh']}"
+
+
+def _clock_state(state: str) -> str:
+    words = {
+        "pending": _("pending"),
+        "warning": _("warning"),
+        "breached": _("breached"),
+        "met": _("met"),
+        "met_late": _("met_late"),
+    }
+    return words.get(state, state)
+
+
+def _field_label(key: str) -> str:
+    labels = {
+        "reporter": _("reporter"),
+        "reported_at": _("reported_at"),
+        "outage_started_at": _("outage_started_at"),
+        "acknowledged_at": _("acknowledged_at"),
+        "classified_at": _("classified_at"),
+        "cause_located_at": _("cause_located_at"),
+        "resolved_at": _("resolved_at"),
+        "record_filed_at": _("record_filed_at"),
+        "closed_at": _("closed_at"),
+        "description": _("description"),
+        "resolution": _("resolution"),
+    }
+    return labels.get(key, key)
 
 
 def _clean_line(text: str | None) -> str:

@@ -24,6 +24,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
 from opsdeck.tui.app import BoardContext
+from opsdeck.tui.text import status_word
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 
@@ -55,7 +56,7 @@ class RecordScreen(Screen[None]):
         self.leaving = False  # esc once more leaves an edited draft
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Record #{self.incident_id}: reading…", id="record-title")
+        yield Static(_("Record #{id}: reading…").format(id=self.incident_id), id="record-title")
         yield Static(id="record-error", classes="-empty")
         yield TextArea(id="record-text", soft_wrap=True, read_only=True, show_line_numbers=False)
         yield KeyHints()
@@ -68,7 +69,9 @@ class RecordScreen(Screen[None]):
         with self.ctx.store.read() as session:
             incident = session.get(Incident, self.incident_id)
             if incident is None:
-                raise OpsdeckError("no_incident", f"incident #{self.incident_id} does not exist", "go back")
+                raise OpsdeckError(
+                    "no_incident", _("incident #{id} does not exist").format(id=self.incident_id), _("go back")
+                )
             if incident.record_filed_at and incident.record:
                 filed = format_local(incident.record_filed_at, self.ctx.zone)
                 return Loaded(incident.record, incident.version, filed, incident.status)
@@ -80,7 +83,7 @@ class RecordScreen(Screen[None]):
         Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only).close(
             self.incident_id, record=text, zone=self.ctx.zone, expected_version=version
         )
-        return f"#{self.incident_id}: record filed, incident closed"
+        return _("#{id}: record filed, incident closed").format(id=self.incident_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -96,16 +99,19 @@ class RecordScreen(Screen[None]):
     def _show(self, loaded: Loaded) -> None:
         self.loaded = loaded
         editable = loaded.filed is None and not self.ctx.read_only
-        title = Text(f"Record #{self.incident_id}: ")
         if loaded.filed:
-            title.append(f"filed {loaded.filed}, as written (read-only)")
+            title = _("Record #{id}: filed {at}, as written (read-only)").format(id=self.incident_id, at=loaded.filed)
         elif not editable:
-            title.append("draft (read-only session)")
+            title = _("Record #{id}: draft (read-only session)").format(id=self.incident_id)
         elif loaded.status != "resolved":
-            title.append(f"draft; it is {loaded.status}: resolve it before filing")
+            title = _("Record #{id}: draft; it is {status}: resolve it before filing").format(
+                id=self.incident_id, status=status_word(loaded.status)
+            )
         else:
-            title.append("draft; edit it, ctrl+s files it and closes the incident")
-        self.query_one("#record-title", Static).update(title)
+            title = _("Record #{id}: draft; edit it, ctrl+s files it and closes the incident").format(
+                id=self.incident_id
+            )
+        self.query_one("#record-title", Static).update(Text(title))
         area = self.query_one("#record-text", TextArea)
         area.load_text(clean(loaded.text, one_line=False))  # stored text, never a control sequence
         area.read_only = not editable
@@ -114,7 +120,7 @@ class RecordScreen(Screen[None]):
 
     def _error(self, message: str) -> None:
         error = self.query_one("#record-error", Static)
-        error.update(Text(f"{clean(message)}  (your text is kept)"))
+        error.update(Text(_("{message}  (your text is kept)").format(message=clean(message))))
         error.set_class(False, "-empty")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -134,6 +140,6 @@ class RecordScreen(Screen[None]):
         edited = self.loaded is not None and not area.read_only and area.text != clean(self.loaded.text, one_line=False)
         if edited and not self.leaving:
             self.leaving = True
-            self.app.notify("The draft is edited and not filed: esc again leaves it, ctrl+s files it", timeout=5)
+            self.app.notify(_("The draft is edited and not filed: esc again leaves it, ctrl+s files it"), timeout=5)
             return
         self.app.pop_screen()

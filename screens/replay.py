@@ -52,7 +52,7 @@ class ReplayScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="replay-title")
         yield Static(id="replay-error", classes="-empty")
-        yield Input(id="replay-at", placeholder="when: 08:30, -2h, 2026-11-28T08:30:00+08:00 (enter)", disabled=True)
+        yield Input(id="replay-at", placeholder=_("when: 08:30, -2h, 2026-11-28T08:30:00+08:00 (enter)"), disabled=True)
         with VerticalScroll(id="replay-body", can_focus=False):
             yield Static(id="replay-board")
         yield KeyHints()
@@ -63,8 +63,11 @@ class ReplayScreen(Screen[None]):
 
     def _title(self) -> None:
         title = Text.assemble(
-            ("REPLAY ", "bold reverse"),
-            f" the board as it stood at {format_local(self.at, self.ctx.zone)}, rebuilt from the audit trail",
+            (_("REPLAY") + " ", "bold reverse"),
+            " "
+            + _("the board as it stood at {time}, rebuilt from the audit trail").format(
+                time=format_local(self.at, self.ctx.zone)
+            ),
         )
         self.query_one("#replay-title", Static).update(title)
 
@@ -91,7 +94,7 @@ class ReplayScreen(Screen[None]):
     def action_step(self, direction: int) -> None:
         later = self.at + STEP * direction
         if later > self.ctx.clock():
-            self.app.notify("That is the future: the live board shows now", timeout=3)
+            self.app.notify(_("That is the future: the live board shows now"), timeout=3)
             return
         self.at = later
         self._title()
@@ -108,7 +111,11 @@ class ReplayScreen(Screen[None]):
         try:
             at = parse_time(event.value, self.ctx.clock(), self.ctx.zone)
         except TimeFormatError as error:
-            self.app.notify(f"{error}: try 08:30, -2h or 2026-11-28T08:30:00+08:00", severity="error", timeout=5)
+            self.app.notify(
+                _("{error}: try 08:30, -2h or 2026-11-28T08:30:00+08:00").format(error=error),
+                severity="error",
+                timeout=5,
+            )
             return
         event.input.set_class(False, "-asking")
         event.input.value = ""

@@ -146,6 +146,26 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     return run
 
 
+@pytest.fixture
+def in_chinese() -> Iterator[None]:
+    """Text looked up when drawn or raised (not key bindings, whose descriptions are
+    fixed at import) follows a switch of language around the test."""
+    from opsdeck.backend import i18n
+
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture(autouse=True)
+def _english_again() -> Iterator[None]:
+    """A test that ran the CLI in Chinese leaves the next one in English."""
+    yield
+    from opsdeck.backend import i18n
+
+    i18n.set_language("en")
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     reason = _pg_available()
     return "PostgreSQL suites: " + ("run against " + PG_URL if reason is None else f"SKIPPED ({reason})")

@@ -69,6 +69,46 @@ def test_every_wrapped_string_has_a_chinese_translation_with_the_same_placeholde
     assert wrong == []
 
 
+def _product_trees() -> list[tuple[Path, ast.AST]]:
+    return [
+        (path, ast.parse(path.read_text("utf-8")))
+        for folder in ("backend", "tui", "screens")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    ]
+
+
+def test_only_literals_go_through_the_catalog() -> None:
+    """`_(f"...")` or `_(name)` is never found in the catalog, so it would stay English:
+    placeholders belong in the literal, values go in through `.format` afterwards."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in _product_trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_"
+        and not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
+    ]
+    assert wrong == []
+
+
+def test_no_throwaway_variable_hides_the_catalog_wrapper() -> None:
+    """`for _, x in ...` in a function that also calls `_()` makes `_` a local there, and
+    the call fails (UnboundLocalError) only when that line runs: in Chinese or English."""
+    wrong = []
+    for path, tree in _product_trees():
+        if not any(isinstance(n, ast.ImportFrom) and any(a.name == "_" for a in n.names) for n in ast.walk(tree)):
+            continue
+        in_comprehension = {
+            id(target) for n in ast.walk(tree) if isinstance(n, ast.comprehension) for target in ast.walk(n.target)
+        }
+        for node in ast.walk(tree):
+            stored = isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store)
+            if (stored and id(node) not in in_comprehension) or (isinstance(node, ast.arg) and node.arg == "_"):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")  # type: ignore[attr-defined]
+    assert wrong == []
+
+
 def test_the_compiled_catalog_is_the_source(tmp_path: Path) -> None:
     """The .mo read at run time says what the .po says (recompile after editing it)."""
     from babel.messages.mofile import write_mo
@@ -110,7 +150,7 @@ def test_the_board_speaks_chinese_without_a_chinese_locale_installed(tmp_path: P
         assert "级别" in screen and "标题" in screen  # the list's header
         assert "门户网站首页被篡改" in screen  # stored text, as it is
         term.send("q")
-        assert term.proc.wait(timeout=15) == 0
+        assert term.exit_code() == 0
     finally:
         if term.proc.poll() is None:
             term.proc.kill()

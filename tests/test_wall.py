@@ -190,17 +190,6 @@ def test_wall_200x60(pictured: WallApp, snap_compare) -> None:  # type: ignore[n
     assert snap_compare(pictured, terminal_size=(200, 60), run_before=settled)
 
 
-@pytest.fixture
-def in_chinese() -> Iterator[None]:
-    """The wall's text is looked up when it is drawn (it has no key bindings, whose
-    descriptions are fixed at import), so a test can switch the language around it."""
-    from opsdeck.backend import i18n
-
-    i18n.set_language("zh_CN")
-    yield
-    i18n.set_language("en")
-
-
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
 def test_wall_in_chinese(pictured: WallApp, snap_compare, in_chinese: None, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(pictured, terminal_size=size, run_before=settled)

@@ -20,6 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.theme import Theme
 
 from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
@@ -90,8 +91,8 @@ class OpsdeckApp(App[None]):
         if context.theme not in self.available_themes:
             raise InvalidInput(
                 "config_theme",
-                f"theme: no theme named {context.theme!r}",
-                f"set theme to one of: {', '.join(sorted(self.available_themes))}",
+                _("theme: no theme named {theme!r}").format(theme=context.theme),
+                _("set theme to one of: {themes}").format(themes=", ".join(sorted(self.available_themes))),
             )
         self.theme = context.theme
         if context.ascii:

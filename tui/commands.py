@@ -23,10 +23,10 @@ from opsdeck.backend import queries
 from opsdeck.backend.access import refuse_unless_writer
 from opsdeck.backend.audit import verify
 from opsdeck.backend.board_text import render_board
-from opsdeck.backend.cells import fit
+from opsdeck.backend.cells import cell_len, fit
 from opsdeck.backend.domain import Category, Level, parse_enum
 from opsdeck.backend.errors import DomainError, InvalidInput, StoreUnavailable
-from opsdeck.backend.i18n import choose, set_language
+from opsdeck.backend.i18n import _, choose, current, pick, set_language
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
@@ -54,7 +54,8 @@ class Context:
         self.config = config_mod.load({"db": db_flag})
         self.zone = self.config.zone()
         # Before any screen is imported: binding descriptions are evaluated with their class.
-        set_language(choose(self.config.language, os.environ))
+        # JSON output, errors included, stays English: scripts read it.
+        set_language("en" if wants_json(args) else choose(self.config.language, os.environ))
         self.login = self._login()
         self.read_only = bool(getattr(args, "read_only", False))
         self._store: Store | None = None
@@ -66,8 +67,8 @@ class Context:
         if not self.config.allow_as:
             raise DomainError(
                 "as_disabled",
-                "--as is off on this host",
-                "set allow_as = true in the config or OPSDECK_ALLOW_AS=1 (tests and demos only)",
+                _("--as is off on this host"),
+                _("set allow_as = true in the config or OPSDECK_ALLOW_AS=1 (tests and demos only)"),
             )
         return as_login
 
@@ -87,15 +88,22 @@ class Context:
         try:
             return parse_time(text, self.store.clock(), self.zone)
         except TimeFormatError as error:
-            raise InvalidInput("bad_time", f"{what}: {error}", "see the examples above") from None
+            raise InvalidInput("bad_time", f"{what}: {error}", _("see the examples above")) from None
 
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
 
 
+def wants_json(args: argparse.Namespace) -> bool:
+    """The command prints JSON (`--json`, `report show --format json`): scripts read it,
+    errors included, so it stays English."""
+    return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+
+
 def _tell_backup(path: Path) -> None:
-    print(f"opsdeck: upgraded the store's schema; the old store was saved as {path}", file=sys.stderr)
+    told = _("upgraded the store's schema; the old store was saved as {path}").format(path=path)
+    print(f"opsdeck: {told}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,8 +125,8 @@ def _no_command(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InvalidInput(
             "no_terminal",
-            "no command given and no terminal to draw the board on",
-            "give a command (opsdeck --help), or run opsdeck in a terminal",
+            _("no command given and no terminal to draw the board on"),
+            _("give a command (opsdeck --help), or run opsdeck in a terminal"),
         )
     ctx = Context(args)
     try:
@@ -166,7 +174,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
         read_only=ctx.read_only or not actor.can_write,
         zone=ctx.zone,
         clock=store.clock,
-        where=("demo " if demo else "") + store.describe(),
+        where=_("demo {where}").format(where=store.describe()) if demo else store.describe(),
         background=background,
         keymap=keymap.load(Path(ctx.config.keymap)),  # refused whole before anything starts
         theme=ctx.config.theme,
@@ -228,6 +236,72 @@ def _width() -> int:
     return max(60, shutil.get_terminal_size((100, 24)).columns)
 
 
+def _ljust(text: str, width: int) -> str:
+    """Pad to `width` terminal cells (a Chinese character takes two), never crop."""
+    return text + " " * max(0, width - cell_len(text))
+
+
+# The fixed vocabulary of human output: the English key as it is, or its Chinese label.
+# Looked up when printed (the language is chosen after this module is imported).
+
+
+def _category(key: str | None) -> str:
+    """The key in English (what --category takes), the plan's term in Chinese."""
+    if not key or current() != "zh_CN":
+        return key or "-"
+    try:
+        return Category(key).term.zh
+    except ValueError:
+        return key
+
+
+def _status(value: str) -> str:
+    labels = {
+        "reported": _("reported"),
+        "acknowledged": _("acknowledged"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+    }
+    return labels.get(value, value)
+
+
+def _clock_state(value: str) -> str:
+    labels = {
+        "pending": _("pending"),
+        "warning": _("warning"),
+        "breached": _("breached"),
+        "met": _("met"),
+        "met_late": _("met_late"),
+    }
+    return labels.get(value, value)
+
+
+def _probe_state(value: str | None) -> str:
+    labels = {"OK": _("OK"), "WARNING": _("WARNING"), "CRITICAL": _("CRITICAL"), "UNKNOWN": _("UNKNOWN")}
+    return labels.get(value or "", str(value))
+
+
+def _message_state(value: str) -> str:
+    labels = {
+        "pending": _("pending"),
+        "sending": _("sending"),
+        "sent": _("sent"),
+        "failed": _("failed"),
+        "dead": _("dead"),
+    }
+    return labels.get(value, value)
+
+
+def _permission(value: str) -> str:
+    labels = {"lead": _("lead"), "operator": _("operator"), "viewer": _("viewer")}
+    return labels.get(value, value)
+
+
+def _directory(kind: str) -> str:
+    labels = {"roster": _("roster"), "contacts": _("contacts"), "systems": _("systems")}
+    return labels.get(kind, kind)
+
+
 def _print_board(ctx: Context, title: str = "") -> None:
     with ctx.store.read() as session:
         sys.stdout.write(render_board(session, ctx.store.clock(), ctx.zone, width=_width(), title=title))
@@ -239,7 +313,11 @@ def _incident_out(ctx: Context, incident_id: int, summary: str) -> int:
     if ctx.args.json:
         emit_json(data)
     else:
-        print(f"#{incident_id} {summary} (version {data['version']}, {data['status']})")
+        print(
+            _("#{id} {summary} (version {version}, {status})").format(
+                id=incident_id, summary=summary, version=data["version"], status=_status(data["status"])
+            )
+        )
     return 0
 
 
@@ -270,13 +348,15 @@ def incident_list(ctx: Context) -> int:
     a = ctx.args
     if a.status not in queries.STATUS_FILTERS:
         raise InvalidInput(
-            "bad_status", f"{a.status!r} is not a status filter", f"use one of {', '.join(queries.STATUS_FILTERS)}"
+            "bad_status",
+            _("{status!r} is not a status filter").format(status=a.status),
+            _("use one of {choices}").format(choices=", ".join(queries.STATUS_FILTERS)),
         )
     try:
         level = Level.parse(a.level).value if a.level else None
         category = parse_enum(Category, a.category, "category").value if a.category else None
     except ValueError as error:
-        raise InvalidInput("bad_filter", str(error), "fix the filter") from None
+        raise InvalidInput("bad_filter", str(error), _("fix the filter")) from None
     filt = queries.IncidentFilter(
         status=a.status,
         level=level,
@@ -300,20 +380,20 @@ def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
     width = _width()
     title_width = max(10, width - (6 + 4 + 17 + 10 + 13 + 17 + 6))
     print(
-        f"{fit('ID', 6)} {fit('LVL', 4)} {fit('CATEGORY', 17)} {fit('TITLE', title_width)} "
-        f"{fit('OWNER', 10)} {fit('STATUS', 13)} REPORTED"
+        f"{fit(_('ID'), 6)} {fit(_('LVL'), 4)} {fit(_('CATEGORY'), 17)} {fit(_('TITLE'), title_width)} "
+        f"{fit(_('OWNER'), 10)} {fit(_('STATUS'), 13)} {_('REPORTED')}"
     )
     count = 0
     for row in rows:
         count += 1
         reported = datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))
         print(
-            f"{fit(str(row['id']), 6)} {fit(row['level'] or '-', 4)} {fit(row['category'], 17)} "
+            f"{fit(str(row['id']), 6)} {fit(row['level'] or '-', 4)} {fit(_category(row['category']), 17)} "
             f"{fit(clean(row['title']), title_width)} {fit(clean(row['owner'] or '-'), 10)} "
-            f"{fit(row['status'], 13)} {reported.astimezone(ctx.zone).strftime('%m-%d %H:%M')}"
+            f"{fit(_status(row['status']), 13)} {reported.astimezone(ctx.zone).strftime('%m-%d %H:%M')}"
         )
     if count == 0:
-        print("(no incidents match)")
+        print(_("(no incidents match)"))
 
 
 def incident_show(ctx: Context) -> int:
@@ -326,45 +406,87 @@ def incident_show(ctx: Context) -> int:
         emit_json(data)
         return 0
     z = ctx.zone
+    labels = _field_labels()
+    shown = {"status": _status(data["status"]), "category": _category(data["category"])}
     print(f"#{data['id']} {clean(data['title'])}")
     for key in ("status", "category", "level", "owner", "reporter", "system", "version"):
-        print(f"  {key:<18} {clean(str(data[key] if data[key] is not None else '-'))}")
+        value = shown.get(key, data[key])
+        print(f"  {_ljust(labels[key], 18)} {clean(str(value if value is not None else '-'))}")
     for key in queries.TIMESTAMPS:
         if data[key]:
-            print(f"  {key:<18} {format_local(datetime.fromisoformat(data[key].replace('Z', '+00:00')), z)}")
+            at = format_local(datetime.fromisoformat(data[key].replace("Z", "+00:00")), z)
+            print(f"  {_ljust(labels[key], 18)} {at}")
     if data["description"]:
         print("\n" + clean(data["description"], one_line=False))
     if data["resolution"]:
-        print(f"\nresolution: {clean(data['resolution'], one_line=False)}")
+        print("\n" + _("resolution: {text}").format(text=clean(data["resolution"], one_line=False)))
     if data["playbook"]:
-        print("\nplaybook:")
+        print("\n" + _("playbook:"))
         for step in data["playbook"]:
             mark = {"done": "[x]", "skipped": "[-]"}.get(step["state"], "[ ]")
-            extra = (
-                f"  ({step['state']} by {step['by']}{': ' + clean(step['reason']) if step['reason'] else ''})"
-                if step["by"]
-                else ""
-            )
-            print(f"  {mark} {step['key']}: {clean(step['title'])}{extra}")
+            title = clean(pick(step["title"], step["title_zh"]))
+            print(f"  {mark} {step['key']}: {title}{_step_by(step)}")
     if data["deadlines"]:
-        print("\ndeadlines:")
+        print("\n" + _("deadlines:"))
         _print_deadlines(data["deadlines"])
     if data["obligations"]:
-        print("\nobligations (level III and above):")
+        print("\n" + _("obligations (level III and above):"))
         for item in data["obligations"]:
             done = item["attested"][-1] if item["attested"] else None
             mark = "[x]" if done else "[ ]"
-            extra = (
-                f"  ({done['by']} via {done['via']} at {done['at']}{': ' + clean(done['who'] or done['note']) if done['who'] or done['note'] else ''})"
-                if done
-                else ""
-            )
-            print(f"  {mark} {item['key']}: {item['en']}{extra}")
+            print(f"  {mark} {item['key']}: {pick(item['en'], item['zh'])}{_attested(done)}")
     if data["notes"]:
-        print("\nnotes:")
+        print("\n" + _("notes:"))
         for note in data["notes"]:
             print(f"  {note['at']} {note['author']}: {clean(note['text'])}")
     return 0
+
+
+def _field_labels() -> dict[str, str]:
+    """An incident's fields as `incident show` names them: the key, or its Chinese."""
+    return {
+        "status": _("status"),
+        "category": _("category"),
+        "level": _("level"),
+        "owner": _("owner"),
+        "reporter": _("reporter"),
+        "system": _("system"),
+        "version": _("version"),
+        "reported_at": _("reported_at"),
+        "outage_started_at": _("outage_started_at"),
+        "acknowledged_at": _("acknowledged_at"),
+        "classified_at": _("classified_at"),
+        "cause_located_at": _("cause_located_at"),
+        "resolved_at": _("resolved_at"),
+        "record_filed_at": _("record_filed_at"),
+        "closed_at": _("closed_at"),
+    }
+
+
+def _step_by(step: dict[str, Any]) -> str:
+    """`  (done by lead: why)` after a ticked or skipped playbook step."""
+    if not step["by"]:
+        return ""
+    state = {"done": _("done"), "skipped": _("skipped")}.get(step["state"], step["state"])
+    if step["reason"]:
+        text = _("({state} by {by}: {reason})").format(state=state, by=step["by"], reason=clean(step["reason"]))
+    else:
+        text = _("({state} by {by})").format(state=state, by=step["by"])
+    return "  " + text
+
+
+def _attested(done: dict[str, Any] | None) -> str:
+    """`  (lead via phone at TIME: who or note)` after an attested obligation."""
+    if done is None:
+        return ""
+    detail = done["who"] or done["note"]
+    if detail:
+        text = _("({by} via {via} at {at}: {detail})").format(
+            by=done["by"], via=done["via"], at=done["at"], detail=clean(detail)
+        )
+    else:
+        text = _("({by} via {via} at {at})").format(by=done["by"], via=done["via"], at=done["at"])
+    return "  " + text
 
 
 STATE_MARK = {"pending": "  ", "warning": "! ", "breached": "!!", "met": "ok", "met_late": "ok"}
@@ -376,15 +498,23 @@ def _print_deadlines(items: list[dict[str, Any]]) -> None:
     shown = [d for d in items if newest[d["key"]] is d or d["state"] in ("breached", "met_late")]
     for d in shown:
         if d["state"] in ("met", "met_late"):
-            when = "met" if d["state"] == "met" else f"met {format_age(d['late_s'] or 0)} late"
+            when = _("met") if d["state"] == "met" else _("met {age} late").format(age=format_age(d["late_s"] or 0))
         else:
-            when = format_countdown(d["remaining_s"]).strip()
-            when = ("立即 / at once " if d["immediate"] else "") + (
-                f"overdue {when.lstrip('-')}" if d["state"] == "breached" else f"in {when}"
+            left = format_countdown(d["remaining_s"]).strip()
+            when = (_("立即 / at once ") if d["immediate"] else "") + (
+                _("overdue {time}").format(time=left.lstrip("-"))
+                if d["state"] == "breached"
+                else _("in {time}").format(time=left)
             )
-        level = f" (level {d['next_level']} due)" if d["next_level"] and d["state"] == "breached" else ""
-        escalated = f"; escalated to {', '.join(t['to'] for t in d['escalated_to'])}" if d["escalated_to"] else ""
-        print(f"  {STATE_MARK[d['state']]} {fit(d['key'], 20)} {fit(d['state'], 9)} {when}{level}{escalated}")
+        level = (
+            _(" (level {level} due)").format(level=d["next_level"])
+            if d["next_level"] and d["state"] == "breached"
+            else ""
+        )
+        targets = ", ".join(t["to"] for t in d["escalated_to"])
+        escalated = _("; escalated to {targets}").format(targets=targets) if d["escalated_to"] else ""
+        state = fit(_clock_state(d["state"]), 9)
+        print(f"  {STATE_MARK[d['state']]} {fit(d['key'], 20)} {state} {when}{level}{escalated}")
 
 
 def incident_deadlines(ctx: Context) -> int:
@@ -395,14 +525,14 @@ def incident_deadlines(ctx: Context) -> int:
     elif items:
         _print_deadlines(items)
     else:
-        print(f"#{ctx.args.id} has no clocks running")
+        print(_("#{id} has no clocks running").format(id=ctx.args.id))
     return 0
 
 
 def incident_attest(ctx: Context) -> int:
     a = ctx.args
     ctx.service.attest(a.id, a.obligation, via=a.via, note=a.note, who=a.who)
-    return _incident_out(ctx, a.id, f"{a.obligation} attested")
+    return _incident_out(ctx, a.id, _("{obligation} attested").format(obligation=a.obligation))
 
 
 def escalate(ctx: Context) -> int:
@@ -414,12 +544,13 @@ def escalate(ctx: Context) -> int:
         emit_json([item.to_json() for item in done])
     else:
         for item in done:
+            targets = ", ".join(t["to"] for t in item.targets)
             print(
-                f"#{item.incident_id} {item.rule}: escalated to {', '.join(t['to'] for t in item.targets)}"
-                + (f"; level raised to {item.regraded_to}" if item.regraded_to else "")
+                _("#{id} {rule}: escalated to {targets}").format(id=item.incident_id, rule=item.rule, targets=targets)
+                + (_("; level raised to {level}").format(level=item.regraded_to) if item.regraded_to else "")
             )
         if not done:
-            print("nothing to escalate")
+            print(_("nothing to escalate"))
     return 0
 
 
@@ -433,10 +564,10 @@ def worker(ctx: Context) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     duties = tuple(d.strip() for d in ctx.args.duties.split(",") if d.strip())
     if ctx.args.interval <= 0:
-        raise InvalidInput("bad_interval", "--interval must be positive", "give seconds, like 1 or 0.5")
+        raise InvalidInput("bad_interval", _("--interval must be positive"), _("give seconds, like 1 or 0.5"))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_unused: stop.set())
     spool = _spool(ctx) if "ingest" in duties else None
     standard_worker(
         ctx.store,
@@ -472,7 +603,9 @@ def _spool(ctx: Context) -> Any:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise InvalidInput("bad_encoding", f"unknown encoding {encoding!r}", "use e.g. utf-8 or gb18030") from None
+        raise InvalidInput(
+            "bad_encoding", _("unknown encoding {encoding!r}").format(encoding=encoding), _("use e.g. utf-8 or gb18030")
+        ) from None
     return SpoolSettings(Path(path).expanduser(), encoding=encoding)
 
 
@@ -487,8 +620,17 @@ def ingest(ctx: Context) -> int:
         emit_json(report.to_json())
     else:
         print(
-            f"{report.ingested} ingested ({report.results} results), {report.duplicates} duplicates, "
-            f"{report.quarantined} quarantined, {report.stale} stale, {report.waiting} waiting"
+            _(
+                "{ingested} ingested ({results} results), {duplicates} duplicates, "
+                "{quarantined} quarantined, {stale} stale, {waiting} waiting"
+            ).format(
+                ingested=report.ingested,
+                results=report.results,
+                duplicates=report.duplicates,
+                quarantined=report.quarantined,
+                stale=report.stale,
+                waiting=report.waiting,
+            )
         )
     return 0
 
@@ -498,7 +640,11 @@ def notify_list(ctx: Context) -> int:
 
     states = ("pending", "sending", "sent", "failed", "dead")
     if ctx.args.state and ctx.args.state not in states:
-        raise InvalidInput("bad_state", f"{ctx.args.state!r} is not a state", f"use one of {', '.join(states)}")
+        raise InvalidInput(
+            "bad_state",
+            _("{state!r} is not a state").format(state=ctx.args.state),
+            _("use one of {choices}").format(choices=", ".join(states)),
+        )
     with ctx.store.read() as session:
         rows = queries.outbox(session, ctx.args.state)
     for row in rows:
@@ -508,17 +654,17 @@ def notify_list(ctx: Context) -> int:
         return 0
     for row in rows:
         print(
-            f"{row['id']:>5} {fit(row['state'], 8)} {row['attempts']:>2}x {fit(row['event'], 26)} "
+            f"{row['id']:>5} {fit(_message_state(row['state']), 8)} {row['attempts']:>2}x {fit(row['event'], 26)} "
             f"{fit(row['recipient'], 16)} {clean(row['last_error'] or '')[:60]}"
         )
     if not rows:
-        print("(no messages)")
+        print(_("(no messages)"))
     return 0
 
 
 def notify_retry(ctx: Context) -> int:
     ctx.service.retry_message(ctx.args.id)
-    print(f"notification #{ctx.args.id} will be sent again now")
+    print(_("notification #{id} will be sent again now").format(id=ctx.args.id))
     return 0
 
 
@@ -531,7 +677,9 @@ def notify_test(ctx: Context) -> int:
     with ctx.store.read() as session:
         channel = notify_plan.load(session).channel(ctx.args.channel)
     if channel is None:
-        raise InvalidInput("no_channel", f"no channel {ctx.args.channel!r}", "see `opsdeck channels list`")
+        raise InvalidInput(
+            "no_channel", _("no channel {name!r}").format(name=ctx.args.channel), _("see `opsdeck channels list`")
+        )
     body = {
         "idempotency_key": f"test-{ctx.store.clock().timestamp():.0f}",
         "event": "test",
@@ -545,25 +693,33 @@ def notify_test(ctx: Context) -> int:
         raise StoreUnavailable(
             "channel_failed",
             f"{ctx.args.channel}: {error}",
-            "check the URL (opsdeck channels list) and that the service is reachable",
+            _("check the URL (opsdeck channels list) and that the service is reachable"),
         ) from None
     if ctx.args.json:
         emit_json({"channel": channel.name, "ok": True})
     else:
-        print(f"sent a test message to {channel.name} ({channel.shown})")
+        print(_("sent a test message to {name} ({url})").format(name=channel.name, url=channel.shown))
     return 0
 
 
 def channels_apply(ctx: Context) -> int:
-    return _applied(ctx, "routing", ctx.service.apply_channels(Path(ctx.args.file)))
+    return _applied(ctx, _routing_version, ctx.service.apply_channels(Path(ctx.args.file)))
 
 
-def _applied(ctx: Context, what: str, result: tuple[int, bool]) -> int:
+def _routing_version(version: int) -> str:
+    return _("routing version {version}").format(version=version)
+
+
+def _policy_version(version: int) -> str:
+    return _("policy version {version}").format(version=version)
+
+
+def _applied(ctx: Context, what: Callable[[int], str], result: tuple[int, bool]) -> int:
     version, changed = result
     if ctx.args.json:
         emit_json({"version": version, "changed": changed})
     else:
-        print(f"{what} version {version}" + ("" if changed else " (unchanged: the file matches it)"))
+        print(what(version) + ("" if changed else _(" (unchanged: the file matches it)")))
     return 0
 
 
@@ -581,12 +737,10 @@ def channels_list(ctx: Context) -> int:
         emit_json(data)
         return 0
     for c in data["channels"]:
-        print(f"channel {fit(c['name'], 16)} {fit(c['kind'], 8)} {c['url']}")
+        print(f"{_ljust(_('channel'), 7)} {fit(c['name'], 16)} {fit(c['kind'], 8)} {c['url']}")
     for r in data["routes"]:
-        print(
-            f"route   {fit(r['event'], 24)} {('level ' + r['min_level'] + '+') if r['min_level'] else '':<10} "
-            f"{', '.join(r['to'])}"
-        )
+        levels = _("level {level}+").format(level=r["min_level"]) if r["min_level"] else ""
+        print(f"{_ljust(_('route'), 7)} {fit(r['event'], 24)} {_ljust(levels, 10)} {', '.join(r['to'])}")
     return 0
 
 
@@ -597,15 +751,20 @@ def handover(ctx: Context) -> int:
     try:
         since = parse_duration(ctx.args.since)
     except TimeFormatError as error:
-        raise InvalidInput("bad_duration", f"--since: {error}", "e.g. --since 8h or 12h") from None
+        raise InvalidInput("bad_duration", f"--since: {error}", _("e.g. --since 8h or 12h")) from None
     now = ctx.store.clock()
     with ctx.store.read() as session:
         data = build(session, now, since)
     if ctx.args.json:
         emit_json(data)
         return 0
-    print(f"Handover at {format_local(now, ctx.zone)}, since {format_local(now - since, ctx.zone)}\n")
-    print(f"Open incidents ({len(data['open_incidents'])}), most urgent first:")
+    print(
+        _("Handover at {now}, since {since}").format(
+            now=format_local(now, ctx.zone), since=format_local(now - since, ctx.zone)
+        )
+        + "\n"
+    )
+    print(_("Open incidents ({count}), most urgent first:").format(count=len(data["open_incidents"])))
     for item in data["open_incidents"]:
         due = item["next_deadline"]
         when = f"{format_countdown(due['remaining_s']).strip()} {due['key']}" if due else "-"
@@ -613,18 +772,20 @@ def handover(ctx: Context) -> int:
             f"  #{item['id']:<5} {fit(item['level'] or '--', 4)} {fit(when, 26)} {fit(clean(item['title']), 40)} "
             f"{item['owner'] or '-'}"
         )
-    print(f"\nBreaches escalated since ({len(data['breaches_since'])}):")
+    print("\n" + _("Breaches escalated since ({count}):").format(count=len(data["breaches_since"])))
     for b in data["breaches_since"]:
-        print(
-            f"  #{b['incident_id']:<5} {fit(b['rule'], 22)} escalated {b['escalated_at']} to {', '.join(b['to']) or 'nobody (met late)'}"
-        )
-    print(f"\nUnattested obligations ({len(data['unattested_obligations'])}):")
+        to = ", ".join(b["to"]) or _("nobody (met late)")
+        escalated = _("escalated {at} to {to}").format(at=b["escalated_at"], to=to)
+        print(f"  #{b['incident_id']:<5} {fit(b['rule'], 22)} {escalated}")
+    print("\n" + _("Unattested obligations ({count}):").format(count=len(data["unattested_obligations"])))
     for u in data["unattested_obligations"]:
         print(f"  #{u['incident_id']:<5} {', '.join(u['missing'])}")
-    print(f"\nStale probes: {', '.join(clean(n) for n in data['stale_probes']) or 'none'}")
-    print(
-        f"Silenced probes: {', '.join(clean(p['name']) + ' until ' + p['until'] for p in data['silenced_probes']) or 'none'}"
+    stale = ", ".join(clean(n) for n in data["stale_probes"]) or _("none")
+    print("\n" + _("Stale probes: {names}").format(names=stale))
+    silenced = ", ".join(
+        _("{name} until {until}").format(name=clean(p["name"]), until=p["until"]) for p in data["silenced_probes"]
     )
+    print(_("Silenced probes: {names}").format(names=silenced or _("none")))
     return 0
 
 
@@ -638,15 +799,20 @@ def probe_list(ctx: Context) -> int:
         emit_json(rows)
         return 0
     for row in rows:
-        state = "SILENCED" if row["silenced_until"] else f"{row['state']}{' (stale)' if row['stale'] else ''}"
+        state = (
+            _("SILENCED")
+            if row["silenced_until"]
+            else _probe_state(row["state"]) + (_(" (stale)") if row["stale"] else "")
+        )
         age = format_age(row["age_s"]) if row["age_s"] is not None else "-"
         output = clean(row["output"]).split("  ")[0]
         print(f"{fit(state, 16)} {fit(clean(row['name']), 28)} {fit(age, 7)} {fit(output, max(10, _width() - 55))}")
     if not rows:
-        print("(no probes yet: results written into the spool create them)")
+        print(_("(no probes yet: results written into the spool create them)"))
     summary = spool_summary(ctx.store)
     if summary["quarantined"]:
-        print(f"\n{summary['quarantined']} file(s) in quarantine: see quarantine/*.reason in the spool")
+        count = summary["quarantined"]
+        print("\n" + _("{count} file(s) in quarantine: see quarantine/*.reason in the spool").format(count=count))
     return 0
 
 
@@ -658,11 +824,22 @@ def probe_show(ctx: Context) -> int:
     if ctx.args.json:
         emit_json(row)
         return 0
-    for key in ("name", "system", "state", "stale", "silenced_until", "last_result_at", "interval_s", "incident_id"):
-        print(f"  {key:<16} {clean(str(row[key]))}")
-    print(f"\n{clean(row['output'], one_line=False)}\n\nrecent results:")
+    labels = {  # "name " with a space: a probe's (名称); "name" is a person's (姓名). Padded alike.
+        "name": _("name "),
+        "system": _("system"),
+        "state": _("state"),
+        "stale": _("stale"),
+        "silenced_until": _("silenced_until"),
+        "last_result_at": _("last_result_at"),
+        "interval_s": _("interval_s"),
+        "incident_id": _("incident_id"),
+    }
+    for key, label in labels.items():
+        value = _probe_state(row[key]) if key == "state" else row[key]
+        print(f"  {_ljust(label, 16)} {clean(str(value))}")
+    print(f"\n{clean(row['output'], one_line=False)}\n\n{_('recent results:')}")
     for r in results:
-        print(f"  {r['at']} {fit(r['state'], 9)} {clean(r['output'])[:80]}")
+        print(f"  {r['at']} {fit(_probe_state(r['state']), 9)} {clean(r['output'])[:80]}")
     return 0
 
 
@@ -673,21 +850,27 @@ def probe_silence(ctx: Context) -> int:
     try:
         duration = parse_duration(a.duration) if a.duration.strip() != "0" else timedelta(0)
     except TimeFormatError as error:
-        raise InvalidInput("bad_duration", f"--for: {error}", "give e.g. 2h, 30m, 1d, or 0 to lift it") from None
+        raise InvalidInput("bad_duration", f"--for: {error}", _("give e.g. 2h, 30m, 1d, or 0 to lift it")) from None
     names = ctx.service.silence(probe=a.name, system=a.system, duration=duration, reason=a.reason)
     if a.json:
         emit_json({"probes": names, "for_s": duration.total_seconds()})
     else:
-        what = "silenced for " + a.duration if duration else "no longer silenced"
-        print(f"{', '.join(names)}: {what}")
+        shown = ", ".join(names)
+        if duration:
+            print(_("{names}: silenced for {duration}").format(names=shown, duration=a.duration))
+        else:
+            print(_("{names}: no longer silenced").format(names=shown))
     return 0
 
 
-def _action(summary: str, call: Callable[[Context], Any]) -> Callable[[Context], int]:
+def _action(summary: Callable[[], str], call: Callable[[Context], Any]) -> Callable[[Context], int]:
+    """`summary` is looked up when the command runs, in the language chosen by then."""
+
     def handler(ctx: Context) -> int:
         result = call(ctx)
         incident_id = getattr(result, "id", None) or ctx.args.id
-        return _incident_out(ctx, incident_id, summary if incident_id == ctx.args.id else f"reopened as #{incident_id}")
+        said = summary() if incident_id == ctx.args.id else _("reopened as #{id}").format(id=incident_id)
+        return _incident_out(ctx, incident_id, said)
 
     return handler
 
@@ -699,9 +882,11 @@ def _v(ctx: Context) -> int | None:
 def _close(ctx: Context) -> Any:
     a = ctx.args
     if a.false_alarm and not a.reason:
-        raise InvalidInput("missing_reason", "--false-alarm needs --reason", "say why it was a false alarm")
+        raise InvalidInput("missing_reason", _("--false-alarm needs --reason"), _("say why it was a false alarm"))
     if a.reason and not a.false_alarm:
-        raise InvalidInput("stray_reason", "--reason goes with --false-alarm", "add --false-alarm or drop --reason")
+        raise InvalidInput(
+            "stray_reason", _("--reason goes with --false-alarm"), _("add --false-alarm or drop --reason")
+        )
     return ctx.service.close(
         a.id,
         false_alarm_reason=a.reason if a.false_alarm else None,
@@ -714,7 +899,7 @@ def _close(ctx: Context) -> Any:
 def _step(ctx: Context) -> Any:
     a = ctx.args
     if a.skip and not a.reason:
-        raise InvalidInput("missing_reason", "--skip needs --reason", "say why the step is skipped")
+        raise InvalidInput("missing_reason", _("--skip needs --reason"), _("say why the step is skipped"))
     ctx.service.step(a.id, a.key, skip=a.skip, reason=a.reason)
     return None
 
@@ -730,14 +915,18 @@ def _outage(ctx: Context) -> Any:
 
 def directory_import(ctx: Context) -> int:
     kind = ctx.args.command
-    progress = Progress(f"importing {kind}")
+    progress = Progress(_("importing {what}").format(what=_directory(kind)))
     result = ctx.service.import_records(kind, Path(ctx.args.file), progress)
     progress.done()
     if ctx.args.json:
         emit_json({"kind": kind, **result.counts(), "added_keys": result.added, "updated_keys": result.updated})
     else:
         c = result.counts()
-        print(f"{kind}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged")
+        print(
+            _("{what}: {added} added, {updated} updated, {unchanged} unchanged").format(
+                what=_directory(kind), added=c["added"], updated=c["updated"], unchanged=c["unchanged"]
+            )
+        )
     return 0
 
 
@@ -749,18 +938,19 @@ def directory_list(ctx: Context) -> int:
         emit_json(rows)
         return 0
     if not rows:
-        print(f"(no {kind} yet: opsdeck {kind} import FILE)")
+        print(_("(no {what} yet: opsdeck {kind} import FILE)").format(what=_directory(kind), kind=kind))
     for row in rows:
         if kind == "roster":
-            duty = "ON DUTY" if row["on_duty"] else "off"
+            duty = _("ON DUTY") if row["on_duty"] else _("off")
+            open_count = _("{count} open").format(count=row["open_incidents"])
             print(
-                f"{fit(row['login'], 12)} {fit(clean(row['name']), 28)} {fit(row['permission'], 9)} "
-                f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {row['open_incidents']} open  {row['phone']}"
+                f"{fit(row['login'], 12)} {fit(clean(row['name']), 28)} {fit(_permission(row['permission']), 9)} "
+                f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
             )
         elif kind == "contacts":
             print(f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}")
         else:
-            contract = "contract" if row["maintenance_contract"] else "no contract"
+            contract = _("contract") if row["maintenance_contract"] else _("no contract")
             print(
                 f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
                 f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
@@ -773,7 +963,8 @@ def roster_duty(ctx: Context) -> int:
     if ctx.args.json:
         emit_json({"login": member.login, "on_duty": member.on_duty})
     else:
-        print(f"{member.login} is {'on' if member.on_duty else 'off'} duty")
+        said = _("{login} is on duty") if member.on_duty else _("{login} is off duty")
+        print(said.format(login=member.login))
     return 0
 
 
@@ -802,8 +993,15 @@ def audit_export(ctx: Context) -> int:
     text = json.dumps(evidence, ensure_ascii=False, indent=2) + "\n"
     if ctx.args.output:
         _write_new(Path(ctx.args.output), text)
-        state = "chain intact" if evidence["verified"] else "CHAIN BROKEN: " + "; ".join(evidence["problems"])
-        print(f"#{ctx.args.id}: {len(evidence['events'])} events written to {ctx.args.output} ({state})")
+        if evidence["verified"]:
+            state = _("chain intact")
+        else:
+            state = _("CHAIN BROKEN: {problems}").format(problems="; ".join(evidence["problems"]))
+        print(
+            _("#{id}: {count} events written to {path} ({state})").format(
+                id=ctx.args.id, count=len(evidence["events"]), path=ctx.args.output, state=state
+            )
+        )
     else:
         sys.stdout.write(text)
     return 0 if evidence["verified"] else 1
@@ -816,10 +1014,16 @@ def _write_new(path: Path, text: str) -> None:
             out.write(text)
     except FileExistsError:
         raise InvalidInput(
-            "file_exists", f"{path} already exists", "name a new file; evidence is never overwritten"
+            "file_exists",
+            _("{path} already exists").format(path=path),
+            _("name a new file; evidence is never overwritten"),
         ) from None
     except OSError as error:
-        raise InvalidInput("unwritable", f"cannot write {path}: {error.strerror}", "name a writable path") from None
+        raise InvalidInput(
+            "unwritable",
+            _("cannot write {path}: {reason}").format(path=path, reason=error.strerror),
+            _("name a writable path"),
+        ) from None
 
 
 def audit_anchor(ctx: Context) -> int:
@@ -842,9 +1046,9 @@ def wall(ctx: Context) -> int:
 
     served = bool(os.environ.get("TEXTUAL_DRIVER"))  # textual-serve runs us without a tty
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise InvalidInput("no_terminal", "no terminal to draw the wall on", "run opsdeck wall in a terminal")
+        raise InvalidInput("no_terminal", _("no terminal to draw the wall on"), _("run opsdeck wall in a terminal"))
     if ctx.args.page_seconds < 2:
-        raise InvalidInput("bad_page_seconds", "--page-seconds must be at least 2", "give e.g. --page-seconds 10")
+        raise InvalidInput("bad_page_seconds", _("--page-seconds must be at least 2"), _("give e.g. --page-seconds 10"))
     store = ctx.store
     context = BoardContext(
         store=store,
@@ -870,14 +1074,17 @@ def serve(ctx: Context) -> int:
         from textual_serve.server import Server
     except ImportError:
         raise InvalidInput(
-            "no_textual_serve", "textual-serve is not installed", "pip install 'opsdeck[serve]'"
+            "no_textual_serve", _("textual-serve is not installed"), "pip install 'opsdeck[serve]'"
         ) from None
     a = ctx.args
     command = [sys.executable, "-m", "opsdeck.tui.cli", "--db", ctx.config.db, "wall", "--no-bell"]
     if not (1 <= a.port <= 65535):
-        raise InvalidInput("bad_port", f"--port {a.port} is not a port", "give 1-65535, e.g. --port 8000")
+        raise InvalidInput(
+            "bad_port", _("--port {port} is not a port").format(port=a.port), _("give 1-65535, e.g. --port 8000")
+        )
     server = Server(shlex.join(command), host=a.host, port=a.port, title="opsdeck wall", public_url=a.public_url)
-    print(f"opsdeck: the wall at {server.public_url} (ctrl+c stops)", file=sys.stderr, flush=True)
+    told = _("the wall at {url} (ctrl+c stops)").format(url=server.public_url)
+    print(f"opsdeck: {told}", file=sys.stderr, flush=True)
     server.serve()
     return 0
 
@@ -910,7 +1117,8 @@ def calls_add(ctx: Context) -> int:
     if a.json:
         emit_json({"id": call.id, "incident_id": a.id, "callback": call.callback})
     else:
-        print(f"call {call.id} logged on #{a.id}" + (": a call-back is owed" if a.callback else ""))
+        said = _("call {call} logged on #{id}: a call-back is owed") if a.callback else _("call {call} logged on #{id}")
+        print(said.format(call=call.id, id=a.id))
     return 0
 
 
@@ -928,14 +1136,14 @@ def calls_list(ctx: Context) -> int:
         emit_json(rows)
         return 0
     if not rows:
-        print("no call-backs owed" if a.owed else "no calls logged")
+        print(_("no call-backs owed") if a.owed else _("no calls logged"))
         return 0
     for r in rows:
         at = format_local(datetime.fromisoformat(r["at"].replace("Z", "+00:00")), ctx.zone)
         if r["called_back_at"]:
-            state = f"called back by {r['called_back_by']}"
+            state = _("called back by {login}").format(login=r["called_back_by"])
         elif r["callback"]:
-            state = "CALL BACK" if r["incident_status"] in ("resolved", "closed") else "call back (still down)"
+            state = _("CALL BACK") if r["incident_status"] in ("resolved", "closed") else _("call back (still down)")
         else:
             state = "-"
         print(
@@ -950,7 +1158,7 @@ def calls_done(ctx: Context) -> int:
     if ctx.args.json:
         emit_json({"id": call.id, "incident_id": call.incident_id, "called_back_by": call.called_back_by})
     else:
-        print(f"call {call.id} (#{call.incident_id}): called back")
+        print(_("call {call} (#{id}): called back").format(call=call.id, id=call.incident_id))
     return 0
 
 
@@ -989,24 +1197,33 @@ def report_file(ctx: Context) -> int:
         ctx.service.close(a.id, record=text, zone=ctx.zone, expected_version=a.if_version)
     except Exception:
         if kept is not None:
-            print(f"opsdeck: nothing filed; your edited record is kept at {kept}", file=sys.stderr)
+            told = _("nothing filed; your edited record is kept at {path}").format(path=kept)
+            print(f"opsdeck: {told}", file=sys.stderr)
         raise
     if kept is not None:
         kept.unlink(missing_ok=True)
-    return _incident_out(ctx, a.id, "record filed, closed")
+    return _incident_out(ctx, a.id, _("record filed, closed"))
 
 
 def _read_record(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InvalidInput("no_file", f"{path} does not exist", "give the path of the record's text") from None
+        raise InvalidInput(
+            "no_file", _("{path} does not exist").format(path=path), _("give the path of the record's text")
+        ) from None
     except UnicodeDecodeError as error:
         raise InvalidInput(
-            "not_utf8", f"{path} is not UTF-8 (byte {error.start})", "save the record as UTF-8 and file it again"
+            "not_utf8",
+            _("{path} is not UTF-8 (byte {byte})").format(path=path, byte=error.start),
+            _("save the record as UTF-8 and file it again"),
         ) from None
     except OSError as error:
-        raise InvalidInput("unreadable", f"cannot read {path}: {error.strerror}", "check the path") from None
+        raise InvalidInput(
+            "unreadable",
+            _("cannot read {path}: {reason}").format(path=path, reason=error.strerror),
+            _("check the path"),
+        ) from None
 
 
 def _edit_draft(ctx: Context) -> tuple[str, Path]:
@@ -1021,8 +1238,8 @@ def _edit_draft(ctx: Context) -> tuple[str, Path]:
     if not editor or not sys.stdin.isatty():
         raise InvalidInput(
             "no_editor",
-            "no record text given, and no editor to write one in",
-            "give --from FILE (or --from - for standard input), or set EDITOR and run it in a terminal",
+            _("no record text given, and no editor to write one in"),
+            _("give --from FILE (or --from - for standard input), or set EDITOR and run it in a terminal"),
         )
     with ctx.store.read() as session:
         draft = record.markdown(record.draft(session, ctx.args.id, ctx.store.clock()), ctx.zone)
@@ -1033,7 +1250,9 @@ def _edit_draft(ctx: Context) -> tuple[str, Path]:
     status = subprocess.call([*shlex.split(editor), str(path)])
     if status != 0:
         raise InvalidInput(
-            "editor_failed", f"the editor exited with {status}: nothing filed", f"your text is kept at {path}"
+            "editor_failed",
+            _("the editor exited with {status}: nothing filed").format(status=status),
+            _("your text is kept at {path}").format(path=path),
         )
     return _read_record(path), path
 
@@ -1046,15 +1265,15 @@ def _verify_anchor(ctx: Context, token: str) -> int:
     if ctx.args.json:
         emit_json({"ok": not problems, "anchor": token, "problems": problems})
     elif not problems:
-        print("ok: every chain holds the history the anchor fixed")
+        print(_("ok: every chain holds the history the anchor fixed"))
     for problem in problems if not ctx.args.json else []:
-        print(f"BROKEN {problem}")
+        print(_("BROKEN {problem}").format(problem=problem))
     if problems:
-        print(
-            f"opsdeck: error: {problems[0]} — the history changed after the anchor was taken: restore the store "
-            "from a backup older than the change and find out who had write access to the database",
-            file=sys.stderr,
-        )
+        said = _(
+            "{problem} — the history changed after the anchor was taken: restore the store "
+            "from a backup older than the change and find out who had write access to the database"
+        ).format(problem=problems[0])
+        print(f"opsdeck: error: {said}", file=sys.stderr)
         return 1
     return 0
 
@@ -1075,21 +1294,20 @@ def audit_verify(ctx: Context) -> int:
         )
     elif problems:
         for p in problems:
-            print(f"BROKEN {p.message}")
+            print(_("BROKEN {problem}").format(problem=p.message))
     else:
-        print(f"ok: {chains} chains, {events} events, every link intact")
+        print(_("ok: {chains} chains, {events} events, every link intact").format(chains=chains, events=events))
     if problems:
-        print(
-            f"opsdeck: error: {problems[0].message} — restore the store from a backup and "
-            "find out who had write access to the database",
-            file=sys.stderr,
-        )
+        said = _(
+            "{problem} — restore the store from a backup and find out who had write access to the database"
+        ).format(problem=problems[0].message)
+        print(f"opsdeck: error: {said}", file=sys.stderr)
         return 1
     return 0
 
 
 def policy_apply(ctx: Context) -> int:
-    return _applied(ctx, "policy", ctx.service.apply_policy(Path(ctx.args.file)))
+    return _applied(ctx, _policy_version, ctx.service.apply_policy(Path(ctx.args.file)))
 
 
 def policy_show(ctx: Context) -> int:
@@ -1098,12 +1316,12 @@ def policy_show(ctx: Context) -> int:
     if ctx.args.json:
         emit_json({"version": policy.version, **policy.document})
         return 0
-    print(f"policy version {policy.version}")
+    print(_policy_version(policy.version))
     for category, body in policy.document["playbooks"].items():
-        print(f"\n{category}:")
+        print("\n" + _("{category}:").format(category=_category(category)))
         for step in body["steps"]:
             when = f"  [{step['when']}]" if step.get("when") else ""
-            print(f"  {step['key']}: {step['en']}{when}")
+            print(f"  {step['key']}: {pick(step['en'], step.get('zh', ''))}{when}")
     return 0
 
 
@@ -1112,16 +1330,16 @@ def db_backup(ctx: Context) -> int:
     if path is None:
         raise InvalidInput(
             "not_sqlite",
-            "db backup copies SQLite stores",
-            "for PostgreSQL use pg_dump (it takes a consistent snapshot too)",
+            _("db backup copies SQLite stores"),
+            _("for PostgreSQL use pg_dump (it takes a consistent snapshot too)"),
         )
-    progress = Progress("backing up")
+    progress = Progress(_("backing up"))
     sqlite_backup(path, Path(ctx.args.dest), progress)
     progress.done()
     if ctx.args.json:
         emit_json({"source": str(path), "backup": ctx.args.dest})
     else:
-        print(f"backed up {path} to {ctx.args.dest}")
+        print(_("backed up {path} to {dest}").format(path=path, dest=ctx.args.dest))
     return 0
 
 
@@ -1130,7 +1348,10 @@ def db_upgrade(ctx: Context) -> int:
     if ctx.args.json:
         emit_json({"from": before, "to": after})
     else:
-        print(f"schema {before or '(empty)'} -> {after}" if before != after else f"schema {after}: up to date")
+        if before != after:
+            print(_("schema {before} -> {after}").format(before=before or _("(empty)"), after=after))
+        else:
+            print(_("schema {version}: up to date").format(version=after))
     return 0
 
 
@@ -1148,13 +1369,15 @@ def init_system(ctx: Context) -> int:
     if ctx.args.json:
         emit_json(data)
         return 0
-    for line in done.done or ["everything was in place already"]:
+    for line in done.done or [_("everything was in place already")]:
         print(f"  {line}")
     print(
-        f"\nEvery login in group {done.group} now uses {done.db_url}.\n"
-        f"Next: add the operators to the group (usermod -aG {done.group} LOGIN; they log in again),\n"
-        f"import the roster (opsdeck roster import roster.toml), and run one worker\n"
-        f"(opsdeck worker, e.g. as a systemd service of a member of {done.group})."
+        _(
+            "\nEvery login in group {group} now uses {db}.\n"
+            "Next: add the operators to the group (usermod -aG {group} LOGIN; they log in again),\n"
+            "import the roster (opsdeck roster import roster.toml), and run one worker\n"
+            "(opsdeck worker, e.g. as a systemd service of a member of {group})."
+        ).format(group=done.group, db=done.db_url)
     )
     return 0
 
@@ -1170,8 +1393,14 @@ def db_status(ctx: Context) -> int:
     if ctx.args.json:
         emit_json(data)
     else:
+        labels = {
+            "db": _("db"),
+            "dialect": _("dialect"),
+            "schema": _("schema"),
+            "program_schema": _("program_schema"),
+        }
         for key, value in data.items():
-            print(f"{key:<15} {value}")
+            print(f"{_ljust(labels[key], 15)} {value}")
     return 0
 
 
@@ -1180,11 +1409,14 @@ def demo(ctx: Context) -> int:
 
     db_flag = getattr(ctx.args, "db", None)
     ctx._store = open_demo_store(db_flag)
-    _print_board(ctx, title=f"demo {ctx.store.describe()}")
+    where = ctx.store.describe()
+    _print_board(ctx, title=_("demo {where}").format(where=where))
     print(
-        f"\nThis demo store stays at {ctx.store.describe()}; try:\n"
-        f"  opsdeck --db {shlex.quote(ctx.store.describe())} --as lead incident list\n"
-        "  (--as needs OPSDECK_ALLOW_AS=1: demo logins are not yours)"
+        _(
+            "\nThis demo store stays at {where}; try:\n"
+            "  opsdeck --db {quoted} --as lead incident list\n"
+            "  (--as needs OPSDECK_ALLOW_AS=1: demo logins are not yours)"
+        ).format(where=where, quoted=shlex.quote(where))
     )
     return 0
 
@@ -1217,37 +1449,38 @@ HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
     ("incident", "open"): incident_open,
     ("incident", "list"): incident_list,
     ("incident", "show"): incident_show,
-    ("incident", "ack"): _action("acknowledged", lambda c: c.service.ack(c.args.id, expected_version=_v(c))),
+    ("incident", "ack"): _action(lambda: _("acknowledged"), lambda c: c.service.ack(c.args.id, expected_version=_v(c))),
     ("incident", "classify"): _action(
-        "classified",
+        lambda: _("classified"),
         lambda c: c.service.classify(
             c.args.id, category=c.args.category, level=c.args.level, reason=c.args.reason, expected_version=_v(c)
         ),
     ),
     ("incident", "level"): _action(
-        "level changed",
+        lambda: _("level changed"),
         lambda c: c.service.set_level(c.args.id, level=c.args.level, reason=c.args.reason, expected_version=_v(c)),
     ),
     ("incident", "assign"): _action(
-        "assigned", lambda c: c.service.assign(c.args.id, c.args.login, expected_version=_v(c))
+        lambda: _("assigned"), lambda c: c.service.assign(c.args.id, c.args.login, expected_version=_v(c))
     ),
-    ("incident", "note"): _action("note added", lambda c: c.service.note(c.args.id, c.args.text)),
-    ("incident", "step"): _action("step recorded", _step),
+    ("incident", "note"): _action(lambda: _("note added"), lambda c: c.service.note(c.args.id, c.args.text)),
+    ("incident", "step"): _action(lambda: _("step recorded"), _step),
     ("incident", "cause"): _action(
-        "cause located", lambda c: c.service.cause(c.args.id, note=c.args.note, expected_version=_v(c))
+        lambda: _("cause located"), lambda c: c.service.cause(c.args.id, note=c.args.note, expected_version=_v(c))
     ),
     ("incident", "resolve"): _action(
-        "resolved", lambda c: c.service.resolve(c.args.id, resolution=c.args.resolution, expected_version=_v(c))
+        lambda: _("resolved"),
+        lambda c: c.service.resolve(c.args.id, resolution=c.args.resolution, expected_version=_v(c)),
     ),
-    ("incident", "close"): _action("closed", _close),
+    ("incident", "close"): _action(lambda: _("closed"), _close),
     ("incident", "reopen"): _action(
-        "reopened", lambda c: c.service.reopen(c.args.id, reason=c.args.reason, expected_version=_v(c))
+        lambda: _("reopened"), lambda c: c.service.reopen(c.args.id, reason=c.args.reason, expected_version=_v(c))
     ),
-    ("incident", "outage"): _action("outage start set", _outage),
+    ("incident", "outage"): _action(lambda: _("outage start set"), _outage),
     ("incident", "deadlines"): incident_deadlines,
     ("incident", "attest"): incident_attest,
     ("incident", "regrade"): _action(
-        "re-grade answered",
+        lambda: _("re-grade answered"),
         lambda c: c.service.regrade(c.args.id, confirm=c.args.confirm, reason=c.args.reason, expected_version=_v(c)),
     ),
     ("escalate", None): escalate,

@@ -20,11 +20,17 @@ from typing import Any
 
 from opsdeck.backend.config import read_toml
 from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.i18n import _
 from opsdeck.tui import registry
 
 _MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 _NAME = re.compile(r"^[a-z0-9_]+$")
-APP_KEYS = {"ctrl+q": "quit", "ctrl+c": "quit or copy", "ctrl+p": "the command palette"}
+APP_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p")  # the app's own keys, on every screen
+
+
+def _app_key(key: str) -> str:
+    """What one of the app's own keys does (looked up when a keymap is refused)."""
+    return {"ctrl+q": _("quit"), "ctrl+c": _("quit or copy"), "ctrl+p": _("the command palette")}[key]
 
 
 def load(path: Path) -> dict[str, str]:
@@ -36,12 +42,16 @@ def load(path: Path) -> dict[str, str]:
     extra = set(data) - {"keys"}
     if extra:
         raise InvalidInput(
-            "keymap_section", f"{path}: unknown section {sorted(extra)[0]!r}", "put bindings under [keys]"
+            "keymap_section",
+            _("{path}: unknown section {section!r}").format(path=path, section=sorted(extra)[0]),
+            _("put bindings under [keys]"),
         )
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
         raise InvalidInput(
-            "keymap_section", f"{path}: [keys] must be a table", 'write [keys] then "board.filter" = "f"'
+            "keymap_section",
+            _("{path}: [keys] must be a table").format(path=path),
+            _('write [keys] then "board.filter" = "f"'),
         )
     keymap = {binding_id: _keys(path, binding_id, value) for binding_id, value in keys.items()}
     check(keymap, str(path))
@@ -51,17 +61,27 @@ def load(path: Path) -> dict[str, str]:
 def _keys(path: Path, binding_id: str, value: Any) -> str:
     if binding_id not in registry.BINDINGS:
         known = ", ".join(sorted(registry.BINDINGS))
-        raise InvalidInput("keymap_id", f"{path}: no binding has the id {binding_id!r}", f"use one of: {known}")
+        raise InvalidInput(
+            "keymap_id",
+            _("{path}: no binding has the id {binding_id!r}").format(path=path, binding_id=binding_id),
+            _("use one of: {known}").format(known=known),
+        )
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("keymap_keys", f"{path}: {binding_id}: keys must be text", f'write "{binding_id}" = "f"')
+        raise InvalidInput(
+            "keymap_keys",
+            _("{path}: {binding_id}: keys must be text").format(path=path, binding_id=binding_id),
+            _('write "{binding_id}" = "f"').format(binding_id=binding_id),
+        )
     keys = [k.strip() for k in value.split(",")]
     for key in keys:
         if not _valid(key):
             raise InvalidInput(
                 "keymap_keys",
-                f"{path}: {binding_id}: {key!r} is not a key",
-                "write a letter, a digit, or a name such as enter, escape, space, f5, pagedown, "
-                "slash, question_mark, optionally after ctrl+, shift+ or alt+",
+                _("{path}: {binding_id}: {key!r} is not a key").format(path=path, binding_id=binding_id, key=key),
+                _(
+                    "write a letter, a digit, or a name such as enter, escape, space, f5, pagedown, "
+                    "slash, question_mark, optionally after ctrl+, shift+ or alt+"
+                ),
             )
     return ",".join(keys)
 
@@ -83,14 +103,18 @@ def check(keymap: dict[str, str], source: str) -> None:
                 if key in APP_KEYS and binding_id in keymap:
                     raise InvalidInput(
                         "keymap_conflict",
-                        f"{source}: {binding_id} = {key!r}, but {key} is {APP_KEYS[key]}",
-                        "choose another key",
+                        _("{source}: {binding_id} = {key!r}, but {key} is {purpose}").format(
+                            source=source, binding_id=binding_id, key=key, purpose=_app_key(key)
+                        ),
+                        _("choose another key"),
                     )
                 if key in owner and owner[key] != binding_id and (binding_id in keymap or owner[key] in keymap):
                     raise InvalidInput(
                         "keymap_conflict",
-                        f"{source}: {key!r} would be both {owner[key]} and {binding_id} on the {scope} screen",
-                        "give one of them another key",
+                        _("{source}: {key!r} would be both {first} and {second} on the {scope} screen").format(
+                            source=source, key=key, first=owner[key], second=binding_id, scope=scope
+                        ),
+                        _("give one of them another key"),
                     )
                 owner.setdefault(key, binding_id)
 

@@ -7,18 +7,23 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from opsdeck.backend.i18n import _
+
 from .triage import ACTIONS
 
-SCREEN_COMMANDS = [
-    ("new_incident", "Report a new incident", "an external warning, by hand"),
-    ("history", "History", "resolved and closed incidents, with the same filters"),
-    ("handover", "Handover", "open incidents by urgency, breaches, obligations, probes"),
-    ("shift", "Take or end the shift", "go on or off duty (audited)"),
-    ("filter", "Filter", "words, level:, cat:, owner:, status:, system:"),
-    ("sort", "Sort", "due, level, age, id"),
-    ("toggle_panels", "Probes, readiness and roster", "the side panels on a narrow terminal"),
-    ("help", "Help", "every key and the legend"),
-]
+
+def screen_commands() -> list[tuple[str, str, str]]:
+    """The screens' own actions: (action, label, help), looked up when the palette opens."""
+    return [
+        ("new_incident", _("Report a new incident"), _("an external warning, by hand")),
+        ("history", _("History"), _("resolved and closed incidents, with the same filters")),
+        ("handover", _("Handover"), _("open incidents by urgency, breaches, obligations, probes")),
+        ("shift", _("Take or end the shift"), _("go on or off duty (audited)")),
+        ("filter", _("Filter"), _("words, level:, cat:, owner:, status:, system:")),
+        ("sort", _("Sort"), _("due, level, age, id")),
+        ("toggle_panels", _("Probes, readiness and roster"), _("the side panels on a narrow terminal")),
+        ("help", _("Help"), _("every key and the legend")),
+    ]
 
 
 class OpsdeckCommands(Provider):
@@ -27,7 +32,7 @@ class OpsdeckCommands(Provider):
         found = []
         for action in ACTIONS:
             found.append((action.name, f"{action.label} ({action.key})", action.help))
-        found += SCREEN_COMMANDS
+        found += screen_commands()
         return [
             (name, label, help_text)
             for name, label, help_text in found

@@ -109,14 +109,15 @@ class IncidentActions:
 
     @work(thread=True, group="action", exit_on_error=False)
     def _bulk(
-        self, verb: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
+        self, done_as: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
     ) -> str:
-        return self._bulk_now(verb, call, targets)
+        return self._bulk_now(done_as, call, targets)
 
     def _bulk_now(
-        self, verb: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
+        self, done_as: str, call: Callable[[Service, int, int | None], Any], targets: list[tuple[int, int | None]]
     ) -> str:
-        """Each incident on its own version; report partial success as it is."""
+        """Each incident on its own version; report partial success as it is. `done_as`
+        says how many were done, e.g. "{count} closed" (already looked up)."""
         service = self.service
         done = stale = refused = 0
         last = ""
@@ -129,12 +130,12 @@ class IncidentActions:
             except OpsdeckError as error:
                 refused += 1
                 last = str(error)
-        parts = [f"{done} {verb}"]
+        parts = [done_as.format(count=done)]
         if stale:
-            parts.append(f"{stale} changed by others: reloaded, not changed")
+            parts.append(_("{count} changed by others: reloaded, not changed").format(count=stale))
         if refused:
-            parts.append(f"{refused} refused ({last})")
-        return ", ".join(parts)
+            parts.append(_("{count} refused ({error})").format(count=refused, error=last))
+        return _(", ").join(parts)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "action":
@@ -148,7 +149,7 @@ class IncidentActions:
     # -- the actions --------------------------------------------------------------------
 
     def action_ack(self) -> None:
-        self._bulk("acknowledged", lambda s, i, v: s.ack(i, expected_version=v), self.targets())
+        self._bulk(_("{count} acknowledged"), lambda s, i, v: s.ack(i, expected_version=v), self.targets())
 
     def action_classify(self) -> None:
         from opsdeck.screens.forms import ClassifyForm
@@ -157,7 +158,7 @@ class IncidentActions:
         info = self.target_info(incident_id)
         self._form(
             ClassifyForm(
-                f"Classify #{incident_id}",
+                _("Classify #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
                     lambda s: s.classify(
                         incident_id,
@@ -166,7 +167,7 @@ class IncidentActions:
                         reason=v["reason"],
                         expected_version=seen,
                     ),
-                    f"#{incident_id} classified",
+                    _("#{id} classified").format(id=incident_id),
                 ),
                 version,
                 category=info.get("category", "unclassified"),
@@ -181,12 +182,12 @@ class IncidentActions:
         info = self.target_info(incident_id)
         self._form(
             ClassifyForm(
-                f"Level of #{incident_id}",
+                _("Level of #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
                     lambda s: s.set_level(
                         incident_id, level=v["level"] or "", reason=v["reason"], expected_version=seen
                     ),
-                    f"#{incident_id} level changed",
+                    _("#{id} level changed").format(id=incident_id),
                 ),
                 version,
                 category=info.get("category", "unclassified"),
@@ -220,16 +221,20 @@ class IncidentActions:
 
         category_duty = CATEGORY_DUTY.get(Category(first.get("category", "other")))
         duties = {d for d in (system_duty, category_duty.value if category_duty else None) if d}
-        title = f"Assign #{targets[0][0]}" if len(targets) == 1 else f"Assign {len(targets)} incidents"
+        if len(targets) == 1:
+            title = _("Assign #{id}").format(id=targets[0][0])
+        else:
+            title = _("Assign {count} incidents").format(count=len(targets))
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             login = values["choice"]
             if len(targets) == 1:
                 return self._perform(
                     lambda s: s.assign(targets[0][0], login, expected_version=seen),
-                    f"#{targets[0][0]} assigned to {login}",
+                    _("#{id} assigned to {login}").format(id=targets[0][0], login=login),
                 )
-            return self._bulk_now("assigned", lambda s, i, v: s.assign(i, login, expected_version=v), targets)
+            assigned = _("{count} assigned")
+            return self._bulk_now(assigned, lambda s, i, v: s.assign(i, login, expected_version=v), targets)
 
         self._form(
             PickForm(
@@ -237,21 +242,21 @@ class IncidentActions:
                 perform,
                 targets[0][1],
                 choices=owner_choices(roster, duties),
-                label="Owner (suggested first: duty fits, on duty, least load)",
+                label=_("Owner (suggested first: duty fits, on duty, least load)"),
             )
         )
 
     def action_note(self) -> None:
         from opsdeck.screens.forms import TextForm
 
-        [(incident_id, _)] = self.targets()[:1] or [(0, None)]
+        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
         self._form(
             TextForm(
-                f"Note on #{incident_id}",
+                _("Note on #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
-                    lambda s: s.note(incident_id, v["text"]), f"note added to #{incident_id}"
+                    lambda s: s.note(incident_id, v["text"]), _("note added to #{id}").format(id=incident_id)
                 ),
-                label="Note",
+                label=_("Note"),
             )
         )
 
@@ -261,13 +266,13 @@ class IncidentActions:
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         self._form(
             TextForm(
-                f"Cause of #{incident_id} located",
+                _("Cause of #{id} located").format(id=incident_id),
                 lambda v, seen: self._perform(
                     lambda s: s.cause(incident_id, note=v["text"], expected_version=seen),
-                    f"#{incident_id}: cause located",
+                    _("#{id}: cause located").format(id=incident_id),
                 ),
                 version,
-                label="What was it (optional)",
+                label=_("What was it (optional)"),
                 multiline=False,
             )
         )
@@ -281,20 +286,20 @@ class IncidentActions:
             try:
                 started = parse_time(values["when"], self.ctx.clock(), self.ctx.zone)
             except TimeFormatError as error:
-                raise InvalidInput("bad_time", str(error), "e.g. -40m or 2026-11-28T03:10:00+08:00") from None
+                raise InvalidInput("bad_time", str(error), _("e.g. -40m or 2026-11-28T03:10:00+08:00")) from None
             return self._perform(
                 lambda s: s.outage(incident_id, started=started, reason=values["reason"], expected_version=seen),
-                f"#{incident_id}: outage start set",
+                _("#{id}: outage start set").format(id=incident_id),
             )
 
         self._form(
             FieldsForm(
-                f"Outage start of #{incident_id}",
+                _("Outage start of #{id}").format(id=incident_id),
                 perform,
                 version,
                 fields=[
-                    ("when", "When the outage started", "-40m, or 2026-11-28T08:10:00+08:00"),
-                    ("reason", "Why (required)", "e.g. the first complaint came at 08:00"),
+                    ("when", _("When the outage started"), _("-40m, or 2026-11-28T08:10:00+08:00")),
+                    ("reason", _("Why (required)"), _("e.g. the first complaint came at 08:00")),
                 ],
             )
         )
@@ -307,13 +312,19 @@ class IncidentActions:
         def perform(values: dict[str, Any], seen: int | None) -> str:
             answer = values["callback"].strip().lower()
             if answer not in ("", "y", "yes", "n", "no"):
-                raise InvalidInput("bad_answer", f"call-back owed: {answer!r} is not y or n", "answer y or n")
+                raise InvalidInput(
+                    "bad_answer",
+                    _("call-back owed: {answer!r} is not y or n").format(answer=answer),
+                    _("answer y or n"),
+                )
             at = None
             if values["at"].strip():
                 try:
                     at = parse_time(values["at"], self.ctx.clock(), self.ctx.zone)
                 except TimeFormatError as error:
-                    raise InvalidInput("bad_time", str(error), "e.g. -20m or 09:40, or leave it empty: now") from None
+                    raise InvalidInput(
+                        "bad_time", str(error), _("e.g. -20m or 09:40, or leave it empty: now")
+                    ) from None
             callback = answer in ("y", "yes")
             return self._perform(
                 lambda s: s.add_call(
@@ -324,37 +335,39 @@ class IncidentActions:
                     callback=callback,
                     at=at,
                 ),
-                f"#{incident_id}: call logged" + (", call-back owed" if callback else ""),
+                (_("#{id}: call logged, call-back owed") if callback else _("#{id}: call logged")).format(
+                    id=incident_id
+                ),
             )
 
         self._form(
             FieldsForm(
-                f"Log a call about #{incident_id}",
+                _("Log a call about #{id}").format(id=incident_id),
                 perform,
                 version,
                 fields=[
-                    ("caller", "Caller", "name, or branch and desk"),
-                    ("contact", "Contact (shown masked)", "phone or e-mail"),
-                    ("need", "What they needed", "e.g. cannot pay benefits at counter 3"),
-                    ("callback", "Call-back owed after recovery? (y/n)", "n"),
-                    ("at", "When it came in (empty: now)", "-20m, or 09:40 from the paper log"),
+                    ("caller", _("Caller"), _("name, or branch and desk")),
+                    ("contact", _("Contact (shown masked)"), _("phone or e-mail")),
+                    ("need", _("What they needed"), _("e.g. cannot pay benefits at counter 3")),
+                    ("callback", _("Call-back owed after recovery? (y/n)"), "n"),
+                    ("at", _("When it came in (empty: now)"), _("-20m, or 09:40 from the paper log")),
                 ],
             )
         )
 
     def action_attest(self) -> None:
 
-        [(incident_id, _)] = self.targets()[:1] or [(0, None)]
+        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
         self._read_then(
             lambda session: queries.obligations(session, incident_id),
             lambda obligations: self._attest_form(incident_id, obligations),
         )
 
     def _attest_form(self, incident_id: int, obligations: list[dict[str, Any]]) -> None:
-        from opsdeck.screens.forms import CHANNEL_HINT, PickForm, obligation_choices
+        from opsdeck.screens.forms import PickForm, channel_hint, obligation_choices
 
         if not obligations:
-            self.app.notify(f"#{incident_id} is below level III: no obligations to attest", timeout=5)
+            self.app.notify(_("#{id} is below level III: no obligations to attest").format(id=incident_id), timeout=5)
             return
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
@@ -362,17 +375,17 @@ class IncidentActions:
                 lambda s: s.attest(
                     incident_id, values["choice"] or "", via=values["via"], note=values["note"], who=values["who"]
                 ),
-                f"#{incident_id}: {values['choice']} attested",
+                _("#{id}: {obligation} attested").format(id=incident_id, obligation=values["choice"]),
             )
 
         self._form(
             PickForm(
-                f"Attest an obligation of #{incident_id}",
+                _("Attest an obligation of #{id}").format(id=incident_id),
                 perform,
                 None,
                 choices=obligation_choices(obligations),
-                label="Obligation",
-                extra=[("via", CHANNEL_HINT), ("note", "note"), ("who", "who (the spokesperson)")],
+                label=_("Obligation"),
+                extra=[("via", channel_hint()), ("note", _("note")), ("who", _("who (the spokesperson)"))],
             )
         )
 
@@ -382,20 +395,20 @@ class IncidentActions:
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         self._form(
             PickForm(
-                f"Re-grade #{incident_id}",
+                _("Re-grade #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
                     lambda s: s.regrade(
                         incident_id, confirm=v["choice"] == "confirm", reason=v["reason"], expected_version=seen
                     ),
-                    f"#{incident_id}: re-grade answered",
+                    _("#{id}: re-grade answered").format(id=incident_id),
                 ),
                 version,
                 choices=[
-                    ("confirm", "confirm: raise to the next level"),
-                    ("decline", "decline: the level stays (count to the next bound)"),
+                    ("confirm", _("confirm: raise to the next level")),
+                    ("decline", _("decline: the level stays (count to the next bound)")),
                 ],
-                label="The outage passed the level's bound",
-                extra=[("reason", "why (required)")],
+                label=_("The outage passed the level's bound"),
+                extra=[("reason", _("why (required)"))],
             )
         )
 
@@ -405,13 +418,13 @@ class IncidentActions:
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         self._form(
             TextForm(
-                f"Resolve #{incident_id}",
+                _("Resolve #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
                     lambda s: s.resolve(incident_id, resolution=v["text"], expected_version=seen),
-                    f"#{incident_id} resolved",
+                    _("#{id} resolved").format(id=incident_id),
                 ),
                 version,
-                label="Resolution: how service came back",
+                label=_("Resolution: how service came back"),
             )
         )
 
@@ -440,10 +453,15 @@ class IncidentActions:
                 return s.close(i, zone=self.ctx.zone, expected_version=v)
 
             if len(targets) == 1:
-                return self._perform(lambda s: close(s, targets[0][0], seen), f"#{targets[0][0]} closed")
-            return self._bulk_now("closed", close, targets)
+                return self._perform(
+                    lambda s: close(s, targets[0][0], seen), _("#{id} closed").format(id=targets[0][0])
+                )
+            return self._bulk_now(_("{count} closed"), close, targets)
 
-        title = f"Close #{targets[0][0]}" if len(targets) == 1 else f"Close {len(targets)} incidents"
+        if len(targets) == 1:
+            title = _("Close #{id}").format(id=targets[0][0])
+        else:
+            title = _("Close {count} incidents").format(count=len(targets))
         self._form(CloseForm(title, perform, targets[0][1], originals=others))
 
     def action_record(self) -> None:
@@ -459,21 +477,27 @@ class IncidentActions:
         [(incident_id, version)] = self.targets()[:1] or [(0, None)]
         self._form(
             TextForm(
-                f"Reopen #{incident_id}",
+                _("Reopen #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
-                    lambda s: s.reopen(incident_id, reason=v["text"], expected_version=seen), f"#{incident_id} reopened"
+                    lambda s: s.reopen(incident_id, reason=v["text"], expected_version=seen),
+                    _("#{id} reopened").format(id=incident_id),
+                    reopened=incident_id,
                 ),
                 version,
-                label="Why",
+                label=_("Why"),
                 multiline=False,
             )
         )
 
     # -- helpers run inside a form's worker thread ------------------------------------------
 
-    def _perform(self, call: Callable[[Service], Any], message: str) -> str:
+    def _perform(self, call: Callable[[Service], Any], message: str, *, reopened: int | None = None) -> str:
+        """`reopened`: the incident a reopen was asked of; a closed one is final, and the
+        service opens a new one linked to it."""
         result = call(self.service)
         new_id = getattr(result, "id", None)
-        if "reopened" in message and new_id and f"#{new_id} " not in message:
-            return f"{message}: a closed incident is final, so #{new_id} was opened, linked to it"
+        if reopened is not None and new_id and new_id != reopened:
+            return _("{message}: a closed incident is final, so #{new_id} was opened, linked to it").format(
+                message=message, new_id=new_id
+            )
         return message

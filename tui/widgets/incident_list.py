@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Self
 
 from rich.segment import Segment
@@ -30,6 +31,8 @@ from textual.widget import Widget
 
 from opsdeck.backend.board import Row
 from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import current as current_language
+from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdown
 
 from ..text import LEVEL_LABEL, cell, rcell
@@ -47,6 +50,36 @@ CATEGORY_SHORT = {
     "disaster": "disaster",
     "other": "other",
 }
+
+
+def category_short(category: str) -> str:
+    """The category as the board's narrow column shows it, in the chosen language."""
+    return _short_names(current_language()).get(category, clean(category))
+
+
+@cache
+def _short_names(language: str) -> dict[str, str]:
+    # Once per language, looked up after it is chosen at start.
+    return {
+        "unclassified": _("unclassified"),
+        "network_attack": _("net attack"),
+        "info_destruction": _("info destr."),
+        "content_security": _("content sec."),
+        "network_fault": _("network"),
+        "server_fault": _("server"),
+        "software_fault": _("software"),
+        "disaster": _("disaster"),
+        "other": _("other"),
+        "reported": _("NEW"),
+        "acknowledged": _("ack"),
+        "resolved": _("resolved"),
+    }
+
+
+def status_short(status: str) -> str:
+    return _short_names(current_language()).get(status, clean(status))
+
+
 STATUS_SHORT = {"reported": "NEW", "acknowledged": "ack", "resolved": "resolved"}
 
 
@@ -124,7 +157,7 @@ class IncidentList(ScrollView, can_focus=True):
         self.marked: set[int] = set()  # space: rows for a bulk action
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
         self.level_column: LevelColumn | None = None  # set by the column itself
-        self.empty_text = "No open incidents."
+        self.empty_text = _("No open incidents.")
 
     # -- data in -------------------------------------------------------------------------
 
@@ -219,10 +252,10 @@ class IncidentList(ScrollView, can_focus=True):
         key = (row.id, row.version, width, age)
         rest = self._strips.get(key)
         if rest is None:
-            status = STATUS_SHORT.get(row.status, row.status)
+            status = status_short(row.status)
             rest = Strip(
                 [
-                    Segment(cell(CATEGORY_SHORT.get(row.category, row.category), CAT_W) + " ", self._style("dim")),
+                    Segment(cell(category_short(row.category), CAT_W) + " ", self._style("dim")),
                     Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
                     Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
                     Segment(cell(status, STATUS_W) + " ", Style(bold=row.status == "reported")),

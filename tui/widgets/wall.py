@@ -21,20 +21,15 @@ from textual.widgets import Digits, Static
 
 from opsdeck.backend.board import Panels, ProbeLine, Row
 from opsdeck.backend.domain import CATEGORY_TERMS, LEVEL_TERMS, Level
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.sanitize import clean
 
 from ..text import LEVEL_LABEL, STATE_LABEL
-from .incident_list import CATEGORY_SHORT
+from .incident_list import status_short
 from .panels import LEVEL_STYLE, STATE_STYLE
 
 LEVELS = ("I", "II", "III", "IV", "none")
 COUNTDOWN_W = 29  # "-HH:MM:SS" in 3-cell digits (27), and a gap
-
-
-def status_short(status: str) -> str:
-    """At call time, so the language chosen at start applies."""
-    return {"reported": _("NEW"), "acknowledged": _("ack"), "resolved": _("resolved")}.get(status, clean(status))
 
 
 def alert_label(alert: str) -> str:
@@ -57,7 +52,7 @@ def wall_countdown(seconds: float) -> str:
 
 
 def level_term(level: str | None) -> str:
-    return LEVEL_TERMS[Level(level)].zh if level in ("I", "II", "III", "IV") else "未分类"
+    return LEVEL_TERMS[Level(level)].shown.partition(" (")[0] if level in ("I", "II", "III", "IV") else _("no level")
 
 
 class Counter(Vertical):
@@ -100,7 +95,7 @@ class LevelCounters(Horizontal):
 
     def compose(self) -> ComposeResult:
         for level in LEVELS:
-            label = f"{level} {level_term(level)}" if level != "none" else "? 未分类"
+            label = f"{level} {level_term(level)}" if level != "none" else "? " + _("no level")
             yield Counter(label, id=f"count-{level.lower()}", classes=f"-lvl-{level.lower()}")
 
     def show(self, counts: Mapping[str, int]) -> None:
@@ -221,10 +216,10 @@ def _body(view: RowView) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append(f"#{row.id} ", "dim")
     text.append(clean(row.title), "bold")
-    zh = next((t.zh for c, t in CATEGORY_TERMS.items() if c.value == row.category), "")
+    term = next((t.shown for c, t in CATEGORY_TERMS.items() if c.value == row.category), clean(row.category))
     text.append("\n" + _("owner") + " ", "dim")
     text.append(clean(row.owner) if row.owner else _("nobody"), "bold" if row.owner else "dim")
-    text.append(f"  {CATEGORY_SHORT.get(row.category, clean(row.category))} {zh}")
+    text.append(f"  {term}")
     text.append(f"  {status_short(row.status)}", "bold" if row.status == "reported" else "dim")
     if row.system:
         text.append(f"  {clean(row.system)}", "dim")
@@ -233,10 +228,8 @@ def _body(view: RowView) -> Text:
         text.append(_("no clock running"), "dim")
     else:
         text.append(_("due:") + " ", "dim")
-        name, name_zh = view.rule or (clean(row.rule) or "deadline", "")
-        text.append(clean(name))
-        if name_zh:
-            text.append(f" {clean(name_zh)}", "dim")
+        name, name_zh = view.rule or (row.rule or _("deadline"), "")
+        text.append(clean(pick(name, name_zh)))
         if row.next_level:
             text.append(" " + _("(level {level})").format(level=clean(row.next_level)), "bold")
     return text
