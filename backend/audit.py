@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from .errors import InvalidInput, NotFound, StoreUnavailable
-from .i18n import _
+from .i18n import _, say
 from .models import AuditEvent, AuditHead, Incident
 from .timeutil import rfc3339
 
@@ -122,25 +122,16 @@ def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
 
 
 # A problem's message is in the language chosen (what `audit verify` prints), except in the
-# exported evidence, which is English whatever the language (`english=True`). So each is
-# written twice, in English and through the catalog (`_say`); in English the two are the
-# same words, and a test holds them so.
-
-
-def _say(english: bool, text: str, shown: str, **values: Any) -> str:
-    """`text` (English: the evidence) or `shown` (the same through the catalog), with
-    `values` put in."""
-    return (text if english else shown).format(**values)
+# exported evidence, which is English whatever the language (`english=True`): `say`.
 
 
 def _check_link(
     event: AuditEvent, last_seq: int, last_hash: str, last_id: int, *, english: bool = False
 ) -> ChainProblem | None:
     en = english
-    where = _say(
+    where = say(
         en,
         "{chain} event #{seq} (id {id}, {action} at {at})",
-        _("{chain} event #{seq} (id {id}, {action} at {at})"),
         chain=event.chain,
         seq=event.seq,
         id=event.id,
@@ -153,10 +144,9 @@ def _check_link(
             event.seq,
             event.id,
             "edited",
-            _say(
+            say(
                 en,
                 "{where} was edited: its hash does not match its content",
-                _("{where} was edited: its hash does not match its content"),
                 where=where,
             ),
         )
@@ -166,10 +156,9 @@ def _check_link(
             last_seq + 1,
             event.id,
             "removed",
-            _say(
+            say(
                 en,
                 "{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}",
-                _("{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}"),
                 chain=event.chain,
                 missing=last_seq + 1,
                 last=last_seq,
@@ -182,10 +171,9 @@ def _check_link(
             event.seq,
             event.id,
             "reordered",
-            _say(
+            say(
                 en,
                 "{where} does not follow #{last}: events were reordered or replaced",
-                _("{where} does not follow #{last}: events were reordered or replaced"),
                 where=where,
                 last=last_seq,
             ),
@@ -196,10 +184,9 @@ def _check_link(
             event.seq,
             event.id,
             "reordered",
-            _say(
+            say(
                 en,
                 "{where} was written before #{last}: events were reordered",
-                _("{where} was written before #{last}: events were reordered"),
                 where=where,
                 last=last_seq,
             ),
@@ -209,14 +196,9 @@ def _check_link(
 
 def _cut_short(chain: str, head_seq: int, last_seq: int, *, english: bool) -> ChainProblem:
     """The chain head names a later event than the trail's last one."""
-    message = _say(
+    message = say(
         english,
-        "{chain}: the chain head records event #{head} but the trail ends at #{last}: "
-        "events after #{last} were removed",
-        _(
-            "{chain}: the chain head records event #{head} but the trail ends at #{last}: "
-            "events after #{last} were removed"
-        ),
+        "{chain}: the chain head records event #{head} but the trail ends at #{last}: events after #{last} were removed",
         chain=chain,
         head=head_seq,
         last=last_seq,
@@ -225,7 +207,7 @@ def _cut_short(chain: str, head_seq: int, last_seq: int, *, english: bool) -> Ch
 
 
 def _headless(chain: str, *, english: bool) -> ChainProblem:
-    message = _say(english, "{chain}: no chain head", _("{chain}: no chain head"), chain=chain)
+    message = say(english, "{chain}: no chain head", chain=chain)
     return ChainProblem(chain, None, None, "head_mismatch", message)
 
 

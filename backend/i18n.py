@@ -15,6 +15,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidInput
 
@@ -74,6 +75,19 @@ def current() -> str:
 
 def _(message: str) -> str:
     return _translation.gettext(message)
+
+
+def lookup(message: str) -> str:
+    """A message written elsewhere (argparse's own words, listed in tui/cli.py), looked up
+    in the catalog; the product's own messages go through `_()` with a literal."""
+    return _translation.gettext(message)
+
+
+def say(english: bool, message: str, **values: Any) -> str:
+    """`message` in English (data for scripts and evidence: JSON, exports) or in the chosen
+    language, with `values` put in. The catalog test reads `message` as it reads `_()`'s."""
+    chosen = message if english else _translation.gettext(message)
+    return chosen.format(**values) if values else chosen
 
 
 def pick(en: str, zh: str) -> str:

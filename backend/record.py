@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from . import queries
 from .calls import calls as calls_of
 from .domain import Category
-from .i18n import _, pick
+from .i18n import _, pick, say
 from .models import OutboxMessage
 from .timeutil import rfc3339
 
@@ -76,21 +76,13 @@ def record_hash(text: str) -> str:
 #
 # The draft's data (`Draft.timeline`'s "what", `Draft.follow_ups`, so `as_json`) is English
 # whatever the language; the Markdown draft says the same in the language chosen. So each
-# sentence is written twice, in English and through the catalog (`_say`); in English the two
-# are the same words, and a test holds them so.
-
-
-def _say(english: bool, text: str, shown: str, **values: Any) -> str:
-    """`text` (English: the draft's data) or `shown` (the same through the catalog: the
-    Markdown draft), with `values` put in."""
-    chosen = text if english else shown
-    return chosen.format(**values) if values else chosen
+# sentence goes through `say`: English for the data, the catalog for the Markdown.
 
 
 def _join(english: bool, what: str, detail: str | None) -> str:
     if not detail:
         return what
-    return _say(english, "{what}: {detail}", _("{what}: {detail}"), what=what, detail=detail)
+    return say(english, "{what}: {detail}", what=what, detail=detail)
 
 
 def _category(key: str | None, english: bool) -> str:
@@ -106,17 +98,16 @@ def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
     """The sentence of one audited action, None for an action without one."""
     if action == "open":
         if d.get("reopened_from"):
-            opened = _say(en, "opened (reopened from #{id})", _("opened (reopened from #{id})"), id=d["reopened_from"])
+            opened = say(en, "opened (reopened from #{id})", id=d["reopened_from"])
         else:
-            opened = _say(en, "opened", _("opened"))
+            opened = say(en, "opened")
         return _join(en, opened, d.get("title"))
     if action == "ack":
-        return _say(en, "acknowledged", _("acknowledged"))
+        return say(en, "acknowledged")
     if action == "classify" and d.get("regrade"):
-        regraded = _say(
+        regraded = say(
             en,
             "re-graded from {from_category}/{from_level} to {category}/{level}",
-            _("re-graded from {from_category}/{from_level} to {category}/{level}"),
             from_category=_category(d.get("from_category"), en),
             from_level=d.get("from_level") or "-",
             category=_category(d["category"], en),
@@ -124,10 +115,9 @@ def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
         )
         return _join(en, regraded, d.get("reason"))
     if action == "classify":
-        classified = _say(
+        classified = say(
             en,
             "classified {category}, level {level}",
-            _("classified {category}, level {level}"),
             category=_category(d["category"], en),
             level=d["level"],
         )
@@ -136,78 +126,72 @@ def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
         return _join(en, _level_change(d.get("from_level"), d["level"], en), d.get("reason"))
     if action == "assign":
         if d.get("from_owner"):
-            return _say(
+            return say(
                 en,
                 "assigned to {owner} (was {previous})",
-                _("assigned to {owner} (was {previous})"),
                 owner=d["owner"],
                 previous=d["from_owner"],
             )
-        return _say(en, "assigned to {owner}", _("assigned to {owner}"), owner=d["owner"])
+        return say(en, "assigned to {owner}", owner=d["owner"])
     if action == "note":
         if d.get("probe"):
-            note = _say(en, "note from probe {probe}", _("note from probe {probe}"), probe=d["probe"])
+            note = say(en, "note from probe {probe}", probe=d["probe"])
         else:
-            note = _say(en, "note", _("note"))
+            note = say(en, "note")
         return _join(en, note, d.get("text"))
     if action == "step":
         return _join(en, _step(d["key"], d["state"], en), d.get("reason"))
     if action == "cause":
-        return _join(en, _say(en, "cause located", _("cause located")), d.get("note"))
+        return _join(en, say(en, "cause located"), d.get("note"))
     if action == "resolve":
-        return _join(en, _say(en, "resolved", _("resolved")), d.get("resolution"))
+        return _join(en, say(en, "resolved"), d.get("resolution"))
     if action == "close":
         why = d.get("reason") or (
-            _say(en, "duplicate of #{id}", _("duplicate of #{id}"), id=d["duplicate_of"])
-            if d.get("duplicate_of")
-            else None
+            say(en, "duplicate of #{id}", id=d["duplicate_of"]) if d.get("duplicate_of") else None
         )
         return _join(en, _closed(d.get("kind"), en), why)
     if action == "reopen":
-        return _join(en, _say(en, "reopened", _("reopened")), d.get("reason"))
+        return _join(en, say(en, "reopened"), d.get("reason"))
     if action == "call":
         values = {"call": d["call"], "caller": d["caller"], "contact": d["contact"]}
         if d.get("callback"):
-            return _say(
+            return say(
                 en,
                 "service desk call {call} from {caller} ({contact}), call-back owed",
-                _("service desk call {call} from {caller} ({contact}), call-back owed"),
                 **values,
             )
-        return _say(
+        return say(
             en,
             "service desk call {call} from {caller} ({contact})",
-            _("service desk call {call} from {caller} ({contact})"),
             **values,
         )
     if action == "callback":
-        called = _say(en, "called back on call {call}", _("called back on call {call}"), call=d["call"])
+        called = say(en, "called back on call {call}", call=d["call"])
         return _join(en, called, d.get("note"))
     if action == "reopened_as":
-        reopened = _say(en, "closed, reopened as #{id}", _("closed, reopened as #{id}"), id=d["new_id"])
+        reopened = say(en, "closed, reopened as #{id}", id=d["new_id"])
         return _join(en, reopened, d.get("reason"))
     if action == "outage":
-        moved = _say(en, "outage start set to {at}", _("outage start set to {at}"), at=d["outage_started_at"])
+        moved = say(en, "outage start set to {at}", at=d["outage_started_at"])
         return _join(en, moved, d.get("reason"))
     if action == "attest":
         values = {"obligation": d["obligation"], "via": d.get("via")}
         if d.get("who"):
-            done = _say(
+            done = say(
                 en,
                 "{obligation} done via {via} ({who})",
-                _("{obligation} done via {via} ({who})"),
                 who=d["who"],
                 **values,
             )
         else:
-            done = _say(en, "{obligation} done via {via}", _("{obligation} done via {via}"), **values)
+            done = say(en, "{obligation} done via {via}", **values)
         return _join(en, done, d.get("note"))
     if action == "regrade":
         level = d.get("next_level")
         if d.get("confirmed"):
-            answer = _say(en, "re-grade to {level} confirmed", _("re-grade to {level} confirmed"), level=level)
+            answer = say(en, "re-grade to {level} confirmed", level=level)
         else:
-            answer = _say(en, "re-grade to {level} declined", _("re-grade to {level} declined"), level=level)
+            answer = say(en, "re-grade to {level} declined", level=level)
         return _join(en, answer, d.get("reason"))
     if action == "escalate":
         return _escalated(d, en)
@@ -215,9 +199,7 @@ def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
 
 
 def _level_change(before: str | None, after: str, en: bool) -> str:
-    return _say(
-        en, "level {from_level} -> {level}", _("level {from_level} -> {level}"), from_level=before or "-", level=after
-    )
+    return say(en, "level {from_level} -> {level}", from_level=before or "-", level=after)
 
 
 def _step(key: str, state: str, en: bool) -> str:
@@ -240,23 +222,21 @@ def _closed(kind: str | None, en: bool) -> str:
 
 def _escalated(d: dict[str, Any], en: bool) -> str:
     if d.get("targets"):
-        said = _say(
+        said = say(
             en,
             "deadline {rule} breached ({late} late), escalated to {targets}",
-            _("deadline {rule} breached ({late} late), escalated to {targets}"),
             rule=d["rule"],
             late=_late(d.get("late_s"), en),
             targets=_targets(d["targets"]),
         )
     else:
-        said = _say(
+        said = say(
             en,
             "deadline {rule} breached, nobody paged (already met or no longer applying)",
-            _("deadline {rule} breached, nobody paged (already met or no longer applying)"),
             rule=d["rule"],
         )
     if d.get("regraded"):
-        said += _say(en, "; level raised to {level}", _("; level raised to {level}"), level=d["regraded"]["to"])
+        said += say(en, "; level raised to {level}", level=d["regraded"]["to"])
     return said
 
 
@@ -302,11 +282,10 @@ def _late(seconds: float | None, english: bool = False) -> str:
         return "-"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return _say(english, "{minutes} min", _("{minutes} min"), minutes=minutes)
-    return _say(
+        return say(english, "{minutes} min", minutes=minutes)
+    return say(
         english,
         "{hours} h {minutes:02d} min",
-        _("{hours} h {minutes:02d} min"),
         hours=minutes // 60,
         minutes=minutes % 60,
     )
@@ -340,20 +319,18 @@ def _follow_ups(
     """What is still owed: for the operator to close out or carry into the record."""
     en = english
     items = [
-        _say(
+        say(
             en,
             "playbook step not done: {title}",
-            _("playbook step not done: {title}"),
             title=s["title"] if en else pick(s["title"], s.get("title_zh") or ""),
         )
         for s in incident["playbook"]
         if s["state"] == "pending"
     ]
     items += [
-        _say(
+        say(
             en,
             "obligation not attested: {obligation}",
-            _("obligation not attested: {obligation}"),
             obligation=o["en"] if en else pick(o["en"], o["zh"]),
         )
         for o in obligations
@@ -367,39 +344,34 @@ def _follow_ups(
     undelivered = [n for n in notifications if n["state"] in ("failed", "dead")]
     if undelivered:
         items.append(
-            _say(
+            say(
                 en,
                 "{count} notification(s) not delivered: {recipients} (opsdeck notify list)",
-                _("{count} notification(s) not delivered: {recipients} (opsdeck notify list)"),
                 count=len(undelivered),
                 recipients=", ".join(sorted({n["to"] for n in undelivered})),
             )
         )
     owed = [c for c in calls if c["callback"] and not c["called_back_at"]]
     if owed:
-        each = ", ".join(
-            _say(en, "call {id} {caller}", _("call {id} {caller}"), id=c["id"], caller=c["caller"]) for c in owed
-        )
+        each = ", ".join(say(en, "call {id} {caller}", id=c["id"], caller=c["caller"]) for c in owed)
         items.append(
-            _say(
+            say(
                 en,
                 "{count} call-back(s) owed: {calls}",
-                _("{count} call-back(s) owed: {calls}"),
                 count=len(owed),
                 calls=each,
             )
         )
     if incident["status"] not in ("resolved", "closed"):
         items.append(
-            _say(
+            say(
                 en,
                 "the incident is {status}, not resolved",
-                _("the incident is {status}, not resolved"),
                 status=incident["status"] if en else _status(incident["status"]),
             )
         )
     if not incident.get("cause_located_at"):
-        items.append(_say(en, "no cause recorded as located", _("no cause recorded as located")))
+        items.append(say(en, "no cause recorded as located"))
     return items
 
 

@@ -149,9 +149,20 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
 @pytest.fixture
 def in_chinese() -> Iterator[None]:
     """Text looked up when drawn or raised (not key bindings, whose descriptions are
-    fixed at import) follows a switch of language around the test."""
+    fixed at import) follows a switch of language around the test. Every screen is
+    imported first, in English: one imported in Chinese keeps Chinese key hints for
+    the rest of the session."""
+    import importlib
+    import pkgutil
+
+    import opsdeck.screens
+    import opsdeck.tui.widgets
     from opsdeck.backend import i18n
 
+    for package in (opsdeck.screens, opsdeck.tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    importlib.import_module("opsdeck.tui.app")
     i18n.set_language("zh_CN")
     yield
     i18n.set_language("en")

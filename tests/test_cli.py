@@ -260,6 +260,23 @@ def test_traceback_only_with_debug(tmp_path: Path) -> None:
     assert "Traceback" in result.stderr
 
 
+def test_a_refusal_is_told_once_and_logged_to_the_file(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"), "LANG": "C.UTF-8", "LC_ALL": ""}
+    env.pop("OPSDECK_LANG", None)
+    roster = Path(__file__).parents[1] / "fixtures" / "demo" / "roster.toml"
+    assert subprocess.run([OPSDECK, "--as", "lead", "roster", "import", str(roster)], env=env).returncode == 0
+    result = subprocess.run(
+        [OPSDECK, "--as", "auditor", "incident", "open", "--title", "x"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "opsdeck: error: opsdeck incident open: auditor is a viewer, and viewers change nothing"
+        " — ask a lead to make auditor an operator on the roster"
+    ]
+    log = (tmp_path / "state" / "opsdeck" / "log" / "opsdeck.log").read_text()
+    assert "opsdeck.access WARNING: refused opsdeck incident open for auditor: a viewer" in log
+
+
 def test_deadline_commands(db: str, cli) -> None:  # type: ignore[no-untyped-def]
     incident_id = cli(
         "--db",

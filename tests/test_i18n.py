@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import gettext
 import os
+import re
 import string
 from pathlib import Path
 
@@ -41,15 +42,25 @@ def test_a_configured_language_opsdeck_does_not_speak_names_the_fix() -> None:
         i18n.choose("fr", {})
 
 
+def _message_of(node: ast.AST) -> ast.expr | None:
+    """The message argument of a catalog lookup: `_(message)` or `say(english, message)`."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == "_" and node.args:
+            return node.args[0]
+        if node.func.id == "say" and len(node.args) > 1:
+            return node.args[1]
+    return None
+
+
 def _wrapped() -> dict[str, str]:
-    """Every literal passed to `_()` in the product, with where it is."""
+    """Every literal looked up in the catalog by the product, with where it is."""
     found: dict[str, str] = {}
     for folder in ("backend", "tui", "screens"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-                is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
-                if is_call and node.args and isinstance(node.args[0], ast.Constant):  # type: ignore[attr-defined]
-                    found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")  # type: ignore[attr-defined]
+                message = _message_of(node)
+                if isinstance(message, ast.Constant):
+                    found.setdefault(message.value, f"{path.relative_to(ROOT)}:{node.lineno}")  # type: ignore[attr-defined]
     return found
 
 
@@ -77,17 +88,50 @@ def _product_trees() -> list[tuple[Path, ast.AST]]:
     ]
 
 
+def _catalog_entries() -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with i18n.catalog_path().open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle, locale="zh_CN") if m.id}
+
+
+def test_the_catalog_holds_nothing_the_product_does_not_say() -> None:
+    """An entry nothing looks up any more is a translation nobody checks: remove it."""
+    from opsdeck.tui.cli import ARGPARSE_MESSAGES
+
+    unused = set(_catalog_entries()) - set(_wrapped()) - set(ARGPARSE_MESSAGES)
+    assert sorted(unused) == []
+
+
+def test_argparse_s_own_words_are_translated_with_their_placeholders() -> None:
+    from opsdeck.tui.cli import ARGPARSE_MESSAGES
+
+    entries = _catalog_entries()
+    percent = re.compile(r"%(?:\(\w+\))?[sr]")
+    assert [m for m in ARGPARSE_MESSAGES if not entries.get(m)] == []
+    assert [m for m in ARGPARSE_MESSAGES if sorted(percent.findall(m)) != sorted(percent.findall(entries[m]))] == []
+
+
+def test_a_bad_command_line_is_refused_in_chinese(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPSDECK_LANG", "zh_CN")
+    code, out, err = cli("incident", "classify", "1", "--category", "other")
+    assert (code, out) == (2, "")
+    assert err == "opsdeck: error: 缺少必需的参数：--level — 见 `opsdeck incident classify --help`\n"
+    code, _out, err = cli("incident", "frob")
+    assert code == 2 and err.startswith("opsdeck: error: 参数 ACTION：无效的选项 'frob'（可选：'open', ")
+    code, _out, err = cli("incident", "list", "--bogus", "--json")  # scripts read English
+    assert err == "opsdeck: error: unrecognized arguments: --bogus — see `opsdeck --help`\n"
+
+
 def test_only_literals_go_through_the_catalog() -> None:
-    """`_(f"...")` or `_(name)` is never found in the catalog, so it would stay English:
+    """`_(f"...")` or `_(name)` (or `say`'s) is never found in the catalog, so it stays English:
     placeholders belong in the literal, values go in through `.format` afterwards."""
     wrong = [
-        f"{path.relative_to(ROOT)}:{node.lineno}"
+        f"{path.relative_to(ROOT)}:{node.lineno}"  # type: ignore[attr-defined]
         for path, tree in _product_trees()
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "_"
-        and not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
+        if (message := _message_of(node)) is not None
+        and not (isinstance(message, ast.Constant) and isinstance(message.value, str))
     ]
     assert wrong == []
 

@@ -86,7 +86,7 @@ def test_a_refusal_is_in_chinese_with_its_exit_code(db: str, cli) -> None:  # ty
     code, out, err = cli("--db", db, "incident", "show", "x")
     assert (code, err) == (
         2,
-        "opsdeck: error: argument id: 'x' 不是事件编号（应为正整数） — 见 `opsdeck incident show --help`\n",
+        "opsdeck: error: 参数 id：'x' 不是事件编号（应为正整数） — 见 `opsdeck incident show --help`\n",
     )
 
 

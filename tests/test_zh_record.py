@@ -181,11 +181,6 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("action", "details"), EVENTS)
-def test_each_sentence_says_the_same_in_its_two_english_spellings(action: str, details: dict[str, Any]) -> None:
-    assert record.describe(action, details, english=False) == record.describe(action, details)
-
-
 def test_each_sentence_has_chinese_words_and_english_data(in_chinese: None) -> None:
     for action, details in EVENTS[:-2]:
         shown = record.describe(action, details, english=False)
@@ -218,10 +213,8 @@ def follow_up_inputs() -> tuple[Any, ...]:
     return incident, deadlines, obligations, notifications, calls
 
 
-def test_the_follow_ups_say_the_same_in_their_two_english_spellings() -> None:
-    inputs = follow_up_inputs()
-    assert record._follow_ups(*inputs, english=False) == record._follow_ups(*inputs)
-    assert len(record._follow_ups(*inputs)) == 9
+def test_every_kind_of_follow_up_is_listed() -> None:
+    assert len(record._follow_ups(*follow_up_inputs())) == 9
 
 
 def test_the_follow_ups_in_chinese(in_chinese: None) -> None:
@@ -277,9 +270,8 @@ def chain_problems() -> list[list[audit.ChainProblem]]:
     return out
 
 
-def test_each_chain_problem_says_the_same_in_its_two_english_spellings() -> None:
-    english, shown = chain_problems()
-    assert [p.message for p in english] == [p.message for p in shown]
+def test_a_chain_problem_names_the_event() -> None:
+    english, _shown = chain_problems()
     assert english[0].message == (
         "incident:7 event #2 (id 11, note at 2026-11-28T03:00:00Z) was edited: its hash does not match its content"
     )

@@ -59,7 +59,7 @@ def test_a_channels_mistake_is_refused_in_chinese() -> None:
 
 @pytest.mark.usefixtures("in_chinese")
 def test_levels_categories_and_times_typed_wrong_are_refused_in_chinese() -> None:
-    with pytest.raises(ValueError, match="^'V' 不是有效的级别：请使用 I、II、III 或 IV$"):
+    with pytest.raises(ValueError, match="^'V' 不是有效的级别，请使用 I、II、III 或 IV$"):
         Level.parse("V")
     with pytest.raises(ValueError) as info:
         parse_enum(Category, "fire", "category")

@@ -444,17 +444,55 @@ def _choose_language(argv: list[str]) -> None:
     from opsdeck.backend import config as config_mod
     from opsdeck.backend.i18n import choose, set_language
 
+    _speak_argparse()
     if _prints_json(argv):
         set_language("en")
         return
     try:
         configured = config_mod.load({}).language
     except OpsdeckError:  # the command reports a broken config itself, once the language is known
-        configured = None
+        configured = os.environ.get("OPSDECK_LANG")
     try:
         set_language(choose(configured, os.environ))
     except OpsdeckError:
         set_language("en")
+
+
+# argparse's own words, which it looks up through its module's `_` and `ngettext` when it
+# builds a parser or refuses a command line (`--help` and the `opsdeck: error:` line).
+ARGPARSE_MESSAGES = (
+    "usage: ",
+    "positional arguments",
+    "options",
+    "show this help message and exit",
+    "the following arguments are required: %s",
+    "unrecognized arguments: %s",
+    "argument %(argument_name)s: %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)",
+    "expected one argument",
+    "expected at most one argument",
+    "expected at least one argument",
+    "expected %s argument",
+    "expected %s arguments",
+    "invalid %(type)s value: %(value)r",
+    "one of the arguments %s is required",
+    "not allowed with argument %s",
+    "ambiguous option: %(option)s could match %(matches)s",
+    "ignored explicit argument %r",
+)
+
+
+def _speak_argparse() -> None:
+    """Point argparse's lookups at opsdeck's catalog, so a Chinese session does not get
+    "the following arguments are required" in the middle of a Chinese error. Words
+    argparse has that are not listed above stay English."""
+    from opsdeck.backend.i18n import lookup
+
+    def plural(singular: str, many: str, count: int) -> str:
+        return lookup(singular if count == 1 else many)
+
+    argparse._ = lookup  # type: ignore[attr-defined]
+    argparse.ngettext = plural  # type: ignore[attr-defined]
 
 
 def _prints_json(argv: list[str]) -> bool:

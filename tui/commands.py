@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         key = (args.command, getattr(args, "action", None))
         handler = HANDLERS[key]
+        if args.command not in ("worker", "ingest", "wall", "serve"):  # those set up their own logging
+            _log_beside_the_dashboard()
         if registry.writes(*key) is not registry.Writes.NO:
             words = " ".join(w for w in key if w)
             refuse_unless_writer(f"opsdeck {words}", ctx.login, read_only=ctx.read_only, db_url=ctx.config.db)
@@ -202,6 +204,26 @@ def _log_to_file() -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = False
+
+
+def _log_beside_the_dashboard() -> None:
+    """A one-shot command's log lines (a refusal's access-log line) go to the dashboard's
+    log file: the user already reads the refusal as the error, not twice on stderr."""
+    import logging
+
+    import platformdirs
+
+    logger = logging.getLogger("opsdeck")
+    if logger.handlers:
+        return
+    folder = Path(platformdirs.user_log_dir("opsdeck"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / "opsdeck.log", encoding="utf-8", delay=True)
+    except OSError:  # no writable log folder: say nothing rather than fail the command
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
 
 
 def _embedded_worker(store: Any, spool: Any) -> Any:
