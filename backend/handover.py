@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from . import queries
+from .clocks import load_policy
 from .models import Escalation, Incident, table_of
 from .timeutil import rfc3339
 
@@ -22,6 +23,7 @@ def handover(session: Session, now: datetime, since: timedelta) -> dict[str, Any
     open_rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     clocks = queries.open_clocks(session, [r["id"] for r in open_rows])
     far = now.replace(year=9999)
+    rules = {rule.key: rule for rule in load_policy(session).deadlines.rules}
     open_rows.sort(key=lambda r: (clocks[r["id"]].due_at if r["id"] in clocks else far, r["id"]))
     incidents = []
     for row in open_rows:
@@ -38,6 +40,8 @@ def handover(session: Session, now: datetime, since: timedelta) -> dict[str, Any
                 if clock is None
                 else {
                     "key": clock.rule,
+                    "name": rules[clock.rule].name if clock.rule in rules else clock.rule,
+                    "name_zh": rules[clock.rule].name_zh if clock.rule in rules else "",
                     "due_at": rfc3339(clock.due_at),
                     "remaining_s": round((clock.due_at - now).total_seconds()),
                 },

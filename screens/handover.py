@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from opsdeck.backend.handover import handover
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.timeutil import format_countdown
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
@@ -50,13 +50,16 @@ class HandoverScreen(Screen[None]):
         text.append(_("Handover: the last {hours} h").format(hours=hours) + "\n\n", "bold")
         heading = _("Open incidents ({count}), most urgent first").format(count=len(data["open_incidents"]))
         text.append(heading + "\n", "bold")
+        # id, level, countdown and deadline, then the title in what the width leaves, then the owner
+        title_w = min(50, max(12, self.size.width - 60))
         for item in data["open_incidents"]:
             due = item["next_deadline"]
-            when = f"{format_countdown(due['remaining_s'])} {cell(due['key'], 20)}" if due else " " * 30
+            name = pick(due["key"], due.get("name_zh", "")) if due else ""
+            when = f"{format_countdown(due['remaining_s'])} {cell(name, 20)}" if due else " " * 30
             style = "bold red" if due and due["remaining_s"] < 0 else ""
             text.append(f"  #{item['id']:<5} {cell(item['level'] or '--', 4)} ")
             text.append(when, style)
-            text.append(f" {cell(item['title'], 50)} {cell(item['owner'] or '-', 10)}\n")
+            text.append(f" {cell(item['title'], title_w)} {cell(item['owner'] or '-', 10)}\n")
         text.append("\n" + _("Breaches escalated ({count})").format(count=len(data["breaches_since"])) + "\n", "bold")
         for b in data["breaches_since"]:
             to = _("to {targets}").format(targets=cell(", ".join(b["to"]) or _("nobody (met late)"), 40))

@@ -126,3 +126,13 @@ def test_help_with_json_on_the_line_stays_english(cli, zh, capsys: pytest.Captur
     with pytest.raises(SystemExit):
         cli("incident", "ack", "--json", "--help")
     assert "acknowledge: someone is on it" in capsys.readouterr().out
+
+
+def test_the_handover_names_each_deadline_as_the_plan_does(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("--db", db, "handover")
+    assert (code, err) == (0, "")
+    rows = [line for line in out.splitlines() if line.startswith("  #1 ")]
+    assert len(rows) == 1 and "30:00 初步判别" in rows[0] and "支付接口中断" in rows[0], out
+    code, out, err = cli("--db", db, "handover", "--json")
+    first = json.loads(out)["open_incidents"][0]["next_deadline"]
+    assert (first["key"], first["name_zh"]) == ("classify", "初步判别,确定故障分类级别")

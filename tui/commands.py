@@ -789,7 +789,7 @@ def handover(ctx: Context) -> int:
     print(_("Open incidents ({count}), most urgent first:").format(count=len(data["open_incidents"])))
     for item in data["open_incidents"]:
         due = item["next_deadline"]
-        when = f"{format_countdown(due['remaining_s']).strip()} {due['key']}" if due else "-"
+        when = f"{format_countdown(due['remaining_s']).strip()} {pick(due['key'], due['name_zh'])}" if due else "-"
         print(
             f"  #{item['id']:<5} {fit(item['level'] or '--', 4)} {fit(when, 26)} {fit(clean(item['title']), 40)} "
             f"{item['owner'] or '-'}"

@@ -13,6 +13,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from opsdeck.backend.i18n import _
+
 
 class KeyHints(Widget):
     DEFAULT_CSS = """
@@ -53,7 +55,8 @@ class KeyHints(Widget):
             spans.append((start, text.cell_len, binding.key.split(",")[0]))
         if palette in active:  # the palette key on the right, where Textual's Footer puts it
             binding = active[palette][1]
-            hint = Text.assemble((f"{self.app.get_key_display(binding)} ", key_style), (binding.description, ""), " ")
+            # Textual names it "palette", in English, in its own bindings.
+            hint = Text.assemble((f"{self.app.get_key_display(binding)} ", key_style), (_("palette"), ""), " ")
             gap = self.size.width - text.cell_len - hint.cell_len
             if gap >= 2:
                 text.append(" " * gap)
