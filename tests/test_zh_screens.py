@@ -137,6 +137,12 @@ async def test_a_bulk_result_and_the_help_in_chinese(
         assert "I 级 特别重大：中断超过 24 小时" in shown
         assert "已报告，尚无人确认" in shown
 
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        textual_s_own = {(c.title, c.help) for c in app.get_system_commands(app.screen)}
+        assert ("主题", "更换当前主题") in textual_s_own and ("退出", "立即退出程序") in textual_s_own
+        assert all(not title.isascii() for title, _help in textual_s_own), textual_s_own
+
 
 def test_a_bad_keymap_is_refused_in_chinese(tmp_path: Path, in_chinese: None) -> None:
     path = tmp_path / "keymap.toml"

@@ -8,15 +8,16 @@ and stopped with the app.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.terminal_theme import TerminalTheme
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.theme import Theme
 
 from opsdeck.backend.errors import InvalidInput
@@ -101,6 +102,30 @@ class OpsdeckApp(App[None]):
             self._filters.append(AsciiFilter())  # Textual applies its line filters to every widget
         if context.keymap:
             self.set_keymap(context.keymap)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries (theme, quit, keys, screenshot) in the chosen language."""
+        words = {  # by Textual's help text, which tells the two "Keys" apart
+            "Change the current theme": (_("Theme"), _("Change the current theme")),
+            "Quit the application as soon as possible": (_("Quit"), _("Quit the application as soon as possible")),
+            "Hide the keys and widget help panel": (_("Keys"), _("Hide the keys and widget help panel")),
+            "Show help for the focused widget and a summary of available keys": (
+                _("Keys"),
+                _("Show help for the focused widget and a summary of available keys"),
+            ),
+            "Minimize the widget and restore to normal size": (
+                _("Minimize"),
+                _("Minimize the widget and restore to normal size"),
+            ),
+            "Maximize the focused widget": (_("Maximize"), _("Maximize the focused widget")),
+            "Save an SVG 'screenshot' of the current screen": (
+                _("Screenshot"),
+                _("Save an SVG 'screenshot' of the current screen"),
+            ),
+        }
+        for command in super().get_system_commands(screen):
+            title, help_text = words.get(command.help, (command.title, command.help))
+            yield command._replace(title=title, help=help_text)
 
     def get_key_display(self, binding: Binding) -> str:
         """Key names as Textual shows them (⏎, ↑), or their plain names in ASCII mode."""
