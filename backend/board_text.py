@@ -11,11 +11,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from . import queries
+from . import queries, words
 from .cells import fit
 from .clocks import load_policy
-from .domain import CATEGORY_TERMS, Category
-from .i18n import _, current, pick
+from .i18n import _, pick
 from .sanitize import clean
 from .timeutil import format_age, format_countdown
 
@@ -74,9 +73,9 @@ def render_rows(
         countdown = format_countdown((nxt[1] - now).total_seconds()) if nxt else " " * 9
         what = (nxt[0] + ("!" if nxt[1] < now else "")) if nxt else "-"
         lines.append(
-            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(_category(row['category']), 16)} "
+            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(clean(words.category(row['category'])), 16)} "
             f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
-            f"{fit(clean(row['owner'] or '-'), 10)} {fit(_status(row['status']), 12)} {format_age(age)}"
+            f"{fit(clean(row['owner'] or '-'), 10)} {fit(words.status(row['status']), 12)} {format_age(age)}"
         )
     if not rows:
         lines.append(_("No open incidents."))
@@ -89,18 +88,3 @@ def _parse(text: str) -> datetime:
 
 def _rank(level: str | None) -> int:
     return {"I": 4, "II": 3, "III": 2, "IV": 1}.get(level or "", 0)
-
-
-def _category(key: str) -> str:
-    """The key, as scripts know it; the plan's own term in Chinese."""
-    if current() == "zh_CN" and key in Category.__members__.values():
-        return CATEGORY_TERMS[Category(key)].zh
-    return clean(key)
-
-
-def _status(status: str) -> str:
-    if current() != "zh_CN":
-        return clean(status)
-    return {"reported": _("reported"), "acknowledged": _("acknowledged"), "resolved": _("resolved")}.get(
-        status, clean(status)
-    )

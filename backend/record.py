@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from . import queries
+from . import queries, words
 from .calls import calls as calls_of
 from .domain import Category
 from .i18n import _, pick, say
@@ -367,7 +367,7 @@ def _follow_ups(
             say(
                 en,
                 "the incident is {status}, not resolved",
-                status=incident["status"] if en else _status(incident["status"]),
+                status=incident["status"] if en else words.status(incident["status"]),
             )
         )
     if not incident.get("cause_located_at"):
@@ -385,17 +385,6 @@ def _still(d: dict[str, Any], en: bool) -> str:
         "breached": _("deadline {key} ({name}) still breached"),
     }
     return said[d["state"]].format(key=d["key"], name=pick(d["name"], d["name_zh"]))
-
-
-def _status(status: str) -> str:
-    """An incident's status in the language chosen."""
-    said = {
-        "reported": _("reported"),
-        "acknowledged": _("acknowledged"),
-        "resolved": _("resolved"),
-        "closed": _("closed"),
-    }
-    return said.get(status, status)
 
 
 # -- presenting ----------------------------------------------------------------------------
@@ -516,7 +505,7 @@ def markdown(d: Draft, zone: tzinfo) -> str:
         _("- Cause located: {at}").format(at=_local(i.get("cause_located_at"), zone)),
         _("- Resolved: {at}").format(at=_local(i.get("resolved_at"), zone)),
         _("- Status when drafted: {status} (drafted {at})").format(
-            status=_status(i["status"]), at=_local(rfc3339(d.drafted_at), zone)
+            status=words.status(i["status"]), at=_local(rfc3339(d.drafted_at), zone)
         ),
         "",
         _("## Summary"),

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from . import clocks, deadlines, directory, notify_plan, policy
+from . import clocks, deadlines, directory, notify_plan, policy, words
 from .domain import (
     CLASSIFIED_CATEGORIES,
     OPEN_STATUSES,
@@ -31,7 +31,7 @@ from .domain import (
     parse_enum,
 )
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
-from .i18n import _, pick
+from .i18n import _
 from .models import (
     Attestation,
     Contact,
@@ -151,34 +151,6 @@ def _doing(what: str) -> str:
     return shown.get(what, what)
 
 
-def _status(value: str) -> str:
-    """An incident's status as the user reads it (the key in English)."""
-    shown = {
-        Status.REPORTED.value: _("reported"),
-        Status.ACKNOWLEDGED.value: _("acknowledged"),
-        Status.RESOLVED.value: _("resolved"),
-        Status.CLOSED.value: _("closed"),
-    }
-    return shown.get(value, value)
-
-
-def _permission(value: str) -> str:
-    shown = {
-        Permission.VIEWER.value: _("viewer"),
-        Permission.OPERATOR.value: _("operator"),
-        Permission.LEAD.value: _("lead"),
-    }
-    return shown.get(value, value)
-
-
-def _category_shown(value: str) -> str:
-    """A category: its key in English (as typed on the command line), the plan's term in Chinese."""
-    try:
-        return pick(value, Category(value).term.zh)
-    except ValueError:
-        return value
-
-
 class Service:
     """The actions of one login on one store."""
 
@@ -237,7 +209,7 @@ class Service:
             _("{what} is for leads; {login} is read-only").format(what=doing, login=self.login)
             if self.read_only
             else _("{what} is for leads; {login} is {permission}").format(
-                what=doing, login=self.login, permission=_permission(actor.permission.value)
+                what=doing, login=self.login, permission=words.permission(actor.permission.value)
             ),
             self._ask_a_lead(session),
             login=self.login,
@@ -468,7 +440,7 @@ class Service:
                     since = _(" (acknowledged by someone at {at})").format(at=rfc3339(incident.acknowledged_at))
                 raise DomainError(
                     "not_reported",
-                    _("#{id} is {status}").format(id=incident.id, status=_status(incident.status)) + since,
+                    _("#{id} is {status}").format(id=incident.id, status=words.status(incident.status)) + since,
                     _("nothing to acknowledge; add a note to show you are on it"),
                     id=incident.id,
                 )
@@ -496,7 +468,7 @@ class Service:
                 raise DomainError(
                     "unchanged",
                     _("#{id} is already {category} at level {level}").format(
-                        id=incident.id, category=_category_shown(cat.value), level=lvl.value
+                        id=incident.id, category=words.category(cat.value), level=lvl.value
                     ),
                     _("nothing to change"),
                     id=incident.id,
@@ -506,7 +478,7 @@ class Service:
                 raise InvalidInput(
                     "missing_reason",
                     _("#{id} is already classified ({category}, level {level})").format(
-                        id=incident.id, category=_category_shown(before_cat), level=before_lvl or "-"
+                        id=incident.id, category=words.category(before_cat), level=before_lvl or "-"
                     ),
                     _("a re-grade needs --reason saying why"),
                 )
@@ -919,7 +891,7 @@ class Service:
             if incident.status != Status.RESOLVED:
                 raise DomainError(
                     "not_resolved",
-                    _("#{id} is {status}, not resolved").format(id=incident.id, status=_status(incident.status)),
+                    _("#{id} is {status}, not resolved").format(id=incident.id, status=words.status(incident.status)),
                     _("only a resolved incident reopens"),
                 )
             self._guard_version(uow, incident, expected_version)

@@ -23,9 +23,9 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from opsdeck.backend import detail as detail_mod
-from opsdeck.backend import presence
+from opsdeck.backend import presence, words
 from opsdeck.backend.detail import Detail
-from opsdeck.backend.domain import Category, Level
+from opsdeck.backend.domain import Level
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
@@ -187,7 +187,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             "\n"
             + _("{status}  {category}  owner {owner}  system {system}  version {version}").format(
                 status=status_word(data["status"]),
-                category=_category(data["category"]),
+                category=words.category(data["category"]),
                 owner=data["owner"] or "-",
                 system=data["system"] or "-",
                 version=data["version"],
@@ -256,7 +256,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             else:
                 when = ""
             text.append(rpad(when, 9) + " ", STATE_STYLE.get(state, ""))
-            text.append(pad(_clock_state(state), 9), STATE_STYLE.get(state, ""))
+            text.append(pad(words.clock_state(state), 9), STATE_STYLE.get(state, ""))
             text.append(f" {d['key']:<21} {_deadline_name(d)}")
             if d["next_level"] and state == "breached":
                 text.append("  " + _("level {level} due").format(level=d["next_level"]), "bold")
@@ -425,13 +425,6 @@ def _level(level: str | None) -> str:
     return level
 
 
-def _category(key: str) -> str:
-    """In English the key, as scripts know it; in Chinese the plan's term (网络故障事件)."""
-    if _zh() and key in Category.__members__.values():
-        return Category(key).term.shown
-    return clean(key)
-
-
 def _deadline_name(deadline: dict[str, Any]) -> str:
     """The rule's name in the chosen language (in English the plan's own words beside the key, as ever)."""
     return pick(deadline["name"], deadline["name_zh"]) if _zh() else deadline["name_zh"]
@@ -442,17 +435,6 @@ def _obligation(obligation: dict[str, Any]) -> str:
     if _zh():
         return pick(obligation["en"], obligation["zh"])
     return f"{obligation['en']}  {obligation['zh']}"
-
-
-def _clock_state(state: str) -> str:
-    words = {
-        "pending": _("pending"),
-        "warning": _("warning"),
-        "breached": _("breached"),
-        "met": _("met"),
-        "met_late": _("met_late"),
-    }
-    return words.get(state, state)
 
 
 def _field_label(key: str) -> str:

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from opsdeck.backend import config as config_mod
-from opsdeck.backend import queries
+from opsdeck.backend import queries, words
 from opsdeck.backend.access import refuse_unless_writer
 from opsdeck.backend.audit import verify
 from opsdeck.backend.board_text import render_board
 from opsdeck.backend.cells import cell_len, fit
 from opsdeck.backend.domain import Category, Level, parse_enum
 from opsdeck.backend.errors import DomainError, InvalidInput, StoreUnavailable
-from opsdeck.backend.i18n import _, choose, current, pick, set_language
+from opsdeck.backend.i18n import _, choose, pick, set_language
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schema import current_revision, head_revision, open_store, sqlite_backup, upgrade_store
@@ -267,58 +267,6 @@ def _ljust(text: str, width: int) -> str:
 # Looked up when printed (the language is chosen after this module is imported).
 
 
-def _category(key: str | None) -> str:
-    """The key in English (what --category takes), the plan's term in Chinese."""
-    if not key or current() != "zh_CN":
-        return key or "-"
-    try:
-        return Category(key).term.zh
-    except ValueError:
-        return key
-
-
-def _status(value: str) -> str:
-    labels = {
-        "reported": _("reported"),
-        "acknowledged": _("acknowledged"),
-        "resolved": _("resolved"),
-        "closed": _("closed"),
-    }
-    return labels.get(value, value)
-
-
-def _clock_state(value: str) -> str:
-    labels = {
-        "pending": _("pending"),
-        "warning": _("warning"),
-        "breached": _("breached"),
-        "met": _("met"),
-        "met_late": _("met_late"),
-    }
-    return labels.get(value, value)
-
-
-def _probe_state(value: str | None) -> str:
-    labels = {"OK": _("OK"), "WARNING": _("WARNING"), "CRITICAL": _("CRITICAL"), "UNKNOWN": _("UNKNOWN")}
-    return labels.get(value or "", str(value))
-
-
-def _message_state(value: str) -> str:
-    labels = {
-        "pending": _("pending"),
-        "sending": _("sending"),
-        "sent": _("sent"),
-        "failed": _("failed"),
-        "dead": _("dead"),
-    }
-    return labels.get(value, value)
-
-
-def _permission(value: str) -> str:
-    labels = {"lead": _("lead"), "operator": _("operator"), "viewer": _("viewer")}
-    return labels.get(value, value)
-
-
 def _directory(kind: str) -> str:
     labels = {"roster": _("roster"), "contacts": _("contacts"), "systems": _("systems")}
     return labels.get(kind, kind)
@@ -337,7 +285,7 @@ def _incident_out(ctx: Context, incident_id: int, summary: str) -> int:
     else:
         print(
             _("#{id} {summary} (version {version}, {status})").format(
-                id=incident_id, summary=summary, version=data["version"], status=_status(data["status"])
+                id=incident_id, summary=summary, version=data["version"], status=words.status(data["status"])
             )
         )
     return 0
@@ -410,9 +358,9 @@ def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
         count += 1
         reported = datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))
         print(
-            f"{fit(str(row['id']), 6)} {fit(row['level'] or '-', 4)} {fit(_category(row['category']), 17)} "
+            f"{fit(str(row['id']), 6)} {fit(row['level'] or '-', 4)} {fit(words.category(row['category']), 17)} "
             f"{fit(clean(row['title']), title_width)} {fit(clean(row['owner'] or '-'), 10)} "
-            f"{fit(_status(row['status']), 13)} {reported.astimezone(ctx.zone).strftime('%m-%d %H:%M')}"
+            f"{fit(words.status(row['status']), 13)} {reported.astimezone(ctx.zone).strftime('%m-%d %H:%M')}"
         )
     if count == 0:
         print(_("(no incidents match)"))
@@ -429,7 +377,7 @@ def incident_show(ctx: Context) -> int:
         return 0
     z = ctx.zone
     labels = _field_labels()
-    shown = {"status": _status(data["status"]), "category": _category(data["category"])}
+    shown = {"status": words.status(data["status"]), "category": words.category(data["category"])}
     print(f"#{data['id']} {clean(data['title'])}")
     for key in ("status", "category", "level", "owner", "reporter", "system", "version"):
         value = shown.get(key, data[key])
@@ -535,7 +483,7 @@ def _print_deadlines(items: list[dict[str, Any]]) -> None:
         )
         targets = ", ".join(t["to"] for t in d["escalated_to"])
         escalated = _("; escalated to {targets}").format(targets=targets) if d["escalated_to"] else ""
-        state = fit(_clock_state(d["state"]), 9)
+        state = fit(words.clock_state(d["state"]), 9)
         print(f"  {STATE_MARK[d['state']]} {fit(d['key'], 20)} {state} {when}{level}{escalated}")
 
 
@@ -676,7 +624,7 @@ def notify_list(ctx: Context) -> int:
         return 0
     for row in rows:
         print(
-            f"{row['id']:>5} {fit(_message_state(row['state']), 8)} {row['attempts']:>2}x {fit(row['event'], 26)} "
+            f"{row['id']:>5} {fit(words.message_state(row['state']), 8)} {row['attempts']:>2}x {fit(row['event'], 26)} "
             f"{fit(row['recipient'], 16)} {clean(row['last_error'] or '')[:60]}"
         )
     if not rows:
@@ -824,7 +772,7 @@ def probe_list(ctx: Context) -> int:
         state = (
             _("SILENCED")
             if row["silenced_until"]
-            else _probe_state(row["state"]) + (_(" (stale)") if row["stale"] else "")
+            else words.probe_state(row["state"]) + (_(" (stale)") if row["stale"] else "")
         )
         age = format_age(row["age_s"]) if row["age_s"] is not None else "-"
         output = clean(row["output"]).split("  ")[0]
@@ -857,11 +805,11 @@ def probe_show(ctx: Context) -> int:
         "incident_id": _("incident_id"),
     }
     for key, label in labels.items():
-        value = _probe_state(row[key]) if key == "state" else row[key]
+        value = words.probe_state(row[key]) if key == "state" else row[key]
         print(f"  {_ljust(label, 16)} {clean(str(value))}")
     print(f"\n{clean(row['output'], one_line=False)}\n\n{_('recent results:')}")
     for r in results:
-        print(f"  {r['at']} {fit(_probe_state(r['state']), 9)} {clean(r['output'])[:80]}")
+        print(f"  {r['at']} {fit(words.probe_state(r['state']), 9)} {clean(r['output'])[:80]}")
     return 0
 
 
@@ -966,7 +914,7 @@ def directory_list(ctx: Context) -> int:
             duty = _("ON DUTY") if row["on_duty"] else _("off")
             open_count = _("{count} open").format(count=row["open_incidents"])
             print(
-                f"{fit(row['login'], 12)} {fit(clean(row['name']), 28)} {fit(_permission(row['permission']), 9)} "
+                f"{fit(row['login'], 12)} {fit(clean(row['name']), 28)} {fit(words.permission(row['permission']), 9)} "
                 f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
             )
         elif kind == "contacts":
@@ -1340,7 +1288,7 @@ def policy_show(ctx: Context) -> int:
         return 0
     print(_policy_version(policy.version))
     for category, body in policy.document["playbooks"].items():
-        print("\n" + _("{category}:").format(category=_category(category)))
+        print("\n" + _("{category}:").format(category=words.category(category)))
         for step in body["steps"]:
             when = f"  [{step['when']}]" if step.get("when") else ""
             print(f"  {step['key']}: {pick(step['en'], step.get('zh', ''))}{when}")

@@ -1,0 +1,65 @@
+"""The product's fixed words as a person reads them: statuses, clock and probe states,
+message states, permissions, categories. The stored keys stay English (JSON, the CLI's
+options, the database); these are only for showing, in the language chosen at start.
+Each table is built when asked, after the language is chosen.
+"""
+
+from __future__ import annotations
+
+from .domain import CATEGORY_TERMS, Category
+from .i18n import _, current
+
+
+def status(value: str) -> str:
+    words = {
+        "reported": _("reported"),
+        "acknowledged": _("acknowledged"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+    }
+    return words.get(value, value)
+
+
+def clock_state(value: str) -> str:
+    words = {
+        "pending": _("pending"),
+        "warning": _("warning"),
+        "breached": _("breached"),
+        "met": _("met"),
+        "met_late": _("met_late"),
+    }
+    return words.get(value, value)
+
+
+def probe_state(value: str | None) -> str:
+    words = {"OK": _("OK"), "WARNING": _("WARNING"), "CRITICAL": _("CRITICAL"), "UNKNOWN": _("UNKNOWN")}
+    return words.get(value or "", str(value))
+
+
+def message_state(value: str) -> str:
+    words = {
+        "pending": _("pending"),
+        "sending": _("sending"),
+        "sent": _("sent"),
+        "failed": _("failed"),
+        "dead": _("dead"),
+    }
+    return words.get(value, value)
+
+
+def permission(value: str) -> str:
+    words = {"lead": _("lead"), "operator": _("operator"), "viewer": _("viewer")}
+    return words.get(value, value)
+
+
+def category(key: str | None) -> str:
+    """The key in English (what --category takes and scripts know), the plan's own term
+    (网络攻击事件) in Chinese."""
+    if not key:
+        return "-"
+    if current() != "zh_CN":
+        return key
+    try:
+        return CATEGORY_TERMS[Category(key)].zh
+    except ValueError:
+        return key
