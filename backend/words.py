@@ -63,3 +63,28 @@ def category(key: str | None) -> str:
         return CATEGORY_TERMS[Category(key)].zh
     except ValueError:
         return key
+
+
+def incident_field(key: str) -> str:
+    """An incident's field as `incident show` and the detail name it: the key in English
+    (the JSON's), a word in Chinese."""
+    words = {
+        "status": _("status"),
+        "category": _("category"),
+        "level": _("level"),
+        "owner": _("owner"),
+        "reporter": _("reporter"),
+        "system": _("system"),
+        "version": _("version"),
+        "reported_at": _("reported_at"),
+        "outage_started_at": _("outage_started_at"),
+        "acknowledged_at": _("acknowledged_at"),
+        "classified_at": _("classified_at"),
+        "cause_located_at": _("cause_located_at"),
+        "resolved_at": _("resolved_at"),
+        "record_filed_at": _("record_filed_at"),
+        "closed_at": _("closed_at"),
+        "description": _("description"),
+        "resolution": _("resolution"),
+    }
+    return words.get(key, key)

@@ -32,7 +32,7 @@ from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age, format_countdown
-from opsdeck.tui.text import cell, pad, rpad, status_word
+from opsdeck.tui.text import cell, pad, rpad
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.keyhints import KeyHints
 
@@ -186,7 +186,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         summary.append(
             "\n"
             + _("{status}  {category}  owner {owner}  system {system}  version {version}").format(
-                status=status_word(data["status"]),
+                status=words.status(data["status"]),
                 category=words.category(data["category"]),
                 owner=data["owner"] or "-",
                 system=data["system"] or "-",
@@ -218,11 +218,11 @@ class IncidentScreen(IncidentActions, Screen[None]):
                         .astimezone(z)
                         .strftime("%Y-%m-%d %H:%M:%S %Z")
                     )
-                fields.append(pad(_field_label(key), 20), "dim")
+                fields.append(pad(words.incident_field(key), 20), "dim")
                 fields.append(cell(str(value), 60).rstrip() + "\n")
         for key in ("description", "resolution"):
             if data.get(key):
-                fields.append(_field_label(key) + "\n", "dim")
+                fields.append(words.incident_field(key) + "\n", "dim")
                 fields.append(_clean_block(data[key]) + "\n")
         self.query_one("#fields", Static).update(fields)
         self._render_deadlines()
@@ -346,7 +346,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
                     id=link["id"],
                     link=link["link"],
                     title=_clean_line(link["title"]),
-                    status=status_word(link["status"]),
+                    status=words.status(link["status"]),
                 )
                 text.append(line + "\n")
         if self.detail.probe_results:
@@ -435,23 +435,6 @@ def _obligation(obligation: dict[str, Any]) -> str:
     if _zh():
         return pick(obligation["en"], obligation["zh"])
     return f"{obligation['en']}  {obligation['zh']}"
-
-
-def _field_label(key: str) -> str:
-    labels = {
-        "reporter": _("reporter"),
-        "reported_at": _("reported_at"),
-        "outage_started_at": _("outage_started_at"),
-        "acknowledged_at": _("acknowledged_at"),
-        "classified_at": _("classified_at"),
-        "cause_located_at": _("cause_located_at"),
-        "resolved_at": _("resolved_at"),
-        "record_filed_at": _("record_filed_at"),
-        "closed_at": _("closed_at"),
-        "description": _("description"),
-        "resolution": _("resolution"),
-    }
-    return labels.get(key, key)
 
 
 def _clean_line(text: str | None) -> str:

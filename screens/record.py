@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend import record
+from opsdeck.backend import record, words
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident
@@ -24,7 +24,6 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
 from opsdeck.tui.app import BoardContext
-from opsdeck.tui.text import status_word
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 
@@ -105,7 +104,7 @@ class RecordScreen(Screen[None]):
             title = _("Record #{id}: draft (read-only session)").format(id=self.incident_id)
         elif loaded.status != "resolved":
             title = _("Record #{id}: draft; it is {status}: resolve it before filing").format(
-                id=self.incident_id, status=status_word(loaded.status)
+                id=self.incident_id, status=words.status(loaded.status)
             )
         else:
             title = _("Record #{id}: draft; edit it, ctrl+s files it and closes the incident").format(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -90,3 +92,13 @@ def make_app(store: Store, clock: FakeClock, *, login: str = "lead", read_only: 
 
 
 __all__ = ["timedelta"]
+
+
+async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until `predicate` holds (workers load in threads)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("never got there")
+        await pilot.pause(0.05)

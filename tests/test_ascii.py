@@ -9,9 +9,8 @@ import unicodedata
 
 from opsdeck.tui.ascii import to_ascii
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
-from .test_board import until
 
 
 def _drawn(svg: str) -> str:

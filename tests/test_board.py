@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,10 @@ from opsdeck.backend.service import Service
 from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
 from opsdeck.tui.widgets.panels import Banners, BoardHeader
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
-
-
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    """Let the app run until `predicate` holds (workers load in threads)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("the board never got there")
-        await pilot.pause(0.05)
 
 
 def lines(app) -> list[str]:  # type: ignore[no-untyped-def]

@@ -20,9 +20,8 @@ from opsdeck.backend.store import Store
 from opsdeck.screens import board as board_screen
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from .board_fixtures import make_app, seeded_store
+from .board_fixtures import make_app, seeded_store, until
 from .conftest import FakeClock
-from .test_board import until
 
 CATEGORIES = ("network_fault", "server_fault", "software_fault", "other")
 

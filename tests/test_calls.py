@@ -144,8 +144,7 @@ async def test_on_the_dashboard_l_logs_a_call_and_the_detail_shows_it_masked(sql
     from opsdeck.screens.forms import FieldsForm
     from opsdeck.screens.incident import IncidentScreen
 
-    from .board_fixtures import make_app, seeded_store
-    from .test_board import until
+    from .board_fixtures import make_app, seeded_store, until
 
     store = seeded_store(sqlite_url, clock)
     incident = Service(store, "servers").open("portal down", category="software_fault", level="IV")

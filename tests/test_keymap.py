@@ -56,8 +56,7 @@ def test_a_bad_keymap_is_refused_naming_what_and_how_to_fix(tmp_path: Path, text
 async def test_a_remapped_key_works_and_the_old_one_does_not(sqlite_url: str, clock: FakeClock, tmp_path: Path) -> None:
     from textual.widgets import Input
 
-    from .board_fixtures import board_incidents, make_app, seeded_store
-    from .test_board import until
+    from .board_fixtures import board_incidents, make_app, seeded_store, until
 
     store = seeded_store(sqlite_url, clock)
     board_incidents(store, clock)

@@ -111,8 +111,7 @@ async def test_the_board_warns_when_its_clock_and_the_databases_differ(pg_url: s
     """The test's clock stands still at a fixed morning; PostgreSQL's runs on: far apart."""
     from opsdeck.tui.widgets.panels import Banners
 
-    from .board_fixtures import make_app, seeded_store
-    from .test_board import until
+    from .board_fixtures import make_app, seeded_store, until
 
     clock = FakeClock()
     store = seeded_store(pg_url, clock)

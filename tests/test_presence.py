@@ -11,9 +11,9 @@ from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens.incident import IncidentScreen
 
-from .board_fixtures import make_app, seeded_store
+from .board_fixtures import make_app, seeded_store, until
 from .conftest import FakeClock
-from .test_triage import ready, until
+from .test_triage import ready
 
 
 def rows(store: Store) -> list[tuple[str, int]]:

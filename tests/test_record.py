@@ -241,8 +241,7 @@ async def test_on_the_dashboard_the_draft_is_edited_and_filed(resolved: tuple[st
     from opsdeck.screens.incident import IncidentScreen
     from opsdeck.screens.record import RecordScreen
 
-    from .board_fixtures import make_app
-    from .test_board import until
+    from .board_fixtures import make_app, until
 
     url, incident_id = resolved
     store = open_store(url, clock=clock)

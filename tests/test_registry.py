@@ -20,9 +20,9 @@ from opsdeck.backend.store import Store
 from opsdeck.tui import registry
 from opsdeck.tui.commands import HANDLERS
 
-from .board_fixtures import make_app, seeded_store
+from .board_fixtures import make_app, seeded_store, until
 from .conftest import FakeClock, demo_fixture
-from .test_triage import ready, until
+from .test_triage import ready
 
 WRITING = sorted((k for k, c in registry.COMMANDS.items() if c.writes is not registry.Writes.NO), key=str)
 READING = sorted((k for k, c in registry.COMMANDS.items() if c.writes is registry.Writes.NO), key=str)

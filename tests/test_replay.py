@@ -336,8 +336,7 @@ async def test_at_on_the_dashboard_replays_a_moment_and_steps_through_time(
 
     from opsdeck.screens.replay import ReplayScreen
 
-    from .board_fixtures import make_app
-    from .test_board import until
+    from .board_fixtures import make_app, until
 
     b = shift.ids["B"]
     moment = shift.moments["pre_regrade"][0]

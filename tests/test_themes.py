@@ -7,9 +7,8 @@ from rich.terminal_theme import MONOKAI
 
 from opsdeck.tui.app import COLOUR_BLIND, OpsdeckApp
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
-from .test_board import until
 
 
 async def _screenshot(app: OpsdeckApp) -> str:

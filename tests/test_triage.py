@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
@@ -13,17 +12,8 @@ from opsdeck.backend.store import Store
 from opsdeck.screens.forms import ActionForm
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
-
-
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("never got there")
-        await pilot.pause(0.05)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from opsdeck.screens.wall import WallApp, WallScreen, build_wall_app
 from opsdeck.tui.app import BoardContext
 from opsdeck.tui.widgets.wall import WallRow, wall_countdown
 
-from .board_fixtures import board_incidents, seeded_store
+from .board_fixtures import board_incidents, seeded_store, until
 from .conftest import FakeClock
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
@@ -61,15 +61,6 @@ def wall(app: WallApp) -> WallScreen:
 
 def loaded(app: WallApp) -> bool:
     return isinstance(app.screen, WallScreen) and app.screen._loaded_once and app.screen.panels is not None
-
-
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("the wall never got there")
-        await pilot.pause(0.05)
 
 
 def shown_rows(app: WallApp) -> list[WallRow]:

@@ -5,8 +5,6 @@ Key binding descriptions are fixed at import, in English here: not asserted."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from opsdeck.tui.app import OpsdeckApp
 from opsdeck.tui.palette import screen_commands
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
 from .test_wall import svg_lines
 
@@ -32,15 +30,6 @@ def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
     ids = board_incidents(store, clock)
     yield store, ids
     store.dispose()
-
-
-async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("never got there")
-        await pilot.pause(0.05)
 
 
 async def on(pilot, app: OpsdeckApp, incident_id: int) -> None:  # type: ignore[no-untyped-def]

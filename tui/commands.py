@@ -376,16 +376,15 @@ def incident_show(ctx: Context) -> int:
         emit_json(data)
         return 0
     z = ctx.zone
-    labels = _field_labels()
     shown = {"status": words.status(data["status"]), "category": words.category(data["category"])}
     print(f"#{data['id']} {clean(data['title'])}")
     for key in ("status", "category", "level", "owner", "reporter", "system", "version"):
         value = shown.get(key, data[key])
-        print(f"  {_ljust(labels[key], 18)} {clean(str(value if value is not None else '-'))}")
+        print(f"  {_ljust(words.incident_field(key), 18)} {clean(str(value if value is not None else '-'))}")
     for key in queries.TIMESTAMPS:
         if data[key]:
             at = format_local(datetime.fromisoformat(data[key].replace("Z", "+00:00")), z)
-            print(f"  {_ljust(labels[key], 18)} {at}")
+            print(f"  {_ljust(words.incident_field(key), 18)} {at}")
     if data["description"]:
         print("\n" + clean(data["description"], one_line=False))
     if data["resolution"]:
@@ -410,27 +409,6 @@ def incident_show(ctx: Context) -> int:
         for note in data["notes"]:
             print(f"  {note['at']} {note['author']}: {clean(note['text'])}")
     return 0
-
-
-def _field_labels() -> dict[str, str]:
-    """An incident's fields as `incident show` names them: the key, or its Chinese."""
-    return {
-        "status": _("status"),
-        "category": _("category"),
-        "level": _("level"),
-        "owner": _("owner"),
-        "reporter": _("reporter"),
-        "system": _("system"),
-        "version": _("version"),
-        "reported_at": _("reported_at"),
-        "outage_started_at": _("outage_started_at"),
-        "acknowledged_at": _("acknowledged_at"),
-        "classified_at": _("classified_at"),
-        "cause_located_at": _("cause_located_at"),
-        "resolved_at": _("resolved_at"),
-        "record_filed_at": _("record_filed_at"),
-        "closed_at": _("closed_at"),
-    }
 
 
 def _step_by(step: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 
-from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 
 LEVEL_LABEL = {"I": "I!!!", "II": "II!!", "III": "III!", "IV": "IV", None: "--"}
@@ -40,14 +39,3 @@ def pad(text: str, width: int) -> str:
 def rpad(text: str, width: int) -> str:
     """Right-aligned in at least `width` cells, never cropped."""
     return " " * max(0, width - cell_len(text)) + text
-
-
-def status_word(status: str) -> str:
-    """An incident's status in the chosen language (in English, the key scripts know)."""
-    words = {
-        "reported": _("reported"),
-        "acknowledged": _("acknowledged"),
-        "resolved": _("resolved"),
-        "closed": _("closed"),
-    }
-    return words.get(status, clean(status))
