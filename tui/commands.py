@@ -194,14 +194,8 @@ def _log_to_file() -> None:
     """The screen is the terminal: log lines go to a file, never to stderr (Textual draws there)."""
     import logging
 
-    import platformdirs
-
-    folder = Path(platformdirs.user_log_dir("opsdeck"))
-    folder.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(folder / "opsdeck.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
     root = logging.getLogger("opsdeck")
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_log_file_handler()]
     root.setLevel(logging.INFO)
     root.propagate = False
 
@@ -211,19 +205,26 @@ def _log_beside_the_dashboard() -> None:
     log file: the user already reads the refusal as the error, not twice on stderr."""
     import logging
 
+    logger = logging.getLogger("opsdeck")
+    if not logger.handlers:
+        logger.addHandler(_log_file_handler())
+
+
+def _log_file_handler() -> Any:
+    """The log file in the user's log folder; with no writable folder, nowhere (a command
+    does not fail for want of its log)."""
+    import logging
+
     import platformdirs
 
-    logger = logging.getLogger("opsdeck")
-    if logger.handlers:
-        return
     folder = Path(platformdirs.user_log_dir("opsdeck"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(folder / "opsdeck.log", encoding="utf-8", delay=True)
-    except OSError:  # no writable log folder: say nothing rather than fail the command
-        handler = logging.NullHandler()
+    except OSError:
+        return logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-    logger.addHandler(handler)
+    return handler
 
 
 def _embedded_worker(store: Any, spool: Any) -> Any:
