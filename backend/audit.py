@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
@@ -31,6 +31,11 @@ from .timeutil import rfc3339
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
+# The upgrade to schema 0013 marks, on the system chain, the first event whose time is
+# checked: before it, events took each client's clock (hosts a few seconds apart, a clock
+# stepped back by NTP) and may go back honestly; from it on, one time per transaction,
+# read after the chain head is locked, never does.
+TIMES_ORDERED = "times_ordered"
 
 
 def incident_chain(incident_id: int) -> str:
@@ -85,16 +90,35 @@ class ChainProblem:
     chain: str
     seq: int | None
     event_id: int | None
-    problem: str  # edited | removed | reordered | head_mismatch
+    problem: str  # edited | removed | reordered | head_mismatch | time_back
     message: str
+
+
+def times_checked_from(session: Session) -> int:
+    """The id of the first event whose time `verify` checks (0: every event, a store
+    created at 0013 or later). The first marker counts: one appended later to move the
+    line changes nothing."""
+    details = session.execute(
+        select(col(AuditEvent.details))
+        .where(col(AuditEvent.chain) == SYSTEM_CHAIN, col(AuditEvent.action) == TIMES_ORDERED)
+        .order_by(col(AuditEvent.id))
+        .limit(1)
+    ).scalar_one_or_none()
+    if details is None:
+        return 0
+    try:
+        return int(json.loads(details)["from_id"])
+    except (ValueError, KeyError, TypeError):
+        return 0  # a damaged marker checks every event: the stricter reading
 
 
 def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
     """Walk every chain; return (chains, events, the first problem of each broken chain)."""
+    times_from = times_checked_from(session)
     heads = {h.chain: h for h in session.execute(select(AuditHead)).scalars()}
     rows = session.execute(select(AuditEvent).order_by(col(AuditEvent.chain), col(AuditEvent.seq))).scalars()
     problems: list[ChainProblem] = []
-    chains: dict[str, tuple[int, str, int]] = {}  # chain -> (last seq, last hash, last id)
+    chains: dict[str, Link] = {}  # chain -> its last link so far
     broken: set[str] = set()
     count = 0
     for event in rows:
@@ -102,17 +126,16 @@ def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
         chain = event.chain
         if chain in broken:
             continue
-        last_seq, last_hash, last_id = chains.get(chain, (0, GENESIS, 0))
-        problem = _check_link(event, last_seq, last_hash, last_id)
+        problem = _check_link(event, chains.get(chain, FIRST), times_from=times_from)
         if problem:
             problems.append(problem)
             broken.add(chain)
             continue
-        chains[chain] = (event.seq, event.hash, event.id or 0)
+        chains[chain] = Link.of(event)
     for chain, head in heads.items():
         if chain in broken:
             continue
-        last_seq, last_hash, _last_id = chains.get(chain, (0, GENESIS, 0))
+        last_seq, last_hash = chains.get(chain, FIRST)[:2]
         if head.seq != last_seq or head.hash != last_hash:
             problems.append(_cut_short(chain, head.seq, last_seq, english=False))
     for chain in chains.keys() - heads.keys():
@@ -125,10 +148,25 @@ def verify(session: Session) -> tuple[int, int, list[ChainProblem]]:
 # exported evidence, which is English whatever the language (`english=True`): `say`.
 
 
-def _check_link(
-    event: AuditEvent, last_seq: int, last_hash: str, last_id: int, *, english: bool = False
-) -> ChainProblem | None:
+class Link(NamedTuple):
+    """What the next event of a chain is checked against: the one before it."""
+
+    seq: int
+    hash: str
+    id: int
+    at: datetime | None
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> Link:
+        return cls(event.seq, event.hash, event.id or 0, event.at)
+
+
+FIRST = Link(0, GENESIS, 0, None)
+
+
+def _check_link(event: AuditEvent, last: Link, *, english: bool = False, times_from: int = 0) -> ChainProblem | None:
     en = english
+    last_seq, last_hash, last_id = last.seq, last.hash, last.id
     where = say(
         en,
         "{chain} event #{seq} (id {id}, {action} at {at})",
@@ -191,6 +229,21 @@ def _check_link(
                 last=last_seq,
             ),
         )
+    if last.at is not None and event.at < last.at and (event.id or 0) >= times_from:
+        return ChainProblem(
+            event.chain,
+            event.seq,
+            event.id,
+            "time_back",
+            say(
+                en,
+                "{where} is dated before #{last} ({last_at}): times never go back within a chain, "
+                "so it was forged or back-dated",
+                where=where,
+                last=last_seq,
+                last_at=rfc3339(last.at),
+            ),
+        )
     return None
 
 
@@ -226,7 +279,9 @@ HOW_TO_CHECK = (
     "sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode('utf-8')).hexdigest(). The trail "
     "is intact when every recomputed hash equals the event's hash, seq runs 1, 2, 3 ... without a gap, "
     "the first event's prev_hash is 64 zeros, every later event's prev_hash is the hash of the event "
-    "before it, and the last event's seq and hash equal head. This proves the events agree with each "
+    "before it, no event whose id is at least times_checked_from_id has an at earlier than the at of the "
+    "event before it, and the last event's seq and "
+    "hash equal head. This proves the events agree with each "
     "other; it does not prove the trail was not rewritten as a whole (every hash recomputed): for that, "
     "compare with an earlier export or check the store against an anchor kept elsewhere "
     "(`opsdeck audit verify --anchor TOKEN`)."
@@ -243,31 +298,45 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
     are both gone is exported with `verified: false`, not refused: that is tampering.
     Raises NotFound when there is no such incident and no trail.
     """
-    chain = incident_chain(incident_id)
+    return export_chain(
+        session,
+        incident_chain(incident_id),
+        {"incident_id": incident_id},
+        exists=session.get(Incident, incident_id) is not None,
+        what=f"incident #{incident_id}",
+        not_found=NotFound(
+            "no_incident",
+            _("incident #{id} does not exist").format(id=incident_id),
+            _("list incidents with `opsdeck incident list --status all`"),
+            id=incident_id,
+        ),
+    )
+
+
+def export_chain(
+    session: Session, chain: str, keys: dict[str, Any], *, exists: bool, what: str, not_found: NotFound
+) -> dict[str, Any]:
+    """Any chain's trail as evidence (an incident's, a warning's `warning:ID`); `keys` name
+    what it is the trail of, `what` says it in English in a problem."""
     events = list(
         session.execute(select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq)))
         .scalars()
         .all()
     )
     head = session.get(AuditHead, chain)
+    times_from = times_checked_from(session)
     if not events and head is None:
-        if session.get(Incident, incident_id) is None:
-            raise NotFound(
-                "no_incident",
-                _("incident #{id} does not exist").format(id=incident_id),
-                _("list incidents with `opsdeck incident list --status all`"),
-                id=incident_id,
-            )
+        if not exists:
+            raise not_found
         problems = [  # evidence: English whatever the language, as every problem here
-            f"{chain}: incident #{incident_id} exists but its audit trail and chain head are gone: "
-            "every event was removed"
+            f"{chain}: {what} exists but its audit trail and chain head are gone: every event was removed"
         ]
     else:
-        problems = [p.message for p in _chain_problems(chain, events, head, english=True)]
+        problems = [p.message for p in _chain_problems(chain, events, head, english=True, times_from=times_from)]
     return {
         "format": EXPORT_FORMAT,
         "chain": chain,
-        "incident_id": incident_id,
+        **keys,
         "events": [
             {
                 "id": e.id,
@@ -286,20 +355,22 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
         "head": {"seq": head.seq, "hash": head.hash} if head is not None else None,
         "verified": not problems,
         "problems": problems,
+        "times_checked_from_id": times_from,
         "how_to_check": HOW_TO_CHECK,
     }
 
 
 def _chain_problems(
-    chain: str, events: Sequence[AuditEvent], head: AuditHead | None, *, english: bool = False
+    chain: str, events: Sequence[AuditEvent], head: AuditHead | None, *, english: bool = False, times_from: int = 0
 ) -> list[ChainProblem]:
     """`verify` for one chain (events in seq order): its first problem, if any."""
-    last_seq, last_hash, last_id = 0, GENESIS, 0
+    last = FIRST
     for event in events:
-        problem = _check_link(event, last_seq, last_hash, last_id, english=english)
+        problem = _check_link(event, last, english=english, times_from=times_from)
         if problem:
             return [problem]
-        last_seq, last_hash, last_id = event.seq, event.hash, event.id or 0
+        last = Link.of(event)
+    last_seq, last_hash = last.seq, last.hash
     if head is None:
         return [_headless(chain, english=english)]
     if head.seq != last_seq or head.hash != last_hash:
@@ -386,20 +457,20 @@ def check_anchor(session: Session, token: str) -> list[str]:
         .order_by(col(AuditEvent.chain), col(AuditEvent.seq))
     ).scalars()
     newest: dict[str, tuple[int, str]] = {}
-    links: dict[str, tuple[int, str, int]] = {}
+    links: dict[str, Link] = {}
     broken: set[str] = set()
     problems: list[str] = []
+    times_from = times_checked_from(session)
     for event in rows:
         newest[event.chain] = (event.seq, event.hash)
         if event.chain in broken:
             continue
-        last_seq, last_hash, last_id = links.get(event.chain, (0, GENESIS, 0))
-        problem = _check_link(event, last_seq, last_hash, last_id)
+        problem = _check_link(event, links.get(event.chain, FIRST), times_from=times_from)
         if problem:
             problems.append(problem.message)
             broken.add(event.chain)
             continue
-        links[event.chain] = (event.seq, event.hash, event.id or 0)
+        links[event.chain] = Link.of(event)
     if _anchor_digest(newest) != expected:
         now_last = session.execute(select(func.max(col(AuditEvent.id)))).scalar_one_or_none() or 0
         why = (

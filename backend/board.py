@@ -7,19 +7,23 @@ computed from stored due times at draw time; nothing counts down in memory.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
-from .domain import OPEN_STATUSES, Category, Level
+from . import words
+from .domain import CATEGORY_TERMS, LEVEL_TERMS, OPEN_STATUSES, Category, Level
 from .errors import InvalidInput
 from .i18n import _
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
+from .ranking import Clock, clock_of
+from .timeutil import utcnow
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 OPEN = tuple(status.value for status in OPEN_STATUSES)
@@ -30,8 +34,9 @@ _NEVER = float("inf")
 
 @dataclass(frozen=True)
 class BoardFilter:
-    """`/` on the board: words match the title; `level:III cat:server_fault owner:dns
-    status:reported system:portal` narrow by field (any order, any case)."""
+    """`/` on the board: words match the title; `level:III cat:network owner:dns
+    status:reported system:portal` narrow by field (any order, any case; `level:3`,
+    `cat:网络故障` too). `category` may hold several keys joined by commas."""
 
     text: str = ""
     level: str | None = None
@@ -82,14 +87,51 @@ def parse_filter(text: str) -> BoardFilter:
             words.append(token)
     try:
         if "level" in values:
-            values["level"] = Level.parse(values["level"]).value
+            values["level"] = _level(values["level"])
         if "category" in values:
-            values["category"] = _one_of(values["category"], [c.value for c in Category], _("category"))
+            values["category"] = ",".join(_categories(values["category"]))
         if "status" in values:
             values["status"] = _one_of(values["status"], [s.value for s in OPEN_STATUSES], _("open status"))
     except ValueError as error:
-        raise InvalidInput("bad_filter", str(error), _("e.g. level:III cat:network_fault owner:dns words")) from None
+        raise InvalidInput("bad_filter", str(error), _("e.g. level:III cat:network owner:dns words")) from None
     return BoardFilter(text=" ".join(words), **values)
+
+
+_LEVEL_ALIASES = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def _level(value: str) -> str:
+    """I..IV, 1..4, the board's own label (III!) or the plan's term (较大)."""
+    value = value.strip().rstrip("!")
+    by_term = {term.zh: level.value for level, term in LEVEL_TERMS.items()}
+    return by_term.get(value) or Level.parse(_LEVEL_ALIASES.get(value, value)).value
+
+
+def _categories(value: str) -> list[str]:
+    """What the screen shows is what the filter takes: the key (network_fault), the board's
+    short label (network, net attack) in English or the chosen language (网络故障), the
+    plan's term (网络故障事件). A label names its category; a start of one names every
+    category it starts (cat:网络 and cat:net: both network categories). Commas join several."""
+    aliases: dict[str, set[str]] = {}
+    for category in Category:
+        term = CATEGORY_TERMS[category]
+        for name in (category.value, words.CATEGORY_SHORT_EN[category.value], words.category_short(category.value)):
+            aliases.setdefault(name.lower(), set()).add(category.value)
+        for name in (term.en, term.zh):
+            aliases.setdefault(name.lower(), set()).add(category.value)
+    found: set[str] = set()
+    for part in value.lower().split(","):
+        part = part.strip()
+        matches = aliases.get(part) or {c for name, cs in aliases.items() if name.startswith(part) for c in cs}
+        if not part or not matches:
+            shown = ", ".join(words.category_short(c.value) for c in Category)
+            raise ValueError(
+                _("{value!r} is not a category: use one the board shows ({shown}) or its key").format(
+                    value=part, shown=shown
+                )
+            )
+        found |= matches
+    return sorted(found)
 
 
 def _one_of(value: str, allowed: Sequence[str], what: str) -> str:
@@ -109,10 +151,11 @@ class Key:
     """One incident's place on the board."""
 
     id: int
-    when: float  # epoch seconds the sort orders by: the earliest clock not yet met (inf when
-    # none) for the due and level sorts, the report time for age and recent. One float, not
-    # both: at 100k open incidents the second cost 3 MB.
+    when: float  # epoch seconds the sort orders by: the due time of the clock that ranks it
+    # (backend/ranking.py; inf when none) for the due and level sorts, the report time for
+    # age and recent. One float, not both: at 100k open incidents the second cost 3 MB.
     rank: int  # 4 for level I ... 0 unclassified
+    pressing: bool = False  # ranked by a reporting clock in warning or breached
 
 
 def load_keys(
@@ -122,32 +165,47 @@ def load_keys(
     ids: Sequence[int] | None = None,
     statuses: Sequence[str] = OPEN,
     limit: int | None = None,
+    now: datetime | None = None,
 ) -> list[Key]:
     """Every incident in `statuses` (open ones by default) matching the filter, or only
-    those of `ids`, in board order (`SORT_KEYS`); the first `limit` only, if given. The
-    database sorts: in C, without holding the GIL the event loop needs, and without a
-    second copy of 100k sort keys in Python. The history view asks for resolved and closed."""
+    those of `ids`, in board order (`SORT_KEYS`, ranked as backend/ranking.py says at
+    `now`); the first `limit` only, if given. The database sorts: in C, without holding
+    the GIL the event loop needs, and without a second copy of 100k sort keys in Python.
+    The history view asks for resolved and closed."""
     i = table_of(Incident).c
     dialect = session.get_bind().dialect.name
-    due, reported = _epoch(i.first_due_at, dialect), _epoch(i.reported_at, dialect)
+    now_s = (now or utcnow()).timestamp()
+    pressing = func.coalesce(_epoch(i.report_warn_at, dialect) <= now_s, False)
+    due = case((pressing, _epoch(i.report_due_at, dialect)), else_=_epoch(i.first_due_at, dialect))
+    reported = _epoch(i.reported_at, dialect)
     rank = case(*((i.level == level, value) for level, value in RANK.items()), else_=0)
     order = {  # SORT_KEYS in SQL, on the very epoch figures the keys hold: the same order, ties and all
-        "due": (due.is_(None), due, rank.desc(), i.id),
-        "level": (rank.desc(), due.is_(None), due, i.id),
+        "due": (pressing.desc(), due.is_(None), due, rank.desc(), i.id),
+        "level": (rank.desc(), pressing.desc(), due.is_(None), due, i.id),
         "age": (reported, i.id),
         "id": (i.id,),
         "recent": (reported.desc(), i.id.desc()),
     }[sort]
     when = reported if sort in ("age", "recent") else due
-    query = select(i.id, when, i.level).where(i.status.in_(list(statuses))).order_by(*order)
+    query = select(i.id, when, i.level, pressing).where(i.status.in_(list(statuses))).order_by(*order)
     if ids is not None:
         query = query.where(i.id.in_(list(ids)))
     if limit is not None:
         query = query.limit(limit)
     return [
-        Key(row[0], _NEVER if row[1] is None else float(row[1]), RANK.get(row[2] or "", 0))
+        Key(row[0], _NEVER if row[1] is None else float(row[1]), RANK.get(row[2] or "", 0), bool(row[3]))
         for row in session.execute(_filtered(query, filt))
     ]
+
+
+def next_pressing(session: Session, now: datetime, statuses: Sequence[str] = OPEN) -> datetime | None:
+    """When the next incident's reporting clock enters its warning band: the board's order
+    changes then without a write, so the board reads its keys again at that moment."""
+    i = table_of(Incident).c
+    at: datetime | None = session.execute(
+        select(func.min(i.report_warn_at)).where(i.status.in_(list(statuses)), i.report_warn_at > now)
+    ).scalar_one()
+    return at
 
 
 def _filtered(query: Any, filt: BoardFilter) -> Any:
@@ -155,7 +213,7 @@ def _filtered(query: Any, filt: BoardFilter) -> Any:
     if filt.level:
         query = query.where(i.level == filt.level)
     if filt.category:
-        query = query.where(i.category == filt.category)
+        query = query.where(i.category.in_(filt.category.split(",")))
     if filt.owner:
         query = query.where(i.owner == filt.owner)
     if filt.status:
@@ -190,10 +248,11 @@ def keys_serve(loaded_for: str, sort: str) -> bool:
     return sort == "id" or holds(loaded_for) == holds(sort)
 
 
-# "breached first, then next due time, then level, then id": a past due time sorts first.
+# backend/ranking.py: pressing reporting clocks first, then the due time (a past one sorts
+# first), then level, then id.
 SORT_KEYS = {
-    "due": lambda k: (k.when, -k.rank, k.id),
-    "level": lambda k: (-k.rank, k.when, k.id),
+    "due": lambda k: (not k.pressing, k.when, -k.rank, k.id),
+    "level": lambda k: (-k.rank, not k.pressing, k.when, k.id),
     "age": lambda k: (k.when, k.id),
     "id": lambda k: (k.id,),
     "recent": lambda k: (-k.when, -k.id),
@@ -213,33 +272,47 @@ class Row:
     status: str
     reported_at: datetime
     system: str | None
-    due_at: datetime | None = None
-    warn_at: datetime | None = None
-    rule: str | None = None
-    next_level: str | None = None
+    clocks: tuple[Clock, ...] = ()  # the running clocks
+    probe_critical: bool = False  # resolved, and its probe is CRITICAL again
+
+    def clock(self, now: datetime) -> Clock | None:
+        """The clock that ranks the row at `now` (backend/ranking.py): the DUE cell's."""
+        return clock_of(self.clocks, now)[0]
 
 
 def load_rows(session: Session, ids: Sequence[int]) -> dict[int, Row]:
-    """The displayed fields of these incidents (a page), with each one's first clock."""
+    """The displayed fields of these incidents (a page), with their running clocks."""
     if not ids:
         return {}
     i, s = Incident.__table__.c, System.__table__.c  # type: ignore[attr-defined]
     d = IncidentDeadline.__table__.c  # type: ignore[attr-defined]
-    clocks: dict[int, Any] = {}
+    clocks: dict[int, list[Clock]] = {}
     for row in session.execute(
         select(d.incident_id, d.rule, d.due_at, d.warn_at, d.next_level).where(
-            d.incident_id.in_(ids), d.met_at.is_(None), d.superseded_at.is_(None)
+            d.incident_id.in_(ids), d.met_at.is_(None), d.waived_at.is_(None), d.superseded_at.is_(None)
         )
     ):
-        best = clocks.get(row.incident_id)
-        if best is None or row.due_at < best.due_at:
-            clocks[row.incident_id] = row
+        clocks.setdefault(row.incident_id, []).append(Clock(row.rule, row.due_at, row.warn_at, row.next_level))
     out = {}
+    p = Probe.__table__.c  # type: ignore[attr-defined]
     query = select(
-        i.id, i.version, i.level, i.category, i.title, i.owner, i.status, i.reported_at, s.name.label("system")
-    ).select_from(Incident.__table__.outerjoin(System.__table__, i.system_id == s.id))  # type: ignore[attr-defined]
+        i.id,
+        i.version,
+        i.level,
+        i.category,
+        i.title,
+        i.owner,
+        i.status,
+        i.reported_at,
+        s.name.label("system"),
+        p.state.label("probe_state"),
+    ).select_from(
+        Incident.__table__.outerjoin(System.__table__, i.system_id == s.id).outerjoin(  # type: ignore[attr-defined]
+            Probe.__table__,  # type: ignore[attr-defined]
+            i.probe_id == p.id,
+        )
+    )
     for row in session.execute(query.where(i.id.in_(ids))):
-        clock = clocks.get(row.id)
         out[row.id] = Row(
             id=row.id,
             version=row.version,
@@ -250,10 +323,8 @@ def load_rows(session: Session, ids: Sequence[int]) -> dict[int, Row]:
             status=row.status,
             reported_at=row.reported_at,
             system=row.system,
-            due_at=clock.due_at if clock else None,
-            warn_at=clock.warn_at if clock else None,
-            rule=clock.rule if clock else None,
-            next_level=clock.next_level if clock else None,
+            clocks=tuple(sorted(clocks.get(row.id, ()), key=lambda c: c.due_at)),
+            probe_critical=row.status == "resolved" and row.probe_state == "CRITICAL",
         )
     return out
 
@@ -285,33 +356,58 @@ class Panels:
     read_at: datetime
     failed_messages: int = 0  # notifications failed or dead: someone was not told
     extra: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[SourceLine, ...] = ()  # the alert receiver's sources and their counters
+    duty: tuple[Any, ...] = ()  # schedule_views.DutyLine per duty, when a schedule is in force
+    duty_changes_at: datetime | None = None  # the next hand-off: the panels are read again then
+    spool_problems: tuple[str, ...] = ()  # "HOST:PATH: out of space ..." per spool that has one
+    duty_leases: tuple[Any, ...] = ()  # leases.DutyLiveness: a banner per duty with no live holder
+    duty_gaps: tuple[tuple[str, datetime, datetime], ...] = ()  # (duty, from, until) nobody covers ahead
+    warnings: tuple[dict[str, Any], ...] = ()  # the open warnings, most urgent clock first (early_warning)
 
 
-def load_panels(session: Session, now: datetime, history: int = 8) -> Panels:
+@dataclass(frozen=True)
+class SourceLine:
+    name: str
+    accepted: int
+    rejected: int  # every refused request, whatever the code
+
+
+def load_panels(session: Session, now: datetime, history: int = 8, zone: tzinfo = UTC) -> Panels:
     """Every panel at once (the first load). Later changes re-read only their part:
     `incident_panels` when incidents or the roster changed, `probe_panels` when probes
     or the spool did; a probe result does not pay for counting 100k incidents."""
-    return Panels(**incident_panels(session), **probe_panels(session, now, history), read_at=now)
+    return Panels(**incident_panels(session, now, zone), **probe_panels(session, now, history), read_at=now)
 
 
-def incident_panels(session: Session) -> dict[str, Any]:
-    """The counts per level, the roster with what each member owns, failed notifications."""
-    from . import queries
+def incident_panels(session: Session, now: datetime | None = None, zone: tzinfo = UTC) -> dict[str, Any]:
+    """The counts per level, the roster with what each member owns and who is on duty
+    by the schedule, failed notifications, the open warnings (a warning's change reaches
+    the feed as `warning`: the board reads this part again)."""
+    from . import queries, schedule_views
+    from .early_warning import open_warnings
     from .models import OutboxMessage
+    from .timeutil import utcnow
+
+    now = now or utcnow()
+    duty, changes_at = schedule_views.duty_lines(session, now)
 
     outbox = table_of(OutboxMessage).c
     failed = session.execute(select(func.count()).where(outbox.state.in_(("failed", "dead")))).scalar_one()
     return {
         "counts": queries.level_counts(session),
-        "roster": tuple(queries.roster(session)),
+        "roster": tuple(queries.roster(session, now)),
         "failed_messages": int(failed),
+        "duty": duty,
+        "duty_changes_at": changes_at,
+        "duty_gaps": schedule_views.gaps_ahead(session, now),
+        "warnings": tuple(open_warnings(session, now, zone)),
     }
 
 
 def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str, Any]:
     """Probe health with a short history, readiness, the spool, the newest worker beat."""
     from . import clocks
-    from .models import SpoolStatus, WorkerHeartbeat
+    from .models import AlertSource, SpoolStatus, WorkerHeartbeat
 
     probes = list(session.scalars(select(Probe).order_by(col(Probe.name))))
     recent: dict[int, list[str]] = {}
@@ -350,14 +446,38 @@ def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str,
     readiness_cfg = clocks.load_policy(session).probes.readiness
     spools = table_of(SpoolStatus).c
     spool = session.execute(select(func.sum(spools.quarantined), func.max(spools.last_file_at))).first()
+    problems = tuple(
+        f"{spool_id}: {problem}"
+        for spool_id, problem in session.execute(
+            select(spools.id, spools.problem).where(spools.problem.is_not(None)).order_by(spools.id)
+        )
+    )
     beat = session.execute(select(func.max(table_of(WorkerHeartbeat).c.beat_at))).scalar_one()
+    sources = table_of(AlertSource).c
+    source_lines = tuple(
+        SourceLine(name, int(accepted), sum(int(n) for n in (rejected or {}).values()))
+        for name, accepted, rejected in session.execute(
+            select(sources.name, sources.accepted, sources.rejected).order_by(sources.name)
+        )
+    )
     return {
+        "sources": source_lines,
         "probes": tuple(lines.values()),
         "readiness": {r.cell: lines.get(r.probe) for r in readiness_cfg},
         "quarantined": int(spool[0] or 0) if spool else 0,
         "last_file_at": spool[1] if spool else None,
         "worker_beat_at": beat,
+        "spool_problems": problems,
+        "duty_leases": _duty_leases(session),
     }
+
+
+def _duty_leases(session: Session) -> tuple[Any, ...]:
+    from .leases import DutyLiveness
+    from .models import DutyLease
+
+    rows = session.execute(select(DutyLease).order_by(col(DutyLease.duty))).scalars()
+    return tuple(DutyLiveness(r.duty, r.holder, r.renewed_at, r.expires_at) for r in rows)
 
 
 def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: set[int]) -> bool:
@@ -369,3 +489,42 @@ def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: se
         seen.add(node)
         node = parents.get(node)
     return False
+
+
+def ordered(keys: dict[int, Key], sort: str) -> list[int]:
+    sort_key = SORT_KEYS[sort]
+    return [k.id for k in sorted(keys.values(), key=sort_key)]
+
+
+def patched(
+    keys: dict[int, Key],
+    order: list[int],
+    changed: frozenset[int],
+    fresh: dict[int, Key],
+    sort_key: Any,
+) -> tuple[dict[int, Key], list[int]]:
+    """The board's keys and order with only the changed incidents moved: a few bisects
+    into copies, not a re-sort of every open incident. `order` holds ids only; a bisect
+    looks each one's key up (a 100k board keeps no second copy of its sort keys)."""
+    keys, order = dict(keys), list(order)
+
+    def key_of(incident_id: int) -> Any:
+        return sort_key(keys[incident_id])
+
+    for incident_id in changed:
+        old = keys.get(incident_id)
+        if old is not None:
+            index = bisect.bisect_left(order, sort_key(old), key=key_of)
+            if index < len(order) and order[index] == incident_id:
+                del order[index]
+            del keys[incident_id]
+    for incident_id, key in fresh.items():
+        keys[incident_id] = key
+        bisect.insort(order, incident_id, key=key_of)
+    return keys, order
+
+
+def on_duty_for(panels: Panels, login: str) -> list[str]:
+    """The duties the schedule has `login` on, as the panels last read them."""
+    member = next((m for m in panels.roster if m["login"] == login), None)
+    return list(member.get("on_duty_for", [])) if member else []

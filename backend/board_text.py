@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from . import queries, words
+from . import queries, ranking, words
 from .cells import fit
 from .clocks import load_policy
 from .i18n import _, pick
@@ -24,11 +24,11 @@ LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None
 def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
     """The live board: every open incident, its next clock from the stored deadlines."""
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
-    due = queries.open_clocks(session, [r["id"] for r in rows])
+    due = queries.open_clocks(session, [r["id"] for r in rows], now)
     names = {rule.key: rule.name_zh for rule in load_policy(session).deadlines.rules}
     for row in rows:
-        clock = due.get(row["id"])
-        row["next"] = (pick(clock.rule, names.get(clock.rule, "")), clock.due_at) if clock else None
+        clock, pressing = due.get(row["id"], (None, False))
+        row["next"] = (pick(clock.rule, names.get(clock.rule, "")), clock.due_at, pressing) if clock else None
     return render_rows(rows, queries.level_counts(session), now, tz, width=width, title=title)
 
 
@@ -38,20 +38,22 @@ def render_replay(rows: list[dict[str, Any]], at: datetime, tz: tzinfo, *, width
     for row in rows:
         counts[row["level"] or "none"] += 1
         nxt = row["next_deadline"]
-        row["next"] = (pick(nxt["key"], nxt.get("name_zh", "")), _parse(nxt["due_at"])) if nxt else None
+        row["next"] = (
+            (pick(nxt["key"], nxt.get("name_zh", "")), _parse(nxt["due_at"]), nxt["pressing"]) if nxt else None
+        )
     return render_rows(rows, counts, at, tz, width=width, title=_("as it stood at"))
 
 
 def render_rows(
     rows: list[dict[str, Any]], counts: dict[str, int], now: datetime, tz: tzinfo, *, width: int, title: str
 ) -> str:
-    """Rows with `next` = (rule, due time) or None, in board order: breached first, then
-    by due time, then by level, then by id."""
-    far = now.replace(year=9999)
+    """Rows with `next` = (clock name, due time, pressing) or None, in board order
+    (backend/ranking.py): pressing reporting clocks first, then by due time, then by
+    level, then by id."""
 
-    def order(row: dict[str, Any]) -> tuple[bool, datetime, int, int]:
-        due_at = row["next"][1] if row["next"] else far
-        return (due_at >= now, due_at, -_rank(row["level"]), row["id"])
+    def order(row: dict[str, Any]) -> Any:
+        nxt = row["next"]
+        return ranking.order_key(bool(nxt and nxt[2]), nxt[1] if nxt else None, row["level"], row["id"])
 
     rows = sorted(rows, key=order)
     header = (
@@ -84,7 +86,3 @@ def render_rows(
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _rank(level: str | None) -> int:
-    return {"I": 4, "II": 3, "III": 2, "IV": 1}.get(level or "", 0)

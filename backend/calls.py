@@ -1,4 +1,4 @@
-"""The service desk's call log (DOMAIN.md §8): reading it, and masking the personal data
+"""The service desk's call log (docs/plan.md#service-desk): reading it, and masking the personal data
 in it. Writing is `Service.add_call` and `Service.called_back`.
 
 A contact (a phone number, an e-mail address) is personal data: every listing shows it

@@ -2,8 +2,9 @@
 
 After every change to an incident, `sync` reads its facts, derives its clocks under
 the policy version the incident is pinned to, and stores them: new clocks are added,
-existing ones updated, clocks whose rule stopped applying are marked superseded (kept
-if they escalated). `incident.next_due_at` is the earliest clock still owed an
+existing ones updated, clocks whose rule stopped applying are marked superseded (kept,
+with the state they had then: a breach stays breached). Closing meets nothing: a clock
+not yet due at the close is waived by whoever closed it, an overdue one stays breached. `incident.next_due_at` is the earliest clock still owed an
 escalation, so the sweep finds due incidents with one indexed range query.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from . import deadlines, policy
+from . import deadlines, policy, ranking
 from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, System, table_of
 
 
@@ -53,6 +54,7 @@ def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
         resolved_at=incident.resolved_at,
         record_filed_at=incident.record_filed_at,
         closed_at=incident.closed_at,
+        closed_by=incident.updated_by if incident.closed_at is not None else None,
         reopened_at=incident.reopened_at,
         last_activity_at=incident.last_activity_at,
         status=incident.status,
@@ -88,27 +90,29 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
             rows.append(row)
         row.due_at, row.warn_at, row.met_at = clock.due_at, clock.warn_at, clock.met_at
         row.next_level, row.superseded_at = clock.next_level, None
+        row.waived_at, row.waived_by = clock.waived_at, clock.waived_by
     for key, row in existing.items():
-        if key in derived or row.superseded_at is not None or row.met_at is not None:
+        if key in derived or not running(row):
             continue
-        rule = rules.rule(row.rule)
-        met = (
-            deadlines.met_time(rule, facts, row.clock_start, bound_hours=deadlines.bound_of(row.clock_key))
-            if rule
-            else None
-        )
-        if met is not None:
-            row.met_at = met
-        else:
+        row.met_at, row.waived_at, row.waived_by = deadlines.ended(rules.rule(row.rule), facts, row)
+        if row.met_at is None and row.waived_at is None and facts.closed_at is None:
             row.superseded_at = now
     incident.next_due_at = next_due(rows)
     incident.first_due_at = first_due(rows)
+    reporting = [r for r in rows if running(r) and ranking.reports(r.rule)]
+    incident.report_due_at = min((r.due_at for r in reporting), default=None)
+    incident.report_warn_at = min((r.warn_at for r in reporting), default=None)
     return rows
 
 
+def running(row: Any) -> bool:
+    """Neither met, waived nor superseded (a closed incident's breach stays running)."""
+    return row.met_at is None and row.waived_at is None and row.superseded_at is None
+
+
 def breached_by(row: IncidentDeadline) -> Any:
-    """When the clock stopped counting: met, superseded, or still running (None)."""
-    ends = [t for t in (row.met_at, row.superseded_at) if t is not None]
+    """When the clock stopped counting: met, waived, superseded, or still running (None)."""
+    ends = [t for t in (row.met_at, row.waived_at, row.superseded_at) if t is not None]
     return min(ends) if ends else None
 
 
@@ -132,5 +136,5 @@ def next_due(rows: list[IncidentDeadline]) -> Any:
 
 def first_due(rows: list[IncidentDeadline]) -> Any:
     """The clock the board counts down: the earliest not met (breached ones included)."""
-    due = [r.due_at for r in rows if r.met_at is None and r.superseded_at is None]
+    due = [r.due_at for r in rows if running(r)]
     return min(due) if due else None

@@ -19,7 +19,6 @@ import platformdirs
 
 from .errors import InvalidInput
 from .i18n import _
-from .store import parse_url
 from .timeutil import TimeFormatError, load_zone, parse_duration
 
 APP = "opsdeck"
@@ -30,13 +29,16 @@ ENV = {
     "language": "OPSDECK_LANG",
     "spool": "OPSDECK_SPOOL",
     "spool_encoding": "OPSDECK_SPOOL_ENCODING",
+    "spool_group": "OPSDECK_SPOOL_GROUP",
     "notify_dead_after": "OPSDECK_NOTIFY_DEAD_AFTER",
     "keep_done": "OPSDECK_KEEP_DONE",
     "keep_results": "OPSDECK_KEEP_RESULTS",
     "theme": "OPSDECK_THEME",
     "keymap": "OPSDECK_KEYMAP",
     "bell": "OPSDECK_BELL",
+    "board_bell": "OPSDECK_BOARD_BELL",
     "ascii": "OPSDECK_ASCII",
+    "receive_listen": "OPSDECK_RECEIVE_LISTEN",
 }
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -62,20 +64,27 @@ class Config:
     language: str | None = None
     spool: str = field(default_factory=default_spool)  # where probes drop result files
     spool_encoding: str = "utf-8"  # GB18030 for many Chinese Windows agents
+    spool_group: str | None = None  # a recreated spool's group (default: its parent folder's)
     notify_dead_after: str = "24h"  # a notification failing this long is given up (dead)
     keep_done: str = "7d"  # processed probe files in the spool's done/ are deleted after this
     keep_results: str = "30d"  # probe results older than this are pruned (the newest per probe stays)
     theme: str = "textual-dark"  # a Textual theme; the app checks the name when it starts
     keymap: str = field(default_factory=default_keymap)  # binding ids -> keys (tui/keymap.py); may not exist
     bell: bool = True  # the wall rings the terminal bell on a new III+ incident or a breach
+    board_bell: bool = False  # the board rings it too when it announces an arrival (off: toast and flash only)
     ascii: bool = False  # draw with ASCII only (no box drawing or ambiguous-width symbols)
+    # [receive]: the alert receiver (`opsdeck receive`; the worker runs it when listen is set)
+    receive_listen: str | None = None  # HOST:PORT
+    receive_max_bytes: int = 1 << 20  # a request body over this is refused (413)
+    receive_rate: float = 50.0  # requests per second per source before 503/429
     sources: tuple[str, ...] = ()  # where values came from, for `opsdeck config`
 
     def zone(self) -> Any:
         return load_zone(self.timezone)
 
 
-_KEYS = {f.name for f in fields(Config)} - {"sources"}
+RECEIVE_KEYS = {"listen": "receive_listen", "max_bytes": "receive_max_bytes", "rate": "receive_rate"}
+_KEYS = ({f.name for f in fields(Config)} - {"sources"} - set(RECEIVE_KEYS.values())) | {"receive"}
 
 
 def site_config_path() -> Path:
@@ -89,7 +98,10 @@ def user_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
-def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Config:
+def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = None, *, checked: bool = True) -> Config:
+    """The config from the site and user files, the environment and the flags; with
+    `checked=False` the store URL and zone are not validated (the language is all that
+    `--help` needs, and checking a URL costs SQLAlchemy's import: bench `cli start`)."""
     env = os.environ if environ is None else environ
     config = Config()
     for path in (site_config_path(), user_config_path()):
@@ -100,7 +112,8 @@ def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = N
     for key, value in (flags or {}).items():
         if value is not None:
             config = _set(config, key, value, where=_("option --{option}").format(option=key.replace("_", "-")))
-    _validate(config)
+    if checked:
+        _validate(config)
     return config
 
 
@@ -141,6 +154,9 @@ def _merge_file(config: Config, path: Path) -> Config:
                 key=key,
             )
         where = _("{path}: key {key!r}").format(path=path, key=key)
+        if key == "receive":
+            config = _receive(config, value, path)
+            continue
         if key == "db" and isinstance(value, str) and _has_password(value, where):
             _require_private(path)
         config = _set(config, key, value, where=where)
@@ -159,11 +175,59 @@ def _require_private(path: Path) -> None:
         )
 
 
+def _receive(config: Config, section: Any, path: Path) -> Config:
+    """The `[receive]` table: listen, max_bytes, rate."""
+    if not isinstance(section, dict):
+        raise InvalidInput(
+            "config_type",
+            _("{path}: receive must be a table").format(path=path),
+            _('write [receive] and listen = "127.0.0.1:9181" under it'),
+        )
+    for key, value in section.items():
+        if key not in RECEIVE_KEYS:
+            raise InvalidInput(
+                "config_key",
+                _("{where}: unknown key {key!r}").format(where=path, key=f"receive.{key}"),
+                _("use one of {keys}").format(keys=", ".join(sorted(RECEIVE_KEYS))),
+                file=str(path),
+                key=f"receive.{key}",
+            )
+        config = _set(
+            config, RECEIVE_KEYS[key], value, where=_("{path}: key {key!r}").format(path=path, key=f"receive.{key}")
+        )
+    return config
+
+
 def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
+    if key == "receive_listen":
+        from .alerts.server import parse_listen
+
+        try:
+            parse_listen(str(value))
+        except ValueError:
+            raise InvalidInput(
+                "config_value",
+                _("{where}: {value!r} is not HOST:PORT").format(where=where, value=value),
+                _('write e.g. listen = "127.0.0.1:9181"'),
+            ) from None
+        return replace(config, receive_listen=str(value).strip())
+    if key in ("receive_max_bytes", "receive_rate"):
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or number <= 0 or number != number or number == float("inf"):
+            raise InvalidInput(
+                "config_value",
+                _("{where}: {value!r} is not a positive number").format(where=where, value=value),
+                _("write e.g. max_bytes = 1048576, rate = 50"),
+            )
+        if key == "receive_max_bytes":
+            return replace(config, receive_max_bytes=int(number))
+        return replace(config, receive_rate=float(number))
     if key == "allow_as":
         return replace(config, allow_as=_bool(value, where))
     if key == "bell":
         return replace(config, bell=_bool(value, where))
+    if key == "board_bell":
+        return replace(config, board_bell=_bool(value, where))
     if key == "ascii":
         return replace(config, ascii=_bool(value, where))
     if key in ("theme", "keymap"):
@@ -210,6 +274,10 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
         if key == "spool":
             return replace(config, spool=value.strip())
         return replace(config, spool_encoding=value.strip())
+    if key == "spool_group":
+        if not isinstance(value, str):
+            raise _must_be_text(where, key, non_empty=False)
+        return replace(config, spool_group=value.strip() or None)
     if key in ("notify_dead_after", "keep_done", "keep_results"):
         try:
             parse_duration(str(value))
@@ -265,6 +333,8 @@ def _validate(config: Config) -> None:
 
 
 def _checked_url(url: str, where: str) -> Any:
+    from .store import parse_url  # SQLAlchemy and the models: not for `--help` or a config read (bench: cli start)
+
     try:
         return parse_url(url)
     except InvalidInput as error:

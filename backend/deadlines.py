@@ -1,10 +1,15 @@
-"""The plan's clocks (DOMAIN.md §3) as data, and their pure computation.
+"""The plan's clocks (docs/plan.md#deadlines) as data, and their pure computation.
 
 `derive(facts, rules)` turns an incident's stored facts (timestamps, attestations) into
 its current clocks: which rules apply, when each clock started, when it is due, and
 whether (and when) it was met. Due times depend only on facts and policy, so they are
 computed in the write transaction and stored; `state(clock, now)` only decides
-pending / warning / breached / met / met_late. Nothing counts down in memory.
+pending / warning / breached / met / met_late / waived / superseded. Nothing counts down
+in memory.
+
+Closing meets nothing: a clock not yet due when the incident closes is waived (by the
+person who closed it), one already overdue stays breached. A clock replaced by another
+(a re-grade restarts the leadership report) keeps the state it had when it was replaced.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from .timeutil import TimeFormatError, parse_duration, rfc3339
 
 STARTS = ("reported", "classified", "outage_start", "acknowledged", "resolved")
 FACTS = ("acknowledged", "classified", "cause_located", "resolved", "record_filed", "any_update")
-STATES = ("pending", "warning", "breached", "met", "met_late")
+STATES = ("pending", "warning", "breached", "met", "met_late", "waived", "superseded")
 TARGET_KINDS = ("duty", "permission", "contact")
 TARGET_WORDS = ("owner", "system_vendor", "on_duty")
 
@@ -75,6 +80,7 @@ class Facts:
     resolved_at: datetime | None = None
     record_filed_at: datetime | None = None
     closed_at: datetime | None = None
+    closed_by: str | None = None
     reopened_at: datetime | None = None
     last_activity_at: datetime | None = None
     status: str = "reported"
@@ -96,6 +102,8 @@ class Clock:
     met_at: datetime | None
     warn_at: datetime
     next_level: str | None = None  # regrade: the level that is due
+    waived_at: datetime | None = None  # closed before it was due
+    waived_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,13 +161,17 @@ def _plain_clock(rule: Rule, facts: Facts) -> Clock | None:
         return None
     assert rule.after is not None
     due = start + rule.after
+    met = met_time(rule, facts, start)
+    waived_at, waived_by = waiver(facts, due, met)
     return Clock(
         rule=rule.key,
         clock_key=rfc3339(start) or "",
         clock_start=start,
         due_at=due,
-        met_at=met_time(rule, facts, start),
+        met_at=met,
         warn_at=_warn_at(start, due, rule.warning),
+        waived_at=waived_at,
+        waived_by=waived_by,
     )
 
 
@@ -178,27 +190,34 @@ def _regrade_clock(rule: Rule, facts: Facts) -> Clock | None:
         if not facts.attested.get(f"regrade@{bound}h"):
             nxt = level.next_more_severe()
             due = start + timedelta(hours=bound)
+            met = met_time(rule, facts, start)
+            waived_at, waived_by = waiver(facts, due, met)
             return Clock(
                 rule=rule.key,
                 clock_key=f"{rfc3339(start)}@{bound}h",
                 clock_start=start,
                 due_at=due,
-                met_at=met_time(rule, facts, start),
+                met_at=met,
                 warn_at=_warn_at(start, due, rule.warning),
                 next_level=nxt.value if nxt else None,
+                waived_at=waived_at,
+                waived_by=waived_by,
             )
         level = level.next_more_severe()
     return None
 
 
 def met_time(rule: Rule, facts: Facts, start: datetime, *, bound_hours: int | None = None) -> datetime | None:
-    """The first fact at or after the clock's start that meets the rule; closing meets all."""
-    times = [facts.closed_at]
+    """The first fact at or after the clock's start that meets the rule. Closing meets
+    nothing (see `waiver`), and the close itself is no update."""
+    times: list[datetime | None] = []
     for fact in rule.met_by:
         if fact.startswith("attested:"):
             times.extend(facts.attested.get(fact.split(":", 1)[1], ()))
         elif fact == "any_update":
-            times.append(facts.last_activity_at if facts.last_activity_at and facts.last_activity_at > start else None)
+            update = facts.last_activity_at
+            closing = facts.closed_at is not None and update is not None and update >= facts.closed_at
+            times.append(update if update and update > start and not closing else None)
         elif fact == "classified" and facts.classified_at is not None and facts.level:
             # A classification outlives a reopen: the restarted clock finds it met at its start.
             times.append(max(facts.classified_at, start))
@@ -212,17 +231,49 @@ def met_time(rule: Rule, facts: Facts, start: datetime, *, bound_hours: int | No
     return min(candidates) if candidates else None
 
 
+def waiver(facts: Facts, due_at: datetime, met_at: datetime | None) -> tuple[datetime | None, str | None]:
+    """A clock not met when the incident closed, and not yet due then, is waived by whoever
+    closed it. One already overdue gets no waiver: it stays breached."""
+    closed = facts.closed_at
+    if closed is None or (met_at is not None and met_at <= closed) or due_at <= closed:
+        return None, None
+    return closed, facts.closed_by
+
+
+def ended(rule: Rule | None, facts: Facts, clock: Any) -> tuple[datetime | None, datetime | None, str | None]:
+    """A running clock whose rule no longer derives it (the level changed, the incident
+    was reopened, resolved or closed): `(met_at, waived_at, waived_by)`. All None means it
+    was replaced (superseded) while the incident is open, or, for a closed incident, that
+    it was overdue at the close and stays breached."""
+    bound = bound_of(clock.clock_key)
+    met = met_time(rule, facts, clock.clock_start, bound_hours=bound) if rule else None
+    if met is not None:
+        return met, None, None
+    waived_at, waived_by = waiver(facts, clock.due_at, None)
+    return None, waived_at, waived_by
+
+
 def _warn_at(start: datetime, due: datetime, band: float) -> datetime:
     return due - (due - start) * band
 
 
 def state(clock: Clock | Any, now: datetime) -> ClockState:
-    """pending / warning / breached / met / met_late, at `now` (due exactly now is warning)."""
+    """pending / warning / breached / met / met_late / waived / superseded, at `now` (due
+    exactly now is warning). A superseded clock keeps the state it had when replaced: a
+    breach stays breached (by as much as it was then), a running clock reads superseded."""
     remaining = (clock.due_at - now).total_seconds()
     if clock.met_at is not None and clock.met_at <= now:
         if clock.met_at <= clock.due_at:
             return ClockState("met", remaining)
         return ClockState("met_late", remaining, (clock.met_at - clock.due_at).total_seconds())
+    waived_at = getattr(clock, "waived_at", None)
+    if waived_at is not None and waived_at <= now:
+        return ClockState("waived", remaining)
+    superseded_at = getattr(clock, "superseded_at", None)
+    if superseded_at is not None and superseded_at <= now:
+        if superseded_at > clock.due_at:
+            return ClockState("breached", (clock.due_at - superseded_at).total_seconds())
+        return ClockState("superseded", remaining)
     if now > clock.due_at:
         return ClockState("breached", remaining)
     if now >= clock.warn_at:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import tempfile
 import tomllib
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
+from .i18n import _
 from .schema import SEED_ACTOR, open_store
 from .service import Service
 from .store import Store
@@ -58,7 +59,23 @@ def _replay(store: Store, item: dict[str, Any], at: datetime) -> None:
     if "resolve" in item:
         lead.resolve(incident.id, resolution=item["resolve"])
     if item.get("close"):
-        lead.close(incident.id)
+        lead.close(incident.id, record=_record(past, incident.id, item))
+
+
+def _record(store: Store, incident_id: int, item: dict[str, Any]) -> str:
+    """The draft with its sections written, as the demo's operator would have."""
+    from . import record
+
+    with store.read() as session:
+        text = record.markdown(record.draft(session, incident_id, store.clock()), UTC)
+    written = {
+        _("(What happened and its impact, in your words.)"): item["summary"],
+        _("(not recorded: say what caused it)"): item["cause"],
+        _("(What to change so it does not happen again.)"): item["lessons"],
+    }
+    for placeholder, words in written.items():
+        text = text.replace(placeholder, words)
+    return text
 
 
 def open_demo_store(url: str | None = None) -> Store:

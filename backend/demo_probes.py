@@ -1,7 +1,8 @@
-"""The demo's probe writer: results for every monitoring item of the plan (DOMAIN.md §6)
-and every readiness check (§7), in the real formats the ingest reads, written into a
-spool the way real agents write them, with the occasional failure that opens an
-incident (and one agent whose output carries escape sequences, as hostile input)."""
+"""The demo's probe writer: results for every monitoring item of the plan
+(docs/plan.md#monitoring) and every readiness check (docs/plan.md#readiness), in the real
+formats the ingest reads, written into a spool the way real agents write them, with the
+occasional failure that opens an incident (and one agent whose output carries escape
+sequences, as hostile input)."""
 
 from __future__ import annotations
 

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import documents
 from .domain import ContactKind, Duty, Permission, parse_enum
 from .errors import InvalidInput
-from .i18n import _
+from .i18n import SUPPORTED, _
+from .identity import LOGIN
 
-_LOGIN = re.compile(r"^[a-z_][a-z0-9._-]{0,63}$")
+_LOGIN = LOGIN  # the one rule for logins (backend/identity.py)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TRUE = {"1", "true", "yes", "y", "on"}
 FALSE = {"0", "false", "no", "n", "off", ""}
@@ -46,41 +46,14 @@ class RecordError(InvalidInput):
 
 
 def read_records(path: Path, kind: str) -> list[Record]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
-    except OSError as error:
-        raise InvalidInput(
-            "unreadable", _("{where}: {what}").format(where=path, what=error.strerror), _("check its permissions")
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "bad_encoding", _("{path}: not UTF-8 text").format(path=path), _("save the file as UTF-8")
-        ) from None
+    text = documents.read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _csv_records(path, text)
     if suffix == ".json":
-        try:
-            data: Any = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(
-                "bad_json",
-                _("{path}: not valid JSON ({error})").format(path=path, error=error),
-                _("fix the syntax there"),
-            ) from None
+        data: Any = documents.parse_json(text, path)
     elif suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise InvalidInput(
-                "bad_toml",
-                _("{path}: not valid TOML ({error})").format(path=path, error=error),
-                _("fix the syntax at that line"),
-            ) from None
+        data = documents.parse_toml(text, path)
     else:
         raise InvalidInput(
             "bad_format",
@@ -197,6 +170,19 @@ def _channels(record: Record) -> dict[str, Any]:
     return value
 
 
+def _lang(record: Record) -> str:
+    """The language messages to them are written in; empty: the center's (templates' lang)."""
+    value = _text(record, "lang", limit=8)
+    if value and value not in SUPPORTED:
+        raise _fail(
+            record,
+            "lang",
+            _("{value!r} is not a language").format(value=value),
+            _("use {languages}, or leave it out for the center's").format(languages=", ".join(SUPPORTED)),
+        )
+    return value
+
+
 def _only(record: Record, allowed: set[str]) -> None:
     extra = set(record.data) - allowed
     if extra:
@@ -212,7 +198,7 @@ def _enum(record: Record, key: str, parse: Callable[[], Any]) -> Any:
 
 
 def member_from(record: Record) -> dict[str, Any]:
-    _only(record, {"login", "name", "permission", "duties", "phone", "email", "on_duty", "channels", "demo"})
+    _only(record, {"login", "name", "permission", "duties", "phone", "email", "on_duty", "channels", "demo", "lang"})
     login = _text(record, "login", required=True, limit=64)
     if not _LOGIN.match(login):
         raise _fail(
@@ -233,11 +219,12 @@ def member_from(record: Record) -> dict[str, Any]:
         "on_duty": _flag(record, "on_duty"),
         "channels": _channels(record),
         "demo": _flag(record, "demo"),
+        "lang": _lang(record),
     }
 
 
 def contact_from(record: Record) -> dict[str, Any]:
-    _only(record, {"key", "name", "kind", "phone", "email", "channels", "note"})
+    _only(record, {"key", "name", "kind", "phone", "email", "channels", "note", "lang"})
     key = _text(record, "key", required=True, limit=64)
     if not _KEY.match(key):
         raise _fail(
@@ -252,6 +239,7 @@ def contact_from(record: Record) -> dict[str, Any]:
         "email": _text(record, "email"),
         "channels": _channels(record),
         "note": _text(record, "note", limit=2000),
+        "lang": _lang(record),
     }
 
 

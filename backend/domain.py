@@ -1,4 +1,5 @@
-"""The plan's vocabulary (DOMAIN.md §1, §2, §5): categories, levels, statuses, roles.
+"""The plan's vocabulary: categories, levels, statuses, roles (docs/plan.md#categories,
+docs/plan.md#levels, docs/plan.md#emergency-group).
 
 Keys are English and stable (JSON and the database carry them); each has the Chinese
 term operators use.
@@ -141,7 +142,7 @@ DUTY_TERMS: dict[Duty, Term] = {
     Duty.TELECOM: Term("telecom lines and crisis communication", "通信线路与危机沟通"),
 }
 
-# Which duty suggests an owner for a category (DOMAIN.md §5).
+# Which duty suggests an owner for a category (docs/plan.md#emergency-group).
 CATEGORY_DUTY: dict[Category, Duty] = {
     Category.NETWORK_ATTACK: Duty.COMMAND,
     Category.INFO_DESTRUCTION: Duty.COMMAND,
@@ -205,3 +206,8 @@ def parse_enum(enum: type[E], text: str, what: str) -> E:
         raise ValueError(
             _("{text!r} is not a {what}: use one of {allowed}").format(text=text, what=noun, allowed=allowed)
         ) from None
+
+
+# How `opsdeck stats` may group incidents (backend/stats.py); here, where the CLI's parser
+# can read it without loading the store's models.
+STATS_GROUPINGS = ("category", "level", "system", "owner", "duty", "month", "week")

@@ -100,7 +100,7 @@ def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
         # A breach already over (met late, or the rule stopped applying) is recorded for
         # the record but pages nobody.
         live = clocks.breached_by(row) is None
-        targets = resolve_targets(session, incident, rule.escalate_to if rule else ()) if live else []
+        targets = resolve_targets(session, incident, rule.escalate_to if rule else (), at=uow.now) if live else []
         if _claim(uow, incident_id, row, targets):
             done.append(_record(uow, incident, row, rule, targets, policy.deadlines.auto_regrade))
         else:  # another process escalated it first
@@ -168,7 +168,12 @@ def _record(
         details["over"] = {"met_at": rfc3339(row.met_at), "superseded_at": rfc3339(row.superseded_at)}
     event = uow.record("escalate", details, incident_id=incident.id)
     if targets:  # only a live breach pages anyone
-        deadline = {"rule": row.rule, "name": rule.name if rule else row.rule, "due_at": rfc3339(row.due_at)}
+        deadline = {
+            "rule": row.rule,
+            "name": rule.name if rule else row.rule,
+            "name_zh": rule.name_zh if rule else "",
+            "due_at": rfc3339(row.due_at),
+        }
         notify_plan.route(
             uow, f"escalation:{row.rule}", incident, event.seq, rule_targets=targets, extra={"deadline": deadline}
         )

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from . import queries
+from . import queries, ranking, warning_trail
 from .clocks import load_policy
+from .early_warning import open_warnings
 from .models import Escalation, Incident, table_of
+from .schedule_views import coverage_ahead
 from .timeutil import rfc3339
 
 OBLIGATION_LEVELS = ("III", "II", "I")
 
 
-def handover(session: Session, now: datetime, since: timedelta) -> dict[str, Any]:
+def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = UTC) -> dict[str, Any]:
     """Open incidents by urgency, breaches since, unattested obligations, stale and
-    silenced probes."""
+    silenced probes, and the duty schedule's gaps and overloads ahead."""
     start = now - since
     open_rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
-    clocks = queries.open_clocks(session, [r["id"] for r in open_rows])
-    far = now.replace(year=9999)
+    clocks = queries.open_clocks(session, [r["id"] for r in open_rows], now)
     rules = {rule.key: rule for rule in load_policy(session).deadlines.rules}
-    open_rows.sort(key=lambda r: (clocks[r["id"]].due_at if r["id"] in clocks else far, r["id"]))
+
+    def order(row: dict[str, Any]) -> Any:
+        clock, pressing = clocks.get(row["id"], (None, False))
+        return ranking.order_key(pressing, clock.due_at if clock else None, row["level"], row["id"])
+
+    open_rows.sort(key=order)
     incidents = []
     for row in open_rows:
-        clock = clocks.get(row["id"])
+        clock = clocks[row["id"]][0] if row["id"] in clocks else None
         incidents.append(
             {
                 "id": row["id"],
@@ -83,4 +89,7 @@ def handover(session: Session, now: datetime, since: timedelta) -> dict[str, Any
             for p in probes
             if p["silenced_until"]
         ],
+        "coverage": coverage_ahead(session, now, zone),
+        "open_warnings": open_warnings(session, now, zone),  # docs/plan.md#warnings
+        **warning_trail.since(session, start),  # warnings escalated and ended during the shift
     }

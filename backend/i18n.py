@@ -83,6 +83,16 @@ def lookup(message: str) -> str:
     return _translation.gettext(message)
 
 
+def variants(message: str) -> tuple[str, ...]:
+    """`message` in every language opsdeck speaks (English first): for reading back text
+    written in any of them, such as a record's section headings."""
+    found = [message]
+    for language in SUPPORTED[1:]:
+        translated = gettext.translation(_DOMAIN, localedir=_LOCALE_DIR, languages=[language], fallback=True)
+        found.append(translated.gettext(message))
+    return tuple(dict.fromkeys(found))
+
+
 def say(english: bool, message: str, **values: Any) -> str:
     """`message` in English (data for scripts and evidence: JSON, exports) or in the chosen
     language, with `values` put in. The catalog test reads `message` as it reads `_()`'s."""

@@ -8,15 +8,20 @@ the commit and the move leaves a file whose version is already known, so the nex
 scan only moves it. State files are read in place: `*.prom` gives one result per file
 version, `*.jsonl` is read from a cursor (device, inode, offset) committed with its
 rows. Bad input goes to `quarantine/` with a `NAME.reason`; nothing else stops.
+
+Files are read and moved as `spool_files` does it, so that a hostile writer in the
+spool cannot make the worker read, copy or overwrite anything outside it. A full disk
+leaves every file where it is (taken ones are moved at a later scan) and raises the
+spool's banner.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import socket
+import stat as stat_mode
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,15 +34,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from . import clocks, probe_formats
+from . import clocks
+from . import probes as probe_formats
 from .models import FileCursor, IngestedFile, SpoolStatus, table_of
-from .probe_formats import FormatError, ParsedResult
 from .probe_health import Incoming, apply
+from .probes import FormatError, ParsedResult
+from .sanitize import clean
+from .spool_files import DONE, QUARANTINE, SPOOL_MODE, NoSpace, Refused, SpoolDir, SpoolFile, TooBig
 from .store import Store, UnitOfWork, worker_actor
 
 log = logging.getLogger("opsdeck.ingest")
-DONE, QUARANTINE = "done", "quarantine"
 DEFAULT_MAX_BYTES = 1 << 20
+EXCERPT_CHARS = 160  # the most of a refused file's text a log line or .reason quotes
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class SpoolSettings:
     encoding: str = "utf-8"
     max_bytes: int = DEFAULT_MAX_BYTES
     settle_s: float = 2.0  # a `.out` without `.rc`, or unparseable JSON, unchanged this long
+    group: str | None = None  # a recreated spool's group (None: its parent folder's)
+    mode: int = SPOOL_MODE
 
 
 @dataclass
@@ -77,7 +87,7 @@ class Unit:
 
     kind: str  # drop | prom | jsonl
     name: str
-    files: list[Path]
+    files: list[SpoolFile]
     size: int = 0
     mtime_ns: int = 0
     digest: str = ""
@@ -97,15 +107,30 @@ class Ingester:
         # State files as last seen, so an unchanged one costs a stat, not a transaction.
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._observed: dict[str, tuple[int, int, int]] = {}
+        self._refused: dict[str, tuple[int, int]] = {}  # left in place, reported once per version
+        self.problem: str | None = None  # what stopped files moving (a full disk), for the banner
+        self._spool: SpoolDir | None = None
+
+    @property
+    def spool(self) -> SpoolDir:
+        assert self._spool is not None, "only during a scan"
+        return self._spool
 
     # -- the scan -----------------------------------------------------------------------
 
     def scan(self) -> ScanReport:
+        settings = self.settings
+        with SpoolDir(settings.path, settings.group, settings.mode) as spool:
+            self._spool = spool
+            try:
+                return self._scan()
+            finally:
+                self._spool = None
+
+    def _scan(self) -> ScanReport:
         report = ScanReport()
-        root = self.settings.path
-        for sub in (root, root / DONE, root / QUARANTINE):
-            sub.mkdir(parents=True, exist_ok=True)
-        entries = {e.name: e for e in os.scandir(root) if _candidate(e.name)}
+        self.problem = None
+        entries = {name: st for name, st in self.spool.entries().items() if _candidate(name)}
         units: list[Unit] = []
         jsonl: list[str] = []
         self._handled = set()  # partners taken with their main file this scan
@@ -116,8 +141,14 @@ class Ingester:
                 unit = self._plan(entries, name, report)
             except FileNotFoundError:  # another ingester took it between listing and reading
                 continue
+            except Refused as error:  # swapped for a link since the listing, or a hard link
+                self._refuse(name, entries[name], error, report)
+                continue
+            except NoSpace as error:
+                self._no_space(name, error)
+                continue
             except OSError as error:
-                self._quarantine([root / name], f"unreadable: {error.strerror}", report)
+                self._leave(name, entries[name], f"unreadable: {error.strerror}", report)
                 continue
             if unit == "jsonl":
                 jsonl.append(name)
@@ -142,22 +173,22 @@ class Ingester:
             if name in self._observed:
                 self._seen[name] = self._observed.pop(name)
 
-    def _plan(self, entries: dict[str, os.DirEntry[str]], name: str, report: ScanReport) -> Unit | str | None:
-        root = self.settings.path
-        entry = entries[name]
-        path = root / name
-        if entry.is_symlink() and not _inside(path, root):
-            self._quarantine([path], "a symlink leading out of the spool", report)
+    def _plan(self, entries: dict[str, os.stat_result], name: str, report: ScanReport) -> Unit | str | None:
+        stat = entries[name]
+        if stat_mode.S_ISLNK(stat.st_mode):
+            raise Refused("a symbolic link: not followed", unlink=True)
+        if not stat_mode.S_ISREG(stat.st_mode):
             return None
-        if not entry.is_file():
-            return None
+        if self._refused.get(name) == (stat.st_ino, stat.st_mtime_ns):
+            return None  # reported already; waits for its writer to fix it
         if name.endswith((".prom", ".jsonl")):
-            stat = entry.stat()
             version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
             if self._seen.get(name) == version:
                 return None
             self._observed[name] = version  # remembered as seen once it is committed
-        kind = probe_formats.detect(name, _head(path))
+        kind = probe_formats.detect(name, self.spool.head(name))
+        if kind is None and probe_formats.is_nagios_name(name) and name + ".ok" in entries:
+            kind = "nagios"  # a checkresult with its marker, whatever it holds: read (and refused) once
         if kind in (None, "nagios_ok", "plugin_rc"):
             self._orphan(entries, name, kind, report)
             return None
@@ -167,83 +198,75 @@ class Ingester:
             if name + ".ok" not in entries:
                 report.waiting += 1
                 return None
-            return self._drop(kind, [path, root / (name + ".ok")], report)
+            return self._drop(kind, [name, name + ".ok"], report)
         if kind == "plugin_out":
             rc = name[: -len(".out")] + ".rc"
             if rc in entries:
-                return self._drop(kind, [path, root / rc], report)
-            if not self._settled(entry):
+                return self._drop(kind, [name, rc], report)
+            if not self._settled(name, stat):
                 report.waiting += 1
                 return None
-            return self._drop(kind, [path], report)
+            return self._drop(kind, [name], report)
         if kind == "prometheus":
-            return self._drop(kind, [path], report, state_file=True)
-        return self._drop(kind, [path], report)  # health
+            return self._drop(kind, [name], report, state_file=True)
+        return self._drop(kind, [name], report)  # health
 
-    def _orphan(self, entries: dict[str, os.DirEntry[str]], name: str, kind: str | None, report: ScanReport) -> None:
+    def _orphan(self, entries: dict[str, os.stat_result], name: str, kind: str | None, report: ScanReport) -> None:
         """A marker or exit code whose partner is not here. If the partner is in `done/`,
         a crash fell between moving the two files of a taken pair: finish the move. If it
         never came, quarantine it once it has settled; unknown files are left alone."""
         partner = {"nagios_ok": name[:-3], "plugin_rc": name[:-3] + ".out"}.get(kind or "")
-        if partner and partner not in entries and self._taken_with(self.settings.path / DONE / partner, name):
-            self._handled.add(name)
-            self._move_done([self.settings.path / name])
-            return
-        if kind == "nagios_ok" and name[:-3] not in entries and self._settled(entries[name]):
-            self._quarantine([self.settings.path / name], "an .ok marker without its checkresult file", report)
-        if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(entries[name]):
-            self._quarantine([self.settings.path / name], "an exit code (.rc) without its output (.out)", report)
+        if partner and partner not in entries:
+            taken = self._taken_with(partner, name)
+            if taken is not None:
+                self._handled.add(name)
+                self._move_done([taken])
+                return
+        if kind == "nagios_ok" and name[:-3] not in entries and self._settled(name, entries[name]):
+            self._quarantine_files([name], "an .ok marker without its checkresult file", report)
+        if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(name, entries[name]):
+            self._quarantine_files([name], "an exit code (.rc) without its output (.out)", report)
 
-    def _settled(self, entry: os.DirEntry[str]) -> bool:
-        stat = entry.stat()
+    def _settled(self, name: str, stat: os.stat_result) -> bool:
         seen = (stat.st_size, stat.st_mtime_ns)
-        previous = self._sizes.get(entry.name)
-        self._sizes[entry.name] = seen
+        previous = self._sizes.get(name)
+        self._sizes[name] = seen
         old_enough = time.time() - stat.st_mtime >= self.settings.settle_s
         return old_enough and (previous is None or previous == seen)
 
-    def _drop(self, kind: str, paths: list[Path], report: ScanReport, *, state_file: bool = False) -> Unit | None:
-        main = paths[0]
-        self._handled.update(p.name for p in paths)
-        stat = main.stat()
-        if stat.st_size > self.settings.max_bytes:
-            self._quarantine(
-                [] if state_file else paths,
-                f"over {self.settings.max_bytes} bytes ({stat.st_size})",
-                report,
-                copy=main if state_file else None,
-            )
+    def _drop(self, kind: str, names: list[str], report: ScanReport, *, state_file: bool = False) -> Unit | None:
+        self._handled.update(names)
+        limit = self.settings.max_bytes
+        try:
+            files = [self.spool.read(name, limit) for name in names]
+        except TooBig as error:
+            self._quarantine_big(names[0], error, report, state_file=state_file)
             return None
-        raw = main.read_bytes()
-        extra = [p.read_bytes() for p in paths[1:]]
+        main, raw, stat = files[0], files[0].data, files[0].stat
+        extra = [f.data for f in files[1:]]
         if probe_formats.is_binary(raw, self.settings.encoding):
-            self._quarantine(
-                [] if state_file else paths,
-                "binary: NUL bytes or over 10 % undecodable bytes",
-                report,
-                copy=main if state_file else None,
-            )
+            self._refuse_content(files, "binary: NUL bytes or over 10 % undecodable bytes", report, state_file)
             return None
         text, replaced = probe_formats.decode(raw, self.settings.encoding)
         digest = hashlib.sha256(raw + b"\0" + b"\0".join(extra)).hexdigest()
         try:
-            parsed = self._parse(kind, main, text, extra)
+            parsed = self._parse(kind, main.name, text, extra)
         except FormatError as error:
-            if kind == "health" and not self._settled_path(main):
+            if kind == "health" and time.time() - stat.st_mtime < self.settings.settle_s:
                 report.waiting += 1  # perhaps still being written
                 return None
-            if state_file:
+            if state_file and self._recorded(main.name, digest, stat):
                 self._mark_seen([main.name])
-                if self._recorded(main.name, digest, stat):
-                    return None
+                return None
+            if self._refuse_content(files, str(error), report, state_file) and state_file:
+                self._mark_seen([main.name])  # quarantined once; a full disk retries it later
                 self._remember_bad(main.name, digest, stat)
-            self._quarantine([] if state_file else paths, str(error), report, copy=main if state_file else None)
             return None
         flags = ("decode_replaced",) if replaced else ()
         unit = Unit(
             "prom" if state_file else "drop",
             main.name,
-            [] if state_file else paths,
+            [] if state_file else files,
             stat.st_size,
             stat.st_mtime_ns,
             digest,
@@ -252,15 +275,18 @@ class Ingester:
         unit.results = [self._incoming(r, main.name, flags, age_at) for r in parsed]
         return unit
 
-    def _taken_with(self, main: Path, name: str) -> bool:
+    def _taken_with(self, main: str, name: str) -> SpoolFile | None:
         """Was `main` (in done/) taken together with this very file `name`? Exactly: the
-        pair's version (both files' bytes, the main file's size and mtime) is recorded."""
+        pair's version (both files' bytes, the main file's size and mtime) is recorded.
+        Returns `name` as read, to move after its partner."""
+        limit = self.settings.max_bytes
         try:
-            stat = main.stat()
-            digest = hashlib.sha256(main.read_bytes() + b"\0" + (self.settings.path / name).read_bytes()).hexdigest()
-        except OSError:
-            return False
-        return self._recorded(main.name, digest, stat)  # the same lookup: is this version recorded
+            done = self.spool.read(main, limit, DONE)
+            file = self.spool.read(name, limit)
+        except (OSError, Refused):
+            return None
+        digest = hashlib.sha256(done.data + b"\0" + file.data).hexdigest()
+        return file if self._recorded(main, digest, done.stat) else None
 
     def _recorded(self, name: str, digest: str, stat: os.stat_result) -> bool:
         with self.store.read() as session:
@@ -282,11 +308,8 @@ class Ingester:
             unit = Unit("prom", name, [], stat.st_size, stat.st_mtime_ns, digest)
             self._claim_all(uow, [unit], outcome="quarantined")
 
-    def _settled_path(self, path: Path) -> bool:
-        return time.time() - path.stat().st_mtime >= self.settings.settle_s
-
-    def _parse(self, kind: str, path: Path, text: str, extra: list[bytes]) -> list[ParsedResult]:
-        stem = path.name.rsplit(".", 1)[0]
+    def _parse(self, kind: str, name: str, text: str, extra: list[bytes]) -> list[ParsedResult]:
+        stem = name.rsplit(".", 1)[0]
         if kind == "nagios":
             file_time, results = probe_formats.parse_nagios(text)
             self._file_time = file_time  # as Nagios judges it: the file's time ages every result
@@ -367,22 +390,30 @@ class Ingester:
         once never read the same lines. Also says whether the file was read to its end
         (a half-written last line included: it changes the file when completed)."""
         report = ScanReport()
-        path = self.settings.path / name
+        try:
+            fd, stat = self.spool.open(name)
+        except FileNotFoundError:
+            return report, True
+        except Refused as error:  # swapped for a link since the listing
+            self._refuse(name, self.spool.lstat(name), error, report)
+            return report, True
+        try:
+            return self._commit_jsonl_from(name, fd, stat, report)
+        finally:
+            os.close(fd)
+
+    def _commit_jsonl_from(
+        self, name: str, fd: int, stat: os.stat_result, report: ScanReport
+    ) -> tuple[ScanReport, bool]:
         with self.store.write(self.actor) as uow:
             key = f"{self.spool_id}/{name}"[:400]
             cursor = uow.session.get(FileCursor, key, with_for_update=uow.dialect == "postgresql")
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                return report, True
             offset = cursor.offset if cursor else 0
             if cursor and ((cursor.device, cursor.inode) != (stat.st_dev, stat.st_ino) or stat.st_size < offset):
                 offset = 0  # rotated or truncated: start again
             if stat.st_size == offset:
                 return report, True
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read(max(0, min(stat.st_size - offset, 16 * self.settings.max_bytes)))
+            chunk = os.pread(fd, max(0, min(stat.st_size - offset, 16 * self.settings.max_bytes)), offset)
             at_end = offset + len(chunk) >= stat.st_size
             complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written last line waits
             if not complete:
@@ -428,41 +459,94 @@ class Ingester:
 
     # -- moving files -------------------------------------------------------------------------
 
-    def _move_done(self, paths: list[Path]) -> None:
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):  # another ingester moved it
-                os.replace(path, _free_name(path.parent / DONE / path.name))
-
-    def _quarantine(self, paths: list[Path], reason: str, report: ScanReport, *, copy: Path | None = None) -> None:
-        """Drop files move to quarantine/; a bad state file is copied (its writer owns it)."""
-        report.quarantined += 1
-        target_dir = self.settings.path / QUARANTINE
-        log.warning("quarantined %s: %s", (copy or paths[0]).name, reason)
-        if copy is not None:
+    def _move_done(self, files: list[SpoolFile]) -> None:
+        for file in files:
             try:
-                target = _free_name(target_dir / copy.name)
-                target.write_bytes(copy.read_bytes()[: self.settings.max_bytes])
-            except OSError:
-                target = target_dir / copy.name
+                self.spool.move(file, DONE)
+            except FileNotFoundError:  # another ingester moved it
+                continue
+            except NoSpace as error:  # taken, and on record: moved at a later scan
+                self._no_space(file.name, error)
+                return
+
+    def _no_space(self, name: str, error: OSError) -> None:
+        self.problem = f"out of space writing {name} ({error.strerror}): files wait in the spool"
+        log.warning("spool %s: %s", self.settings.path, self.problem)
+
+    def _refuse(self, name: str, stat: os.stat_result, error: Refused, report: ScanReport) -> None:
+        """A link or a non-file: never read, never copied; a link is removed (only the
+        link), its .reason says why."""
+        self._handled.add(name)
+        if not self._write_quarantine(name, error.reason, report):
+            return
+        if error.unlink:
+            self.spool.unlink_if_same(name, stat)
         else:
-            target = target_dir / paths[0].name
-            for path in paths:
-                moved = _free_name(target_dir / path.name)
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(path, moved)
-                    if path == paths[0]:
-                        target = moved
-        target.with_name(target.name + ".reason").write_text(reason + "\n", "utf-8")
+            self._refused[name] = (stat.st_ino, stat.st_mtime_ns)
+
+    def _leave(self, name: str, stat: os.stat_result, reason: str, report: ScanReport) -> None:
+        """A file we may not read stays where it is; said once per version."""
+        self._handled.add(name)
+        if self._write_quarantine(name, f"{reason} (left in the spool: fix its permissions)", report):
+            self._refused[name] = (stat.st_ino, stat.st_mtime_ns)
+
+    def _refuse_content(self, files: list[SpoolFile], reason: str, report: ScanReport, state_file: bool) -> bool:
+        """Bad content: a drop file (and its partner) moves to quarantine/; a bad state file
+        is copied (its writer owns it and rewrites it). False if the disk is full."""
+        main = files[0]
+        if not self._write_quarantine(main.name, reason, report, data=main.data, info=main.stat):
+            return False
+        if state_file:
+            return True
+        self.spool.unlink_if_same(main.name, main.stat)
+        for partner in files[1:]:
+            try:
+                self.spool.quarantine(partner.name, None, data=partner.data, info=partner.stat)
+            except NoSpace as error:
+                self._no_space(partner.name, error)
+                return False
+            self.spool.unlink_if_same(partner.name, partner.stat)
+        return True
+
+    def _quarantine_big(self, name: str, error: TooBig, report: ScanReport, *, state_file: bool) -> None:
+        report.quarantined += 1
+        log.warning("quarantined %s: %s", _excerpt(name), error.reason)
+        try:
+            self.spool.quarantine_whole(name, error.info, error.reason + "\n", remove=not state_file)
+        except NoSpace as full:
+            report.quarantined -= 1
+            self._no_space(name, full)
+        except FileNotFoundError:
+            report.quarantined -= 1
+
+    def _quarantine_files(self, names: list[str], reason: str, report: ScanReport) -> None:
+        try:
+            files = [self.spool.read(name, self.settings.max_bytes) for name in names]
+        except FileNotFoundError:
+            return
+        self._refuse_content(files, reason, report, state_file=False)
+
+    def _write_quarantine(
+        self, name: str, reason: str, report: ScanReport, *, data: bytes | None = None, info: Any = None
+    ) -> bool:
+        """`name` (with `data`) and its .reason in quarantine/; False if the disk is full.
+        The reason quotes at most a short, sanitized excerpt of what the file held."""
+        reason = _excerpt(reason)
+        try:
+            self.spool.quarantine(name, reason + "\n", data=data, info=info)
+        except NoSpace as error:
+            self._no_space(name, error)
+            return False
+        report.quarantined += 1
+        log.warning("quarantined %s: %s", _excerpt(name), reason)
+        return True
 
     def _quarantine_line(self, name: str, offset: int, line: bytes, reason: str, report: ScanReport) -> None:
-        report.quarantined += 1
-        target = _free_name(self.settings.path / QUARANTINE / f"{name}.at{offset}")
-        target.write_bytes(line[: self.settings.max_bytes])
-        target.with_name(target.name + ".reason").write_text(f"{name} at byte {offset}: {reason}\n", "utf-8")
+        self._write_quarantine(f"{name}.at{offset}", f"{name} at byte {offset}: {reason}", report, data=line)
 
     def _status(self, report: ScanReport, newest_ns: int | None) -> None:
         # One .reason per bad input (a pair's partner file has none).
-        quarantined = sum(1 for n in os.listdir(self.settings.path / QUARANTINE) if n.endswith(".reason"))
+        quarantined = sum(1 for n in os.listdir(self.spool.dirs[QUARANTINE]) if n.endswith(".reason"))
         with self.store.write(self.actor) as uow:
             # Two ingesters on one spool (a standby, a manual `ingest --once`) may both be
             # first here: insert-if-absent, then lock and update the one row.
@@ -478,6 +562,8 @@ class Ingester:
                 row.last_file_at = datetime.fromtimestamp(newest_ns / 1e9, UTC)
             changed = row.quarantined != quarantined
             row.quarantined, row.last_scan_at = quarantined, uow.now
+            if row.problem != self.problem:
+                row.problem, changed = self.problem, True
             if changed:
                 uow.changed("spool", row.id, "quarantine")
 
@@ -486,26 +572,10 @@ def _candidate(name: str) -> bool:
     return not (name.startswith(".") or name.endswith((".tmp", ".reason")) or name in (DONE, QUARANTINE))
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(512)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
-
-
-def _free_name(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for n in range(1, 10_000):
-        candidate = path.with_name(f"{path.name}.{n}")
-        if not candidate.exists():
-            return candidate
-    return path.with_name(f"{path.name}.{time.time_ns()}")
+def _excerpt(text: str) -> str:
+    """What a log line or a .reason may quote of untrusted text: one line, no controls, short."""
+    shown = clean(text)
+    return shown if len(shown) <= EXCERPT_CHARS else shown[: EXCERPT_CHARS - 1] + "…"
 
 
 def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
@@ -514,10 +584,16 @@ def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
 
 
 def spool_summary(store: Store) -> dict[str, Any]:
-    """Quarantined files and the newest file time, over every spool."""
+    """Quarantined files, the newest file time and what stops files moving, over every spool."""
     with store.read() as session:
         row = session.execute(
             select(func.sum(col(SpoolStatus.quarantined)), func.max(col(SpoolStatus.last_file_at)))
         ).first()
+        problems = [
+            f"{spool}: {problem}"
+            for spool, problem in session.execute(
+                select(col(SpoolStatus.id), col(SpoolStatus.problem)).where(col(SpoolStatus.problem).is_not(None))
+            )
+        ]
     quarantined, last = row or (0, None)
-    return {"quarantined": int(quarantined or 0), "last_file_at": last}
+    return {"quarantined": int(quarantined or 0), "last_file_at": last, "problems": problems}

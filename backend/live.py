@@ -127,9 +127,9 @@ class FeedWatcher:
         return FeedBatch(
             seq=self.seq,
             incidents=incidents,
-            probes=bool(entities & {"probe", "spool"}),
+            probes=bool(entities & {"probe", "spool", "source"}),
             roster=bool(entities & {"roster", "contacts", "systems"}),
-            other=frozenset(entities - {"incident", "probe", "spool", "roster"}),
+            other=frozenset(entities - {"incident", "probe", "spool", "roster", "source"}),
             who=who,
         )
 

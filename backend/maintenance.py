@@ -5,6 +5,9 @@ dashboard that always holds a read transaction starves the automatic checkpoints
 the WAL grows without end. The worker's `maintain` duty runs a TRUNCATE checkpoint
 every few minutes and says in its log when readers blocked it.
 
+Before results are pruned, every finished day of every probe is summed (seconds OK,
+seconds known: backend/availability.py), so availability reads months back.
+
 Kept for a while only, by the retention settings (config `keep_done`, `keep_results`):
 processed probe files in the spool's `done/`, and probe results (the newest result
 of each probe, and every result that opened an incident, are always kept). Incidents,
@@ -23,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
+from . import availability
 from .models import Presence, ProbeResult
 from .presence import PRESENCE_TTL_S
 from .store import Store
@@ -111,6 +115,7 @@ class MaintainDuty:
         if self._last is not None and time.monotonic() - self._last < self.retention.every.total_seconds():
             return None
         self._last = time.monotonic()
+        summed = availability.summarize(self.store, self.actor)  # before any of those days' results go
         pruned = prune_results(self.store, self.actor, self.retention.results)
         files = prune_done(self.spool, self.retention.done) if self.spool is not None else 0
         sweep_presence(self.store, self.actor)
@@ -122,6 +127,11 @@ class MaintainDuty:
                 wal["wal_pages"] - wal["checkpointed"],
                 wal["wal_pages"],
             )
-        if pruned or files:
-            log.info("upkeep: pruned %d probe results and %d processed spool files", pruned, files)
+        if pruned or files or summed:
+            log.info(
+                "upkeep: summed %d probe days, pruned %d probe results and %d processed spool files",
+                summed,
+                pruned,
+                files,
+            )
         return Upkeep(wal, pruned, files)

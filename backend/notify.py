@@ -11,7 +11,6 @@ States: pending -> sending -> sent | failed (retried) -> dead.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -23,8 +22,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 
-from . import notify_plan, routing
+from . import counters, messages, notify_plan, routing, templates
 from .errors import OpsdeckError
 from .models import Contact, OutboxMessage, RosterMember, table_of
 from .store import Store
@@ -176,6 +176,7 @@ class Sender:
     def deliver(self, message: Claimed) -> None:
         with self.store.read() as session:
             config = notify_plan.load(session)
+            words = templates.load(session)
             recipient = _recipient(session, message.recipient_kind, message.recipient)
         if recipient is None:
             raise DeliveryError(
@@ -192,8 +193,9 @@ class Sender:
         for name in names:
             channel = config.channel(name)
             assert channel is not None
+            text = words.message(message.event, channel.format, body, recipient["lang"], recipient["name"])
             try:
-                send(self.client, channel, body, message.key, self.settings.timeout)
+                send(self.client, channel, body, message.key, self.settings.timeout, text)
             except DeliveryError as error:
                 failures.append(f"{name}: {error}")
         if failures:
@@ -201,7 +203,7 @@ class Sender:
 
     @staticmethod
     def body(message: Claimed, recipient: dict[str, Any]) -> dict[str, Any]:
-        """The documented webhook payload."""
+        """The documented webhook payload (the sender adds the rendered `title` and `text`)."""
         return {
             "idempotency_key": message.key,
             "event": message.event,
@@ -235,9 +237,11 @@ class Sender:
                     "lease_until": None,
                     "next_attempt_at": None if dead else uow.now + self.backoff(message.attempts),
                 }
-            uow.session.execute(
+            result: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]
                 update(table_of(OutboxMessage)).where(o.id == message.id, o.lease_owner == self.owner).values(**values)
             )
+            if result.rowcount == 1:  # the lease was still ours: this attempt's outcome stands
+                counters.add(uow.session, counters.DELIVERIES, state)
             if state != "sent":
                 uow.changed("outbox", message.id, state)
         return state
@@ -248,11 +252,23 @@ class Sender:
         return timedelta(seconds=base.total_seconds() * self.random.uniform(0.5, 1.5))
 
 
-def send(client: httpx.Client, channel: routing.Channel, body: dict[str, Any], key: str, timeout: float) -> None:
+def send(
+    client: httpx.Client,
+    channel: routing.Channel,
+    body: dict[str, Any],
+    key: str,
+    timeout: float,
+    text: messages.Message,
+) -> None:
+    """One message to one channel: a webhook gets the JSON with the rendered `title` and
+    `text`; an apprise service gets the title and body a person reads, in its format."""
     if channel.kind == "webhook":
         try:
             response = client.post(
-                channel.url, json=body, timeout=timeout, headers={"Idempotency-Key": key, "User-Agent": "opsdeck"}
+                channel.url,
+                json={**body, "title": text.title, "text": text.body},
+                timeout=timeout,
+                headers={"Idempotency-Key": key, "User-Agent": "opsdeck"},
             )
         except httpx.TimeoutException:
             raise DeliveryError(f"no answer from {channel.shown} within {timeout:g} s") from None
@@ -261,11 +277,12 @@ def send(client: httpx.Client, channel: routing.Channel, body: dict[str, Any], k
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"{channel.shown} answered HTTP {response.status_code}")
         return
-    _send_apprise(channel, body)
+    _send_apprise(channel, text)
 
 
-def _send_apprise(channel: routing.Channel, body: dict[str, Any]) -> None:
-    """Slack, DingTalk (with its signing), Feishu, WeCom, e-mail, SMS: apprise knows them."""
+def _send_apprise(channel: routing.Channel, text: messages.Message) -> None:
+    """Slack, DingTalk (with its signing), Feishu, WeCom, e-mail, SMS: apprise knows them.
+    `body_format` tells apprise the body is Markdown, so services that render it do."""
     try:
         import apprise  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -273,19 +290,18 @@ def _send_apprise(channel: routing.Channel, body: dict[str, Any]) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(channel.url):
         raise DeliveryError(f"{channel.shown}: apprise does not understand this URL")
-    incident = body.get("incident", {})
-    title = f"[opsdeck] {body['event']} #{incident.get('id', '')} {incident.get('level') or ''}".strip()
-    text_body = json.dumps(body, ensure_ascii=False, indent=1)
-    if not notifier.notify(title=title, body=text_body):
+    markdown = messages.FAMILY[text.format] == "markdown"
+    body_format = apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT
+    if not notifier.notify(title=text.title, body=text.body, body_format=body_format):
         raise DeliveryError(f"{channel.shown}: apprise could not deliver")
 
 
 def _recipient(session: Any, kind: str, ident: str) -> dict[str, Any] | None:
     if kind == "member":
-        member = session.execute(table_of(RosterMember).select().where(table_of(RosterMember).c.login == ident)).first()
-        return None if member is None else {"name": member.name, "channels": list(member.channels)}
-    contact = session.execute(table_of(Contact).select().where(table_of(Contact).c.key == ident)).first()
-    return None if contact is None else {"name": contact.name, "channels": list(contact.channels)}
+        found = session.execute(table_of(RosterMember).select().where(table_of(RosterMember).c.login == ident)).first()
+    else:
+        found = session.execute(table_of(Contact).select().where(table_of(Contact).c.key == ident)).first()
+    return None if found is None else {"name": found.name, "channels": list(found.channels), "lang": found.lang or None}
 
 
 class NotifyDuty:

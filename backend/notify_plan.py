@@ -1,7 +1,7 @@
 """Who must be told, written as outbox rows in the transaction of the cause.
 
 The routes come from the stored routing version (`opsdeck channels apply`; a new store
-has the plan's defaults, DOMAIN.md §3): a new incident goes to the operators on duty; a
+has the plan's defaults, docs/plan.md#notifications): a new incident goes to the operators on duty; a
 classification at level III or above to the group lead(s), leadership (所领导) and
 every business department (各业务部室); each escalation to its rule's targets. One row
 per recipient, even when the recipient has no channel yet: the sender then marks it
@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from . import routing
+from . import clocks, routing
 from .domain import Level
-from .models import Incident, RoutingVersion, System
+from .models import Incident, IncidentDeadline, RosterMember, RoutingVersion, System
 from .recipients import resolve_targets
 from .store import UnitOfWork
 from .timeutil import rfc3339
@@ -66,9 +66,9 @@ def route(
         specs = tuple(t for t in r.to if t != "rule")
         if "rule" in r.to:
             recipients += rule_targets or []
-        recipients += resolve_targets(uow.session, incident, specs, fallback=False) if specs else []
+        recipients += resolve_targets(uow.session, incident, specs, fallback=False, at=uow.now) if specs else []
     seen: set[tuple[str, str]] = set()
-    payload = {"event": event, "incident": _incident(incident), **(extra or {})}
+    payload = {"event": event, "incident": incident_payload(uow.session, incident), **(extra or {})}
     for target in recipients:
         key = (target["kind"], target["to"])
         if key in seen:
@@ -85,7 +85,15 @@ def route(
     return len(seen)
 
 
-def _incident(incident: Incident) -> dict[str, Any]:
+def incident_payload(session: Session, incident: Incident) -> dict[str, Any]:
+    """The incident as a message tells it: the webhook's JSON and the templates' fields
+    (system and owner by name, the next deadline due with its name in both languages)."""
+    system = session.get(System, incident.system_id) if incident.system_id else None
+    owner = (
+        session.execute(select(col(RosterMember.name)).where(col(RosterMember.login) == incident.owner)).scalar()
+        if incident.owner
+        else None
+    )
     return {
         "id": incident.id,
         "title": incident.title,
@@ -93,5 +101,35 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "level": incident.level,
         "status": incident.status,
         "owner": incident.owner,
+        "owner_name": owner,
+        "system": system.name if system else None,
         "reported_at": rfc3339(incident.reported_at),
+        "next_due": _next_due(session, incident),
+    }
+
+
+def _next_due(session: Session, incident: Incident) -> dict[str, Any] | None:
+    """The earliest clock still running: what is due, and by when."""
+    row = (
+        session.execute(
+            select(IncidentDeadline)
+            .where(
+                col(IncidentDeadline.incident_id) == incident.id,
+                col(IncidentDeadline.met_at).is_(None),
+                col(IncidentDeadline.superseded_at).is_(None),
+            )
+            .order_by(col(IncidentDeadline.due_at))
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+    if row is None:
+        return None
+    rule = clocks.load_policy(session, incident.policy_version).deadlines.rule(row.rule)
+    return {
+        "rule": row.rule,
+        "name": rule.name if rule else row.rule,
+        "name_zh": rule.name_zh if rule else "",
+        "due_at": rfc3339(row.due_at),
     }

@@ -6,19 +6,19 @@ key and the fix.
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from . import deadlines, probe_config
-from .audit import canonical_json
+from . import deadlines, documents, probe_config
 from .domain import CLASSIFIED_CATEGORIES
 from .errors import InvalidInput
 from .i18n import _
+from .timeutil import TimeFormatError, parse_duration
 
 CONDITIONS = ("maintenance_contract", "no_maintenance_contract")
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -50,6 +50,15 @@ class Policy:
     def probes(self) -> probe_config.ProbePolicy:
         return probe_config.parse(self.document)
 
+    def warning_measures(self, kind: str) -> list[StepSpec]:
+        """The preparatory measures a new warning of `kind` (external, internal) starts with."""
+        steps = self.document.get("warnings", {}).get("measures", {}).get(kind, [])
+        return [StepSpec(s["key"], s["en"], s.get("zh", "")) for s in steps]
+
+    @property
+    def warning_analyse_within(self) -> timedelta:
+        return parse_duration(self.document.get("warnings", {}).get("analyse_within", "1h"))
+
     def playbook(self, category: str) -> list[StepSpec]:
         steps = self.document.get("playbooks", {}).get(category, {}).get("steps", [])
         return [StepSpec(s["key"], s["en"], s.get("zh", ""), s.get("when")) for s in steps]
@@ -75,26 +84,8 @@ def cached(version: int, digest: str, document: dict[str, Any]) -> Policy:
     return _CACHE[key]
 
 
-def document_hash(document: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
-
-
 def load_file(path: Path) -> dict[str, Any]:
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidInput(
-            "bad_toml",
-            _("{path}: not valid TOML ({error})").format(path=path, error=error),
-            _("fix the syntax at that line"),
-        ) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "bad_encoding", _("{path}: not UTF-8 text").format(path=path), _("save the file as UTF-8")
-        ) from None
-    return validate(raw, source=str(path))
+    return validate(documents.read_toml(path), source=str(path))
 
 
 def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
@@ -104,7 +95,7 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
         message = _("{source}: {key}: {what}").format(source=source, key=key, what=what)
         return InvalidInput("bad_policy", message, fix, file=source, key=key)
 
-    known = {"playbooks", "deadlines", "probes"}
+    known = {"playbooks", "deadlines", "probes", "warnings", "schedule"}
     for top in raw:
         if top not in known:
             raise fail(top, _("unknown section"), _("use only {sections}").format(sections=", ".join(sorted(known))))
@@ -129,12 +120,18 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
             out["deadlines"] = deadlines.validate(merged)
         except deadlines.PolicyError as error:
             raise fail(error.key, error.what, error.fix) from None
+    if "warnings" in raw:
+        out["warnings"] = _validate_warnings(_default_section(source, "warnings"), raw["warnings"], fail)
     if "probes" in raw:
         merged_probes = _merge_probes(_default_section(source, "probes"), raw["probes"], fail)
         try:
             out["probes"] = probe_config.validate(merged_probes)
         except probe_config.ProbeConfigError as error:
             raise fail(error.key, error.what, error.fix) from None
+    if "schedule" in raw:
+        from .schedule_views import validate_policy  # the duty schedule's limits (docs/plan.md#duty-schedule)
+
+        out["schedule"] = validate_policy(raw["schedule"], fail)
     return out
 
 
@@ -145,15 +142,18 @@ def _default_section(source: str, name: str) -> dict[str, Any]:
 
 
 def _merge_probes(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
-    """Scalars replace; matches from the file go first (first match wins); readiness cells
+    """Scalars replace; matches and alert routes from the file go first (first match wins); readiness cells
     and HTTP checks replace the default of the same cell or name."""
     if not isinstance(given, dict):
         raise fail("probes", _("must be a table"), _("write [probes] and [[probes.match]] tables"))
-    merged = {**base, **{k: v for k, v in given.items() if k not in ("match", "readiness", "http")}}
-    if "match" in given:
-        merged["match"] = (
-            list(given["match"]) + list(base.get("match", [])) if isinstance(given["match"], list) else given["match"]
-        )
+    merged = {**base, **{k: v for k, v in given.items() if k not in ("match", "readiness", "http", "route")}}
+    for ordered in ("match", "route"):  # alert mappings too: the file's go first (first match wins)
+        if ordered in given:
+            merged[ordered] = (
+                list(given[ordered]) + list(base.get(ordered, []))
+                if isinstance(given[ordered], list)
+                else given[ordered]
+            )
     for name, ident in (("readiness", "cell"), ("http", "name")):
         if name in given:
             if not isinstance(given[name], list):
@@ -184,6 +184,44 @@ def _merge_deadlines(base: dict[str, Any], given: Any, fail: Any) -> dict[str, A
             by_key[key if isinstance(key, str) else f"#{len(by_key)}"] = item
         merged[name] = list(by_key.values())
     return merged
+
+
+WARNING_KINDS = ("external", "internal")
+
+
+def _validate_warnings(base: dict[str, Any], given: Any, fail: Any) -> dict[str, Any]:
+    """`analyse_within` replaces the default; `measures.KIND` replaces that kind's list."""
+    if not isinstance(given, dict) or set(given) - {"analyse_within", "measures"}:
+        raise fail(
+            "warnings",
+            _("must be a table of analyse_within and measures"),
+            _("write [warnings] and [warnings.measures]"),
+        )
+    within = given.get("analyse_within", base.get("analyse_within", "1h"))
+    try:
+        parse_duration(str(within))
+    except TimeFormatError:
+        raise fail(
+            "warnings.analyse_within",
+            _("{value!r} is not a duration").format(value=within),
+            _("write a number and a unit: 15m, 2h, 1d"),
+        ) from None
+    measures = dict(base.get("measures", {}))
+    given_measures = given.get("measures", {})
+    if not isinstance(given_measures, dict):
+        raise fail("warnings.measures", _("must be a table"), _("write external = [...] and internal = [...]"))
+    for kind, steps in given_measures.items():
+        where = f"warnings.measures.{kind}"
+        if kind not in WARNING_KINDS:
+            raise fail(where, _("unknown kind of warning"), _("use external or internal"))
+        if not isinstance(steps, list):
+            raise fail(
+                where, _("must be a list"), _("write {kind} = [ {{key=..., en=..., zh=...}} ]").format(kind=kind)
+            )
+        measures[kind] = [
+            {k: v for k, v in step.items() if k != "when"} for step in _validate_steps(steps, where, fail)
+        ]
+    return {"analyse_within": str(within), "measures": measures}
 
 
 def _validate_steps(steps: list[Any], where: str, fail: Any) -> list[dict[str, Any]]:
@@ -234,7 +272,7 @@ def merged_with_defaults(document: dict[str, Any]) -> dict[str, Any]:
     merged = default_document()
     for category, body in document.get("playbooks", {}).items():
         merged["playbooks"][category] = body
-    for section in ("deadlines", "probes"):
+    for section in ("deadlines", "probes", "warnings", "schedule"):
         if section in document:
             merged[section] = document[section]
     return merged

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from . import clocks
-from .domain import Category
+from .domain import Category, Level
 from .models import Incident, IncidentNote, Probe, ProbeResult, System, table_of
 from .probe_config import ProbePolicy
 from .service import Service
@@ -30,6 +30,22 @@ from .store import UnitOfWork
 from .timeutil import format_age
 
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+EVENT_KIND = "alert"  # probes fed by the receiver's alert sources: events, never stale by silence
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How a result from an alert source opens its incident (its mapping and source),
+    in place of the `[probes]` name patterns."""
+
+    critical_after: int
+    system: str | None = None
+    category: str | None = None
+    level: str | None = None  # applied only when `classify`
+    classify: bool = False
+    description: str = ""
+    event: bool = True  # an alert source: never stale; its recovery notes are the intake's
+    raises: str = "incident"  # or "warning" (its mapping's `raises`)
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class Incoming:
     last_success: datetime | None = None
     flags: tuple[str, ...] = ()
     age_at: datetime | None = None  # Nagios: the file's time judges the age
+    opening: Opening | None = None  # from an alert source: its mapping decides
 
 
 @dataclass
@@ -55,6 +72,7 @@ class Applied:
     stale: int = 0
     duplicates: int = 0
     opened: list[int] = field(default_factory=list)
+    warned: list[int] = field(default_factory=list)  # warnings raised instead (backend/probe_warnings.py)
 
 
 def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> Applied:
@@ -62,7 +80,8 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     applied = Applied()
     if not incoming:
         return applied
-    probes = _probes(uow, {r.probe for r in incoming}, policy)
+    openings = {r.probe: r.opening for r in incoming if r.opening is not None}
+    probes = _probes(uow, {r.probe for r in incoming}, policy, openings)
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[dict[str, Any]] = []
     context = _Context(uow, policy, [p.id for p in probes.values() if p.id is not None])
@@ -80,6 +99,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         uow.session.execute(insert(ProbeResult), rows)
     applied.results = len(rows)
     applied.opened = context.opened
+    applied.warned = context.warned
     for name in sorted({r.probe for r in incoming}):
         uow.changed("probe", name, "result")
     return applied
@@ -90,6 +110,7 @@ class _Context:
         self.uow = uow
         self.policy = policy
         self.opened: list[int] = []
+        self.warned: list[int] = []
         self._parent_down: dict[int | None, bool] = {}
         # The open incident of every probe in this batch, in one query (not one per result).
         self._open: dict[int, Incident | None] = dict.fromkeys(probe_ids)
@@ -116,7 +137,7 @@ class _Context:
         incident_id = None
         if current:
             self._advance(probe, state, output, at)
-            incident_id = self._incidents(probe)
+            incident_id = self._incidents(probe, result.opening)
         elif state != "OK":
             incident_id = self._open_incident_id(probe)
         assert probe.id is not None
@@ -148,13 +169,32 @@ class _Context:
             probe.last_ok_at = at
         probe.state, probe.output, probe.last_result_at, probe.stale = state, output, at, False
 
-    def _incidents(self, probe: Probe) -> int | None:
+    def _incidents(self, probe: Probe, opening: Opening | None = None) -> int | None:
         open_id = self._open_incident_id(probe)
-        if probe.state == "CRITICAL" and probe.consecutive >= self.policy.critical_after and open_id is None:
-            return self._maybe_open(probe)
+        critical_after = opening.critical_after if opening else self.policy.critical_after
+        if probe.state == "CRITICAL" and probe.consecutive >= critical_after and open_id is None:
+            raises = opening.raises if opening else self.policy.settings_for(probe.name).raises
+            if raises == "warning":  # the probe policy says: a sign to analyse, not an outage
+                self._maybe_warn(probe, opening)
+                return None
+            return self._maybe_open(probe, opening)
+        if opening is not None and opening.event:
+            return open_id  # an alert group's recovery is noted by the intake, alert by alert
+        if open_id is not None and probe.state == "CRITICAL" and probe.consecutive == critical_after:
+            self._critical_after_resolve(probe)
         if open_id is not None and probe.state == "OK" and probe.consecutive >= self.policy.ok_after:
             self._note_recovery(probe)
+        elif open_id is None and probe.state == "OK" and not probe.recovery_noted:
+            self._warning_recovered(probe)
         return open_id
+
+    def _warning_recovered(self, probe: Probe) -> None:
+        """OK `ok_after` times in a row: its open warning, if it raised one, is told once."""
+        if probe.consecutive >= self.policy.ok_after:
+            from .probe_warnings import note_recovery
+
+            note_recovery(self.uow, probe)
+            probe.recovery_noted = True
 
     def _open_incident_id(self, probe: Probe) -> int | None:
         incident = self._open_incident(probe)
@@ -168,24 +208,29 @@ class _Context:
             ).scalar_one_or_none()
         return self._open[probe.id]
 
-    def _maybe_open(self, probe: Probe) -> int | None:
+    def _maybe_open(self, probe: Probe, opening: Opening | None = None) -> int | None:
         now = self.uow.now
         if probe.silenced_until and probe.silenced_until > now:
             return None
         if self._held_down(probe) or self.parent_down(probe.system_id):
             return None
         settings = self.policy.settings_for(probe.name)
+        chosen = opening.category if opening else settings.category
         system = self.uow.session.get(System, probe.system_id) if probe.system_id else None
-        category = Category(settings.category) if settings.category else None
+        category = Category(chosen) if chosen else None
+        level = Level(opening.level) if opening and opening.classify and opening.level else None
+        description = probe.output + (f"\n\n{opening.description}" if opening and opening.description else "")
         title = f"{probe.name} CRITICAL: {probe.output.splitlines()[0] if probe.output else 'no output'}"
         try:
             with self.uow.session.begin_nested():
                 incident = Service.open_in(
                     self.uow,
                     title,
-                    description=probe.output,
+                    description=description,
                     system_row=system,
                     category=category,
+                    level=level if category else None,
+                    reason="classified by its alert mapping" if level and category else None,
                     outage_start=probe.state_since,
                     probe_id=probe.id,
                 )
@@ -196,6 +241,17 @@ class _Context:
         self._open[probe.id] = incident
         self.opened.append(incident.id)
         return incident.id
+
+    def _maybe_warn(self, probe: Probe, opening: Opening | None) -> None:
+        from .probe_warnings import raise_for
+
+        if probe.silenced_until and probe.silenced_until > self.uow.now:
+            return
+        if self.parent_down(probe.system_id):
+            return
+        warning_id = raise_for(self.uow, probe, opening.description if opening else "")
+        if warning_id is not None:
+            self.warned.append(warning_id)
 
     def _held_down(self, probe: Probe) -> bool:
         """After a resolve, no new incident until the probe has recovered once."""
@@ -216,6 +272,22 @@ class _Context:
             self._parent_down[system_id] = _ancestor_critical(self.uow, system_id)
         return self._parent_down[system_id]
 
+    def _critical_after_resolve(self, probe: Probe) -> None:
+        """Critical again under a resolved incident: a note on it (and a mark on its row,
+        from the probe's state), or with `critical_after_resolve = "reopen"` reopened."""
+        incident = self._open_incident(probe)
+        if incident is None or incident.status != "resolved":
+            return
+        assert incident.id is not None
+        first = probe.output.splitlines()[0] if probe.output else "no output"
+        text = f"probe {probe.name} CRITICAL again after this incident was resolved: {first}"
+        if self.policy.critical_after_resolve == "reopen":
+            Service.reopen_in(self.uow, incident, text)
+            return
+        # A machine's note is no progress on the fix: it renews no acknowledgement lease.
+        self.uow.session.add(IncidentNote(incident_id=incident.id, at=self.uow.now, author=self.uow.actor, text=text))
+        self.uow.record("note", {"text": text, "probe": probe.name}, incident_id=incident.id)
+
     def _note_recovery(self, probe: Probe) -> None:
         if probe.recovery_noted:
             return
@@ -227,8 +299,8 @@ class _Context:
             f"probe {probe.name} recovered: {probe.consecutive} consecutive OK results; "
             "consider resolving this incident"
         )
+        # A machine's note is no progress on the fix: it renews no acknowledgement lease.
         self.uow.session.add(IncidentNote(incident_id=incident.id, at=self.uow.now, author=self.uow.actor, text=text))
-        incident.last_activity_at = self.uow.now
         clocks.sync(self.uow.session, incident, self.uow.now)
         self.uow.record("note", {"text": text, "probe": probe.name}, incident_id=incident.id)
         probe.recovery_noted = True
@@ -259,7 +331,9 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
     )
 
 
-def _probes(uow: UnitOfWork, names: set[str], policy: ProbePolicy) -> dict[str, Probe]:
+def _probes(
+    uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
+) -> dict[str, Probe]:
     """The probes by name; results for unknown names create their probes, all in one
     statement (ON CONFLICT DO NOTHING: another ingester may create them at the same time)."""
     missing = names - set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
@@ -268,14 +342,16 @@ def _probes(uow: UnitOfWork, names: set[str], policy: ProbePolicy) -> dict[str, 
         rows = []
         for name in sorted(missing):
             settings = policy.settings_for(name)
+            opening = (openings or {}).get(name)
+            system = opening.system if opening else settings.system
             interval = int(settings.interval.total_seconds()) if settings.interval else None
             rows.append(
                 {
                     "name": name,
-                    "system_id": systems.get(settings.system) if settings.system else None,
+                    "system_id": systems.get(system) if system else None,
                     "interval_s": interval,
                     "created_at": uow.now,
-                    "kind": "",
+                    "kind": EVENT_KIND if opening and opening.event else "",
                     "state": "UNKNOWN",
                     "stale": False,
                     "output": "",
@@ -306,7 +382,7 @@ def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
 def sweep_stale(uow: UnitOfWork, policy: ProbePolicy) -> list[str]:
     """Probes with no result within twice their interval go stale; readiness ages move."""
     changed = []
-    for probe in uow.session.execute(select(Probe)).scalars():
+    for probe in uow.session.execute(select(Probe).where(col(Probe.kind) != EVENT_KIND)).scalars():
         interval = _interval(probe, policy)
         stale = probe.last_result_at is not None and uow.now - probe.last_result_at > 2 * interval
         readiness = policy.readiness_for(probe.name)

@@ -75,6 +75,7 @@ def _columns(raw_times: bool) -> list[Any]:
         _I.close_reason,
         _I.duplicate_of,
         _I.reopened_from,
+        _I.warning_id,
         _I.policy_version,
         ts("next_due_at"),
         ts("updated_at"),
@@ -197,7 +198,11 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
 
 
 def audit_trail(session: Session, incident_id: int | None) -> list[dict[str, Any]]:
-    chain = incident_chain(incident_id) if incident_id is not None else "system"
+    return audit_trail_of(session, incident_chain(incident_id) if incident_id is not None else "system")
+
+
+def audit_trail_of(session: Session, chain: str) -> list[dict[str, Any]]:
+    """One hash chain's events, oldest first (`incident:ID`, `warning:ID` or `system`)."""
     rows = session.execute(
         select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq))
     ).scalars()
@@ -214,7 +219,18 @@ def audit_trail(session: Session, incident_id: int | None) -> list[dict[str, Any
     ]
 
 
-def roster(session: Session) -> list[dict[str, Any]]:
+def roster(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The members; `on_duty` is the duty schedule's answer at `now` (default the
+    present): on any duty, `on_duty_for` which."""
+    from . import schedule
+    from .timeutil import utcnow
+
+    at = now or utcnow()
+    sched = schedule.load(session, at)
+    duties_on: dict[str, list[str]] = {}
+    for duty in (*schedule.DUTIES, schedule.NO_AREA):
+        for login in sched.logins(duty, at):
+            duties_on.setdefault(login, []).append(duty)
     owned = dict(
         session.execute(
             select(_I.owner, func.count())
@@ -229,11 +245,15 @@ def roster(session: Session) -> list[dict[str, Any]]:
             "name": m.name,
             "permission": m.permission,
             "duties": list(m.duties),
-            "on_duty": m.on_duty,
+            "on_duty": bool(duties_on.get(m.login)) and m.permission != "viewer",
+            "on_duty_for": [d for d in duties_on.get(m.login, []) if d != schedule.NO_AREA]
+            if m.permission != "viewer"
+            else [],
             "phone": m.phone,
             "email": m.email,
             "open_incidents": owned.get(m.login, 0),
             "demo": m.demo,
+            "lang": m.lang or None,
         }
         for m in members
     ]
@@ -242,7 +262,16 @@ def roster(session: Session) -> list[dict[str, Any]]:
 def contacts(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(Contact).order_by(col(Contact.kind), col(Contact.key))).scalars()
     return [
-        {"key": c.key, "name": c.name, "kind": c.kind, "phone": c.phone, "email": c.email, "note": c.note} for c in rows
+        {
+            "key": c.key,
+            "name": c.name,
+            "kind": c.kind,
+            "phone": c.phone,
+            "email": c.email,
+            "note": c.note,
+            "lang": c.lang or None,
+        }
+        for c in rows
     ]
 
 
@@ -276,7 +305,8 @@ __all__ = ["STATUS_FILTERS", "IncidentFilter", "Status"]
 
 
 def incident_deadlines(session: Session, incident_id: int, now: datetime) -> list[dict[str, Any]]:
-    """Every clock of the incident that still applies, with its state at `now`."""
+    """Every clock of the incident, with its state at `now`: those that apply, and those a
+    change replaced (`superseded_at` set; same key, told apart by `clock_start`)."""
     from . import clocks
     from .models import Escalation, Incident, IncidentDeadline
 
@@ -293,12 +323,16 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
         (e.rule, e.clock_key): e.targets
         for e in session.execute(select(Escalation).where(col(Escalation.incident_id) == incident_id)).scalars()
     }
+    # Superseded clocks too: a breach replaced by a re-grade's new clock stays on record.
     rows = session.execute(
         select(IncidentDeadline)
-        .where(col(IncidentDeadline.incident_id) == incident_id, col(IncidentDeadline.superseded_at).is_(None))
+        .where(col(IncidentDeadline.incident_id) == incident_id)
         .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties in the order they were set
     ).scalars()
-    return [clock_item(row, rules.rule(row.rule), now, escalated.get((row.rule, row.clock_key), [])) for row in rows]
+    # A closed incident's clocks are read as they stood at the close: a breach stops
+    # growing there (nobody can act on a closed incident), and stays a breach.
+    at = min(now, incident.closed_at) if incident.closed_at is not None else now
+    return [clock_item(row, rules.rule(row.rule), at, escalated.get((row.rule, row.clock_key), [])) for row in rows]
 
 
 def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) -> dict[str, Any]:
@@ -319,6 +353,9 @@ def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) ->
         "remaining_s": round(st.remaining_s),
         "late_s": None if st.late_s is None else round(st.late_s),
         "met_at": rfc3339(clock.met_at),
+        "waived_at": rfc3339(getattr(clock, "waived_at", None)),
+        "waived_by": getattr(clock, "waived_by", None),
+        "superseded_at": rfc3339(clock.superseded_at),
         "escalate_to": list(rule.escalate_to) if rule else [],
         "escalated_at": rfc3339(clock.escalated_at),
         "escalated_to": escalated_to,
@@ -327,13 +364,24 @@ def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) ->
 
 
 def next_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The earliest clock not yet met: the one the board counts down (red when breached)."""
-    owed = [d for d in items if d["state"] in ("pending", "warning", "breached")]
-    if not owed:
+    """The clock that ranks the incident (backend/ranking.py): the one the board's row
+    names and counts down. `pressing` is true when it is a reporting clock in warning or
+    breached (it ranks above every housekeeping clock). A superseded clock is history,
+    not what is owed now."""
+    from .ranking import ranking_clock
+
+    owed = [d for d in items if d["state"] in ("pending", "warning", "breached") and not d.get("superseded_at")]
+    first, pressing = ranking_clock(
+        owed,
+        rule=lambda d: d["key"],
+        # By time, not by text: "...:00.5Z" sorts before "...:00Z" as a string.
+        due=lambda d: datetime.fromisoformat(d["due_at"].replace("Z", "+00:00")),
+        pressing=lambda d: d["state"] in ("warning", "breached"),
+    )
+    if first is None:
         return None
-    # By time, not by text: "...:00.5Z" sorts before "...:00Z" as a string.
-    first = min(owed, key=lambda d: datetime.fromisoformat(d["due_at"].replace("Z", "+00:00")))
-    return {k: first[k] for k in ("key", "name", "name_zh", "due_at", "state", "remaining_s", "next_level")}
+    fields = ("key", "name", "name_zh", "due_at", "state", "remaining_s", "next_level")
+    return {k: first[k] for k in fields} | {"pressing": pressing}
 
 
 def obligations(session: Session, incident_id: int) -> list[dict[str, Any]]:
@@ -367,21 +415,30 @@ def obligations(session: Session, incident_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def open_clocks(session: Session, incident_ids: list[int]) -> dict[int, IncidentDeadline]:
-    """For each incident, its earliest clock not yet met (the one the board counts down)."""
-    found: dict[int, IncidentDeadline] = {}
+def open_clocks(session: Session, incident_ids: list[int], now: datetime) -> dict[int, tuple[IncidentDeadline, bool]]:
+    """For each incident, the clock that ranks it at `now` (backend/ranking.py: the one the
+    board counts down) and whether it is a pressing reporting clock."""
+    from .ranking import ranking_clock
+
+    running: dict[int, list[IncidentDeadline]] = {}
     for start in range(0, len(incident_ids), 500):
         rows = session.execute(
             select(IncidentDeadline).where(
                 col(IncidentDeadline.incident_id).in_(incident_ids[start : start + 500]),
                 col(IncidentDeadline.met_at).is_(None),
+                col(IncidentDeadline.waived_at).is_(None),
                 col(IncidentDeadline.superseded_at).is_(None),
             )
         ).scalars()
         for row in rows:
-            best = found.get(row.incident_id)
-            if best is None or row.due_at < best.due_at:
-                found[row.incident_id] = row
+            running.setdefault(row.incident_id, []).append(row)
+    found: dict[int, tuple[IncidentDeadline, bool]] = {}
+    for incident_id, clocks in running.items():
+        clock, pressing = ranking_clock(
+            clocks, rule=lambda c: c.rule, due=lambda c: c.due_at, pressing=lambda c: now >= c.warn_at
+        )
+        if clock is not None:
+            found[incident_id] = (clock, pressing)
     return found
 
 

@@ -1,81 +1,117 @@
 """Who a recipient spec means, right now: a duty's members on duty (else the group
 lead), leads, contacts of a kind, the owner, the system's vendor, whoever is on duty.
-Used by escalations and by the notification routes alike."""
+Used by escalations and by the notification routes alike. "On duty" is the duty
+schedule's answer at that moment (`schedule.py`), read once per call."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from . import schedule
 from .domain import Permission
 from .models import Contact, Incident, RosterMember, System
+from .timeutil import utcnow
+
+
+class _OnDuty:
+    """The schedule at one moment, loaded on first use."""
+
+    def __init__(self, session: Session, at: datetime) -> None:
+        self.session = session
+        self.at = at
+        self._schedule: schedule.Schedule | None = None
+
+    def logins(self, duty: str) -> list[str]:
+        if self._schedule is None:
+            self._schedule = schedule.load(self.session, self.at)
+        return self._schedule.logins(duty, self.at)
 
 
 def resolve_targets(
-    session: Session, incident: Incident, specs: tuple[str, ...], *, fallback: bool = True
+    session: Session,
+    incident: Incident | None,
+    specs: tuple[str, ...],
+    *,
+    fallback: bool = True,
+    at: datetime | None = None,
 ) -> list[dict[str, str]]:
-    """Who is actually told, each with why (`via`), deduplicated, in the rule's order."""
+    """Who is actually told at `at` (default now), each with why (`via`), deduplicated,
+    in the rule's order."""
+    duty = _OnDuty(session, at or utcnow())
     chosen: list[dict[str, str]] = []
     for spec in specs:
-        for kind, to, via in _resolve(session, incident, spec):
+        for kind, to, via in _resolve(session, incident, spec, duty):
             if not any(t["kind"] == kind and t["to"] == to for t in chosen):
                 chosen.append({"kind": kind, "to": to, "via": via})
     if not chosen and fallback:
-        chosen = [{"kind": "member", "to": login, "via": "fallback: group lead"} for login in _leads(session)]
+        chosen = [{"kind": "member", "to": login, "via": "fallback: group lead"} for login in _leads(session, duty)]
     return chosen
 
 
-def _resolve(session: Session, incident: Incident, spec: str) -> list[tuple[str, str, str]]:
+def _resolve(session: Session, incident: Incident | None, spec: str, duty: _OnDuty) -> list[tuple[str, str, str]]:
+    """`incident` None: an event about no incident (a gap in the schedule)."""
     kind, _, value = spec.partition(":")
     if kind == "duty":
-        members = [m for m in _on_duty(session) if value in m.duties]
+        members = _members(session, duty.logins(value))
         if members:
-            return [("member", m.login, spec) for m in members]
-        return [("member", login, f"{spec}: nobody on duty, group lead") for login in _leads(session)]
+            return [("member", login, spec) for login in members]
+        return [("member", login, f"{spec}: nobody on duty, group lead") for login in _leads(session, duty)]
     if kind == "permission":
         return (
-            [("member", login, spec) for login in _leads(session)]
+            [("member", login, spec) for login in _leads(session, duty)]
             if value == "lead"
-            else [("member", m.login, spec) for m in _on_duty(session)]
+            else [("member", login, spec) for login in _on_duty(session, duty)]
         )
     if kind == "contact":
         keys = session.execute(
             select(col(Contact.key)).where(col(Contact.kind) == value).order_by(col(Contact.key))
         ).scalars()
         found = [("contact", key, spec) for key in keys]
-        return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session)]
+        return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session, duty)]
     if spec == "owner":
-        if incident.owner:
+        if incident is not None and incident.owner:
             return [("member", incident.owner, spec)]
-        return [("member", m.login, "owner: none yet, on duty") for m in _on_duty(session)]
+        return [("member", login, "owner: none yet, on duty") for login in _on_duty(session, duty)]
     if spec == "system_vendor":
-        system = session.get(System, incident.system_id) if incident.system_id else None
+        system = session.get(System, incident.system_id) if incident is not None and incident.system_id else None
         if system and system.vendor_contact:
             return [("contact", system.vendor_contact, spec)]
         return []
     if spec == "on_duty":
-        return [("member", m.login, spec) for m in _on_duty(session)]
+        return [("member", login, spec) for login in _on_duty(session, duty)]
     return []
 
 
-def _on_duty(session: Session) -> list[RosterMember]:
+def _members(session: Session, logins: list[str]) -> list[str]:
+    """Those of `logins` still on the roster and not viewers, sorted."""
+    if not logins:
+        return []
     return list(
         session.execute(
-            select(RosterMember)
-            .where(col(RosterMember.on_duty).is_(True), col(RosterMember.permission) != Permission.VIEWER.value)
+            select(col(RosterMember.login))
+            .where(col(RosterMember.login).in_(logins), col(RosterMember.permission) != Permission.VIEWER.value)
             .order_by(col(RosterMember.login))
         ).scalars()
     )
 
 
-def _leads(session: Session) -> list[str]:
-    """Leads on duty first; if none is on duty, every lead."""
+def _on_duty(session: Session, duty: _OnDuty) -> list[str]:
+    """Everyone on any duty (the group lead's included)."""
+    areas = (*schedule.DUTIES, schedule.NO_AREA)
+    return _members(session, sorted({login for d in areas for login in duty.logins(d)}))
+
+
+def _leads(session: Session, duty: _OnDuty) -> list[str]:
+    """Whoever the schedule has on the group lead's duty; if nobody, every lead."""
     leads = list(
         session.execute(
-            select(col(RosterMember.login), col(RosterMember.on_duty))
+            select(col(RosterMember.login))
             .where(col(RosterMember.permission) == Permission.LEAD.value)
             .order_by(col(RosterMember.login))
-        ).all()
+        ).scalars()
     )
-    on_duty = [login for login, duty in leads if duty]
-    return on_duty or [login for login, _ in leads]
+    on_duty = [login for login in leads if login in duty.logins(schedule.LEAD_DUTY)]
+    return on_duty or leads

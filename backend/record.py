@@ -1,4 +1,4 @@
-"""The post-incident record (DOMAIN.md §9): what happened and how it was handled,
+"""The post-incident record (docs/plan.md#post-incident-record): what happened and how it was handled,
 drafted from the stored facts and the audit trail, for the operator to edit and file.
 
 `draft` gathers; `markdown` and `as_json` present. Nothing here writes: filing is
@@ -13,6 +13,7 @@ as written, never translated afterwards); the draft's data and `as_json` are Eng
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -22,12 +23,29 @@ from sqlmodel import Session, col
 
 from . import queries, words
 from .calls import calls as calls_of
-from .domain import Category
-from .i18n import _, pick, say
+from .i18n import _, pick, say, variants
 from .models import OutboxMessage
+from .sentences import category_label, describe, late_label, level_change, targets_label
 from .timeutil import rfc3339
 
 FORMAT = "opsdeck-record/1"
+
+
+def _n(message: str) -> str:
+    """A message for the catalog, translated where it is used."""
+    return message
+
+
+# The sections a person writes (docs/plan.md#post-incident-record): what happened, the
+# cause, what was done, the lessons. A record where one is missing, empty or still the
+# draft's placeholder is refused, whatever path files it.
+REQUIRED = (
+    ("summary", _n("## Summary"), (_n("(What happened and its impact, in your words.)"),)),
+    ("cause", _n("## Cause"), (_n("(not recorded: say what caused it)"),)),
+    ("resolution", _n("## Resolution"), (_n("(not resolved yet)"),)),
+    ("lessons", _n("## Lessons"), (_n("(What to change so it does not happen again.)"),)),
+)
+_HEADING = re.compile(r"^#{1,6}\s")
 _MARK = {"done": "x", "skipped": "-"}  # a playbook step in the record: [x] done, [-] skipped, [ ] not done
 
 
@@ -67,195 +85,39 @@ def draft(session: Session, incident_id: int, now: datetime) -> Draft:
     )
 
 
+def missing_sections(text: str) -> list[str]:
+    """The required sections (keys of `REQUIRED`) that `text` leaves missing, empty or
+    at the draft's placeholder, in either language."""
+    headings = {v.strip().casefold(): key for key, heading, _p in REQUIRED for v in variants(heading)}
+    placeholders = {v.strip() for _k, _h, texts in REQUIRED for p in texts for v in variants(p)}
+    filled: set[str] = set()
+    current: str | None = None
+    body: list[str] = []
+    for line in [*text.splitlines(), "# end"]:
+        if not _HEADING.match(line):
+            body.append(line)
+            continue
+        written = "\n".join(body).strip()
+        if current is not None and written and written not in placeholders:
+            filled.add(current)
+        current, body = headings.get(line.strip().casefold()), []
+    return [key for key, _h, _p in REQUIRED if key not in filled]
+
+
+def section_names(keys: list[str]) -> str:
+    """`Summary, Lessons`: the sections as their headings say, in the chosen language."""
+    names = {
+        "summary": _("## Summary"),
+        "cause": _("## Cause"),
+        "resolution": _("## Resolution"),
+        "lessons": _("## Lessons"),
+    }
+    return ", ".join(names[k].lstrip("#").strip() for k in keys)
+
+
 def record_hash(text: str) -> str:
     """What the audit trail keeps of a filed record: its SHA-256 over UTF-8."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# -- what each audited action says -----------------------------------------------------------
-#
-# The draft's data (`Draft.timeline`'s "what", `Draft.follow_ups`, so `as_json`) is English
-# whatever the language; the Markdown draft says the same in the language chosen. So each
-# sentence goes through `say`: English for the data, the catalog for the Markdown.
-
-
-def _join(english: bool, what: str, detail: str | None) -> str:
-    if not detail:
-        return what
-    return say(english, "{what}: {detail}", what=what, detail=detail)
-
-
-def _category(key: str | None, english: bool) -> str:
-    """A category key as stored (`server_fault`); in a Chinese draft, the plan's term."""
-    try:
-        term = Category(str(key)).term
-    except ValueError:
-        return str(key)
-    return str(key) if english else pick(str(key), term.zh)
-
-
-def _sentence(action: str, d: dict[str, Any], en: bool) -> str | None:
-    """The sentence of one audited action, None for an action without one."""
-    if action == "open":
-        if d.get("reopened_from"):
-            opened = say(en, "opened (reopened from #{id})", id=d["reopened_from"])
-        else:
-            opened = say(en, "opened")
-        return _join(en, opened, d.get("title"))
-    if action == "ack":
-        return say(en, "acknowledged")
-    if action == "classify" and d.get("regrade"):
-        regraded = say(
-            en,
-            "re-graded from {from_category}/{from_level} to {category}/{level}",
-            from_category=_category(d.get("from_category"), en),
-            from_level=d.get("from_level") or "-",
-            category=_category(d["category"], en),
-            level=d["level"],
-        )
-        return _join(en, regraded, d.get("reason"))
-    if action == "classify":
-        classified = say(
-            en,
-            "classified {category}, level {level}",
-            category=_category(d["category"], en),
-            level=d["level"],
-        )
-        return _join(en, classified, d.get("reason"))
-    if action == "level":
-        return _join(en, _level_change(d.get("from_level"), d["level"], en), d.get("reason"))
-    if action == "assign":
-        if d.get("from_owner"):
-            return say(
-                en,
-                "assigned to {owner} (was {previous})",
-                owner=d["owner"],
-                previous=d["from_owner"],
-            )
-        return say(en, "assigned to {owner}", owner=d["owner"])
-    if action == "note":
-        if d.get("probe"):
-            note = say(en, "note from probe {probe}", probe=d["probe"])
-        else:
-            note = say(en, "note")
-        return _join(en, note, d.get("text"))
-    if action == "step":
-        return _join(en, _step(d["key"], d["state"], en), d.get("reason"))
-    if action == "cause":
-        return _join(en, say(en, "cause located"), d.get("note"))
-    if action == "resolve":
-        return _join(en, say(en, "resolved"), d.get("resolution"))
-    if action == "close":
-        why = d.get("reason") or (
-            say(en, "duplicate of #{id}", id=d["duplicate_of"]) if d.get("duplicate_of") else None
-        )
-        return _join(en, _closed(d.get("kind"), en), why)
-    if action == "reopen":
-        return _join(en, say(en, "reopened"), d.get("reason"))
-    if action == "call":
-        values = {"call": d["call"], "caller": d["caller"], "contact": d["contact"]}
-        if d.get("callback"):
-            return say(
-                en,
-                "service desk call {call} from {caller} ({contact}), call-back owed",
-                **values,
-            )
-        return say(
-            en,
-            "service desk call {call} from {caller} ({contact})",
-            **values,
-        )
-    if action == "callback":
-        called = say(en, "called back on call {call}", call=d["call"])
-        return _join(en, called, d.get("note"))
-    if action == "reopened_as":
-        reopened = say(en, "closed, reopened as #{id}", id=d["new_id"])
-        return _join(en, reopened, d.get("reason"))
-    if action == "outage":
-        moved = say(en, "outage start set to {at}", at=d["outage_started_at"])
-        return _join(en, moved, d.get("reason"))
-    if action == "attest":
-        values = {"obligation": d["obligation"], "via": d.get("via")}
-        if d.get("who"):
-            done = say(
-                en,
-                "{obligation} done via {via} ({who})",
-                who=d["who"],
-                **values,
-            )
-        else:
-            done = say(en, "{obligation} done via {via}", **values)
-        return _join(en, done, d.get("note"))
-    if action == "regrade":
-        level = d.get("next_level")
-        if d.get("confirmed"):
-            answer = say(en, "re-grade to {level} confirmed", level=level)
-        else:
-            answer = say(en, "re-grade to {level} declined", level=level)
-        return _join(en, answer, d.get("reason"))
-    if action == "escalate":
-        return _escalated(d, en)
-    return None
-
-
-def _level_change(before: str | None, after: str, en: bool) -> str:
-    return say(en, "level {from_level} -> {level}", from_level=before or "-", level=after)
-
-
-def _step(key: str, state: str, en: bool) -> str:
-    if en:
-        return f"playbook step {key} {state}"
-    said = {"done": _("playbook step {key} done"), "skipped": _("playbook step {key} skipped")}
-    return said.get(state, _("playbook step {key} {state}")).format(key=key, state=state)
-
-
-def _closed(kind: str | None, en: bool) -> str:
-    if en:
-        return f"closed ({kind})"
-    said = {
-        "resolved": _("closed (resolved)"),
-        "false_alarm": _("closed (false_alarm)"),
-        "duplicate": _("closed (duplicate)"),
-    }
-    return said.get(str(kind), _("closed ({kind})")).format(kind=kind)
-
-
-def _escalated(d: dict[str, Any], en: bool) -> str:
-    if d.get("targets"):
-        said = say(
-            en,
-            "deadline {rule} breached ({late} late), escalated to {targets}",
-            rule=d["rule"],
-            late=_late(d.get("late_s"), en),
-            targets=_targets(d["targets"]),
-        )
-    else:
-        said = say(
-            en,
-            "deadline {rule} breached, nobody paged (already met or no longer applying)",
-            rule=d["rule"],
-        )
-    if d.get("regraded"):
-        said += say(en, "; level raised to {level}", level=d["regraded"]["to"])
-    return said
-
-
-def _targets(targets: list[Any]) -> str:
-    """Escalation targets as stored: {"kind", "to", "via"} (or a plain name in old events)."""
-    return ", ".join(t["to"] if isinstance(t, dict) else str(t) for t in targets)
-
-
-def describe(action: str, details: dict[str, Any], *, english: bool = True) -> str:
-    """One audited event as a sentence (in English, or with `english=False` in the language
-    chosen); an action without a sentence lists its details."""
-    try:
-        sentence = _sentence(action, details, english)
-    except (KeyError, TypeError):  # an older event without a field: say what is there
-        sentence = None
-    if sentence is not None:
-        return sentence
-    shown = ", ".join(f"{k}={v}" for k, v in details.items() if v not in (None, "", [], {}))
-    return _join(english, action, shown)
 
 
 def _is_grading(event: dict[str, Any]) -> bool:
@@ -275,20 +137,6 @@ def _grading(event: dict[str, Any]) -> dict[str, Any]:
         "from_level": d.get("from_level"),
         "reason": d.get("reason") or None,
     }
-
-
-def _late(seconds: float | None, english: bool = False) -> str:
-    if seconds is None:
-        return "-"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return say(english, "{minutes} min", minutes=minutes)
-    return say(
-        english,
-        "{hours} h {minutes:02d} min",
-        hours=minutes // 60,
-        minutes=minutes % 60,
-    )
 
 
 def _notifications(session: Session, incident_id: int) -> list[dict[str, Any]]:
@@ -339,7 +187,7 @@ def _follow_ups(
     items += [
         _still(d, en)
         for d in deadline_rows
-        if d["state"] in ("pending", "warning", "breached") and d["key"] != "record"
+        if d["state"] in ("pending", "warning", "breached") and d["key"] != "record" and not d.get("superseded_at")
     ]
     undelivered = [n for n in notifications if n["state"] in ("failed", "dead")]
     if undelivered:
@@ -408,15 +256,27 @@ def _deadline_line(d: dict[str, Any], zone: tzinfo) -> str:
         return _("- {name}: met at {met}, due {due}").format(name=name, met=_local(d["met_at"], zone), due=due)
     if d["state"] == "met_late":
         return _("- {name}: met late by {late} at {met}, due {due}").format(
-            name=name, late=_late(d["late_s"]), met=_local(d["met_at"], zone), due=due
+            name=name, late=late_label(d["late_s"]), met=_local(d["met_at"], zone), due=due
         )
     if d["state"] == "breached":
-        late = _late(-d["remaining_s"])
+        late = late_label(-d["remaining_s"])
         if d["escalated_to"]:
-            return _("- {name}: BREACHED by {late}, due {due}, escalated to {targets}").format(
-                name=name, late=late, due=due, targets=_targets(d["escalated_to"])
+            line = _("- {name}: BREACHED by {late}, due {due}, escalated to {targets}").format(
+                name=name, late=late, due=due, targets=targets_label(d["escalated_to"])
             )
-        return _("- {name}: BREACHED by {late}, due {due}").format(name=name, late=late, due=due)
+        else:
+            line = _("- {name}: BREACHED by {late}, due {due}").format(name=name, late=late, due=due)
+        if d["superseded_at"]:
+            line += _(" (replaced at {at}; the breach stands)").format(at=_local(d["superseded_at"], zone))
+        return line
+    if d["state"] == "waived":
+        return _("- {name}: waived: closed at {at} by {by}, before it was due ({due})").format(
+            name=name, at=_local(d["waived_at"], zone), by=d["waived_by"] or "-", due=due
+        )
+    if d["state"] == "superseded":
+        return _("- {name}: superseded at {at}, before it was due ({due})").format(
+            name=name, at=_local(d["superseded_at"], zone), due=due
+        )
     said = {"pending": _("- {name}: pending, due {due}"), "warning": _("- {name}: warning, due {due}")}
     return said.get(d["state"], _("- {name}: {state}, due {due}")).format(name=name, state=d["state"], due=due)
 
@@ -429,10 +289,10 @@ def _line(at: str | None, who: str, what: str, zone: tzinfo) -> str:
 def _grading_line(g: dict[str, Any], zone: tzinfo) -> str:
     levels = {"from_level": g["from_level"] or "-", "level": g["level"]}
     if g["category"]:
-        category = _category(g["category"], False)
+        category = category_label(g["category"], False)
         change = _("{category} / level {from_level} -> {level}").format(category=category, **levels)
     else:
-        change = _level_change(g["from_level"], g["level"], False)
+        change = level_change(g["from_level"], g["level"], False)
     if g["reason"]:
         change += _(" ({reason})").format(reason=g["reason"])
     return _line(g["at"], g["by"], change, zone)
@@ -493,7 +353,7 @@ def markdown(d: Draft, zone: tzinfo) -> str:
         _("# Post-incident record: #{id} {title}").format(id=i["id"], title=i["title"]),
         "",
         _("- Category / level: {category} / {level}").format(
-            category=_category(i["category"], False), level=i["level"] or "-"
+            category=category_label(i["category"], False), level=i["level"] or "-"
         ),
         _("- System: {system}").format(system=i.get("system") or "-"),
         _("- Owner: {owner}; reported by {reporter}").format(

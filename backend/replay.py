@@ -49,9 +49,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session
 
-from . import clocks, deadlines, queries
-from .board import OPEN, RANK
-from .domain import Category, CloseKind, Status
+from . import clocks, deadlines, queries, ranking
+from .board import OPEN
+from .domain import SYSTEM_ACTOR_PREFIX, Category, CloseKind, Status
 from .errors import InvalidInput
 from .i18n import _
 from .models import AuditEvent, Incident, System, table_of
@@ -60,6 +60,7 @@ from .timeutil import as_utc, rfc3339, utcnow
 # Actions that re-pin the incident to the current policy (`Service._repin`).
 REPIN_ACTIONS = ("classify", "level", "reopen", "outage", "regrade")
 # Actions that are activity (`Service._touched`): they renew the acknowledgement lease.
+# A note by a machine (a probe's or an alert source's recovery) is not (`machine_note`).
 ACTIVITY_ACTIONS = frozenset(
     (
         "open",
@@ -92,6 +93,7 @@ class Event:
     at: datetime
     action: str
     details: dict[str, Any]
+    actor: str = ""
 
 
 @dataclass
@@ -107,6 +109,8 @@ class ClockRow:
     met_at: datetime | None = None
     next_level: str | None = None
     superseded_at: datetime | None = None
+    waived_at: datetime | None = None
+    waived_by: str | None = None
     escalated_at: datetime | None = None
     escalated_to: list[Any] = field(default_factory=list)
 
@@ -154,7 +158,7 @@ def board_at(session: Session, at: datetime, *, now: datetime | None = None) -> 
     for incident in incidents:
         replay = _replay_incident(incident, trails.get(incident.id, []), first_pins, rules)
         if replay is not None and replay.facts.status in OPEN:
-            board.append((_board_order(replay), _row(replay, incident, rules(replay.policy_version), at)))
+            board.append((_board_order(replay, at), _row(replay, incident, rules(replay.policy_version), at)))
     board.sort(key=lambda pair: pair[0])
     return [row for _, row in board]
 
@@ -229,7 +233,7 @@ def _open_at(at: datetime) -> Select[Any]:
 def _trails(session: Session, ids: Select[Any], at: datetime) -> dict[int, list[Event]]:
     """Each chain up to its first event after `at`: one query for every incident."""
     rows = session.execute(
-        select(_E.incident_id, _E.seq, _E.at, _E.action, _E.details)
+        select(_E.incident_id, _E.seq, _E.at, _E.action, _E.details, _E.actor)
         .where(_E.incident_id.in_(ids), _E.at <= at)
         .order_by(_E.incident_id, _E.seq)
     )
@@ -238,7 +242,7 @@ def _trails(session: Session, ids: Select[Any], at: datetime) -> dict[int, list[
         trail = trails.setdefault(row.incident_id, [])
         # Contiguous from seq 1 only: past a gap, a later link was stamped after `at`.
         if len(trail) + 1 == row.seq:
-            trail.append(Event(row.seq, row.at, row.action, json.loads(row.details)))
+            trail.append(Event(row.seq, row.at, row.action, json.loads(row.details), row.actor))
     return trails
 
 
@@ -318,10 +322,15 @@ def _apply(replay: Replay, event: Event) -> None:
     if event.action in REPIN_ACTIONS and isinstance(pinned, dict):
         replay.policy_version = int(pinned["to"])
     changes = _changes(replay.facts, event.action, details, at)
-    if event.action in ACTIVITY_ACTIONS:
+    if event.action in ACTIVITY_ACTIONS and not machine_note(event):
         changes["last_activity_at"] = at
     if changes:
         replay.facts = replace(replay.facts, **changes)
+
+
+def machine_note(event: Event) -> bool:
+    """A note the worker or the receiver wrote (probe_health, alerts.intake)."""
+    return event.action == "note" and event.actor.startswith(SYSTEM_ACTOR_PREFIX)
 
 
 def _changes(facts: deadlines.Facts, action: str, details: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -393,15 +402,14 @@ def _sync(replay: Replay, rules: deadlines.DeadlinePolicy, now: datetime) -> Non
             stored[key] = row
         row.due_at, row.warn_at, row.met_at = clock.due_at, clock.warn_at, clock.met_at
         row.next_level, row.superseded_at = clock.next_level, None
-        (running.add if row.met_at is None else running.discard)(key)
+        row.waived_at, row.waived_by = clock.waived_at, clock.waived_by
+        (running.add if clocks.running(row) else running.discard)(key)
     for key in running - derived.keys():
         row = stored[key]
-        rule = rules.rule(row.rule)
-        bound = deadlines.bound_of(row.clock_key)
-        met = deadlines.met_time(rule, facts, row.clock_start, bound_hours=bound) if rule else None
-        if met is not None:
-            row.met_at = met
-        else:
+        row.met_at, row.waived_at, row.waived_by = deadlines.ended(rules.rule(row.rule), facts, row)
+        if row.met_at is None and row.waived_at is None:
+            if facts.closed_at is not None:
+                continue  # overdue at the close: stays breached
             row.superseded_at = now
         running.discard(key)
 
@@ -427,18 +435,24 @@ def _row(replay: Replay, incident: Any, rules: deadlines.DeadlinePolicy, at: dat
 
 
 def _deadline_items(replay: Replay, rules: deadlines.DeadlinePolicy, at: datetime) -> list[dict[str, Any]]:
-    """The clocks that applied at `at`, shaped as `queries.incident_deadlines` shapes them."""
-    live = sorted((c for c in replay.clocks.values() if c.superseded_at is None), key=lambda c: (c.due_at, c.order))
-    return [queries.clock_item(clock, rules.rule(clock.rule), at, clock.escalated_to) for clock in live]
+    """The clocks at `at`, replaced ones included, shaped as `queries.incident_deadlines`
+    shapes them."""
+    shown = sorted(replay.clocks.values(), key=lambda c: (c.due_at, c.order))
+    return [queries.clock_item(clock, rules.rule(clock.rule), at, clock.escalated_to) for clock in shown]
 
 
-def _board_order(replay: Replay) -> tuple[bool, datetime, int, int]:
-    """The live board's default sort (`board.load_keys`, "due") on `clocks.first_due`:
-    the earliest clock not met first, so breached ones lead; then the most severe;
-    then id. Incidents with no clock running come last."""
-    due = [c.due_at for c in replay.clocks.values() if c.met_at is None and c.superseded_at is None]
-    first = min(due) if due else _NEVER
-    return (not due, first, -RANK.get(replay.facts.level or "", 0), replay.id)
+def _board_order(replay: Replay, at: datetime) -> Any:
+    """The live board's default sort (`board.load_keys`, "due"; backend/ranking.py) at
+    `at`: pressing reporting clocks first, then the clock that ranks each incident by due
+    time, so breached ones lead; then the most severe; then id. Incidents with no clock
+    running come last."""
+    clock, pressing = ranking.ranking_clock(
+        [c for c in replay.clocks.values() if clocks.running(c)],
+        rule=lambda c: c.rule,
+        due=lambda c: c.due_at,
+        pressing=lambda c: at >= c.warn_at,
+    )
+    return ranking.order_key(pressing, clock.due_at if clock else None, replay.facts.level, replay.id)
 
 
 def _time(text: str) -> datetime:

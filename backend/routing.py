@@ -5,9 +5,12 @@ and applied from a TOML file (`opsdeck channels apply FILE`), like the policy.
     name = "ops-hook"            # what recipients' `channels` name
     kind = "webhook"             # webhook (JSON over HTTP, with httpx) | apprise (Slack, DingTalk,
     url = "https://hooks.example/opsdeck"   #  Feishu, WeCom, e-mail, SMS: an apprise URL)
+    format = "dingtalk"          # optional: the message format, else derived from the URL
+                                 #  (webhook, sms, email, dingtalk, wecom, feishu, slack, text)
 
     [[route]]
-    event = "level_iii"          # new_incident | level_iii | escalation | escalation:RULE | resolved
+    event = "level_iii"          # new_incident | level_iii | escalation | escalation:RULE | resolved | coverage_gap
+                                 #  | warning | warning_promoted | warning_overdue
     min_level = "III"            # optional: I..IV
     categories = []              # optional
     systems = []                 # optional
@@ -18,21 +21,28 @@ Secrets live in channel URLs: they are never printed, logged or put in JSON (`re
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .audit import canonical_json
+from . import documents, messages
 from .domain import CLASSIFIED_CATEGORIES, Level
 from .errors import InvalidInput
 from .i18n import _
 
 KINDS = ("webhook", "apprise")
-EVENTS = ("new_incident", "level_iii", "escalation", "resolved")
+EVENTS = (
+    "new_incident",
+    "level_iii",
+    "escalation",
+    "resolved",
+    "coverage_gap",
+    "warning",
+    "warning_promoted",
+    "warning_overdue",
+)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 DEFAULT_ROUTES: list[dict[str, Any]] = [
@@ -43,6 +53,12 @@ DEFAULT_ROUTES: list[dict[str, Any]] = [
         "to": ["permission:lead", "contact:leadership", "contact:business_department"],
     },
     {"event": "escalation", "to": ["rule"]},  # each escalation: its rule's targets
+    # A warning raised: those on duty prepare, the leads report (docs/plan.md#warnings).
+    {"event": "warning", "to": ["on_duty", "permission:lead"]},
+    {"event": "warning_promoted", "to": ["permission:lead"]},
+    # A warning's clock breached (not analysed in time; a serious one's leadership not told).
+    {"event": "warning_overdue", "to": ["on_duty", "permission:lead"]},
+    {"event": "coverage_gap", "to": ["permission:lead"]},  # a gap in the duty schedule ahead
 ]
 
 
@@ -51,6 +67,12 @@ class Channel:
     name: str
     kind: str
     url: str
+    format_override: str | None = None
+
+    @property
+    def format(self) -> str:
+        """The message format it is sent in (docs/plan.md#message-templates)."""
+        return messages.format_of(self.kind, self.url, self.format_override)
 
     @property
     def shown(self) -> str:
@@ -102,7 +124,7 @@ def redact(url: str) -> str:
 
 
 def parse(document: dict[str, Any], version: int) -> Routing:
-    channels = tuple(Channel(c["name"], c["kind"], c["url"]) for c in document.get("channel", []))
+    channels = tuple(Channel(c["name"], c["kind"], c["url"], c.get("format")) for c in document.get("channel", []))
     routes = tuple(
         Route(
             r["event"],
@@ -117,17 +139,7 @@ def parse(document: dict[str, Any], version: int) -> Routing:
 
 
 def load_file(path: Path) -> dict[str, Any]:
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput("no_file", _("{path}: no such file").format(path=path), _("check the path")) from None
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidInput(
-            "bad_toml",
-            _("{path}: not valid TOML ({error})").format(path=path, error=error),
-            _("fix the syntax at that line"),
-        ) from None
-    return validate(raw, str(path))
+    return validate(documents.read_toml(path), str(path))
 
 
 def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
@@ -142,10 +154,10 @@ def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
     names: set[str] = set()
     for index, channel in enumerate(raw.get("channel", [])):
         at = f"channel[{index}]"
-        if not isinstance(channel, dict) or set(channel) - {"name", "kind", "url"}:
+        if not isinstance(channel, dict) or set(channel) - {"name", "kind", "url", "format"}:
             raise fail(
                 at,
-                _("must have only name, kind and url"),
+                _("must have only name, kind, url and format"),
                 _('write [[channel]] name = "..." kind = "webhook" url = "..."'),
             )
         name = channel.get("name")
@@ -169,6 +181,12 @@ def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
             raise fail(f"{at}.url", _("not a URL"), _("give the endpoint (webhook) or an apprise URL"))
         if channel["kind"] == "webhook" and not url.startswith(("http://", "https://")):
             raise fail(f"{at}.url", _("a webhook URL must be http(s)"), _('for other services use kind = "apprise"'))
+        if "format" in channel and channel["format"] not in messages.FORMATS:
+            raise fail(
+                f"{at}.format",
+                _("{value!r} is not a message format").format(value=channel["format"]),
+                _("use one of {formats}").format(formats=", ".join(messages.FORMATS)),
+            )
     for index, route in enumerate(raw.get("route", [])):
         at = f"route[{index}]"
         if not isinstance(route, dict) or set(route) - {"event", "min_level", "categories", "systems", "to"}:
@@ -196,7 +214,3 @@ def validate(raw: dict[str, Any], source: str) -> dict[str, Any]:
                 f"{at}.to", _("missing"), _("list recipients: permission:lead, contact:KIND, duty:NAME, on_duty, owner")
             )
     return raw
-
-
-def document_hash(document: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

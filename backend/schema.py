@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
-from . import policy
+from . import documents, policy, vouch
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
 from .models import PolicyVersion
@@ -34,7 +34,7 @@ SEED_ACTOR = "system:opsdeck"
 # The newest migration. Every command checks the store against it, so it is a constant
 # rather than a walk of the migration scripts (Alembic costs ~0.2 s to import and
 # parse); tests/test_schema.py proves it equals Alembic's head.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0024"
 Progress = Callable[[int, int], None]
 
 
@@ -68,10 +68,12 @@ def open_store(
     clock: Clock = utcnow,
     upgrade: bool = False,
     on_backup: Callable[[Path], None] | None = None,
+    create: bool = True,
 ) -> Store:
-    """Open `url`, creating or migrating it as the rules above say."""
+    """Open `url`, creating or migrating it as the rules above say (`create` False: a
+    missing SQLite file is an error, for commands that only read)."""
     parsed = parse_url(url) if isinstance(url, str) else url
-    engine = make_engine(parsed)
+    engine = make_engine(parsed, create=create)
     store = Store(engine, parsed, clock)
     try:
         _ensure_schema(store, upgrade=upgrade, on_backup=on_backup)
@@ -129,9 +131,17 @@ def _ensure_schema(store: Store, *, upgrade: bool, on_backup: Callable[[Path], N
         from alembic import command
 
         command.upgrade(_alembic_config(conn), "head")
+        if store.dialect == "postgresql":  # database roles on: new tables owned, granted, checked
+            from . import pg_roles
+
+            pg_roles.after_upgrade(conn)
         _seed(conn, store)
         if current is not None and current < "0002":
             _derive_clocks(conn, store)
+        if current is not None and "0015" in _applied(current, head):
+            _settle_closed_clocks(conn, store)
+        if current is not None and "0013" in _applied(current, head):
+            _baseline(conn, store)
 
 
 def _refuse_newer(current: str | None, store: Store) -> None:
@@ -164,7 +174,7 @@ def _seed(conn: Connection, store: Store) -> None:
             return
         uow = UnitOfWork(session=session, actor=SEED_ACTOR, now=store.clock(), dialect=store.dialect)
         document = policy.default_document()
-        digest = policy.document_hash(document)
+        digest = documents.document_hash(document)
         session.add(
             PolicyVersion(
                 version=1,
@@ -175,12 +185,43 @@ def _seed(conn: Connection, store: Store) -> None:
                 document=document,
             )
         )
+        session.flush()
+        seeded = session.get(PolicyVersion, 1)
+        row = vouch.version_state(seeded, vouch.store_key(session))
         uow.record(
             "policy_applied",
-            {"version": 1, "hash": digest, "source": "(built-in defaults)"},
+            {"version": 1, "hash": digest, "source": "(built-in defaults)", "row": row},
             entity="policy",
             entity_id=1,
         )
+        uow._finish()
+        session.flush()
+
+
+def _baseline(conn: Connection, store: Store) -> None:
+    """The upgrade to 0013: one `baseline` event per existing row (every incident, roster
+    member, and the newest policy and channels versions) carrying the values the trail
+    vouches for from now on (backend/vouch.py), written as any other event."""
+    from . import audit
+    from .models import AuditEvent, Incident, RosterMember, RoutingVersion
+
+    with Session(bind=conn, expire_on_commit=False) as session:
+        key = vouch.store_key(session)
+        uow = UnitOfWork(session=session, actor=SEED_ACTOR, now=store._transaction_time(session), dialect=store.dialect)
+        # Times are checked from here on (backend/audit.py, TIMES_ORDERED): the events
+        # before took each client's clock and may go back honestly.
+        newest = session.execute(select(func.max(col(AuditEvent.id)))).scalar_one_or_none() or 0
+        uow.record(audit.TIMES_ORDERED, {"from_id": newest + 1})
+        for incident_id in session.execute(select(col(Incident.id)).order_by(col(Incident.id))).scalars():
+            uow.record("baseline", {}, incident_id=incident_id)
+        for member in session.execute(select(RosterMember).order_by(col(RosterMember.login))).scalars():
+            rows = {"roster_rows": {member.login: vouch.member_state(member, key)}}
+            uow.record("roster_baseline", rows, entity="roster", entity_id=member.login)
+        for kind, model in (("policy", PolicyVersion), ("channels", RoutingVersion)):
+            newest = session.execute(select(model).order_by(col(model.version).desc()).limit(1)).scalars().first()
+            if newest is not None:
+                row = vouch.version_state(newest, key)
+                uow.record(f"{kind}_baseline", {"row": row}, entity=kind, entity_id=newest.version)
         uow._finish()
         session.flush()
 
@@ -193,6 +234,36 @@ def _derive_clocks(conn: Connection, store: Store) -> None:
     with Session(bind=conn, expire_on_commit=False) as session:
         now = store.clock()
         for incident in session.execute(select(Incident).where(col(Incident.status) != "closed")).scalars():
+            clocks.sync(session, incident, now)
+        session.flush()
+
+
+def _applied(before: str, head: str) -> set[str]:
+    """The revisions an upgrade from `before` to `head` ran."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    return {s.revision for s in script.iterate_revisions(head, before)}
+
+
+def _settle_closed_clocks(conn: Connection, store: Store) -> None:
+    """Stores from before 0015 counted every clock still running at a close as met at the
+    close. Re-derive the closed incidents' clocks: one met only by the close is waived if
+    it was not yet due then, and breached if it was (docs/plan.md#deadlines)."""
+    from . import clocks
+    from .models import Incident, IncidentDeadline
+
+    with Session(bind=conn, expire_on_commit=False) as session:
+        now = store.clock()
+        closed = select(Incident).where(col(Incident.status) == "closed", col(Incident.closed_at).is_not(None))
+        for incident in session.execute(closed).scalars():
+            rows = session.execute(
+                select(IncidentDeadline).where(col(IncidentDeadline.incident_id) == incident.id)
+            ).scalars()
+            for row in rows:
+                if row.superseded_at is None and row.met_at is not None and row.met_at >= incident.closed_at:
+                    row.met_at = None  # met by the close alone: decided again below
+            session.flush()
             clocks.sync(session, incident, now)
         session.flush()
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import watchfiles
 
 from .errors import OpsdeckError
-from .ingest import DONE, QUARANTINE, Ingester, ScanReport
+from .ingest import Ingester, ScanReport
+from .spool_files import DONE, QUARANTINE, make_spool
 
 log = logging.getLogger("opsdeck.ingest")
 
@@ -68,7 +69,12 @@ def watch(
             on_report(report)
 
     while not stop.is_set():
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            make_spool(root, ingester.settings.group, ingester.settings.mode)
+        except OSError as error:  # e.g. the disk is full: say so, wait, try again
+            log.warning("spool %s: %s", root, error)
+            stop.wait(rescan_s)
+            continue
         identity = _identity(root)
         scan()
         try:

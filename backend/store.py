@@ -14,32 +14,41 @@ import random
 import socket
 import sqlite3
 import stat
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col
 
 from . import audit
-from .errors import InvalidInput, StoreUnavailable
+from .errors import DomainError, InvalidInput, NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
-from .models import AuditEvent, AuditHead, Change, ChangeCounter, OutboxMessage
+from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage
+from .sanitize import clean
 from .timeutil import Clock, utcnow
 
 BUSY_TIMEOUT_MS = 5000
 _WRITE = "opsdeck_write"
+WRITE_LOCK_KEY = 7276150014  # PostgreSQL: the advisory lock every write transaction takes first
 
 
 def worker_actor() -> str:
     return f"system:worker@{socket.gethostname()}"
+
+
+def receiver_actor() -> str:
+    """Who stores what the alert receiver takes in (`opsdeck receive`, or the worker's
+    receiver): a system actor of its own, built here only."""
+    return f"system:receiver@{socket.gethostname()}"
 
 
 def parse_url(url: str) -> URL:
@@ -82,7 +91,9 @@ def share_with_group(folder: Path) -> None:
         os.umask(mask & ~0o070)
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, create: bool = True) -> Engine:
+    """An engine for `url`. With `create` False (a command that only reads) a SQLite file
+    that is not there is an error, not a new empty store."""
     parsed = parse_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(parsed)
@@ -92,7 +103,30 @@ def make_engine(url: str | URL) -> Engine:
                 _("an in-memory store cannot be shared or kept"),
                 _("give a file path: sqlite:////path/to/opsdeck.db"),
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not create and not path.exists():
+            raise NotFound(
+                "no_store",
+                _("there is no store at {path}").format(path=path),
+                _(
+                    "check --db or OPSDECK_DB for a typo; a command that writes (e.g. opsdeck roster import) creates one"
+                ),
+            )
+        if path.exists() and not path.is_file():
+            raise InvalidInput(
+                "store_not_file",
+                _("{path} is not a file: it cannot be a store").format(path=path),
+                _("point --db or OPSDECK_DB at the store file (e.g. sqlite:////var/lib/opsdeck/opsdeck.db)"),
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a regular file where a folder should be, no permission, ...
+            raise InvalidInput(
+                "store_folder",
+                _("cannot make the folder {folder} for the store: {error}").format(
+                    folder=path.parent, error=error.strerror
+                ),
+                _("check --db or OPSDECK_DB: every part of the path before the file must be a folder you may write"),
+            ) from None
         share_with_group(path.parent)
         engine = create_engine(
             parsed,
@@ -173,8 +207,11 @@ def _busy(error: DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-def translate_db_error(error: DBAPIError, url: URL) -> StoreUnavailable | None:
+def translate_db_error(error: DBAPIError, url: URL) -> OpsdeckError | None:
     """The DB errors a user can act on, as messages that name the fix."""
+    refused = _server_refused(error)
+    if refused is not None:
+        return refused
     if _busy(error):
         return StoreUnavailable(
             "store_busy",
@@ -182,6 +219,29 @@ def translate_db_error(error: DBAPIError, url: URL) -> StoreUnavailable | None:
                 seconds=BUSY_TIMEOUT_MS // 1000
             ),
             _("retry; if it persists, look for a stuck opsdeck process holding the store"),
+        )
+    message = str(error.orig).lower() if error.orig else ""
+    where = url.render_as_string(hide_password=True)
+    if "file is not a database" in message or "malformed" in message:
+        return StoreUnavailable(
+            "store_damaged",
+            _("{store}: not an opsdeck store, or damaged ({error})").format(store=where, error=message),
+            _(
+                "point --db at the right file; if it is the store, restore the newest backup "
+                "(opsdeck db backup makes them; an upgrade leaves STORE.bak-*) over it"
+            ),
+        )
+    if "readonly database" in message or "read-only" in message:
+        return StoreUnavailable(
+            "store_read_only",
+            _("{store}: this login may read the store but not write it").format(store=where),
+            _("check the file's and its folder's owner, group and mode (ls -l), or use --read-only"),
+        )
+    if "disk is full" in message or "no space left" in message or _disk_full(message, url):
+        return StoreUnavailable(
+            "store_disk_full",
+            _("{store}: the disk (or quota) holding the store is full").format(store=where),
+            _("free space on that disk, then retry: nothing was written"),
         )
     if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
         orig = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -191,6 +251,47 @@ def translate_db_error(error: DBAPIError, url: URL) -> StoreUnavailable | None:
             _("check that the database is reachable and the URL is right (--db or OPSDECK_DB)"),
         )
     return None
+
+
+def _server_refused(error: DBAPIError) -> DomainError | None:
+    """PostgreSQL said no (SQLSTATE 42501): a check of a store whose database roles are on
+    (docs/postgres-roles.md), or a privilege this database role lacks."""
+    if getattr(error.orig, "sqlstate", None) != "42501":
+        return None
+    diag = getattr(error.orig, "diag", None)
+    primary = clean(str(getattr(diag, "message_primary", None) or error.orig))
+    hint = getattr(diag, "message_hint", None)
+    if primary.startswith("opsdeck: "):
+        return DomainError(
+            "server_refused", _("the database refused: {what}").format(what=primary[9:]), clean(hint or "")
+        )
+    return DomainError(
+        "server_refused",
+        _("the database refused: {what}").format(what=primary),
+        _("your database role may not do this here; see `opsdeck db check` and docs/postgres-roles.md"),
+    )
+
+
+def _disk_full(message: str, url: URL) -> bool:
+    """SQLite reports a write that found no space as "disk I/O error" when it came from
+    the WAL or its shared memory: look at the disk itself."""
+    if "disk i/o error" not in message or url.get_backend_name() != "sqlite":
+        return False
+    path = sqlite_path(url)
+    try:
+        info = os.statvfs(path.parent) if path is not None else None
+    except OSError:
+        return False
+    return info is not None and info.f_bavail * info.f_frsize < 64 * 1024
+
+
+_FENCE = threading.local()
+
+
+def set_fence(check: Callable[[UnitOfWork], None] | None) -> None:
+    """Run `check` in every write transaction of this thread, just before it commits
+    (None: stop). A check that raises rolls the transaction back."""
+    _FENCE.check = check
 
 
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
@@ -210,6 +311,8 @@ class UnitOfWork:
     actor: str
     now: datetime
     dialect: str
+    by: str | None = None
+    _vouched: dict[int, dict[str, Any]] = field(default_factory=dict)
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
 
@@ -221,14 +324,39 @@ class UnitOfWork:
         incident_id: int | None = None,
         entity: str | None = None,
         entity_id: str | int | None = None,
+        chain: str | None = None,
     ) -> AuditEvent:
-        """Append the audit event and a change-feed entry for this write."""
-        chain = audit.incident_chain(incident_id) if incident_id is not None else audit.SYSTEM_CHAIN
+        """Append the audit event and a change-feed entry for this write (on `chain`, else
+        the incident's chain or the system chain)."""
+        if chain is None:
+            chain = audit.incident_chain(incident_id) if incident_id is not None else audit.SYSTEM_CHAIN
+        if incident_id is not None:  # the incident as this event leaves it (backend/vouch.py)
+            details = {**details, "row": self._incident_row(incident_id)}
         event_row = self._append(chain, action, details, incident_id)
         if entity is None:
             entity, entity_id = ("incident", incident_id) if incident_id is not None else ("system", 0)
         self.changed(entity, str(entity_id), action)
         return event_row
+
+    def _incident_row(self, incident_id: int) -> dict[str, Any]:
+        from . import vouch
+
+        self.session.flush()
+        incident = self.session.get(Incident, incident_id)
+        state = vouch.incident_state(incident) if incident is not None else {}
+        self._vouched[incident_id] = state
+        return state
+
+    def _vouch_again(self) -> None:
+        """An incident changed after its event was recorded in this transaction: one more
+        event carries the state it is left in, so the trail still vouches for the row."""
+        from . import vouch
+
+        self.session.flush()
+        for incident_id, said in list(self._vouched.items()):
+            incident = self.session.get(Incident, incident_id)
+            if incident is not None and vouch.incident_state(incident) != said:
+                self.record("state", {}, incident_id=incident_id)
 
     def changed(self, entity: str, entity_id: str | int, action: str) -> None:
         self._changes.append((entity, str(entity_id), action))
@@ -262,6 +390,8 @@ class UnitOfWork:
         head = self._lock_head(chain)
         seq = (head.seq if head else 0) + 1
         prev = head.hash if head else audit.GENESIS
+        if self.by is not None:
+            details = {**details, "by": self.by}
         body = audit.canonical_json(details)
         digest = audit.event_hash(
             chain=chain,
@@ -306,6 +436,7 @@ class UnitOfWork:
         return self.session.scalars(query).one_or_none()
 
     def _finish(self) -> None:
+        self._vouch_again()
         if not self._changes:
             return
         self.session.flush()
@@ -359,15 +490,39 @@ class Store:
             raise translate_db_error(error, self.url) or error from error
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[UnitOfWork]:
-        """The only way to change anything: one transaction, audited, in the feed."""
+    def write(self, actor: str, *, by: str | None = None) -> Iterator[UnitOfWork]:
+        """The only way to change anything: one transaction, audited, in the feed.
+        `by`: who used `--as` to act as `actor`, named in the events (and their hashes)."""
         try:
             with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
-                uow = UnitOfWork(session=session, actor=actor, now=self.clock(), dialect=self.dialect)
+                now = self._transaction_time(session)
+                uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
                 yield uow
+                fence = getattr(_FENCE, "check", None)
+                if fence is not None:  # a worker duty: is its lease still ours? (backend/leases.py)
+                    fence(uow)
                 uow._finish()
         except DBAPIError as error:
             raise translate_db_error(error, self.url) or error from error
+
+    def _transaction_time(self, session: Session) -> datetime:
+        """The one time of this write, for its facts, its clocks and its events alike.
+
+        Read once no other write can commit before this one (SQLite: `BEGIN IMMEDIATE`
+        holds the write lock; PostgreSQL: every write first takes one transaction-level
+        advisory lock), and never earlier than the newest audit event: so times never go
+        back within a chain, whatever each host's clock says. On PostgreSQL the clock is
+        the server's `clock_timestamp()` (not `now()`, the transaction's start), so hosts
+        a few seconds apart agree. A clock injected into the store (tests) replaces it.
+        """
+        if self.dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        if self.dialect == "postgresql" and self.clock is utcnow:
+            clock: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+        else:
+            clock = self.clock()
+        newest = session.execute(select(func.max(col(AuditEvent.at)))).scalar_one_or_none()
+        return max(clock, newest) if newest is not None else clock
 
     def feed_since(self, seq: int, limit: int = 10_000) -> list[Change]:
         with self.read() as session:

@@ -1,4 +1,5 @@
-"""Times: stored in UTC, aware, everywhere; parsed from RFC 3339 or relative input.
+"""Times: stored in UTC, aware, everywhere; parsed with one grammar for every field a
+person types, CLI and forms alike (`parse_time`, `parse_period`).
 
 The clock is injected (`Clock`) so rules can be tested at every boundary.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .i18n import _
@@ -23,7 +24,13 @@ class TimeFormatError(ValueError):
     """A time the user typed that is neither RFC 3339 nor relative."""
 
 
-_RELATIVE = re.compile(r"^\s*([+-])\s*(\d+)\s*([smhdw])\s*$")
+_RELATIVE = re.compile(r"^\s*([+-])\s*((?:\d+\s*[smhdw]\s*)+)$")
+_PART = re.compile(r"(\d+)\s*([smhdw])")
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
+_WEEK = re.compile(r"^\s*(\d{4})-[Ww](\d{1,2})\s*$")
+_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+GRAMMAR = "2026-11-28T09:40:00+08:00, 2026-11-28 09:40, 09:40, -90m, -1h30m, +2h"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -42,20 +49,31 @@ def parse_duration(text: str) -> timedelta:
         ) from None
 
 
-def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
-    """RFC 3339 (`2026-11-28T03:10:00Z`, `...+08:00`), or relative to now (`-15m`).
+def parse_time(text: str, now: datetime, tz: tzinfo = UTC, *, toward: str = "past") -> datetime:
+    """One time a person typed, in the grammar every field shares:
 
-    A time without an offset is read in the center's time zone `tz`.
+    - RFC 3339 (`2026-11-28T09:40:00Z`, `...+08:00`), or a date and time without an
+      offset (`2026-11-28 09:40`), read in the center's time zone `tz`;
+    - a time of day (`09:40`): the most recent such moment for a field about the past
+      (`toward="past"`: an outage start, a call from the paper log), the next one for a
+      field about the future (`toward="future"`: an override's start);
+    - relative to now: `-90m`, `-1h30m`, `+2h`, `-1d`;
+    - a period (`2026-11`, `2026-11-28`, `2026-W48`): its start (`parse_period`).
     """
     rel = _RELATIVE.match(text)
     if rel:
-        delta = parse_duration(rel.group(2) + rel.group(3))
+        delta = sum((parse_duration(n + unit) for n, unit in _PART.findall(rel.group(2))), timedelta())
         try:
             return now - delta if rel.group(1) == "-" else now + delta
         except OverflowError:
             raise TimeFormatError(
                 _("{text!r} reaches outside the calendar: give a nearer time").format(text=text)
             ) from None
+    clock = _CLOCK.match(text)
+    if clock:
+        return _time_of_day(text, clock, now, tz, toward)
+    if _MONTH.match(text) or _WEEK.match(text) or _DATE.match(text):
+        return parse_period(text, tz)[0]
     candidate = text.strip()
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
@@ -63,13 +81,68 @@ def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
         raise TimeFormatError(
-            _("{text!r} is not a time: use RFC 3339 like 2026-11-28T03:10:00Z or a relative time like -15m").format(
-                text=text
-            )
+            _("{text!r} is not a time: write one like {examples}").format(text=text, examples=GRAMMAR)
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the calendar's end in UTC
+        raise TimeFormatError(
+            _("{text!r} reaches outside the calendar: give a nearer time").format(text=text)
+        ) from None
+
+
+def _time_of_day(text: str, clock: re.Match[str], now: datetime, tz: tzinfo, toward: str) -> datetime:
+    hour, minute, second = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise TimeFormatError(_("{text!r} is not a time of day: write HH:MM, like 09:40").format(text=text))
+    local = now.astimezone(tz)
+    for days in (0, -1, 1):  # today's, else yesterday's or tomorrow's
+        day = local.date() + timedelta(days=days)
+        candidate = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz).astimezone(UTC)
+        if (toward == "past" and days <= 0 and candidate <= now) or (
+            toward == "future" and days >= 0 and candidate > now
+        ):
+            return candidate
+    raise AssertionError("a time of day is within a day of now")  # pragma: no cover
+
+
+def parse_period(text: str, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """`2026-11` (a month), `2026-11-28` (a day) or `2026-W48` (an ISO week), in the
+    center's zone: `(start, end)`, half-open (the end belongs to the next period)."""
+    month, week, day = _MONTH.match(text), _WEEK.match(text), _DATE.match(text)
+    if not (month or week or day):
+        raise TimeFormatError(
+            _("{text!r} is not a period: write a month (2026-11), a day (2026-11-28) or a week (2026-W48)").format(
+                text=text
+            )
+        )
+    try:
+        if month:
+            year, number = int(month.group(1)), int(month.group(2))
+            if not 1 <= number <= 12:
+                raise ValueError
+            start = date(year, number, 1)
+            end = date(year + number // 12, number % 12 + 1, 1)
+        elif week:
+            start = date.fromisocalendar(int(week.group(1)), int(week.group(2)), 1)
+            end = start + timedelta(days=7)
+        else:
+            assert day is not None
+            start = date(int(day.group(1)), int(day.group(2)), int(day.group(3)))
+            end = start + timedelta(days=1)
+        return _midnight(start, tz), _midnight(end, tz)
+    except (ValueError, OverflowError):
+        raise TimeFormatError(
+            _(
+                "{text!r} is not on the calendar: write a month (2026-11), a day (2026-11-28) or a week (2026-W48)"
+            ).format(text=text)
+        ) from None
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
 def as_utc(value: datetime) -> datetime:

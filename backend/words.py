@@ -27,6 +27,8 @@ def clock_state(value: str) -> str:
         "breached": _("breached"),
         "met": _("met"),
         "met_late": _("met_late"),
+        "waived": _("waived"),
+        "superseded": _("superseded"),
     }
     return words.get(value, value)
 
@@ -63,6 +65,35 @@ def category(key: str | None) -> str:
         return CATEGORY_TERMS[Category(key)].zh
     except ValueError:
         return key
+
+
+CATEGORY_SHORT_EN = {
+    "unclassified": "unclassified",
+    "network_attack": "net attack",
+    "info_destruction": "info destr.",
+    "content_security": "content sec.",
+    "network_fault": "network",
+    "server_fault": "server",
+    "software_fault": "software",
+    "disaster": "disaster",
+    "other": "other",
+}
+
+
+def category_short(key: str) -> str:
+    """The category as the board's narrow column shows it, in the chosen language."""
+    words = {
+        "unclassified": _("unclassified"),
+        "network_attack": _("net attack"),
+        "info_destruction": _("info destr."),
+        "content_security": _("content sec."),
+        "network_fault": _("network"),
+        "server_fault": _("server"),
+        "software_fault": _("software"),
+        "disaster": _("disaster"),
+        "other": _("other"),
+    }
+    return words.get(key, key)
 
 
 def incident_field(key: str) -> str:

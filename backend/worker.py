@@ -1,35 +1,33 @@
 """The worker: the one process that writes incident data on its own.
 
-Each duty (escalating deadlines now; ingest and notifications later) runs under a
-leader lease so that one worker does it and another stands by: on SQLite an
-`fcntl.flock` on a lock file beside the store (the kernel releases it when the holder
-dies, so a standby takes over at its next tick), on PostgreSQL `pg_try_advisory_lock`
-on a connection of its own. The lease only avoids duplicate work: every duty is
-correct when several run at once. Workers write a heartbeat that dashboards watch.
+Each duty runs under a lease with liveness (backend/leases.py) so that one worker does
+it and another stands by: the holder renews it per duty, a holder that stops renewing
+(dead, hung, stopped) loses it within `leases.takeover_bound(interval)` seconds, and a
+holder that resumes finds its writes fenced by the lease's epoch and stands down.
+Every duty is also correct when several run at once. Workers write a heartbeat that
+dashboards watch, and the board names each duty that has no live holder.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select
 from sqlmodel import col
 
-from . import clocks, escalation, probe_health, spool_watch
+from . import clocks, escalation, probe_health, spool_watch, warning_escalation
 from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .i18n import _
 from .ingest import Ingester, ScanReport, SpoolSettings
+from .leases import DbLease, DutyStop, LeaseLost
 from .maintenance import MaintainDuty, Retention
 from .models import WorkerHeartbeat
 from .notify import NotifyDuty, SenderSettings
@@ -39,85 +37,14 @@ log = logging.getLogger("opsdeck.worker")
 HEARTBEAT_STALE_S = 30
 
 
-class Lease(Protocol):
-    held: bool
-
-    def try_acquire(self) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-class FileLease:
-    """`flock` on `<store>.<duty>.lock`: released by the kernel if the holder dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.held = False
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        if self.held:
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o660)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
-        self._fd, self.held = fd, True
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-        self._fd, self.held = None, False
-
-
-class AdvisoryLease:
-    """`pg_try_advisory_lock` held on a connection of its own for as long as we lead."""
-
-    def __init__(self, store: Store, duty: str) -> None:
-        self.store = store
-        self.key = int.from_bytes(hashlib.sha256(f"opsdeck:{duty}".encode()).digest()[:8], "big", signed=True)
-        self.held = False
-        self._conn: Connection | None = None
-
-    def try_acquire(self) -> bool:
-        if self.held and self._alive():
-            return True
-        self.release()
-        conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar():
-            self._conn, self.held = conn, True
-            return True
-        conn.close()
-        return False
-
-    def _alive(self) -> bool:
-        try:
-            assert self._conn is not None
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # the connection died: the server released the lock
-            return False
-
-    def release(self) -> None:
-        if self._conn is not None:
-            # A dead connection has released the lock already.
-            with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            self._conn.close()
-        self._conn, self.held = None, False
-
-
-def make_lease(store: Store, duty: str) -> Lease:
-    if store.dialect == "postgresql":
-        return AdvisoryLease(store, duty)
-    assert store.path is not None
-    return FileLease(store.path.with_name(f"{store.path.name}.{duty}.lock"))
+def make_lease(store: Store, duty: str, holder: str | None = None, actor: str | None = None) -> DbLease:
+    """The lease of `duty` for `holder` (a worker id; this process and thread by default)."""
+    return DbLease(
+        store,
+        duty,
+        holder or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
+        actor or worker_actor(),
+    )
 
 
 @dataclass
@@ -127,23 +54,26 @@ class Worker:
     interval: float = 1.0
     actor: str = field(default_factory=worker_actor)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
-    leases: dict[str, Lease] = field(default_factory=dict)
+    leases: dict[str, DbLease] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.started_at = self.store.clock()
         for name in self.duties:
-            self.leases.setdefault(name, make_lease(self.store, name))
+            self.leases.setdefault(name, make_lease(self.store, name, self.worker_id, self.actor))
 
     def tick(self) -> dict[str, Any]:
         """Run every duty this worker leads; returns what each did."""
         results: dict[str, Any] = {}
         for name, duty in self.duties.items():
             lease = self.leases[name]
-            if not lease.try_acquire():
-                continue
             try:
-                results[name] = duty()
+                if not lease.try_acquire():  # renews it when ours (per duty, before it runs)
+                    continue
+                with lease.fenced():
+                    results[name] = duty()
+            except LeaseLost as error:  # we were stopped or hung and a standby took over
+                log.warning("%s", error)
             except OpsdeckError as error:  # store busy or unreachable: try again next tick
                 log.warning("%s: %s", name, error)
         self.beat()
@@ -184,8 +114,24 @@ class Worker:
 
 
 def escalate_duty(store: Store, actor: str) -> Callable[[], list[escalation.Recorded]]:
+    checked: list[float] = [float("-inf")]
+
     def run() -> list[escalation.Recorded]:
         done = escalation.sweep(store, actor)
+        for warned in warning_escalation.sweep(store, actor):  # a warning's own clocks (docs/plan.md#warnings)
+            log.info(
+                "escalated W%s %s (due %s) to %s",
+                warned.warning_id,
+                warned.clock,
+                warned.due_at.isoformat(),
+                ", ".join(t["to"] for t in warned.targets),
+            )
+        if time.monotonic() - checked[0] >= COVERAGE_EVERY_S:  # gaps in the duty schedule ahead
+            checked[0] = time.monotonic()
+            from . import schedule_notice
+
+            for gap in schedule_notice.sweep(store, actor):
+                log.info("coverage gap on %s from %s told to %s", gap["duty"], gap["from"], ", ".join(gap["to"]))
         for item in done:
             log.info(
                 "escalated #%s %s (due %s) to %s",
@@ -242,6 +188,7 @@ def probes_duty(store: Store, actor: str) -> Callable[[], list[str]]:
 
 
 DUTIES = ("escalate", "ingest", "probes", "http", "notify", "maintain")
+COVERAGE_EVERY_S = 60.0  # how often the escalate duty looks for gaps in the schedule ahead
 
 
 def standard_worker(
@@ -253,6 +200,7 @@ def standard_worker(
     stop: threading.Event | None = None,
     sender: SenderSettings | None = None,
     retention: Retention | None = None,
+    receive: Any = None,
 ) -> Worker:
     actor = worker_actor()
     unknown = [d for d in duties if d not in DUTIES]
@@ -267,17 +215,34 @@ def standard_worker(
             "no_spool", _("the ingest duty needs a spool"), _("set spool in the config or give --spool DIR")
         )
     stop = stop or threading.Event()
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    leases = {name: make_lease(store, name, worker_id, actor) for name in duties}
+
+    def own_stop(name: str) -> threading.Event:  # a duty's thread stands down with its lease
+        return DutyStop(stop, leases[name]) if name in leases else stop
+
     available: dict[str, Callable[[], Any]] = {
         "escalate": escalate_duty(store, actor),
         "probes": probes_duty(store, actor),
-        "http": HttpDuty(store, actor, stop),
-        "notify": NotifyDuty(store, actor, stop, sender),
+        "http": HttpDuty(store, actor, own_stop("http")),
+        "notify": NotifyDuty(store, actor, own_stop("notify"), sender),
         "maintain": MaintainDuty(store, actor, retention or Retention(), spool.path if spool else None),
     }
     if spool is not None:
-        available["ingest"] = IngestDuty(store, spool, actor, stop)
-    worker = Worker(store, {name: available[name] for name in duties}, interval=interval, actor=actor)
+        available["ingest"] = IngestDuty(store, spool, actor, own_stop("ingest"))
+    worker = Worker(
+        store,
+        {name: available[name] for name in duties},
+        interval=interval,
+        actor=actor,
+        worker_id=worker_id,
+        leases=leases,
+    )
     worker.stop_event = stop
+    if receive is not None:  # `[receive] listen`: not a leased duty, every such worker listens on its host
+        from .alerts.server import start_receiver
+
+        start_receiver(store, receive, stop)
     return worker
 
 

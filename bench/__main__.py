@@ -9,7 +9,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import board, board_live, board_pty, cli, deadlines, escalation, ingest, store
+from . import (
+    board,
+    board_live,
+    board_pty,
+    cli,
+    deadlines,
+    escalation,
+    ingest,
+    pg_roles,
+    receive,
+    schedule,
+    stats,
+    store,
+)
 from .figure import Figure
 from .harness import FULL, QUICK, Progress, Run, scratch_dir
 from .report import format_value, print_table, write_json
@@ -21,15 +34,21 @@ FigureFn = Callable[[Run], Figure | None]
 FIGURES: tuple[FigureFn, ...] = (
     store.open_rate,
     store.ack_rate,
+    pg_roles.open_rate,
     cli.start_time,
     cli.list_time,
     cli.list_rss,
     deadlines.state_per_incident,
     deadlines.derive_per_incident,
     escalation.sweep_rate,
+    stats.by_month,
+    schedule.on_duty_per_moment,
     ingest.storm_rate,
     ingest.latency_p50,
     ingest.latency_p99,
+    receive.alerts_rate,
+    receive.latency_p50,
+    receive.latency_p99,
     board.first_frame_10k,
     board.first_frame_100k,
     board_pty.tick_cpu,

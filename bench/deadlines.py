@@ -146,7 +146,7 @@ def _read_and_judge(store: Store, now: datetime) -> Pass:
 def _board_pass(store: Store, ids: list[int], now: datetime) -> float:
     started = time.perf_counter()
     with store.read() as session:
-        for row in queries.open_clocks(session, ids).values():
+        for row, _pressing in queries.open_clocks(session, ids, now).values():
             deadlines.state(row, now)
     return time.perf_counter() - started
 

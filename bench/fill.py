@@ -226,7 +226,11 @@ class Template:
     @property
     def window(self) -> timedelta:
         """From its last write to its next clock falling due: where `now` can be."""
-        last_write = max(v for k, v in self.incident.items() if isinstance(v, datetime) and not k.endswith("due_at"))
+        last_write = max(
+            v
+            for k, v in self.incident.items()
+            if isinstance(v, datetime) and not k.endswith(("due_at", "warn_at"))  # clocks ahead, not writes
+        )
         return self.incident["next_due_at"] - last_write  # type: ignore[no-any-return]
 
 
@@ -288,7 +292,9 @@ def fill_open_store(
     for index in range(count):
         which = rng.choices(range(len(templates)), weights=weights)[0]
         copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng, now)))
-    store = open_store(url or f"sqlite:///{path}")
+    # The demo's events dated before `now`: a store dates every later write (the sweep's
+    # too) no earlier than its newest event.
+    store = open_store(url or f"sqlite:///{path}", clock=lambda: now - timedelta(days=2))
     try:
         _import_demo(store)
         breached = _insert_copies(store, templates, copies, tick, now)
@@ -299,20 +305,21 @@ def fill_open_store(
 
 
 def open_templates(path: Path) -> tuple[Template, ...]:
-    """One incident per scenario, opened through the service layer in a store of its own
-    (left in the filled store, their long-broken clocks would be due too)."""
-    clock = _Clock(OPEN_NOW)
-    store = open_store(f"sqlite:///{path}", clock=clock)
-    try:
-        _import_demo(store)
-        service = Service(store, OPERATOR)
-        ids = []
-        for scenario, _ in SCENARIOS:
-            clock.now = OPEN_NOW - timedelta(days=1)  # each starts from the same moment
-            ids.append(scenario(service, clock))
-        return tuple(_template(store, incident_id) for incident_id in ids)
-    finally:
-        store.dispose()
+    """One incident per scenario, opened through the service layer, each in a store of its
+    own (left in the filled store, their long-broken clocks would be due too). A store
+    dates a write no earlier than its newest event, so each scenario starts on a clean
+    timeline: the demo records a day before, the scenario from OPEN_NOW - 1 day."""
+    found = []
+    for number, (scenario, _) in enumerate(SCENARIOS):
+        clock = _Clock(OPEN_NOW - timedelta(days=2))
+        store = open_store(f"sqlite:///{path.with_name(f'{path.stem}-{number}{path.suffix}')}", clock=clock)
+        try:
+            _import_demo(store)
+            clock.now = OPEN_NOW - timedelta(days=1)
+            found.append(_template(store, scenario(Service(store, OPERATOR), clock)))
+        finally:
+            store.dispose()
+    return tuple(found)
 
 
 def _template(store: Store, incident_id: int) -> Template:

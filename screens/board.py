@@ -8,11 +8,11 @@ is one reload, and a reload re-reads only the incidents that changed.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,31 +21,39 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from opsdeck.backend import board, queries
+from opsdeck.backend import board
 from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
+from opsdeck.backend.models import Incident, table_of
+from opsdeck.screens.board_keys import BoardKeys
+from opsdeck.screens.board_news import BoardNews
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell, rcell
-from opsdeck.tui.triage import ACTIONS, IncidentActions
+from opsdeck.tui.triage import ACTIONS, BY_NAME, IncidentActions
 from opsdeck.tui.widgets.incident_list import (
     CAT_W,
+    CLOCK_W,
     COUNTDOWN_X,
     LEVEL_W,
     OWNER_W,
     STATUS_W,
     IncidentList,
     LevelColumn,
+    clock_width,
     title_width,
 )
 from opsdeck.tui.widgets.keyhints import KeyHints
 from opsdeck.tui.widgets.panels import Banners, BoardHeader, ProbePanel, ReadinessPanel, RosterPanel
+from opsdeck.tui.widgets.status_line import Status, StatusLine
+from opsdeck.tui.widgets.warning_panel import WarningPanel
 
 if TYPE_CHECKING:
     from opsdeck.tui.app import BoardContext
 
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
 FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
+ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes" to its question
 
 
 @dataclass(frozen=True)
@@ -59,16 +67,21 @@ class Loaded:
     panels: Panels | None = None
     panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
     sort: str | None = None  # the sort `order` is in
+    reorder_at: datetime | None = None  # a reporting clock enters its warning band: read the keys again
+    newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
-class BoardScreen(IncidentActions, Screen[None]):
+class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
     BINDINGS = [
         *(a.binding for a in ACTIONS),
         Binding("n", "new_incident", _("New"), id="board.new"),
         Binding("h", "history", _("History"), id="board.history", show=False),
         Binding("H", "handover", _("Handover"), id="board.handover", show=False),
+        Binding("W", "warnings", _("Warnings"), id="board.warnings", show=False),
         Binding("at", "replay", _("Replay a past moment"), id="board.replay", show=False),
         Binding("T", "shift", _("Take/end shift"), id="board.shift", show=False),
+        Binding("S", "schedule", _("Duty schedule"), id="board.schedule", show=False),
+        Binding("F", "statistics", _("Statistics"), id="board.stats", show=False),
         Binding("slash", "filter", _("Filter"), id="board.filter"),
         Binding("escape", "clear_filter", _("Clear filter"), id="board.clear_filter", show=False),
         Binding("s", "sort", _("Sort"), id="board.sort"),
@@ -96,6 +109,10 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.clock_skew: float | None = None  # this host's clock minus the database's (PostgreSQL)
         self._pending: set[int] = set()
         self._full_pending = False
+        self.reorder_at: datetime | None = None
+        self.filter_error = ""  # the filter just typed was refused: the status line says why
+        self.newest: int | None = None  # incidents above this id are announced as new
+        self._ticked_at = context.clock()  # clocks running out after this are announced
         self._parts: set[str] = set()  # panel parts to read again: "incidents", "probes"
 
     def compose(self) -> ComposeResult:
@@ -113,16 +130,20 @@ class BoardScreen(IncidentActions, Screen[None]):
                     yield incident_list
             with Vertical(id="side"):
                 yield ProbePanel()
+                yield WarningPanel()
                 yield ReadinessPanel()
                 yield RosterPanel()
+        yield StatusLine(id="status")
         yield Input(
-            placeholder="filter: words  level:III  cat:network  owner:LOGIN  status:reported  (esc clears)", id="filter"
+            placeholder=_("filter: words  level:III  cat:network  owner:LOGIN  status:reported  (esc clears)"),
+            id="filter",
         )
         yield KeyHints()
 
     @staticmethod
     def _column_header() -> str:
-        return f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9)} {cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), 20)}{' ' * 4}"
+        due = cell(_("DUE"), 9 + 1 + CLOCK_W)
+        return f"{cell(_('LEVEL'), LEVEL_W)} {due} {cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), 20)}{' ' * 4}"
 
     def on_mount(self) -> None:
         self.query_one(IncidentList).focus()
@@ -140,7 +161,8 @@ class BoardScreen(IncidentActions, Screen[None]):
         width = list_width + COUNTDOWN_X if list_width else self.size.width
         title_w = title_width(width)
         header = (
-            f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9)} {cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), title_w)} "
+            f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9 + 1 + clock_width(width))} "
+            f"{cell(_('CATEGORY'), CAT_W)} {cell(_('TITLE'), title_w)} "
             f"{cell(_('OWNER'), OWNER_W)} {cell(_('STATUS'), STATUS_W)} {rcell(_('AGE'), 6)}"
         )
         self.query_one("#list-header", Static).update(header)
@@ -158,9 +180,22 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def _tick(self) -> None:
         now = self.ctx.clock()
+        since, self._ticked_at = self._ticked_at, now
+        if since < now:
+            self._breaches(since, now)
         self.query_one(BoardHeader).show(now)
         self.query_one(IncidentList).tick()
         self._banners(now)
+        if self.reorder_at is not None and now >= self.reorder_at:
+            self.reorder_at = None  # a reporting clock now ranks its incident higher: a new order
+            self._full_pending = True
+            self._flush()
+        if self.panels is not None:  # the warnings' countdowns (repainted only when a minute turns)
+            self.query_one(WarningPanel).show(self.panels.warnings, now, self.query_one("#side").size.width or 60)
+        if self.panels is not None and self.panels.duty_changes_at is not None and now >= self.panels.duty_changes_at:
+            self.panels = replace(self.panels, duty_changes_at=None)  # a hand-off: who is on duty changed
+            self._was_on_duty = board.on_duty_for(self.panels, self.ctx.login)
+            self._changed(frozenset(), False, True)
 
     def _banners(self, now: datetime) -> None:
         self.query_one(Banners).show(
@@ -175,25 +210,28 @@ class BoardScreen(IncidentActions, Screen[None]):
         a new filter) the top of the board and its rows are shown first, then the panels,
         and the rest of the keys follow: a 100k board is readable before it is all in."""
         worker = get_current_worker()
-        sort, filt, statuses = self.sort, self.filter, self.STATUSES
+        sort, filt, statuses, now = self.sort, self.filter, self.STATUSES, self.ctx.clock()
         with self.ctx.store.read() as session:
             if first_page:
-                top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE)
+                newest = session.execute(select(func.max(table_of(Incident).c.id))).scalar_one()
+                top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE, now=now)
                 page = Loaded(
                     keys={k.id: k for k in top},
                     order=[k.id for k in top],
                     rows=board.load_rows(session, [k.id for k in top]),
                     sort=sort,
+                    newest=newest or 0,
                 )
                 if worker.is_cancelled:
                     return None
                 self.app.call_from_thread(self._apply_loaded, page)
-            panels = board.load_panels(session, self.ctx.clock())
+            panels = board.load_panels(session, self.ctx.clock(), zone=self.ctx.zone)
             if worker.is_cancelled:
                 return None
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
-            ordered = board.load_keys(session, filt, sort, statuses=statuses)
-        return Loaded(keys={k.id: k for k in ordered}, order=[k.id for k in ordered], sort=sort)
+            ordered = board.load_keys(session, filt, sort, statuses=statuses, now=now)
+            reorder_at = board.next_pressing(session, now, statuses)
+        return Loaded(keys={k.id: k for k in ordered}, order=[k.id for k in ordered], sort=sort, reorder_at=reorder_at)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -203,14 +241,18 @@ class BoardScreen(IncidentActions, Screen[None]):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_changed(self, changed: frozenset[int]) -> Loaded:
         """Only the incidents that changed: their keys (closed ones drop out) and rows."""
+        now = self.ctx.clock()
         with self.ctx.store.read() as session:
             fresh = {
                 k.id: k
-                for k in board.load_keys(session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES)
+                for k in board.load_keys(
+                    session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES, now=now
+                )
             }
             rows = board.load_rows(session, [i for i in changed if i in fresh])
-        keys, order = _patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
-        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed)
+            reorder_at = board.next_pressing(session, now, self.STATUSES)
+        keys, order = board.patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
+        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at)
 
     @work(thread=True, group="panels", exit_on_error=False)
     def reload_panels(self, parts: frozenset[str]) -> Loaded:
@@ -219,7 +261,7 @@ class BoardScreen(IncidentActions, Screen[None]):
         fields: dict[str, Any] = {}
         with self.ctx.store.read() as session:
             if "incidents" in parts:
-                fields |= board.incident_panels(session)
+                fields |= board.incident_panels(session, self.ctx.clock(), self.ctx.zone)
             if "probes" in parts:
                 fields |= board.probe_panels(session, self.ctx.clock())
         return Loaded(panel_fields=fields)
@@ -228,9 +270,9 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.clock_skew = skew
         self._banners(self.ctx.clock())
 
-    def _beat(self, beat: datetime | None) -> None:
-        if self.panels is not None and beat != self.panels.worker_beat_at:
-            self.panels = replace(self.panels, worker_beat_at=beat)
+    def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None:
+        if self.panels is not None and (beat, leases) != (self.panels.worker_beat_at, self.panels.duty_leases):
+            self.panels = replace(self.panels, worker_beat_at=beat, duty_leases=leases)
             self._banners(self.ctx.clock())
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
@@ -308,23 +350,29 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def _apply_loaded(self, loaded: Loaded) -> None:
         incident_list = self.query_one(IncidentList)
+        if self.newest is None and loaded.newest is not None:
+            self.newest = loaded.newest  # what was there at the start is not news
+        self._arrivals(loaded.rows)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
         if loaded.keys is not None and loaded.order is not None:
             self.keys, self.order = loaded.keys, loaded.order
+            self.reorder_at = loaded.reorder_at
             self.keys_sort = loaded.sort or self.sort
             if self.keys_sort != self.sort:  # `s` was pressed while it loaded
                 if board.keys_serve(self.keys_sort, self.sort):
-                    self.order = _ordered(self.keys, self.sort)
+                    self.order = board.ordered(self.keys, self.sort)
                 else:
                     self.reload_all(first_page=True)
             incident_list.set_order(self.order)
+            self._status()
         if loaded.panels is not None:
             self.panels = loaded.panels
             self._show_panels(loaded.panels)
         elif loaded.panel_fields and self.panels is not None:
             self.panels = replace(self.panels, **loaded.panel_fields, read_at=self.ctx.clock())
             self._show_panels(self.panels)
+            self._handed_over()
 
     def _show_panels(self, panels: Panels) -> None:
         now = self.ctx.clock()
@@ -333,9 +381,74 @@ class BoardScreen(IncidentActions, Screen[None]):
         header.show(now)
         side = self.query_one("#side")
         self.query_one(ProbePanel).show(panels, now, side.size.width or 60)
+        self.query_one(WarningPanel).show(panels.warnings, now, side.size.width or 60)
         self.query_one(ReadinessPanel).show(panels, now)
-        self.query_one(RosterPanel).show(panels)
+        self.query_one(RosterPanel).show(panels, self.ctx.zone)
         self._banners(now)
+        self._status()
+        self._empty_text()
+
+    def _empty_text(self) -> None:
+        """What an empty list says: on a store with no roster yet, what to do first."""
+        incident_list = self.query_one(IncidentList)
+        if self.panels is not None and not self.panels.roster:
+            text = "\n".join(
+                [
+                    _("No roster yet: nobody here can act on incidents."),
+                    _("Import the emergency group first:  opsdeck roster import roster.toml"),
+                    _("  (then contacts and systems: see README, Using it)"),
+                    _("Or look around a demo store:  opsdeck --demo"),
+                ]
+            )
+        elif not self.filter.empty:
+            text = self.EMPTY_MATCH.format(filter=self.filter.describe())
+        else:
+            text = self.EMPTY
+        if text != incident_list.empty_text:
+            incident_list.empty_text = text
+            incident_list.refresh()
+
+    def _status(self) -> None:
+        """The status line: the filter and how many it shows, the sort, the marks, the
+        duty state, the store."""
+        panels = self.panels
+        incident_list = self.query_one(IncidentList)
+        total: int | None = None
+        if panels is not None and self.STATUSES == BoardScreen.STATUSES:
+            total = sum(panels.counts.values())
+        elif self.filter.empty:
+            total = len(self.order)
+        self.query_one(StatusLine).show(
+            Status(
+                filter_text=self.filter.describe(),
+                matched=len(self.order),
+                total=total,
+                scope=self.scope(),
+                sort=sort_name(self.sort),
+                marked=len(incident_list.marked),
+                duty=self._duty_state(),
+                where=self.ctx.where,
+                error=self.filter_error,
+            )
+        )
+
+    def scope(self) -> str:
+        """The status line's "all 9 open" (looked up when drawn, in the chosen language)."""
+        return _("open")
+
+    def _duty_state(self) -> str:
+        if self.ctx.read_only:
+            return _("read-only")
+        member = next((m for m in self.panels.roster if m["login"] == self.ctx.login), None) if self.panels else None
+        if self.panels is None:
+            return ""
+        if member is None:
+            return _("not on the roster: viewer")
+        return _("on duty") if member["on_duty"] else _("off duty (T takes the shift)")
+
+    @on(IncidentList.Marked)
+    def _marked(self) -> None:
+        self._status()
 
     @on(IncidentList.NeedRows)
     def _need_rows(self, event: IncidentList.NeedRows) -> None:
@@ -354,32 +467,34 @@ class BoardScreen(IncidentActions, Screen[None]):
         try:
             self.filter = board.parse_filter(event.value)
         except OpsdeckError as error:
-            self.notify(str(error), severity="error", timeout=8)
+            self.filter_error = str(error)  # above the input, where the operator is looking
+            self._status()
             return
+        self.filter_error = ""
         event.input.display = False
-        self.query_one(IncidentList).empty_text = (
-            self.EMPTY_MATCH.format(filter=self.filter.describe()) if not self.filter.empty else self.EMPTY
-        )
+        self._empty_text()
         self.query_one(IncidentList).focus()
         self.reload_all(first_page=True)
 
     def action_clear_filter(self) -> None:
         field_ = self.query_one("#filter", Input)
         field_.display = False
+        self.filter_error = ""
+        self._status()
         self.query_one(IncidentList).focus()
         if not self.filter.empty:
             self.filter = BoardFilter()
-            self.query_one(IncidentList).empty_text = self.EMPTY
+            self._empty_text()
             self.reload_all(first_page=True)
 
     def action_sort(self) -> None:
         self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
         if board.keys_serve(self.keys_sort, self.sort):
-            self.order = _ordered(self.keys, self.sort)
+            self.order = board.ordered(self.keys, self.sort)
             self.query_one(IncidentList).set_order(self.order)
         else:  # the keys hold due times and this order wants report times (or back): read them
             self.reload_all(first_page=True)
-        self.notify(_("sorted by {order}").format(order=sort_name(self.sort)), timeout=2)
+        self._status()
 
     def action_replay(self) -> None:
         from opsdeck.screens.replay import ReplayScreen
@@ -388,7 +503,13 @@ class BoardScreen(IncidentActions, Screen[None]):
 
     def action_toggle_panels(self) -> None:
         self.toggle_class("-panels")
+        if not self._list_hidden():
+            self.query_one(IncidentList).focus()  # j, g, enter work at once; nothing acts on a hidden row
         self.call_after_refresh(self._relayout)
+
+    def _list_hidden(self) -> bool:
+        """`p` on a narrow terminal puts the panels over the list."""
+        return self.has_class("-panels") and not self.has_class("-wide")
 
     def action_help(self) -> None:
         from opsdeck.screens.help import HelpScreen
@@ -396,7 +517,30 @@ class BoardScreen(IncidentActions, Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_quit(self) -> None:
+        """Quitting stops the embedded worker: asked once when it is the one escalating."""
+        runs_worker = any(getattr(b, "thread", None) and b.thread.name == "opsdeck-worker" for b in self.ctx.background)
+        if runs_worker and not self._confirmed("quit"):
+            self._ask(
+                "quit",
+                _(
+                    "This board runs the worker: quitting stops escalating deadlines "
+                    "(run opsdeck worker elsewhere first). Press q again to quit."
+                ),
+            )
+            return
         self.app.exit()
+
+    def _ask(self, what: str, message: str) -> None:
+        self._asked = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
+        self.notify(message, severity="warning", timeout=ASK_AGAIN_WITHIN.total_seconds())
+        if self.ctx.bell:
+            self.app.bell()
+
+    def _confirmed(self, what: str) -> bool:
+        """The same key again, soon after the question: the answer is yes."""
+        asked, until = getattr(self, "_asked", ("", None))
+        self._asked = ("", None)
+        return asked == what and until is not None and self.ctx.clock() <= until
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
@@ -407,6 +551,8 @@ class BoardScreen(IncidentActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("new_incident", "shift") and self.ctx.read_only:
             return False
+        if action in BY_NAME and self._list_hidden():
+            return None  # greyed: the cursor row is behind the panels (p shows the list again)
         return IncidentActions.check_action(self, action, parameters)
 
     # -- IncidentActions -------------------------------------------------------------------
@@ -420,6 +566,16 @@ class BoardScreen(IncidentActions, Screen[None]):
         rows = incident_list.rows
         return [(i, row.version if (row := rows.get(i)) else None) for i in ids]
 
+    def target(self) -> tuple[int, int | None]:
+        """Single-incident keys act on the cursor row, whatever is marked."""
+        self.acting_on_marks = False
+        incident_list = self.query_one(IncidentList)
+        selected = incident_list.selected_id
+        if selected is None:
+            return (0, None)
+        row = incident_list.rows.get(selected)
+        return (selected, row.version if row else None)
+
     def target_info(self, incident_id: int) -> dict[str, Any]:
         row = self.query_one(IncidentList).rows.get(incident_id)
         return {"category": row.category, "level": row.level} if row else {}
@@ -428,84 +584,15 @@ class BoardScreen(IncidentActions, Screen[None]):
         """Re-read what was just changed now, rather than at the next feed poll: the
         next action must see the version this one made."""
         incident_list = self.query_one(IncidentList)
-        changed = {incident_id for incident_id, _ in self.targets()}
-        if incident_list.marked:
+        on_marks = self.acting_on_marks
+        changed = {incident_id for incident_id, _ in self.targets()} | ({self.target()[0]} - {0})
+        if incident_list.marked and on_marks:  # a single action leaves the marks be
             incident_list.marked.clear()
             incident_list.refresh()
+            self._status()
         self._changed(frozenset(changed), False, False)
-
-    def action_history(self) -> None:
-        from opsdeck.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen(self.ctx))
-
-    def action_handover(self) -> None:
-        from opsdeck.screens.handover import HandoverScreen
-
-        self.app.push_screen(HandoverScreen(self.ctx))
-
-    def action_shift(self) -> None:
-        """Take the shift (on duty) or end it: audited, as `opsdeck roster duty LOGIN on|off`."""
-        self._shift()
-
-    @work(thread=True, group="action", exit_on_error=False)
-    def _shift(self) -> str:
-        with self.ctx.store.read() as session:
-            member = next((m for m in queries.roster(session) if m["login"] == self.ctx.login), None)
-        if member is None:
-            return f"{self.ctx.login} is not on the roster: ask a lead to add you"
-        on = not member["on_duty"]
-        self.service.roster_duty(self.ctx.login, on)
-        return f"{self.ctx.login} {'took the shift: on duty' if on else 'ended the shift: off duty'}"
-
-    def action_new_incident(self) -> None:
-        self._read_then(lambda session: [s["name"] for s in queries.systems(session)], self._new_incident_form)
-
-    def _new_incident_form(self, systems: list[str]) -> None:
-        from opsdeck.screens.forms import NewIncidentForm
-
-        def perform(values: dict[str, Any], seen: int | None) -> str:
-            incident = self.service.open(
-                values["title"], description=values["description"], system=values["system"].strip() or None
-            )
-            return f"#{incident.id} reported"
-
-        self._form(NewIncidentForm(_("Report an incident (an external warning)"), perform, systems=systems))
 
 
 def sort_name(sort: str) -> str:
     names = {"due": _("due"), "level": _("level"), "age": _("age"), "id": _("id"), "recent": _("recent")}
     return names.get(sort, sort)
-
-
-def _ordered(keys: dict[int, Key], sort: str) -> list[int]:
-    sort_key = board.SORT_KEYS[sort]
-    return [k.id for k in sorted(keys.values(), key=sort_key)]
-
-
-def _patched(
-    keys: dict[int, Key],
-    order: list[int],
-    changed: frozenset[int],
-    fresh: dict[int, Key],
-    sort_key: Any,
-) -> tuple[dict[int, Key], list[int]]:
-    """The board's keys and order with only the changed incidents moved: a few bisects
-    into copies, not a re-sort of every open incident. `order` holds ids only; a bisect
-    looks each one's key up (a 100k board keeps no second copy of its sort keys)."""
-    keys, order = dict(keys), list(order)
-
-    def key_of(incident_id: int) -> Any:
-        return sort_key(keys[incident_id])
-
-    for incident_id in changed:
-        old = keys.get(incident_id)
-        if old is not None:
-            index = bisect.bisect_left(order, sort_key(old), key=key_of)
-            if index < len(order) and order[index] == incident_id:
-                del order[index]
-            del keys[incident_id]
-    for incident_id, key in fresh.items():
-        keys[incident_id] = key
-        bisect.insort(order, incident_id, key=key_of)
-    return keys, order

@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
@@ -36,6 +37,51 @@ from opsdeck.backend.service import CHANNELS
 from ..tui.text import cell
 
 Perform = Callable[[dict[str, Any], int | None], str]
+CURSOR, NO_CURSOR = "> ", "  "
+
+
+class Choice(RadioButton):
+    """A radio button whose state is a shape, not a colour alone: `●` chosen, `○` not,
+    and `>` before the one the cursor is on (enter or space chooses it)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "●" if self.value else "○"
+        return super()._button
+
+    def render(self) -> Content:
+        return Content.assemble(CURSOR if self.has_class("-selected") else NO_CURSOR, super().render())
+
+
+class Choices(RadioSet):
+    """A radio set whose cursor starts on the chosen button: the arrows move from the
+    current value, and enter keeps it (a level picker never starts on I)."""
+
+    def on_mount(self) -> None:
+        self.call_later(self._start_on_choice)  # after RadioSet's own mount, which moves to the first
+
+    def _start_on_choice(self) -> None:
+        self._selected = max(0, self.pressed_index)
+
+
+class Picker(OptionList):
+    """An option list that marks the highlighted option with `>`, not by colour alone."""
+
+    def __init__(self, *options: Option, id: str | None = None) -> None:
+        super().__init__(*options, id=id)
+        self._prompts = [o.prompt for o in options]
+
+    def on_mount(self) -> None:
+        self._mark(self.highlighted)
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        super().watch_highlighted(highlighted)
+        self._mark(highlighted)
+
+    def _mark(self, highlighted: int | None) -> None:
+        for index, prompt in enumerate(getattr(self, "_prompts", ())):  # () while __init__ runs
+            mark = CURSOR if index == highlighted else NO_CURSOR
+            self.replace_option_prompt_at_index(index, Text.assemble(mark, prompt))
 
 
 class ActionForm(ModalScreen[str | None]):
@@ -207,11 +253,11 @@ class ClassifyForm(ActionForm):
             options = [
                 Option(Text(f"{n}  {_category_choice(c)}"), id=c.value) for n, c in enumerate(CLASSIFIED_CATEGORIES, 1)
             ]
-            yield OptionList(*options, id="category")
+            yield Picker(*options, id="category")
         yield Label(_("Level (I is the most severe)"))
-        with RadioSet(id="level"):
+        with Choices(id="level"):
             for level in Level:
-                yield RadioButton(f"{level.value} {level.term.zh}", value=level.value == self.level, name=level.value)
+                yield Choice(f"{level.value} {level.term.zh}", value=level.value == self.level, name=level.value)
         yield Label(_("Reason"))
         yield Input(id="reason", placeholder=_("why (needed when it was classified already)"))
 
@@ -264,7 +310,7 @@ class PickForm(ActionForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.label)
-        yield OptionList(*[Option(Text(clean(text)), id=key) for key, text in self.choices], id="choice")
+        yield Picker(*[Option(Text(clean(text)), id=key) for key, text in self.choices], id="choice")
         for name, placeholder in self.extra:
             yield Input(id=name, placeholder=placeholder)
 
@@ -329,13 +375,13 @@ class CloseForm(ActionForm):
         self.originals = originals
 
     def fields(self) -> ComposeResult:
-        with RadioSet(id="kind"):
-            yield RadioButton(_("with the record (resolved and classified)"), value=True, name="record")
-            yield RadioButton(_("false alarm (say why)"), name="false_alarm")
-            yield RadioButton(_("duplicate of another incident (pick it)"), name="duplicate")
+        with Choices(id="kind"):
+            yield Choice(_("with the record (resolved and classified)"), value=True, name="record")
+            yield Choice(_("false alarm (say why)"), name="false_alarm")
+            yield Choice(_("duplicate of another incident (pick it)"), name="duplicate")
         yield Input(id="reason", placeholder=_("why it was a false alarm"))
         yield Label(_("Original (for a duplicate)"))
-        yield OptionList(*[Option(Text(clean(text)), id=key) for key, text in self.originals], id="original")
+        yield Picker(*[Option(Text(clean(text)), id=key) for key, text in self.originals], id="original")
 
     def on_mount(self) -> None:
         self.query_one("#kind", RadioSet).focus()
@@ -352,7 +398,7 @@ class CloseForm(ActionForm):
 
 
 class NewIncidentForm(ActionForm):
-    """`n`: an external warning reported by hand (DOMAIN.md §6)."""
+    """`n`: an external warning reported by hand (docs/plan.md#warnings)."""
 
     def __init__(self, title: str, perform: Perform, *, systems: Sequence[str]) -> None:
         super().__init__(title, perform, None)

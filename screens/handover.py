@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from opsdeck.backend.handover import handover
 from opsdeck.backend.i18n import _, pick
-from opsdeck.backend.timeutil import format_countdown
+from opsdeck.backend.timeutil import format_countdown, format_local
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
 
@@ -41,7 +41,7 @@ class HandoverScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         with self.ctx.store.read() as session:
-            data = handover(session, self.ctx.clock(), self.since)
+            data = handover(session, self.ctx.clock(), self.since, self.ctx.zone)
         self.app.call_from_thread(self.show, data)
 
     def show(self, data: dict[str, Any]) -> None:
@@ -72,6 +72,17 @@ class HandoverScreen(Screen[None]):
         text.append(cell(", ".join(data["stale_probes"]) or _("none"), 120) + "\n")
         text.append(_("Silenced probes:") + " ", "bold")
         text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or _("none"), 120) + "\n")
+        from opsdeck.tui.schedule_commands import coverage_lines  # the duty schedule's gaps ahead
+
+        for line, style in coverage_lines(data["coverage"], self.ctx.zone):
+            text.append(cell(line, 120) + "\n", style)
+        from opsdeck.tui.warning_commands import open_warning_lines, shift_warning_lines  # warnings (预警)
+
+        def local(value: str | None) -> str:
+            return format_local(datetime.fromisoformat(value.replace("Z", "+00:00")), self.ctx.zone) if value else "-"
+
+        for line, style in open_warning_lines(data["open_warnings"]) + shift_warning_lines(data, local):
+            text.append(cell(line, 120) + "\n", style)
         self.query_one("#handover", Static).update(text)
 
     def action_back(self) -> None:

@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from opsdeck.backend import ranking
 from opsdeck.backend.i18n import _
 
 
@@ -22,6 +23,7 @@ def legend() -> list[tuple[str, str, str]]:
         ("IV", "blue", _("level IV 一般: up to 2 h")),
         ("--", "dim", _("not classified yet (due within 30 min of the report)")),
         ("   12:34", "", _("next deadline, counting down (mm:ss under an hour, then 3h05m, then 2d04h)")),
+        ("   12:34 lead.", "", _("the clock that ranks the row, by name (see the board order below)")),
         ("   03:10", "bold yellow", _("in its warning band (the last 20 % of its time)")),
         ("  -05:00", "bold reverse red", _("breached: overdue by that much; it was escalated")),
         (_("NEW"), "bold", _("reported, nobody has acknowledged it")),
@@ -45,6 +47,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(self._keys())
             yield Static(self._legend())
+            yield Static(self._order())
 
     def _keys(self) -> Table:
         """Every binding with an id, of the screen below and its widgets, with all its keys,
@@ -82,3 +85,6 @@ class HelpScreen(ModalScreen[None]):
         for sample, style, meaning in legend():
             table.add_row(Text.assemble((sample, style)), Text(meaning))
         return table
+
+    def _order(self) -> Text:
+        return Text("\n".join(["", _("Board order (due sort)"), *ranking.help_lines()]))

@@ -4,7 +4,9 @@ years of history stay fast."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import Static
 
 from opsdeck.backend import board
 from opsdeck.backend.i18n import _
@@ -20,10 +22,19 @@ class HistoryScreen(BoardScreen):
         Binding("q", "back", _("Back"), id="history.back"),
     ]
 
+    DEFAULT_CSS = "HistoryScreen #history-title { height: 1; background: darkblue; color: white; text-style: bold; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("History: resolved and closed incidents, newest first — q goes back"), id="history-title")
+        yield from super().compose()
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#list-header").styles.background = "darkblue"
         self.set_class(True, "-history")
+
+    def scope(self) -> str:
+        return _("resolved or closed")
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -31,6 +32,7 @@ from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
 from opsdeck.tui.text import cell, pad, rpad
 from opsdeck.tui.triage import ACTIONS, IncidentActions
@@ -45,9 +47,71 @@ STATE_STYLE = {
     "breached": "bold reverse red",
     "met": "green",
     "met_late": "yellow",
+    "waived": "dim",
+    "superseded": "dim",
 }
 VIEWERS_EVERY_S = 2.0  # how often the screen asks who else is looking
 STEP_MARK = {"done": "[x]", "skipped": "[-]", "pending": "[ ]"}
+
+
+class Playbook(OptionList):
+    """The playbook's steps. j/k (and the arrows) move between steps and the screen
+    follows the highlighted one; PgDn/PgUp, g/G move through the whole detail screen, so
+    nothing needs Tab. `in_view` says whether the highlighted step can be seen: space
+    ticks only a step the operator is looking at."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", _("Next step"), id="detail.step_down", show=False),
+        Binding("k", "cursor_up", _("Previous step"), id="detail.step_up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", _("Page down"), id="detail.page_down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", _("Page up"), id="detail.page_up", show=False),
+        Binding("g,home", "body_end(0)", _("Top"), id="detail.top", show=False),
+        Binding("G,end", "body_end(1)", _("Bottom"), id="detail.bottom", show=False),
+    ]
+
+    @property
+    def body(self) -> VerticalScroll:
+        return self.screen.query_one("#body", VerticalScroll)
+
+    def _step_region(self) -> Region | None:
+        """The highlighted step in the detail body's own (scrollable) coordinates."""
+        if self.highlighted is None or not self.is_mounted:
+            return None
+        self._update_lines()
+        y = self._index_to_line.get(self.highlighted)
+        if y is None:
+            return None
+        top = self.virtual_region.y + y - int(self.scroll_offset.y)
+        return Region(0, top, 1, self._heights.get(self.highlighted, 1))
+
+    def in_view(self) -> bool:
+        region = self._step_region()
+        if region is None or not self.display:
+            return False
+        body = self.body
+        first = int(body.scroll_offset.y)
+        return first <= region.y and region.bottom <= first + body.scrollable_content_region.height
+
+    def reveal(self) -> None:
+        region = self._step_region()
+        if region is not None:
+            self.body.scroll_to_region(region, animate=False, immediate=True)
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        super().watch_highlighted(highlighted)
+        self.call_after_refresh(self.reveal)
+
+    def action_page(self, direction: int) -> None:
+        body = self.body
+        body.scroll_to(
+            y=body.scroll_offset.y + direction * max(1, body.scrollable_content_region.height - 1), animate=False
+        )
+
+    def action_body_end(self, end: int) -> None:
+        if end:
+            self.body.scroll_end(animate=False)
+        else:
+            self.body.scroll_home(animate=False)
 
 
 class IncidentScreen(IncidentActions, Screen[None]):
@@ -77,7 +141,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             yield Static(classes="section", id="fields")
             yield Static(classes="section", id="deadlines")
             yield Static(Text(_("Playbook (space: done, x: skip with a reason)"), "bold"), classes="section")
-            yield OptionList(id="playbook")
+            yield Playbook(id="playbook")
             yield Static(classes="section", id="obligations")
             yield Static(classes="section", id="notes")
             yield Static(classes="section", id="calls")
@@ -188,8 +252,8 @@ class IncidentScreen(IncidentActions, Screen[None]):
             + _("{status}  {category}  owner {owner}  system {system}  version {version}").format(
                 status=words.status(data["status"]),
                 category=words.category(data["category"]),
-                owner=data["owner"] or "-",
-                system=data["system"] or "-",
+                owner=clean(data["owner"]) or "-",
+                system=clean(data["system"]) or "-",
                 version=data["version"],
             ),
             "dim",
@@ -248,7 +312,9 @@ class IncidentScreen(IncidentActions, Screen[None]):
             due = datetime.fromisoformat(d["due_at"].replace("Z", "+00:00"))
             state = d["state"]
             if state in ("pending", "warning", "breached"):
-                remaining = (due - now).total_seconds()
+                # A breach a re-grade replaced, or one the close ended, stays as overdue as it was then.
+                ended = d["superseded_at"] or self.detail.incident["status"] == "closed"
+                remaining = d["remaining_s"] if ended else (due - now).total_seconds()
                 state = "breached" if remaining < 0 else state
                 when = format_countdown(remaining)
             elif state == "met_late":
@@ -275,7 +341,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             line = Text(f"{STEP_MARK.get(step['state'], '[ ]')} {clean(title)}")
             if step["state"] != "pending":
                 who = (_("skipped by {login}") if step["state"] == "skipped" else _("done by {login}")).format(
-                    login=step["by"]
+                    login=clean(step["by"])
                 )
                 if step["reason"]:
                     said = _("({what}: {reason})").format(what=who, reason=_clean_line(step["reason"]))
@@ -303,7 +369,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
                     said = _clean_line(last["who"] or last["note"])
                     how = _("{login} via {channel} {at}: {said}") if said else _("{login} via {channel} {at}")
                     text.append(
-                        "  " + how.format(login=last["by"], channel=last["via"], at=last["at"], said=said), "dim"
+                        "  " + how.format(login=clean(last["by"]), channel=last["via"], at=last["at"], said=said), "dim"
                     )
                 text.append("\n")
         self.query_one("#obligations", Static).update(text)
@@ -311,7 +377,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
     def _render_notes(self, notes: list[dict[str, Any]]) -> None:
         text = Text.assemble((_("Notes ({count}; m: add)").format(count=len(notes)) + "\n", "bold"))
         for note in notes[-20:]:
-            text.append(f"{note['at']} {note['author']}: ", "dim")
+            text.append(f"{note['at']} {clean(note['author'])}: ", "dim")
             text.append(_clean_block(note["text"]) + "\n")
         self.query_one("#notes", Static).update(text)
 
@@ -363,9 +429,10 @@ class IncidentScreen(IncidentActions, Screen[None]):
         text = Text.assemble((_("Timeline (newest first)") + "\n", "bold"))
         for event in self.detail.timeline[:50]:
             at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).astimezone(self.ctx.zone)
-            text.append(f"{at.strftime('%m-%d %H:%M:%S')} {cell(event['actor'], 14)} {event['action']:<10} ", "dim")
-            details = ", ".join(f"{k}={v}" for k, v in event["details"].items() if v not in (None, "", [], {}))
-            text.append(_clean_line(details)[:140] + "\n")
+            text.append(f"{at.strftime('%m-%d %H:%M:%S')} {cell(event['actor'], 14)} ", "dim")
+            # A sentence, as the record and the history say it; never the audit's own fields.
+            said = describe(event["action"], event["details"], english=False)
+            text.append(_clean_line(said)[:160] + "\n")
         self.query_one("#timeline", Static).update(text)
 
     # -- keys -------------------------------------------------------------------------------
@@ -381,9 +448,20 @@ class IncidentScreen(IncidentActions, Screen[None]):
         return None if key in (None, "-") else key
 
     def action_tick(self) -> None:
+        """Only a step the operator can see, under the focus: one scrolled out of view (or
+        with the focus elsewhere) is brought into view first, and space again ticks it."""
         key = self._selected_step()
-        if key:
+        if key and self._step_in_view():
             self._step(key, False, None)
+
+    def _step_in_view(self) -> bool:
+        playbook = self.query_one("#playbook", Playbook)
+        if playbook.has_focus and playbook.in_view():
+            return True
+        playbook.focus()
+        playbook.reveal()
+        self.app.notify(_("The highlighted step was out of view; it is shown now: press the key again."), timeout=5)
+        return False
 
     @on(OptionList.OptionSelected, "#playbook")
     def _step_selected(self) -> None:
@@ -393,7 +471,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
         from opsdeck.screens.forms import TextForm
 
         key = self._selected_step()
-        if key:
+        if key and self._step_in_view():
             self._form(
                 TextForm(
                     _("Skip step {step} of #{id}").format(step=key, id=self.incident_id),

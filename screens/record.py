@@ -1,12 +1,13 @@
-"""`w` on an incident: its post-incident record. Before filing, the draft drawn from the
-stored facts and the audit trail, editable in place; ctrl+s files it as written and
-closes the incident (what `opsdeck report file` does). Once filed, the record as filed,
-read-only. A refusal (not resolved, a level I/II close by an operator, someone else's
-change) is shown and the text stays, so nothing typed is lost."""
+"""`w` on an incident: its post-incident record. Before filing, the stored draft (drafted
+at resolve, written by people across sessions), editable in place; ctrl+s saves it as the
+draft and files it as written, closing the incident (what `opsdeck report file` does).
+Once filed, the record as filed, read-only. A refusal (sections not written yet, not
+resolved, a level I/II close by an operator, someone else's change) is shown and the
+text stays, saved as the draft, so nothing typed is lost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import work
@@ -16,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend import record, words
+from opsdeck.backend import drafts, words
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident
@@ -31,6 +32,7 @@ from opsdeck.tui.widgets.keyhints import KeyHints
 class Loaded:
     text: str
     version: int
+    draft_version: int  # the stored draft's (0: none stored yet)
     filed: str | None  # when it was filed, shown in the title; None for a draft
     status: str
 
@@ -52,6 +54,7 @@ class RecordScreen(Screen[None]):
         self.ctx = context
         self.incident_id = incident_id
         self.loaded: Loaded | None = None
+        self.shown_text = ""  # the text as loaded or last saved
         self.leaving = False  # esc once more leaves an edited draft
 
     def compose(self) -> ComposeResult:
@@ -73,16 +76,23 @@ class RecordScreen(Screen[None]):
                 )
             if incident.record_filed_at and incident.record:
                 filed = format_local(incident.record_filed_at, self.ctx.zone)
-                return Loaded(incident.record, incident.version, filed, incident.status)
-            draft = record.markdown(record.draft(session, self.incident_id, self.ctx.clock()), self.ctx.zone)
-            return Loaded(draft, incident.version, None, incident.status)
+                return Loaded(incident.record, incident.version, 0, filed, incident.status)
+            draft, draft_version = drafts.current(session, self.incident_id, self.ctx.clock(), self.ctx.zone)
+            return Loaded(draft, incident.version, draft_version, None, incident.status)
 
     @work(thread=True, group="record-file", exit_on_error=False)
-    def file(self, text: str, version: int) -> str:
-        Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only).close(
-            self.incident_id, record=text, zone=self.ctx.zone, expected_version=version
-        )
+    def file(self, text: str, version: int, draft_version: int) -> str:
+        service = Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only, by=self.ctx.by)
+        if text != self.shown_text:  # what was typed is kept, filed or not
+            saved = service.save_draft(self.incident_id, text, seen=draft_version)
+            self.app.call_from_thread(self._saved, text, saved.version)
+        service.close(self.incident_id, record=text, zone=self.ctx.zone, expected_version=version)
         return _("#{id}: record filed, incident closed").format(id=self.incident_id)
+
+    def _saved(self, text: str, draft_version: int) -> None:
+        if self.loaded is not None:
+            self.loaded = replace(self.loaded, draft_version=draft_version)
+            self.shown_text = text
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -107,12 +117,13 @@ class RecordScreen(Screen[None]):
                 id=self.incident_id, status=words.status(loaded.status)
             )
         else:
-            title = _("Record #{id}: draft; edit it, ctrl+s files it and closes the incident").format(
+            title = _("Record #{id}: draft; write it, ctrl+s saves it and, once written, files it").format(
                 id=self.incident_id
             )
         self.query_one("#record-title", Static).update(Text(title))
         area = self.query_one("#record-text", TextArea)
-        area.load_text(clean(loaded.text, one_line=False))  # stored text, never a control sequence
+        self.shown_text = clean(loaded.text, one_line=False)  # stored text, never a control sequence
+        area.load_text(self.shown_text)
         area.read_only = not editable
         area.focus()
         self.refresh_bindings()
@@ -132,13 +143,13 @@ class RecordScreen(Screen[None]):
     def action_file(self) -> None:
         if self.loaded is None or self.loaded.filed is not None:
             return
-        self.file(self.query_one("#record-text", TextArea).text, self.loaded.version)
+        self.file(self.query_one("#record-text", TextArea).text, self.loaded.version, self.loaded.draft_version)
 
     def action_back(self) -> None:
         area = self.query_one("#record-text", TextArea)
-        edited = self.loaded is not None and not area.read_only and area.text != clean(self.loaded.text, one_line=False)
+        edited = self.loaded is not None and not area.read_only and area.text != self.shown_text
         if edited and not self.leaving:
             self.leaving = True
-            self.app.notify(_("The draft is edited and not filed: esc again leaves it, ctrl+s files it"), timeout=5)
+            self.app.notify(_("The draft is edited and not saved: esc again leaves it, ctrl+s saves it"), timeout=5)
             return
         self.app.pop_screen()

@@ -73,9 +73,14 @@ class ReplayScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def load(self, at: datetime) -> str:
+        from opsdeck.backend.warning_trail import warnings_at  # the warnings (预警) open then
+        from opsdeck.tui.warning_commands import open_warning_lines
+
         with self.ctx.store.read() as session:
             rows = board_at(session, at, now=self.ctx.clock())
-        return render_replay(rows, at, self.ctx.zone, width=max(60, self.size.width - 2))
+            warned = warnings_at(session, at, self.ctx.zone)
+        board = render_replay(rows, at, self.ctx.zone, width=max(60, self.size.width - 2))
+        return board + "".join(line + "\n" for line, _style in open_warning_lines(warned))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "replay":

@@ -108,8 +108,10 @@ def read_wall(ctx: BoardContext, request: Request) -> WallLoad:
     """One read of everything that changed (a thread worker calls this)."""
     now = ctx.clock()
     with ctx.store.read() as session:
-        top = board.load_keys(session, EVERYTHING, "due", limit=MAX_ROWS)
-        fresh = board.load_keys(session, EVERYTHING, "due", ids=sorted(request.changed)) if request.changed else []
+        top = board.load_keys(session, EVERYTHING, "due", limit=MAX_ROWS, now=now)
+        fresh = (
+            board.load_keys(session, EVERYTHING, "due", ids=sorted(request.changed), now=now) if request.changed else []
+        )
         cached = frozenset() if request.full else request.cached
         rows = board.load_rows(session, [k.id for k in top if k.id in request.changed or k.id not in cached])
         ranks = {k.id: k.rank for k in (*top, *fresh)}
@@ -130,7 +132,7 @@ def read_wall(ctx: BoardContext, request: Request) -> WallLoad:
             return replace(load, panels=board.load_panels(session, now), newest=_max_id(newest))
         fields: dict[str, Any] = {}
         if "incidents" in request.parts:
-            fields |= board.incident_panels(session)
+            fields |= board.incident_panels(session, now)
         if "probes" in request.parts:
             fields |= board.probe_panels(session, now)
     return replace(load, panel_fields=fields)
@@ -152,7 +154,7 @@ def _trail(session: Any, incident_id: int) -> Trail:
 
 
 def _breached(row: Row, now: datetime) -> bool:
-    return row.due_at is not None and now > row.due_at
+    return bool(row.clocks) and now > row.clocks[0].due_at
 
 
 # -- alerts ------------------------------------------------------------------------------
@@ -198,16 +200,18 @@ class Alerts:
         """Clocks that breached since the last look (once per clock)."""
         raised = 0
         for row in rows.values():
-            if row.due_at is not None and now > row.due_at and (row.id, row.due_at) not in self._late_seen:
-                self._late_seen.add((row.id, row.due_at))
-                raised += self._raise(row.id, Alert("LATE", row.due_at, row.due_at))
+            due_at = row.clocks[0].due_at if row.clocks else None  # the earliest clock (sorted by due)
+            if due_at is not None and now > due_at and (row.id, due_at) not in self._late_seen:
+                self._late_seen.add((row.id, due_at))
+                raised += self._raise(row.id, Alert("LATE", due_at, due_at))
         return raised
 
     def settle(self, rows: Mapping[int, Row], now: datetime) -> None:
         """Drop what was acknowledged, met, or left the wall."""
         for (incident_id, kind), alert in list(self.active.items()):
             row = rows.get(incident_id)
-            met = kind == "LATE" and (row is None or row.due_at != alert.due_at or now <= alert.due_at)
+            first = row.clocks[0].due_at if row is not None and row.clocks else None
+            met = kind == "LATE" and (row is None or first != alert.due_at or now <= alert.due_at)
             if row is None or met or self._acknowledged(incident_id, alert):
                 del self.active[(incident_id, kind)]
 
@@ -334,6 +338,9 @@ class WallScreen(Screen[None]):
         for row in self._visible():
             row.tick(now)
         self._banners(now)
+        if self.panels is not None and self.panels.duty_changes_at is not None and now >= self.panels.duty_changes_at:
+            self.panels = replace(self.panels, duty_changes_at=None)  # a hand-off: who is on duty changed
+            self._changed(frozenset(), False, True)
 
     def _blink(self) -> None:
         """The flash phase comes from the clock: every 0.5 s on a real one, frozen on a
@@ -389,9 +396,9 @@ class WallScreen(Screen[None]):
         self.last_error = error.splitlines()[0] if error else ""
         self._banners(self.ctx.clock())
 
-    def _beat(self, beat: datetime | None) -> None:
+    def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None:
         if self.panels is not None:
-            self.panels = replace(self.panels, worker_beat_at=beat)
+            self.panels = replace(self.panels, worker_beat_at=beat, duty_leases=leases)
             self._banners(self.ctx.clock())
 
     def _skew(self, skew: float) -> None:
@@ -465,7 +472,9 @@ class WallScreen(Screen[None]):
         for n, widget in enumerate(self.query(WallRow)):
             if n < len(ids):
                 row = self.rows[ids[n]]
-                widget.show(RowView(row, self.alerts.kind_of(row.id), self.rules.get(row.rule or "")), now)
+                clock = row.clock(now)
+                rule = self.rules.get(clock.rule) if clock else None
+                widget.show(RowView(row, self.alerts.kind_of(row.id), rule, clock), now)
                 widget.display = True
             else:
                 widget.display = False

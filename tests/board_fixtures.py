@@ -12,7 +12,7 @@ from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
 
-from .conftest import FakeClock, demo_fixture
+from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 
 HOSTILE = "evil\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07 title\x1b]0;pwned\x07\x1b[2J\u202eReversed"
 
@@ -22,6 +22,7 @@ def seeded_store(url: str, clock: FakeClock) -> Store:
     Service(store, "system:opsdeck").import_records("roster", demo_fixture("roster.toml"))
     Service(store, "lead").import_records("contacts", demo_fixture("contacts.toml"))
     Service(store, "lead").import_records("systems", demo_fixture("systems.toml"))
+    allow_as_on_postgresql(store)
     return store
 
 

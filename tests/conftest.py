@@ -26,6 +26,8 @@ from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
+from . import os_users as os_users_mod
+
 PG_URL = os.environ.get("OPSDECK_TEST_PG", "")
 REQUIRE_PG = os.environ.get("OPSDECK_REQUIRE_PG") == "1"
 T0 = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)
@@ -120,7 +122,15 @@ def seeded(store: Store) -> Store:
     Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
     Service(store, "lead").import_records("contacts", demo_fixture("contacts.toml"))
     Service(store, "lead").import_records("systems", demo_fixture("systems.toml"))
+    allow_as_on_postgresql(store)
     return store
+
+
+def allow_as_on_postgresql(store: Store) -> None:
+    """Tests run the CLI `--as` the demo logins. A SQLite store in the test's own folder is
+    this login's alone, so `--as` works there; a PostgreSQL store needs its setting on."""
+    if store.dialect == "postgresql":
+        Service(store, "lead").set_allow_as(True)
 
 
 @pytest.fixture
@@ -133,7 +143,6 @@ def as_(seeded: Store) -> Callable[[str], Service]:
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):  # type: ignore[no-untyped-def]
     """Run `opsdeck ARGS` in-process: returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("OPSDECK_CONFIG", str(tmp_path / "no-user-config.toml"))
-    monkeypatch.setenv("OPSDECK_ALLOW_AS", "1")
     monkeypatch.setenv("OPSDECK_TIMEZONE", "UTC")
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -177,6 +186,28 @@ def _english_again() -> Iterator[None]:
     i18n.set_language("en")
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     reason = _pg_available()
-    return "PostgreSQL suites: " + ("run against " + PG_URL if reason is None else f"SKIPPED ({reason})")
+    root = os_users_mod.unavailable()
+    return [
+        "PostgreSQL suites: " + ("run against " + PG_URL if reason is None else f"SKIPPED ({reason})"),
+        "Second-OS-user suites: " + ("run" if root is None else f"SKIPPED ({root})"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def _os_users_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reason = os_users_mod.unavailable()
+    if reason:
+        if os_users_mod.REQUIRE:
+            pytest.fail(f"OPSDECK_REQUIRE_ROOT_TESTS=1 but {reason}")
+        pytest.skip(reason)
+    return os_users_mod.build_venv(tmp_path_factory.mktemp("os-users"))
+
+
+@pytest.fixture
+def os_users(_os_users_venv: Path) -> Iterator[os_users_mod.OSUsers]:
+    """Real second OS users running a real install of opsdeck (root only; see tests/os_users.py)."""
+    users = os_users_mod.OSUsers(_os_users_venv, os_users_mod.BASE / "run")
+    yield users
+    users.cleanup()

@@ -360,9 +360,12 @@ def _slow_write_and_anchor(seeded: Store, as_: As) -> None:
         except BaseException as error:  # pragma: no cover - reported below
             results.append(error)
 
+    as_("servers").note(quick, "quick")
     with seeded.write("servers") as uow:
+        # Writes through opsdeck queue on one lock (one time per transaction), so ids
+        # commit in order; a writer outside opsdeck can still hold one back: the anchor
+        # waits for any write in flight.
         uow.record("note", {"text": "slow"}, incident_id=slow)  # id N, not yet committed
-        as_("servers").note(quick, "quick")  # id N+1, committed
         thread = threading.Thread(target=take)
         thread.start()
         deadline = time.monotonic() + 10

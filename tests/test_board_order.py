@@ -107,10 +107,10 @@ def test_a_patched_order_is_the_sorted_order(
     fresh = {i: Key(i, *v) for i, v in after.items()}
     changed = frozenset((set(old) | set(fresh)) - untouched)
     fresh = {i: k for i, k in fresh.items() if i in changed}
-    keys, order = board_screen._patched(old, board_screen._ordered(old, sort), changed, fresh, board.SORT_KEYS[sort])
+    keys, order = board.patched(old, board.ordered(old, sort), changed, fresh, board.SORT_KEYS[sort])
     expected = {i: k for i, k in old.items() if i not in changed} | fresh
     assert keys == expected
-    assert order == board_screen._ordered(expected, sort)
+    assert order == board.ordered(expected, sort)
 
 
 async def test_the_first_page_shows_before_every_key_is_read(
@@ -124,7 +124,7 @@ async def test_the_first_page_shows_before_every_key_is_read(
         ops.open(f"disk alarm {n}", category="server_fault", level=("II", "III", "IV")[n % 3])
         clock.advance(minutes=1)
     with store.read() as session:
-        truth = [k.id for k in board.load_keys(session, BoardFilter())]
+        truth = [k.id for k in board.load_keys(session, BoardFilter(), now=clock())]
     monkeypatch.setattr(board_screen, "FIRST_PAGE", 8)
     release = threading.Event()
     real_load_keys = board.load_keys

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from opsdeck.backend import queries
 from opsdeck.backend.calls import mask
 from opsdeck.backend.errors import DomainError, InvalidInput
+from opsdeck.backend.identity import os_login
 from opsdeck.backend.models import AuditEvent, Incident
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
 from .conftest import FakeClock
+from .records import RECORD
 
 PHONE = "+86 10 5550 7777"
 
@@ -66,7 +68,7 @@ def test_refusals_say_why_and_log_nothing(seeded: Store, as_) -> None:  # type: 
     with pytest.raises(DomainError, match="viewers change nothing"):
         as_("auditor").add_call(incident.id, caller="c", contact=PHONE, need="n", callback=False)
     as_("servers").resolve(incident.id, resolution="fixed")
-    as_("servers").close(incident.id)
+    as_("servers").close(incident.id, record=RECORD)
     with pytest.raises(DomainError, match="its record is filed"):
         as_("web").add_call(incident.id, caller="c", contact=PHONE, need="n", callback=False)
     with seeded.read() as session:
@@ -129,7 +131,8 @@ def test_cli_masks_unless_a_member_unmasks_and_that_is_audited(seeded: Store, st
     assert code == 0 and PHONE in out, err
     code, out, _ = cli(*base, "--as", "auditor", "audit", "show", "system", "--json")
     unmasked = [e for e in json.loads(out) if e["action"] == "unmask_calls"]
-    assert [(e["actor"], e["details"]) for e in unmasked] == [("lead", {"calls_of": "all"})]
+    # the event names the lead acted as, and who used --as to act as them
+    assert [(e["actor"], e["details"]) for e in unmasked] == [("lead", {"calls_of": "all", "by": os_login()})]
     code, out, err = cli(*base, "--as", "web", "calls", "done", "1", "--note", "told them")
     assert code == 0 and "called back" in out, err
     code, out, _ = cli(*base, "--as", "web", "calls", "list", "--owed")

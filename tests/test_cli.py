@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from opsdeck.backend import identity
+
 from .conftest import demo_fixture
+from .records import filled
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
 
@@ -24,7 +27,7 @@ def db(sqlite_url: str, cli) -> str:  # type: ignore[no-untyped-def]
     return sqlite_url
 
 
-def test_round_trip(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip(db: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli(
         "--db",
         db,
@@ -48,12 +51,18 @@ def test_round_trip(db: str, cli) -> None:  # type: ignore[no-untyped-def]
         ("incident", "step", incident_id, "restart"),
         ("incident", "cause", incident_id, "--note", "bad deploy"),
         ("incident", "resolve", incident_id, "--resolution", "rolled back to 4.2"),
-        ("incident", "close", incident_id),
     ]
     for args in steps:
         code, out, err = cli("--db", db, "--as", "servers", *args)
         assert (code, err) == (0, ""), args
         assert out.startswith(f"#{incident_id} ")
+    code, out, err = cli("--db", db, "--as", "servers", "incident", "close", incident_id)
+    assert code == 1 and "Summary, Lessons empty or still the draft's placeholder" in err, err
+    code, draft, _ = cli("--db", db, "report", incident_id)
+    record = tmp_path / "record.md"
+    record.write_text(filled(draft), "utf-8")
+    code, out, err = cli("--db", db, "--as", "servers", "report", "file", incident_id, "--from", str(record))
+    assert (code, err) == (0, "") and out.startswith(f"#{incident_id} ")
     code, out, _ = cli("--db", db, "incident", "show", incident_id, "--json")
     data = json.loads(out)
     assert data["status"] == "closed" and data["close_kind"] == "resolved"
@@ -163,10 +172,47 @@ def test_global_options_after_the_command(db: str, cli) -> None:  # type: ignore
     assert code == 0 and out.strip().isdigit()
 
 
-def test_as_is_refused_unless_allowed(db: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("OPSDECK_ALLOW_AS")
+def test_as_works_on_a_store_of_ones_own_only_or_where_a_lead_allows_it(db: str, cli, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Path(db.removeprefix("sqlite:///"))
+    # Another login could write this file: --as would grant whoever runs it every login.
+    store.chmod(0o664)
     code, _, err = cli("--db", db, "--as", "lead", "incident", "list")
-    assert code == 1 and "--as is off" in err and "OPSDECK_ALLOW_AS=1" in err
+    assert code == 1 and "not yours alone" in err and "opsdeck db allow-as on" in err
+    # The old switches grant nothing, and say so in one line.
+    monkeypatch.setenv("OPSDECK_ALLOW_AS", "1")
+    code, _, err = cli("--db", db, "--as", "lead", "incident", "list")
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert code == 1 and len(warning) == 1 and "OPSDECK_ALLOW_AS grants nothing" in warning[0]
+    monkeypatch.delenv("OPSDECK_ALLOW_AS")
+    # A lead (this process's own login on the roster) turns the store's setting on.
+    me = identity.os_login()
+    roster = tmp_path / "me.toml"
+    roster.write_text(f'[[member]]\nlogin = "{me}"\nname = "Me"\npermission = "lead"\n')
+    store.chmod(0o600)
+    assert cli("--db", db, "--as", "lead", "roster", "import", str(roster))[0] == 0
+    store.chmod(0o664)
+    code, _, err = cli("--db", db, "--as", "servers", "db", "allow-as", "on")
+    assert code == 1 and "not yours alone" in err  # --as cannot turn on --as
+    assert cli("--db", db, "db", "allow-as", "on")[0] == 0
+    code, out, err = cli("--db", db, "--as", "servers", "incident", "open", "--title", "t", "--json")
+    assert code == 0, err
+    code, out, _ = cli("--db", db, "audit", "show", str(json.loads(out)["id"]), "--json")
+    opened = json.loads(out)[0]
+    assert opened["actor"] == "servers" and opened["details"]["by"] == me
+    code, out, _ = cli("--db", db, "audit", "show", "system", "--json")
+    setting = json.loads(out)[-1]
+    assert (setting["actor"], setting["action"], setting["details"]) == (me, "setting.allow_as", {"allow_as": True})
+    assert cli("--db", db, "db", "allow-as", "off")[0] == 0
+    assert cli("--db", db, "--as", "servers", "incident", "list")[0] == 1
+
+
+def test_logins_are_checked_and_never_echoed_raw(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("--db", db, "--as", "x\x1b]52;c;ZWNobyBoaQ==\x07", "incident", "list")
+    assert code == 2 and "is not a login" in err and "\x1b" not in err and "\x07" not in err
+    code, _, err = cli("--db", db, "--as", "system:worker@host", "incident", "list")
+    assert code == 2 and "is not a login" in err
+    code, _, err = cli("--db", db, "incident", "list", "\x1b[2J\x1b]0;pwned\x07")
+    assert code == 2 and "unrecognized arguments" in err and "\x1b" not in err and "\x07" not in err
 
 
 def test_a_password_on_the_command_line_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
@@ -228,7 +274,6 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
-        "OPSDECK_ALLOW_AS": "1",
         "OPSDECK_DB": f"sqlite:///{tmp_path / 'cli.db'}",
     }
 

@@ -94,6 +94,13 @@ def test_environment_reads_yes_and_no_words(site: Path, user: Path) -> None:
     assert config.load(environ={"OPSDECK_ALLOW_AS": "off"}).allow_as is False
 
 
+def test_the_board_bell_is_off_unless_asked(site: Path, user: Path) -> None:
+    assert config.load(environ={}).board_bell is False
+    assert config.load(environ={"OPSDECK_BOARD_BELL": "1"}).board_bell is True
+    write(user, "board_bell = true\n")
+    assert config.load(environ={}).board_bell is True
+
+
 def test_user_file_path_comes_from_opsdeck_config(user: Path) -> None:
     assert config.user_config_path() == user
 
@@ -116,8 +123,8 @@ def test_unknown_key_names_the_file_the_key_and_the_known_keys(site: Path, user:
     assert error.code == "config_key"
     assert f"{user}: unknown key 'colour'" in str(error)
     assert (
-        "use one of allow_as, ascii, bell, db, keep_done, keep_results, keymap, language, notify_dead_after, spool, "
-        "spool_encoding, theme, timezone" in str(error)
+        "use one of allow_as, ascii, bell, board_bell, db, keep_done, keep_results, keymap, language, notify_dead_after, receive, spool, "
+        "spool_encoding, spool_group, theme, timezone" in str(error)
     )
     assert error.params == {"file": str(user), "key": "colour"}
 

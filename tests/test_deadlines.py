@@ -1,10 +1,11 @@
 """The plan's clocks as a pure function of facts, at every boundary: a second before,
-at, and after each deadline (DOMAIN.md §3)."""
+at, and after each deadline (docs/plan.md#deadlines)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -153,9 +154,26 @@ def test_a_reopened_incident_that_is_still_classified_owes_no_classification() -
     assert clocks(classified("IV", at=T0 + 10 * M))["classify"].met_at == T0 + 10 * M
 
 
-def test_closing_meets_every_clock() -> None:
-    closed = replace(NEW, status="closed", closed_at=T0 + 10 * M)
-    assert {state(c, T0 + 5 * H).state for c in derive(closed, RULES)} == {"met"}
+def test_closing_meets_no_clock_it_waives_those_not_yet_due() -> None:
+    closed = replace(NEW, status="closed", closed_at=T0 + 10 * M, closed_by="lead", last_activity_at=T0 + 10 * M)
+    found = derive(closed, RULES)
+    assert {state(c, T0 + 5 * H).state for c in found} == {"waived"}
+    assert {(c.met_at, c.waived_at, c.waived_by) for c in found} == {(None, T0 + 10 * M, "lead")}
+
+
+def test_closing_after_a_clock_is_due_leaves_it_breached() -> None:
+    closed = replace(NEW, status="closed", closed_at=T0 + 40 * M, closed_by="lead")
+    late = clocks(closed)
+    assert state(late["classify"], T0 + 5 * H).state == "breached"  # due at 30 min
+    assert state(late["supervisor"], T0 + 5 * H).state == "waived"  # due at 60 min
+
+
+def test_a_superseded_clock_keeps_the_state_it_had() -> None:
+    classify = clocks(NEW)["classify"]  # due at 30 min
+    row = SimpleNamespace(**{**asdict(classify), "superseded_at": T0 + 40 * M})
+    assert state(row, T0 + 5 * H) == deadlines.ClockState("breached", -600)  # as overdue as then
+    row.superseded_at = T0 + 20 * M
+    assert state(row, T0 + 5 * H).state == "superseded"
 
 
 # -- properties ------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def test_bad_input_is_quarantined_with_its_reason_and_nothing_else_stops(store: 
     assert spool_summary(store)["quarantined"] == len(reasons)
 
 
-def test_a_file_over_the_size_limit_and_a_symlink_out_of_the_spool(store: Store, spool: Path, tmp_path: Path) -> None:
+def test_a_file_over_the_size_limit_and_a_symlink_are_quarantined(store: Store, spool: Path, tmp_path: Path) -> None:
     (spool / "big.json").write_bytes(b'{"status": "pass", "output": "' + b"x" * 2000 + b'"}')
     outside = tmp_path / "secret.json"
     outside.write_text('{"status": "pass"}')
@@ -150,8 +150,11 @@ def test_a_file_over_the_size_limit_and_a_symlink_out_of_the_spool(store: Store,
     report = ingester(store, spool, max_bytes=1000).scan()
     assert report.quarantined == 2
     assert "over 1000 bytes" in (spool / "quarantine" / "big.json.reason").read_text()
-    assert "symlink leading out of the spool" in (spool / "quarantine" / "link.json.reason").read_text()
-    assert outside.exists()
+    assert "a symbolic link: not followed" in (spool / "quarantine" / "link.json.reason").read_text()
+    assert not (spool / "quarantine" / "link.json").exists()  # nothing of what it points to is copied
+    assert not (spool / "link.json").is_symlink()  # the link is removed, not what it points to
+    assert outside.read_text() == '{"status": "pass"}'
+    assert len((spool / "quarantine" / "big.json").read_bytes()) == 2032  # copied whole
 
 
 def test_gb18030_is_read_with_the_spool_encoding(store: Store, spool: Path) -> None:
@@ -341,3 +344,13 @@ def test_a_long_json_lines_backlog_is_read_over_several_scans(store: Store, spoo
     for _ in range(8):
         ingest.scan()
     assert result_count(store) == 120
+
+
+def test_a_binary_checkresult_with_its_marker_is_quarantined_once(store: Store, spool: Path) -> None:
+    (spool / "cBIN001").write_bytes(b"\x00\x01\x02garbage\x00" * 20)
+    (spool / "cBIN001.ok").write_bytes(b"")
+    ingest = ingester(store, spool)
+    first, second = ingest.scan(), ingest.scan()
+    assert (first.quarantined, second.quarantined) == (1, 0)
+    assert "binary" in (spool / "quarantine" / "cBIN001.reason").read_text()
+    assert sorted(os.listdir(spool)) == ["done", "quarantine"]

@@ -93,7 +93,7 @@ def _dashboard(db: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`opsdeck` in a terminal (a pty), as an operator starts the board."""
     import pty
 
-    environ = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "OPSDECK_ALLOW_AS": "1", "TERM": "xterm", **env}
+    environ = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "TERM": "xterm", **env}
     leader, follower = pty.openpty()
     try:
         return subprocess.run(

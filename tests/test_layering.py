@@ -56,7 +56,10 @@ def test_tui_package_init_imports_nothing() -> None:
     [["incident", "list"], ["incident", "list", "--json"], ["roster", "list"], ["audit", "verify"]],
 )
 def test_non_drawing_commands_never_import_textual(argv: list[str], tmp_path: Path) -> None:
+    from opsdeck.backend.schema import open_store
+
     env = {"OPSDECK_CONFIG": str(tmp_path / "none.toml"), "OPSDECK_DB": f"sqlite:///{tmp_path / 's.db'}"}
+    open_store(env["OPSDECK_DB"]).dispose()  # a read command never creates a store
     modules = loaded_modules(
         f"from opsdeck.tui.cli import main\nimport contextlib, io\n"
         f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main({argv!r}) == 0",

@@ -307,3 +307,38 @@ def test_the_demo_delivers_to_its_own_pager(seeded: Store, tmp_path: Path) -> No
     finally:
         stop.set()
         serving.join(timeout=5)
+
+
+def test_delivery_outcomes_are_counters_that_never_go_down(
+    seeded: Store, receiver: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """failed -> dead -> retried -> sent: the outbox's states come and go, the counters
+    of attempts by outcome (opsdeck_notification_deliveries_total) only grow."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from opsdeck.backend.metrics import registry_for
+
+    def deliveries() -> dict[str, float]:
+        text = generate_latest(registry_for(seeded, clock())).decode()
+        return {
+            s.labels["outcome"]: s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "opsdeck_notification_deliveries_total"
+        }
+
+    configure(seeded, receiver, tmp_path)
+    Receiver.mode = "fail"
+    Service(seeded, "servers").open("x")
+    send = sender(seeded, dead_after=timedelta(hours=1))
+    send.run_once()
+    assert deliveries() == {"failed": 3}
+    clock.advance(hours=2)
+    send.run_once()
+    assert deliveries() == {"failed": 3, "dead": 3}
+    Receiver.mode = "ok"
+    Service(seeded, "servers").retry_message(outbox(seeded, "dead")[0]["id"])
+    send.run_once()
+    assert deliveries() == {"failed": 3, "dead": 3, "sent": 1}  # dead in the outbox now: 2; counted: 3
+    assert len(outbox(seeded, "dead")) == 2

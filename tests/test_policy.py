@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from opsdeck.backend import policy, queries
+from opsdeck.backend import documents, policy, queries
 from opsdeck.backend.domain import CLASSIFIED_CATEGORIES
 from opsdeck.backend.errors import DomainError, ErrorKind, InvalidInput
 from opsdeck.backend.models import PolicyVersion
@@ -102,7 +102,7 @@ def test_default_server_fault_playbook_has_both_contract_branches() -> None:
 def test_new_store_holds_the_defaults_as_version_one(store: Store) -> None:
     [row] = versions(store)
     assert (row.version, row.actor, row.source) == (1, SEED_ACTOR, "(built-in defaults)")
-    assert row.hash == policy.document_hash(policy.default_document())
+    assert row.hash == documents.document_hash(policy.default_document())
     [event] = system_trail(store)
     assert (event["action"], event["actor"], event["details"]["version"]) == ("policy_applied", SEED_ACTOR, 1)
 
@@ -121,7 +121,7 @@ def test_applying_a_valid_file_stores_a_new_version(seeded: Store, tmp_path: Pat
     ]
     # Categories the file leaves out keep the defaults.
     assert v2.document["playbooks"]["disaster"] == v1.document["playbooks"]["disaster"]
-    assert v2.hash == policy.document_hash(v2.document) != v1.hash
+    assert v2.hash == documents.document_hash(v2.document) != v1.hash
 
 
 def test_applying_a_file_appends_to_the_system_audit_chain(seeded: Store, tmp_path: Path) -> None:
@@ -132,6 +132,8 @@ def test_applying_a_file_appends_to_the_system_audit_chain(seeded: Store, tmp_pa
     assert after[: len(before)] == before
     [event] = after[len(before) :]
     assert (event["action"], event["actor"], event["seq"]) == ("policy_applied", "lead", before[-1]["seq"] + 1)
+    row = event["details"].pop("row")  # the version and a keyed digest of its document (backend/vouch.py)
+    assert row["version"] == 2 and row["document"].startswith("hmac-sha256:")
     assert event["details"] == {"version": 2, "hash": versions(seeded)[-1].hash, "source": str(path)}
 
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opsdeck.backend import probe_formats as pf
-from opsdeck.backend.probe_formats import FormatError, ParsedResult, PerfDatum
+from opsdeck.backend import probes as pf
+from opsdeck.backend.probes import FormatError, ParsedResult, PerfDatum
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "probes"
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # unix 1795834800, the fixtures' "now"
@@ -1261,3 +1261,30 @@ def test_detect_never_raises(name: str, head: bytes) -> None:
         "health",
         "jsonl",
     }
+
+
+def test_a_passive_nagios_result_keeps_its_return_code_with_early_timeout() -> None:
+    """NRDP writes early_timeout=1 on every result; Nagios applies the timeout to active checks only."""
+    [passive_ok] = nagios("host_name=a", "check_type=1", "early_timeout=1", "return_code=0", "output=OK")
+    [passive_warn] = nagios("host_name=a", "check_type=1", "early_timeout=1", "return_code=1", "output=W")
+    [active] = nagios("host_name=a", "check_type=0", "early_timeout=1", "return_code=0", "output=")
+    assert (passive_ok.state, passive_warn.state, active.state) == ("OK", "WARNING", "CRITICAL")
+
+
+def test_health_entries_with_one_component_id_are_told_apart_by_node() -> None:
+    """The draft's own example: one componentId, several nodes."""
+    document = {
+        "status": "pass",
+        "serviceId": "svc",
+        "checks": {
+            "cassandra:responseTime": [
+                {"componentId": "dfd6cf2b", "node": 1, "status": "pass", "observedValue": 250},
+                {"componentId": "dfd6cf2b", "node": 2, "status": "warn", "observedValue": 900},
+            ]
+        },
+    }
+    results = pf.parse_health("x", json.dumps(document))
+    assert [(r.probe, r.state) for r in results[1:]] == [
+        ("svc/cassandra:responseTime/dfd6cf2b@1", "OK"),
+        ("svc/cassandra:responseTime/dfd6cf2b@2", "WARNING"),
+    ]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from opsdeck.backend import queries, record
+from opsdeck.backend import drafts, queries, record
 from opsdeck.backend.errors import DomainError, InvalidInput
 from opsdeck.backend.escalation import sweep
 from opsdeck.backend.models import Incident
@@ -102,7 +102,10 @@ def test_the_draft_says_what_a_record_must(seeded: Store, clock: FakeClock) -> N
 
 def test_filing_keeps_the_record_as_written_and_its_hash_in_the_trail(seeded: Store, clock: FakeClock) -> None:
     incident_id = scripted(seeded, clock)
-    written = "# Record\n\nThe pool ran out.  Two spaces, a tab\there, 中文 too.\n"
+    written = (
+        "# Record\n\n## Summary\n\nThe pool ran out.  Two spaces, a tab\there, 中文 too.\n\n"
+        "## Cause\n\nA config push.\n\n## Resolution\n\nRolled back.\n\n## Lessons\n\nReview pushes.\n"
+    )
     Service(seeded, "lead").close(incident_id, record=written)
     with seeded.read() as session:
         incident = session.get(Incident, incident_id)
@@ -154,7 +157,16 @@ def test_cli_shows_the_draft_then_files_an_edited_copy(resolved: tuple[str, int]
     assert data["cause"] == "connection pool exhausted after a config push"
 
     edited = tmp_path / "record.md"
-    edited.write_text(draft.replace("Payment runs fail for every branch.", "Every branch down 2 h."), "utf-8")
+    lessons = "(What to change so it does not happen again.)"
+    assert lessons in draft
+    placeholder = tmp_path / "placeholder.md"
+    placeholder.write_text(draft, "utf-8")
+    code, out, err = cli("--db", url, "--as", "servers", "report", "file", str(incident_id), "--from", str(placeholder))
+    assert code == 1 and "Lessons empty or still the draft's placeholder" in err, err
+    code, out, _ = cli("--db", url, "--as", "auditor", "incident", "show", str(incident_id), "--json")
+    assert json.loads(out)["status"] == "resolved"  # nothing was filed
+    written = draft.replace(lessons, "Alert on pool use.")
+    edited.write_text(written.replace("Payment runs fail for every branch.", "Every branch down 2 h."), "utf-8")
     code, out, err = cli("--db", url, "--as", "servers", "report", "file", str(incident_id), "--from", str(edited))
     assert code == 0, err
     assert f"#{incident_id} record filed, closed" in out
@@ -206,7 +218,6 @@ def test_the_editor_path_files_what_the_operator_saved(resolved: tuple[str, int]
     env = {
         **os.environ,
         "OPSDECK_CONFIG": "/nonexistent",
-        "OPSDECK_ALLOW_AS": "1",
         "OPSDECK_TIMEZONE": "UTC",
         "EDITOR": f"{sys.executable} {editor}",
     }
@@ -220,7 +231,7 @@ def test_the_editor_path_files_what_the_operator_saved(resolved: tuple[str, int]
 
 def test_a_failing_editor_files_nothing_and_keeps_the_text(resolved: tuple[str, int], tmp_path: Path) -> None:
     url, incident_id = resolved
-    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "OPSDECK_ALLOW_AS": "1", "EDITOR": "false"}
+    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "EDITOR": "false"}
     env.pop("VISUAL", None)
     code, out = _run_in_a_terminal([OPSDECK, "--db", url, "--as", "servers", "report", "file", str(incident_id)], env)
     assert code == 2, out
@@ -263,7 +274,10 @@ async def test_on_the_dashboard_the_draft_is_edited_and_filed(resolved: tuple[st
             await until(pilot, lambda: "not resolved" in str(error.render()))
             assert "your text is kept" in str(error.render())
             assert area.text.startswith("Typed before resolving.")
-            await pilot.press("escape")  # edited: the first esc warns
+            with store.read() as session:  # saved as the draft, though not filed
+                assert drafts.current(session, still_open.id, clock.now, UTC)[0].startswith("Typed before resolving.")  # type: ignore[arg-type]
+            area.insert("And more.\n", (0, 0))
+            await pilot.press("escape")  # edited since the save: the first esc warns
             assert isinstance(app.screen, RecordScreen)
             await pilot.press("escape")
             await pilot.press("escape")
@@ -275,13 +289,24 @@ async def test_on_the_dashboard_the_draft_is_edited_and_filed(resolved: tuple[st
             area = app.screen.query_one(TextArea)
             assert area.text.startswith(f"# Post-incident record: #{incident_id} Benefits DB refuses connections")
             area.insert("Filed from the dashboard.\n\n", (0, 0))
+            await pilot.press("ctrl+s")  # the lessons are still the placeholder: refused, kept
+            error = app.screen.query_one("#record-error", Static)
+            await until(pilot, lambda: "Lessons empty or still the draft's placeholder" in str(error.render()))
+            assert isinstance(app.screen, RecordScreen) and area.text.startswith("Filed from the dashboard.")
+            await pilot.press("escape")  # saved: leaves at once; w again finds the draft as written
+            await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+            await pilot.press("w")
+            await until(pilot, lambda: isinstance(app.screen, RecordScreen) and app.screen.loaded is not None)
+            area = app.screen.query_one(TextArea)
+            assert area.text.startswith("Filed from the dashboard.")
+            area.text = area.text.replace("(What to change so it does not happen again.)", "Alert on pool use.")
             await pilot.press("ctrl+s")
             await until(pilot, lambda: not isinstance(app.screen, RecordScreen))
         with store.read() as session:
             incident = session.get(Incident, incident_id)
             assert incident is not None and incident.status == "closed"
             assert incident.record is not None and incident.record.startswith("Filed from the dashboard.")
-            assert "Benefits DB refuses connections" in incident.record
+            assert "Benefits DB refuses connections" in incident.record and "Alert on pool use." in incident.record
             unresolved = queries.get_incident(session, still_open.id)  # type: ignore[arg-type]
         assert unresolved["status"] == still_open.status
     finally:

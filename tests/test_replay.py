@@ -22,6 +22,7 @@ from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import rfc3339
 
 from .conftest import T0, FakeClock
+from .records import RECORD
 
 As = Callable[[str], Service]
 WORKER = "system:worker@test"
@@ -45,7 +46,7 @@ def live_board(store: Store, now: datetime) -> list[dict[str, Any]]:
     """What the live board shows now: its rows in its order, each one's clocks as the
     detail reads them, and the next deadline it counts down."""
     with store.read() as session:
-        keys = board.load_keys(session, BoardFilter(), "due")
+        keys = board.load_keys(session, BoardFilter(), "due", now=now)
         rows = board.load_rows(session, [k.id for k in keys])
         out = []
         for key in keys:
@@ -170,7 +171,7 @@ def run_shift(store: Store, as_: As, clock: FakeClock, tmp_path: Path) -> Shift:
     at(75)
     servers.resolve(shift.ids["B"], resolution="rolled back")
     at(80)
-    servers.close(shift.ids["B"])
+    servers.close(shift.ids["B"], record=RECORD)
     at(85)
     shift.ids["E"] = servers.reopen(shift.ids["B"], reason="errors again").id
     at(90)

@@ -17,6 +17,7 @@ from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
 from .conftest import FakeClock
+from .records import RECORD
 
 As = Callable[[str], Service]
 
@@ -285,21 +286,25 @@ def test_plain_close_names_what_is_missing_and_the_ways_out(seeded: Store, as_: 
     assert show(seeded, incident_id)["status"] == "reported"
 
 
-def test_plain_close_files_the_record(seeded: Store, as_: As, clock: FakeClock) -> None:
+def test_plain_close_refuses_a_draft_still_holding_placeholders(seeded: Store, as_: As, clock: FakeClock) -> None:
     incident_id = opened(as_, category="server_fault", level="IV")
     as_("servers").resolve(incident_id, resolution="disk swapped")
     clock.advance(hours=2)
-    as_("servers").close(incident_id)
+    with pytest.raises(DomainError) as error:
+        as_("servers").close(incident_id)
+    assert error.value.kind is ErrorKind.REFUSED and error.value.code == "record_incomplete"
+    assert "Summary, Cause, Lessons empty or still the draft's placeholder" in str(error.value)
+    assert f"opsdeck report edit {incident_id}" in str(error.value)
+    assert show(seeded, incident_id)["status"] == "resolved" and show(seeded, incident_id)["record_filed_at"] is None
+    as_("servers").close(incident_id, record=RECORD)
     data = show(seeded, incident_id)
     assert data["status"] == "closed" and data["close_kind"] == "resolved"
     assert data["record_filed_at"] == data["closed_at"] == "2026-11-28T05:00:00Z"
     details = trail(seeded, incident_id)[-1]["details"]
     with seeded.read() as session:
         filed = session.get(Incident, incident_id)
-        assert filed is not None and filed.record is not None
-    assert filed.record.startswith(f"# Post-incident record: #{incident_id} ")
-    assert "## Resolution\n\ndisk swapped\n" in filed.record
-    assert details["record_as"] == "draft"
+        assert filed is not None and filed.record == RECORD.strip()
+    assert details["record_as"] == "edited"
     assert details["record_sha256"] == hashlib.sha256(filed.record.encode()).hexdigest()
 
 
@@ -308,7 +313,7 @@ def test_closing_level_i_or_ii_is_for_leads(seeded: Store, as_: As) -> None:
     as_("servers").resolve(incident_id, resolution="moved to spare server")
     with pytest.raises(DomainError, match="level II.*is for leads.*ask a lead: lead"):
         as_("servers").close(incident_id)
-    as_("lead").close(incident_id)
+    as_("lead").close(incident_id, record=RECORD)
     assert show(seeded, incident_id)["status"] == "closed"
 
 
@@ -361,7 +366,7 @@ def test_reopen_closed_opens_a_new_linked_incident(seeded: Store, as_: As) -> No
     incident_id = opened(as_, category="server_fault", level="IV", system="db-cluster")
     as_("lead").assign(incident_id, "servers")
     as_("servers").resolve(incident_id, resolution="restarted")
-    as_("servers").close(incident_id)
+    as_("servers").close(incident_id, record=RECORD)
     new = as_("servers").reopen(incident_id, reason="same fault next morning")
     assert new.id != incident_id
     data = show(seeded, new.id)
@@ -385,7 +390,9 @@ def test_outage_start_correction_needs_a_reason_and_a_past_time(seeded: Store, a
     as_("servers").outage(incident_id, started=clock.now - timedelta(hours=3), reason="logs show 00:00")
     data = show(seeded, incident_id)
     assert data["outage_started_at"] == "2026-11-28T00:00:00Z"
-    assert trail(seeded, incident_id)[-1]["details"] == {
+    details = trail(seeded, incident_id)[-1]["details"]
+    assert details.pop("row")["status"] == "reported"  # the incident as the event leaves it
+    assert details == {
         "outage_started_at": "2026-11-28T00:00:00Z",
         "from": "2026-11-28T03:00:00Z",
         "reason": "logs show 00:00",
@@ -466,3 +473,11 @@ def test_roster_duty_is_for_the_member_themself_or_a_lead(seeded: Store, as_: As
     assert duty["telecom"] is True and duty["dns"] is False
     with pytest.raises(NotFound):
         as_("lead").roster_duty("ghost", True)
+
+
+def test_a_wrong_category_lists_only_what_a_classification_may_say(seeded: Store) -> None:
+    """`unclassified` is refused as a classification: the list of choices never offers it."""
+    with pytest.raises(InvalidInput) as info:
+        Service(seeded, "servers").open("x", category="weather", level="II")
+    assert "'weather' is not a category: use one of network_attack," in info.value.what
+    assert "unclassified" not in info.value.what

@@ -54,13 +54,12 @@ def test_init_system_shares_the_store_with_the_group(tmp_path: Path, site: Path,
         **os.environ,
         "XDG_CONFIG_DIRS": str(tmp_path / "etc"),
         "OPSDECK_CONFIG": str(tmp_path / "nobody's.toml"),
-        "OPSDECK_ALLOW_AS": "1",
     }
     env.pop("OPSDECK_DB", None)
     for path in folder.glob("opsdeck.db-*"):
         path.unlink()  # as if the first login had closed the store cleanly
     done = subprocess.run(
-        [OPSDECK, "--as", "lead", "roster", "import", str(demo_fixture("roster.toml"))],
+        [OPSDECK, "roster", "import", str(demo_fixture("roster.toml"))],
         env=env,
         capture_output=True,
         text=True,

@@ -228,8 +228,7 @@ def test_parse_time_reads_relative_times_from_now() -> None:
 def test_parse_time_refuses_what_it_cannot_read_with_examples(text: str) -> None:
     with pytest.raises(TimeFormatError) as info:
         parse_time(text, NOW)
-    assert "RFC 3339 like 2026-11-28T03:10:00Z" in str(info.value)
-    assert "-15m" in str(info.value)
+    assert "2026-11-28T09:40:00+08:00, 2026-11-28 09:40, 09:40, -90m" in str(info.value)
 
 
 def test_parse_time_refuses_a_relative_time_out_of_range_as_a_format_error() -> None:

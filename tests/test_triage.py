@@ -123,11 +123,33 @@ async def test_note_resolve_close_and_the_refusals_on_the_way(board, clock: Fake
         await until(pilot, lambda: not isinstance(app.screen, ActionForm))
         rows = app.screen.query_one(IncidentList).rows
         await until(pilot, lambda: (row := rows.get(ids["minor"])) is not None and row.status == "resolved")
+        await pilot.press("C")  # the record is still the draft's placeholders: refused, nothing filed
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "empty or still the draft's placeholder" in form_error(app))
+        assert "Summary, Cause, Lessons" in form_error(app) and "opsdeck report edit" in form_error(app)
+        assert incident(store, ids["minor"])["status"] == "resolved"
+        assert incident(store, ids["minor"])["record_filed_at"] is None
+
+
+async def test_bulk_close_files_no_placeholder_record(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    store, ids = board
+    for name in ("minor", "switch"):
+        Service(store, "lead").resolve(ids[name], resolution="back to normal")
+    app = make_app(store, clock, login="lead")
+    async with app.run_test(size=(120, 40)) as pilot:
+        incident_list = app.screen.query_one(IncidentList)
+        await until(pilot, lambda: all(ids[n] in incident_list.rows for n in ("minor", "switch")))
+        for name in ("minor", "switch"):
+            incident_list.cursor = incident_list.order.index(ids[name])
+            await pilot.press("space")
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: incident(store, ids["minor"])["status"] == "closed")
-        assert incident(store, ids["minor"])["record_filed_at"] is not None
+        await until(pilot, lambda: any("0 closed" in n.message for n in app._notifications))
+        message = next(n.message for n in app._notifications if "0 closed" in n.message)
+        assert "2 refused" in message and "empty or still the draft's placeholder" in message
+        assert [incident(store, ids[n])["status"] for n in ("minor", "switch")] == ["resolved", "resolved"]
 
 
 async def test_lowering_a_level_is_refused_for_operators(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
@@ -284,6 +306,10 @@ async def test_take_and_end_the_shift(board, clock: FakeClock) -> None:  # type:
         await ready(pilot, app, ids["switch"])
         await pilot.press("T")
         await until(pilot, on_duty)
+        await until(pilot, lambda: any(m["login"] == "telecom" and m["on_duty"] for m in app.screen.panels.roster))
+        await pilot.press("T")  # telecom owns #1: ending the shift is asked once (#19 item 6)
+        await pilot.pause(0.3)
+        assert on_duty() and any("Press T again" in n.message for n in app._notifications)
         await pilot.press("T")
         await until(pilot, lambda: not on_duty())
     with store.read() as session:

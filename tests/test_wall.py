@@ -114,7 +114,7 @@ def counts(store: Store) -> tuple[int, int]:
 
 def opsdeck(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`opsdeck` in another process, as `servers` unless `--as` says otherwise."""
-    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "OPSDECK_ALLOW_AS": "1"}
+    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent"}
     login = [] if "--as" in args else ["--as", "servers"]
     return subprocess.run([OPSDECK, "--db", store_url, *login, *args], capture_output=True, text=True, env=env)
 
@@ -224,7 +224,7 @@ async def test_order_is_the_boards_breached_first(wall_board, clock: FakeClock) 
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: loaded(app) and len(shown_ids(app)) == 5)
         with store.read() as session:
-            expected = [k.id for k in board.load_keys(session, BoardFilter(), "due")]
+            expected = [k.id for k in board.load_keys(session, BoardFilter(), "due", now=clock())]
         assert shown_ids(app) == expected
         assert expected[:2] == [ids["switch"], ids["portal"]]
         # Both are 20 and 15 minutes late: a reversed countdown and LATE in words, not colour alone.

@@ -41,7 +41,9 @@ def test_config_refusals_name_the_variable_file_and_fix_in_chinese(no_config_fil
     )
     no_config_files.write_text('colour = "red"\n', encoding="utf-8")
     message = refusal(config.load, environ={})
-    assert message.startswith(f"{no_config_files}：未知的键 'colour' — 请使用以下之一：allow_as, ascii, bell, db,")
+    assert message.startswith(
+        f"{no_config_files}：未知的键 'colour' — 请使用以下之一：allow_as, ascii, bell, board_bell, db,"
+    )
 
 
 @pytest.mark.usefixtures("in_chinese")

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from opsdeck.backend import audit, board, detail, queries, record, replay
-from opsdeck.backend.errors import InvalidInput, NotFound
+from opsdeck.backend.errors import DomainError, InvalidInput, NotFound
 from opsdeck.backend.i18n import set_language
 from opsdeck.backend.models import AuditEvent, Incident
 from opsdeck.backend.service import Service
@@ -87,17 +87,23 @@ def test_the_drafts_data_and_json_stay_english_in_chinese(seeded: Store, clock: 
     assert "deadline departments_notified (Notify every business department) still breached" in chinese.follow_ups
 
 
-def test_closing_in_chinese_files_the_chinese_draft_as_it_stands(
+def test_closing_in_chinese_refuses_the_placeholder_and_files_what_a_person_wrote(
     seeded: Store, clock: FakeClock, in_chinese: None
 ) -> None:
     incident_id = scripted(seeded, clock)
-    expected = drafted(seeded, incident_id, clock)[1]
-    Service(seeded, "lead").close(incident_id)
+    draft = drafted(seeded, incident_id, clock)[1]
+    with pytest.raises(DomainError) as error:
+        Service(seeded, "lead").close(incident_id)
+    assert "经验教训 为空或仍是草稿的占位文字" in str(error.value)
+    with pytest.raises(DomainError, match="经验教训"):
+        Service(seeded, "lead").close(incident_id, record=draft)
+    expected = draft.replace("（如何改进，避免再次发生。）", "上线前检查连接池配置。")
+    Service(seeded, "lead").close(incident_id, record=expected)
     set_language("en")  # stored text is never translated afterwards
     with seeded.read() as session:
         incident = session.get(Incident, incident_id)
         assert incident is not None
-        assert incident.record == expected
+        assert incident.record == expected.strip()
         assert incident.record.startswith(f"# 事后记录：#{incident_id} ")
 
 
@@ -110,9 +116,11 @@ def test_the_cli_shows_the_draft_in_chinese_and_its_json_in_english(
     from .board_fixtures import seeded_store
 
     store = seeded_store(sqlite_url, clock)
+    set_language("zh_CN")  # the draft is stored at resolve, in the resolver's language
     try:
         incident_id = scripted(store, clock)
     finally:
+        set_language("en")
         store.dispose()
     monkeypatch.setenv("OPSDECK_LANG", "zh_CN")
     code, out, err = cli("--db", sqlite_url, "--as", "servers", "report", "show", str(incident_id))
@@ -133,6 +141,7 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("open", {"title": "db down"}),
     ("open", {"title": "db down", "reopened_from": 3}),
     ("ack", {}),
+    ("draft", {"version": 2}),
     ("classify", {"category": "server_fault", "level": "IV"}),
     ("classify", {"category": "nonsense", "level": "IV", "reason": "typo"}),
     (
@@ -263,7 +272,7 @@ def chain_problems() -> list[list[audit.ChainProblem]]:
     ]
     out = []
     for english in (True, False):
-        found = [audit._check_link(e, seq, h, i, english=english) for e, seq, h, i in cases]
+        found = [audit._check_link(e, audit.Link(seq, h, i, None), english=english) for e, seq, h, i in cases]
         found += [audit._cut_short("incident:7", 5, 3, english=english), audit._headless("incident:7", english=english)]
         assert all(found)
         out.append([p for p in found if p is not None])
@@ -368,7 +377,7 @@ def test_lookups_filters_and_replays_say_what_is_wrong_in_chinese(
         board.parse_filter("status:closed")
     assert str(bad_filter.value) == (
         "'closed' 无法唯一对应一个未结状态：可选 reported, acknowledged, resolved — "
-        "例如 level:III cat:network_fault owner:dns 关键词"
+        "例如 level:III cat:网络故障 owner:dns 关键词"
     )
 
 

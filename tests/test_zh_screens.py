@@ -64,7 +64,7 @@ async def test_the_detail_shows_the_plan_in_chinese(
         assert "报告时间" in shown and "reported_at" not in shown
         lines = shown.splitlines()
         assert any("已超时" in line and "leadership_report" in line and "报告所领导" in line for line in lines)
-        assert "处置步骤（空格：完成，x：跳过并说明原因）" in shown
+        assert "处置步骤（空格：完成，x：跳过并说明理由）" in shown
         assert "[ ] 线路负责人检查线路和设备" in shown and "Telecom-lines owner" not in shown
         assert "III 级（较大）及以上的义务（b：登记）" in shown
         assert "[ ] 已报告所领导" in shown and "Leadership informed" not in shown
@@ -73,7 +73,7 @@ async def test_the_detail_shows_the_plan_in_chinese(
 
         await pilot.press("down", "x")  # skip the second step: the form, then the step marked in Chinese
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
-        assert "跳过 #1 的步骤 backup_line" in screen(app) and "跳过原因" in screen(app)
+        assert "跳过 #1 的步骤 backup_line" in screen(app) and "跳过理由" in screen(app)
         await pilot.press(*"no backup line", "enter")
         await until(pilot, lambda: "步骤 backup_line 已跳过" in messages(app))
         await until(pilot, lambda: "切换到备用线路  （telecom 已跳过：no backup line）" in screen(app))
@@ -93,7 +93,7 @@ async def test_a_form_and_its_refusal_in_chinese(
         assert "定类定级 #4" in form and "类别（1-8）" in form
         assert "1  网络攻击事件" in form and "4  网络故障事件" in form and "network_attack" not in form
         assert "级别（I 级最严重）" in form and "I 特别重大" in form
-        assert "原因（已定类定级后再调整时必填）" in form
+        assert "理由（已定类定级后再调整时必填）" in form
         assert "提交（ctrl+s）" in form and "取消（esc）" in form
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ActionForm))

@@ -50,7 +50,7 @@ def test_classifying_uses_the_plans_category_names(as_: As, in_chinese: None) ->
     assert str(error.value) == f"#{incident_id} 已是其他突发事件，IV 级 — 无需更改"
     with pytest.raises(InvalidInput) as invalid:
         as_("servers").classify(incident_id, category="network_fault", level="IV")
-    assert str(invalid.value) == f"#{incident_id} 已定类定级（其他突发事件，IV 级） — 重新定级须用 --reason 说明原因"
+    assert str(invalid.value) == f"#{incident_id} 已定类定级（其他突发事件，IV 级） — 重新定级须用 --reason 说明理由"
 
 
 def test_inputs_and_lookups_are_refused_in_chinese(as_: As, in_chinese: None) -> None:

@@ -41,6 +41,8 @@ class BoardContext:
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/keymap.py, checked)
     theme: str = "textual-dark"
     ascii: bool = False  # only ASCII and wide characters on screen (tui/ascii.py)
+    by: str | None = None  # who used `--as` to act as `login`: named in every event written
+    bell: bool = False  # ring the terminal bell when the board announces an arrival (config board_bell)
 
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
@@ -84,6 +86,14 @@ class OpsdeckApp(App[None]):
     TITLE = "opsdeck"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {OpsdeckCommands}
+    # `?` on every screen (the board binds its own): the keys of the screen below and the legend.
+    BINDINGS = [Binding("question_mark", "help", _("Help"), id="app.help", show=False)]
+
+    def action_help(self) -> None:
+        from opsdeck.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()

@@ -17,6 +17,12 @@ from typing import Any, NoReturn
 from opsdeck.backend.cells import cell_len, char_width
 from opsdeck.backend.errors import InvalidInput, OpsdeckError
 from opsdeck.backend.i18n import _
+from opsdeck.backend.sanitize import clean
+from opsdeck.tui.argtypes import incident_id as _incident_id
+from opsdeck.tui.argtypes import incident_or_system as _incident_or_system
+from opsdeck.tui.argtypes import seconds
+from opsdeck.tui.argtypes import trail_id as _trail_id
+from opsdeck.tui.argtypes import version as _version
 
 
 class UsageError(InvalidInput):
@@ -94,7 +100,7 @@ def _globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         dest="as_login",
         metavar="LOGIN",
         default=default,
-        help=_("act as LOGIN (only when config allow_as = true or OPSDECK_ALLOW_AS=1)"),
+        help=_("act as LOGIN: only on a SQLite store you alone own, or where a lead ran `opsdeck db allow-as on`"),
     )
     parser.add_argument(
         "--read-only",
@@ -164,15 +170,20 @@ def build_parser() -> Parser:
             p.add_argument("state", choices=["on", "off"])
 
     audit = b.group(top, "audit", _("the audit trail"))
-    b.leaf(audit, "show", _("an incident's audit trail (or `system`), oldest first")).add_argument(
-        "id", metavar="ID|system"
+    b.leaf(audit, "show", _("an incident's audit trail (a warning's: W3; or `system`), oldest first")).add_argument(
+        "id", metavar="ID|W3|system", type=_incident_or_system
     )
     p = b.leaf(audit, "verify", _("check every hash chain; exit 1 naming the first broken link"))
     p.add_argument(
         "--anchor", metavar="TOKEN", help=_("also check the history against a token `audit anchor` printed earlier")
     )
-    p = b.leaf(audit, "export", _("an incident's trail with its hash chain, as JSON evidence"), json_flag=False)
-    p.add_argument("id", type=_incident_id)
+    p = b.leaf(
+        audit,
+        "export",
+        _("an incident's (or a warning's: W3) trail with its hash chain, as JSON evidence"),
+        json_flag=False,
+    )
+    p.add_argument("id", metavar="ID|W3", type=_trail_id)
     p.add_argument("--output", "-o", metavar="FILE", help=_("write to FILE instead of standard output"))
     b.leaf(audit, "anchor", _("print a token fixing every chain's head now: keep it somewhere else"))
 
@@ -180,7 +191,9 @@ def build_parser() -> Parser:
         top, "wall", _("the board for a wall screen: read-only, big clock and countdowns, flashes"), json_flag=False
     )
     p.add_argument("--no-bell", action="store_true", help=_("flash only; never ring the terminal bell"))
-    p.add_argument("--page-seconds", type=float, default=10.0, metavar="S", help=_("turn pages every S s (default 10)"))
+    p.add_argument(
+        "--page-seconds", type=seconds(2, 86400), default=10.0, metavar="S", help=_("turn pages every S s (default 10)")
+    )
     p = b.leaf(top, "serve", _("the wall in a web browser (textual-serve), for wall TVs"), json_flag=False)
     p.add_argument(
         "--host", default="127.0.0.1", help=_("the address to listen on (default 127.0.0.1: this host only)")
@@ -204,18 +217,26 @@ def build_parser() -> Parser:
     p.add_argument("--owed", action="store_true", help=_("only call-backs still owed: the worklist after recovery"))
     p.add_argument("--unmask", action="store_true", help=_("show contacts whole (roster members; audited)"))
     p = b.leaf(calls, "done", _("the call-back owed on call CALL is made"))
-    p.add_argument("call", type=int, metavar="CALL")
+    p.add_argument("call", type=_incident_id, metavar="CALL")
     p.add_argument("--note", metavar="T")
 
     rep = b.group(top, "report", _("the post-incident record: draft, edit, file"))
     p = b.leaf(rep, "show", _("the filed record, or a draft from the stored facts and the audit trail"))
     p.add_argument("id", type=_incident_id)
     p.add_argument("--format", choices=["md", "json"], default="md", help=_("Markdown (default) or JSON"))
+    p = b.leaf(rep, "edit", _("write the stored draft (in $EDITOR, or from FILE) without filing it"))
+    p.add_argument("id", type=_incident_id)
+    p.add_argument("--from", dest="source", metavar="FILE", help=_("the draft's text, UTF-8 (- reads standard input)"))
     p = b.leaf(rep, "file", _("file the record (from FILE, or the draft edited in $EDITOR) and close the incident"))
     p.add_argument("id", type=_incident_id)
     p.add_argument("--from", dest="source", metavar="FILE", help=_("the record's text, UTF-8 (- reads standard input)"))
-    p.add_argument("--if-version", type=int, metavar="N", help=_("refuse if the incident is no longer at version N"))
+    p.add_argument(
+        "--if-version", type=_version, metavar="N", help=_("refuse if the incident is no longer at version N")
+    )
 
+    from opsdeck.tui import stats_commands  # the monthly report with the figures (one block)
+
+    stats_commands.add_report_parsers(b, rep)
     pol = b.group(top, "policy", _("playbooks and deadline rules"))
     b.leaf(pol, "apply", _("validate FILE (TOML) and store it as a new policy version (leads)")).add_argument("file")
     b.leaf(pol, "show", _("the current policy"))
@@ -233,6 +254,13 @@ def build_parser() -> Parser:
     b.leaf(db, "backup", _("copy a SQLite store while it is in use")).add_argument("dest")
     b.leaf(db, "upgrade", _("upgrade the schema (PostgreSQL: once every host runs this version)"))
     b.leaf(db, "status", _("where the store is and its schema version"))
+    p = b.leaf(db, "allow-as", _("let --as act as another login on this store (leads; audited)"))
+    p.add_argument("state", choices=("on", "off"), help=_("on or off"))
+    p = b.leaf(db, "roles", _("PostgreSQL: a database role per person, every write checked by the server (superuser)"))
+    p.add_argument("step", choices=("init", "add", "remove"), help=_("init, add ROLE LOGIN, or remove ROLE"))
+    p.add_argument("role", nargs="?", metavar="ROLE", help=_("the database role (add, remove)"))
+    p.add_argument("member", nargs="?", metavar="LOGIN", help=_("the roster login ROLE acts as (add)"))
+    b.leaf(db, "check", _("PostgreSQL: who holds the owner role or write grants around the checks"))
 
     p = b.leaf(top, "escalate", _("escalate every breached deadline once (the worker does this continuously)"))
     p.add_argument("--once", action="store_true", help=_("one sweep, then exit (the default)"))
@@ -250,6 +278,11 @@ def build_parser() -> Parser:
         help=_("comma-separated duties (default: all of escalate,ingest,probes,http,notify,maintain)"),
     )
     p.add_argument("--spool", metavar="DIR", help=_("the spool probes write into (default: config spool)"))
+    p.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help=_("serve Prometheus metrics at http://HOST:PORT/metrics (default: not served)"),
+    )
 
     p = b.leaf(top, "ingest", _("take in probe result files from the spool (the worker's ingest duty)"))
     p.add_argument("--spool", metavar="DIR", help=_("the spool (default: config spool)"))
@@ -278,6 +311,29 @@ def build_parser() -> Parser:
     p.add_argument("--system", metavar="S")
     p.add_argument("--for", dest="duration", required=True, metavar="DURATION", help=_("2h, 30m, 1d; 0 lifts it"))
     p.add_argument("--reason", required=True, metavar="R")
+
+    from opsdeck.tui import receive_commands  # the alert receiver and its sources (one block)
+
+    receive_commands.add_parsers(b, top)
+    from opsdeck.tui import schedule_commands  # the duty schedule (one block)
+
+    schedule_commands.add_parsers(b, top)
+
+    from opsdeck.tui import template_commands  # the messages notifications are written in (one block)
+
+    template_commands.add_parsers(b, top)
+    from opsdeck.tui import check_command  # the NOC's Monitoring Plugins check (one block)
+
+    check_command.add_parsers(b, top)
+    from opsdeck.tui import metrics_command  # Prometheus metrics for node_exporter (one block)
+
+    metrics_command.add_parsers(b, top)
+    from opsdeck.tui import warning_commands  # warnings (预警) before an incident (one block)
+
+    warning_commands.add_parsers(b, top)
+    from opsdeck.tui import stats_commands  # figures for a period (one block)
+
+    stats_commands.add_parsers(b, top)
 
     for name, help_text in (
         ("demo", _("seed a fresh temporary store with demo data and print the board")),
@@ -318,7 +374,7 @@ def _incident_commands(b: _Builder, inc: Group) -> None:
         sub = b.leaf(inc, name, help_text)
         sub.add_argument("id", type=_incident_id)
         sub.add_argument(
-            "--if-version", type=int, metavar="N", help=_("refuse if the incident is no longer at version N")
+            "--if-version", type=_version, metavar="N", help=_("refuse if the incident is no longer at version N")
         )
         return sub
 
@@ -363,6 +419,9 @@ def _incident_commands(b: _Builder, inc: Group) -> None:
     )
     p.add_argument("--note", metavar="T")
     p.add_argument("--who", metavar="NAME", help=_("the person designated (spokesperson_named)"))
+    p.add_argument(
+        "--if-version", type=_version, metavar="N", help=_("refuse if the incident is no longer at version N")
+    )
     p = action("regrade", _("the outage passed the level's bound: confirm the next level or decline"))
     way = p.add_mutually_exclusive_group(required=True)
     way.add_argument("--confirm", action="store_true")
@@ -370,20 +429,8 @@ def _incident_commands(b: _Builder, inc: Group) -> None:
     p.add_argument("--reason", required=True, metavar="R")
 
 
-def _incident_id(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            _("{text!r} is not an incident id (a positive whole number)").format(text=text)
-        ) from None
-    return value
-
-
 TIME_OPTIONS = ("--outage-start", "--since", "--until", "--started", "--at")
-_RELATIVE = re.compile(r"^-\d+[smhdw]$")
+_RELATIVE = re.compile(r"^-(\d+[smhdw])+$")  # -15m, -1h30m: a value, not an option
 
 
 def _rewrite_aliases(argv: list[str]) -> list[str]:
@@ -399,7 +446,8 @@ def _rewrite_aliases(argv: list[str]) -> list[str]:
     for index, word in enumerate(argv):
         if word in ("audit", "report") and index + 1 < len(argv):
             nxt = argv[index + 1]
-            if nxt.lstrip("#").isdigit() or (word == "audit" and nxt == "system"):
+            warning = word == "audit" and nxt[:1] in ("W", "w") and nxt[1:].isdigit()
+            if nxt.lstrip("#").isdigit() or warning or (word == "audit" and nxt == "system"):
                 return [*argv[: index + 1], "show", *argv[index + 1 :]]
             break
     return argv
@@ -408,8 +456,12 @@ def _rewrite_aliases(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = _rewrite_aliases(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args_list
+    from opsdeck.tui.check_command import is_check, refused
+
+    plugin = is_check(args_list)  # `opsdeck check` answers with the plugin's exit codes
     try:
         _choose_language(args_list)
+        _refuse_undecodable(args_list)
         args = build_parser().parse_args(args_list)
         from opsdeck.tui import commands
 
@@ -417,11 +469,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsdeckError as error:
         if debug:
             raise
+        if plugin:
+            return refused(error)
         _report(str(error))
         return int(error.kind)
+    except SystemExit as done:
+        # `check --help`: a plugin's help answers UNKNOWN, as the Monitoring Plugins' own do
+        if plugin and done.code in (0, None):
+            return 3
+        raise
     except KeyboardInterrupt:
-        _report(_("interrupted"))
-        return 130
+        # 130 is the shell's convention, but opsdeck's codes stay within 0-5 (README)
+        _report(_("interrupted — nothing was left half-done (each change is one transaction): run it again"))
+        return 3 if plugin else 1
     except BrokenPipeError:
         # `opsdeck incident list | head`: the reader left; that is not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -430,12 +490,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: say so plainly, traceback only with --debug
         if debug:
             raise
+        if plugin:
+            return refused(error)
         _report(
             _("internal error: {kind}: {error} — rerun with --debug and report it").format(
                 kind=type(error).__name__, error=error
             )
         )
-        return 70
+        return 1  # a bug; the message says so (the codes stay within 0-5: README)
+
+
+def _refuse_undecodable(argv: list[str]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: refuse them here, named,
+    rather than fail wherever the text is stored or printed."""
+    from opsdeck.backend.errors import InvalidInput
+    from opsdeck.backend.sanitize import clean
+
+    for number, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = clean(arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            raise InvalidInput(
+                "bad_utf8",
+                _("argument {number} ({text!r}) is not valid UTF-8").format(number=number, text=shown[:60]),
+                _("give text in UTF-8 (check the terminal's or the script's encoding)"),
+            ) from None
 
 
 def _choose_language(argv: list[str]) -> None:
@@ -449,7 +529,7 @@ def _choose_language(argv: list[str]) -> None:
         set_language("en")
         return
     try:
-        configured = config_mod.load({}).language
+        configured = config_mod.load({}, checked=False).language  # the command checks it all
     except OpsdeckError:  # the command reports a broken config itself, once the language is known
         configured = os.environ.get("OPSDECK_LANG")
     try:
@@ -505,6 +585,7 @@ def _prints_json(argv: list[str]) -> bool:
 
 def _report(message: str) -> None:
     first = message.strip().splitlines()[0] if message.strip() else "error"
+    first = clean(first)  # a bad argument or login is echoed: never an escape sequence
     print(f"opsdeck: error: {first}", file=sys.stderr)
 
 

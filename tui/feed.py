@@ -26,19 +26,20 @@ class FeedScreen(Protocol):
 
     def _readable(self) -> None: ...
     def _unreadable(self, error: str) -> None: ...
-    def _beat(self, beat: datetime | None) -> None: ...
+    def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None: ...
     def _skew(self, skew: float) -> None: ...
     def _changed(self, incidents: frozenset[int], probes: bool, other: bool) -> None: ...
 
 
 def follow_feed(screen: FeedScreen) -> None:
     """Run in the screen's thread worker until the worker is cancelled (the screen went)."""
+    from opsdeck.backend.leases import duty_leases
     from opsdeck.backend.worker import last_heartbeat
 
     worker = get_current_worker()
     store, call = screen.ctx.store, screen.app.call_from_thread
     watcher: FeedWatcher | None = None
-    readable, beat, beat_read_at, skew = False, None, 0.0, None
+    readable, beat, beat_read_at, skew, leases = False, None, 0.0, None, None
     while not worker.is_cancelled:
         try:
             watcher = watcher or FeedWatcher(store)
@@ -48,9 +49,10 @@ def follow_feed(screen: FeedScreen) -> None:
                 call(screen._readable)
             if time.monotonic() - beat_read_at >= HEARTBEAT_EVERY_S:
                 beat_read_at = time.monotonic()
-                if (fresh := last_heartbeat(store)) != beat:
-                    beat = fresh
-                    call(screen._beat, beat)
+                fresh, fresh_leases = last_heartbeat(store), duty_leases(store)
+                if fresh != beat or fresh_leases != leases:
+                    beat, leases = fresh, fresh_leases
+                    call(screen._beat, beat, leases)
                 found = clock_skew(store, screen.ctx.clock())
                 if found is not None and (skew is None or round(found) != round(skew)):
                     skew = found
@@ -64,3 +66,24 @@ def follow_feed(screen: FeedScreen) -> None:
         time.sleep(POLL_S)
     if watcher is not None:
         watcher.close()
+
+
+def follow_entity(screen: Any, entity: str, changed: Any) -> None:
+    """Run in a screen's thread worker: call `changed` on the event loop whenever someone
+    commits a change to an `entity` (the warning screens follow `warning`)."""
+    worker = get_current_worker()
+    watcher: FeedWatcher | None = None
+    try:
+        while not worker.is_cancelled:
+            try:
+                watcher = watcher or FeedWatcher(screen.ctx.store)
+                batch = watcher.poll()
+            except Exception:  # the board says the store is unreadable; here, try again shortly
+                time.sleep(1.0)
+                continue
+            if batch is not None and entity in batch.other:
+                screen.app.call_from_thread(changed)
+            time.sleep(POLL_S)
+    finally:
+        if watcher is not None:
+            watcher.close()

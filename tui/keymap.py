@@ -129,6 +129,9 @@ def scopes() -> dict[str, dict[str, str]]:
     from opsdeck.screens.incident import IncidentScreen
     from opsdeck.screens.record import RecordScreen
     from opsdeck.screens.replay import ReplayScreen
+    from opsdeck.screens.schedule import ScheduleScreen
+    from opsdeck.screens.warning import WarningScreen
+    from opsdeck.screens.warnings import WarningsScreen
     from opsdeck.tui.widgets.incident_list import IncidentList
 
     return {
@@ -139,6 +142,9 @@ def scopes() -> dict[str, dict[str, str]]:
         "replay": _ids(ReplayScreen),
         "form": _ids(ActionForm, TextForm, ClassifyForm),
         "handover": _ids(HandoverScreen),
+        "warnings": _ids(WarningsScreen),
+        "warning": _ids(WarningScreen),
+        "schedule": _ids(ScheduleScreen),
         "help": _ids(HelpScreen),
     }
 

@@ -67,15 +67,28 @@ class IncidentActions:
     ctx: Any
     app: Any
 
+    acting_on_marks = False  # the running action works on the marked rows (they are unmarked after)
+
     def targets(self) -> list[tuple[int, int | None]]:
         raise NotImplementedError
+
+    def target(self) -> tuple[int, int | None]:
+        """What a single-incident action works on: the row under the cursor (never the
+        first marked row), with the version it shows; (0, None) when there is none."""
+        self.acting_on_marks = False
+        return (self.targets()[:1] or [(0, None)])[0]
+
+    def bulk_targets(self) -> list[tuple[int, int | None]]:
+        """What a bulk action works on: the marked rows, else the one under the cursor."""
+        self.acting_on_marks = True
+        return self.targets()
 
     def target_info(self, incident_id: int) -> dict[str, Any]:
         return {}
 
     @property
     def service(self) -> Service:
-        return Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only)
+        return Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only, by=self.ctx.by)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITING and self.ctx.read_only:
@@ -149,12 +162,12 @@ class IncidentActions:
     # -- the actions --------------------------------------------------------------------
 
     def action_ack(self) -> None:
-        self._bulk(_("{count} acknowledged"), lambda s, i, v: s.ack(i, expected_version=v), self.targets())
+        self._bulk(_("{count} acknowledged"), lambda s, i, v: s.ack(i, expected_version=v), self.bulk_targets())
 
     def action_classify(self) -> None:
         from opsdeck.screens.forms import ClassifyForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         info = self.target_info(incident_id)
         self._form(
             ClassifyForm(
@@ -178,7 +191,7 @@ class IncidentActions:
     def action_level(self) -> None:
         from opsdeck.screens.forms import ClassifyForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         info = self.target_info(incident_id)
         self._form(
             ClassifyForm(
@@ -197,8 +210,7 @@ class IncidentActions:
         )
 
     def action_assign(self) -> None:
-
-        targets = self.targets()
+        targets = self.bulk_targets()
         if not targets:
             return
         first = self.target_info(targets[0][0])
@@ -249,7 +261,7 @@ class IncidentActions:
     def action_note(self) -> None:
         from opsdeck.screens.forms import TextForm
 
-        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
+        incident_id, _version = self.target()
         self._form(
             TextForm(
                 _("Note on #{id}").format(id=incident_id),
@@ -263,7 +275,7 @@ class IncidentActions:
     def action_cause(self) -> None:
         from opsdeck.screens.forms import TextForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         self._form(
             TextForm(
                 _("Cause of #{id} located").format(id=incident_id),
@@ -280,7 +292,7 @@ class IncidentActions:
     def action_outage(self) -> None:
         from opsdeck.screens.forms import FieldsForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             try:
@@ -307,7 +319,7 @@ class IncidentActions:
     def action_call(self) -> None:
         from opsdeck.screens.forms import FieldsForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
             answer = values["callback"].strip().lower()
@@ -357,7 +369,7 @@ class IncidentActions:
 
     def action_attest(self) -> None:
 
-        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
+        incident_id, _version = self.target()
         self._read_then(
             lambda session: queries.obligations(session, incident_id),
             lambda obligations: self._attest_form(incident_id, obligations),
@@ -392,7 +404,7 @@ class IncidentActions:
     def action_regrade(self) -> None:
         from opsdeck.screens.forms import PickForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         self._form(
             PickForm(
                 _("Re-grade #{id}").format(id=incident_id),
@@ -415,12 +427,12 @@ class IncidentActions:
     def action_resolve(self) -> None:
         from opsdeck.screens.forms import TextForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         self._form(
             TextForm(
                 _("Resolve #{id}").format(id=incident_id),
                 lambda v, seen: self._perform(
-                    lambda s: s.resolve(incident_id, resolution=v["text"], expected_version=seen),
+                    lambda s: s.resolve(incident_id, resolution=v["text"], zone=self.ctx.zone, expected_version=seen),
                     _("#{id} resolved").format(id=incident_id),
                 ),
                 version,
@@ -429,8 +441,7 @@ class IncidentActions:
         )
 
     def action_close(self) -> None:
-
-        targets = self.targets()
+        targets = self.bulk_targets()
         if not targets:
             return
         exclude = {t[0] for t in targets}
@@ -467,14 +478,14 @@ class IncidentActions:
     def action_record(self) -> None:
         from opsdeck.screens.record import RecordScreen
 
-        [(incident_id, _version)] = self.targets()[:1] or [(0, None)]
+        incident_id, _version = self.target()
         if incident_id:
             self.app.push_screen(RecordScreen(self.ctx, incident_id))
 
     def action_reopen(self) -> None:
         from opsdeck.screens.forms import TextForm
 
-        [(incident_id, version)] = self.targets()[:1] or [(0, None)]
+        incident_id, version = self.target()
         self._form(
             TextForm(
                 _("Reopen #{id}").format(id=incident_id),

@@ -1,4 +1,5 @@
-"""Pure parsers for probe result files (DOMAIN.md §6, §7): bytes in, `ParsedResult`s out.
+"""Pure parsers for probe result files (docs/plan.md#monitoring, docs/plan.md#readiness):
+bytes in, `ParsedResult`s out.
 
 No database and no file watching here: the ingest finds files, picks a parser with
 `detect`, decodes with the spool's encoding, and stores what comes back, or
@@ -15,7 +16,7 @@ quarantines the file on `FormatError`.
 
 from __future__ import annotations
 
-from .detect import detect
+from .detect import detect, is_nagios_name
 from .health import parse_health
 from .jsonl import parse_jsonl, parse_jsonl_line
 from .model import CRITICAL, OK, STATES, UNKNOWN, WARNING, FormatError, ParsedResult, PerfDatum
@@ -39,6 +40,7 @@ __all__ = [
     "decode",
     "detect",
     "is_binary",
+    "is_nagios_name",
     "parse_health",
     "parse_jsonl",
     "parse_jsonl_line",

@@ -41,6 +41,11 @@ def detect(name: str, head: bytes) -> str | None:
     return _BY_SUFFIX.get("." + suffix.lower())
 
 
+def is_nagios_name(name: str) -> bool:
+    """`cXXXXXX`: a checkresult's name, whatever the file holds."""
+    return bool(_NAGIOS_NAME.fullmatch(name))
+
+
 def _peek(head: bytes) -> str:
     return head.decode("utf-8", errors="replace").removeprefix("\ufeff")
 

@@ -6,8 +6,8 @@
 
 The document is one result, named by `serviceId`, else the file stem; its output
 lists the checks that did not pass. Each check entry is a result too, named
-`NAME/KEY`, or `NAME/KEY/componentId` (else `NAME/KEY/N`, from 1) when a key has
-several entries; a numeric `observedValue` is its performance datum.
+`NAME/KEY`, or `NAME/KEY/componentId` (`NAME/KEY/componentId@node` when the entry
+names its node; else `NAME/KEY/N`, from 1) when a key has several entries; a numeric `observedValue` is its performance datum.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _refuse_twice(checks: list[ParsedResult]) -> None:
     seen: set[str] = set()
     for check in checks:
         if check.probe in seen:
-            raise FormatError(f"checks: {check.probe!r} is given twice: give each entry its own componentId")
+            raise FormatError(f"checks: {check.probe!r} is given twice: give each entry its own componentId or node")
         seen.add(check.probe)
 
 
@@ -79,8 +79,12 @@ def _entry(name: str, key: str, index: int, entry: object, several: bool) -> Par
     if not isinstance(entry, dict):
         raise FormatError(f"{where}: must be an object")
     probe = f"{name}/{key}"
-    if several:
-        probe += "/" + (name_of(entry.get("componentId"), f"{where}.componentId") or str(index + 1))
+    if several:  # told apart by componentId and node (the draft's own example), else position
+        component = name_of(entry.get("componentId"), f"{where}.componentId")
+        node = entry.get("node")
+        if component and node is not None and not isinstance(node, bool) and isinstance(node, (str, int)):
+            component += f"@{node}"
+        probe += "/" + (component or str(index + 1))
     observed, unit = entry.get("observedValue"), text_of(entry.get("observedUnit"), f"{where}.observedUnit")
     output = text_of(entry.get("output"), f"{where}.output")
     if not output and observed is not None:

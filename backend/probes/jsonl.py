@@ -8,7 +8,7 @@ Named by `probe`, else `host/check` when both are given, else whichever of them 
 given, else the file stem. The state is `status` (a word or 0-3), else `state`
 (0-3). A line with `last_success` (RFC 3339 or unix seconds) is a readiness probe:
 its state is UNKNOWN here and any status on it is not read, since the ingest judges
-it by the age of the last success (DOMAIN.md §7).
+it by the age of the last success (docs/plan.md#readiness).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class ParsedResult:
     at: datetime | None  # aware UTC: when the check ran, if the file says
     perfdata: tuple[PerfDatum, ...] = ()
     result_id: str | None = None  # JSON Lines `id`
-    last_success: datetime | None = None  # readiness probes (DOMAIN.md §7)
+    last_success: datetime | None = None  # readiness probes (docs/plan.md#readiness)
     kind: str = ""  # "nagios" | "plugin" | "prometheus" | "health" | "jsonl"
 
 

@@ -87,10 +87,13 @@ def _result(block: _Block) -> ParsedResult:
 def _state(block: _Block) -> str:
     """return_code 0-3, for host and service results alike; no code at all is UNKNOWN.
 
-    As Nagios core 4 judges it: a timed-out check is CRITICAL, one that did not
-    exit properly is UNKNOWN, whatever its return code.
+    As Nagios core 4 judges it: a timed-out active check is CRITICAL, one that did
+    not exit properly is UNKNOWN, whatever its return code. A passive result
+    (`check_type=1`) keeps its return code: Nagios applies the timeout state to active
+    checks only, and NRDP writes `early_timeout=1` on every result it submits.
     """
-    if (block.get("early_timeout") or "").strip() == "1":
+    passive = (block.get("check_type") or "").strip() == "1"
+    if not passive and (block.get("early_timeout") or "").strip() == "1":
         return CRITICAL
     if (block.get("exited_ok") or "").strip() == "0":
         return UNKNOWN

@@ -7,7 +7,7 @@ Three metrics are results:
   with the same `instance` go into the output text;
 - `opsdeck_probe_status{probe="NAME"}`: 0-3, for local checks;
 - `opsdeck_last_success_timestamp_seconds{probe="NAME"}`: a readiness probe, whose
-  state the ingest decides from the age (DOMAIN.md §7).
+  state the ingest decides from the age (docs/plan.md#readiness).
 
 Other metrics are allowed and ignored. The file is rejected whole where
 node_exporter would reject it (a bad line, a duplicate series, a repeated or late

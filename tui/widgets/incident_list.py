@@ -29,9 +29,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from opsdeck.backend import words
 from opsdeck.backend.board import Row
+from opsdeck.backend.domain import Category
 from opsdeck.backend.i18n import _
 from opsdeck.backend.i18n import current as current_language
+from opsdeck.backend.ranking import Clock, clock_label
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import COUNTDOWN_WIDTH, format_age, format_countdown
 
@@ -39,37 +42,19 @@ from ..text import LEVEL_LABEL, cell, rcell
 
 LEVEL_W, CAT_W, OWNER_W, STATUS_W, AGE_W = 5, 14, 10, 9, 6
 COUNTDOWN_X = LEVEL_W + 1  # the level column's width: level, a mark for bulk actions, a gap
-CATEGORY_SHORT = {
-    "unclassified": "unclassified",
-    "network_attack": "net attack",
-    "info_destruction": "info destr.",
-    "content_security": "content sec.",
-    "network_fault": "network",
-    "server_fault": "server",
-    "software_fault": "software",
-    "disaster": "disaster",
-    "other": "other",
-}
+CATEGORY_SHORT = words.CATEGORY_SHORT_EN
 
 
 def category_short(category: str) -> str:
     """The category as the board's narrow column shows it, in the chosen language."""
-    return _short_names(current_language()).get(category, clean(category))
+    return _short_names(current_language()).get(category) or clean(words.category_short(category))
 
 
 @cache
 def _short_names(language: str) -> dict[str, str]:
     # Once per language, looked up after it is chosen at start.
     return {
-        "unclassified": _("unclassified"),
-        "network_attack": _("net attack"),
-        "info_destruction": _("info destr."),
-        "content_security": _("content sec."),
-        "network_fault": _("network"),
-        "server_fault": _("server"),
-        "software_fault": _("software"),
-        "disaster": _("disaster"),
-        "other": _("other"),
+        **{c.value: words.category_short(c.value) for c in Category},
         "reported": _("NEW"),
         "acknowledged": _("ack"),
         "resolved": _("resolved"),
@@ -83,9 +68,18 @@ def status_short(status: str) -> str:
 STATUS_SHORT = {"reported": "NEW", "acknowledged": "ack", "resolved": "resolved"}
 
 
+CLOCK_W, CLOCK_WIDE_W, WIDE_AT = 6, 11, 90  # the clock's name after the countdown: short below WIDE_AT
+
+
+def clock_width(width: int) -> int:
+    """The clock name's cells on a board `width` columns wide (the level column included)."""
+    return CLOCK_WIDE_W if width >= WIDE_AT else CLOCK_W
+
+
 def title_width(width: int) -> int:
     """What is left for the title once the fixed columns and their gaps are placed."""
-    return max(8, width - (LEVEL_W + 1 + COUNTDOWN_WIDTH + 1 + CAT_W + 1 + 1 + OWNER_W + 1 + STATUS_W + 1 + AGE_W))
+    fixed = LEVEL_W + 1 + COUNTDOWN_WIDTH + 1 + clock_width(width) + 1 + CAT_W + 1 + 1 + OWNER_W + 1 + STATUS_W + 1
+    return max(8, width - fixed - AGE_W)
 
 
 class IncidentList(ScrollView, can_focus=True):
@@ -140,6 +134,9 @@ class IncidentList(ScrollView, can_focus=True):
             self.incident_id = incident_id
             super().__init__()
 
+    class Marked(Message):
+        """The marked rows changed (space)."""
+
     class NeedRows(Message):
         """Rows to read from the store: the screen reads them in a worker."""
 
@@ -155,6 +152,7 @@ class IncidentList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[int, int, int, str], Strip] = LRUCache(2048)
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
+        self.flashing: dict[int, datetime] = {}  # an arrival announced: the row flashes until then
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
         self.level_column: LevelColumn | None = None  # set by the column itself
         self.empty_text = _("No open incidents.")
@@ -211,8 +209,9 @@ class IncidentList(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if index >= len(self.order):
-            if not self.order and y == 1:
-                return Strip([Segment(cell(self.empty_text, width), self._style("dim"))])
+            lines = self.empty_text.splitlines() if not self.order else []
+            if 1 <= y <= len(lines):
+                return Strip([Segment(cell(lines[y - 1], width), self._style("dim"))])
             return Strip.blank(width, base)
         incident_id = self.order[index]
         row = self.rows.get(incident_id)
@@ -220,12 +219,17 @@ class IncidentList(ScrollView, can_focus=True):
             self._ask(scroll_y)
             return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
         now = self.clock()
-        rest = [Segment(" "), *self._cached_rest(row, width, now)]
+        clock = row.clock(now)
+        name_w = clock_width(width + COUNTDOWN_X)
+        name = cell(clock_label(clock.rule if clock else None, short=name_w == CLOCK_W), name_w)
+        rest = [Segment(" " + name + " ", self._style("dim")), *self._cached_rest(row, width, now)]
         if index == self.cursor:  # over the row's own styles (the countdown keeps its band)
             rest = list(Segment.apply_style(rest, post_style=self._cursor_mark()))
+        if self._flash_on(incident_id, now):
+            rest = list(Segment.apply_style(rest, post_style=Style(reverse=True, bold=True)))
         # The widget's own style under every segment: also no segment is left without a
         # style (Textual's NO_COLOR filter cannot handle one).
-        return Strip([self._countdown(row, now), *rest], width).apply_style(base).crop(0, width)
+        return Strip([self._countdown(clock, now), *rest], width).apply_style(base).crop(0, width)
 
     def level_line(self, y: int, width: int) -> Strip:
         """Line `y` of the level column: the level, `*` when marked for a bulk action."""
@@ -249,16 +253,24 @@ class IncidentList(ScrollView, can_focus=True):
 
     def _cached_rest(self, row: Row, width: int, now: datetime) -> Strip:
         age = format_age((now - row.reported_at).total_seconds())
-        key = (row.id, row.version, width, age)
+        key = (row.id, row.version, width, age, row.probe_critical)
         rest = self._strips.get(key)
         if rest is None:
             status = status_short(row.status)
+            if row.probe_critical:  # its probe went CRITICAL again after the resolve
+                status = "!" + status
             rest = Strip(
                 [
                     Segment(cell(category_short(row.category), CAT_W) + " ", self._style("dim")),
                     Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
                     Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
-                    Segment(cell(status, STATUS_W) + " ", Style(bold=row.status == "reported")),
+                    Segment(
+                        cell(status, STATUS_W) + " ",
+                        Style(
+                            bold=row.status == "reported" or row.probe_critical,
+                            color="red" if row.probe_critical else None,
+                        ),
+                    ),
                     Segment(rcell(age, AGE_W), self._style("dim")),
                 ]
             )
@@ -274,13 +286,13 @@ class IncidentList(ScrollView, can_focus=True):
             self.level_column.refresh(*(Region(0, r.y, width, r.height) for r in regions))
         return self
 
-    def _countdown(self, row: Row, now: datetime) -> Segment:
-        if row.due_at is None:
+    def _countdown(self, clock: Clock | None, now: datetime) -> Segment:
+        if clock is None:
             return Segment(" " * COUNTDOWN_WIDTH)
-        remaining = (row.due_at - now).total_seconds()
-        if now > row.due_at:
+        remaining = (clock.due_at - now).total_seconds()
+        if now > clock.due_at:
             band = "breached"
-        elif row.warn_at is not None and now >= row.warn_at:
+        elif clock.warn_at is not None and now >= clock.warn_at:
             band = "warning"
         else:
             band = "pending"
@@ -315,10 +327,32 @@ class IncidentList(ScrollView, can_focus=True):
             self.post_message(self.NeedRows(wanted))
 
     def tick(self) -> None:
-        """Once a second: repaint the countdown column of the visible rows, nothing else
-        (not the level column either: `super()` skips this class's refresh)."""
+        """Once a second: repaint the countdown column and the clock's name beside it (the
+        ranking clock changes when a reporting clock enters its warning band) of the
+        visible rows, nothing else (not the level column either: `super()` skips this
+        class's refresh)."""
         if self.order:
-            super().refresh(Region(0, 0, COUNTDOWN_WIDTH, self.size.height))
+            name_w = clock_width(self.scrollable_content_region.width + COUNTDOWN_X)
+            super().refresh(Region(0, 0, COUNTDOWN_WIDTH + 1 + name_w, self.size.height))
+        if self.flashing:  # blinking rows repaint whole; ended flashes once more, then go
+            now = self.clock()
+            for incident_id, until in list(self.flashing.items()):
+                index = self._find(incident_id)
+                if index is not None:
+                    self.refresh_lines(index)
+                if now >= until:
+                    del self.flashing[incident_id]
+
+    def flash(self, incident_id: int, until: datetime) -> None:
+        self.flashing[incident_id] = until
+        index = self._find(incident_id)
+        if index is not None:
+            self.refresh_lines(index)
+
+    def _flash_on(self, incident_id: int, now: datetime) -> bool:
+        """Flashing rows blink once a second (1 Hz, below the 2 Hz limit) until their time."""
+        until = self.flashing.get(incident_id)
+        return until is not None and now < until and int(now.timestamp()) % 2 == 0
 
     def visible_ids(self) -> list[int]:
         scroll_y = int(self.scroll_offset.y)
@@ -351,6 +385,7 @@ class IncidentList(ScrollView, can_focus=True):
             return
         self.marked.symmetric_difference_update({incident_id})
         self.refresh_lines(self.cursor)
+        self.post_message(self.Marked())
         self.cursor += 1
 
     def action_activate(self) -> None:

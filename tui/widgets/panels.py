@@ -6,14 +6,16 @@ sanitized and placed in Rich `Text` spans, never parsed as markup.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
 from textual.widgets import Static
 
 from opsdeck.backend.board import Panels, ProbeLine
 from opsdeck.backend.i18n import _
+from opsdeck.backend.leases import silent_duties
 from opsdeck.backend.live import SKEW_WARN_S
+from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age
 
 from ..text import STATE_LABEL, STATE_MARK, cell
@@ -81,13 +83,28 @@ class Banners(Static):
                     time=unreadable_since.astimezone(zone).strftime("%H:%M:%S"), error=cell(error, 60).rstrip()
                 )
             )
-        if panels is not None and (panels.worker_beat_at is None or (now - panels.worker_beat_at).total_seconds() > 30):
+        no_worker = panels is not None and (
+            panels.worker_beat_at is None or (now - panels.worker_beat_at).total_seconds() > 30
+        )
+        if panels is not None and no_worker:
             last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else _("never")
             lines.append(
                 " ! "
                 + _(
                     "no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
                 ).format(last=last)
+            )
+        for duty, silent_s in silent_duties(panels.duty_leases, now) if panels is not None else ():
+            if not no_worker:  # with no worker at all, the one banner above says it
+                lines.append(
+                    " ! "
+                    + _("{duty}: no live holder for {seconds} s — start a worker, or see why it hangs").format(
+                        duty=duty, seconds=int(silent_s)
+                    )
+                )
+        for problem in panels.spool_problems if panels is not None else ():
+            lines.append(
+                " ! " + _("spool {problem} — free space on its disk").format(problem=cell(problem, 120).rstrip())
             )
         if skew is not None and abs(skew) > SKEW_WARN_S:
             message = (
@@ -121,6 +138,13 @@ class ProbePanel(Static):
         text.append("  " + _("{count} not OK").format(count=len(bad)), "bold red" if bad else "green")
         if panels.quarantined:
             text.append("  " + _("{count} quarantined").format(count=panels.quarantined), "bold yellow")
+        if panels.sources:  # the alert receiver: what each source got accepted and refused
+            text.append("\n" + _("Sources") + " ", "bold")
+            for source in panels.sources:
+                text.append(cell(source.name, 16).rstrip() + " ")
+                text.append(_("{count} ok").format(count=source.accepted) + " ", "green" if source.accepted else "dim")
+                if source.rejected:
+                    text.append(_("{count} refused").format(count=source.rejected) + " ", "bold yellow")
         order = sorted(panels.probes, key=lambda p: (_severity(p), p.name))
         for probe in order[: max(3, 12)]:
             text.append("\n")
@@ -183,12 +207,15 @@ class ReadinessPanel(Static):
         text.append(cell(f"{label} {age}", 10) + " ", STATE_STYLE.get(probe.state, ""))
 
 
+GAP_LINES = 4  # gap lines ahead on the roster panel; the rest are counted
+
+
 class RosterPanel(Static):
     """The emergency group: who, duties, on duty, open incidents owned."""
 
     DEFAULT_CSS = "RosterPanel { height: auto; border-top: solid $primary; padding: 0 1; }"
 
-    def show(self, panels: Panels) -> None:
+    def show(self, panels: Panels, zone: tzinfo | None = None) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(_("Roster"), "bold")
         on = sum(1 for m in panels.roster if m["on_duty"])
@@ -199,4 +226,31 @@ class RosterPanel(Static):
             text.append(cell(",".join(member["duties"]) or member["permission"], 14) + " ", "dim")
             text.append(cell(_("ON") if member["on_duty"] else _("off"), 4), "green" if member["on_duty"] else "dim")
             text.append(f"{member['open_incidents']:>3} " + _("open"), "bold" if member["open_incidents"] else "dim")
+        if panels.duty:
+            text.append("\n" + _("Schedule") + "  ", "bold")
+            text.append(_("now → next"), "dim")
+        for line in panels.duty:
+            text.append("\n" + cell(line.duty, 9) + " ")
+            now_text = ",".join(clean(login) for login in line.now)
+            text.append(cell(now_text or _("GAP"), 12) + " ", "bold" if now_text else "bold reverse red")
+            if line.next_at is not None:
+                then = ",".join(clean(login) for login in line.next) or _("GAP")
+                at = line.next_at.astimezone(zone).strftime("%m-%d %H:%M") if zone else ""
+                text.append(f"→ {cell(then, 10)} {at}", "dim" if line.next else "red")
+        shown = panels.duty_gaps[:GAP_LINES]
+        for duty, start, until in shown:
+            span = f"{self._when(start, panels.read_at, zone)}–{self._when(until, panels.read_at, zone)}"
+            text.append("\n" + _("gap: {duty} {span}").format(duty=duty, span=span), "red")
+        if len(panels.duty_gaps) > len(shown):
+            more = len(panels.duty_gaps) - len(shown)
+            text.append("\n" + _("… {count} more gaps: opsdeck schedule gaps").format(count=more), "dim")
         self.update(text)
+
+    @staticmethod
+    def _when(at: datetime, now: datetime, zone: tzinfo | None) -> str:
+        """Sat 20:00 within the coming six days, else 12-14 20:00: never ambiguous."""
+        local = at.astimezone(zone)
+        if at - now >= timedelta(days=6):
+            return local.strftime("%m-%d %H:%M")
+        days = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+        return f"{days[local.weekday()]} {local.strftime('%H:%M')}"

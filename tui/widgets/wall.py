@@ -22,6 +22,7 @@ from textual.widgets import Digits, Static
 from opsdeck.backend.board import Panels, ProbeLine, Row
 from opsdeck.backend.domain import CATEGORY_TERMS, LEVEL_TERMS, Level
 from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.ranking import Clock
 from opsdeck.backend.sanitize import clean
 
 from ..text import LEVEL_LABEL, STATE_LABEL
@@ -138,7 +139,8 @@ class RowView:
 
     row: Row
     alert: str | None  # "NEW" (a new incident at III or above), "LATE" (a breach), None
-    rule: tuple[str, str] | None  # the next clock's name, in English and Chinese
+    rule: tuple[str, str] | None  # the ranking clock's name, in English and Chinese
+    clock: Clock | None = None  # the clock that ranks the row (backend/ranking.py)
 
 
 class WallRow(Horizontal):
@@ -178,14 +180,14 @@ class WallRow(Horizontal):
 
     def tick(self, now: datetime) -> None:
         """Once a second: the countdown, repainted only when its text or band changed."""
-        row = self.view.row if self.view else None
-        if row is None or row.due_at is None:
+        clock = self.view.row.clock(now) if self.view else None
+        if clock is None:
             value, band = "--:--", "-none"
         else:
-            value = wall_countdown((row.due_at - now).total_seconds())
-            if now > row.due_at:
+            value = wall_countdown((clock.due_at - now).total_seconds())
+            if now > clock.due_at:
                 band = "-breached"
-            elif row.warn_at is not None and now >= row.warn_at:
+            elif clock.warn_at is not None and now >= clock.warn_at:
                 band = "-warning"
             else:
                 band = "-pending"
@@ -224,14 +226,15 @@ def _body(view: RowView) -> Text:
     if row.system:
         text.append(f"  {clean(row.system)}", "dim")
     text.append("\n")
-    if row.due_at is None:
+    clock = view.clock
+    if clock is None:
         text.append(_("no clock running"), "dim")
     else:
         text.append(_("due:") + " ", "dim")
-        name, name_zh = view.rule or (row.rule or _("deadline"), "")
+        name, name_zh = view.rule or (clock.rule or _("deadline"), "")
         text.append(clean(pick(name, name_zh)))
-        if row.next_level:
-            text.append(" " + _("(level {level})").format(level=clean(row.next_level)), "bold")
+        if clock.next_level:
+            text.append(" " + _("(level {level})").format(level=clean(clock.next_level)), "bold")
     return text
 
 

@@ -1,0 +1,1 @@
+"""The service layer's actions, by concern; `backend/service.py` composes them into `Service`."""

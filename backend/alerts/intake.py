@@ -1,0 +1,361 @@
+"""Alerts into the store, in the transaction whose commit the sender's 2xx waits for.
+
+Each alert belongs to a group probe (`SOURCE/GROUP`: Alertmanager's group, an event's
+dedup_key, or the mapping's `group_by` labels); the group probe's result is the worst
+state of the group's firing alerts, so the probe machinery opens one incident per
+(source, group) at most and later alerts attach to it. Resolved alerts add a
+"recovered" note; `auto_resolve` lets the source resolve the incident.
+
+Exactly once: every alert's news carries a result key derived from the payload
+(`formats.dedup_basis`), unique in `probe_results`. What makes two payloads "the same":
+- alertmanager: source, fingerprint, status and startsAt. A retry and Alertmanager's
+  repeat of an unchanged alert are the same; a new firing (a new startsAt) or its
+  resolution is news. Changed annotations alone are not news.
+- events: source, dedup_key, event_action, severity (triggers) and the alert's episode
+  (a trigger after a resolve starts the next one). A retried trigger, acknowledge or
+  resolve is the same; a re-trigger at another severity is news. Acknowledge and
+  resolve of an alert that is not open are dropped, as PagerDuty drops them.
+- json: the result's `id`; else the request's `Idempotency-Key` and the item's place;
+  else, for a result with a `time`, the item itself. A result with neither is stored
+  every time it is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import col
+
+from .. import clocks, notify_plan
+from ..audit import canonical_json
+from ..models import Alert, AlertSource, Incident, IncidentNote, Probe, table_of
+from ..probe_config import AlertRoute, ProbePolicy
+from ..probe_health import Incoming, Opening, _existing_keys, _probes, apply
+from ..service import Service
+from ..store import UnitOfWork
+from .formats import PROBE_NAME_LIMIT, AlertEvent, dedup_basis, probe_name_part
+from .sources import default_critical_after
+
+RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}
+NOTE_NAMES = 10
+
+
+@dataclass
+class _NewAlert:
+    """An `Alert` row to insert: the attributes the intake reads, without an ORM object."""
+
+    source: str
+    key: str
+    probe_id: int
+    name: str
+    state: str
+    firing: bool
+    episode: int
+    labels: dict[str, str]
+    starts_at: datetime | None
+    updated_at: datetime
+    silence_id: str | None = None
+
+
+@dataclass
+class Taken:
+    """What one request stored."""
+
+    alerts: int = 0  # news stored
+    duplicates: int = 0  # already stored (a retry, a repeat)
+    dropped: int = 0  # acknowledge/resolve of an alert that is not open
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+def group_probe(source: str, group_name: str) -> str:
+    return f"{source}/{probe_name_part(group_name)}"[:PROBE_NAME_LIMIT]
+
+
+def take(
+    uow: UnitOfWork,
+    source: AlertSource,
+    events: list[AlertEvent],
+    policy: ProbePolicy,
+    *,
+    idempotency_key: str | None = None,
+) -> Taken:
+    if source.kind == "json":
+        taken = _take_results(uow, source, events, policy, idempotency_key)
+    else:
+        taken = _Alerts(uow, source, policy).take(events)
+    source.accepted += 1
+    source.last_accepted_at = uow.now
+    uow.changed("source", source.name, "accepted")
+    return taken
+
+
+def _opening(source: AlertSource, route: AlertRoute, policy: ProbePolicy, *, event: bool) -> Opening:
+    critical_after = source.critical_after or default_critical_after(source.kind) or policy.critical_after
+    suggested = [
+        f"{what} {value}"
+        for what, value in (("level", route.level), ("owner duty", route.owner_duty))
+        if value and not (what == "level" and route.classify)
+    ]
+    description = f"From alert source {source.name}" + (f", mapping {route.name!r}" if route.name else "")
+    if suggested:
+        description += "; suggested " + ", ".join(suggested)
+    return Opening(
+        critical_after=critical_after,
+        system=route.system,
+        category=route.category,
+        level=route.level,
+        classify=route.classify,
+        description=description + ".",
+        event=event,
+        raises=route.raises,
+    )
+
+
+def _take_results(
+    uow: UnitOfWork, source: AlertSource, events: list[AlertEvent], policy: ProbePolicy, idempotency: str | None
+) -> Taken:
+    incoming = []
+    for index, event in enumerate(events):
+        name = group_probe(source.name, event.key)
+        if event.result_id is not None:
+            key = dedup_basis("json", source.name, name, event.result_id)
+        elif idempotency:
+            key = dedup_basis("json", source.name, idempotency, str(index))
+        elif event.at is not None:
+            key = dedup_basis("json", source.name, canonical_json(event.extra["item"]))
+        else:
+            key = None
+        route = policy.route_for(source.name, {**event.labels, "probe": name})
+        incoming.append(
+            Incoming(
+                probe=name,
+                state=event.state,
+                output=event.output,
+                at=event.at,
+                source=f"receiver:{source.name}",
+                kind="json",
+                result_key=key,
+                last_success=event.last_success,
+                opening=_opening(source, route, policy, event=False),
+            )
+        )
+    applied = apply(uow, incoming, policy)
+    return Taken(alerts=applied.results, duplicates=applied.duplicates, opened=applied.opened)
+
+
+class _Alerts:
+    """Alertmanager alerts and PagerDuty-shaped events: alerts in group probes."""
+
+    def __init__(self, uow: UnitOfWork, source: AlertSource, policy: ProbePolicy) -> None:
+        self.uow, self.source, self.policy = uow, source, policy
+        self.taken = Taken()
+        self.new: list[_NewAlert] = []
+
+    def take(self, events: list[AlertEvent]) -> Taken:
+        rows = self._rows([e.key for e in events])
+        keyed = [(event, self._result_key(event, rows.get(event.key))) for event in events]
+        known = _existing_keys(self.uow, [k for _e, k in keyed if k])
+        news: list[tuple[AlertEvent, str]] = []
+        for event, key in keyed:
+            if key is None:
+                self.taken.dropped += 1
+            elif key in known:
+                self.taken.duplicates += 1
+            else:
+                known.add(key)
+                news.append((event, key))
+        if not news:
+            return self.taken
+        routes = {e.key: self._route(e, rows.get(e.key)) for e, _k in news}
+        names = {e.key: self._probe_name(e, rows.get(e.key)) for e, _k in news}
+        openings = {names[e.key]: _opening(self.source, routes[e.key], self.policy, event=True) for e, _k in news}
+        probes = _probes(self.uow, set(names.values()), self.policy, openings)
+        firing = self._firing({p.id for p in probes.values() if p.id is not None})
+        incoming: list[Incoming] = []
+        recovered: dict[int, list[tuple[AlertEvent, str]]] = {}
+        for event, key in news:
+            probe = probes[names[event.key]]
+            assert probe.id is not None
+            row = self._update(rows, event, probe.id)
+            group = firing.setdefault(probe.id, {})
+            group.pop(event.key, None)
+            if row.firing and row.state != "OK":  # an acknowledge keeps the alert's state
+                group[event.key] = row.state
+            worst = max(group.values(), key=RANK.__getitem__, default="OK")
+            if event.action == "acknowledge" or not row.firing or event.info:
+                recovered.setdefault(probe.id, []).append((event, row.name or event.key))
+            incoming.append(
+                Incoming(
+                    probe=probe.name,
+                    state=worst,
+                    output=_group_output(event, row, len(group)),
+                    at=None,  # the group's state as of now: every result is current
+                    source=f"receiver:{self.source.name}",
+                    kind=self.source.kind,
+                    result_key=key,
+                    opening=openings[probe.name],
+                )
+            )
+        if self.new:
+            self.uow.session.execute(insert(table_of(Alert)), [asdict(n) for n in self.new])
+        applied = apply(self.uow, incoming, self.policy)
+        self.taken.alerts += applied.results
+        self.taken.opened = applied.opened
+        for probe_id, items in recovered.items():
+            auto = any(routes[e.key].auto_resolve for e, _name in items)
+            self._recovered(probe_id, items, len(firing.get(probe_id, {})), auto=auto)
+        return self.taken
+
+    def _rows(self, keys: list[str]) -> dict[str, Alert]:
+        found: dict[str, Alert] = {}
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), 500):
+            for row in self.uow.session.execute(
+                select(Alert).where(
+                    col(Alert.source) == self.source.name, col(Alert.key).in_(unique[start : start + 500])
+                )
+            ).scalars():
+                found[row.key] = row
+        return found
+
+    def _result_key(self, event: AlertEvent, row: Alert | None) -> str | None:
+        if self.source.kind == "alertmanager":
+            return event.dedup
+        open_now = row is not None and row.firing
+        if event.action == "trigger":
+            episode = row.episode if open_now and row else (row.episode + 1 if row else 1)
+            return dedup_basis("events", self.source.name, event.key, "trigger", event.labels["severity"], str(episode))
+        if not open_now or row is None:
+            return None  # nothing open to acknowledge or resolve: dropped, as PagerDuty does
+        return dedup_basis("events", self.source.name, event.key, event.action, str(row.episode))
+
+    def _route(self, event: AlertEvent, row: Alert | None) -> AlertRoute:
+        labels = event.labels or (row.labels if row else {})
+        return self.policy.route_for(self.source.name, labels)
+
+    def _probe_name(self, event: AlertEvent, row: Alert | None) -> str:
+        if self.source.kind == "events" and row is not None:  # a dedup_key stays in its group
+            found = self.uow.session.get(Probe, row.probe_id)
+            if found is not None:
+                return found.name
+        return group_probe(self.source.name, event.group_name)
+
+    def _firing(self, probe_ids: set[int | None]) -> dict[int, dict[str, str]]:
+        """The firing alerts of these group probes (their state), as stored before this batch."""
+        firing: dict[int, dict[str, str]] = {}
+        ids = sorted(i for i in probe_ids if i is not None)
+        for start in range(0, len(ids), 500):
+            for probe_id, key, state in self.uow.session.execute(
+                select(col(Alert.probe_id), col(Alert.key), col(Alert.state)).where(
+                    col(Alert.probe_id).in_(ids[start : start + 500]), col(Alert.firing).is_(True)
+                )
+            ):
+                if state != "OK":
+                    firing.setdefault(probe_id, {})[key] = state
+        return firing
+
+    def _update(self, rows: dict[str, Alert], event: AlertEvent, probe_id: int) -> Alert:
+        row = rows.get(event.key)
+        now = self.uow.now
+        if row is None:  # new alerts go in with one INSERT at the end (an ORM object each costs ~1 ms)
+            new = _NewAlert(
+                source=self.source.name,
+                key=event.key,
+                probe_id=probe_id,
+                name=event.name,
+                state=event.state,
+                firing=event.firing,
+                episode=1,
+                labels=event.labels,
+                starts_at=event.starts_at,
+                updated_at=now,
+            )
+            self.new.append(new)
+            rows[event.key] = new  # type: ignore[assignment]
+            return new  # type: ignore[return-value]
+        if event.action == "acknowledge":  # news for the incident's notes; the alert's state stays
+            row.updated_at = now
+            return row
+        if event.firing and not row.firing:
+            row.episode += 1
+        row.probe_id = probe_id
+        row.state, row.firing, row.updated_at = event.state, event.firing, now
+        if event.labels:
+            row.labels = event.labels
+        if event.name:
+            row.name = event.name
+        row.starts_at = event.starts_at or row.starts_at
+        return row
+
+    def _recovered(self, probe_id: int, events: list[tuple[AlertEvent, str]], still_firing: int, *, auto: bool) -> None:
+        """A note on the group's open incident: which alerts recovered (or were
+        acknowledged, or only inform), and how many still fire; `auto_resolve` resolves
+        the incident once none does."""
+        incident = self.uow.session.execute(
+            select(Incident).where(col(Incident.probe_id) == probe_id, col(Incident.status) != "closed")
+        ).scalar_one_or_none()
+        if incident is None and not still_firing:  # a mapping may raise a warning instead
+            from ..probe_warnings import note_group_recovered
+
+            note_group_recovered(self.uow, probe_id, self.source.name)
+        if incident is None or incident.status == "resolved":
+            return
+        assert incident.id is not None
+        parts = []
+        for label, chosen in (
+            ("recovered at the source", [n for e, n in events if not e.firing]),
+            ("acknowledged at the source", [n for e, n in events if e.action == "acknowledge"]),
+            ("information", [n for e, n in events if e.info and e.firing]),
+        ):
+            if chosen:
+                shown = ", ".join(chosen[:NOTE_NAMES])
+                more = f" and {len(chosen) - NOTE_NAMES} more" if len(chosen) > NOTE_NAMES else ""
+                parts.append(f"{label}: {shown}{more}")
+        tail = (
+            f"{still_firing} alert(s) of the group still firing"
+            if still_firing
+            else "no alert of the group is firing; consider resolving this incident"
+        )
+        text = f"{'; '.join(parts)} ({tail})"
+        # A machine's note is no progress on the fix: it renews no acknowledgement lease.
+        self.uow.session.add(IncidentNote(incident_id=incident.id, at=self.uow.now, author=self.uow.actor, text=text))
+        clocks.sync(self.uow.session, incident, self.uow.now)
+        self.uow.record("note", {"text": text, "source": self.source.name}, incident_id=incident.id)
+        if auto and not still_firing:
+            _resolve_in(self.uow, incident, f"every alert of the group resolved at source {self.source.name}")
+            self.taken.resolved.append(incident.id)
+
+
+def _group_output(event: AlertEvent, row: Alert, firing: int) -> str:
+    if event.action == "acknowledge":
+        return f"acknowledged at the source: {row.name or event.key}"
+    text = f"info: {event.output}" if event.info and event.firing else event.output
+    if event.action == "resolve":
+        text = f"resolved: {row.name or event.key}"
+    others_firing = firing > 1 or (firing == 1 and event.state == "OK")
+    return f"{text} [{firing} alert(s) of the group firing]" if others_firing else text
+
+
+def _resolve_in(uow: UnitOfWork, incident: Incident, resolution: str) -> None:
+    """Resolve inside this transaction, as `Service.resolve` does (audited, clocks,
+    notifications), for a mapping with `auto_resolve`."""
+    assert incident.id is not None
+    version = incident.version
+    uow.session.execute(
+        update(Incident)
+        .where(col(Incident.id) == incident.id, col(Incident.version) == version)
+        .values(version=version + 1, updated_at=uow.now, updated_by=uow.actor)
+        .execution_options(synchronize_session=False)
+    )
+    incident.version, incident.updated_at, incident.updated_by = version + 1, uow.now, uow.actor
+    incident.status, incident.resolution, incident.resolved_at = "resolved", resolution, uow.now
+    if incident.acknowledged_at is None:
+        incident.acknowledged_at = uow.now
+    details: dict[str, Any] = {"resolution": resolution, "auto_resolve": True}
+    Service._touched(uow, incident)
+    event = uow.record("resolve", details, incident_id=incident.id)
+    notify_plan.after(uow, "resolve", incident, details, event.seq)

@@ -1,0 +1,37 @@
+"""Counts that only grow, for the Prometheus counters no row can give (backend/metrics.py).
+
+A delivery attempt's outcome leaves no row of its own: a failed message later sent is
+one `sent` row, and a dead one retried is dead no more. So the sender adds to a counter
+in the transaction that records the outcome: rolled back with it, never counted twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from .models import MetricCounter
+
+DELIVERIES = "notification_deliveries"  # label: sent, failed, dead
+
+
+def add(session: Session, name: str, label: str, n: int = 1) -> None:
+    """Add `n` to a counter, creating it at `n` (one statement: no read-modify-write race)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(MetricCounter).values(name=name, label=label, value=n)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["name", "label"],
+            set_={"value": MetricCounter.__table__.c.value + insert.excluded.value},  # type: ignore[attr-defined]
+        )
+    )
+
+
+def read(session: Session, name: str) -> dict[str, int]:
+    """label -> value for one counter."""
+    rows = session.execute(
+        select(col(MetricCounter.label), col(MetricCounter.value)).where(col(MetricCounter.name) == name)
+    )
+    return {label: int(value) for label, value in rows}

@@ -1,0 +1,202 @@
+"""Incidents and what hangs off them: notes, calls, playbook steps, clocks, drafts, escalations, attestations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from .columns import json_list, utc
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+    # AUTOINCREMENT: ids are never reused, even after the newest row is gone.
+    __table_args__ = (
+        Index("ix_incidents_open", "status", "level"),
+        # At most one open incident per probe, enforced by the database, not by luck.
+        Index(
+            "uq_incidents_open_probe",
+            "probe_id",
+            unique=True,
+            sqlite_where=text("probe_id IS NOT NULL AND status != 'closed'"),
+            postgresql_where=text("probe_id IS NOT NULL AND status != 'closed'"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    system_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("systems.id"), index=True))
+    category: str = Field(default="unclassified", sa_column=Column(String(32), nullable=False, index=True))
+    level: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    status: str = Field(default="reported", sa_column=Column(String(16), nullable=False))
+    owner: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    reporter: str = Field(sa_column=Column(String(64), nullable=False))
+
+    reported_at: datetime = utc(nullable=False, index=True)
+    outage_started_at: datetime | None = utc()
+    acknowledged_at: datetime | None = utc()
+    classified_at: datetime | None = utc()
+    cause_located_at: datetime | None = utc()
+    resolved_at: datetime | None = utc()
+    record_filed_at: datetime | None = utc()
+    closed_at: datetime | None = utc()
+
+    resolution: str | None = Field(default=None, sa_column=Column(Text))
+    record: str | None = Field(default=None, sa_column=Column(Text))
+    close_kind: str | None = Field(default=None, sa_column=Column(String(16)))
+    close_reason: str | None = Field(default=None, sa_column=Column(Text))
+    duplicate_of: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+    reopened_from: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("incidents.id")))
+    probe_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("probes.id")))
+    warning_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))  # promoted from
+
+    # Facts the deadline engine reads (besides the timestamps above).
+    level_since: datetime | None = utc()  # when the current level was set
+    reopened_at: datetime | None = utc()  # a resolved incident reopened: report clocks restart
+    last_activity_at: datetime | None = utc()  # any audited change, notes and ticks included
+
+    policy_version: int = Field(sa_column=Column(Integer, nullable=False))
+    next_due_at: datetime | None = utc(index=True)  # the earliest clock owed an escalation
+    first_due_at: datetime | None = utc(index=True)  # the earliest clock not met: the board's order
+    # The earliest reporting clock not met, and when the first of them enters its warning
+    # band: from then on it ranks the incident (backend/ranking.py).
+    report_due_at: datetime | None = utc()
+    report_warn_at: datetime | None = utc(index=True)
+    updated_at: datetime = utc(nullable=False)
+    updated_by: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class IncidentNote(SQLModel, table=True):
+    __tablename__ = "incident_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    at: datetime = utc(nullable=False)
+    author: str = Field(sa_column=Column(String(64), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ServiceCall(SQLModel, table=True):
+    """A call to the service desk about an incident (docs/plan.md#service-desk): written down by hand
+    while the system is down and entered here, during or after the outage. `contact` is
+    personal data: listings mask it, the audit trail holds only its masked form."""
+
+    __tablename__ = "service_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    at: datetime = utc(nullable=False)  # when the call came in (given when entered later)
+    caller: str = Field(sa_column=Column(String(120), nullable=False))
+    contact: str = Field(sa_column=Column(String(120), nullable=False))
+    need: str = Field(sa_column=Column(Text, nullable=False))
+    callback: bool = Field(sa_column=Column(Boolean, nullable=False))  # a call back is owed
+    entered_at: datetime = utc(nullable=False)
+    entered_by: str = Field(sa_column=Column(String(64), nullable=False))
+    called_back_at: datetime | None = utc()
+    called_back_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    callback_note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PlaybookStep(SQLModel, table=True):
+    """One step of the category's playbook, copied onto the incident as a checklist."""
+
+    __tablename__ = "playbook_steps"
+    __table_args__ = (UniqueConstraint("incident_id", "key", name="uq_playbook_steps_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    category: str = Field(sa_column=Column(String(32), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    title_zh: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    done_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    done_at: datetime | None = utc()
+
+
+class IncidentDeadline(SQLModel, table=True):
+    """One clock of one incident, derived from its facts in the write transaction.
+
+    `due_at` depends only on facts and policy; `now` decides the state when read."""
+
+    __tablename__ = "incident_deadlines"
+    __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_incident_deadlines_clock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_start: datetime = utc(nullable=False)
+    due_at: datetime = utc(nullable=False)
+    warn_at: datetime = utc(nullable=False)
+    met_at: datetime | None = utc()
+    next_level: str | None = Field(default=None, sa_column=Column(String(4)))
+    escalated_at: datetime | None = utc()
+    superseded_at: datetime | None = utc()  # the rule stopped applying (level lowered, ...)
+    waived_at: datetime | None = utc()  # the incident closed before it was due
+    waived_by: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+class RecordDraft(SQLModel, table=True):
+    """The post-incident record before it is filed: drafted at resolve from the facts and
+    the trail, then written by people (`opsdeck report edit`, `w`) across sessions. Each
+    save bumps `version`, so two people editing at once cannot overwrite each other."""
+
+    __tablename__ = "record_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, unique=True))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+    created_at: datetime = utc(nullable=False)
+    updated_at: datetime = utc(nullable=False)
+    updated_by: str = Field(sa_column=Column(String(120), nullable=False))
+
+
+class Escalation(SQLModel, table=True):
+    """A breach that was escalated: unique per clock, so it is recorded exactly once."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_escalations_clock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    due_at: datetime = utc(nullable=False)
+    escalated_at: datetime = utc(nullable=False)
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    targets: list[Any] = json_list()
+
+
+class Attestation(SQLModel, table=True):
+    """An obligation met (leadership informed, ...) or a re-grade declined: who, when, how."""
+
+    __tablename__ = "attestations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    key: str = Field(sa_column=Column(String(64), nullable=False))
+    at: datetime = utc(nullable=False)
+    by: str = Field(sa_column=Column(String(120), nullable=False))
+    channel: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    who: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))

@@ -1,0 +1,80 @@
+"""The board's keys that open another screen or change the shift (a part of BoardScreen, screens/board.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+
+from opsdeck.backend import queries
+from opsdeck.backend.i18n import _
+
+
+class BoardKeys:
+    """History, handover, warnings, statistics, the schedule, the shift and a new incident:
+    each opens its screen or form."""
+
+    def action_history(self) -> None:
+        from opsdeck.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.ctx))
+
+    def action_handover(self) -> None:
+        from opsdeck.screens.handover import HandoverScreen
+
+        self.app.push_screen(HandoverScreen(self.ctx))
+
+    def action_warnings(self) -> None:
+        from opsdeck.screens.warnings import WarningsScreen  # 预警 (docs/plan.md#warnings)
+
+        self.app.push_screen(WarningsScreen(self.ctx))
+
+    def action_statistics(self) -> None:
+        from opsdeck.screens.stats import StatsScreen  # the month's figures (docs/stats.md)
+
+        self.app.push_screen(StatsScreen(self.ctx))
+
+    def action_schedule(self) -> None:
+        from opsdeck.screens.schedule import ScheduleScreen  # the week grid (排班)
+
+        self.app.push_screen(ScheduleScreen(self.ctx))
+
+    def action_shift(self) -> None:
+        """Take the shift (on duty) or end it: audited, as `opsdeck roster duty LOGIN on|off`.
+        Ending it is asked once when it leaves your open incidents, or nobody, on duty."""
+        roster = self.panels.roster if self.panels else ()
+        me = next((m for m in roster if m["login"] == self.ctx.login), None)
+        if me is not None and me["on_duty"] and not self._confirmed("shift"):
+            others = [m for m in roster if m["on_duty"] and m["login"] != self.ctx.login]
+            owned = int(me.get("open_incidents", 0))
+            if owned or not others:
+                reason = (
+                    _("you own {count} open incidents").format(count=owned) if owned else _("nobody else is on duty")
+                )
+                self._ask("shift", _("Ending your shift: {reason}. Press T again to end it.").format(reason=reason))
+                return
+        self._shift()
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _shift(self) -> str:
+        with self.ctx.store.read() as session:
+            member = next((m for m in queries.roster(session) if m["login"] == self.ctx.login), None)
+        if member is None:
+            return f"{self.ctx.login} is not on the roster: ask a lead to add you"
+        on = not member["on_duty"]
+        self.service.roster_duty(self.ctx.login, on)
+        return f"{self.ctx.login} {'took the shift: on duty' if on else 'ended the shift: off duty'}"
+
+    def action_new_incident(self) -> None:
+        self._read_then(lambda session: [s["name"] for s in queries.systems(session)], self._new_incident_form)
+
+    def _new_incident_form(self, systems: list[str]) -> None:
+        from opsdeck.screens.forms import NewIncidentForm
+
+        def perform(values: dict[str, Any], seen: int | None) -> str:
+            incident = self.service.open(
+                values["title"], description=values["description"], system=values["system"].strip() or None
+            )
+            return f"#{incident.id} reported"
+
+        self._form(NewIncidentForm(_("Report an incident (an external warning)"), perform, systems=systems))

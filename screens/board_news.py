@@ -1,0 +1,91 @@
+"""What the board announces, not only counts: a new incident, a clock running out, a
+probe critical again under a resolved incident, a shift that begins (a part of
+BoardScreen, screens/board.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from opsdeck.backend import board
+from opsdeck.backend.board import Row
+from opsdeck.backend.i18n import _
+from opsdeck.backend.ranking import clock_label
+from opsdeck.backend.sanitize import clean
+from opsdeck.tui.text import LEVEL_LABEL
+from opsdeck.tui.widgets.incident_list import (
+    IncidentList,
+)
+
+FLASH_FOR = timedelta(seconds=6)  # an announced row blinks this long
+
+
+class BoardNews:
+    """Toasts, a blinking row and the optional bell; the handover opened when a hand-off
+    puts this login on duty."""
+
+    def _arrivals(self, rows: dict[int, Row]) -> None:
+        """A new incident, or a resolved one whose probe went CRITICAL again."""
+        if self.newest is None:
+            return
+        before = self.query_one(IncidentList).rows
+        for incident_id in sorted(rows):
+            row = rows[incident_id]
+            if incident_id > self.newest:
+                self.newest = incident_id
+                level = LEVEL_LABEL.get(row.level, "--")
+                self._announce(
+                    incident_id,
+                    _("New incident #{id} {level}: {title}").format(
+                        id=incident_id, level=level, title=clean(row.title)
+                    ),
+                    "warning",
+                )
+            elif row.probe_critical and (old := before.get(incident_id)) is not None and not old.probe_critical:
+                self._announce(
+                    incident_id,
+                    _("#{id} is resolved, but its probe is CRITICAL again: {title}").format(
+                        id=incident_id, title=clean(row.title)
+                    ),
+                    "error",
+                )
+
+    def _breaches(self, since: datetime, now: datetime) -> None:
+        """Clocks of the rows at hand that ran out since the last tick."""
+        incident_list = self.query_one(IncidentList)
+        for incident_id in list(incident_list.rows.keys()):
+            row = incident_list.rows.get(incident_id)
+            for clock in row.clocks if row is not None else ():
+                if since < clock.due_at <= now:
+                    self._announce(
+                        incident_id,
+                        _("#{id} breached: {clock} — {title}").format(
+                            id=incident_id, clock=clock_label(clock.rule), title=clean(row.title)
+                        ),
+                        "error",
+                    )
+
+    def _announce(self, incident_id: int, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        self.query_one(IncidentList).flash(incident_id, self.ctx.clock() + FLASH_FOR)
+        if self.ctx.bell:
+            self.app.bell()
+
+    def _handed_over(self) -> None:
+        """A hand-off put this login on duty: say which duties it inherits and open the
+        handover (what is open, breached, owed) for them."""
+        before, self._was_on_duty = getattr(self, "_was_on_duty", None), None
+        if before is None or self.panels is None:
+            return
+        gained = [d for d in board.on_duty_for(self.panels, self.ctx.login) if d not in before]
+        if not gained:
+            return
+        from opsdeck.screens.handover import HandoverScreen
+
+        self.app.notify(
+            _("Your shift begins: on duty for {duties}. The handover shows what you inherit.").format(
+                duties=", ".join(gained)
+            ),
+            timeout=30,
+        )
+        if not isinstance(self.app.screen, HandoverScreen):
+            self.app.push_screen(HandoverScreen(self.ctx))
