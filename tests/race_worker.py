@@ -4,6 +4,7 @@ read). Prints JSON counts. Run as `python -m tests.race_worker URL INCIDENT N LO
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,14 @@ def main() -> None:
     while not go.exists():  # start together
         time.sleep(0.001)
     ok = stale = 0
+    jitter = random.Random(login)
     for i in range(rounds):
+        # Every write on PostgreSQL first takes one advisory lock, so two tight loops fall
+        # into a convoy: the one that lost waits on the lock while the other commits, then
+        # reads just before the other's next write, and loses again, a thousand times. A
+        # pause of up to a millisecond between rounds, as between two people's keystrokes,
+        # breaks the lockstep; each write still races the other process's.
+        time.sleep(jitter.uniform(0, 0.001))
         with store.read() as session:
             seen = queries.get_incident(session, incident_id)
         candidates = [o for o in OWNERS if o != seen["owner"]]
