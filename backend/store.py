@@ -345,7 +345,10 @@ class UnitOfWork:
         incident = self.session.get(Incident, incident_id)
         state = vouch.incident_state(incident) if incident is not None else {}
         self._vouched[incident_id] = state
-        return state
+        if incident is None:
+            return state
+        # The version too: a stale write names what changed since the version it saw (backend/stale.py).
+        return {**state, "version": incident.version}
 
     def _vouch_again(self) -> None:
         """An incident changed after its event was recorded in this transaction: one more
