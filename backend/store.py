@@ -418,6 +418,10 @@ class UnitOfWork:
             hash=digest,
         )
         self.session.add(row)
+        # The event goes in before its head moves: on a store whose database roles are on,
+        # the server moves the head itself and lets it name only an existing event
+        # (backend/pg_chain.py).
+        self.session.flush()
         if head is None:
             self.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
         else:
