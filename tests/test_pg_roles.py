@@ -37,7 +37,7 @@ def server() -> Iterator[pg_server.Server]:
 
 @pytest.fixture(scope="module")
 def deployed(server: pg_server.Server) -> pg_server.Server:
-    """The README's shared deployment, roles initialised, a role per person."""
+    """The shared deployment of docs/operations.md, roles initialised, a role per person."""
     import subprocess
     import sys
     from pathlib import Path
