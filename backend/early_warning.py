@@ -241,7 +241,7 @@ class Warnings:
         self, warning_id: int, told: str, *, via: str, who: str | None = None, note: str | None = None
     ) -> WarningAttestation:
         """A department was told to prepare (`department`, --who names it), or leadership was told."""
-        from .service import CHANNELS, _clean_text
+        from .actions.base import _channel, _clean_text
 
         if told not in TOLD:
             raise InvalidInput(
@@ -249,13 +249,7 @@ class Warnings:
                 _("{told!r} is not who a warning tells").format(told=told),
                 _("use department (with --who) or leadership"),
             )
-        via = _clean_text(via, "channel", required=True, limit=40).lower()
-        if via not in CHANNELS:
-            raise InvalidInput(
-                "bad_channel",
-                _("{via!r} is not a channel").format(via=via),
-                _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
-            )
+        via = _channel(via)
         who, note = _clean_text(who, "name", required=False, limit=120), _clean_text(note, "note", required=False)
         if told == "department" and not who:
             raise InvalidInput("missing_who", _("a department told to prepare is named"), _("give --who DEPARTMENT"))
