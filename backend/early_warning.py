@@ -375,21 +375,10 @@ def notify(uow: UnitOfWork, event: str, row: WarningRecord, seq: int, *, inciden
     body: dict[str, Any] = {"event": event, "warning": payload(row)}
     if incident is not None:
         body["incident"] = notify_plan.incident_payload(uow.session, incident)
-    seen: set[tuple[str, str]] = set()
-    for target in recipients:
-        key = (target["kind"], target["to"])
-        if key in seen:
-            continue
-        seen.add(key)
-        uow.outbox(
-            event_name=event,
-            recipient_kind=target["kind"],
-            recipient=target["to"],
-            incident_id=incident.id if incident else None,
-            payload=body,
-            key=f"warning-{row.id}-{seq}-{event}-{target['kind']}-{target['to']}",
-        )
-    return len(seen)
+    incident_id = incident.id if incident else None
+    return notify_plan.write_rows(
+        uow, event, recipients, body, incident_id=incident_id, key=f"warning-{row.id}-{seq}-{event}"
+    )
 
 
 def _carried(row: WarningRecord) -> str:
