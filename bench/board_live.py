@@ -40,7 +40,8 @@ from opsdeck.backend.ingest import DONE, Ingester, SpoolSettings
 from opsdeck.backend.schema import open_store, sqlite_backup
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
-from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
+from opsdeck.tui.app import OpsdeckApp, build_app
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .figure import Figure

@@ -35,7 +35,8 @@ from textual.widgets import DataTable, Static
 
 from opsdeck.backend import board
 from opsdeck.backend.schema import open_store
-from opsdeck.tui.app import BoardContext, build_app
+from opsdeck.tui.app import build_app
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .datatable_board import DataTableBoard

@@ -28,9 +28,13 @@ from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
+from opsdeck.screens.help import HelpScreen
+from opsdeck.screens.incident import IncidentScreen
+from opsdeck.screens.incident_actions import IncidentActions
+from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell, rcell
-from opsdeck.tui.triage import ACTIONS, BY_NAME, IncidentActions
+from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
     CAT_W,
     CLOCK_W,
@@ -49,7 +53,7 @@ from opsdeck.tui.widgets.status_line import Status, StatusLine
 from opsdeck.tui.widgets.warning_panel import WarningPanel
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
 FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
@@ -497,8 +501,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         self._status()
 
     def action_replay(self) -> None:
-        from opsdeck.screens.replay import ReplayScreen
-
         self.app.push_screen(ReplayScreen(self.ctx))
 
     def action_toggle_panels(self) -> None:
@@ -512,8 +514,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         return self.has_class("-panels") and not self.has_class("-wide")
 
     def action_help(self) -> None:
-        from opsdeck.screens.help import HelpScreen
-
         self.app.push_screen(HelpScreen())
 
     def action_quit(self) -> None:
@@ -544,8 +544,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
-        from opsdeck.screens.incident import IncidentScreen
-
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

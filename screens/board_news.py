@@ -11,6 +11,7 @@ from opsdeck.backend.board import Row
 from opsdeck.backend.i18n import _
 from opsdeck.backend.ranking import clock_label
 from opsdeck.backend.sanitize import clean
+from opsdeck.screens.handover import HandoverScreen
 from opsdeck.tui.text import LEVEL_LABEL
 from opsdeck.tui.widgets.incident_list import (
     IncidentList,
@@ -79,8 +80,6 @@ class BoardNews:
         gained = [d for d in board.on_duty_for(self.panels, self.ctx.login) if d not in before]
         if not gained:
             return
-        from opsdeck.screens.handover import HandoverScreen
-
         self.app.notify(
             _("Your shift begins: on duty for {duties}. The handover shows what you inherit.").format(
                 duties=", ".join(gained)

@@ -34,12 +34,14 @@ from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
+from opsdeck.screens.forms import TextForm
+from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.tui.text import cell, pad, rpad
-from opsdeck.tui.triage import ACTIONS, IncidentActions
+from opsdeck.tui.triage import ACTIONS
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 STATE_STYLE = {
     "pending": "",
@@ -468,8 +470,6 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self.action_tick()
 
     def action_skip(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         key = self._selected_step()
         if key and self._step_in_view():
             self._form(

@@ -24,7 +24,7 @@ from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
-from opsdeck.tui.app import BoardContext
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 

@@ -24,7 +24,7 @@ from opsdeck.backend.timeutil import parse_period
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 GROUPINGS = (None, "category", "level", "system", "owner", "duty")
 CHARTS = ("per_day", "classify", "compliance")

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
+from opsdeck.tui.app import OpsdeckApp, build_app
+from opsdeck.tui.context import BoardContext
 
 from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 

@@ -61,7 +61,8 @@ async def test_the_board_help_and_a_form_draw_no_ambiguous_character(sqlite_url:
 async def test_the_wall_in_ascii_mode(sqlite_url: str, clock: FakeClock) -> None:
     from dataclasses import replace
 
-    from opsdeck.screens.wall import WallScreen, build_wall_app
+    from opsdeck.screens.wall import WallScreen
+    from opsdeck.tui.app import build_wall_app
 
     store = seeded_store(sqlite_url, clock)
     board_incidents(store, clock)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.terminal_theme import TerminalTheme
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -23,27 +22,13 @@ from textual.theme import Theme
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
+from opsdeck.screens.help import HelpScreen
+from opsdeck.screens.history import HistoryScreen
+from opsdeck.screens.wall import WallScreen
+from opsdeck.tui.ascii import AsciiFilter
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.palette import OpsdeckCommands
-
-
-@dataclass
-class BoardContext:
-    store: Store
-    login: str
-    permission: str
-    read_only: bool
-    zone: tzinfo
-    clock: Callable[[], datetime]
-    where: str = ""
-    background: list[Any] = field(default_factory=list)  # things to stop on exit (.stop())
-    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/keymap.py, checked)
-    theme: str = "textual-dark"
-    ascii: bool = False  # only ASCII and wide characters on screen (tui/ascii.py)
-    by: str | None = None  # who used `--as` to act as `login`: named in every event written
-    bell: bool = False  # ring the terminal bell when the board announces an arrival (config board_bell)
-
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
 # sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
@@ -90,14 +75,14 @@ class OpsdeckApp(App[None]):
     BINDINGS = [Binding("question_mark", "help", _("Help"), id="app.help", show=False)]
 
     def action_help(self) -> None:
-        from opsdeck.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.context = context
+        if context.history is None:
+            context.history = HistoryScreen
         self.register_theme(COLOUR_BLIND)
         if context.theme not in self.available_themes:
             raise InvalidInput(
@@ -107,8 +92,6 @@ class OpsdeckApp(App[None]):
             )
         self.theme = context.theme
         if context.ascii:
-            from opsdeck.tui.ascii import AsciiFilter
-
             self._filters.append(AsciiFilter())  # Textual applies its line filters to every widget
         if context.keymap:
             self.set_keymap(context.keymap)
@@ -189,3 +172,32 @@ class Background:
 
 def build_app(context: BoardContext) -> OpsdeckApp:
     return OpsdeckApp(context)
+
+
+class WallApp(OpsdeckApp):
+    """The app with the wall in front instead of the board: no command palette (it
+    offers writing commands), the mouse off unless `run(mouse=True)` asks for it."""
+
+    TITLE = "opsdeck wall"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> None:
+        super().__init__(context)
+        self.wall_bell = bell
+        self.page_seconds = page_seconds
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # OpsdeckApp.on_mount would push the board
+        self.push_screen(WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds))
+
+    def run(self, **options: Any) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
+        """Textual's run, the mouse off by default: nothing on the wall is for clicking."""
+        return super().run(**({"mouse": False} | options))
+
+    async def run_async(self, **options: Any) -> Any:
+        return await super().run_async(**({"mouse": False} | options))
+
+
+def build_wall_app(context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
+    """What `opsdeck wall [--no-bell]` runs: `build_wall_app(context, bell=not no_bell).run()`."""
+    return WallApp(context, bell=bell, page_seconds=page_seconds)

@@ -127,9 +127,8 @@ def _embedded_worker(store: Any, spool: Any) -> Any:
 
 def wall(ctx: Context) -> int:
     """The wall: a viewer whatever the login, no embedded worker, no prompts."""
-    from opsdeck.screens.wall import build_wall_app
     from opsdeck.tui import keymap
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.app import BoardContext, build_wall_app
 
     served = bool(os.environ.get("TEXTUAL_DRIVER"))  # textual-serve runs us without a tty
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
