@@ -169,7 +169,9 @@ class Alerts:
         for (incident_id, kind), alert in list(self.active.items()):
             row = rows.get(incident_id)
             first = row.clocks[0].due_at if row is not None and row.clocks else None
-            met = kind == "LATE" and (row is None or first != alert.due_at or now <= alert.due_at)
+            met = kind == "LATE" and (
+                row is None or first != alert.due_at or (alert.due_at is not None and now <= alert.due_at)
+            )
             if row is None or met or self._acknowledged(incident_id, alert):
                 del self.active[(incident_id, kind)]
 

@@ -514,7 +514,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         return self.has_class("-panels") and not self.has_class("-wide")
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.ctx))
 
     def action_quit(self) -> None:
         """Quitting stops the embedded worker: asked once when it is the one escalating."""
@@ -531,7 +531,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         self.app.exit()
 
     def _ask(self, what: str, message: str) -> None:
-        self._asked = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
+        self._asked: tuple[str, datetime | None] = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
         self.notify(message, severity="warning", timeout=ASK_AGAIN_WITHIN.total_seconds())
         if self.ctx.bell:
             self.app.bell()

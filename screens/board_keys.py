@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -14,8 +14,32 @@ from opsdeck.screens.schedule import ScheduleScreen
 from opsdeck.screens.stats import StatsScreen
 from opsdeck.screens.warnings import WarningsScreen
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-class BoardKeys:
+    from textual.screen import Screen
+
+    from opsdeck.backend.board import Panels
+    from opsdeck.backend.service import Service
+    from opsdeck.tui.context import BoardContext
+
+    class _Board(Screen[Any]):
+        """What of BoardScreen these keys use."""
+
+        ctx: BoardContext
+        panels: Panels | None
+
+        @property
+        def service(self) -> Service: ...
+        def _confirmed(self, what: str) -> bool: ...
+        def _ask(self, what: str, message: str) -> None: ...
+        def _read_then(self, read: Callable[[Any], Any], then: Callable[[Any], None]) -> None: ...
+        def _form(self, form: Any) -> None: ...
+else:
+    _Board = object
+
+
+class BoardKeys(_Board):
     """History, handover, warnings, statistics, the schedule, the shift and a new incident:
     each opens its screen or form."""
 

@@ -5,6 +5,7 @@ BoardScreen, screens/board.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend import board
 from opsdeck.backend.board import Row
@@ -17,10 +18,26 @@ from opsdeck.tui.widgets.incident_list import (
     IncidentList,
 )
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from opsdeck.backend.board import Panels
+    from opsdeck.tui.context import BoardContext
+
+    class _Board(Screen[Any]):
+        """What of BoardScreen the announcements use."""
+
+        ctx: BoardContext
+        panels: Panels | None
+        newest: int | None
+        _was_on_duty: list[str] | None
+else:
+    _Board = object
+
 FLASH_FOR = timedelta(seconds=6)  # an announced row blinks this long
 
 
-class BoardNews:
+class BoardNews(_Board):
     """Toasts, a blinking row and the optional bell; the handover opened when a hand-off
     puts this login on duty."""
 
@@ -55,7 +72,9 @@ class BoardNews:
         incident_list = self.query_one(IncidentList)
         for incident_id in list(incident_list.rows.keys()):
             row = incident_list.rows.get(incident_id)
-            for clock in row.clocks if row is not None else ():
+            if row is None:
+                continue
+            for clock in row.clocks:
                 if since < clock.due_at <= now:
                     self._announce(
                         incident_id,

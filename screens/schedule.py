@@ -77,8 +77,9 @@ class ScheduleScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _loaded(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "schedule" and event.worker.state == WorkerState.SUCCESS:
-            grid, names = event.worker.result
+        result = event.worker.result
+        if event.worker.group == "schedule" and event.worker.state == WorkerState.SUCCESS and result is not None:
+            grid, names = result
             self.show(grid, names)
 
     def show(self, grid: tuple[tuple[schedule_views.GridCell, ...], ...], names: dict[str, str]) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.terminal_theme import TerminalTheme
-from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -29,6 +28,8 @@ from opsdeck.screens.wall import WallScreen
 from opsdeck.tui.ascii import AsciiFilter
 from opsdeck.tui.context import BoardContext
 from opsdeck.tui.palette import OpsdeckCommands
+
+__all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app", "build_wall_app"]
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
 # sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
@@ -76,7 +77,7 @@ class OpsdeckApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.context))
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
@@ -132,8 +133,12 @@ class OpsdeckApp(App[None]):
             return COLOUR_BLIND_ANSI
         return super().ansi_theme
 
+    def first_screen(self) -> Screen[Any]:
+        """The screen in front when the app starts: the board."""
+        return BoardScreen(self.context)
+
     def on_mount(self) -> None:
-        self.push_screen(BoardScreen(self.context))
+        self.push_screen(self.first_screen())
 
     def notify(
         self,
@@ -186,9 +191,8 @@ class WallApp(OpsdeckApp):
         self.wall_bell = bell
         self.page_seconds = page_seconds
 
-    def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # OpsdeckApp.on_mount would push the board
-        self.push_screen(WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds))
+    def first_screen(self) -> Screen[Any]:
+        return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
 
     def run(self, **options: Any) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
         """Textual's run, the mouse off by default: nothing on the wall is for clicking."""
