@@ -32,6 +32,7 @@ from opsdeck.screens.help import HelpScreen
 from opsdeck.screens.incident import IncidentScreen
 from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.screens.replay import ReplayScreen
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME
@@ -342,7 +343,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         worker = event.worker
         if worker.state == WorkerState.ERROR:
             error = worker.error
-            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            self._unreadable(board_text(error, self.ctx.zone))
             return
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return

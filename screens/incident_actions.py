@@ -25,6 +25,7 @@ from opsdeck.screens.forms import (
     owner_choices,
 )
 from opsdeck.screens.record import RecordScreen
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.context import BoardContext
 from opsdeck.tui.triage import (
     BY_NAME,
@@ -112,7 +113,7 @@ class IncidentActions(_Screen):
         return self._bulk_now(done_as, call, targets)
 
     def _bulk_now(self, done_as: str, call: Call, targets: list[Target]) -> str:
-        return run_bulk(self.service, done_as, call, targets)
+        return run_bulk(self.service, done_as, call, targets, self.ctx.zone)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "action":
@@ -121,7 +122,7 @@ class IncidentActions(_Screen):
             self.app.notify(str(event.worker.result), timeout=6)
             self.after_write()
         elif event.worker.state == WorkerState.ERROR:
-            self.app.notify(str(event.worker.error), severity="error", timeout=10)
+            self.app.notify(board_text(event.worker.error, self.ctx.zone), severity="error", timeout=10)
 
     # -- the actions --------------------------------------------------------------------
 

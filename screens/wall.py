@@ -29,10 +29,10 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.board import Panels, Row
-from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.wall import Alerts, Request, WallLoad, read_wall
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.context import BoardContext
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.widgets.panels import Banners
@@ -254,7 +254,7 @@ class WallScreen(Screen[None]):
             return
         if worker.state == WorkerState.ERROR:
             error = worker.error
-            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            self._unreadable(board_text(error, self.ctx.zone))
             self._full = True  # read everything again once the store answers
             return
         if isinstance(worker.result, WallLoad):

@@ -21,6 +21,7 @@ from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
 from opsdeck.backend.i18n import _
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
+from opsdeck.tui.board_words import board_text
 
 Target = tuple[int, int | None]  # an incident and the version the screen shows of it
 Call = Callable[[Service, int, int | None], Any]
@@ -65,9 +66,10 @@ WRITING = frozenset(a.name for a in ACTIONS if a.writes) | {"new_incident", "tic
 # -- what decides an action's outcome ----------------------------------------------------
 
 
-def run_bulk(service: Service, done_as: str, call: Call, targets: list[Target]) -> str:
+def run_bulk(service: Service, done_as: str, call: Call, targets: list[Target], zone: tzinfo) -> str:
     """Each incident on its own version; report partial success as it is. `done_as`
-    says how many were done, e.g. "{count} closed" (already looked up)."""
+    says how many were done, e.g. "{count} closed" (already looked up); a refusal is
+    told in the board's words, its times in `zone`."""
     done = stale = refused = 0
     last = ""
     for incident_id, version in targets:
@@ -78,7 +80,7 @@ def run_bulk(service: Service, done_as: str, call: Call, targets: list[Target]) 
             stale += 1
         except OpsdeckError as error:
             refused += 1
-            last = str(error)
+            last = board_text(error, zone)
     parts = [done_as.format(count=done)]
     if stale:
         parts.append(_("{count} changed by others: reloaded, not changed").format(count=stale))

@@ -9,6 +9,7 @@ again, on the version now shown.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from rich.text import Text
@@ -20,9 +21,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend.errors import OpsdeckError, StaleWrite
+from opsdeck.backend.errors import StaleWrite
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
+from opsdeck.tui.board_words import board_text, local_times
+from opsdeck.tui.context import BoardContext
 
 Perform = Callable[[dict[str, Any], int | None], str]
 
@@ -103,13 +106,13 @@ class ActionForm(ModalScreen[str | None]):
             self.refused(event.worker.error)
 
     def refused(self, error: BaseException | None) -> None:
+        context: BoardContext | None = getattr(self.app, "context", None)  # the app's (tui/app.py)
+        zone = context.zone if context is not None else UTC
         if isinstance(error, StaleWrite):
             self.expected_version = error.params.get("version")
-            message = _("{error}. Submit again to apply on version {version}.").format(
-                error=error, version=self.expected_version
+            message = _("{what}. Submit again to apply on version {version}, or Esc to look first.").format(
+                what=local_times(error.what, zone), version=self.expected_version
             )
-        elif isinstance(error, OpsdeckError):
-            message = str(error)
         else:
-            message = _("{kind}: {error} (a bug: please report it)").format(kind=type(error).__name__, error=error)
+            message = board_text(error, zone)
         self.query_one("#error", Static).update(Text(clean(message)))
