@@ -16,7 +16,6 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -28,11 +27,10 @@ from opsdeck.backend.models import AuditEvent, Change
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens.wall import WallScreen
-from opsdeck.tui.app import WallApp, build_wall_app
-from opsdeck.tui.context import BoardContext
+from opsdeck.tui.app import WallApp, build_app
 from opsdeck.tui.widgets.wall import WallRow, wall_countdown
 
-from .board_fixtures import board_incidents, seeded_store, until
+from .board_fixtures import board_incidents, center_config, seeded_store, until
 from .conftest import FakeClock
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
@@ -42,16 +40,12 @@ HOSTILE = "[bold red]FAKE[/bold red] \x1b[31mred\x1b[0m \x07bell\x1b]0;pwned\x07
 
 def make_wall(store: Store, clock: FakeClock, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
     """The wall as the CLI builds it: read-only, the OS user's login, no worker of its own."""
-    context = BoardContext(
-        store=store,
-        login="viewer",
-        permission="viewer",
-        read_only=True,
-        zone=ZoneInfo("Asia/Shanghai"),
-        clock=clock,
-        where="test store",
+    assert store.clock is clock
+    app = build_app(
+        center_config(), store, "viewer", wall=True, bell=bell, page_seconds=page_seconds, where="test store"
     )
-    return build_wall_app(context, bell=bell, page_seconds=page_seconds)
+    assert isinstance(app, WallApp)
+    return app
 
 
 def wall(app: WallApp) -> WallScreen:

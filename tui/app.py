@@ -8,7 +8,8 @@ and stopped with the app.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.terminal_theme import TerminalTheme
@@ -18,18 +19,23 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from opsdeck.backend.config import Config
+from opsdeck.backend.domain import Permission
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
 from opsdeck.screens.help import HelpScreen
 from opsdeck.screens.history import HistoryScreen
 from opsdeck.screens.wall import WallScreen
+from opsdeck.tui import keymap
 from opsdeck.tui.ascii import AsciiFilter
 from opsdeck.tui.context import BoardContext
 from opsdeck.tui.palette import OpsdeckCommands
 
-__all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app", "build_wall_app"]
+__all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app"]
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
 # sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
@@ -175,10 +181,6 @@ class Background:
         self.thread.join(timeout=5)
 
 
-def build_app(context: BoardContext) -> OpsdeckApp:
-    return OpsdeckApp(context)
-
-
 class WallApp(OpsdeckApp):
     """The app with the wall in front instead of the board: no command palette (it
     offers writing commands), the mouse off unless `run(mouse=True)` asks for it."""
@@ -202,6 +204,45 @@ class WallApp(OpsdeckApp):
         return await super().run_async(**({"mouse": False} | options))
 
 
-def build_wall_app(context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
-    """What `opsdeck wall [--no-bell]` runs: `build_wall_app(context, bell=not no_bell).run()`."""
-    return WallApp(context, bell=bell, page_seconds=page_seconds)
+def build_app(
+    config: Config,
+    store: Store,
+    login: str,
+    *,
+    demo: bool = False,
+    wall: bool = False,
+    by: str | None = None,
+    read_only: bool = False,
+    background: Sequence[Background] = (),
+    bell: bool | None = None,
+    page_seconds: float = 10.0,
+    where: str | None = None,
+) -> OpsdeckApp:
+    """The app the CLI runs and the tests drive, from a validated config and an opened
+    store: the login's permission as the roster says, the keymap checked whole and the
+    theme by name (both refused before anything starts), the board in front, or the wall
+    (`wall=True`: a viewer whatever the login; `bell` defaults to the config's).
+
+    `by`: who used `--as` to act as `login`; `background`: threads the app stops on
+    exit; `where`: how the header names the store (default: its URL, no password)."""
+    with store.read() as session:
+        actor = Service(store, login, read_only=read_only, by=by).actor(session)
+    named = where if where is not None else store.describe()
+    context = BoardContext(
+        store=store,
+        login=login,
+        by=by,
+        permission=Permission.VIEWER.value if wall else actor.permission.value,
+        read_only=wall or read_only or not actor.can_write,
+        zone=config.zone(),
+        clock=store.clock,
+        where=_("demo {where}").format(where=named) if demo else named,
+        background=list(background),
+        keymap=keymap.load(Path(config.keymap)),
+        theme=config.theme,
+        ascii=config.ascii,
+        bell=config.board_bell,
+    )
+    if wall:
+        return WallApp(context, bell=config.bell if bell is None else bell, page_seconds=page_seconds)
+    return OpsdeckApp(context)
