@@ -445,9 +445,7 @@ def owner_choices(roster: Sequence[dict[str, Any]], suggested_duties: set[str]) 
 
 
 def obligation_choices(obligations: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [
-        (o["key"], f"{'[x]' if o['attested'] else '[ ]'} {o['key']:<22} {pick(o['en'], o['zh'])}") for o in obligations
-    ]
+    return [(o["key"], f"{'[x]' if o['attested'] else '[ ]'} {pick(o['en'], o['zh'])}") for o in obligations]
 
 
 def channel_hint() -> str:

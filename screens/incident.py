@@ -314,7 +314,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
                 when = ""
             text.append(rpad(when, 9) + " ", STATE_STYLE.get(state, ""))
             text.append(pad(words.clock_state(state), 9), STATE_STYLE.get(state, ""))
-            text.append(f" {d['key']:<21} {_deadline_name(d)}")
+            text.append(f" {_deadline_name(d)}")
             if d["next_level"] and state == "breached":
                 text.append("  " + _("level {level} due").format(level=d["next_level"]), "bold")
             if d["escalated_to"]:
@@ -505,15 +505,13 @@ def _level(level: str | None) -> str:
 
 
 def _deadline_name(deadline: dict[str, Any]) -> str:
-    """The rule's name in the chosen language (in English the plan's own words beside the key, as ever)."""
-    return pick(deadline["name"], deadline["name_zh"]) if _zh() else deadline["name_zh"]
+    """The rule's name in the chosen language: English words in English, never the rule's id."""
+    return pick(deadline["name"], deadline["name_zh"])
 
 
 def _obligation(obligation: dict[str, Any]) -> str:
-    """In Chinese the policy's Chinese; in English both, as the policy words them."""
-    if _zh():
-        return pick(obligation["en"], obligation["zh"])
-    return f"{obligation['en']}  {obligation['zh']}"
+    """The policy's words in the chosen language."""
+    return pick(obligation["en"], obligation["zh"])
 
 
 def _clean_line(text: str | None) -> str:

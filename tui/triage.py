@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState
 from opsdeck.backend import queries
 from opsdeck.backend.domain import CATEGORY_DUTY, Category
 from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 from opsdeck.tui.board_words import board_text
@@ -383,12 +383,14 @@ class IncidentActions:
             self.app.notify(_("#{id} is below level III: no obligations to attest").format(id=incident_id), timeout=5)
             return
 
+        names = {o["key"]: pick(o["en"], o["zh"]) for o in obligations}  # the policy's words, not its ids
+
         def perform(values: dict[str, Any], seen: int | None) -> str:
             return self._perform(
                 lambda s: s.attest(
                     incident_id, values["choice"] or "", via=values["via"], note=values["note"], who=values["who"]
                 ),
-                _("#{id}: {obligation} attested").format(id=incident_id, obligation=values["choice"]),
+                _("#{id}: {obligation} attested").format(id=incident_id, obligation=names.get(values["choice"], "")),
             )
 
         self._form(
