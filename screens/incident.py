@@ -34,13 +34,15 @@ from opsdeck.backend.queries import TIMESTAMPS
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
+from opsdeck.screens.forms import TextForm
+from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.text import cell, pad, rpad
-from opsdeck.tui.triage import ACTIONS, IncidentActions
+from opsdeck.tui.triage import ACTIONS
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 STATE_STYLE = {
     "pending": "",
@@ -469,8 +471,6 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self.action_tick()
 
     def action_skip(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         key = self._selected_step()
         if key and self._step_in_view():
             self._form(
