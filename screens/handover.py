@@ -72,11 +72,11 @@ class HandoverScreen(Screen[None]):
         text.append(cell(", ".join(data["stale_probes"]) or _("none"), 120) + "\n")
         text.append(_("Silenced probes:") + " ", "bold")
         text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or _("none"), 120) + "\n")
-        from opsdeck.tui.schedule_commands import coverage_lines  # the duty schedule's gaps ahead
+        from opsdeck.tui.handover_lines import coverage_lines  # the duty schedule's gaps ahead
 
         for line, style in coverage_lines(data["coverage"], self.ctx.zone):
             text.append(cell(line, 120) + "\n", style)
-        from opsdeck.tui.warning_commands import open_warning_lines, shift_warning_lines  # warnings (预警)
+        from opsdeck.tui.handover_lines import open_warning_lines, shift_warning_lines  # warnings (预警)
 
         def local(value: str | None) -> str:
             return format_local(datetime.fromisoformat(value.replace("Z", "+00:00")), self.ctx.zone) if value else "-"

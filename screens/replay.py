@@ -74,7 +74,7 @@ class ReplayScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def load(self, at: datetime) -> str:
         from opsdeck.backend.warning_trail import warnings_at  # the warnings (预警) open then
-        from opsdeck.tui.warning_commands import open_warning_lines
+        from opsdeck.tui.handover_lines import open_warning_lines
 
         with self.ctx.store.read() as session:
             rows = board_at(session, at, now=self.ctx.clock())

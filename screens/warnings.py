@@ -15,8 +15,8 @@ from textual.widgets.option_list import Option
 
 from opsdeck.backend.early_warning import open_warnings
 from opsdeck.backend.i18n import _
+from opsdeck.tui.handover_lines import open_warning_lines
 from opsdeck.tui.text import cell
-from opsdeck.tui.warning_commands import open_warning_lines
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:

@@ -7,11 +7,20 @@ from pathlib import Path
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput, StoreUnavailable
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
-from opsdeck.tui.cli_context import Context, _applied, _ljust, _routing_version, emit_json
+from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import applied, emit_json, ljust, routing_version
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
+@command(
+    "notify",
+    "list",
+    N_("messages with their state, attempts and last error (secrets redacted)"),
+    args=(arg("--state", metavar="S", help=N_("pending, sending, sent, failed or dead")),),
+)
 def notify_list(ctx: Context) -> int:
     from opsdeck.backend.notify import scrub
 
@@ -39,12 +48,28 @@ def notify_list(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "notify",
+    "retry",
+    N_("send a failed or dead message again now"),
+    writes=MEMBER,
+    example=("1",),
+    args=(arg("id", type=incident_id),),
+)
 def notify_retry(ctx: Context) -> int:
     ctx.service.retry_message(ctx.args.id)
     print(_("notification #{id} will be sent again now").format(id=ctx.args.id))
     return 0
 
 
+@command(
+    "notify",
+    "test",
+    N_("send a test message to a channel now"),
+    writes=MEMBER,
+    example=("ops-webhook",),
+    args=(arg("channel"),),
+)
 def notify_test(ctx: Context) -> int:
     import httpx
 
@@ -83,10 +108,19 @@ def notify_test(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "channels",
+    "apply",
+    N_("validate FILE (TOML) and store it as a new routing version (leads)"),
+    writes=MEMBER,
+    example=("channels.toml",),
+    args=(arg("file"),),
+)
 def channels_apply(ctx: Context) -> int:
-    return _applied(ctx, _routing_version, ctx.service.apply_channels(Path(ctx.args.file)))
+    return applied(ctx, routing_version, ctx.service.apply_channels(Path(ctx.args.file)))
 
 
+@command("channels", "list", N_("channels (URLs redacted) and routes"))
 def channels_list(ctx: Context) -> int:
     from opsdeck.backend import notify_plan
 
@@ -101,8 +135,8 @@ def channels_list(ctx: Context) -> int:
         emit_json(data)
         return 0
     for c in data["channels"]:
-        print(f"{_ljust(_('channel'), 7)} {fit(c['name'], 16)} {fit(c['kind'], 8)} {fit(c['format'], 9)} {c['url']}")
+        print(f"{ljust(_('channel'), 7)} {fit(c['name'], 16)} {fit(c['kind'], 8)} {fit(c['format'], 9)} {c['url']}")
     for r in data["routes"]:
         levels = _("level {level}+").format(level=r["min_level"]) if r["min_level"] else ""
-        print(f"{_ljust(_('route'), 7)} {fit(r['event'], 24)} {_ljust(levels, 10)} {', '.join(r['to'])}")
+        print(f"{ljust(_('route'), 7)} {fit(r['event'], 24)} {ljust(levels, 10)} {', '.join(r['to'])}")
     return 0
