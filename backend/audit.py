@@ -30,6 +30,9 @@ from .models import AuditEvent, AuditHead, Incident
 from .timeutil import rfc3339
 
 GENESIS = "0" * 64
+# The fields an event's hash covers (HOW_TO_CHECK); the server's own copy of the recipe,
+# for stores whose database roles are on, is backend/pg_chain.py.
+HASHED_FIELDS = ("chain", "seq", "at", "actor", "action", "incident_id", "details", "prev_hash")
 SYSTEM_CHAIN = "system"
 # The upgrade to schema 0013 marks, on the system chain, the first event whose time is
 # checked: before it, events took each client's clock (hosts a few seconds apart, a clock

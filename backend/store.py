@@ -345,7 +345,10 @@ class UnitOfWork:
         incident = self.session.get(Incident, incident_id)
         state = vouch.incident_state(incident) if incident is not None else {}
         self._vouched[incident_id] = state
-        return state
+        if incident is None:
+            return state
+        # The version too: a stale write names what changed since the version it saw (backend/stale.py).
+        return {**state, "version": incident.version}
 
     def _vouch_again(self) -> None:
         """An incident changed after its event was recorded in this transaction: one more
@@ -415,6 +418,10 @@ class UnitOfWork:
             hash=digest,
         )
         self.session.add(row)
+        # The event goes in before its head moves: on a store whose database roles are on,
+        # the server moves the head itself and lets it name only an existing event
+        # (backend/pg_chain.py).
+        self.session.flush()
         if head is None:
             self.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
         else:

@@ -100,6 +100,7 @@ def incident_field(key: str) -> str:
     """An incident's field as `incident show` and the detail name it: the key in English
     (the JSON's), a word in Chinese."""
     words = {
+        "title": _("title"),
         "status": _("status"),
         "category": _("category"),
         "level": _("level"),

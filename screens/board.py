@@ -28,6 +28,7 @@ from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME, IncidentActions
@@ -338,7 +339,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         worker = event.worker
         if worker.state == WorkerState.ERROR:
             error = worker.error
-            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            self._unreadable(board_text(error, self.ctx.zone))
             return
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return

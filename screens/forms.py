@@ -28,12 +28,13 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.domain import CATEGORY_TERMS, CLASSIFIED_CATEGORIES, Category, Level
-from opsdeck.backend.errors import OpsdeckError, StaleWrite
+from opsdeck.backend.errors import StaleWrite
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import CHANNELS
 
+from ..tui.board_words import board_text, local_times
 from ..tui.text import cell
 
 Perform = Callable[[dict[str, Any], int | None], str]
@@ -160,15 +161,14 @@ class ActionForm(ModalScreen[str | None]):
             self.refused(event.worker.error)
 
     def refused(self, error: BaseException | None) -> None:
+        zone = self.app.context.zone
         if isinstance(error, StaleWrite):
             self.expected_version = error.params.get("version")
-            message = _("{error}. Submit again to apply on version {version}.").format(
-                error=error, version=self.expected_version
+            message = _("{what}. Submit again to apply on version {version}, or Esc to look first.").format(
+                what=local_times(error.what, zone), version=self.expected_version
             )
-        elif isinstance(error, OpsdeckError):
-            message = str(error)
         else:
-            message = _("{kind}: {error} (a bug: please report it)").format(kind=type(error).__name__, error=error)
+            message = board_text(error, zone)
         self.query_one("#error", Static).update(Text(clean(message)))
 
 

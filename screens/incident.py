@@ -27,13 +27,13 @@ from opsdeck.backend import detail as detail_mod
 from opsdeck.backend import presence, words
 from opsdeck.backend.detail import Detail
 from opsdeck.backend.domain import Level
-from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.text import cell, pad, rpad
 from opsdeck.tui.triage import ACTIONS, IncidentActions
 from opsdeck.tui.widgets.keyhints import KeyHints
@@ -235,7 +235,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             self._show_detail()
         elif event.worker.state == WorkerState.ERROR:
             error = event.worker.error
-            self.app.notify(str(error) if isinstance(error, OpsdeckError) else repr(error), severity="error")
+            self.app.notify(board_text(error, self.ctx.zone), severity="error")
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -369,15 +369,25 @@ class IncidentScreen(IncidentActions, Screen[None]):
                     said = _clean_line(last["who"] or last["note"])
                     how = _("{login} via {channel} {at}: {said}") if said else _("{login} via {channel} {at}")
                     text.append(
-                        "  " + how.format(login=clean(last["by"]), channel=last["via"], at=last["at"], said=said), "dim"
+                        "  "
+                        + how.format(
+                            login=clean(last["by"]), channel=last["via"], at=self._local(last["at"]), said=said
+                        ),
+                        "dim",
                     )
                 text.append("\n")
         self.query_one("#obligations", Static).update(text)
 
+    def _local(self, value: str | None) -> str:
+        """A stored time (RFC 3339, UTC) as the center's local time, as the timeline shows it."""
+        if not value:
+            return "-"
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(self.ctx.zone).strftime("%m-%d %H:%M:%S")
+
     def _render_notes(self, notes: list[dict[str, Any]]) -> None:
         text = Text.assemble((_("Notes ({count}; m: add)").format(count=len(notes)) + "\n", "bold"))
         for note in notes[-20:]:
-            text.append(f"{note['at']} {clean(note['author'])}: ", "dim")
+            text.append(f"{self._local(note['at'])} {clean(note['author'])}: ", "dim")
             text.append(_clean_block(note["text"]) + "\n")
         self.query_one("#notes", Static).update(text)
 

@@ -25,6 +25,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
 from opsdeck.tui.app import BoardContext
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 
@@ -97,7 +98,7 @@ class RecordScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.state == WorkerState.ERROR:
-            self._error(str(worker.error) if isinstance(worker.error, OpsdeckError) else repr(worker.error))
+            self._error(board_text(worker.error, self.ctx.zone))
         elif worker.state == WorkerState.SUCCESS and worker.group == "record-load":
             assert isinstance(worker.result, Loaded)
             self._show(worker.result)

@@ -16,12 +16,12 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.board_text import render_replay
-from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.replay import board_at
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import TimeFormatError, format_local, parse_time
 from opsdeck.tui.app import BoardContext
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 STEP = timedelta(minutes=10)
@@ -92,7 +92,7 @@ class ReplayScreen(Screen[None]):
             self.query_one("#replay-board", Static).update(Text(board, no_wrap=True, overflow="crop"))
         elif event.worker.state == WorkerState.ERROR:
             what = event.worker.error
-            message = str(what) if isinstance(what, OpsdeckError) else f"{type(what).__name__}: {what}"
+            message = board_text(what, self.ctx.zone)
             error.update(Text(clean(message)))
             error.set_class(False, "-empty")
 

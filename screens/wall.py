@@ -39,11 +39,11 @@ from textual.worker import Worker, WorkerState
 from opsdeck.backend import board, clocks, queries
 from opsdeck.backend.board import RANK, BoardFilter, Key, Panels, Row
 from opsdeck.backend.domain import SYSTEM_ACTOR_PREFIX
-from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.tui import app as app_module
 from opsdeck.tui.app import BoardContext, OpsdeckApp
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.widgets.panels import Banners
 from opsdeck.tui.widgets.wall import (
@@ -436,7 +436,7 @@ class WallScreen(Screen[None]):
             return
         if worker.state == WorkerState.ERROR:
             error = worker.error
-            self._unreadable(str(error) if isinstance(error, OpsdeckError) else f"{type(error).__name__}: {error}")
+            self._unreadable(board_text(error, self.ctx.zone))
             self._full = True  # read everything again once the store answers
             return
         if isinstance(worker.result, WallLoad):

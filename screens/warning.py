@@ -21,12 +21,12 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend import early_warning, words
 from opsdeck.backend.early_warning import Warnings
-from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_countdown, format_local
+from opsdeck.tui.board_words import board_text
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
 
@@ -106,7 +106,7 @@ class WarningScreen(Screen[None]):
     def _worker_done(self, event: Worker.StateChanged) -> None:
         if event.worker.state == WorkerState.ERROR:
             error = event.worker.error
-            self.app.notify(clean(str(error)) if isinstance(error, OpsdeckError) else repr(error), severity="error")
+            self.app.notify(board_text(error, self.ctx.zone), severity="error")
         elif event.worker.state == WorkerState.SUCCESS:
             if event.worker.group == "load" and isinstance(event.worker.result, dict):
                 self.data = event.worker.result

@@ -18,6 +18,7 @@ from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
 from opsdeck.backend.i18n import _
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
+from opsdeck.tui.board_words import board_text
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class IncidentActions:
                 stale += 1
             except OpsdeckError as error:
                 refused += 1
-                last = str(error)
+                last = board_text(error, self.ctx.zone)
         parts = [done_as.format(count=done)]
         if stale:
             parts.append(_("{count} changed by others: reloaded, not changed").format(count=stale))
@@ -157,7 +158,7 @@ class IncidentActions:
             self.app.notify(str(event.worker.result), timeout=6)
             self.after_write()
         elif event.worker.state == WorkerState.ERROR:
-            self.app.notify(str(event.worker.error), severity="error", timeout=10)
+            self.app.notify(board_text(event.worker.error, self.ctx.zone), severity="error", timeout=10)
 
     # -- the actions --------------------------------------------------------------------
 
