@@ -77,6 +77,30 @@ def incident_open(ctx: Context) -> int:
     return 0
 
 
+def _status_filter(text: str) -> str:
+    if text not in queries.STATUS_FILTERS:
+        raise InvalidInput(
+            "bad_status",
+            _("{status!r} is not a status filter").format(status=text),
+            _("use one of {choices}").format(choices=", ".join(queries.STATUS_FILTERS)),
+        )
+    return text
+
+
+def _level_filter(text: str) -> str:
+    try:
+        return Level.parse(text).value
+    except ValueError as error:
+        raise InvalidInput("bad_filter", str(error), _("fix the filter")) from None
+
+
+def _category_filter(text: str) -> str:
+    try:
+        return parse_enum(Category, text, "category").value
+    except ValueError as error:
+        raise InvalidInput("bad_filter", str(error), _("fix the filter")) from None
+
+
 @command(
     "incident",
     "list",
@@ -86,10 +110,11 @@ def incident_open(ctx: Context) -> int:
             "--status",
             default="open",
             metavar="S",
+            type=_status_filter,
             help=N_("open (not closed, the default), reported, acknowledged, resolved, closed or all"),
         ),
-        arg("--level", metavar="LEVEL"),
-        arg("--category", metavar="CATEGORY"),
+        arg("--level", metavar="LEVEL", type=_level_filter),
+        arg("--category", metavar="CATEGORY", type=_category_filter),
         arg("--system", metavar="SYSTEM"),
         arg("--owner", metavar="OWNER"),
         arg("--grep", metavar="TEXT", help=N_("in title or description, any case")),
@@ -99,21 +124,10 @@ def incident_open(ctx: Context) -> int:
 )
 def incident_list(ctx: Context) -> int:
     a = ctx.args
-    if a.status not in queries.STATUS_FILTERS:
-        raise InvalidInput(
-            "bad_status",
-            _("{status!r} is not a status filter").format(status=a.status),
-            _("use one of {choices}").format(choices=", ".join(queries.STATUS_FILTERS)),
-        )
-    try:
-        level = Level.parse(a.level).value if a.level else None
-        category = parse_enum(Category, a.category, "category").value if a.category else None
-    except ValueError as error:
-        raise InvalidInput("bad_filter", str(error), _("fix the filter")) from None
     filt = queries.IncidentFilter(
         status=a.status,
-        level=level,
-        category=category,
+        level=a.level,
+        category=a.category,
         system=a.system,
         owner=a.owner,
         since=ctx.time(a.since, "--since"),

@@ -15,22 +15,26 @@ from opsdeck.cli.output import applied, emit_json, ljust, routing_version
 from opsdeck.cli.registry import MEMBER, arg, command
 
 
+def _message_state(text: str) -> str:
+    states = ("pending", "sending", "sent", "failed", "dead")
+    if text not in states:
+        raise InvalidInput(
+            "bad_state",
+            _("{state!r} is not a state").format(state=text),
+            _("use one of {choices}").format(choices=", ".join(states)),
+        )
+    return text
+
+
 @command(
     "notify",
     "list",
     N_("messages with their state, attempts and last error (secrets redacted)"),
-    args=(arg("--state", metavar="S", help=N_("pending, sending, sent, failed or dead")),),
+    args=(arg("--state", metavar="S", type=_message_state, help=N_("pending, sending, sent, failed or dead")),),
 )
 def notify_list(ctx: Context) -> int:
     from opsdeck.backend.notify import scrub
 
-    states = ("pending", "sending", "sent", "failed", "dead")
-    if ctx.args.state and ctx.args.state not in states:
-        raise InvalidInput(
-            "bad_state",
-            _("{state!r} is not a state").format(state=ctx.args.state),
-            _("use one of {choices}").format(choices=", ".join(states)),
-        )
     with ctx.store.read() as session:
         rows = queries.outbox(session, ctx.args.state)
     for row in rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_countdown,
     format_local,
+    parse_duration,
     rfc3339,
 )
 from opsdeck.cli.argtypes import seconds
@@ -237,18 +239,23 @@ def board_cmd(ctx: Context) -> int:
     return 0
 
 
+def _shift_length(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except TimeFormatError as error:
+        raise InvalidInput("bad_duration", f"--since: {error}", _("e.g. --since 8h or 12h")) from None
+
+
 @command(
     "handover",
-    args=(arg("--since", default="8h", metavar="DURATION", help=N_("breaches since (default 8h)")),),
+    args=(
+        arg("--since", default="8h", type=_shift_length, metavar="DURATION", help=N_("breaches since (default 8h)")),
+    ),
 )
 def handover(ctx: Context) -> int:
     from opsdeck.backend.handover import handover as build
-    from opsdeck.backend.timeutil import parse_duration
 
-    try:
-        since = parse_duration(ctx.args.since)
-    except TimeFormatError as error:
-        raise InvalidInput("bad_duration", f"--since: {error}", _("e.g. --since 8h or 12h")) from None
+    since = ctx.args.since
     now = ctx.store.clock()
     with ctx.store.read() as session:
         data = build(session, now, since, ctx.zone)
