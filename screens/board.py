@@ -397,7 +397,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
                 [
                     _("No roster yet: nobody here can act on incidents."),
                     _("Import the emergency group first:  opsdeck roster import roster.toml"),
-                    _("  (then contacts and systems: see README, Using it)"),
+                    _("  (then contacts and systems: see docs/cli.md#using-it)"),
                     _("Or look around a demo store:  opsdeck --demo"),
                 ]
             )

@@ -91,6 +91,7 @@ class ActionForm(ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="form.cancel"),
         Binding("ctrl+s", "submit", _("Apply"), id="form.submit"),
+        Binding("f1", "app.help", _("Help"), id="form.help", show=False),  # `?` is text in a field
     ]
     DEFAULT_CSS = """
     ActionForm { align: center middle; }

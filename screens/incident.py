@@ -30,6 +30,7 @@ from opsdeck.backend.domain import Level
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
+from opsdeck.backend.queries import TIMESTAMPS
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
@@ -263,17 +264,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             summary.append("  " + _("also viewing: {logins}").format(logins=logins), "bold yellow")
         self.query_one("#summary", Static).update(summary)
         fields = Text()
-        for key in (
-            "reporter",
-            "reported_at",
-            "outage_started_at",
-            "acknowledged_at",
-            "classified_at",
-            "cause_located_at",
-            "resolved_at",
-            "record_filed_at",
-            "closed_at",
-        ):
+        for key in ("reporter", *TIMESTAMPS):
             value = data[key]
             if value:
                 if key.endswith("_at"):

@@ -42,6 +42,7 @@ class RecordScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="record.back"),
         Binding("ctrl+s", "file", _("File record and close"), id="record.file"),
+        Binding("f1", "app.help", _("Help"), id="record.help"),  # `?` is text in the editor
     ]
     DEFAULT_CSS = """
     RecordScreen #record-title { height: auto; background: $panel; padding: 0 1; text-style: bold; }

@@ -42,6 +42,7 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-at { display: none; }
     ReplayScreen #replay-at.-asking { display: block; }
     ReplayScreen #replay-body { height: 1fr; }
+    ReplayScreen #replay-board { text-wrap: nowrap; text-overflow: clip; }
     """
 
     def __init__(self, context: BoardContext, at: datetime | None = None) -> None:
@@ -64,10 +65,7 @@ class ReplayScreen(Screen[None]):
     def _title(self) -> None:
         title = Text.assemble(
             (_("REPLAY") + " ", "bold reverse"),
-            " "
-            + _("the board as it stood at {time}, rebuilt from the audit trail").format(
-                time=format_local(self.at, self.ctx.zone)
-            ),
+            " " + _("as it stood at {time} (from the audit trail)").format(time=format_local(self.at, self.ctx.zone)),
         )
         self.query_one("#replay-title", Static).update(title)
 

@@ -20,7 +20,7 @@ from textual_plotext import PlotextPlot
 from opsdeck.backend import clocks, stats, stats_series
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.timeutil import parse_period
+from opsdeck.backend.timeutil import format_duration, parse_period
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
@@ -36,14 +36,6 @@ class Loaded:
     figures: dict[str, Any]
     series: stats_series.Series
     classify_target_min: float
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def _share(value: float | None) -> str:
@@ -124,9 +116,9 @@ class StatsScreen(Screen[None]):
         numbers.append(
             "\n"
             + _("median time to classify {classify} (target {target:.0f} min), to resolve {resolve}").format(
-                classify=_minutes(total["time_to_classify"]["median_s"]),
+                classify=format_duration(total["time_to_classify"]["median_s"]),
                 target=loaded.classify_target_min,
-                resolve=_minutes(total["time_to_resolve"]["median_s"]),
+                resolve=format_duration(total["time_to_resolve"]["median_s"]),
             )
         )
         self.query_one("#stats-numbers", Static).update(numbers)
@@ -190,8 +182,8 @@ class StatsScreen(Screen[None]):
                 str(group["opened"]),
                 str(group["closed"]),
                 str(group["false_alarms"]),
-                _minutes(group["time_to_classify"]["median_s"]),
-                _minutes(group["time_to_resolve"]["median_s"]),
+                format_duration(group["time_to_classify"]["median_s"]),
+                format_duration(group["time_to_resolve"]["median_s"]),
                 _share(met / decided if decided else None),
             )
 

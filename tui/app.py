@@ -86,8 +86,9 @@ class OpsdeckApp(App[None]):
     TITLE = "opsdeck"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {OpsdeckCommands}
-    # `?` on every screen (the board binds its own): the keys of the screen below and the legend.
-    BINDINGS = [Binding("question_mark", "help", _("Help"), id="app.help", show=False)]
+    # `?` on every screen (the board binds its own): the keys of the screen below and the legend;
+    # F1 as well, where `?` is text typed into an editor or a field (the record, a form).
+    BINDINGS = [Binding("question_mark,f1", "help", _("Help"), id="app.help", show=False)]
 
     def action_help(self) -> None:
         from opsdeck.screens.help import HelpScreen
