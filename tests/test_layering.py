@@ -97,3 +97,24 @@ def test_help_loads_no_command_group_and_no_store(tmp_path: Path) -> None:
     )
     assert {m for m in modules if m.removeprefix("opsdeck.cli.") in GROUPS} == set()
     assert "sqlalchemy" not in modules and "textual" not in modules
+
+
+def test_the_app_and_the_screens_never_import_the_cli() -> None:
+    """cli/ sits above the app: tui/ and screens/ hold no command and import none."""
+    wrong = []
+    for folder in ("tui", "screens"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {n}"
+                    for n in names
+                    if n == "opsdeck.cli" or n.startswith("opsdeck.cli.")
+                ]
+    assert wrong == []

@@ -50,6 +50,8 @@ BINDINGS: dict[str, bool] = {
     "warning.promote": True,
     "warning.close": True,
     "help.close": False,
+    "form.help": False,  # f1 in a form (`?` is text there)
+    "record.help": False,  # f1 in the record editor
     "detail.back": False,
     "record.back": False,
     "record.file": True,
