@@ -11,7 +11,7 @@ from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import MAX_ID, whole_number
 from opsdeck.cli.registry import MEMBER, OneOf, arg, command
-from opsdeck.tui.handover_lines import coverage_lines
+from opsdeck.backend.handover_lines import coverage_lines
 
 if TYPE_CHECKING:
     from opsdeck.cli.context import Context

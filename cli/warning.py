@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import warning_id
 from opsdeck.cli.registry import MEMBER, arg, command
-from opsdeck.tui.handover_lines import open_warning_lines, shift_warning_lines, warning_kind
+from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
 
 if TYPE_CHECKING:
     from opsdeck.cli.context import Context
@@ -91,7 +91,7 @@ def warning_list(ctx: Context) -> int:
         if r["incident_id"]:
             title += f" -> #{r['incident_id']}"
         print(
-            f"{fit('W' + str(r['id']), 6)} {fit(warning_kind(r['kind']), 9)} {fit(_status(r['status']), 10)} "
+            f"{fit('W' + str(r['id']), 6)} {fit(kind_name(r['kind']), 9)} {fit(_status(r['status']), 10)} "
             f"{fit(title, title_width)} {_local(ctx, r['raised_at'])}"
         )
     if not rows:
@@ -119,7 +119,7 @@ def warning_show(ctx: Context) -> int:
         return 0
     print(f"W{data['id']} {clean(data['title'])}")
     fields: list[tuple[str, str]] = [
-        (_("kind"), warning_kind(data["kind"])),
+        (_("kind"), kind_name(data["kind"])),
         (_("status"), _status(data["status"])),
         (_("serious"), _("yes") if data["serious"] else _("no")),
         (_("source"), clean(data["source"]) or "-"),

@@ -15,13 +15,14 @@ from textual.widgets import Static
 
 from opsdeck.backend import ranking, words
 from opsdeck.backend.handover import handover
+from opsdeck.backend.handover_lines import coverage_lines, open_warning_lines, shift_warning_lines
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.timeutil import format_countdown, format_local
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 
 class HandoverScreen(Screen[None]):
@@ -96,11 +97,9 @@ class HandoverScreen(Screen[None]):
         text.append(cell(", ".join(data["stale_probes"]) or _("none"), 120) + "\n")
         text.append(_("Silenced probes:") + " ", "bold")
         text.append(cell(", ".join(p["name"] for p in data["silenced_probes"]) or _("none"), 120) + "\n")
-        from opsdeck.tui.handover_lines import coverage_lines  # the duty schedule's gaps ahead
 
         for line, style in coverage_lines(data["coverage"], self.ctx.zone):
             text.append(cell(line, 120) + "\n", style)
-        from opsdeck.tui.handover_lines import open_warning_lines, shift_warning_lines  # warnings (预警)
 
         for line, style in open_warning_lines(data["open_warnings"]) + shift_warning_lines(data, local):
             text.append(cell(line, 120) + "\n", style)

@@ -24,8 +24,8 @@ from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
-from opsdeck.tui.app import BoardContext
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 

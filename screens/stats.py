@@ -24,7 +24,7 @@ from opsdeck.backend.timeutil import format_duration, parse_period
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 GROUPINGS = (None, "category", "level", "system", "owner", "duty")
 CHARTS = ("per_day", "classify", "compliance")
@@ -136,8 +136,9 @@ class StatsScreen(Screen[None]):
             plt.title(_("Incidents reported per day, by level"))
             shown = [(level, list(v)) for level, v in loaded.series.by_level.items() if sum(v)]
             if shown:
-                positions = list(range(1, len(days) + 1))
-                plt.stacked_bar(positions, [v for _level, v in shown], labels=[level for level, _v in shown])
+                positions: list[float] = [*range(1, len(days) + 1)]
+                # plotext's stacked_bar takes `labels` (one per series); textual-plotext's stub says `label`
+                plt.stacked_bar(positions, [v for _level, v in shown], labels=[level for level, _v in shown])  # type: ignore[call-arg]
                 plt.xticks(positions[::5], labels[::5])  # chosen here: the same picture at every draw
                 most = max(sum(day) for day in zip(*(v for _level, v in shown), strict=True))
                 step = max(1, -(-most // 5))
@@ -148,7 +149,8 @@ class StatsScreen(Screen[None]):
             if points:
                 plt.scatter([n for n, _m in points], [m for _n, m in points], label=_("median"), marker="x")
             plt.hline(loaded.classify_target_min)
-            plt.xticks(list(range(len(days)))[::5], labels[::5])
+            ticks: list[float] = [*range(len(days))]
+            plt.xticks(ticks[::5], labels[::5])
         else:
             plt.title(_("Deadlines met on time, per rule (%)"))
             rules = [(rule, c["on_time_share"]) for rule, c in loaded.figures["total"]["clocks"].items()]

@@ -1,42 +1,21 @@
-"""The handover's text blocks shared by `opsdeck handover`, `board --at` and the screens:
-coverage gaps ahead, open warnings (预警), warnings escalated and ended in the shift.
-Lines as (text, Rich style name); no Textual here."""
+"""The handover's text sections shared by `opsdeck handover`, `board --at` and the
+handover, replay and warnings screens: lines with a Rich style each ("" for none),
+so the text and the screens say the same thing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
-from opsdeck.backend.i18n import _
-from opsdeck.backend.sanitize import clean
-from opsdeck.backend.timeutil import format_countdown
+from .i18n import _
+from .sanitize import clean
+from .timeutil import format_countdown
 
 
-def warning_kind(kind: str) -> str:
+def kind_name(kind: str) -> str:
+    """A warning's kind (预警 from outside or found here), in the chosen language."""
     return str({"external": _("external"), "internal": _("internal")}.get(kind, kind))
-
-
-def coverage_lines(data: dict[str, Any], zone: Any) -> list[tuple[str, str]]:
-    """The coverage section as (line, style): for the handover (text and screen) and `gaps`."""
-    if not data.get("planned"):
-        return []
-
-    def local(text: str) -> str:
-        return datetime.fromisoformat(text).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    lines = [("", ""), (_("Coverage gaps ahead ({count}):").format(count=len(data["gaps"])), "bold")]
-    for g in data["gaps"]:
-        lines.append((f"  {g['duty']:<9} {local(g['from'])} → {local(g['until'])}  " + _("nobody on duty"), "bold red"))
-    lines.append((_("Overloads ahead ({count}):").format(count=len(data["overloads"])), "bold"))
-    for o in data["overloads"]:
-        what = (
-            _("{hours} h planned that week").format(hours=o["hours"])
-            if o["kind"] == "week_hours"
-            else _("only {hours} h of rest").format(hours=o["hours"])
-        )
-        lines.append((f"  {clean(o['login']):<12} {local(o['from'])} → {local(o['until'])}  {what}", "yellow"))
-    return lines
 
 
 def open_warning_lines(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -51,7 +30,7 @@ def open_warning_lines(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
         measures = _("measures {done}/{total}").format(done=r["measures_done"], total=r["measures_total"])
         title = ("! " if r["serious"] else "") + clean(r["title"])
         style = "bold red" if due and due["state"] == "breached" else ""
-        lines.append((f"  W{r['id']:<5} {warning_kind(r['kind'])} {when}  {measures}  {title}", style))
+        lines.append((f"  W{r['id']:<5} {kind_name(r['kind'])} {when}  {measures}  {title}", style))
     return lines
 
 
@@ -73,4 +52,26 @@ def shift_warning_lines(data: dict[str, Any], local: Callable[[str | None], str]
             else:
                 how = _("passed: {reason}").format(reason=clean(w["reason"] or ""))
             lines.append((f"  W{w['id']:<5} {local(w['closed_at'])} {clean(w['title'])}: {how}", ""))
+    return lines
+
+
+def coverage_lines(data: dict[str, Any], zone: tzinfo) -> list[tuple[str, str]]:
+    """The coverage section as (line, style): for the handover (text and screen) and `gaps`."""
+    if not data.get("planned"):
+        return []
+
+    def local(text: str) -> str:
+        return datetime.fromisoformat(text).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    lines = [("", ""), (_("Coverage gaps ahead ({count}):").format(count=len(data["gaps"])), "bold")]
+    for g in data["gaps"]:
+        lines.append((f"  {g['duty']:<9} {local(g['from'])} → {local(g['until'])}  " + _("nobody on duty"), "bold red"))
+    lines.append((_("Overloads ahead ({count}):").format(count=len(data["overloads"])), "bold"))
+    for o in data["overloads"]:
+        what = (
+            _("{hours} h planned that week").format(hours=o["hours"])
+            if o["kind"] == "week_hours"
+            else _("only {hours} h of rest").format(hours=o["hours"])
+        )
+        lines.append((f"  {clean(o['login']):<12} {local(o['from'])} → {local(o['until'])}  {what}", "yellow"))
     return lines
