@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
@@ -98,7 +99,7 @@ def notify_test(ctx: Context) -> int:
     text = words.message("test", channel.format, body, None, ctx.login)
     try:
         with httpx.Client(timeout=10) as client:
-            send(client, channel, body, body["idempotency_key"], 10, text)
+            send(client, channel, body, str(body["idempotency_key"]), 10, text)
     except DeliveryError as error:
         raise StoreUnavailable(
             "channel_failed",
@@ -130,7 +131,7 @@ def channels_list(ctx: Context) -> int:
 
     with ctx.store.read() as session:
         config = notify_plan.load(session)
-    data = {
+    data: dict[str, Any] = {
         "version": config.version,
         "channels": [{"name": c.name, "kind": c.kind, "format": c.format, "url": c.shown} for c in config.channels],
         "routes": [{"event": r.event, "min_level": r.min_level, "to": list(r.to)} for r in config.routes],

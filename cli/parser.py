@@ -131,7 +131,7 @@ def build_parser(argv: Sequence[str] = (), *, whole: bool = False) -> Parser:
         actions = sub.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
         for found in commands:
             text = _text(found.help)
-            leaf = actions.add_parser(found.words[1], help=text, description=text, parents=[common])
+            leaf = actions.add_parser(str(found.words[1]), help=text, description=text, parents=[common])
             _add_arguments(leaf, found)
     return parser
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.handover_lines import coverage_lines
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import MAX_ID, whole_number
 from opsdeck.cli.registry import MEMBER, OneOf, arg, command
-from opsdeck.backend.handover_lines import coverage_lines
 
 if TYPE_CHECKING:
     from opsdeck.cli.context import Context

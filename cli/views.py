@@ -12,6 +12,7 @@ from typing import Any
 from opsdeck.backend.board_text import render_board
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
@@ -28,7 +29,6 @@ from opsdeck.cli.logfile import log_to_file
 from opsdeck.cli.output import emit_json, term_width
 from opsdeck.cli.registry import arg, command
 from opsdeck.cli.runtime import _spool
-from opsdeck.backend.handover_lines import open_warning_lines
 
 
 def _print_board(ctx: Context, title: str = "") -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import warning_id
 from opsdeck.cli.registry import MEMBER, arg, command
-from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
 
 if TYPE_CHECKING:
     from opsdeck.cli.context import Context
