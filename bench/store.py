@@ -21,6 +21,7 @@ from . import same_rows
 from .figure import Figure
 from .harness import Run
 from .raw import count_changes, raw_connect, table_counts
+from .write_profile import profiles
 
 LOGIN = "servers"  # an operator on duty in the demo roster
 # Untimed actions first: SQLAlchemy compiles and caches each statement on first use, and
@@ -56,7 +57,7 @@ def open_rate(run: Run) -> Figure:
         baseline_label=raw.label("open"),
         target=">= 25% of the baseline",
         target_met=opened.rate >= 0.25 * raw.rate,
-        note=f"{len(opened.ids):,} opens; each wrote {_per_action(opened)}",
+        note=f"{len(opened.ids):,} opens; each wrote {_per_action(opened)}; {profiles(run)['open'].note()}",
     )
 
 
@@ -72,7 +73,10 @@ def ack_rate(run: Run) -> Figure:
         baseline_label=raw.label("ack"),
         target=">= 25% of the baseline",
         target_met=acked.rate >= 0.25 * raw.rate,
-        note=f"{len(acked.ids):,} acks; each wrote {_per_action(acked)} and updated incident, audit head, counter",
+        note=(
+            f"{len(acked.ids):,} acks; each wrote {_per_action(acked)} and updated incident, audit head, counter; "
+            f"{profiles(run)['ack'].note()}"
+        ),
     )
 
 
