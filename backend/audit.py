@@ -24,12 +24,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
+from .domain import no_incident
 from .errors import InvalidInput, NotFound, StoreUnavailable
 from .i18n import _, say
 from .models import AuditEvent, AuditHead, Incident
 from .timeutil import rfc3339
 
 GENESIS = "0" * 64
+# The fields an event's hash covers (HOW_TO_CHECK); the server's own copy of the recipe,
+# for stores whose database roles are on, is backend/pg_chain.py.
+HASHED_FIELDS = ("chain", "seq", "at", "actor", "action", "incident_id", "details", "prev_hash")
 SYSTEM_CHAIN = "system"
 # The upgrade to schema 0013 marks, on the system chain, the first event whose time is
 # checked: before it, events took each client's clock (hosts a few seconds apart, a clock
@@ -304,12 +308,7 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
         {"incident_id": incident_id},
         exists=session.get(Incident, incident_id) is not None,
         what=f"incident #{incident_id}",
-        not_found=NotFound(
-            "no_incident",
-            _("incident #{id} does not exist").format(id=incident_id),
-            _("list incidents with `opsdeck incident list --status all`"),
-            id=incident_id,
-        ),
+        not_found=no_incident(incident_id),
     )
 
 

@@ -81,20 +81,36 @@ def route(
         if "rule" in r.to:
             recipients += rule_targets or []
         recipients += resolve_targets(uow.session, incident, specs, fallback=False, at=uow.now) if specs else []
-    seen: set[tuple[str, str]] = set()
     payload = {"event": event, "incident": incident_payload(uow.session, incident), **(extra or {})}
+    return write_rows(
+        uow, event, recipients, payload, incident_id=incident.id, key=f"incident-{incident.id}-{seq}-{event}"
+    )
+
+
+def write_rows(
+    uow: UnitOfWork,
+    event: str,
+    recipients: list[dict[str, str]],
+    payload: dict[str, Any],
+    *,
+    incident_id: int | None,
+    key: str,
+) -> int:
+    """One outbox row per distinct recipient, each keyed `KEY-KIND-TO` (the idempotency key
+    a receiver sees); returns how many."""
+    seen: set[tuple[str, str]] = set()
     for target in recipients:
-        key = (target["kind"], target["to"])
-        if key in seen:
+        pair = (target["kind"], target["to"])
+        if pair in seen:
             continue
-        seen.add(key)
+        seen.add(pair)
         uow.outbox(
             event_name=event,
             recipient_kind=target["kind"],
             recipient=target["to"],
-            incident_id=incident.id,
+            incident_id=incident_id,
             payload=payload,
-            key=f"incident-{incident.id}-{seq}-{event}-{target['kind']}-{target['to']}",
+            key=f"{key}-{target['kind']}-{target['to']}",
         )
     return len(seen)
 

@@ -14,6 +14,7 @@ them, are not checked: they could drop the triggers anyway.
 
 from __future__ import annotations
 
+from . import pg_chain
 from .transitions import CLOSE_NEEDS_LEAD, CLOSED, LEAD_TABLES, LEVEL_RANK, LeadTable
 from .vouch import INCIDENT_FIELDS
 
@@ -37,6 +38,7 @@ FUNCTIONS = (
     "opsdeck_check_lead_table()",
     "opsdeck_check_actor()",
     "opsdeck_check_vouched()",
+    *pg_chain.FUNCTIONS,
 )
 # The incident fields whose JSON values are numbers (the rest are text or null).
 _NUMERIC = ("system_id",)
@@ -144,6 +146,7 @@ BEGIN
   {_refuse("%s may not write as %s: database role %s acts as %s", "act as yourself (your database role's login)", "session_user", "quote_literal(NEW.actor)", "session_user", "c.login")}
 END $$""",
         _vouched_sql().format(path=path),
+        *pg_chain.functions(path),
     ]
 
 
@@ -236,11 +239,19 @@ def triggers(tables: list[str]) -> list[str]:
                 f"DROP TRIGGER IF EXISTS opsdeck_actor ON {name}",
                 f"CREATE TRIGGER opsdeck_actor BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_actor()",
             ]
+        out += pg_chain.triggers(table, name)
     return out
 
 
 def drop_triggers(tables: list[str]) -> list[str]:
-    names = ("opsdeck_writer", "opsdeck_transitions", "opsdeck_vouched", "opsdeck_leads", "opsdeck_actor")
+    names = (
+        "opsdeck_writer",
+        "opsdeck_transitions",
+        "opsdeck_vouched",
+        "opsdeck_leads",
+        "opsdeck_actor",
+        *pg_chain.TRIGGER_NAMES,
+    )
     return [f"DROP TRIGGER IF EXISTS {n} ON {_ident(t)}" for t in tables for n in names]
 
 

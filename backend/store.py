@@ -349,7 +349,10 @@ class UnitOfWork:
         incident = self.session.get(Incident, incident_id)
         state = vouch.incident_state(incident) if incident is not None else {}
         self._vouched[incident_id] = (incident, state)
-        return state
+        if incident is None:
+            return state
+        # The version too: a stale write names what changed since the version it saw (backend/stale.py).
+        return {**state, "version": incident.version}
 
     def _vouch_again(self) -> None:
         """An incident changed after its event was recorded in this transaction: one more
@@ -421,8 +424,12 @@ class UnitOfWork:
             prev_hash=prev,
             hash=digest,
         )
-        # Written with the rest of the transaction at its one flush (_finish).
         self.session.add(row)
+        if self.dialect == "postgresql":
+            # The event goes in before its head moves: on a store whose database roles are
+            # on, the server moves the head itself and lets it name only an existing event
+            # (backend/pg_chain.py). SQLite writes both at the transaction's one flush.
+            self.session.flush()
         if head is None:
             self._heads[chain] = AuditHead(chain=chain, seq=seq, hash=digest)
             self.session.add(self._heads[chain])

@@ -9,6 +9,13 @@ from __future__ import annotations
 from .domain import CATEGORY_TERMS, Category
 from .i18n import _, current
 
+# The board's level labels: severity is never colour alone (the wall, the board, the replay).
+LEVEL_LABEL = {"I": "I!!!", "II": "II!!", "III": "III!", "IV": "IV", None: "--"}
+
+
+def level_label(level: str | None) -> str:
+    return LEVEL_LABEL.get(level, "--")
+
 
 def status(value: str) -> str:
     words = {
@@ -100,6 +107,7 @@ def incident_field(key: str) -> str:
     """An incident's field as `incident show` and the detail name it: the key in English
     (the JSON's), a word in Chinese."""
     words = {
+        "title": _("title"),
         "status": _("status"),
         "category": _("category"),
         "level": _("level"),

@@ -24,7 +24,8 @@ from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
-from opsdeck.tui.app import BoardContext
+from opsdeck.tui.board_words import board_text
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 
@@ -41,6 +42,7 @@ class RecordScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="record.back"),
         Binding("ctrl+s", "file", _("File record and close"), id="record.file"),
+        Binding("f1", "app.help", _("Help"), id="record.help"),  # `?` is text in the editor
     ]
     DEFAULT_CSS = """
     RecordScreen #record-title { height: auto; background: $panel; padding: 0 1; text-style: bold; }
@@ -97,7 +99,7 @@ class RecordScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.state == WorkerState.ERROR:
-            self._error(str(worker.error) if isinstance(worker.error, OpsdeckError) else repr(worker.error))
+            self._error(board_text(worker.error, self.ctx.zone))
         elif worker.state == WorkerState.SUCCESS and worker.group == "record-load":
             assert isinstance(worker.result, Loaded)
             self._show(worker.result)

@@ -19,74 +19,21 @@ from opsdeck.backend.domain import Level
 from opsdeck.backend.models import AuditEvent, Incident, IncidentDeadline
 from opsdeck.backend.schema import open_store
 
-from . import pg_server
-from .conftest import demo_fixture
+from . import pg_deployed, pg_server
 
-CLI = Callable[..., tuple[int, str, str]]
-PEOPLE = {"alice": "servers", "vic": "auditor", "boss": "lead"}  # database role -> roster login
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[pg_server.Server]:
-    reason = pg_server.unavailable()
-    if reason:
-        pytest.skip(reason)
-    with pg_server.running() as srv:
-        yield srv
+CLI = pg_deployed.CLI
+sql, refused = pg_deployed.sql, pg_deployed.refused
 
 
 @pytest.fixture(scope="module")
-def deployed(server: pg_server.Server) -> pg_server.Server:
-    """The README's shared deployment, roles initialised, a role per person."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    opsdeck = str(Path(sys.executable).with_name("opsdeck"))
-
-    def admin(*args: str) -> None:
-        done = subprocess.run(
-            [opsdeck, "--db", server.url(), *args], capture_output=True, text=True, env=_env(), check=False
-        )
-        assert done.returncode == 0, done.stderr
-
-    admin("roster", "import", str(demo_fixture("roster.toml")))
-    admin("db", "roles", "init")
-    for role, login in PEOPLE.items():
-        admin("db", "roles", "add", role, login)
-    for role in (*PEOPLE, "opsdeck_worker"):
-        server.set_password(role, f"pw-{role}")
-    return server
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "OPSDECK_CONFIG": "/nonexistent/opsdeck.toml", "OPSDECK_TIMEZONE": "UTC"}
+def deployed() -> Iterator[pg_server.Server]:
+    with pg_deployed.deployment() as server:
+        yield server
 
 
 @pytest.fixture
 def as_role(deployed: pg_server.Server, cli: CLI, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """`as_role("alice", "incident", "note", ...)`: the CLI connecting as that role."""
-
-    def run(role: str, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("OPSDECK_DB", deployed.url(role))
-        return cli(*args)
-
-    return run
-
-
-def sql(server: pg_server.Server, role: str, statement: str, params: Any = None) -> None:
-    """One statement as `role`, as psql would send it."""
-    with psycopg.connect(server.libpq(role)) as conn:
-        conn.execute(statement, params)
-        conn.commit()
-
-
-def refused(server: pg_server.Server, role: str, statement: str, params: Any = None) -> str:
-    with pytest.raises(psycopg.errors.InsufficientPrivilege) as caught:
-        sql(server, role, statement, params)
-    return str(caught.value)
+    return pg_deployed.cli_as(deployed, cli, monkeypatch)
 
 
 def opened(as_role: Callable[..., Any], level: str = "I") -> int:
@@ -125,16 +72,19 @@ def test_an_operators_role_cannot_lower_or_close_a_level_i_by_sql(deployed: pg_s
     # A change the CLI allows an operator, made by SQL, needs an event saying so, by them.
     told = refused(deployed, "alice", "UPDATE incidents SET title = 'db01 down' WHERE id = %s", [incident])
     assert f"incident #{incident} changed without an audit event saying so" in told
+    # Nor with a hand-made event: the server checks that it extends the chain
+    # (tests/test_pg_chain.py: one made by the recipe, extending the head, goes in).
     with psycopg.connect(deployed.libpq("alice")) as conn:
         conn.execute("UPDATE incidents SET title = 'db01 down' WHERE id = %s", [incident])
-        conn.execute(
-            "INSERT INTO audit_events (chain, incident_id, seq, at, actor, action, details, prev_hash, hash) "
-            "SELECT 'incident:' || id, id, 1000, now(), 'servers', 'edit', json_build_object('row', json_build_object("
-            "'title', title, 'status', status, 'level', level, 'category', category, 'owner', owner, "
-            "'system_id', system_id))::text, 'x', 'y' FROM incidents WHERE id = %s",
-            [incident],
-        )
-    assert row(deployed, incident).title == "db01 down"  # recorded as servers' own doing
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="does not extend its chain"):
+            conn.execute(
+                "INSERT INTO audit_events (chain, incident_id, seq, at, actor, action, details, prev_hash, hash) "
+                "SELECT 'incident:' || id, id, 1000, now(), 'servers', 'edit', json_build_object('row', "
+                "json_build_object('title', title, 'status', status, 'level', level, 'category', category, "
+                "'owner', owner, 'system_id', system_id))::text, 'x', 'y' FROM incidents WHERE id = %s",
+                [incident],
+            )
+    assert row(deployed, incident).title == "db down"
 
 
 def test_the_server_refuses_exactly_the_transitions_the_python_rules_refuse(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from .. import clocks, notify_plan, policy, words
+from .. import clocks, notify_plan, policy, stale, words
 from ..domain import (
     CLASSIFIED_CATEGORIES,
     NOUN_TERMS,
@@ -23,6 +23,7 @@ from ..domain import (
     Permission,
     Status,
     StepState,
+    no_incident,
     parse_enum,
 )
 from ..errors import DomainError, InvalidInput, NotFound, StaleWrite
@@ -89,6 +90,18 @@ def _clean_text(value: str | None, what: str, *, required: bool, limit: int = TE
             _("shorten it"),
         )
     return value
+
+
+def _channel(via: str) -> str:
+    """How someone was told (an obligation, a warning's attestation): one of CHANNELS."""
+    via = _clean_text(via, "channel", required=True, limit=40).lower()
+    if via not in CHANNELS:
+        raise InvalidInput(
+            "bad_channel",
+            _("{via!r} is not a channel").format(via=via),
+            _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
+        )
+    return via
 
 
 def _field(what: str) -> str:
@@ -235,12 +248,7 @@ class ServiceBase:
     def _load(self, uow: UnitOfWork, incident_id: int) -> Incident:
         incident = uow.session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
         if incident is None:
-            raise NotFound(
-                "no_incident",
-                _("incident #{id} does not exist").format(id=incident_id),
-                _("list incidents with `opsdeck incident list --status all`"),
-                id=incident_id,
-            )
+            raise no_incident(incident_id)
         return incident
 
     def _not_closed(self, incident: Incident) -> None:
@@ -259,7 +267,7 @@ class ServiceBase:
         """Bump the version `WHERE version = expected`, or refuse a stale write."""
         seen = incident.version if expected is None else expected
         if incident.version != seen:
-            raise ServiceBase._stale(incident, seen)
+            raise ServiceBase._stale(uow.session, incident, seen)
         result = uow.session.exec(
             update(Incident)
             .where(col(Incident.id) == incident.id, col(Incident.version) == seen)
@@ -268,26 +276,32 @@ class ServiceBase:
         )
         if result.rowcount != 1:
             uow.session.refresh(incident)
-            raise ServiceBase._stale(incident, seen)
+            raise ServiceBase._stale(uow.session, incident, seen)
         incident.version, incident.updated_at, incident.updated_by = seen + 1, uow.now, uow.actor
 
     @staticmethod
-    def _stale(incident: Incident, seen: int) -> StaleWrite:
+    def _stale(session: Session, incident: Incident, seen: int) -> StaleWrite:
+        """Who changed it, when, and what: each field that differs from the version seen."""
+        changes = stale.changes_since(session, incident, seen)
+        what = _("#{id} changed by {by} at {at} (now version {version}; you saw {seen})").format(
+            id=incident.id,
+            by=incident.updated_by,
+            at=rfc3339(incident.updated_at),
+            version=incident.version,
+            seen=seen,
+        )
+        if changes:
+            what = _("{what}: {changes}").format(what=what, changes=stale.changes_text(changes))
         return StaleWrite(
             "stale",
-            _("#{id} changed by {by} at {at} (now version {version}; you saw {seen})").format(
-                id=incident.id,
-                by=incident.updated_by,
-                at=rfc3339(incident.updated_at),
-                version=incident.version,
-                seen=seen,
-            ),
+            what,
             _("reload: opsdeck incident show {id}, then act on what is there now").format(id=incident.id),
             id=incident.id,
             version=incident.version,
             expected=seen,
             by=incident.updated_by,
             at=rfc3339(incident.updated_at),
+            changes=[(c.field, c.before, c.after) for c in changes],
         )
 
     def _mutate(

@@ -1,0 +1,178 @@
+"""The server keeps the audit chain (docs/postgres-roles.md): on a store whose database
+roles are on, an event a person's or a system role inserts must extend its chain's head
+and carry the audit recipe's hash of its fields; the server then moves the head to it.
+
+The recipe is backend/audit.py's `event_hash` (sorted-key JSON of HASHED_FIELDS, SHA-256),
+written here once more in SQL: `to_json` escapes a string exactly as Python's
+`json.dumps(..., ensure_ascii=False)` does (the quote, the backslash, \\b \\f \\n \\r \\t,
+other control characters as a lower-case \\u00XX, every other character as itself), and
+`rfc3339` is spelled with `to_char`. tests/test_pg_chain.py compares the two on awkward
+text (controls, quotes, CJK, emoji, U+2028) and on every event a service writes.
+
+Members of a table's owner role, superusers among them, are not checked (as everywhere in
+backend/pg_triggers.py): they could drop the triggers anyway.
+"""
+
+from __future__ import annotations
+
+from .audit import GENESIS, HASHED_FIELDS
+
+# Tables people only append to: an event or a feed entry, once written, stays as it is. A
+# trigger refuses the UPDATE, not the grant: `audit anchor` locks audit_events in SHARE
+# mode, which needs an UPDATE, DELETE or TRUNCATE grant.
+APPEND_ONLY = ("audit_events", "changes")
+FUNCTIONS = (
+    "opsdeck_event_hash(text, integer, timestamp with time zone, text, text, integer, text, text)",
+    "opsdeck_check_chain()",
+    "opsdeck_move_head()",
+    "opsdeck_check_head()",
+    "opsdeck_append_only()",
+)
+# How each hashed field is written into the JSON, in SQL (the function's parameters are
+# the fields' names with an `e_` in front).
+_JSON_OF = {
+    "chain": "to_json(e_chain)::text",
+    "seq": "e_seq::text",
+    "at": (
+        "to_json(to_char(e_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', e_at) "
+        "= e_at THEN '' ELSE '.' || to_char(e_at AT TIME ZONE 'UTC', 'US') END || 'Z')::text"
+    ),
+    "actor": "to_json(e_actor)::text",
+    "action": "to_json(e_action)::text",
+    "incident_id": "coalesce(e_incident_id::text, 'null')",
+    "details": "to_json(e_details)::text",
+    "prev_hash": "to_json(e_prev_hash)::text",
+}
+_PARAMS = {
+    "chain": "text",
+    "seq": "integer",
+    "at": "timestamptz",
+    "actor": "text",
+    "action": "text",
+    "incident_id": "integer",
+    "details": "text",
+    "prev_hash": "text",
+}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _refuse(message: str, hint: str, *args: str) -> str:
+    params = "".join(f", {a}" for a in args)
+    return (
+        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
+        f"HINT = {_quote(hint)};"
+    )
+
+
+def hash_sql() -> str:
+    """The JSON body the hash covers, in SQL, keys sorted as json.dumps sorts them."""
+    if set(_JSON_OF) != set(HASHED_FIELDS):  # a field added to the recipe must be added here
+        raise RuntimeError("backend/pg_chain.py does not write every field of audit.HASHED_FIELDS")
+    parts = []
+    for index, name in enumerate(sorted(HASHED_FIELDS)):
+        opening = "{" if index == 0 else ","
+        parts.append(f"'{opening}\"{name}\":' || {_JSON_OF[name]}")
+    return " || ".join(parts) + " || '}'"
+
+
+def functions(path: str) -> list[str]:
+    """CREATE OR REPLACE statements; `path` is the functions' pinned search_path clause."""
+    params = ", ".join(f"e_{name} {_PARAMS[name]}" for name in HASHED_FIELDS)
+    args = ", ".join(f"NEW.{name}" for name in HASHED_FIELDS)
+    hint = "append events through opsdeck, which extends the chain and hashes them (docs/postgres-roles.md)"
+    return [
+        f"""CREATE OR REPLACE FUNCTION opsdeck_event_hash({params}) RETURNS text LANGUAGE sql STABLE {path} AS $$
+  SELECT encode(sha256(convert_to({hash_sql()}, 'UTF8')), 'hex')
+$$""",
+        # Before an event goes in: it names its incident's own chain, it follows the head
+        # (locked, so two writers cannot both extend it), its hash is the recipe's, and its
+        # time does not go back.
+        f"""CREATE OR REPLACE FUNCTION opsdeck_check_chain() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+DECLARE h record; computed text; before timestamptz;
+BEGIN
+  IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
+  IF NEW.incident_id IS NOT NULL AND NEW.chain IS DISTINCT FROM 'incident:' || NEW.incident_id THEN
+    {_refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
+  END IF;
+  SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {_quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
+    SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
+  END IF;
+  IF NEW.seq IS DISTINCT FROM h.seq + 1 THEN
+    {_refuse("audit event %s #%s does not extend its chain: the chain head is #%s, so the next event is #%s", hint, "NEW.chain", "NEW.seq", "h.seq", "h.seq + 1")}
+  END IF;
+  IF NEW.prev_hash IS DISTINCT FROM h.hash THEN
+    {_refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of the chain head #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "h.seq", "left(h.hash, 16)")}
+  END IF;
+  computed := opsdeck_event_hash({args});
+  IF NEW.hash IS DISTINCT FROM computed THEN
+    {_refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
+  END IF;
+  IF h.seq > 0 THEN
+    SELECT at INTO before FROM audit_events WHERE chain = NEW.chain AND seq = h.seq;
+    IF NEW.at < before THEN
+      {_refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "h.seq", "before")}
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$""",
+        # After it went in, the server moves the head to it (the service's own update of the
+        # head then sets the same values).
+        f"""CREATE OR REPLACE FUNCTION opsdeck_move_head() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+BEGIN
+  IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
+  UPDATE audit_heads SET seq = NEW.seq, hash = NEW.hash WHERE chain = NEW.chain;
+  RETURN NULL;
+END $$""",
+        # A head is a new chain's start (seq 0, the genesis hash) or names its chain's
+        # newest event: nobody moves it back, forward past the trail, or to a made-up hash.
+        f"""CREATE OR REPLACE FUNCTION opsdeck_check_head() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+BEGIN
+  IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
+  IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {_quote(GENESIS)} THEN RETURN NEW; END IF;
+  IF TG_OP = 'UPDATE' AND NEW.chain = OLD.chain
+     AND EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq = NEW.seq AND hash = NEW.hash)
+     AND NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq > NEW.seq) THEN
+    RETURN NEW;
+  END IF;
+  {_refuse("the head of chain %s names its newest audit event, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
+END $$""",
+        f"""CREATE OR REPLACE FUNCTION opsdeck_append_only() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+BEGIN
+  IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
+  {_refuse("%s is only appended to: what is written there stays as it is (%s by %s)", "append a new event through opsdeck instead", "TG_TABLE_NAME", "TG_OP", "session_user")}
+END $$""",
+    ]
+
+
+def triggers(table: str, name: str) -> list[str]:
+    """The chain's triggers on `table` (quoted as `name`), for the two tables they guard."""
+    out = []
+    if table in APPEND_ONLY:
+        out += [
+            # Named to fire after opsdeck_writer (same time, alphabetical): a viewer is told
+            # first that viewers change nothing.
+            f"DROP TRIGGER IF EXISTS opsdeck_written_stays ON {name}",
+            f"CREATE TRIGGER opsdeck_written_stays BEFORE UPDATE ON {name} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION opsdeck_append_only()",
+        ]
+    if table == "audit_events":
+        out += [
+            f"DROP TRIGGER IF EXISTS opsdeck_chain ON {name}",
+            f"CREATE TRIGGER opsdeck_chain BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_chain()",
+            f"DROP TRIGGER IF EXISTS opsdeck_head_moves ON {name}",
+            f"CREATE TRIGGER opsdeck_head_moves AFTER INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_move_head()",
+        ]
+    if table == "audit_heads":
+        out += [
+            f"DROP TRIGGER IF EXISTS opsdeck_head ON {name}",
+            f"CREATE TRIGGER opsdeck_head BEFORE INSERT OR UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_head()",
+        ]
+    return out
+
+
+TRIGGER_NAMES = ("opsdeck_chain", "opsdeck_head_moves", "opsdeck_head", "opsdeck_written_stays")
