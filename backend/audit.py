@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
+from .domain import no_incident
 from .errors import InvalidInput, NotFound, StoreUnavailable
 from .i18n import _, say
 from .models import AuditEvent, AuditHead, Incident
@@ -307,12 +308,7 @@ def export_trail(session: Session, incident_id: int) -> dict[str, Any]:
         {"incident_id": incident_id},
         exists=session.get(Incident, incident_id) is not None,
         what=f"incident #{incident_id}",
-        not_found=NotFound(
-            "no_incident",
-            _("incident #{id} does not exist").format(id=incident_id),
-            _("list incidents with `opsdeck incident list --status all`"),
-            id=incident_id,
-        ),
+        not_found=no_incident(incident_id),
     )
 
 

@@ -13,22 +13,20 @@ from sqlmodel import Session
 
 from . import queries, ranking, words
 from .cells import fit
-from .clocks import load_policy
-from .i18n import _, pick
+from .i18n import _
 from .sanitize import clean
 from .timeutil import format_age, format_countdown
 
-LEVEL_MARK = {"I": "!!!! I", "II": "!!! II", "III": "!! III", "IV": "! IV", None: "? --"}
+NARROW_BELOW = 100  # an 80-column terminal: the board's short clock, category and status words
 
 
 def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
     """The live board: every open incident, its next clock from the stored deadlines."""
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     due = queries.open_clocks(session, [r["id"] for r in rows], now)
-    names = {rule.key: rule.name_zh for rule in load_policy(session).deadlines.rules}
     for row in rows:
         clock, pressing = due.get(row["id"], (None, False))
-        row["next"] = (pick(clock.rule, names.get(clock.rule, "")), clock.due_at, pressing) if clock else None
+        row["next"] = (clock.rule, clock.due_at, pressing) if clock else None
     return render_rows(rows, queries.level_counts(session), now, tz, width=width, title=title)
 
 
@@ -38,18 +36,18 @@ def render_replay(rows: list[dict[str, Any]], at: datetime, tz: tzinfo, *, width
     for row in rows:
         counts[row["level"] or "none"] += 1
         nxt = row["next_deadline"]
-        row["next"] = (
-            (pick(nxt["key"], nxt.get("name_zh", "")), _parse(nxt["due_at"]), nxt["pressing"]) if nxt else None
-        )
+        row["next"] = (nxt["key"], _parse(nxt["due_at"]), nxt["pressing"]) if nxt else None
     return render_rows(rows, counts, at, tz, width=width, title=_("as it stood at"))
 
 
 def render_rows(
     rows: list[dict[str, Any]], counts: dict[str, int], now: datetime, tz: tzinfo, *, width: int, title: str
 ) -> str:
-    """Rows with `next` = (clock name, due time, pressing) or None, in board order
+    """Rows with `next` = (clock rule, due time, pressing) or None, in board order
     (backend/ranking.py): pressing reporting clocks first, then by due time, then by
-    level, then by id."""
+    level, then by id. One line a row, `width` cells at most, with the board's labels
+    (III!, the clock's name, in the chosen language); narrower than NARROW_BELOW, the
+    board's short words."""
 
     def order(row: dict[str, Any]) -> Any:
         nxt = row["next"]
@@ -59,29 +57,38 @@ def render_rows(
     header = (
         f"opsdeck {title}  {now.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S %Z')}  "
         + "  ".join(f"{lvl}:{counts[lvl]}" for lvl in ("I", "II", "III", "IV"))
-        + f"  {_('unclassified')}:{counts['none']}"
+        + f"  {'--' if width < NARROW_BELOW else _('unclassified')}:{counts['none']}"
     )
-    fixed = 7 + 1 + 9 + 1 + 18 + 1 + 16 + 1 + 10 + 1 + 12 + 1 + 6
-    title_width = max(10, width - fixed - 2)
+    narrow = width < NARROW_BELOW
+    clock_w, cat_w, owner_w, status_w = (6, 12, 9, 8) if narrow else (12, 16, 10, 12)
+    fixed = 5 + 1 + 9 + 1 + clock_w + 1 + cat_w + 1 + 1 + owner_w + 1 + status_w + 1 + 5
+    title_width = max(10, width - fixed)
     lines = [clean(header), ""]
     lines.append(
-        f"{fit(_('LEVEL'), 7)} {fit(_('DUE'), 9)} {fit(_('NEXT DEADLINE'), 18)} {fit(_('CATEGORY'), 16)} "
+        f"{fit(_('LEVEL'), 5)} {fit(_('DUE'), 9 + 1 + clock_w)} {fit(_('CATEGORY'), cat_w)} "
         f"{fit(_('TITLE'), title_width)} "
-        f"{fit(_('OWNER'), 10)} {fit(_('STATUS'), 12)} {_('AGE')}"
+        f"{fit(_('OWNER'), owner_w)} {fit(_('STATUS'), status_w)} {_('AGE')}"
     )
     for row in rows:
         age = (now - _parse(row["reported_at"])).total_seconds()
         nxt = row["next"]
         countdown = format_countdown((nxt[1] - now).total_seconds()) if nxt else " " * 9
-        what = (nxt[0] + ("!" if nxt[1] < now else "")) if nxt else "-"
+        what = ranking.clock_label(nxt[0], short=narrow) if nxt else "-"
+        category = words.category_short(row["category"]) if narrow else words.category(row["category"])
+        status = _short_status(row["status"]) if narrow else words.status(row["status"])
         lines.append(
-            f"{fit(LEVEL_MARK[row['level']], 7)} {countdown} {fit(what, 18)} {fit(clean(words.category(row['category'])), 16)} "
+            f"{fit(words.level_label(row['level']), 5)} {countdown} {fit(what, clock_w)} {fit(clean(category), cat_w)} "
             f"{fit('#' + str(row['id']) + ' ' + clean(row['title']), title_width)} "
-            f"{fit(clean(row['owner'] or '-'), 10)} {fit(words.status(row['status']), 12)} {format_age(age)}"
+            f"{fit(clean(row['owner'] or '-'), owner_w)} {fit(status, status_w)} {format_age(age)}"
         )
     if not rows:
         lines.append(_("No open incidents."))
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _short_status(status: str) -> str:
+    """The board's status column at 80 columns."""
+    return {"reported": _("NEW"), "acknowledged": _("ack"), "resolved": _("resolved")}.get(status, words.status(status))
 
 
 def _parse(text: str) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
+from .errors import NotFound
 from .i18n import _
 from .i18n import current as current_language
 
@@ -211,3 +212,13 @@ def parse_enum(enum: type[E], text: str, what: str) -> E:
 # How `opsdeck stats` may group incidents (backend/stats.py); here, where the CLI's parser
 # can read it without loading the store's models.
 STATS_GROUPINGS = ("category", "level", "system", "owner", "duty", "month", "week")
+
+
+def no_incident(incident_id: int) -> NotFound:
+    """The refusal for an incident id the store has never had."""
+    return NotFound(
+        "no_incident",
+        _("incident #{id} does not exist").format(id=incident_id),
+        _("list incidents with `opsdeck incident list --status all`"),
+        id=incident_id,
+    )

@@ -241,7 +241,7 @@ class Warnings:
         self, warning_id: int, told: str, *, via: str, who: str | None = None, note: str | None = None
     ) -> WarningAttestation:
         """A department was told to prepare (`department`, --who names it), or leadership was told."""
-        from .service import CHANNELS, _clean_text
+        from .actions.base import _channel, _clean_text
 
         if told not in TOLD:
             raise InvalidInput(
@@ -249,13 +249,7 @@ class Warnings:
                 _("{told!r} is not who a warning tells").format(told=told),
                 _("use department (with --who) or leadership"),
             )
-        via = _clean_text(via, "channel", required=True, limit=40).lower()
-        if via not in CHANNELS:
-            raise InvalidInput(
-                "bad_channel",
-                _("{via!r} is not a channel").format(via=via),
-                _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
-            )
+        via = _channel(via)
         who, note = _clean_text(who, "name", required=False, limit=120), _clean_text(note, "note", required=False)
         if told == "department" and not who:
             raise InvalidInput("missing_who", _("a department told to prepare is named"), _("give --who DEPARTMENT"))
@@ -381,21 +375,10 @@ def notify(uow: UnitOfWork, event: str, row: WarningRecord, seq: int, *, inciden
     body: dict[str, Any] = {"event": event, "warning": payload(row)}
     if incident is not None:
         body["incident"] = notify_plan.incident_payload(uow.session, incident)
-    seen: set[tuple[str, str]] = set()
-    for target in recipients:
-        key = (target["kind"], target["to"])
-        if key in seen:
-            continue
-        seen.add(key)
-        uow.outbox(
-            event_name=event,
-            recipient_kind=target["kind"],
-            recipient=target["to"],
-            incident_id=incident.id if incident else None,
-            payload=body,
-            key=f"warning-{row.id}-{seq}-{event}-{target['kind']}-{target['to']}",
-        )
-    return len(seen)
+    incident_id = incident.id if incident else None
+    return notify_plan.write_rows(
+        uow, event, recipients, body, incident_id=incident_id, key=f"warning-{row.id}-{seq}-{event}"
+    )
 
 
 def _carried(row: WarningRecord) -> str:

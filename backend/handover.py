@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from . import queries, ranking, warning_trail
+from . import calls, queries, ranking, warning_trail
 from .clocks import load_policy
 from .early_warning import open_warnings
 from .models import Escalation, Incident, table_of
@@ -19,8 +19,9 @@ OBLIGATION_LEVELS = ("III", "II", "I")
 
 
 def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = UTC) -> dict[str, Any]:
-    """Open incidents by urgency, breaches since, unattested obligations, stale and
-    silenced probes, and the duty schedule's gaps and overloads ahead."""
+    """Open incidents by urgency, what was resolved or closed during the shift, breaches
+    since, unattested obligations, call-backs owed, probes not OK, stale and silenced
+    probes, and the duty schedule's gaps and overloads ahead."""
     start = now - since
     open_rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     clocks = queries.open_clocks(session, [r["id"] for r in open_rows], now)
@@ -73,16 +74,35 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
     unattested = []
     for row in open_rows:
         if row["level"] in OBLIGATION_LEVELS:
-            missing = [o["key"] for o in queries.obligations(session, row["id"]) if not o["attested"]]
+            missing = [o for o in queries.obligations(session, row["id"]) if not o["attested"]]
             if missing:
-                unattested.append({"incident_id": row["id"], "title": row["title"], "missing": missing})
-    probes = [p for p in queries.probes(session, now) if p["stale"] or p["silenced_until"]]
+                unattested.append(
+                    {
+                        "incident_id": row["id"],
+                        "title": row["title"],
+                        "missing": [o["key"] for o in missing],
+                        "missing_en": [o["en"] for o in missing],
+                        "missing_zh": [o["zh"] for o in missing],
+                    }
+                )
+    every_probe = queries.probes(session, now)
+    probes = [p for p in every_probe if p["stale"] or p["silenced_until"]]
     return {
         "at": rfc3339(now),
         "since": rfc3339(start),
         "open_incidents": incidents,
         "breaches_since": breaches,
         "unattested_obligations": unattested,
+        "ended_since": _ended_since(session, start),
+        "callbacks_owed": [
+            {"call": c["id"], "incident_id": c["incident_id"], "caller": c["caller"], "at": c["at"]}
+            for c in calls.calls(session, owed=True)
+        ],
+        "probes_not_ok": [
+            {"name": p["name"], "state": p["state"], "system": p["system"]}
+            for p in every_probe
+            if p["state"] not in (None, "OK") and not p["silenced_until"]
+        ],
         "stale_probes": [p["name"] for p in probes if p["stale"]],
         "silenced_probes": [
             {"name": p["name"], "until": p["silenced_until"], "reason": p["silence_reason"]}
@@ -93,3 +113,24 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
         "open_warnings": open_warnings(session, now, zone),  # docs/plan.md#warnings
         **warning_trail.since(session, start),  # warnings escalated and ended during the shift
     }
+
+
+def _ended_since(session: Session, start: datetime) -> list[dict[str, Any]]:
+    """The incidents resolved or closed during the shift, the latest first."""
+    i = table_of(Incident).c
+    rows = session.execute(
+        select(i.id, i.title, i.status, i.resolved_at, i.closed_at, i.close_kind).where(
+            (i.closed_at >= start) | ((i.status == "resolved") & (i.resolved_at >= start))
+        )
+    ).all()
+    ended = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "status": r.status,
+            "close_kind": r.close_kind,
+            "at": rfc3339(r.closed_at if r.status == "closed" else r.resolved_at),
+        }
+        for r in rows
+    ]
+    return sorted(ended, key=lambda e: e["at"] or "", reverse=True)

@@ -21,7 +21,7 @@ from . import deadlines, record, stats, words
 from .i18n import _, variants
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, ServiceCall
 from .sanitize import clean
-from .timeutil import format_local, parse_period
+from .timeutil import format_duration, format_local, parse_period
 
 SEVERE = ("I", "II", "III")
 # What starts markup inside a line (the report puts typed text in table cells and after a
@@ -111,14 +111,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
-
-
 def _totals(months: list[Month]) -> list[str]:
     rows = []
     for label, figure in (
@@ -134,7 +126,7 @@ def _totals(months: list[Month]) -> list[str]:
         (_("median time to classify"), "time_to_classify"),
         (_("median time to resolve"), "time_to_resolve"),
     ):
-        rows.append([label, *(_minutes(m.figures[figure]["median_s"]) for m in months)])
+        rows.append([label, *(format_duration(m.figures[figure]["median_s"]) for m in months)])
     return ["## " + _("Totals, against the two months before"), "", *_table(["", *(m.key for m in months)], rows)]
 
 
@@ -142,7 +134,7 @@ def _groups(title: str, what: str, groups: list[dict[str, Any]]) -> list[str]:
     if not groups:
         return []
     rows = [
-        [escape(g["key"]), str(g["opened"]), str(g["closed"]), _minutes(g["time_to_resolve"]["median_s"])]
+        [escape(g["key"]), str(g["opened"]), str(g["closed"]), format_duration(g["time_to_resolve"]["median_s"])]
         for g in groups
     ]
     return ["## " + title, "", *_table([what, _("opened"), _("closed"), _("median time to resolve")], rows)]
@@ -178,7 +170,7 @@ def _breaches(session: Session, month: Month, now: datetime, zone: tzinfo) -> li
                 escape(title),
                 escape(clock.rule),
                 format_local(clock.due_at, zone),
-                _minutes(late.total_seconds()) + ("" if ends else " " + _("(still open)")),
+                format_duration(late.total_seconds()) + ("" if ends else " " + _("(still open)")),
             ]
         )
     if not rows:
@@ -244,7 +236,7 @@ def _availability(session: Session, month: Month, now: datetime) -> list[str]:
         [
             escape(system),
             "-" if a["ok_share"] is None else f"{a['ok_share'] * 100:.2f}%",
-            _minutes(a["known_s"]),
+            format_duration(a["known_s"]),
             str(a["probes"]),
         ]
         for system, a in found.items()

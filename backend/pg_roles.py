@@ -125,7 +125,7 @@ def _need_postgres(store: Store) -> None:
         raise InvalidInput(
             "not_postgresql",
             _("database roles are for PostgreSQL stores; this one is SQLite"),
-            _("on a shared SQLite file the OS decides who writes (see README: shared SQLite)"),
+            _("on a shared SQLite file the OS decides who writes (see docs/operations.md#one-host-many-logins-sqlite)"),
         )
 
 

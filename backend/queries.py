@@ -16,7 +16,7 @@ from sqlalchemy import Select, String, and_, cast, func, or_, select
 from sqlmodel import Session, col
 
 from .audit import incident_chain
-from .domain import OPEN_STATUSES, Status
+from .domain import OPEN_STATUSES, Status, no_incident
 from .errors import NotFound
 from .i18n import _
 from .models import (
@@ -163,12 +163,7 @@ def count_incidents(session: Session, f: IncidentFilter) -> int:
 def get_incident(session: Session, incident_id: int) -> dict[str, Any]:
     row = session.execute(_base().where(_I.id == incident_id)).first()
     if row is None:
-        raise NotFound(
-            "no_incident",
-            _("incident #{id} does not exist").format(id=incident_id),
-            _("list incidents with `opsdeck incident list --status all`"),
-            id=incident_id,
-        )
+        raise no_incident(incident_id)
     return incident_row(row)
 
 
@@ -312,12 +307,7 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
 
     incident = session.get(Incident, incident_id)
     if incident is None:
-        raise NotFound(
-            "no_incident",
-            _("incident #{id} does not exist").format(id=incident_id),
-            _("list incidents with `opsdeck incident list --status all`"),
-            id=incident_id,
-        )
+        raise no_incident(incident_id)
     rules = clocks.load_policy(session, incident.policy_version).deadlines
     escalated = {
         (e.rule, e.clock_key): e.targets

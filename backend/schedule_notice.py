@@ -17,6 +17,7 @@ from . import schedule, schedule_views
 from .clocks import load_policy
 from .models import CoverageNotice, table_of
 from .notify_plan import load as load_routing
+from .notify_plan import write_rows
 from .recipients import resolve_targets
 from .store import Store
 from .timeutil import rfc3339
@@ -63,15 +64,8 @@ def sweep(store: Store, actor: str) -> list[dict[str, Any]]:
                 for target in resolve_targets(session, None, route.to, at=uow.now):
                     if target not in targets:
                         targets.append(target)
-            for target in targets:
-                uow.outbox(
-                    event_name=EVENT,
-                    recipient_kind=target["kind"],
-                    recipient=target["to"],
-                    incident_id=None,
-                    payload={"event": EVENT, "gap": {"duty": duty, "start": gap["from"], "end": gap["until"]}},
-                    key=f"{EVENT}-{duty}-{rfc3339(start)}-{target['kind']}-{target['to']}",
-                )
+            body = {"event": EVENT, "gap": {"duty": duty, "start": gap["from"], "end": gap["until"]}}
+            write_rows(uow, EVENT, targets, body, incident_id=None, key=f"{EVENT}-{duty}-{rfc3339(start)}")
             uow.record(EVENT, {**gap, "to": [t["to"] for t in targets]}, entity="schedule", entity_id=duty)
             told.append({**gap, "to": [t["to"] for t in targets]})
     return told

@@ -194,6 +194,15 @@ def format_age(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def format_duration(seconds: float | None) -> str:
+    """A duration a statistic reports: 4m07s under an hour, 1h05m above, `-` for none."""
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
 COUNTDOWN_WIDTH = 9
 
 

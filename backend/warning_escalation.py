@@ -178,13 +178,5 @@ def _record(
         "warning": early_warning.payload(row),
         "deadline": {"rule": key, "name": en, "name_zh": zh, "due_at": rfc3339(due_at)},
     }
-    for target in targets:
-        uow.outbox(
-            event_name=EVENT,
-            recipient_kind=target["kind"],
-            recipient=target["to"],
-            incident_id=None,
-            payload=body,
-            key=f"warning-{row.id}-{event.seq}-{EVENT}-{target['kind']}-{target['to']}",
-        )
+    notify_plan.write_rows(uow, EVENT, targets, body, incident_id=None, key=f"warning-{row.id}-{event.seq}-{EVENT}")
     return Escalated(row.id, key, due_at, uow.now, targets)

@@ -9,6 +9,13 @@ from __future__ import annotations
 from .domain import CATEGORY_TERMS, Category
 from .i18n import _, current
 
+# The board's level labels: severity is never colour alone (the wall, the board, the replay).
+LEVEL_LABEL = {"I": "I!!!", "II": "II!!", "III": "III!", "IV": "IV", None: "--"}
+
+
+def level_label(level: str | None) -> str:
+    return LEVEL_LABEL.get(level, "--")
+
 
 def status(value: str) -> str:
     words = {

@@ -33,14 +33,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from opsdeck.backend import spool_watch
+from opsdeck.backend.config import Config
 from opsdeck.backend.ingest import DONE, Ingester, SpoolSettings
 from opsdeck.backend.schema import open_store, sqlite_backup
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
-from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
+from opsdeck.tui.app import OpsdeckApp, build_app
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .figure import Figure
@@ -269,9 +269,7 @@ async def _on_the_board(
     store = open_store(url)
     try:
         app = build_app(
-            BoardContext(
-                store=store, login="lead", permission="lead", read_only=True, zone=ZoneInfo("UTC"), clock=store.clock
-            )
+            Config(timezone="UTC", keymap=str(ROOT / "bench" / "no-keymap.toml")), store, "lead", read_only=True
         )
         async with app.run_test(size=SIZE):
             incident_list = await _loaded(app, count)

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
@@ -34,11 +33,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from opsdeck.backend import board
+from opsdeck.backend.config import Config
 from opsdeck.backend.schema import open_store
-from opsdeck.tui.app import BoardContext, build_app
+from opsdeck.tui.app import build_app
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .datatable_board import DataTableBoard
+from .harness import ROOT
 from .pty_session import peak_rss_kib
 
 SIZE = (160, 48)
@@ -121,9 +122,7 @@ def _query(app: App[Any], kind: type[Widget]) -> Callable[[], Widget | None]:
 def opsdeck(path: Path, count: int) -> Subject:
     store = open_store(f"sqlite:///{path}")  # opened (and its schema checked) before timing, as the CLI does
     app = build_app(
-        BoardContext(
-            store=store, login="lead", permission="lead", read_only=True, zone=ZoneInfo("UTC"), clock=store.clock
-        )
+        Config(timezone="UTC", keymap=str(ROOT / "bench" / "no-keymap.toml")), store, "lead", read_only=True
     )
     with store.read() as session:
         keys = board.load_keys(session, board.BoardFilter())

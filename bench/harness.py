@@ -37,6 +37,7 @@ class Sizes:
     frame_counts: tuple[int, ...]  # open incidents the board's first frame is timed at
     tick_window_s: float  # how long the running board's CPU and terminal output are watched
     board_samples: int  # changes (and probe files) timed until another board shows them
+    history_incidents: int  # two years of incidents with their clocks and trail: stats
 
 
 FULL = Sizes(
@@ -50,6 +51,7 @@ FULL = Sizes(
     frame_counts=(10_000, 100_000),
     tick_window_s=60.0,
     board_samples=50,
+    history_incidents=100_000,
 )
 QUICK = Sizes(
     write_actions=300,
@@ -62,6 +64,7 @@ QUICK = Sizes(
     frame_counts=(10_000,),
     tick_window_s=10.0,
     board_samples=20,
+    history_incidents=10_000,
 )
 
 

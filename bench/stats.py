@@ -1,6 +1,12 @@
-"""`opsdeck stats --by month` over the big open store: `stats.compute` (what the command
-and the statistics screen call) against a plain SQL GROUP BY of the same counts (incidents
-by month, opened and closed, and clocks by rule), both on the same file."""
+"""`opsdeck stats --by month` over years of history (bench/history.py: 100k incidents over
+two years, their clocks, escalations, messages and calls, and 1M audit events):
+`stats.compute` (what the command and the statistics screen call) against a plain SQL
+GROUP BY of the same counts by month (incidents opened, closed, false alarms, duplicates;
+clocks by rule; escalations by rule; messages by state; calls), both on the same file,
+each the best of RUNS taken in turns (the first run of either pays for a cold page cache).
+The figure's extra work over the baseline is what the counts cannot say: the medians and
+90th percentiles of five durations per month and in total, each clock judged at `now`,
+and the months cut in the center's zone."""
 
 from __future__ import annotations
 
@@ -11,54 +17,70 @@ from opsdeck.backend import stats
 from opsdeck.backend.schema import open_store
 
 from .figure import Figure
-from .fill import open_incidents
 from .harness import Run, thousands
+from .history import history_store
 from .raw import raw_connect, sqlite_time
 
 TARGET_RATIO = 3.0
 TARGET_S = 2.0
+RUNS = 3
 RAW_MONTHS = (
-    "SELECT substr(reported_at, 1, 7), count(*), sum(closed_at IS NOT NULL) FROM incidents"
-    " WHERE reported_at >= ? AND reported_at < ? GROUP BY 1"
+    "SELECT substr(reported_at, 1, 7), count(*), sum(closed_at IS NOT NULL), sum(close_kind = 'false_alarm'),"
+    " sum(close_kind = 'duplicate') FROM incidents WHERE reported_at >= ? AND reported_at < ? GROUP BY 1"
 )
-RAW_CLOCKS = (
-    "SELECT substr(i.reported_at, 1, 7), d.rule, count(*) FROM incident_deadlines d JOIN incidents i"
-    " ON i.id = d.incident_id WHERE i.reported_at >= ? AND i.reported_at < ? GROUP BY 1, 2"
+# The same counts of what hangs off the period's incidents, by month and by what they count.
+RAW_JOINED = tuple(
+    f"SELECT substr(i.reported_at, 1, 7){by}, count(*) FROM {table} t JOIN incidents i"
+    f" ON i.id = t.incident_id WHERE i.reported_at >= ? AND i.reported_at < ? GROUP BY 1{by and ', 2'}"
+    for table, by in (
+        ("incident_deadlines", ", t.rule"),
+        ("escalations", ", t.rule"),
+        ("outbox", ", t.state"),
+        ("service_calls", ""),
+    )
 )
 
 
 def by_month(run: Run) -> Figure:
-    filled = open_incidents(run)
-    since, until = filled.now - timedelta(days=400), filled.now + timedelta(days=1)
-    store = open_store(f"sqlite:///{filled.path}", clock=lambda: filled.now)
-    try:
-        started = time.perf_counter()
-        with store.read() as session:
-            found = stats.compute(session, since, until, filled.now, "month", UTC)
-        seconds = time.perf_counter() - started
-    finally:
-        store.dispose()
+    filled = history_store(run)
+    since, until = filled.now - timedelta(days=800), filled.now
+    store = open_store(filled.url, clock=lambda: filled.now)
     conn = raw_connect(filled.path)
+    times: list[float] = []
+    raw_times: list[float] = []
     try:
-        started = time.perf_counter()
-        months = conn.execute(RAW_MONTHS, (sqlite_time(since), sqlite_time(until))).fetchall()
-        conn.execute(RAW_CLOCKS, (sqlite_time(since), sqlite_time(until))).fetchall()
-        raw_s = time.perf_counter() - started
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            with store.read() as session:
+                found = stats.compute(session, since, until, filled.now, "month", UTC)
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            period = (sqlite_time(since), sqlite_time(until))
+            months = conn.execute(RAW_MONTHS, period).fetchall()
+            for sql in RAW_JOINED:
+                conn.execute(sql, period).fetchall()
+            raw_times.append(time.perf_counter() - started)
     finally:
         conn.close()
+        store.dispose()
+    seconds, raw_s = min(times), min(raw_times)
     opened = sum(g["opened"] for g in found["groups"])
-    assert opened == sum(n for _month, n, _closed in months), "stats and the raw GROUP BY disagree"
+    assert opened == sum(row[1] for row in months), "stats and the raw GROUP BY disagree"
     return Figure(
         name=f"stats --by month over {thousands(filled.count)} incidents",
         value=seconds,
         unit="s",
         baseline=raw_s,
-        baseline_label="plain sqlite3 GROUP BY: incidents by month (opened, closed), clocks by rule",
+        baseline_label=(
+            "plain sqlite3 GROUP BY month: incidents (opened, closed, false alarms, duplicates), clocks by rule,"
+            " escalations by rule, messages by state, calls"
+        ),
         target=f"<= {TARGET_RATIO:g}x the baseline and < {TARGET_S:g} s",
         target_met=seconds <= TARGET_RATIO * raw_s and seconds < TARGET_S,
         note=(
-            f"{len(found['groups'])} month(s), {opened:,} incidents; durations and clock states read one row per"
-            " incident and per clock (medians and states are judged in Python), escalations, notifications and"
-            " calls counted by GROUP BY; the filled store has no audit events"
+            f"{len(found['groups'])} months, {opened:,} incidents over two years, {filled.audit_events:,} audit"
+            f" events; best of {RUNS} each, taken in turns; every figure counted and judged by the database per"
+            " month, durations ranked through a histogram per month and bucket (window functions only over the"
+            " buckets holding the wanted ranks), a few rows per month back to Python"
         ),
     )

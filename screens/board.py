@@ -28,10 +28,14 @@ from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
+from opsdeck.screens.help import HelpScreen
+from opsdeck.screens.incident import IncidentScreen
+from opsdeck.screens.incident_actions import IncidentActions
+from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.text import cell, rcell
-from opsdeck.tui.triage import ACTIONS, BY_NAME, IncidentActions
+from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
     CAT_W,
     CLOCK_W,
@@ -50,7 +54,7 @@ from opsdeck.tui.widgets.status_line import Status, StatusLine
 from opsdeck.tui.widgets.warning_panel import WarningPanel
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
 FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
@@ -397,7 +401,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
                 [
                     _("No roster yet: nobody here can act on incidents."),
                     _("Import the emergency group first:  opsdeck roster import roster.toml"),
-                    _("  (then contacts and systems: see README, Using it)"),
+                    _("  (then contacts and systems: see docs/cli.md#using-it)"),
                     _("Or look around a demo store:  opsdeck --demo"),
                 ]
             )
@@ -498,8 +502,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         self._status()
 
     def action_replay(self) -> None:
-        from opsdeck.screens.replay import ReplayScreen
-
         self.app.push_screen(ReplayScreen(self.ctx))
 
     def action_toggle_panels(self) -> None:
@@ -513,9 +515,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         return self.has_class("-panels") and not self.has_class("-wide")
 
     def action_help(self) -> None:
-        from opsdeck.screens.help import HelpScreen
-
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.ctx))
 
     def action_quit(self) -> None:
         """Quitting stops the embedded worker: asked once when it is the one escalating."""
@@ -532,7 +532,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         self.app.exit()
 
     def _ask(self, what: str, message: str) -> None:
-        self._asked = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
+        self._asked: tuple[str, datetime | None] = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
         self.notify(message, severity="warning", timeout=ASK_AGAIN_WITHIN.total_seconds())
         if self.ctx.bell:
             self.app.bell()
@@ -545,8 +545,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
-        from opsdeck.screens.incident import IncidentScreen
-
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -2,42 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from opsdeck.backend import queries
 from opsdeck.backend.i18n import _
+from opsdeck.screens.forms import NewIncidentForm
+from opsdeck.screens.handover import HandoverScreen
+from opsdeck.screens.schedule import ScheduleScreen
+from opsdeck.screens.stats import StatsScreen
+from opsdeck.screens.warnings import WarningsScreen
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.screen import Screen
+
+    from opsdeck.backend.board import Panels
+    from opsdeck.backend.service import Service
+    from opsdeck.tui.context import BoardContext
+
+    class _Board(Screen[Any]):
+        """What of BoardScreen these keys use."""
+
+        ctx: BoardContext
+        panels: Panels | None
+
+        @property
+        def service(self) -> Service: ...
+        def _confirmed(self, what: str) -> bool: ...
+        def _ask(self, what: str, message: str) -> None: ...
+        def _read_then(self, read: Callable[[Any], Any], then: Callable[[Any], None]) -> None: ...
+        def _form(self, form: Any) -> None: ...
+else:
+    _Board = object
 
 
-class BoardKeys:
+class BoardKeys(_Board):
     """History, handover, warnings, statistics, the schedule, the shift and a new incident:
     each opens its screen or form."""
 
     def action_history(self) -> None:
-        from opsdeck.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen(self.ctx))
+        if self.ctx.history is not None:  # given by the app layer (history is a BoardScreen itself)
+            self.app.push_screen(self.ctx.history(self.ctx))
 
     def action_handover(self) -> None:
-        from opsdeck.screens.handover import HandoverScreen
-
         self.app.push_screen(HandoverScreen(self.ctx))
 
     def action_warnings(self) -> None:
-        from opsdeck.screens.warnings import WarningsScreen  # 预警 (docs/plan.md#warnings)
-
-        self.app.push_screen(WarningsScreen(self.ctx))
+        self.app.push_screen(WarningsScreen(self.ctx))  # 预警 (docs/plan.md#warnings)
 
     def action_statistics(self) -> None:
-        from opsdeck.screens.stats import StatsScreen  # the month's figures (docs/stats.md)
-
-        self.app.push_screen(StatsScreen(self.ctx))
+        self.app.push_screen(StatsScreen(self.ctx))  # the month's figures (docs/stats.md)
 
     def action_schedule(self) -> None:
-        from opsdeck.screens.schedule import ScheduleScreen  # the week grid (排班)
-
-        self.app.push_screen(ScheduleScreen(self.ctx))
+        self.app.push_screen(ScheduleScreen(self.ctx))  # the week grid (排班)
 
     def action_shift(self) -> None:
         """Take the shift (on duty) or end it: audited, as `opsdeck roster duty LOGIN on|off`.
@@ -69,8 +89,6 @@ class BoardKeys:
         self._read_then(lambda session: [s["name"] for s in queries.systems(session)], self._new_incident_form)
 
     def _new_incident_form(self, systems: list[str]) -> None:
-        from opsdeck.screens.forms import NewIncidentForm
-
         def perform(values: dict[str, Any], seen: int | None) -> str:
             incident = self.service.open(
                 values["title"], description=values["description"], system=values["system"].strip() or None

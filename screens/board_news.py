@@ -5,21 +5,39 @@ BoardScreen, screens/board.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend import board
 from opsdeck.backend.board import Row
 from opsdeck.backend.i18n import _
 from opsdeck.backend.ranking import clock_label
 from opsdeck.backend.sanitize import clean
+from opsdeck.screens.handover import HandoverScreen
 from opsdeck.tui.text import LEVEL_LABEL
 from opsdeck.tui.widgets.incident_list import (
     IncidentList,
 )
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from opsdeck.backend.board import Panels
+    from opsdeck.tui.context import BoardContext
+
+    class _Board(Screen[Any]):
+        """What of BoardScreen the announcements use."""
+
+        ctx: BoardContext
+        panels: Panels | None
+        newest: int | None
+        _was_on_duty: list[str] | None
+else:
+    _Board = object
+
 FLASH_FOR = timedelta(seconds=6)  # an announced row blinks this long
 
 
-class BoardNews:
+class BoardNews(_Board):
     """Toasts, a blinking row and the optional bell; the handover opened when a hand-off
     puts this login on duty."""
 
@@ -54,7 +72,9 @@ class BoardNews:
         incident_list = self.query_one(IncidentList)
         for incident_id in list(incident_list.rows.keys()):
             row = incident_list.rows.get(incident_id)
-            for clock in row.clocks if row is not None else ():
+            if row is None:
+                continue
+            for clock in row.clocks:
                 if since < clock.due_at <= now:
                     self._announce(
                         incident_id,
@@ -79,8 +99,6 @@ class BoardNews:
         gained = [d for d in board.on_duty_for(self.panels, self.ctx.login) if d not in before]
         if not gained:
             return
-        from opsdeck.screens.handover import HandoverScreen
-
         self.app.notify(
             _("Your shift begins: on duty for {duties}. The handover shows what you inherit.").format(
                 duties=", ".join(gained)

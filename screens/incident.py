@@ -30,16 +30,19 @@ from opsdeck.backend.domain import Level
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
+from opsdeck.backend.queries import TIMESTAMPS
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
+from opsdeck.screens.forms import TextForm
+from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.text import cell, pad, rpad
-from opsdeck.tui.triage import ACTIONS, IncidentActions
+from opsdeck.tui.triage import ACTIONS
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 STATE_STYLE = {
     "pending": "",
@@ -263,17 +266,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             summary.append("  " + _("also viewing: {logins}").format(logins=logins), "bold yellow")
         self.query_one("#summary", Static).update(summary)
         fields = Text()
-        for key in (
-            "reporter",
-            "reported_at",
-            "outage_started_at",
-            "acknowledged_at",
-            "classified_at",
-            "cause_located_at",
-            "resolved_at",
-            "record_filed_at",
-            "closed_at",
-        ):
+        for key in ("reporter", *TIMESTAMPS):
             value = data[key]
             if value:
                 if key.endswith("_at"):
@@ -323,7 +316,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
                 when = ""
             text.append(rpad(when, 9) + " ", STATE_STYLE.get(state, ""))
             text.append(pad(words.clock_state(state), 9), STATE_STYLE.get(state, ""))
-            text.append(f" {d['key']:<21} {_deadline_name(d)}")
+            text.append(f" {_deadline_name(d)}")
             if d["next_level"] and state == "breached":
                 text.append("  " + _("level {level} due").format(level=d["next_level"]), "bold")
             if d["escalated_to"]:
@@ -478,8 +471,6 @@ class IncidentScreen(IncidentActions, Screen[None]):
         self.action_tick()
 
     def action_skip(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         key = self._selected_step()
         if key and self._step_in_view():
             self._form(
@@ -514,15 +505,13 @@ def _level(level: str | None) -> str:
 
 
 def _deadline_name(deadline: dict[str, Any]) -> str:
-    """The rule's name in the chosen language (in English the plan's own words beside the key, as ever)."""
-    return pick(deadline["name"], deadline["name_zh"]) if _zh() else deadline["name_zh"]
+    """The rule's name in the chosen language: English words in English, never the rule's id."""
+    return pick(deadline["name"], deadline["name_zh"])
 
 
 def _obligation(obligation: dict[str, Any]) -> str:
-    """In Chinese the policy's Chinese; in English both, as the policy words them."""
-    if _zh():
-        return pick(obligation["en"], obligation["zh"])
-    return f"{obligation['en']}  {obligation['zh']}"
+    """The policy's words in the chosen language."""
+    return pick(obligation["en"], obligation["zh"])
 
 
 def _clean_line(text: str | None) -> str:

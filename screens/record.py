@@ -24,8 +24,8 @@ from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_local
-from opsdeck.tui.app import BoardContext
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 
@@ -42,6 +42,7 @@ class RecordScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="record.back"),
         Binding("ctrl+s", "file", _("File record and close"), id="record.file"),
+        Binding("f1", "app.help", _("Help"), id="record.help"),  # `?` is text in the editor
     ]
     DEFAULT_CSS = """
     RecordScreen #record-title { height: auto; background: $panel; padding: 0 1; text-style: bold; }

@@ -16,12 +16,14 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from opsdeck.backend.board_text import render_replay
+from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import _
 from opsdeck.backend.replay import board_at
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import TimeFormatError, format_local, parse_time
-from opsdeck.tui.app import BoardContext
+from opsdeck.backend.warning_trail import warnings_at
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 STEP = timedelta(minutes=10)
@@ -42,6 +44,7 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-at { display: none; }
     ReplayScreen #replay-at.-asking { display: block; }
     ReplayScreen #replay-body { height: 1fr; }
+    ReplayScreen #replay-board { text-wrap: nowrap; text-overflow: clip; }
     """
 
     def __init__(self, context: BoardContext, at: datetime | None = None) -> None:
@@ -64,18 +67,12 @@ class ReplayScreen(Screen[None]):
     def _title(self) -> None:
         title = Text.assemble(
             (_("REPLAY") + " ", "bold reverse"),
-            " "
-            + _("the board as it stood at {time}, rebuilt from the audit trail").format(
-                time=format_local(self.at, self.ctx.zone)
-            ),
+            " " + _("as it stood at {time} (from the audit trail)").format(time=format_local(self.at, self.ctx.zone)),
         )
         self.query_one("#replay-title", Static).update(title)
 
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def load(self, at: datetime) -> str:
-        from opsdeck.backend.warning_trail import warnings_at  # the warnings (预警) open then
-        from opsdeck.tui.warning_commands import open_warning_lines
-
         with self.ctx.store.read() as session:
             rows = board_at(session, at, now=self.ctx.clock())
             warned = warnings_at(session, at, self.ctx.zone)

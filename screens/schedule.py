@@ -15,13 +15,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend import queries, schedule, schedule_views
+from opsdeck.backend import queries, schedule, schedule_edit, schedule_views
 from opsdeck.backend.i18n import _
+from opsdeck.screens.forms import FieldsForm
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 COLUMN = 16  # cells per day: "09:00 王磊 Wang…" fits; a CJK character takes two
 
@@ -76,8 +77,9 @@ class ScheduleScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _loaded(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "schedule" and event.worker.state == WorkerState.SUCCESS:
-            grid, names = event.worker.result
+        result = event.worker.result
+        if event.worker.group == "schedule" and event.worker.state == WorkerState.SUCCESS and result is not None:
+            grid, names = result
             self.show(grid, names)
 
     def show(self, grid: tuple[tuple[schedule_views.GridCell, ...], ...], names: dict[str, str]) -> None:
@@ -134,9 +136,6 @@ class ScheduleScreen(Screen[None]):
 
     def action_override(self) -> None:
         """Someone covers the highlighted duty on the highlighted day (default: you, all day)."""
-        from opsdeck.backend import schedule_edit
-        from opsdeck.screens.forms import FieldsForm
-
         slot = self._slot()
         if slot is None:
             self.app.notify(_("highlight a day of a duty first"))

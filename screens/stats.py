@@ -20,11 +20,11 @@ from textual_plotext import PlotextPlot
 from opsdeck.backend import clocks, stats, stats_series
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.timeutil import parse_period
+from opsdeck.backend.timeutil import format_duration, parse_period
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 GROUPINGS = (None, "category", "level", "system", "owner", "duty")
 CHARTS = ("per_day", "classify", "compliance")
@@ -36,14 +36,6 @@ class Loaded:
     figures: dict[str, Any]
     series: stats_series.Series
     classify_target_min: float
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def _share(value: float | None) -> str:
@@ -124,9 +116,9 @@ class StatsScreen(Screen[None]):
         numbers.append(
             "\n"
             + _("median time to classify {classify} (target {target:.0f} min), to resolve {resolve}").format(
-                classify=_minutes(total["time_to_classify"]["median_s"]),
+                classify=format_duration(total["time_to_classify"]["median_s"]),
                 target=loaded.classify_target_min,
-                resolve=_minutes(total["time_to_resolve"]["median_s"]),
+                resolve=format_duration(total["time_to_resolve"]["median_s"]),
             )
         )
         self.query_one("#stats-numbers", Static).update(numbers)
@@ -144,8 +136,9 @@ class StatsScreen(Screen[None]):
             plt.title(_("Incidents reported per day, by level"))
             shown = [(level, list(v)) for level, v in loaded.series.by_level.items() if sum(v)]
             if shown:
-                positions = list(range(1, len(days) + 1))
-                plt.stacked_bar(positions, [v for _level, v in shown], labels=[level for level, _v in shown])
+                positions: list[float] = [*range(1, len(days) + 1)]
+                # plotext's stacked_bar takes `labels` (one per series); textual-plotext's stub says `label`
+                plt.stacked_bar(positions, [v for _level, v in shown], labels=[level for level, _v in shown])  # type: ignore[call-arg]
                 plt.xticks(positions[::5], labels[::5])  # chosen here: the same picture at every draw
                 most = max(sum(day) for day in zip(*(v for _level, v in shown), strict=True))
                 step = max(1, -(-most // 5))
@@ -156,7 +149,8 @@ class StatsScreen(Screen[None]):
             if points:
                 plt.scatter([n for n, _m in points], [m for _n, m in points], label=_("median"), marker="x")
             plt.hline(loaded.classify_target_min)
-            plt.xticks(list(range(len(days)))[::5], labels[::5])
+            ticks: list[float] = [*range(len(days))]
+            plt.xticks(ticks[::5], labels[::5])
         else:
             plt.title(_("Deadlines met on time, per rule (%)"))
             rules = [(rule, c["on_time_share"]) for rule, c in loaded.figures["total"]["clocks"].items()]
@@ -190,8 +184,8 @@ class StatsScreen(Screen[None]):
                 str(group["opened"]),
                 str(group["closed"]),
                 str(group["false_alarms"]),
-                _minutes(group["time_to_classify"]["median_s"]),
-                _minutes(group["time_to_resolve"]["median_s"]),
+                format_duration(group["time_to_classify"]["median_s"]),
+                format_duration(group["time_to_resolve"]["median_s"]),
                 _share(met / decided if decided else None),
             )
 

@@ -8,42 +8,32 @@ in pages that turn on a timer; the probes and who is on duty.
 Live the way the board is: every store read runs in a thread worker, the change feed
 (`backend.live.FeedWatcher`) says what changed, a burst of changes is one reload.
 
-An alert is an event someone must see: an incident that is new at level III or above
-(opened or raised to it while the wall runs), or a clock that breached. Its row flashes
-(1 Hz, below the 2 Hz limit) and the terminal bell rings once, until a person
-acknowledges it anywhere: any audited action of a person on that incident after the
-event (`incident ack` on a reported one, a note, an assignment, an attestation...), or,
-for a breach, the breached clock met. Classifying at III or above already sets
-`acknowledged_at`, so a new level III incident is always "acknowledged" in the store's
-sense; a later action of a person is what says someone saw it. The worker's own writes
-(escalations) acknowledge nothing.
+What the wall reads and which incidents alert is decided in `backend/wall.py`; this
+screen draws it. An alert's row flashes (1 Hz, below the 2 Hz limit) and the terminal
+bell rings once, until a person acknowledges it anywhere.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend import board, clocks, queries
-from opsdeck.backend.board import RANK, BoardFilter, Key, Panels, Row
-from opsdeck.backend.domain import SYSTEM_ACTOR_PREFIX
+from opsdeck.backend.board import Panels, Row
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
-from opsdeck.tui import app as app_module
-from opsdeck.tui.app import BoardContext, OpsdeckApp
+from opsdeck.backend.wall import Alerts, Request, WallLoad, read_wall
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.feed import follow_feed
 from opsdeck.tui.widgets.panels import Banners
 from opsdeck.tui.widgets.wall import (
@@ -57,181 +47,9 @@ from opsdeck.tui.widgets.wall import (
     status_line,
 )
 
-if TYPE_CHECKING:
-    from asyncio import AbstractEventLoop
-
-    from textual.app import AutopilotCallbackType
-
-MAX_ROWS = 500  # the most urgent incidents the wall holds rows for (pages rotate through them)
 MAX_PER_PAGE = 20
 WIDE = 120  # columns from which the probes and the roster get a side of their own
 BLINK_S = 0.25  # how often the flash phase is looked at; the phase itself turns every 0.5 s
-ALERT_RANK = RANK["III"]
-EVERYTHING = BoardFilter()
-
-
-# -- what a worker reads -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    first: bool  # the first load: nothing is new yet, breaches are
-    full: bool  # re-read every row and panel (the first load, the store readable again)
-    changed: frozenset[int] = frozenset()
-    parts: frozenset[str] = frozenset()  # "incidents", "probes"
-    cached: frozenset[int] = frozenset()  # rows the wall holds: not read again unless changed
-    watermark: int | None = None  # the newest incident when the wall started
-
-
-@dataclass(frozen=True)
-class Trail:
-    """An incident's audit trail, as far as alerts care."""
-
-    level_at: datetime | None  # when its level was last set
-    person_at: datetime | None  # a person's newest action on it
-
-
-@dataclass(frozen=True)
-class WallLoad:
-    request: Request
-    top: tuple[Key, ...]  # board order, at most MAX_ROWS
-    fresh: tuple[Key, ...]  # the changed incidents that are still open
-    rows: dict[int, Row]
-    trails: dict[int, Trail]
-    rules: dict[str, tuple[str, str]]  # clock rule -> its name in English and Chinese
-    panels: Panels | None = None
-    panel_fields: dict[str, Any] = field(default_factory=dict)
-    newest: int | None = None
-
-
-def read_wall(ctx: BoardContext, request: Request) -> WallLoad:
-    """One read of everything that changed (a thread worker calls this)."""
-    now = ctx.clock()
-    with ctx.store.read() as session:
-        top = board.load_keys(session, EVERYTHING, "due", limit=MAX_ROWS, now=now)
-        fresh = (
-            board.load_keys(session, EVERYTHING, "due", ids=sorted(request.changed), now=now) if request.changed else []
-        )
-        cached = frozenset() if request.full else request.cached
-        rows = board.load_rows(session, [k.id for k in top if k.id in request.changed or k.id not in cached])
-        ranks = {k.id: k.rank for k in (*top, *fresh)}
-        trails = {
-            row.id: _trail(session, row.id)
-            for row in rows.values()
-            if _breached(row, now)
-            or (
-                request.watermark is not None
-                and ranks.get(row.id, 0) >= ALERT_RANK
-                and (row.id in request.changed or row.id > request.watermark)
-            )
-        }
-        rules = {r.key: (r.name, r.name_zh) for r in clocks.load_policy(session).deadlines.rules}
-        load = WallLoad(request, tuple(top), tuple(fresh), rows, trails, rules)
-        if request.full:
-            newest = board.load_keys(session, EVERYTHING, "recent", limit=1) if request.first else []
-            return replace(load, panels=board.load_panels(session, now), newest=_max_id(newest))
-        fields: dict[str, Any] = {}
-        if "incidents" in request.parts:
-            fields |= board.incident_panels(session, now)
-        if "probes" in request.parts:
-            fields |= board.probe_panels(session, now)
-    return replace(load, panel_fields=fields)
-
-
-def _max_id(keys: list[Key]) -> int | None:
-    return max((k.id for k in keys), default=None)
-
-
-def _trail(session: Any, incident_id: int) -> Trail:
-    level_at = person_at = None
-    for event in queries.audit_trail(session, incident_id):
-        at = datetime.fromisoformat(event["at"])
-        if "level" in event["details"] or "regraded" in event["details"]:
-            level_at = at
-        if not event["actor"].startswith(SYSTEM_ACTOR_PREFIX):
-            person_at = at if person_at is None else max(person_at, at)
-    return Trail(level_at, person_at)
-
-
-def _breached(row: Row, now: datetime) -> bool:
-    return bool(row.clocks) and now > row.clocks[0].due_at
-
-
-# -- alerts ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str  # "NEW" or "LATE"
-    since: datetime  # a person acting on the incident after this acknowledges it
-    due_at: datetime | None = None  # LATE: the clock that breached
-
-
-class Alerts:
-    """Which incidents flash and ring, from what the wall read. No Textual, no I/O."""
-
-    def __init__(self) -> None:
-        self.active: dict[tuple[int, str], Alert] = {}
-        self.watermark: int | None = None  # incidents above it are new
-        self._ranks: dict[int, int] = {}
-        self._trails: dict[int, Trail] = {}
-        self._late_seen: set[tuple[int, datetime]] = set()
-
-    def loaded(self, load: WallLoad, rows: Mapping[int, Row], now: datetime) -> int:
-        """Take a load in; returns how many alerts it raised."""
-        self._trails |= load.trails
-        raised = 0
-        keys = {k.id: k for k in load.top} | {k.id: k for k in load.fresh}
-        if self.watermark is None:
-            self.watermark = max([*keys, load.newest or 0])
-        elif not load.request.first:
-            for key in keys.values():
-                previous = self._ranks.get(key.id)
-                rose = key.rank > previous if previous is not None else key.id > self.watermark
-                if key.rank >= ALERT_RANK and rose and key.id in rows:
-                    since = self._trails[key.id].level_at if key.id in self._trails else None
-                    raised += self._raise(key.id, Alert("NEW", since or rows[key.id].reported_at))
-        self._ranks |= {k.id: k.rank for k in keys.values()}
-        raised += self.late(rows, now)
-        self.settle(rows, now)
-        return raised
-
-    def late(self, rows: Mapping[int, Row], now: datetime) -> int:
-        """Clocks that breached since the last look (once per clock)."""
-        raised = 0
-        for row in rows.values():
-            due_at = row.clocks[0].due_at if row.clocks else None  # the earliest clock (sorted by due)
-            if due_at is not None and now > due_at and (row.id, due_at) not in self._late_seen:
-                self._late_seen.add((row.id, due_at))
-                raised += self._raise(row.id, Alert("LATE", due_at, due_at))
-        return raised
-
-    def settle(self, rows: Mapping[int, Row], now: datetime) -> None:
-        """Drop what was acknowledged, met, or left the wall."""
-        for (incident_id, kind), alert in list(self.active.items()):
-            row = rows.get(incident_id)
-            first = row.clocks[0].due_at if row is not None and row.clocks else None
-            met = kind == "LATE" and (row is None or first != alert.due_at or now <= alert.due_at)
-            if row is None or met or self._acknowledged(incident_id, alert):
-                del self.active[(incident_id, kind)]
-
-    def _raise(self, incident_id: int, alert: Alert) -> int:
-        if self._acknowledged(incident_id, alert):
-            return 0
-        self.active[(incident_id, alert.kind)] = alert
-        return 1
-
-    def _acknowledged(self, incident_id: int, alert: Alert) -> bool:
-        trail = self._trails.get(incident_id)
-        return trail is not None and trail.person_at is not None and trail.person_at > alert.since
-
-    def kind_of(self, incident_id: int) -> str | None:
-        if (incident_id, "LATE") in self.active:
-            return "LATE"
-        return "NEW" if (incident_id, "NEW") in self.active else None
-
-    def ids(self) -> list[int]:
-        return sorted({incident_id for incident_id, _ in self.active})
 
 
 # -- the screen --------------------------------------------------------------------------
@@ -375,7 +193,7 @@ class WallScreen(Screen[None]):
 
     @work(thread=True, group="load", exit_on_error=False)
     def load(self, request: Request) -> WallLoad:
-        return read_wall(self.ctx, request)
+        return read_wall(self.ctx.store, self.ctx.clock(), request)
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
@@ -502,72 +320,3 @@ class WallScreen(Screen[None]):
             shown += " " + _("(top {count})").format(count=len(self.order))
         page = "  " + _("page {page}/{pages}").format(page=self.page + 1, pages=self.pages) if self.pages > 1 else ""
         self.query_one("#page", Static).update(Text(shown + page, no_wrap=True))
-
-
-# -- the app ---------------------------------------------------------------------------------
-
-
-class WallApp(OpsdeckApp):
-    """The app with the wall in front instead of the board: no command palette (it
-    offers writing commands), the mouse off unless `run(mouse=True)` asks for it."""
-
-    TITLE = "opsdeck wall"
-    CSS_PATH = str(Path(app_module.__file__).with_name("opsdeck.tcss"))  # the app's, not one beside this file
-    ENABLE_COMMAND_PALETTE = False
-
-    def __init__(self, context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> None:
-        super().__init__(context)
-        self.wall_bell = bell
-        self.page_seconds = page_seconds
-
-    def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # OpsdeckApp.on_mount would push the board
-        self.push_screen(WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds))
-
-    def run(
-        self,
-        *,
-        headless: bool = False,
-        inline: bool = False,
-        inline_no_clear: bool = False,
-        mouse: bool = False,
-        size: tuple[int, int] | None = None,
-        auto_pilot: AutopilotCallbackType | None = None,
-        loop: AbstractEventLoop | None = None,
-    ) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
-        return super().run(
-            headless=headless,
-            inline=inline,
-            inline_no_clear=inline_no_clear,
-            mouse=mouse,
-            size=size,
-            auto_pilot=auto_pilot,
-            loop=loop,
-        )
-
-    async def run_async(
-        self,
-        *,
-        headless: bool = False,
-        inline: bool = False,
-        inline_no_clear: bool = False,
-        mouse: bool = False,
-        size: tuple[int, int] | None = None,
-        auto_pilot: AutopilotCallbackType | None = None,
-    ) -> Any:
-        return await super().run_async(
-            headless=headless,
-            inline=inline,
-            inline_no_clear=inline_no_clear,
-            mouse=mouse,
-            size=size,
-            auto_pilot=auto_pilot,
-        )
-
-
-def build_wall_app(context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
-    """What `opsdeck wall [--no-bell]` runs: `build_wall_app(context, bell=not no_bell).run()`."""
-    return WallApp(context, bell=bell, page_seconds=page_seconds)
-
-
-__all__ = ["Alerts", "WallApp", "WallScreen", "build_wall_app"]

@@ -26,12 +26,14 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import format_countdown, format_local
+from opsdeck.screens.forms import ClassifyForm, PickForm, TextForm, channel_hint
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.feed import follow_entity
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 STATE_STYLE = {"warning": "bold yellow", "breached": "bold reverse red", "met": "green", "met_late": "yellow"}
 WRITING = frozenset({"tick", "note", "analysis", "attest", "promote", "close"})
@@ -79,8 +81,6 @@ class WarningScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
-        from opsdeck.tui.feed import follow_entity
-
         follow_entity(self, "warning", self.load)  # another login's change shows within a second
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -258,8 +258,6 @@ class WarningScreen(Screen[None]):
         )
 
     def action_note(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         wid = self.warning_id
         self.app.push_screen(
             TextForm(
@@ -270,8 +268,6 @@ class WarningScreen(Screen[None]):
         )
 
     def action_analysis(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         wid = self.warning_id
         self.app.push_screen(
             TextForm(
@@ -286,8 +282,6 @@ class WarningScreen(Screen[None]):
         )
 
     def action_attest(self) -> None:
-        from opsdeck.screens.forms import PickForm, channel_hint
-
         wid = self.warning_id
 
         def perform(v: dict[str, Any], _seen: int | None) -> str:
@@ -313,8 +307,6 @@ class WarningScreen(Screen[None]):
         )
 
     def action_promote(self) -> None:
-        from opsdeck.screens.forms import ClassifyForm
-
         wid = self.warning_id
 
         def perform(v: dict[str, Any], _seen: int | None) -> str:
@@ -343,8 +335,6 @@ class WarningScreen(Screen[None]):
         )
 
     def action_close(self) -> None:
-        from opsdeck.screens.forms import TextForm
-
         wid = self.warning_id
         self.app.push_screen(
             TextForm(

@@ -13,14 +13,19 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from opsdeck.backend.early_warning import open_warnings
+from opsdeck.backend import queries
+from opsdeck.backend.early_warning import Warnings, open_warnings
+from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import _
+from opsdeck.backend.service import Service
+from opsdeck.screens.warning import WarningScreen
+from opsdeck.screens.warning_form import RaiseWarningForm
+from opsdeck.tui.feed import follow_entity
 from opsdeck.tui.text import cell
-from opsdeck.tui.warning_commands import open_warning_lines
 from opsdeck.tui.widgets.keyhints import KeyHints
 
 if TYPE_CHECKING:
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.context import BoardContext
 
 
 class WarningsScreen(Screen[None]):
@@ -51,8 +56,6 @@ class WarningsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_feed(self) -> None:
-        from opsdeck.tui.feed import follow_entity
-
         follow_entity(self, "warning", self.load)  # raised, promoted or closed by someone
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -61,17 +64,11 @@ class WarningsScreen(Screen[None]):
 
     @work(thread=True, group="prepare", exit_on_error=False)
     def action_raise_warning(self) -> None:
-        from opsdeck.backend import queries
-
         with self.ctx.store.read() as session:  # the systems' names, for the form's hint
             names = [s["name"] for s in queries.systems(session)]
         self.app.call_from_thread(self._raise_form, names)
 
     def _raise_form(self, systems: list[str]) -> None:
-        from opsdeck.backend.early_warning import Warnings
-        from opsdeck.backend.service import Service
-        from opsdeck.screens.warning_form import RaiseWarningForm
-
         def perform(v: dict[str, Any], _seen: int | None) -> str:
             service = Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only, by=self.ctx.by)
             row = Warnings(service).add(
@@ -110,8 +107,6 @@ class WarningsScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#warnings")
     def _open(self, event: OptionList.OptionSelected) -> None:
-        from opsdeck.screens.warning import WarningScreen
-
         if event.option.id:
             self.app.push_screen(WarningScreen(self.ctx, int(event.option.id)))
 

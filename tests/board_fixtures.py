@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from zoneinfo import ZoneInfo
+from pathlib import Path
+from typing import Any
 
+from opsdeck.backend.config import Config
 from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.tui.app import BoardContext, OpsdeckApp, build_app
+from opsdeck.tui.app import OpsdeckApp, build_app
 
 from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 
@@ -78,18 +80,21 @@ def probe_results(store: Store, clock: FakeClock) -> None:
         apply(uow, results, clocks.load_policy(uow.session).probes)
 
 
-def make_app(store: Store, clock: FakeClock, *, login: str = "lead", read_only: bool = False) -> OpsdeckApp:
-    return build_app(
-        BoardContext(
-            store=store,
-            login=login,
-            permission="lead" if login == "lead" else "operator",
-            read_only=read_only,
-            zone=ZoneInfo("Asia/Shanghai"),
-            clock=clock,
-            where="test store",
-        )
-    )
+NO_KEYMAP = Path(__file__).with_name("no-keymap.toml")  # never there: the default keys
+
+
+def center_config(**fields: Any) -> Config:
+    """A config as a test center's: Shanghai time, the default keys, and `fields`."""
+    return Config(**{"timezone": "Asia/Shanghai", "keymap": str(NO_KEYMAP), **fields})
+
+
+def make_app(
+    store: Store, clock: FakeClock, *, login: str = "lead", read_only: bool = False, **config: Any
+) -> OpsdeckApp:
+    """The app as the CLI builds it (tui/app.py build_app), for `login` as the roster has
+    it; the store's clock is `clock`."""
+    assert store.clock is clock
+    return build_app(center_config(**config), store, login, read_only=read_only, where="test store")
 
 
 __all__ = ["timedelta"]

@@ -24,7 +24,7 @@ PEOPLE = {"alice": "servers", "vic": "auditor", "boss": "lead"}  # database role
 
 @contextmanager
 def deployment() -> Iterator[pg_server.Server]:
-    """The README's shared deployment, roles initialised, a role per person."""
+    """The shared deployment of docs/operations.md, roles initialised, a role per person."""
     reason = pg_server.unavailable()
     if reason:
         pytest.skip(reason)

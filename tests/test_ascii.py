@@ -35,11 +35,7 @@ async def test_the_board_help_and_a_form_draw_no_ambiguous_character(sqlite_url:
 
     store = seeded_store(sqlite_url, clock)
     board_incidents(store, clock)
-    app = make_app(store, clock)
-    app.context.ascii = True
-    from opsdeck.tui.ascii import AsciiFilter
-
-    app._filters.append(AsciiFilter())  # as OpsdeckApp does for a context with ascii set
+    app = make_app(store, clock, ascii=True)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await until(pilot, lambda: len(app.screen.query_one("IncidentList").order) == 5)  # type: ignore[attr-defined]
@@ -59,14 +55,14 @@ async def test_the_board_help_and_a_form_draw_no_ambiguous_character(sqlite_url:
 
 
 async def test_the_wall_in_ascii_mode(sqlite_url: str, clock: FakeClock) -> None:
-    from dataclasses import replace
+    from opsdeck.screens.wall import WallScreen
+    from opsdeck.tui.app import build_app
 
-    from opsdeck.screens.wall import WallScreen, build_wall_app
+    from .board_fixtures import center_config
 
     store = seeded_store(sqlite_url, clock)
     board_incidents(store, clock)
-    base = make_app(store, clock).context
-    app = build_wall_app(replace(base, read_only=True, ascii=True), bell=False)
+    app = build_app(center_config(ascii=True), store, "lead", wall=True, bell=False, where="test store")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, WallScreen))

@@ -235,12 +235,30 @@ async def test_help_lists_every_key_and_the_legend(board, clock: FakeClock) -> N
     app = make_app(store, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
+        await until(pilot, lambda: getattr(app.screen, "figures", None) is not None)  # the legend is drawn
         await pilot.pause(0.2)
         text = app.export_screenshot().replace("&#160;", " ")
         for words in ("Filter", "Sort", "Quit", "breached", "level I", "SILENCED", "stale"):
             assert words in text
         await pilot.press("escape")
         assert type(app.screen).__name__ == "BoardScreen"
+
+
+async def test_the_legend_names_the_numbers_of_the_policy_in_force(  # type: ignore[no-untyped-def]
+    board, clock: FakeClock, tmp_path: Path
+) -> None:
+    store, _ = board
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[deadlines]\nwarning_band = 0.25\n")
+    Service(store, "lead").apply_policy(policy)
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: getattr(app.screen, "figures", None) is not None)
+        await pilot.pause(0.2)
+        text = app.export_screenshot().replace("&#160;", " ")
+        assert "the last 25 % of its time" in text and "the last 20 %" not in text
+        assert "due within 30 min of the report" in text  # the classify clock, as the policy still says
 
 
 async def test_q_quits(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]

@@ -118,7 +118,8 @@ def test_json_text_board_and_replay_use_the_same_rule(sqlite_url: str) -> None:
         assert result.returncode == 0, result.stderr
         lines = [line for line in result.stdout.splitlines() if "#" in line]
         assert [int(line.split("#")[1].split()[0]) for line in lines] == [ids["B"], ids["A"], ids["C"]], result.stdout
-        assert "leadership_report" in lines[0] and "ack_lease!" in lines[1], result.stdout
+        assert "leadership" in lines[0] and "leadership_report" not in lines[0], result.stdout  # the board's name
+        assert " -" in lines[1] and "ack lease" in lines[1], result.stdout  # overdue: a negative countdown
 
 
 async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]

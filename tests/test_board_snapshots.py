@@ -8,7 +8,7 @@ import pytest
 
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from .board_fixtures import board_incidents, make_app, seeded_store
+from .board_fixtures import board_incidents, make_app, seeded_store, until
 from .conftest import FakeClock
 
 
@@ -45,5 +45,13 @@ def test_board_panels_at_80x24(app, snap_compare) -> None:  # type: ignore[no-un
     assert snap_compare(app, terminal_size=(80, 24), run_before=loaded, press=["p"])
 
 
+async def help_shown(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The help, once its legend has the policy's numbers (read in a worker)."""
+    await loaded(pilot)
+    await pilot.press("question_mark")
+    await until(pilot, lambda: getattr(pilot.app.screen, "figures", None) is not None)
+    await pilot.pause(0.2)
+
+
 def test_help_80x24(app, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app, terminal_size=(80, 24), run_before=loaded, press=["question_mark"])
+    assert snap_compare(app, terminal_size=(80, 24), run_before=help_shown)

@@ -96,7 +96,7 @@ def test_a_time_of_day_is_the_nearest_one_on_its_side_of_now(hour: int, minute: 
 
 
 def test_a_call_from_the_paper_log_at_a_time_of_day(seeded: Store, clock: FakeClock, cli) -> None:  # type: ignore[no-untyped-def]
-    """The README's own example, refused before one grammar: `calls add ID --at 09:40`."""
+    """The docs' own example (docs/cli.md), refused before one grammar: `calls add ID --at 09:40`."""
     incident = Service(seeded, "servers").open("Portal down").id
     url = seeded.url.render_as_string(hide_password=False)
     code, out, err = cli(

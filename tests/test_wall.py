@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import inspect
 import os
 import re
 import string
@@ -17,7 +16,6 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -28,11 +26,11 @@ from opsdeck.backend.cells import cell_len
 from opsdeck.backend.models import AuditEvent, Change
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.screens.wall import WallApp, WallScreen, build_wall_app
-from opsdeck.tui.app import BoardContext
+from opsdeck.screens.wall import WallScreen
+from opsdeck.tui.app import WallApp, build_app
 from opsdeck.tui.widgets.wall import WallRow, wall_countdown
 
-from .board_fixtures import board_incidents, seeded_store, until
+from .board_fixtures import board_incidents, center_config, seeded_store, until
 from .conftest import FakeClock
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
@@ -42,16 +40,12 @@ HOSTILE = "[bold red]FAKE[/bold red] \x1b[31mred\x1b[0m \x07bell\x1b]0;pwned\x07
 
 def make_wall(store: Store, clock: FakeClock, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
     """The wall as the CLI builds it: read-only, the OS user's login, no worker of its own."""
-    context = BoardContext(
-        store=store,
-        login="viewer",
-        permission="viewer",
-        read_only=True,
-        zone=ZoneInfo("Asia/Shanghai"),
-        clock=clock,
-        where="test store",
+    assert store.clock is clock
+    app = build_app(
+        center_config(), store, "viewer", wall=True, bell=bell, page_seconds=page_seconds, where="test store"
     )
-    return build_wall_app(context, bell=bell, page_seconds=page_seconds)
+    assert isinstance(app, WallApp)
+    return app
 
 
 def wall(app: WallApp) -> WallScreen:
@@ -379,10 +373,24 @@ async def test_no_key_writes_anything(wall_board, clock: FakeClock) -> None:  # 
         assert shown_ids(app)[:2] == [ids["switch"], ids["portal"]]
 
 
-def test_the_wall_app_has_no_palette_and_no_mouse() -> None:
+def test_the_wall_app_has_no_palette_and_no_mouse(wall_board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     assert WallApp.ENABLE_COMMAND_PALETTE is False
-    assert inspect.signature(WallApp.run).parameters["mouse"].default is False
-    assert inspect.signature(WallApp.run_async).parameters["mouse"].default is False
+    store, _ = wall_board
+    mouse: list[bool] = []
+
+    async def look(pilot) -> None:  # type: ignore[no-untyped-def]
+        mouse.append(pilot.app._driver._mouse)  # what the terminal driver was started with
+        pilot.app.exit()
+
+    make_wall(store, clock).run(headless=True, auto_pilot=look)
+    asked: list[bool] = []
+
+    async def look_again(pilot) -> None:  # type: ignore[no-untyped-def]
+        asked.append(pilot.app._driver._mouse)
+        pilot.app.exit()
+
+    make_wall(store, clock).run(headless=True, mouse=True, auto_pilot=look_again)
+    assert (mouse, asked) == ([False], [True])
     assert "BINDINGS" not in vars(WallScreen)  # only Screen's own: focus and copy
 
 

@@ -8,9 +8,8 @@ and stopped with the app.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.terminal_theme import TerminalTheme
@@ -20,30 +19,23 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from opsdeck.backend.config import Config
+from opsdeck.backend.domain import Permission
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
+from opsdeck.screens.help import HelpScreen
+from opsdeck.screens.history import HistoryScreen
+from opsdeck.screens.wall import WallScreen
+from opsdeck.tui import keymap
+from opsdeck.tui.ascii import AsciiFilter
+from opsdeck.tui.context import BoardContext
 from opsdeck.tui.palette import OpsdeckCommands
 
-
-@dataclass
-class BoardContext:
-    store: Store
-    login: str
-    permission: str
-    read_only: bool
-    zone: tzinfo
-    clock: Callable[[], datetime]
-    where: str = ""
-    background: list[Any] = field(default_factory=list)  # things to stop on exit (.stop())
-    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/keymap.py, checked)
-    theme: str = "textual-dark"
-    ascii: bool = False  # only ASCII and wide characters on screen (tui/ascii.py)
-    by: str | None = None  # who used `--as` to act as `login`: named in every event written
-    bell: bool = False  # ring the terminal bell when the board announces an arrival (config board_bell)
-
+__all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app"]
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
 # sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
@@ -86,18 +78,19 @@ class OpsdeckApp(App[None]):
     TITLE = "opsdeck"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {OpsdeckCommands}
-    # `?` on every screen (the board binds its own): the keys of the screen below and the legend.
-    BINDINGS = [Binding("question_mark", "help", _("Help"), id="app.help", show=False)]
+    # `?` on every screen (the board binds its own): the keys of the screen below and the legend;
+    # F1 as well, where `?` is text typed into an editor or a field (the record, a form).
+    BINDINGS = [Binding("question_mark,f1", "help", _("Help"), id="app.help", show=False)]
 
     def action_help(self) -> None:
-        from opsdeck.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.context))
 
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.context = context
+        if context.history is None:
+            context.history = HistoryScreen
         self.register_theme(COLOUR_BLIND)
         if context.theme not in self.available_themes:
             raise InvalidInput(
@@ -107,8 +100,6 @@ class OpsdeckApp(App[None]):
             )
         self.theme = context.theme
         if context.ascii:
-            from opsdeck.tui.ascii import AsciiFilter
-
             self._filters.append(AsciiFilter())  # Textual applies its line filters to every widget
         if context.keymap:
             self.set_keymap(context.keymap)
@@ -149,8 +140,12 @@ class OpsdeckApp(App[None]):
             return COLOUR_BLIND_ANSI
         return super().ansi_theme
 
+    def first_screen(self) -> Screen[Any]:
+        """The screen in front when the app starts: the board."""
+        return BoardScreen(self.context)
+
     def on_mount(self) -> None:
-        self.push_screen(BoardScreen(self.context))
+        self.push_screen(self.first_screen())
 
     def notify(
         self,
@@ -187,5 +182,68 @@ class Background:
         self.thread.join(timeout=5)
 
 
-def build_app(context: BoardContext) -> OpsdeckApp:
+class WallApp(OpsdeckApp):
+    """The app with the wall in front instead of the board: no command palette (it
+    offers writing commands), the mouse off unless `run(mouse=True)` asks for it."""
+
+    TITLE = "opsdeck wall"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, context: BoardContext, *, bell: bool = True, page_seconds: float = 10.0) -> None:
+        super().__init__(context)
+        self.wall_bell = bell
+        self.page_seconds = page_seconds
+
+    def first_screen(self) -> Screen[Any]:
+        return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
+
+    def run(self, **options: Any) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
+        """Textual's run, the mouse off by default: nothing on the wall is for clicking."""
+        return super().run(**({"mouse": False} | options))
+
+    async def run_async(self, **options: Any) -> Any:
+        return await super().run_async(**({"mouse": False} | options))
+
+
+def build_app(
+    config: Config,
+    store: Store,
+    login: str,
+    *,
+    demo: bool = False,
+    wall: bool = False,
+    by: str | None = None,
+    read_only: bool = False,
+    background: Sequence[Background] = (),
+    bell: bool | None = None,
+    page_seconds: float = 10.0,
+    where: str | None = None,
+) -> OpsdeckApp:
+    """The app the CLI runs and the tests drive, from a validated config and an opened
+    store: the login's permission as the roster says, the keymap checked whole and the
+    theme by name (both refused before anything starts), the board in front, or the wall
+    (`wall=True`: a viewer whatever the login; `bell` defaults to the config's).
+
+    `by`: who used `--as` to act as `login`; `background`: threads the app stops on
+    exit; `where`: how the header names the store (default: its URL, no password)."""
+    with store.read() as session:
+        actor = Service(store, login, read_only=read_only, by=by).actor(session)
+    named = where if where is not None else store.describe()
+    context = BoardContext(
+        store=store,
+        login=login,
+        by=by,
+        permission=Permission.VIEWER.value if wall else actor.permission.value,
+        read_only=wall or read_only or not actor.can_write,
+        zone=config.zone(),
+        clock=store.clock,
+        where=_("demo {where}").format(where=named) if demo else named,
+        background=list(background),
+        keymap=keymap.load(Path(config.keymap)),
+        theme=config.theme,
+        ascii=config.ascii,
+        bell=config.board_bell,
+    )
+    if wall:
+        return WallApp(context, bell=config.bell if bell is None else bell, page_seconds=page_seconds)
     return OpsdeckApp(context)

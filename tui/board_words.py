@@ -74,8 +74,9 @@ def _original(error: OpsdeckError) -> str:
     return found.group(1) if found else "?"
 
 
-def board_text(error: BaseException, zone: tzinfo) -> str:
-    """What a board screen shows for a refusal (a stale write, a rule, bad input)."""
+def board_text(error: BaseException | None, zone: tzinfo) -> str:
+    """What a board screen shows for a refusal (a stale write, a rule, bad input); a worker's
+    error as Textual hands it (None only if Textual said ERROR without one: a bug)."""
     if not isinstance(error, OpsdeckError):
         return str(_("{kind}: {error} (a bug: please report it)")).format(kind=type(error).__name__, error=error)
     what = local_times(error.what, zone)

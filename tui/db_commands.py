@@ -171,7 +171,11 @@ def db_check(ctx: Context) -> int:
             print(_("database roles are not initialised: any role that may write the tables can write anything"))
             print(_("run `opsdeck db roles init` as a database superuser"))
         else:
-            print(_("on a shared SQLite file the OS decides who writes (see README: shared SQLite)"))
+            print(
+                _(
+                    "on a shared SQLite file the OS decides who writes (see docs/operations.md#one-host-many-logins-sqlite)"
+                )
+            )
         return 0
     mapped, found = checked
     if ctx.args.json:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from textual.worker import get_current_worker
 
+from opsdeck.backend.leases import duty_leases
 from opsdeck.backend.live import FeedWatcher, clock_skew
 
 POLL_S = 0.1
@@ -33,8 +34,9 @@ class FeedScreen(Protocol):
 
 def follow_feed(screen: FeedScreen) -> None:
     """Run in the screen's thread worker until the worker is cancelled (the screen went)."""
-    from opsdeck.backend.leases import duty_leases
-    from opsdeck.backend.worker import last_heartbeat
+    from opsdeck.backend.worker import (
+        last_heartbeat,  # the worker brings httpx and the senders: not before the first frame
+    )
 
     worker = get_current_worker()
     store, call = screen.ctx.store, screen.app.call_from_thread

@@ -18,10 +18,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from textual.binding import Binding
+
 from opsdeck.backend.config import read_toml
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
+from opsdeck.screens.board import BoardScreen
+from opsdeck.screens.forms import ActionForm, ClassifyForm, TextForm
+from opsdeck.screens.handover import HandoverScreen
+from opsdeck.screens.help import HelpScreen
+from opsdeck.screens.history import HistoryScreen
+from opsdeck.screens.incident import IncidentScreen
+from opsdeck.screens.record import RecordScreen
+from opsdeck.screens.replay import ReplayScreen
+from opsdeck.screens.schedule import ScheduleScreen
+from opsdeck.screens.warning import WarningScreen
+from opsdeck.screens.warnings import WarningsScreen
 from opsdeck.tui import registry
+from opsdeck.tui.widgets.incident_list import IncidentList
 
 _MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -121,19 +135,6 @@ def check(keymap: dict[str, str], source: str) -> None:
 
 def scopes() -> dict[str, dict[str, str]]:
     """Binding id -> its default keys, for each set of bindings active together."""
-    from opsdeck.screens.board import BoardScreen
-    from opsdeck.screens.forms import ActionForm, ClassifyForm, TextForm
-    from opsdeck.screens.handover import HandoverScreen
-    from opsdeck.screens.help import HelpScreen
-    from opsdeck.screens.history import HistoryScreen
-    from opsdeck.screens.incident import IncidentScreen
-    from opsdeck.screens.record import RecordScreen
-    from opsdeck.screens.replay import ReplayScreen
-    from opsdeck.screens.schedule import ScheduleScreen
-    from opsdeck.screens.warning import WarningScreen
-    from opsdeck.screens.warnings import WarningsScreen
-    from opsdeck.tui.widgets.incident_list import IncidentList
-
     return {
         "board": _ids(BoardScreen, IncidentList),
         "history": _ids(HistoryScreen, BoardScreen, IncidentList),
@@ -159,8 +160,6 @@ def _ids(*classes: Any) -> dict[str, str]:
 
 
 def _bindings(cls: Any) -> Iterable[Any]:
-    from textual.binding import Binding
-
     for klass in cls.__mro__:
         for item in vars(klass).get("BINDINGS", []):
             if isinstance(item, Binding):

@@ -8,8 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from opsdeck.backend.i18n import _
-
-from .triage import ACTIONS
+from opsdeck.tui.triage import ACTIONS
 
 
 def screen_commands() -> list[tuple[str, str, str]]:

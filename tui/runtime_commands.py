@@ -61,7 +61,7 @@ def worker(ctx: Context) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     if os.geteuid() == 0:
         logging.getLogger("opsdeck.worker").warning(
-            "running as root: run the worker as a service user in the spool's group (README: Probes and the spool)"
+            "running as root: run the worker as a service user in the spool's group (docs/probes.md#probes-and-the-spool)"
         )
     duties = tuple(d.strip() for d in ctx.args.duties.split(",") if d.strip())
     if not (0 < ctx.args.interval <= 3600):  # also refuses nan and inf

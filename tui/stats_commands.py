@@ -199,18 +199,10 @@ def write_csv(rows: list[list[str]]) -> None:
     write_bytes(("\ufeff" + text.getvalue()).encode("utf-8"))
 
 
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
-
-
 def render(found: dict[str, Any], zone: tzinfo) -> str:
     """The figures as plain text: one block per group, then the total."""
     from opsdeck.backend.sanitize import clean
-    from opsdeck.backend.timeutil import format_local, parse_time
+    from opsdeck.backend.timeutil import format_duration, format_local, parse_time
     from opsdeck.tui.text import pad, rpad
 
     since = parse_time(found["since"], datetime.now().astimezone(), zone)
@@ -244,7 +236,10 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
             lines.append(
                 f"  {pad(label, 25)} "
                 + _("median {median}  p90 {p90}  max {max}  (n={n})").format(
-                    median=_minutes(d["median_s"]), p90=_minutes(d["p90_s"]), max=_minutes(d["max_s"]), n=d["n"]
+                    median=format_duration(d["median_s"]),
+                    p90=format_duration(d["p90_s"]),
+                    max=format_duration(d["max_s"]),
+                    n=d["n"],
                 )
             )
         if group["clocks"]:
@@ -260,7 +255,7 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
         lines += ["", _("Probe availability (share of time OK, of the time known)")]
         for system, a in found["availability"].items():
             share = "-" if a["ok_share"] is None else f"{a['ok_share'] * 100:.2f}%"
-            known = _minutes(a["known_s"])
+            known = format_duration(a["known_s"])
             lines.append(
                 f"  {pad(clean(system), 22)}"
                 + _("{share} of {known} known, {probes} probes").format(share=share, known=known, probes=a["probes"])

@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.cells import cell_len, set_cell_size
 
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.words import LEVEL_LABEL as LEVEL_LABEL  # the board's labels, shared with the text board
 
-LEVEL_LABEL = {"I": "I!!!", "II": "II!!", "III": "III!", "IV": "IV", None: "--"}
 STATE_LABEL = {"OK": "OK", "WARNING": "WARN", "CRITICAL": "CRIT", "UNKNOWN": "UNKN"}
 STATE_MARK = {"OK": ".", "WARNING": "w", "CRITICAL": "C", "UNKNOWN": "?"}
 

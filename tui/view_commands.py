@@ -27,7 +27,7 @@ from opsdeck.tui.runtime_commands import _spool
 def dashboard(ctx: Context, *, demo: bool) -> int:
     """The full-screen board; `--demo` on a fresh store with a living spool."""
     from opsdeck.backend.worker import make_lease
-    from opsdeck.tui.app import Background, BoardContext, build_app
+    from opsdeck.tui.app import Background, build_app
 
     background: list[Any] = []
     spool = _spool(ctx)
@@ -54,24 +54,8 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
         if lease.try_acquire():  # nobody else runs a worker: this board brings its own
             lease.release()
             background.append(Background("opsdeck-worker", _embedded_worker(store, spool)))
-    from opsdeck.tui import keymap
-
-    context = BoardContext(
-        store=store,
-        login=ctx.login,
-        by=ctx.by,
-        permission=actor.permission.value,
-        read_only=ctx.read_only or not actor.can_write,
-        zone=ctx.zone,
-        clock=store.clock,
-        where=_("demo {where}").format(where=store.describe()) if demo else store.describe(),
-        background=background,
-        keymap=keymap.load(Path(ctx.config.keymap)),  # refused whole before anything starts
-        theme=ctx.config.theme,
-        ascii=ctx.config.ascii,
-        bell=ctx.config.board_bell,
-    )
-    app = build_app(context)  # a bad theme is refused before any thread starts
+    # the keymap and the theme are refused here, before any thread starts
+    app = build_app(ctx.config, store, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
     _log_to_file()
     for item in background:
         item.start()
@@ -127,29 +111,21 @@ def _embedded_worker(store: Any, spool: Any) -> Any:
 
 def wall(ctx: Context) -> int:
     """The wall: a viewer whatever the login, no embedded worker, no prompts."""
-    from opsdeck.screens.wall import build_wall_app
-    from opsdeck.tui import keymap
-    from opsdeck.tui.app import BoardContext
+    from opsdeck.tui.app import build_app
 
     served = bool(os.environ.get("TEXTUAL_DRIVER"))  # textual-serve runs us without a tty
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InvalidInput("no_terminal", _("no terminal to draw the wall on"), _("run opsdeck wall in a terminal"))
     if ctx.args.page_seconds < 2:
         raise InvalidInput("bad_page_seconds", _("--page-seconds must be at least 2"), _("give e.g. --page-seconds 10"))
-    store = ctx.store
-    context = BoardContext(
-        store=store,
-        login=ctx.login,
-        permission="viewer",
-        read_only=True,
-        zone=ctx.zone,
-        clock=store.clock,
-        where=store.describe(),
-        keymap=keymap.load(Path(ctx.config.keymap)),
-        theme=ctx.config.theme,
-        ascii=ctx.config.ascii,
+    app = build_app(
+        ctx.config,
+        ctx.store,
+        ctx.login,
+        wall=True,
+        bell=ctx.config.bell and not ctx.args.no_bell,
+        page_seconds=ctx.args.page_seconds,
     )
-    app = build_wall_app(context, bell=ctx.config.bell and not ctx.args.no_bell, page_seconds=ctx.args.page_seconds)
     _log_to_file()
     app.run()
     return 0

@@ -23,6 +23,7 @@ from ..domain import (
     Permission,
     Status,
     StepState,
+    no_incident,
     parse_enum,
 )
 from ..errors import DomainError, InvalidInput, NotFound, StaleWrite
@@ -89,6 +90,18 @@ def _clean_text(value: str | None, what: str, *, required: bool, limit: int = TE
             _("shorten it"),
         )
     return value
+
+
+def _channel(via: str) -> str:
+    """How someone was told (an obligation, a warning's attestation): one of CHANNELS."""
+    via = _clean_text(via, "channel", required=True, limit=40).lower()
+    if via not in CHANNELS:
+        raise InvalidInput(
+            "bad_channel",
+            _("{via!r} is not a channel").format(via=via),
+            _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
+        )
+    return via
 
 
 def _field(what: str) -> str:
@@ -235,12 +248,7 @@ class ServiceBase:
     def _load(self, uow: UnitOfWork, incident_id: int) -> Incident:
         incident = uow.session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
         if incident is None:
-            raise NotFound(
-                "no_incident",
-                _("incident #{id} does not exist").format(id=incident_id),
-                _("list incidents with `opsdeck incident list --status all`"),
-                id=incident_id,
-            )
+            raise no_incident(incident_id)
         return incident
 
     def _not_closed(self, incident: Incident) -> None:

@@ -21,7 +21,7 @@ from ..models import (
 )
 from ..store import UnitOfWork
 from ..timeutil import rfc3339
-from .base import CHANNELS, Actor, ServiceBase, _clean_text
+from .base import Actor, ServiceBase, _channel, _clean_text
 
 
 class ObligationActions(ServiceBase):
@@ -38,13 +38,7 @@ class ObligationActions(ServiceBase):
         expected_version: int | None = None,
     ) -> Attestation:
         """An obligation of a level III+ incident is met: who, when, how and a note."""
-        via = _clean_text(via, "channel", required=True, limit=40).lower()
-        if via not in CHANNELS:
-            raise InvalidInput(
-                "bad_channel",
-                _("{via!r} is not a channel").format(via=via),
-                _("use one of {allowed}").format(allowed=", ".join(CHANNELS)),
-            )
+        via = _channel(via)
         note, who = _clean_text(note, "note", required=False), _clean_text(who, "name", required=False, limit=120)
         with self._write() as uow:
             self._writer(uow.session, "attesting an obligation")

@@ -4,7 +4,7 @@ listen`).
 
 Built on the standard library's `ThreadingHTTPServer`: it listens on the loopback by
 default and TLS, client certificates and exposure beyond the host are a reverse
-proxy's job (README), so what it needs is small (a body limit, a read timeout, a thread
+proxy's job (docs/probes.md), so what it needs is small (a body limit, a read timeout, a thread
 per connection) and a framework would add a dependency for nothing the proxy does not
 already do.
 

@@ -34,6 +34,13 @@ class Incident(SQLModel, table=True):
             sqlite_where=text("probe_id IS NOT NULL AND status != 'closed'"),
             postgresql_where=text("probe_id IS NOT NULL AND status != 'closed'"),
         ),
+        # `stats` asks of each incident whether a newer one reopens it.
+        Index(
+            "ix_incidents_reopened_from",
+            "reopened_from",
+            sqlite_where=text("reopened_from IS NOT NULL"),
+            postgresql_where=text("reopened_from IS NOT NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
