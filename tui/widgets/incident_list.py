@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Self
 
+from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -63,6 +64,26 @@ def _short_names(language: str) -> dict[str, str]:
 
 def status_short(status: str) -> str:
     return _short_names(current_language()).get(status, clean(status))
+
+
+CURSOR_CONTRAST = 2.0  # the cursor row's background against the list's, as a 256-colour terminal shows them
+
+
+def contrast_256(one: Color, other: Color) -> float:
+    """WCAG contrast of two colours after a 256-colour terminal rounds them."""
+
+    def luminance(color: Color) -> float:
+        rich = color.rich_color.downgrade(ColorSystem.EIGHT_BIT)
+        red, green, blue = rich.get_truecolor()
+
+        def channel(value: int) -> float:
+            v = value / 255
+            return v / 12.92 if v <= 0.03928 else float(((v + 0.055) / 1.055) ** 2.4)
+
+        return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+    a, b = luminance(one), luminance(other)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
 
 
 STATUS_SHORT = {"reported": "NEW", "acknowledged": "ack", "resolved": "resolved"}
@@ -299,14 +320,22 @@ class IncidentList(ScrollView, can_focus=True):
         return Segment(format_countdown(remaining), self._style(f"due-{band}"))
 
     def _cursor_style(self) -> Style:
-        """The row under the cursor: the list's background a step lighter (darker on a light
-        theme), so every column keeps its own colour and stays readable."""
-        base = self.rich_style.bgcolor
-        if base is None:
-            return Style(reverse=True)
-        color = Color.from_rich_color(base)
-        shifted = color.lighten(0.12) if color.brightness < 0.5 else color.darken(0.12)
-        return Style(bgcolor=shifted.rich_color, bold=True)
+        """The row under the cursor: `incident-list--cursor`'s background when the CSS or a
+        theme sets one; else the list's background moved toward the text colour until the
+        two differ by CURSOR_CONTRAST even at 256 colours (a step of 12 % was 236 on 234),
+        so every column keeps its own colour and the row stands out in every theme."""
+        own = self._style("cursor")
+        base, text = self.rich_style.bgcolor, self.rich_style.color
+        if own.bgcolor is not None:
+            return Style(bgcolor=own.bgcolor, bold=True) + own
+        if base is None or text is None or base.is_default or text.is_default:
+            return Style(reverse=True, bold=True) + own  # an ANSI theme: the terminal's own colours
+        background, foreground = Color.from_rich_color(base), Color.from_rich_color(text)
+        for step in range(5, 13):  # at most 60 % of the way: the text must stay readable on it
+            shifted = background.blend(foreground, step / 20)
+            if contrast_256(background, shifted) >= CURSOR_CONTRAST:
+                return Style(bgcolor=shifted.rich_color, bold=True) + own
+        return Style(reverse=True, bold=True) + own  # a theme of little contrast (solarized-dark)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"incident-list--{name}", partial=True)
