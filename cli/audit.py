@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from opsdeck.backend import queries, vouch
-from opsdeck.backend.audit import verify
+from opsdeck.backend import early_warning, queries, vouch
+from opsdeck.backend.audit import anchor, check_anchor, export_trail, verify
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
@@ -17,6 +17,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     format_local,
 )
+from opsdeck.backend.warning_trail import export
 from opsdeck.cli.argtypes import incident_or_system, trail_id
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json, json_text
@@ -33,9 +34,6 @@ from opsdeck.cli.registry import arg, command
 def audit_show(ctx: Context) -> int:
     target = str(ctx.args.id)
     if target.startswith("W"):  # a warning's chain (docs/plan.md#warnings)
-        from opsdeck.backend import early_warning
-        from opsdeck.backend.warning_trail import export
-
         with ctx.store.read() as session:
             export(session, int(target[1:]))  # 4 if there is no such warning
             events = queries.audit_trail_of(session, early_warning.chain(int(target[1:])))
@@ -134,13 +132,10 @@ def _write_new(path: Path, text: str) -> None:
     ),
 )
 def audit_export(ctx: Context) -> int:
-    from opsdeck.backend.audit import export_trail
 
     target = str(ctx.args.id)
     with ctx.store.read() as session:
         if target.startswith("W"):  # a warning's chain
-            from opsdeck.backend.warning_trail import export
-
             evidence = export(session, int(target[1:]))
         else:
             evidence = export_trail(session, int(target))
@@ -165,7 +160,6 @@ def audit_export(ctx: Context) -> int:
 
 
 def _verify_anchor(ctx: Context, token: str) -> int:
-    from opsdeck.backend.audit import check_anchor
 
     with ctx.store.read() as session:
         problems = check_anchor(session, token)
@@ -187,7 +181,6 @@ def _verify_anchor(ctx: Context, token: str) -> int:
 
 @command("audit", "anchor", N_("print a token fixing every chain's head now: keep it somewhere else"))
 def audit_anchor(ctx: Context) -> int:
-    from opsdeck.backend.audit import anchor
 
     with ctx.store.read() as session:
         token = anchor(session)

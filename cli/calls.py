@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from opsdeck.backend import queries
+from opsdeck.backend.calls import calls
 from opsdeck.backend.cells import fit
 from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
@@ -56,7 +57,6 @@ def calls_add(ctx: Context) -> int:
     ),
 )
 def calls_list(ctx: Context) -> int:
-    from opsdeck.backend.calls import calls
 
     a = ctx.args
     if a.unmask:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from opsdeck.backend.errors import ErrorKind, OpsdeckError
 from opsdeck.backend.i18n import N_, _, lookup
 from opsdeck.backend.sanitize import clean
+from opsdeck.cli.output import emit_json
 from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def refused(error: BaseException) -> int:
     ),
 )
 def check(ctx: Context) -> int:
+    # monitoring loads httpx (a remote receiver's health); the other checks never do
     from opsdeck.backend import monitoring
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     thresholds = monitoring.Thresholds(

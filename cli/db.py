@@ -11,6 +11,8 @@ from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.schema import current_revision, head_revision, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
+from opsdeck.backend.setup import init_system as setup
+from opsdeck.backend.store import parse_url
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import applied, emit_json, ljust, policy_version
 from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command
@@ -55,7 +57,6 @@ def policy_show(ctx: Context) -> int:
     ),
 )
 def init_system(ctx: Context) -> int:
-    from opsdeck.backend.setup import init_system as setup
 
     done = setup(Path(ctx.args.dir), ctx.args.group, config_mod.site_config_path())
     data = {
@@ -244,7 +245,6 @@ def db_check(ctx: Context) -> int:
 
 @command("config")
 def show_config(ctx: Context) -> int:
-    from opsdeck.backend.store import parse_url
 
     c = ctx.config
     data = {

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import generate_latest, start_http_server, write_to_textfile
+
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.metrics import registry_for
 from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
@@ -32,9 +35,6 @@ TEXTFILE = "opsdeck.prom"
     ),
 )
 def metrics(ctx: Context) -> int:
-    from prometheus_client import generate_latest, write_to_textfile
-
-    from opsdeck.backend.metrics import registry_for
 
     registry = registry_for(ctx.store)
     folder = ctx.args.textfile
@@ -65,9 +65,6 @@ def metrics(ctx: Context) -> int:
 def serve(store: Any, listen: str) -> None:
     """`worker --metrics-listen HOST:PORT`: the same metrics at http://HOST:PORT/metrics,
     read from the store at each scrape (a daemon thread: it ends with the worker)."""
-    from prometheus_client import start_http_server
-
-    from opsdeck.backend.metrics import registry_for
 
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:

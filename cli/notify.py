@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from opsdeck.backend import queries, words
+from opsdeck.backend import notify_plan, queries, templates, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput, StoreUnavailable
 from opsdeck.backend.i18n import N_, _
@@ -34,6 +34,7 @@ def _message_state(text: str) -> str:
     args=(arg("--state", metavar="S", type=_message_state, help=N_("pending, sending, sent, failed or dead")),),
 )
 def notify_list(ctx: Context) -> int:
+    # the sender's module loads httpx; only this command uses it
     from opsdeck.backend.notify import scrub
 
     with ctx.store.read() as session:
@@ -76,9 +77,10 @@ def notify_retry(ctx: Context) -> int:
     args=(arg("channel"),),
 )
 def notify_test(ctx: Context) -> int:
+    # httpx takes ~0.6 s to import: only `notify test` sends
     import httpx
 
-    from opsdeck.backend import notify_plan, templates
+    # loads httpx, as above
     from opsdeck.backend.notify import DeliveryError, send
 
     with ctx.store.read() as session:
@@ -127,7 +129,6 @@ def channels_apply(ctx: Context) -> int:
 
 @command("channels", "list", N_("channels (URLs redacted) and routes"))
 def channels_list(ctx: Context) -> int:
-    from opsdeck.backend import notify_plan
 
     with ctx.store.read() as session:
         config = notify_plan.load(session)

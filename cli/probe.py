@@ -8,10 +8,12 @@ from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.ingest import spool_summary
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_age,
+    parse_duration,
 )
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json, ljust, term_width
@@ -21,7 +23,6 @@ from opsdeck.cli.registry import MEMBER, arg, command
 
 @command("probe", "list", N_("every probe with its state, age and last output"))
 def probe_list(ctx: Context) -> int:
-    from opsdeck.backend.ingest import spool_summary
 
     now = ctx.store.clock()
     with ctx.store.read() as session:
@@ -91,7 +92,6 @@ def probe_show(ctx: Context) -> int:
     ),
 )
 def probe_silence(ctx: Context) -> int:
-    from opsdeck.backend.timeutil import parse_duration
 
     a = ctx.args
     try:

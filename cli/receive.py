@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend.alerts import sources
+from opsdeck.backend.alerts.server import DEFAULT_LISTEN, Receiver, ReceiveSettings, parse_listen
+from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import whole_number
+from opsdeck.cli.output import emit_json
 from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command
 
 if TYPE_CHECKING:
@@ -28,11 +36,6 @@ if TYPE_CHECKING:
     ),
 )
 def receive(ctx: Context) -> int:
-    import logging
-    import signal
-    import threading
-
-    from opsdeck.backend.alerts.server import Receiver
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     settings = receive_settings(ctx, ctx.args.listen)
@@ -55,7 +58,6 @@ def receive(ctx: Context) -> int:
 def receive_settings(ctx: Context, listen: str | None) -> Any:
     """The receiver's settings from the flag and the config; None when neither asks for one
     (the worker then runs no receiver)."""
-    from opsdeck.backend.alerts.server import DEFAULT_LISTEN, ReceiveSettings, parse_listen
 
     text = listen or ctx.config.receive_listen
     try:
@@ -64,7 +66,6 @@ def receive_settings(ctx: Context, listen: str | None) -> Any:
         raise InvalidInput(
             "bad_listen", _("{value!r} is not HOST:PORT").format(value=text), _("give e.g. --listen 127.0.0.1:9181")
         ) from None
-    from pathlib import Path
 
     return ReceiveSettings(
         listen=address,
@@ -97,7 +98,6 @@ def receive_settings(ctx: Context, listen: str | None) -> Any:
     ),
 )
 def sources_add(ctx: Context) -> int:
-    from opsdeck.backend.alerts import sources
 
     a = ctx.args
     created = sources.add(
@@ -108,9 +108,6 @@ def sources_add(ctx: Context) -> int:
 
 @command("sources", "list", N_("every source with its URL path and counters: accepted, rejected by HTTP code"))
 def sources_list(ctx: Context) -> int:
-    from opsdeck.backend.alerts import sources
-    from opsdeck.backend.cells import fit
-    from opsdeck.cli.output import emit_json
 
     rows = sources.listing(ctx.store)
     if ctx.args.json:
@@ -129,7 +126,6 @@ def sources_list(ctx: Context) -> int:
 
 
 def _created(ctx: Context, created: Any, said: str) -> int:
-    from opsdeck.cli.output import emit_json
 
     if ctx.args.json:
         emit_json(created.to_json())
@@ -157,7 +153,6 @@ def _created(ctx: Context, created: Any, said: str) -> int:
     args=(arg("name"),),
 )
 def sources_rotate(ctx: Context) -> int:
-    from opsdeck.backend.alerts import sources
 
     created = sources.rotate(ctx.store, ctx.login, ctx.args.name)
     return _created(ctx, created, _("source {name}: new token; the old one no longer works").format(name=created.name))
@@ -172,8 +167,6 @@ def sources_rotate(ctx: Context) -> int:
     args=(arg("name"),),
 )
 def sources_remove(ctx: Context) -> int:
-    from opsdeck.backend.alerts import sources
-    from opsdeck.cli.output import emit_json
 
     sources.remove(ctx.store, ctx.login, ctx.args.name)
     if ctx.args.json:
@@ -187,6 +180,7 @@ def mirror_silence(ctx: Context, names: list[str], duration: Any, reason: str) -
     """`probe silence` on an alert group of an Alertmanager source with `alertmanager_url`
     also silences (or, lifting, expires) there; a failure there is a warning, the
     silence here stands."""
+    # talks to Alertmanager over httpx; only this command does
     from opsdeck.backend.alerts.silences import sync
 
     until = ctx.store.clock() + duration if duration else None

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from opsdeck.backend import drafts, record
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.models import Incident
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     rfc3339,
@@ -31,8 +35,6 @@ from opsdeck.cli.registry import MEMBER, arg, command
     ),
 )
 def report_show(ctx: Context) -> int:
-    from opsdeck.backend import drafts, record
-    from opsdeck.backend.models import Incident
 
     with ctx.store.read() as session:
         draft = record.draft(session, ctx.args.id, ctx.store.clock())
@@ -77,7 +79,6 @@ def report_show(ctx: Context) -> int:
 )
 def report_edit(ctx: Context) -> int:
     """The stored draft, written in $EDITOR (or taken from --from) and saved, not filed."""
-    from opsdeck.backend import drafts, record
 
     a = ctx.args
     kept: Path | None = None
@@ -165,10 +166,6 @@ def _read_record(path: Path) -> str:
 def _edit_draft(ctx: Context, outcome: str) -> tuple[str, Path, int]:
     """The stored draft in the user's editor: what they saved, where, and the draft version
     it was edited from. `outcome` says what a failed editor means ("nothing filed")."""
-    import subprocess
-    import tempfile
-
-    from opsdeck.backend import drafts
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor or not sys.stdin.isatty():

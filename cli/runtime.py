@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import codecs
 import grp
+import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+from opsdeck.backend import escalation, schedule_notice, warning_escalation
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.ingest import Ingester, SpoolSettings
+from opsdeck.backend.maintenance import Retention
+from opsdeck.backend.store import worker_actor
+from opsdeck.backend.timeutil import parse_duration
 from opsdeck.cli import metrics
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json
@@ -24,8 +32,6 @@ from opsdeck.cli.registry import SYSTEM, arg, command
     args=(arg("--once", action="store_true", help=N_("one sweep, then exit (the default)")),),
 )
 def escalate(ctx: Context) -> int:
-    from opsdeck.backend import escalation, schedule_notice, warning_escalation
-    from opsdeck.backend.store import worker_actor
 
     done = escalation.sweep(ctx.store, worker_actor())
     warned = warning_escalation.sweep(ctx.store, worker_actor())  # a warning's own clocks
@@ -79,10 +85,8 @@ def escalate(ctx: Context) -> int:
     ),
 )
 def worker(ctx: Context) -> int:
-    import logging
-    import signal
-    import threading
 
+    # the worker loads httpx and watchfiles; escalate and ingest never do
     from opsdeck.backend.worker import standard_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -122,21 +126,18 @@ def _receive(ctx: Context) -> Any:
 
 
 def _retention(ctx: Context) -> Any:
-    from opsdeck.backend.maintenance import Retention
-    from opsdeck.backend.timeutil import parse_duration
 
     return Retention(done=parse_duration(ctx.config.keep_done), results=parse_duration(ctx.config.keep_results))
 
 
 def _sender(ctx: Context) -> Any:
+    # the sender loads httpx; only `notify send` needs it
     from opsdeck.backend.notify import SenderSettings
-    from opsdeck.backend.timeutil import parse_duration
 
     return SenderSettings(dead_after=parse_duration(ctx.config.notify_dead_after))
 
 
 def _spool(ctx: Context) -> Any:
-    from opsdeck.backend.ingest import SpoolSettings
 
     path = getattr(ctx.args, "spool", None) or ctx.config.spool
     encoding = getattr(ctx.args, "encoding", None) or ctx.config.spool_encoding
@@ -171,7 +172,6 @@ def _spool(ctx: Context) -> Any:
     ),
 )
 def ingest(ctx: Context) -> int:
-    from opsdeck.backend.ingest import Ingester
 
     if not ctx.args.once:
         ctx.args.duties, ctx.args.interval, ctx.args.metrics_listen = "ingest", 1.0, None

@@ -4,13 +4,25 @@ duty.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from opsdeck.backend import schedule, schedule_edit, schedule_import
+from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.handover_lines import coverage_lines
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.schedule import _CLOCK, DUTIES, parse_when
+from opsdeck.backend.schedule_edit import check_duty, zone_name
+from opsdeck.backend.schedule_import import ICS_HORIZON, export_csv, export_ics
+from opsdeck.backend.schedule_views import coverage_ahead
+from opsdeck.backend.timeutil import TimeFormatError, parse_duration, rfc3339
 from opsdeck.cli.argtypes import MAX_ID, whole_number
+from opsdeck.cli.output import emit_json, write_bytes
 from opsdeck.cli.registry import MEMBER, OneOf, arg, command
 
 if TYPE_CHECKING:
@@ -21,8 +33,6 @@ WEEK = timedelta(days=7)
 
 def _when(ctx: Context, text: str | None, what: str, *, after: datetime | None = None) -> datetime | None:
     """A future-pointing time field: `20:00` is the next one (after `after` if given)."""
-    from opsdeck.backend.schedule import parse_when
-    from opsdeck.backend.timeutil import TimeFormatError
 
     if text is None:
         return None
@@ -42,7 +52,6 @@ def _local(value: datetime | None, ctx: Context) -> str:
 
 
 def _load(ctx: Context) -> Any:
-    from opsdeck.backend import schedule
 
     now = ctx.store.clock()
     with ctx.store.read() as session:
@@ -50,8 +59,6 @@ def _load(ctx: Context) -> Any:
 
 
 def _duties(ctx: Context) -> tuple[str, ...]:
-    from opsdeck.backend.schedule import DUTIES
-    from opsdeck.backend.schedule_edit import check_duty
 
     return (check_duty(ctx.args.duty),) if ctx.args.duty else DUTIES
 
@@ -66,9 +73,6 @@ def _duties(ctx: Context) -> tuple[str, ...]:
     ),
 )
 def who(ctx: Context) -> int:
-    from opsdeck.backend.cells import fit
-    from opsdeck.backend.sanitize import clean
-    from opsdeck.cli.output import emit_json
 
     duties = _duties(ctx)
     sched, now = _load(ctx)
@@ -99,10 +103,6 @@ def who(ctx: Context) -> int:
     ),
 )
 def show(ctx: Context) -> int:
-    from opsdeck.backend.cells import fit
-    from opsdeck.backend.sanitize import clean
-    from opsdeck.backend.timeutil import rfc3339
-    from opsdeck.cli.output import emit_json
 
     duties = _duties(ctx)
     sched, now = _load(ctx)
@@ -207,8 +207,6 @@ def show(ctx: Context) -> int:
     args=(arg("--days", type=int, metavar="N", help=N_("look N days ahead (default: the policy's ahead_days, 14)")),),
 )
 def gaps(ctx: Context) -> int:
-    from opsdeck.backend.schedule_views import coverage_ahead
-    from opsdeck.cli.output import emit_json
 
     days = ctx.args.days
     if days is not None and not 1 <= days <= 92:
@@ -243,11 +241,6 @@ def print_coverage(ctx: Context, data: dict[str, Any]) -> None:
     ),
 )
 def import_file(ctx: Context) -> int:
-    from pathlib import Path
-
-    from opsdeck.backend import schedule_import
-    from opsdeck.backend.schedule_edit import zone_name
-    from opsdeck.cli.output import emit_json
 
     path = Path(ctx.args.file)
     parsed = schedule_import.parse_file(
@@ -301,9 +294,6 @@ def import_file(ctx: Context) -> int:
     ),
 )
 def export(ctx: Context) -> int:
-    from pathlib import Path
-
-    from opsdeck.backend.schedule_import import ICS_HORIZON, export_csv, export_ics
 
     duties = _duties(ctx)
     now = ctx.store.clock()
@@ -334,8 +324,6 @@ def export(ctx: Context) -> int:
                 _("give a file in a folder you can write"),
             ) from None
     else:
-        from opsdeck.cli.output import write_bytes
-
         write_bytes(data)
     return 0
 
@@ -343,11 +331,6 @@ def export(ctx: Context) -> int:
 def _export_dir(ctx: Context, now: datetime, start: datetime, end: datetime, duties: tuple[str, ...]) -> int:
     """Every member's calendar and every duty's, regenerated whole (run it again, e.g.
     daily, to roll the horizon on); the files a calendar app subscribes to."""
-    import re
-    from pathlib import Path
-
-    from opsdeck.backend import schedule
-    from opsdeck.backend.schedule_import import export_ics
 
     folder = Path(ctx.args.dir)
     with ctx.store.read() as session:
@@ -408,9 +391,6 @@ def _export_dir(ctx: Context, now: datetime, start: datetime, end: datetime, dut
     ),
 )
 def rotation(ctx: Context) -> int:
-    from opsdeck.backend import schedule_edit
-    from opsdeck.backend.timeutil import TimeFormatError, parse_duration
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if a.remove:
@@ -457,9 +437,6 @@ def rotation(ctx: Context) -> int:
 
 def _handoff(text: str, ctx: Context, zone: str) -> datetime:
     """The first hand-off as a wall-clock time of `zone` (naive)."""
-    from zoneinfo import ZoneInfo
-
-    from opsdeck.backend.schedule import _CLOCK
 
     tz = ZoneInfo(zone)
     match = _CLOCK.match(text)
@@ -506,8 +483,6 @@ def _handoff(text: str, ctx: Context, zone: str) -> datetime:
     ),
 )
 def override(ctx: Context) -> int:
-    from opsdeck.backend import schedule_edit
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if a.op == "remove":
@@ -558,8 +533,6 @@ def override(ctx: Context) -> int:
     ),
 )
 def swap(ctx: Context) -> int:
-    from opsdeck.backend import schedule_edit
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     start = _when(ctx, a.start, "--from")
@@ -585,7 +558,6 @@ def swap(ctx: Context) -> int:
 
 
 def _iso(value: datetime | None) -> str | None:
-    from opsdeck.backend.timeutil import rfc3339
 
     text: str | None = rfc3339(value)
     return text

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, tzinfo
+from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend import monthly, monthly_charts
+from opsdeck.backend import stats as figures_of
 from opsdeck.backend.domain import STATS_GROUPINGS as GROUPINGS
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.i18n import N_, _, set_language
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.timeutil import TimeFormatError, format_duration, format_local, parse_period, parse_time, rfc3339
+from opsdeck.backend.words import message_state
+from opsdeck.cli.output import emit_json, write_bytes
 from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
@@ -16,7 +26,6 @@ if TYPE_CHECKING:
 
 def period_time(text: str, now: datetime, zone: tzinfo) -> datetime:
     """The CLI's time grammar; a period (`2026-11`, `2026-11-28`, `2026-W48`) is its start."""
-    from opsdeck.backend.timeutil import parse_time
 
     return parse_time(text, now, zone)
 
@@ -48,14 +57,9 @@ def period_time(text: str, now: datetime, zone: tzinfo) -> datetime:
     ),
 )
 def stats(ctx: Context) -> int:
-    from opsdeck.backend import stats as figures_of
-    from opsdeck.backend.timeutil import TimeFormatError, rfc3339
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if getattr(a, "lang", None):
-        from opsdeck.backend.i18n import set_language
-
         set_language(a.lang)
     if a.explain:
         print(explained())
@@ -102,14 +106,12 @@ def stats(ctx: Context) -> int:
 
 def explained() -> str:
     """The definitions, from docs/stats.md (shipped with the package as it is in the repository)."""
-    from importlib.resources import files
 
     return files("opsdeck.backend").joinpath("defaults", "stats.md").read_text(encoding="utf-8").rstrip()
 
 
 def column_names(header: list[str]) -> list[str]:
     """The CSV's keys as a person reads them, in the language chosen (`--lang`)."""
-    from opsdeck.backend.words import message_state
 
     words = {
         "since": _("since"),
@@ -175,10 +177,6 @@ def column_names(header: list[str]) -> list[str]:
 
 def write_csv(rows: list[list[str]]) -> None:
     """UTF-8 with a byte order mark (so Excel reads Chinese right), CRLF line ends."""
-    import csv
-    import io
-
-    from opsdeck.cli.output import write_bytes
 
     text = io.StringIO()
     csv.writer(text).writerows(rows)
@@ -187,8 +185,7 @@ def write_csv(rows: list[list[str]]) -> None:
 
 def render(found: dict[str, Any], zone: tzinfo) -> str:
     """The figures as plain text: one block per group, then the total."""
-    from opsdeck.backend.sanitize import clean
-    from opsdeck.backend.timeutil import format_duration, format_local, parse_time
+    # loads Rich's cell widths; only the text view pads
     from opsdeck.tui.text import pad, rpad
 
     since = parse_time(found["since"], datetime.now().astimezone(), zone)
@@ -250,7 +247,6 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
 
 
 def _more(group: dict[str, Any]) -> list[str]:
-    from opsdeck.backend.sanitize import clean
 
     lines = [
         "  "
@@ -288,10 +284,6 @@ def _more(group: dict[str, Any]) -> list[str]:
     ),
 )
 def report_month(ctx: Context) -> int:
-    from pathlib import Path
-
-    from opsdeck.backend import monthly
-    from opsdeck.backend.i18n import set_language
 
     a = ctx.args
     try:
@@ -300,7 +292,6 @@ def report_month(ctx: Context) -> int:
         raise InvalidInput("bad_month", str(error), _("give the month as YYYY-MM, like 2026-11")) from None
     if a.lang:
         set_language(a.lang)
-    from opsdeck.backend.timeutil import TimeFormatError
 
     try:
         with ctx.store.read() as session:
@@ -308,10 +299,6 @@ def report_month(ctx: Context) -> int:
     except TimeFormatError as error:  # a month (or one of the two before it) off the calendar
         raise InvalidInput("bad_month", str(error), _("give the month as YYYY-MM, like 2026-11")) from None
     if a.format == "html":
-        from opsdeck.backend import monthly_charts
-        from opsdeck.backend import stats as figures_of
-        from opsdeck.backend.timeutil import parse_period
-
         drawn: list[tuple[str, str]] = []
         note = ""
         if monthly_charts.available():

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend import messages, notify_plan, templates
 from opsdeck.backend.errors import InvalidInput, NotFound
 from opsdeck.backend.i18n import N_, SUPPORTED, _
+from opsdeck.backend.models import Incident
 from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.output import applied, emit_json
 from opsdeck.cli.registry import MEMBER, arg, command
 
 if TYPE_CHECKING:
@@ -16,8 +19,6 @@ if TYPE_CHECKING:
 
 @command("templates", "show", N_("the templates in effect, as a file `templates apply` takes"))
 def templates_show(ctx: Context) -> int:
-    from opsdeck.backend import templates
-    from opsdeck.cli.output import emit_json
 
     with ctx.store.read() as session:
         found = templates.load(session)
@@ -37,7 +38,6 @@ def templates_show(ctx: Context) -> int:
     args=(arg("file"),),
 )
 def templates_apply(ctx: Context) -> int:
-    from opsdeck.cli.output import applied
 
     result: tuple[int, bool] = ctx.service.apply_templates(Path(ctx.args.file))
     return int(applied(ctx, _templates_version, result))
@@ -65,9 +65,6 @@ def _templates_version(version: int) -> str:
     ),
 )
 def templates_preview(ctx: Context) -> int:
-    from opsdeck.backend import messages, notify_plan, templates
-    from opsdeck.backend.models import Incident
-    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if not templates.known_event(a.event):

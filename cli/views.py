@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from opsdeck.backend.board_text import render_board
+from opsdeck.backend.board_text import render_board, render_replay
 from opsdeck.backend.cells import fit
+from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
+from opsdeck.backend.demo_pager import DemoPager
+from opsdeck.backend.demo_probes import DemoProbes
 from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.handover import handover as build
 from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import N_, _, pick
+from opsdeck.backend.ingest import SpoolSettings
+from opsdeck.backend.replay import board_at
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import (
@@ -38,17 +45,15 @@ def _print_board(ctx: Context, title: str = "") -> None:
 
 def dashboard(ctx: Context, *, demo: bool) -> int:
     """The full-screen board; `--demo` on a fresh store with a living spool."""
+    # the worker loads httpx and watchfiles; text views never do
     from opsdeck.backend.worker import make_lease
+
+    # Textual only for a command that draws
     from opsdeck.tui.app import Background, build_app
 
     background: list[Any] = []
     spool = _spool(ctx)
     if demo:
-        from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
-        from opsdeck.backend.demo_pager import DemoPager
-        from opsdeck.backend.demo_probes import DemoProbes
-        from opsdeck.backend.ingest import SpoolSettings
-
         url = temporary_store_url()
         folder = Path(url.removeprefix("sqlite:///")).parent
         ctx._store = open_demo_store(url)
@@ -76,6 +81,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
 
 
 def _embedded_worker(store: Any, spool: Any) -> Any:
+    # the worker loads httpx and watchfiles; text views never do
     from opsdeck.backend.worker import DUTIES, standard_worker
 
     def run(stop: Any) -> None:
@@ -102,6 +108,7 @@ def _embedded_worker(store: Any, spool: Any) -> Any:
 )
 def wall(ctx: Context) -> int:
     """The wall: a viewer whatever the login, no embedded worker, no prompts."""
+    # Textual only for a command that draws
     from opsdeck.tui.app import build_app
 
     served = bool(os.environ.get("TEXTUAL_DRIVER"))  # textual-serve runs us without a tty
@@ -136,6 +143,7 @@ def wall(ctx: Context) -> int:
 def serve(ctx: Context) -> int:
     """`opsdeck wall` in a browser: textual-serve starts one wall per browser session."""
     try:
+        # an optional extra (serve), and it draws
         from textual_serve.server import Server
     except ImportError:
         raise InvalidInput(
@@ -158,7 +166,6 @@ def serve(ctx: Context) -> int:
 def _listenable(host: str, port: int) -> None:
     """A host the server can listen on, refused here with the fix (not an internal error
     from deep in the server when the name does not resolve or the address is not ours)."""
-    import socket
 
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -188,8 +195,6 @@ def _listenable(host: str, port: int) -> None:
 )
 def board_cmd(ctx: Context) -> int:
     """The board as text; `--at` replays it from the audit trail (backend/replay.py)."""
-    from opsdeck.backend.board_text import render_replay
-    from opsdeck.backend.replay import board_at
 
     now = ctx.store.clock()
     if ctx.args.at is None and not ctx.args.json:
@@ -229,7 +234,6 @@ def _shift_length(text: str) -> timedelta:
     ),
 )
 def handover(ctx: Context) -> int:
-    from opsdeck.backend.handover import handover as build
 
     since = ctx.args.since
     now = ctx.store.clock()
@@ -277,7 +281,6 @@ def handover(ctx: Context) -> int:
 
 @command("demo", json=False)  # seeds a fresh temporary store of its own
 def demo(ctx: Context) -> int:
-    from opsdeck.backend.demo import open_demo_store
 
     db_flag = getattr(ctx.args, "db", None)
     ctx._store = open_demo_store(db_flag)

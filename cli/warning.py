@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend import early_warning, queries
+from opsdeck.backend.cells import fit
+from opsdeck.backend.early_warning import Warnings
 from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
-from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.i18n import N_, _, pick
+from opsdeck.backend.models import WarningRecord
+from opsdeck.backend.sanitize import clean
+from opsdeck.backend.timeutil import format_local
 from opsdeck.cli.argtypes import warning_id
+from opsdeck.cli.output import emit_json, ljust, term_width
 from opsdeck.cli.registry import MEMBER, arg, command
 
 if TYPE_CHECKING:
@@ -17,14 +24,11 @@ WARNING_ID = arg("id", type=warning_id)
 
 
 def _warnings(ctx: Context) -> Any:
-    from opsdeck.backend.early_warning import Warnings
 
     return Warnings(ctx.service)
 
 
 def _show_json(ctx: Context, warning_id: int) -> None:
-    from opsdeck.backend import early_warning
-    from opsdeck.cli.output import emit_json
 
     with ctx.store.read() as session:
         emit_json(early_warning.detail(session, warning_id, ctx.zone, ctx.store.clock()))
@@ -60,7 +64,6 @@ def _status(status: str) -> str:
 
 
 def _local(ctx: Context, value: str | None) -> str:
-    from opsdeck.backend.timeutil import format_local
 
     if not value:
         return "-"
@@ -74,10 +77,6 @@ def _local(ctx: Context, value: str | None) -> str:
     args=(arg("--status", default="open", metavar="S", help=N_("open (the default), promoted, passed or all")),),
 )
 def warning_list(ctx: Context) -> int:
-    from opsdeck.backend import early_warning
-    from opsdeck.backend.cells import fit
-    from opsdeck.backend.sanitize import clean
-    from opsdeck.cli.output import emit_json, term_width
 
     with ctx.store.read() as session:
         rows = early_warning.list_warnings(session, ctx.args.status)
@@ -107,10 +106,6 @@ def warning_list(ctx: Context) -> int:
     args=(WARNING_ID,),
 )
 def warning_show(ctx: Context) -> int:
-    from opsdeck.backend import early_warning
-    from opsdeck.backend.i18n import pick
-    from opsdeck.backend.sanitize import clean
-    from opsdeck.cli.output import emit_json, ljust
 
     with ctx.store.read() as session:
         data = early_warning.detail(session, ctx.args.id, ctx.zone, ctx.store.clock())
@@ -230,9 +225,6 @@ def warning_promote(ctx: Context) -> int:
     a = ctx.args
     _row, incident = _warnings(ctx).promote(a.id, category=a.category, level=a.level, reason=a.reason, system=a.system)
     if a.json:
-        from opsdeck.backend import queries
-        from opsdeck.cli.output import emit_json
-
         with ctx.store.read() as session:
             emit_json(queries.get_incident(session, incident.id))
     else:
@@ -257,7 +249,6 @@ def _done(ctx: Context, warning_id: int, said: str) -> int:
     if ctx.args.json:
         _show_json(ctx, warning_id)
         return 0
-    from opsdeck.backend.models import WarningRecord
 
     with ctx.store.read() as session:
         row = session.get(WarningRecord, warning_id)

@@ -34,6 +34,7 @@ class FeedScreen(Protocol):
 
 def follow_feed(screen: FeedScreen) -> None:
     """Run in the screen's thread worker until the worker is cancelled (the screen went)."""
+    # the worker loads httpx and the senders: not before the first frame
     from opsdeck.backend.worker import (
         last_heartbeat,  # the worker brings httpx and the senders: not before the first frame
     )
