@@ -143,7 +143,7 @@ def test_an_event_made_by_the_recipe_goes_in_and_the_server_moves_the_head(
     ("hashed", "after", "said"),
     [
         ({"prev_hash": "0" * 64}, {}, "does not extend its chain: its prev_hash '0000000000000000' is not the hash"),
-        ({"seq": 1000}, {}, "does not extend its chain: the chain head is #"),
+        ({"seq": 1000}, {}, "does not extend its chain: the chain's newest event is #"),
         ({}, {"hash": "f" * 64}, "its hash 'ffffffffffffffff' is not the audit recipe's hash of its fields"),
         ({}, {"details": '{"text":"edited after hashing"}'}, "is not the audit recipe's hash of its fields"),
         ({"at": datetime(2026, 1, 1, tzinfo=UTC)}, {}, "times never go back within a chain"),
@@ -187,18 +187,22 @@ def test_events_and_the_feed_are_never_updated_and_a_head_names_its_newest_event
     deployed: pg_server.Server, as_role: Any
 ) -> None:
     incident = _opened(as_role)
+    code, _, err = as_role("alice", "incident", "note", str(incident), "a second event")
+    assert code == 0, err
     chain = f"incident:{incident}"
     told = refused(deployed, "alice", "UPDATE audit_events SET details = '{}' WHERE chain = %s", [chain])
     assert "audit_events is only appended to" in told
     assert "changes is only appended to" in refused(deployed, "alice", "UPDATE changes SET actor = 'lead'")
     seq, digest, _ = _head(deployed, chain)
     for statement, params in (
-        ("UPDATE audit_heads SET seq = seq - 1 WHERE chain = %s", [chain]),  # back: hides the newest event
         ("UPDATE audit_heads SET seq = seq + 1, hash = %s WHERE chain = %s", ["e" * 64, chain]),  # a made-up next
         ("UPDATE audit_heads SET chain = 'incident:0' WHERE chain = %s", [chain]),
         ("INSERT INTO audit_heads (chain, seq, hash) VALUES ('incident:0', 5, %s)", ["a" * 64]),
     ):
-        assert "names its newest audit event, not #" in refused(deployed, "alice", statement, params), statement
+        assert "names an event of its chain, not #" in refused(deployed, "alice", statement, params), statement
+    back = "UPDATE audit_heads h SET seq = e.seq, hash = e.hash FROM audit_events e WHERE e.chain = h.chain AND e.seq = 1 AND h.chain = %s"
+    told = refused(deployed, "alice", back, [chain])  # back to a real, older event: hides the newest
+    assert f"the head of chain {chain} names its newest audit event (#{seq}), not #1" in told
     assert _head(deployed, chain)[:2] == (seq, digest)
     # Viewers, as before, write nothing at all.
     assert "viewers change nothing" in refused(deployed, "vic", INSERT, _event(deployed, incident))
