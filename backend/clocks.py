@@ -15,13 +15,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from . import deadlines, policy, ranking
-from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, System, table_of
+from . import deadlines, memo, policy, ranking
+from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, table_of
 
 
 def load_policy(session: Session, version: int | None = None) -> policy.Policy:
     """The current (or a pinned) policy version. Versions never change once stored, so
-    only their number and hash are read when this process has parsed the document."""
+    only their number and hash are read when this process has parsed the document, and
+    only once per transaction (backend/memo.py)."""
+    found = memo.remembered(session, ("policy", version), POLICY_TABLES, lambda: _read_policy(session, version))
+    if version is None:  # the current version is also that version pinned
+        memo.remembered(session, ("policy", found.version), POLICY_TABLES, lambda: found)
+    return found
+
+
+POLICY_TABLES = ("policy_versions",)
+
+
+def _read_policy(session: Session, version: int | None) -> policy.Policy:
     table = table_of(PolicyVersion).c
     query = select(table.version, table.hash)
     if version is None:
@@ -37,13 +48,14 @@ def load_policy(session: Session, version: int | None = None) -> policy.Policy:
 
 
 def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
-    attested: dict[str, list[Any]] = {}
-    rows = session.execute(
-        select(col(Attestation.key), col(Attestation.at)).where(col(Attestation.incident_id) == incident.id)
-    ).all()
-    for key, at in rows:
-        attested.setdefault(key, []).append(at)
-    system = session.get(System, incident.system_id) if incident.system_id else None
+    incident_id = incident.id
+    attested: Attested = memo.remembered(
+        session,
+        ("attested", incident_id),
+        ATTESTATION_TABLES,
+        lambda: _attested(session, [incident_id]).get(incident_id, {}),
+    )
+    system = memo.system(session, incident.system_id)
     return deadlines.Facts(
         reported_at=incident.reported_at,
         outage_started_at=incident.outage_started_at,
@@ -65,14 +77,47 @@ def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
     )
 
 
+ATTESTATION_TABLES = ("attestations",)
+
+
+Attested = dict[str, list[Any]]  # attestation key -> when each was attested
+
+
+def _attested(session: Session, incident_ids: list[int | None]) -> dict[int | None, Attested]:
+    found: dict[int | None, Attested] = {}
+    query = select(col(Attestation.incident_id), col(Attestation.key), col(Attestation.at))
+    for incident_id, key, at in session.execute(query.where(col(Attestation.incident_id).in_(incident_ids))):
+        found.setdefault(incident_id, {}).setdefault(key, []).append(at)
+    return found
+
+
+def prefetch(session: Session, incident_ids: list[int]) -> None:
+    """Read the clock rows and attestations of many incidents in two queries, for a
+    transaction about to `sync` each of them (the escalation sweep)."""
+    held: dict[int | None, list[IncidentDeadline]] = session.info.setdefault(_HELD, {})
+    wanted = [i for i in incident_ids if i not in held]
+    if not wanted:
+        return
+    for incident_id in wanted:
+        held[incident_id] = []
+    query = select(IncidentDeadline).where(col(IncidentDeadline.incident_id).in_(wanted))
+    for row in session.execute(query.order_by(col(IncidentDeadline.id))).scalars():
+        held[row.incident_id].append(row)
+    attested = _attested(session, list(wanted))
+    for incident_id in wanted:
+        _hold_attested(session, incident_id, attested.get(incident_id, {}))
+
+
+def _hold_attested(session: Session, incident_id: int, attested: Attested) -> None:
+    memo.remembered(session, ("attested", incident_id), ATTESTATION_TABLES, lambda: attested)
+
+
 def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadline]:
     """Re-derive and store the incident's clocks; return every row, current and past."""
     rules = load_policy(session, incident.policy_version).deadlines
     facts = facts_of(session, incident)
     derived = {(c.rule, c.clock_key): c for c in deadlines.derive(facts, rules)}
-    rows = list(
-        session.execute(select(IncidentDeadline).where(col(IncidentDeadline.incident_id) == incident.id)).scalars()
-    )
+    rows = _rows(session, incident)
     existing = {(r.rule, r.clock_key): r for r in rows}
     for key, clock in derived.items():
         row = existing.get(key)
@@ -102,7 +147,33 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
     reporting = [r for r in rows if running(r) and ranking.reports(r.rule)]
     incident.report_due_at = min((r.due_at for r in reporting), default=None)
     incident.report_warn_at = min((r.warn_at for r in reporting), default=None)
+    return list(rows)
+
+
+_HELD = "opsdeck.clock_rows"
+
+
+def _rows(session: Session, incident: Incident) -> list[IncidentDeadline]:
+    """Every clock row of the incident, read once per transaction: `sync` is the only
+    writer of these rows and changes them through these very objects, so the list it
+    holds stays the truth for the rest of the transaction."""
+    held: dict[int | None, list[IncidentDeadline]] = session.info.setdefault(_HELD, {})
+    rows = held.get(incident.id)
+    if rows is None:
+        query = select(IncidentDeadline).where(col(IncidentDeadline.incident_id) == incident.id)
+        rows = held[incident.id] = list(session.execute(query).scalars())
     return rows
+
+
+def new_incident(session: Session, incident: Incident) -> None:
+    """An incident inserted by this transaction has no clock rows yet: nothing to read."""
+    session.info.setdefault(_HELD, {})[incident.id] = []
+
+
+def held_rows(session: Session, incident_id: int | None) -> list[IncidentDeadline] | None:
+    """The incident's clock rows if `sync` already holds them in this transaction."""
+    rows = session.info.get(_HELD, {}).get(incident_id)
+    return None if rows is None else list(rows)
 
 
 def running(row: Any) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from . import clocks, deadlines, notify_plan
+from . import audit, clocks, deadlines, notify_plan
 from .domain import Level, Status
 from .models import Escalation, Incident, IncidentDeadline, table_of
 from .recipients import resolve_targets
@@ -80,9 +80,26 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
         for start in range(0, len(ids), PER_TRANSACTION):
             chunk = ids[start : start + PER_TRANSACTION]
             seen.update(chunk)
-            with store.write(actor) as uow:
+            with store.write(actor) as uow, uow.session.no_autoflush:
+                # Nothing read while escalating depends on the rows escalating wrote (the
+                # clock rows, heads and incidents are held), so the chunk's rows go to the
+                # store in one flush, a few multi-row statements, at its end.
+                _prefetch(uow, chunk)
                 for incident_id in chunk:
                     recorded.extend(escalate_incident(uow, incident_id))
+
+
+def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
+    """A chunk's incidents, clock rows, attestations and chain heads in four queries
+    instead of four per incident; the incidents are held for the transaction (the
+    session keeps only objects someone holds)."""
+    query = select(Incident).where(col(Incident.id).in_(ids)).order_by(col(Incident.id))
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    incidents = list(uow.session.execute(query).scalars())
+    clocks.prefetch(uow.session, ids)
+    uow.prefetch_heads([audit.incident_chain(i) for i in ids])
+    uow.session.info.setdefault("opsdeck.held", []).extend(incidents)
 
 
 def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:

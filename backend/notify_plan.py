@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from . import clocks, routing
+from . import clocks, memo, routing
 from .domain import Level
-from .models import Incident, IncidentDeadline, RosterMember, RoutingVersion, System
+from .models import Incident, IncidentDeadline, RosterMember, RoutingVersion, table_of
 from .recipients import resolve_targets
 from .store import UnitOfWork
 from .timeutil import rfc3339
@@ -41,10 +41,24 @@ def _reached_level_iii(incident: Incident, details: dict[str, Any]) -> bool:
 
 
 def load(session: Session) -> routing.Routing:
-    row = session.execute(select(RoutingVersion).order_by(RoutingVersion.version.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
-    if row is None:
+    """The current routing version, read once per transaction (backend/memo.py)."""
+    return memo.remembered(session, ("routing",), ("routing_versions",), lambda: _read(session))
+
+
+_PARSED: dict[tuple[int, str], routing.Routing] = {}  # versions never change once stored
+
+
+def _read(session: Session) -> routing.Routing:
+    table = table_of(RoutingVersion).c
+    newest = session.execute(select(table.version, table.hash).order_by(table.version.desc()).limit(1)).first()
+    if newest is None:
         return routing.parse({}, 0)
-    return routing.parse(row.document, row.version)
+    version, digest = newest
+    found = _PARSED.get((version, digest))
+    if found is None:
+        document = session.execute(select(table.document).where(table.version == version)).scalar_one()
+        found = _PARSED[(version, digest)] = routing.parse(document, version)
+    return found
 
 
 def route(
@@ -58,7 +72,7 @@ def route(
 ) -> int:
     """Write one outbox row per recipient the matching routes name; returns how many."""
     routes = load(uow.session).routes
-    system = uow.session.get(System, incident.system_id) if incident.system_id else None
+    system = memo.system(uow.session, incident.system_id)
     recipients: list[dict[str, str]] = []
     for r in routes:
         if not r.matches(event, incident.level, incident.category, system.name if system else None):
@@ -104,7 +118,7 @@ def write_rows(
 def incident_payload(session: Session, incident: Incident) -> dict[str, Any]:
     """The incident as a message tells it: the webhook's JSON and the templates' fields
     (system and owner by name, the next deadline due with its name in both languages)."""
-    system = session.get(System, incident.system_id) if incident.system_id else None
+    system = memo.system(session, incident.system_id)
     owner = (
         session.execute(select(col(RosterMember.name)).where(col(RosterMember.login) == incident.owner)).scalar()
         if incident.owner
@@ -126,7 +140,25 @@ def incident_payload(session: Session, incident: Incident) -> dict[str, Any]:
 
 def _next_due(session: Session, incident: Incident) -> dict[str, Any] | None:
     """The earliest clock still running: what is due, and by when."""
-    row = (
+    held = clocks.held_rows(session, incident.id)
+    if held is not None:  # as the query below, without asking the store again
+        live = [r for r in held if r.met_at is None and r.superseded_at is None]
+        row = min(live, key=lambda r: r.due_at) if live else None
+    else:
+        row = _first_running(session, incident)
+    if row is None:
+        return None
+    rule = clocks.load_policy(session, incident.policy_version).deadlines.rule(row.rule)
+    return {
+        "rule": row.rule,
+        "name": rule.name if rule else row.rule,
+        "name_zh": rule.name_zh if rule else "",
+        "due_at": rfc3339(row.due_at),
+    }
+
+
+def _first_running(session: Session, incident: Incident) -> IncidentDeadline | None:
+    return (
         session.execute(
             select(IncidentDeadline)
             .where(
@@ -140,12 +172,3 @@ def _next_due(session: Session, incident: Incident) -> dict[str, Any] | None:
         .scalars()
         .first()
     )
-    if row is None:
-        return None
-    rule = clocks.load_policy(session, incident.policy_version).deadlines.rule(row.rule)
-    return {
-        "rule": row.rule,
-        "name": rule.name if rule else row.rule,
-        "name_zh": rule.name_zh if rule else "",
-        "due_at": rfc3339(row.due_at),
-    }

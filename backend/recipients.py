@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from . import schedule
+from . import memo, schedule
 from .domain import Permission
-from .models import Contact, Incident, RosterMember, System
+from .models import Contact, Incident, RosterMember
 from .timeutil import utcnow
 
 
@@ -26,8 +26,15 @@ class _OnDuty:
 
     def logins(self, duty: str) -> list[str]:
         if self._schedule is None:
-            self._schedule = schedule.load(self.session, self.at)
+            session, at = self.session, self.at
+            self._schedule = memo.remembered(
+                session, ("schedule", at), SCHEDULE_TABLES, lambda: schedule.load(session, at)
+            )
         return self._schedule.logins(duty, self.at)
+
+
+SCHEDULE_TABLES = ("schedule_rotations", "schedule_slots", "schedule_holidays")
+ROSTER_TABLES = ("roster_members",)
 
 
 def resolve_targets(
@@ -76,7 +83,7 @@ def _resolve(session: Session, incident: Incident | None, spec: str, duty: _OnDu
             return [("member", incident.owner, spec)]
         return [("member", login, "owner: none yet, on duty") for login in _on_duty(session, duty)]
     if spec == "system_vendor":
-        system = session.get(System, incident.system_id) if incident is not None and incident.system_id else None
+        system = memo.system(session, incident.system_id) if incident is not None else None
         if system and system.vendor_contact:
             return [("contact", system.vendor_contact, spec)]
         return []
@@ -89,12 +96,17 @@ def _members(session: Session, logins: list[str]) -> list[str]:
     """Those of `logins` still on the roster and not viewers, sorted."""
     if not logins:
         return []
-    return list(
-        session.execute(
-            select(col(RosterMember.login))
-            .where(col(RosterMember.login).in_(logins), col(RosterMember.permission) != Permission.VIEWER.value)
-            .order_by(col(RosterMember.login))
-        ).scalars()
+    return memo.remembered(
+        session,
+        ("members", tuple(logins)),
+        ROSTER_TABLES,
+        lambda: list(
+            session.execute(
+                select(col(RosterMember.login))
+                .where(col(RosterMember.login).in_(logins), col(RosterMember.permission) != Permission.VIEWER.value)
+                .order_by(col(RosterMember.login))
+            ).scalars()
+        ),
     )
 
 
@@ -106,12 +118,17 @@ def _on_duty(session: Session, duty: _OnDuty) -> list[str]:
 
 def _leads(session: Session, duty: _OnDuty) -> list[str]:
     """Whoever the schedule has on the group lead's duty; if nobody, every lead."""
-    leads = list(
-        session.execute(
-            select(col(RosterMember.login))
-            .where(col(RosterMember.permission) == Permission.LEAD.value)
-            .order_by(col(RosterMember.login))
-        ).scalars()
+    leads = memo.remembered(
+        session,
+        ("leads",),
+        ROSTER_TABLES,
+        lambda: list(
+            session.execute(
+                select(col(RosterMember.login))
+                .where(col(RosterMember.permission) == Permission.LEAD.value)
+                .order_by(col(RosterMember.login))
+            ).scalars()
+        ),
     )
     on_duty = [login for login in leads if login in duty.logins(schedule.LEAD_DUTY)]
     return on_duty or leads

@@ -85,6 +85,9 @@ def draft(session: Session, incident_id: int, now: datetime) -> Draft:
     )
 
 
+NOTE_INDENT = " " * 6  # the list item's two, and an indented code block's four
+
+
 def missing_sections(text: str) -> list[str]:
     """The required sections (keys of `REQUIRED`) that `text` leaves missing, empty or
     at the draft's placeholder, in either language."""
@@ -282,8 +285,13 @@ def _deadline_line(d: dict[str, Any], zone: tzinfo) -> str:
 
 
 def _line(at: str | None, who: str, what: str, zone: tzinfo) -> str:
-    """A timeline, classification or note line: when, who, what."""
-    return _("- {at} {who}: {what}").format(at=_local(at, zone), who=who, what=what)
+    """A timeline, classification or note line: when, who, what. Text of several lines
+    (a note) follows as a code block inside the item, so that its `#`, `*`, `|` and
+    blank lines stay text and never become the record's headings, lists or tables."""
+    if "\n" not in what.strip("\n"):
+        return _("- {at} {who}: {what}").format(at=_local(at, zone), who=who, what=what.strip("\n"))
+    said = _("- {at} {who}: {what}").format(at=_local(at, zone), who=who, what="").rstrip()
+    return said + "\n\n" + "\n".join(f"{NOTE_INDENT}{line}".rstrip() for line in what.strip("\n").splitlines()) + "\n"
 
 
 def _grading_line(g: dict[str, Any], zone: tzinfo) -> str:

@@ -49,7 +49,7 @@ def compute(
     only adds the groups up for the total and averages the two middle values of a median."""
     where = q.scope(session, since, until, by, zone)
     counts = q.counts(session, where)
-    ranked = q.durations(session, where)
+    ranked, whole = q.durations(session, where)
     keys = sorted(counts) if by else ["all"]
     groups = {key: _Group(counts.get(key, {})) for key in keys}
     for key, rule, column, replaced, n in q.judged(session, where, now):
@@ -62,7 +62,6 @@ def compute(
     for key, (logged, owed) in q.calls(session, where).items():
         groups[key].calls = (logged, owed)
     total = _Group.sum(groups.values())
-    whole = ranked if not by else q.durations(session, where, whole=True)
     from . import availability
 
     return {
@@ -71,7 +70,7 @@ def compute(
         "by": by,
         "availability": availability.by_system(session, since, until, now),
         "groups": [groups[key].figures(key, ranked.get(key)) for key in keys],
-        "total": total.figures("total", next(iter(whole.values()), None)),
+        "total": total.figures("total", whole),
     }
 
 
@@ -110,7 +109,7 @@ class _Group:
     def figures(self, key: str, ranked: dict[str, q.Ranked] | None) -> dict[str, Any]:
         figures: dict[str, Any] = {"key": key, **{name: self.counts[name] for name in COUNTS}}
         for figure in q.FIGURES:
-            figures[figure] = _duration(ranked[figure] if ranked else None)
+            figures[figure] = _duration(ranked.get(figure) if ranked else None)
         for name in ("past_level_bound", "records_filed", "records_within_a_day"):
             figures[name] = self.counts[name]
         figures["clocks"] = _compliance(self.clocks)

@@ -32,7 +32,7 @@ from sqlmodel import Session, col
 from . import audit
 from .errors import DomainError, InvalidInput, NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
-from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage
+from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
 from .sanitize import clean
 from .timeutil import Clock, utcnow
 
@@ -312,8 +312,12 @@ class UnitOfWork:
     now: datetime
     dialect: str
     by: str | None = None
-    _vouched: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Each incident an event vouched for, held (the session keeps only objects someone
+    # holds), with the state the event said it was left in.
+    _vouched: dict[int, tuple[Incident | None, dict[str, Any]]] = field(default_factory=dict)
+    _heads: dict[str, AuditHead | None] = field(default_factory=dict)  # each chain's head, read once
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
+    _outbox: list[dict[str, Any]] = field(default_factory=list)  # written in one statement at the end
     events: list[AuditEvent] = field(default_factory=list)
 
     def record(
@@ -341,10 +345,10 @@ class UnitOfWork:
     def _incident_row(self, incident_id: int) -> dict[str, Any]:
         from . import vouch
 
-        self.session.flush()
+        # The object is the truth, flushed or not; the store only if no one holds it.
         incident = self.session.get(Incident, incident_id)
         state = vouch.incident_state(incident) if incident is not None else {}
-        self._vouched[incident_id] = state
+        self._vouched[incident_id] = (incident, state)
         if incident is None:
             return state
         # The version too: a stale write names what changed since the version it saw (backend/stale.py).
@@ -355,9 +359,7 @@ class UnitOfWork:
         event carries the state it is left in, so the trail still vouches for the row."""
         from . import vouch
 
-        self.session.flush()
-        for incident_id, said in list(self._vouched.items()):
-            incident = self.session.get(Incident, incident_id)
+        for incident_id, (incident, said) in list(self._vouched.items()):
             if incident is not None and vouch.incident_state(incident) != said:
                 self.record("state", {}, incident_id=incident_id)
 
@@ -374,23 +376,28 @@ class UnitOfWork:
         payload: dict[str, Any],
         key: str,
     ) -> None:
-        self.session.add(
-            OutboxMessage(
-                created_at=self.now,
-                incident_id=incident_id,
-                event=event_name,
-                recipient_kind=recipient_kind,
-                recipient=recipient,
-                payload=payload,
-                idempotency_key=key,
-                state="pending",
-                next_attempt_at=self.now,
-            )
+        self._outbox.append(
+            {
+                "created_at": self.now,
+                "incident_id": incident_id,
+                "event": event_name,
+                "recipient_kind": recipient_kind,
+                "recipient": recipient,
+                "channel": None,
+                "payload": payload,
+                "idempotency_key": key,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "last_error": None,
+                "lease_owner": None,
+                "lease_until": None,
+                "sent_at": None,
+            }
         )
 
     def _append(self, chain: str, action: str, details: dict[str, Any], incident_id: int | None) -> AuditEvent:
-        self.session.flush()
-        head = self._lock_head(chain)
+        head = self._head(chain)
         seq = (head.seq if head else 0) + 1
         prev = head.hash if head else audit.GENESIS
         if self.by is not None:
@@ -418,17 +425,37 @@ class UnitOfWork:
             hash=digest,
         )
         self.session.add(row)
-        # The event goes in before its head moves: on a store whose database roles are on,
-        # the server moves the head itself and lets it name only an existing event
-        # (backend/pg_chain.py).
-        self.session.flush()
+        if self.dialect == "postgresql":
+            # The event goes in before its head moves: on a store whose database roles are
+            # on, the server moves the head itself and lets it name only an existing event
+            # (backend/pg_chain.py). SQLite writes both at the transaction's one flush.
+            self.session.flush()
         if head is None:
-            self.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
+            self._heads[chain] = AuditHead(chain=chain, seq=seq, hash=digest)
+            self.session.add(self._heads[chain])
         else:
             head.seq, head.hash = seq, digest
-        self.session.flush()
         self.events.append(row)
         return row
+
+    def prefetch_heads(self, chains: list[str]) -> None:
+        """Read many chains' heads in one query (SQLite: there the read needs no lock;
+        PostgreSQL locks each head when its chain is first written)."""
+        if self.dialect == "postgresql":
+            return
+        wanted = [c for c in chains if c not in self._heads]
+        with self.session.no_autoflush:
+            found = self.session.scalars(select(AuditHead).where(col(AuditHead.chain).in_(wanted))).all()
+        self._heads.update(dict.fromkeys(wanted))
+        self._heads.update({head.chain: head for head in found})
+
+    def _head(self, chain: str) -> AuditHead | None:
+        """The chain's head, read (and on PostgreSQL locked) once per transaction; later
+        events on the chain extend the object this transaction holds."""
+        if chain not in self._heads:
+            with self.session.no_autoflush:  # nothing pending can be this chain's head
+                self._heads[chain] = self._lock_head(chain)
+        return self._heads[chain]
 
     def _lock_head(self, chain: str) -> AuditHead | None:
         query = select(AuditHead).where(col(AuditHead.chain) == chain)
@@ -444,9 +471,12 @@ class UnitOfWork:
 
     def _finish(self) -> None:
         self._vouch_again()
+        self.session.flush()
+        if self._outbox:  # nothing in a write reads its own outbox rows back
+            self.session.execute(insert(table_of(OutboxMessage)), self._outbox)
+            self._outbox.clear()
         if not self._changes:
             return
-        self.session.flush()
         top = self.session.execute(
             update(ChangeCounter)
             .where(col(ChangeCounter.id) == 1)
@@ -501,7 +531,7 @@ class Store:
         """The only way to change anything: one transaction, audited, in the feed.
         `by`: who used `--as` to act as `actor`, named in the events (and their hashes)."""
         try:
-            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            with Session(self._writer(actor), expire_on_commit=False) as session, session.begin():
                 now = self._transaction_time(session)
                 uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
                 yield uow
@@ -511,6 +541,11 @@ class Store:
                 uow._finish()
         except DBAPIError as error:
             raise translate_db_error(error, self.url) or error from error
+
+    def _writer(self, actor: str) -> Engine:
+        """The engine `actor`'s writes run on: this store's. (A subclass may connect each
+        actor as a database role of its own: tests/pg_roles_mode.py.)"""
+        return self._write_engine
 
     def _transaction_time(self, session: Session) -> datetime:
         """The one time of this write, for its facts, its clocks and its events alike.

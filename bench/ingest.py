@@ -28,7 +28,7 @@ from .raw import insert_sql, one_transaction, raw_connect, stored_rows, table_dd
 # commits grow the WAL; a worker that has run a while is what a storm meets.
 WARMUP = 20
 RAW_RUNS = 3
-STORM_TARGET = 0.5  # ingest at half the raw insert rate or better
+STORM_TARGET = 0.8  # of what the file work plus a raw insert of the rows allow
 LATENCY_TARGET_MS = 150.0
 LATENCY_WARMUP = 5
 POLL_S = 0.002  # the bench thread's poll interval
@@ -85,24 +85,39 @@ class Storm:
     def raw_rate(self) -> float:
         return self.files / self.raw_s
 
+    @property
+    def file_work_s(self) -> float:
+        """Listing, reading, parsing and moving the files (the instrumented run's steps)."""
+        spent = self.instrumented.spent
+        listing = self.instrumented.seconds - spent["_plan"] - spent["_commit"] - spent["_status"]
+        return listing + spent["_plan"] + spent["_move_done"]
+
+    @property
+    def baseline_rate(self) -> float:
+        """The file work plus a raw insert of the rows: what a free write path would allow."""
+        return self.files / (self.file_work_s + self.raw_s)
+
 
 def storm_rate(run: Run) -> Figure:
     """Many `.out`/`.rc` pairs at once: results/s until scan() has taken them all in."""
     storm = run.once("ingest.storm", lambda: _time_storm(run))
-    share = storm.rate / storm.raw_rate
+    share = storm.rate / storm.baseline_rate
     return Figure(
         name=f"probe storm: {storm.files:,} result files -> results/s",
         value=storm.rate,
         unit="results/s",
-        baseline=storm.raw_rate,
-        baseline_label="raw sqlite3 executemany of the same probe_results rows (same table and indexes), 1 txn",
+        baseline=storm.baseline_rate,
+        baseline_label=(
+            "the file work (listing, reading, parsing, moving; timed in the instrumented run) plus raw sqlite3 "
+            "executemany of the same probe_results rows (same table and indexes), 1 txn"
+        ),
         target=f">= {STORM_TARGET:.0%} of the baseline",
         target_met=share >= STORM_TARGET,
         note=(
             f"{storm.timed.seconds:.2f} s in {storm.timed.scans} scan(s): {share:.1%} of the baseline rate "
             f"(target {STORM_TARGET:.0%}: {'met' if share >= STORM_TARGET else 'MISSED'}); "
-            f"baseline best of {RAW_RUNS}, {storm.raw_s * 1000:.0f} ms. "
-            + _breakdown(storm.instrumented, storm.files, storm.raw_s)
+            f"file work {storm.file_work_s:.2f} s, raw insert best of {RAW_RUNS} {storm.raw_s * 1000:.0f} ms "
+            f"({storm.raw_rate:,.0f} rows/s alone). " + _breakdown(storm.instrumented, storm.files, storm.raw_s)
         ),
     )
 

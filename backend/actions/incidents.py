@@ -95,6 +95,7 @@ class IncidentActions(ServiceBase):
             reporter=uow.actor,
             reported_at=uow.now,
             outage_started_at=outage_start or uow.now,
+            last_activity_at=uow.now,  # as _touched sets it, so the insert needs no update
             policy_version=clocks.load_policy(uow.session).version,
             updated_at=uow.now,
             updated_by=uow.actor,
@@ -119,6 +120,7 @@ class IncidentActions(ServiceBase):
             details["warning_id"] = warning_id
         uow.session.add(incident)
         uow.session.flush()
+        clocks.new_incident(uow.session, incident)
         if category:
             IncidentActions._add_playbook(uow, incident, category.value)
         IncidentActions._touched(uow, incident)
