@@ -14,7 +14,7 @@ them, are not checked: they could drop the triggers anyway.
 
 from __future__ import annotations
 
-from . import pg_chain
+from . import pg_chain, pg_outbox
 from .transitions import CLOSE_NEEDS_LEAD, CLOSED, LEAD_TABLES, LEVEL_RANK, LeadTable
 from .vouch import INCIDENT_FIELDS
 
@@ -39,6 +39,7 @@ FUNCTIONS = (
     "opsdeck_check_actor()",
     "opsdeck_check_vouched()",
     *pg_chain.FUNCTIONS,
+    *pg_outbox.FUNCTIONS,
 )
 # The incident fields whose JSON values are numbers (the rest are text or null).
 _NUMERIC = ("system_id",)
@@ -147,6 +148,7 @@ BEGIN
 END $$""",
         _vouched_sql().format(path=path),
         *pg_chain.functions(path),
+        *pg_outbox.functions(path),
     ]
 
 
@@ -239,7 +241,7 @@ def triggers(tables: list[str]) -> list[str]:
                 f"DROP TRIGGER IF EXISTS opsdeck_actor ON {name}",
                 f"CREATE TRIGGER opsdeck_actor BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_actor()",
             ]
-        out += pg_chain.triggers(table, name)
+        out += pg_chain.triggers(table, name) + pg_outbox.triggers(table, name)
     return out
 
 
@@ -251,6 +253,7 @@ def drop_triggers(tables: list[str]) -> list[str]:
         "opsdeck_leads",
         "opsdeck_actor",
         *pg_chain.TRIGGER_NAMES,
+        *pg_outbox.TRIGGER_NAMES,
     )
     return [f"DROP TRIGGER IF EXISTS {n} ON {_ident(t)}" for t in tables for n in names]
 

@@ -531,7 +531,7 @@ class Store:
         """The only way to change anything: one transaction, audited, in the feed.
         `by`: who used `--as` to act as `actor`, named in the events (and their hashes)."""
         try:
-            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            with Session(self._writer(actor), expire_on_commit=False) as session, session.begin():
                 now = self._transaction_time(session)
                 uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
                 yield uow
@@ -541,6 +541,11 @@ class Store:
                 uow._finish()
         except DBAPIError as error:
             raise translate_db_error(error, self.url) or error from error
+
+    def _writer(self, actor: str) -> Engine:
+        """The engine `actor`'s writes run on: this store's. (A subclass may connect each
+        actor as a database role of its own: tests/pg_roles_mode.py.)"""
+        return self._write_engine
 
     def _transaction_time(self, session: Session) -> datetime:
         """The one time of this write, for its facts, its clocks and its events alike.

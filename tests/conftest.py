@@ -96,12 +96,63 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store' / 'opsdeck.db'}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+ROLES = "postgresql-roles"
+# OPSDECK_TEST_PG_ROLES=all: every test on `store_url` runs with database roles on too,
+# not only the modules marked `pg_roles` (what CI runs: a representative set, see below).
+ROLES_EVERYWHERE = os.environ.get("OPSDECK_TEST_PG_ROLES") == "all"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param(ROLES, marks=pytest.mark.postgres),
+    ]
+)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Run the test on a SQLite file, and again on PostgreSQL."""
+    """Run the test on a SQLite file, again on PostgreSQL, and (modules marked `pg_roles`)
+    on PostgreSQL with database roles on, each write as its actor's role
+    (tests/pg_roles_mode.py). `store_url` itself is the superuser's URL in both."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store' / 'opsdeck.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The roles variant runs for modules marked `pg_roles` (or everywhere, on request):
+    the others are deselected, not skipped."""
+    if ROLES_EVERYWHERE:
+        return
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            callspec is not None
+            and callspec.params.get("store_url") == ROLES
+            and item.get_closest_marker("pg_roles") is None
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _with_roles(request: pytest.FixtureRequest) -> bool:
+    callspec = getattr(request.node, "callspec", None)
+    return callspec is not None and callspec.params.get("store_url") == ROLES
+
+
+@pytest.fixture(scope="session")
+def pg_role_set(pg_reason: str | None) -> Iterator[object]:
+    """This test process's database roles on the shared server, dropped at the end."""
+    if pg_reason:
+        pytest.skip(pg_reason)
+    from . import pg_roles_mode
+
+    with pg_roles_mode.session_roles(_libpq(PG_URL)) as roles:
+        yield roles
 
 
 @pytest.fixture
@@ -110,10 +161,28 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, clock=clock)
+def store(request: pytest.FixtureRequest, store_url: str, clock: FakeClock) -> Iterator[Store]:
+    if _with_roles(request):
+        from . import pg_roles_mode
+
+        s: Store = pg_roles_mode.open_with_roles(store_url, clock, request.getfixturevalue("pg_role_set"), open_store)
+    else:
+        s = open_store(store_url, clock=clock)
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def url_as(request: pytest.FixtureRequest, store_url: str) -> Callable[[str], str]:
+    """`url_as("servers")`: the URL a process acting as that login connects with: its
+    database role's in the roles variant, else `store_url`."""
+    if not _with_roles(request):
+        return lambda login: store_url
+    from . import pg_roles_mode
+
+    role_store = request.getfixturevalue("store")
+    assert isinstance(role_store, pg_roles_mode.RoleStore)
+    return role_store.url_as
 
 
 @pytest.fixture
@@ -146,7 +215,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     monkeypatch.setenv("OPSDECK_TIMEZONE", "UTC")
 
     def run(*args: str) -> tuple[int, str, str]:
-        from opsdeck.tui.cli import main
+        from opsdeck.cli.__main__ import main
 
         code = main(list(args))
         out, err = capsys.readouterr()

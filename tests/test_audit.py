@@ -13,6 +13,11 @@ from opsdeck.backend.audit import verify
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
+from . import pg_roles_mode
+
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 As = Callable[[str], Service]
 
 
@@ -49,7 +54,8 @@ def test_an_untouched_store_verifies(seeded: Store, as_: As) -> None:
     assert found == []
     assert chains == 2  # the system chain (seed, imports) and the incident's
     allow_as = 1 if seeded.dialect == "postgresql" else 0  # tests/conftest.py allow_as_on_postgresql
-    assert events == 4 + 4 + allow_as  # policy seed + 3 imports, and open/classify/note/resolve
+    roles = pg_roles_mode.INIT_EVENTS if isinstance(seeded, pg_roles_mode.RoleStore) else 0
+    assert events == 4 + 4 + allow_as + roles  # policy seed + 3 imports, and open/classify/note/resolve
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"])

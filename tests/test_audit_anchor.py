@@ -22,6 +22,9 @@ from opsdeck.backend.store import Store
 
 from .conftest import FakeClock, demo_fixture
 
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 As = Callable[[str], Service]
 
 HASHED = ("chain", "seq", "at", "actor", "action", "incident_id", "details", "prev_hash")

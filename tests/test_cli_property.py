@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
-from opsdeck.tui.cli import build_parser, main
+from opsdeck.cli.__main__ import main
+from opsdeck.cli.parser import build_parser
 
 from .conftest import demo_fixture
 
@@ -89,7 +90,7 @@ def leaves(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iter
         yield from leaves(sub, (*words, name))
 
 
-PARSER = build_parser()
+PARSER = build_parser(whole=True)
 LEAVES = {words: leaf for words, leaf in leaves(PARSER) if words[:1] and (words[0],) not in NEVER}
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,17 +20,20 @@ from opsdeck.backend.models import AuditEvent
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 ROUNDS = 1000
 
 
 @pytest.mark.slow
-def test_two_processes_assigning_lose_no_update(seeded: Store, store_url: str, tmp_path: Path) -> None:
+def test_two_processes_assigning_lose_no_update(seeded: Store, url_as: Callable[[str], str], tmp_path: Path) -> None:
     incident = Service(seeded, "lead").open("contended")
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.race_worker", store_url, str(incident.id), str(ROUNDS), login, str(go)],
+            [sys.executable, "-m", "tests.race_worker", url_as(login), str(incident.id), str(ROUNDS), login, str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

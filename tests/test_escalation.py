@@ -26,9 +26,12 @@ from opsdeck.backend.errors import DomainError, OpsdeckError
 from opsdeck.backend.models import Escalation, Incident, IncidentDeadline, OutboxMessage, WorkerHeartbeat
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
-from opsdeck.backend.store import Store
+from opsdeck.backend.store import Store, worker_actor
 
 from .conftest import FakeClock, demo_fixture
+
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
 
 As = Callable[[str], Service]
 WORKER = "system:worker@test"
@@ -281,12 +284,14 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_three_processes_sweeping_at_once_record_one_escalation_each(seeded: Store, store_url: str) -> None:
+def test_three_processes_sweeping_at_once_record_one_escalation_each(
+    seeded: Store, store_url: str, url_as: Callable[[str], str]
+) -> None:
     _past_incidents(store_url, 20)
     opsdeck = str(Path(sys.executable).with_name("opsdeck"))
     procs = [
         subprocess.Popen(
-            [opsdeck, "--db", store_url, "escalate", "--once", "--json"],
+            [opsdeck, "--db", url_as(worker_actor()), "escalate", "--once", "--json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -325,12 +330,14 @@ def _wait(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 @pytest.mark.slow
-def test_a_worker_killed_with_9_is_replaced_by_the_standby(seeded: Store, store_url: str) -> None:
+def test_a_worker_killed_with_9_is_replaced_by_the_standby(
+    seeded: Store, store_url: str, url_as: Callable[[str], str]
+) -> None:
     opsdeck = str(Path(sys.executable).with_name("opsdeck"))
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [opsdeck, "--db", store_url, "worker", "--interval", "0.2", "--duties", "escalate"],
+            [opsdeck, "--db", url_as(worker_actor()), "worker", "--interval", "0.2", "--duties", "escalate"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -351,7 +358,9 @@ def test_a_worker_killed_with_9_is_replaced_by_the_standby(seeded: Store, store_
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         assert _wait(lambda: _heartbeats(seeded).get(second.pid) == ["escalate"]), "standby never took over"
-        with seeded.write("servers") as uow:  # work for the standby: the first clocks run out again
+        # Work for the standby: the first clocks run out again (as the administrator: no
+        # one's database role may delete escalations).
+        with seeded.write(SEED_ACTOR) as uow:
             uow.session.execute(update(IncidentDeadline).values(escalated_at=None))
             uow.session.execute(delete(Escalation))
             uow.session.execute(update(Incident).values(next_due_at=col(Incident.reported_at)))

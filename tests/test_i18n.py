@@ -43,9 +43,10 @@ def test_a_configured_language_opsdeck_does_not_speak_names_the_fix() -> None:
 
 
 def _message_of(node: ast.AST) -> ast.expr | None:
-    """The message argument of a catalog lookup: `_(message)` or `say(english, message)`."""
+    """The message argument of a catalog lookup: `_(message)`, `N_(message)` (looked up
+    later) or `say(english, message)`."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        if node.func.id == "_" and node.args:
+        if node.func.id in ("_", "N_") and node.args:
             return node.args[0]
         if node.func.id == "say" and len(node.args) > 1:
             return node.args[1]
@@ -55,7 +56,7 @@ def _message_of(node: ast.AST) -> ast.expr | None:
 def _wrapped() -> dict[str, str]:
     """Every literal looked up in the catalog by the product, with where it is."""
     found: dict[str, str] = {}
-    for folder in ("backend", "tui", "screens"):
+    for folder in ("backend", "cli", "tui", "screens"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
                 message = _message_of(node)
@@ -83,7 +84,7 @@ def test_every_wrapped_string_has_a_chinese_translation_with_the_same_placeholde
 def _product_trees() -> list[tuple[Path, ast.AST]]:
     return [
         (path, ast.parse(path.read_text("utf-8")))
-        for folder in ("backend", "tui", "screens")
+        for folder in ("backend", "cli", "tui", "screens")
         for path in sorted((ROOT / folder).rglob("*.py"))
     ]
 
@@ -97,14 +98,14 @@ def _catalog_entries() -> dict[str, str]:
 
 def test_the_catalog_holds_nothing_the_product_does_not_say() -> None:
     """An entry nothing looks up any more is a translation nobody checks: remove it."""
-    from opsdeck.tui.cli import ARGPARSE_MESSAGES
+    from opsdeck.cli.parser import ARGPARSE_MESSAGES
 
     unused = set(_catalog_entries()) - set(_wrapped()) - set(ARGPARSE_MESSAGES)
     assert sorted(unused) == []
 
 
 def test_argparse_s_own_words_are_translated_with_their_placeholders() -> None:
-    from opsdeck.tui.cli import ARGPARSE_MESSAGES
+    from opsdeck.cli.parser import ARGPARSE_MESSAGES
 
     entries = _catalog_entries()
     percent = re.compile(r"%(?:\(\w+\))?[sr]")

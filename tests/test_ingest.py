@@ -21,6 +21,9 @@ from opsdeck.backend.store import Store
 
 from .conftest import FakeClock
 
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "probes"
 WORKER = "system:worker@test"
 

@@ -51,19 +51,70 @@ def test_tui_package_init_imports_nothing() -> None:
     assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
 
 
+GROUPS = {p.stem for p in (ROOT / "cli").glob("*.py")} - {
+    "__init__",
+    "__main__",
+    "argtypes",
+    "context",
+    "logfile",
+    "output",
+    "parser",
+    "registry",
+}
+
+
 @pytest.mark.parametrize(
-    "argv",
-    [["incident", "list"], ["incident", "list", "--json"], ["roster", "list"], ["audit", "verify"]],
+    ("argv", "group"),
+    [
+        (["incident", "list"], "incident"),
+        (["incident", "list", "--json"], "incident"),
+        (["roster", "list"], "directory"),
+        (["audit", "verify"], "audit"),
+    ],
 )
-def test_non_drawing_commands_never_import_textual(argv: list[str], tmp_path: Path) -> None:
+def test_non_drawing_commands_never_import_textual(argv: list[str], group: str, tmp_path: Path) -> None:
+    """Nor any command group but their own (cli/registry.py TOP: a command loads its module only)."""
     from opsdeck.backend.schema import open_store
 
     env = {"OPSDECK_CONFIG": str(tmp_path / "none.toml"), "OPSDECK_DB": f"sqlite:///{tmp_path / 's.db'}"}
     open_store(env["OPSDECK_DB"]).dispose()  # a read command never creates a store
     modules = loaded_modules(
-        f"from opsdeck.tui.cli import main\nimport contextlib, io\n"
+        f"from opsdeck.cli.__main__ import main\nimport contextlib, io\n"
         f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main({argv!r}) == 0",
         env,
     )
-    assert "opsdeck.tui.commands" in modules
+    assert {m.removeprefix("opsdeck.cli.") for m in modules if m.removeprefix("opsdeck.cli.") in GROUPS} == {group}
     assert "textual" not in modules and "rich" not in modules
+
+
+def test_help_loads_no_command_group_and_no_store(tmp_path: Path) -> None:
+    """`opsdeck --help` reads the top-level words from one table (cli/registry.py TOP)."""
+    modules = loaded_modules(
+        "from opsdeck.cli.__main__ import main\nimport contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit as done:\n        assert done.code == 0",
+        {"OPSDECK_CONFIG": str(tmp_path / "none.toml")},
+    )
+    assert {m for m in modules if m.removeprefix("opsdeck.cli.") in GROUPS} == set()
+    assert "sqlalchemy" not in modules and "textual" not in modules
+
+
+def test_the_app_and_the_screens_never_import_the_cli() -> None:
+    """cli/ sits above the app: tui/ and screens/ hold no command and import none."""
+    wrong = []
+    for folder in ("tui", "screens"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {n}"
+                    for n in names
+                    if n == "opsdeck.cli" or n.startswith("opsdeck.cli.")
+                ]
+    assert wrong == []

@@ -19,9 +19,12 @@ from opsdeck.backend import queries
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.notify import Sender, SenderSettings
 from opsdeck.backend.service import Service
-from opsdeck.backend.store import Store
+from opsdeck.backend.store import Store, worker_actor
 
 from .conftest import FakeClock
+
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
 
 WORKER = "system:worker@test"
 
@@ -241,7 +244,7 @@ def test_apprise_delivers_through_its_json_plugin(seeded: Store, receiver: str, 
 
 @pytest.mark.slow
 def test_a_sender_killed_mid_delivery_loses_nothing(
-    seeded: Store, store_url: str, receiver: str, tmp_path: Path
+    seeded: Store, store_url: str, url_as: Callable[[str], str], receiver: str, tmp_path: Path
 ) -> None:
     import os
     import signal
@@ -259,7 +262,7 @@ def test_a_sender_killed_mid_delivery_loses_nothing(
     Receiver.mode = "hang"
     opsdeck = str(Path(sys.executable).with_name("opsdeck"))
     worker = subprocess.Popen(
-        [opsdeck, "--db", store_url, "worker", "--duties", "notify"],
+        [opsdeck, "--db", url_as(worker_actor()), "worker", "--duties", "notify"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "OPSDECK_CONFIG": "/nonexistent"},

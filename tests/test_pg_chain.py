@@ -224,3 +224,49 @@ def test_two_roles_racing_to_extend_one_chain_leave_it_whole(deployed: pg_server
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="does not extend its chain"):
         sql(deployed, "alice", INSERT, second)
     _verified(as_role)
+
+
+# -- the outbox: a person's role cannot hold a message back (backend/pg_outbox.py) --------
+
+QUEUE = (
+    "INSERT INTO outbox (created_at, incident_id, event, recipient_kind, recipient, channel, payload, "
+    "idempotency_key, state, attempts, next_attempt_at) VALUES (now(), NULL, 'opened', 'member', 'lead', NULL, "
+    "'{}', %s, %s, 0, %s) RETURNING id"
+)
+
+
+def _queued(server: pg_server.Server, role: str, key: str, state: str = "pending", due: str = "now()") -> int:
+    with psycopg.connect(server.libpq(role)) as conn:
+        row = conn.execute(QUEUE.replace("%s) RETURNING", f"{due}) RETURNING"), [key, state]).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
+def test_an_operators_role_cannot_hold_a_message_back(deployed: pg_server.Server, as_role: Any) -> None:
+    deployed.set_password("opsdeck_worker", "pw-opsdeck_worker")
+    message = _queued(deployed, "alice", "hold-1")  # queued pending, due at once: as the service does
+    for statement in (
+        "UPDATE outbox SET next_attempt_at = now() + interval '1 year' WHERE id = %s",
+        "UPDATE outbox SET state = 'dead', last_error = 'gave up' WHERE id = %s",
+        "UPDATE outbox SET state = 'sending', lease_owner = 'me', lease_until = now() + interval '1 day' WHERE id = %s",
+    ):
+        told = refused(deployed, "alice", statement, [message])
+        assert f"notification #{message} (pending) is changed by the sender, not by servers" in told, statement
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="queued pending and due at once"):
+        _queued(deployed, "alice", "hold-2", due="now() + interval '1 year'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="queued pending and due at once"):
+        _queued(deployed, "alice", "hold-3", state="sent")
+    # The sender's own work is the sender's.
+    sql(deployed, "opsdeck_worker", "UPDATE outbox SET state = 'dead', last_error = 'gave up' WHERE id = %s", [message])
+    # A retry with no event saying so is refused at commit; `opsdeck notify retry` passes.
+    told = refused(
+        deployed, "alice", "UPDATE outbox SET state = 'pending', next_attempt_at = now() WHERE id = %s", [message]
+    )
+    assert f"notification #{message} was put back in the queue without an audit event saying so" in told
+    code, _, err = as_role("alice", "notify", "retry", str(message))
+    assert code == 0, err
+    with psycopg.connect(deployed.libpq("alice")) as conn:
+        row = conn.execute("SELECT state FROM outbox WHERE id = %s", [message]).fetchone()
+    assert row is not None and row[0] == "pending"
+    _verified(as_role)

@@ -30,7 +30,7 @@ def start(url: str, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OPSDECK_DB": url, "OPSDECK_CONFIG": str(tmp_path / "none.toml")}
     log = (tmp_path / "receiver.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "opsdeck.tui.cli", "receive", "--listen", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "opsdeck.cli", "receive", "--listen", f"127.0.0.1:{port}"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

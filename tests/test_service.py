@@ -19,6 +19,9 @@ from opsdeck.backend.store import Store
 from .conftest import FakeClock
 from .records import RECORD
 
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 As = Callable[[str], Service]
 
 

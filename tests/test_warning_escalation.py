@@ -27,6 +27,9 @@ from opsdeck.backend.store import Store
 from .conftest import FakeClock
 from .test_notify import Receiver, configure, receiver, sender  # noqa: F401  (receiver: the fixture)
 
+# Also with database roles on, each write as its actor's role (tests/pg_roles_mode.py).
+pytestmark = pytest.mark.pg_roles
+
 WORKER = "worker:test"
 
 

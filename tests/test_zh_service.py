@@ -65,7 +65,8 @@ def test_inputs_and_lookups_are_refused_in_chinese(as_: As, in_chinese: None) ->
         as_("servers").close(incident_id)
     assert str(error.value) == (
         f"#{incident_id} 无法关闭：尚未解决、没有类别、没有级别"
-        " — 请先解决并定类定级，或用 --false-alarm --reason R 或 --duplicate-of ID 关闭"
+        f" — 请先 opsdeck incident resolve {incident_id} --resolution TEXT; opsdeck incident classify {incident_id}"
+        " --category C --level L；或用 --false-alarm --reason R 或 --duplicate-of ID 关闭"
     )
 
 
@@ -75,7 +76,8 @@ def test_the_same_refusals_stay_english_in_english(as_: As) -> None:
         as_("servers").close(incident_id)
     assert str(error.value) == (
         f"#{incident_id} cannot be closed: it is not resolved and it has no category and it has no level"
-        " — resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID"
+        f" — first opsdeck incident resolve {incident_id} --resolution TEXT; opsdeck incident classify {incident_id}"
+        " --category C --level L; or close it with --false-alarm --reason R or --duplicate-of ID"
     )
 
 

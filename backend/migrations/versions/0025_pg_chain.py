@@ -8,8 +8,11 @@ Nothing changes in the tables. On a PostgreSQL store whose database roles are on
 upgrade's own step after every revision (backend/schema.py: pg_roles.after_upgrade)
 recreates the check functions and puts the new ones on the tables: an inserted audit
 event must extend its chain's head with the recipe's hash (backend/pg_chain.py), the
-server moves the head, and people may only append to the audit trail and the change
-feed, not update them. This revision exists so that `opsdeck db upgrade` runs that step.
+server moves the head, people may only append to the audit trail and the change feed,
+not update them, and a person's role leaves the outbox to the sender except for a retry
+(backend/pg_outbox.py). This revision exists so that `opsdeck db upgrade` runs that
+step; a store that reached it before the outbox checks existed gets them from `opsdeck
+db roles init`, run again.
 """
 
 from __future__ import annotations

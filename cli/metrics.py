@@ -7,30 +7,30 @@ node_exporter never reads half a file. The metrics: backend/metrics.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
+from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
-    from opsdeck.tui.cli_context import Context
+    from opsdeck.cli.context import Context
 
 TEXTFILE = "opsdeck.prom"
 
 
-def add_parsers(b: Any, top: Any) -> None:
-    """The command's arguments (`b` is cli._Builder, `top` the subcommands)."""
-    help_text = _("opsdeck's state as Prometheus metrics (printed, or a textfile for node_exporter)")
-    p = top.add_parser("metrics", help=help_text, description=help_text, parents=[b.common])
-    p.add_argument(
-        "--textfile",
-        metavar="DIR",
-        help=_("write DIR/opsdeck.prom atomically for node_exporter's textfile collector"),
-    )
-
-
+@command(
+    "metrics",
+    json=False,
+    args=(
+        arg(
+            "--textfile",
+            metavar="DIR",
+            help=N_("write DIR/opsdeck.prom atomically for node_exporter's textfile collector"),
+        ),
+    ),
+)
 def metrics(ctx: Context) -> int:
     from prometheus_client import generate_latest, write_to_textfile
 
@@ -86,8 +86,3 @@ def serve(store: Any, listen: str) -> None:
             ),
             _("give a free port, or stop what uses it"),
         ) from None
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {("metrics", None): metrics}
-
-__all__ = ["HANDLERS", "add_parsers", "serve"]

@@ -5,23 +5,35 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from opsdeck.backend.board_text import render_board
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.handover_lines import open_warning_lines
+from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_countdown,
     format_local,
+    parse_duration,
     rfc3339,
 )
-from opsdeck.tui.cli_context import Context, _width, emit_json
-from opsdeck.tui.incident_commands import _print_board
-from opsdeck.tui.runtime_commands import _spool
+from opsdeck.cli.argtypes import seconds
+from opsdeck.cli.context import Context
+from opsdeck.cli.logfile import log_to_file
+from opsdeck.cli.output import emit_json, term_width
+from opsdeck.cli.registry import arg, command
+from opsdeck.cli.runtime import _spool
+
+
+def _print_board(ctx: Context, title: str = "") -> None:
+    with ctx.store.read() as session:
+        sys.stdout.write(render_board(session, ctx.store.clock(), ctx.zone, width=term_width(), title=title))
 
 
 def dashboard(ctx: Context, *, demo: bool) -> int:
@@ -56,48 +68,11 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
             background.append(Background("opsdeck-worker", _embedded_worker(store, spool)))
     # the keymap and the theme are refused here, before any thread starts
     app = build_app(ctx.config, store, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
-    _log_to_file()
+    log_to_file()
     for item in background:
         item.start()
     app.run()
     return 0
-
-
-def _log_to_file() -> None:
-    """The screen is the terminal: log lines go to a file, never to stderr (Textual draws there)."""
-    import logging
-
-    root = logging.getLogger("opsdeck")
-    root.handlers[:] = [_log_file_handler()]
-    root.setLevel(logging.INFO)
-    root.propagate = False
-
-
-def _log_beside_the_dashboard() -> None:
-    """A one-shot command's log lines (a refusal's access-log line) go to the dashboard's
-    log file: the user already reads the refusal as the error, not twice on stderr."""
-    import logging
-
-    logger = logging.getLogger("opsdeck")
-    if not logger.handlers:
-        logger.addHandler(_log_file_handler())
-
-
-def _log_file_handler() -> Any:
-    """The log file in the user's log folder; with no writable folder, nowhere (a command
-    does not fail for want of its log)."""
-    import logging
-
-    import platformdirs
-
-    folder = Path(platformdirs.user_log_dir("opsdeck"))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(folder / "opsdeck.log", encoding="utf-8", delay=True)
-    except OSError:
-        return logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-    return handler
 
 
 def _embedded_worker(store: Any, spool: Any) -> Any:
@@ -109,6 +84,22 @@ def _embedded_worker(store: Any, spool: Any) -> Any:
     return run
 
 
+@command(
+    "wall",
+    json=False,
+    draws=True,
+    logs=True,
+    args=(
+        arg("--no-bell", action="store_true", help=N_("flash only; never ring the terminal bell")),
+        arg(
+            "--page-seconds",
+            type=seconds(2, 86400),
+            default=10.0,
+            metavar="S",
+            help=N_("turn pages every S s (default 10)"),
+        ),
+    ),
+)
 def wall(ctx: Context) -> int:
     """The wall: a viewer whatever the login, no embedded worker, no prompts."""
     from opsdeck.tui.app import build_app
@@ -126,11 +117,22 @@ def wall(ctx: Context) -> int:
         bell=ctx.config.bell and not ctx.args.no_bell,
         page_seconds=ctx.args.page_seconds,
     )
-    _log_to_file()
+    log_to_file()
     app.run()
     return 0
 
 
+@command(
+    "serve",
+    json=False,
+    draws=True,
+    logs=True,
+    args=(
+        arg("--host", default="127.0.0.1", help=N_("the address to listen on (default 127.0.0.1: this host only)")),
+        arg("--port", type=int, default=8000, help=N_("the port (default 8000)")),
+        arg("--public-url", metavar="URL", help=N_("the URL browsers use, when behind a reverse proxy")),
+    ),
+)
 def serve(ctx: Context) -> int:
     """`opsdeck wall` in a browser: textual-serve starts one wall per browser session."""
     try:
@@ -140,7 +142,7 @@ def serve(ctx: Context) -> int:
             "no_textual_serve", _("textual-serve is not installed"), "pip install 'opsdeck[serve]'"
         ) from None
     a = ctx.args
-    command = [sys.executable, "-m", "opsdeck.tui.cli", "--db", ctx.config.db, "wall", "--no-bell"]
+    command = [sys.executable, "-m", "opsdeck.cli", "--db", ctx.config.db, "wall", "--no-bell"]
     if not (1 <= a.port <= 65535):
         raise InvalidInput(
             "bad_port", _("--port {port} is not a port").format(port=a.port), _("give 1-65535, e.g. --port 8000")
@@ -180,6 +182,10 @@ def _listenable(host: str, port: int) -> None:
             ) from None
 
 
+@command(
+    "board",
+    args=(arg("--at", metavar="TIME", help=N_("replay the board at TIME (08:30, -2h, 2026-11-28T08:30:00+08:00)")),),
+)
 def board_cmd(ctx: Context) -> int:
     """The board as text; `--at` replays it from the audit trail (backend/replay.py)."""
     from opsdeck.backend.board_text import render_replay
@@ -201,9 +207,7 @@ def board_cmd(ctx: Context) -> int:
     if ctx.args.json:
         emit_json({"at": rfc3339(at), "incidents": rows, "on_duty": on_duty, "warnings": warned})
     else:
-        from opsdeck.tui.warning_commands import open_warning_lines
-
-        sys.stdout.write(render_replay(rows, at, ctx.zone, width=_width()))
+        sys.stdout.write(render_replay(rows, at, ctx.zone, width=term_width()))
         for line, _style in open_warning_lines(warned):
             print(line)
         named = [f"{e['duty']}: {clean(e['login'])}" for e in on_duty if e["login"]]
@@ -211,14 +215,23 @@ def board_cmd(ctx: Context) -> int:
     return 0
 
 
-def handover(ctx: Context) -> int:
-    from opsdeck.backend.handover import handover as build
-    from opsdeck.backend.timeutil import parse_duration
-
+def _shift_length(text: str) -> timedelta:
     try:
-        since = parse_duration(ctx.args.since)
+        return parse_duration(text)
     except TimeFormatError as error:
         raise InvalidInput("bad_duration", f"--since: {error}", _("e.g. --since 8h or 12h")) from None
+
+
+@command(
+    "handover",
+    args=(
+        arg("--since", default="8h", type=_shift_length, metavar="DURATION", help=N_("breaches since (default 8h)")),
+    ),
+)
+def handover(ctx: Context) -> int:
+    from opsdeck.backend.handover import handover as build
+
+    since = ctx.args.since
     now = ctx.store.clock()
     with ctx.store.read() as session:
         data = build(session, now, since, ctx.zone)
@@ -253,15 +266,16 @@ def handover(ctx: Context) -> int:
         _("{name} until {until}").format(name=clean(p["name"]), until=p["until"]) for p in data["silenced_probes"]
     )
     print(_("Silenced probes: {names}").format(names=silenced or _("none")))
-    from opsdeck.tui.schedule_commands import print_coverage  # the duty schedule's gaps ahead
+    from opsdeck.cli.schedule import print_coverage  # the duty schedule's gaps ahead
 
     print_coverage(ctx, data["coverage"])
-    from opsdeck.tui.warning_commands import print_open_warnings  # warnings (预警) still open
+    from opsdeck.cli.warning import print_open_warnings  # warnings (预警) still open
 
     print_open_warnings(ctx, data)
     return 0
 
 
+@command("demo", json=False)  # seeds a fresh temporary store of its own
 def demo(ctx: Context) -> int:
     from opsdeck.backend.demo import open_demo_store
 

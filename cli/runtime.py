@@ -10,13 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
-from opsdeck.tui import (
-    metrics_command,
+from opsdeck.backend.i18n import N_, _
+from opsdeck.cli import metrics
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import emit_json
+from opsdeck.cli.receive import receive_settings
+from opsdeck.cli.registry import SYSTEM, arg, command
+
+
+@command(
+    "escalate",
+    writes=SYSTEM,
+    args=(arg("--once", action="store_true", help=N_("one sweep, then exit (the default)")),),
 )
-from opsdeck.tui.cli_context import Context, emit_json
-
-
 def escalate(ctx: Context) -> int:
     from opsdeck.backend import escalation, schedule_notice, warning_escalation
     from opsdeck.backend.store import worker_actor
@@ -51,6 +57,27 @@ def escalate(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "worker",
+    writes=SYSTEM,
+    json=False,
+    logs=True,
+    args=(
+        arg("--interval", type=float, default=1.0, metavar="S", help=N_("seconds between sweeps (default 1)")),
+        arg(
+            "--duties",
+            default="escalate,ingest,probes,http,notify,maintain",
+            metavar="LIST",
+            help=N_("comma-separated duties (default: all of escalate,ingest,probes,http,notify,maintain)"),
+        ),
+        arg("--spool", metavar="DIR", help=N_("the spool probes write into (default: config spool)")),
+        arg(
+            "--metrics-listen",
+            metavar="HOST:PORT",
+            help=N_("serve Prometheus metrics at http://HOST:PORT/metrics (default: not served)"),
+        ),
+    ),
+)
 def worker(ctx: Context) -> int:
     import logging
     import signal
@@ -75,7 +102,7 @@ def worker(ctx: Context) -> int:
         signal.signal(sig, lambda *_unused: stop.set())
     spool = _spool(ctx) if "ingest" in duties else None
     if ctx.args.metrics_listen:
-        metrics_command.serve(ctx.store, ctx.args.metrics_listen)
+        metrics.serve(ctx.store, ctx.args.metrics_listen)
     standard_worker(
         ctx.store,
         duties=duties,
@@ -91,8 +118,6 @@ def worker(ctx: Context) -> int:
 
 def _receive(ctx: Context) -> Any:
     """The worker's receiver, when `[receive] listen` is set (`opsdeck receive` otherwise)."""
-    from opsdeck.tui.receive_commands import receive_settings
-
     return receive_settings(ctx, None) if ctx.config.receive_listen else None
 
 
@@ -134,6 +159,17 @@ def _spool(ctx: Context) -> Any:
     return SpoolSettings(Path(path).expanduser(), encoding=encoding, group=group)
 
 
+@command(
+    "ingest",
+    writes=SYSTEM,
+    example=("--once",),
+    logs=True,
+    args=(
+        arg("--spool", metavar="DIR", help=N_("the spool (default: config spool)")),
+        arg("--once", action="store_true", help=N_("one scan, print the counts, exit")),
+        arg("--encoding", metavar="E", help=N_("text encoding of probe files (default: config spool_encoding)")),
+    ),
+)
 def ingest(ctx: Context) -> int:
     from opsdeck.backend.ingest import Ingester
 

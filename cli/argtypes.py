@@ -11,13 +11,14 @@ import argparse
 import math
 from collections.abc import Callable
 
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import _, lookup
 
 MAX_ID = 2**63 - 1  # the store's integers
 
 
 def whole_number(low: int, high: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number from `low` to `high` (the store's integers, a port)."""
+    """An argparse type: a whole number from `low` to `high` (the store's integers, a port);
+    `what` is marked with N_() and looked up when a value is refused."""
 
     def parse(text: str) -> int:
         try:
@@ -27,7 +28,7 @@ def whole_number(low: int, high: int, what: str) -> Callable[[str], int]:
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(
                 _("{text!r} is not {what} (a whole number from {low} to {high})").format(
-                    text=text, what=what, low=low, high=high
+                    text=text, what=lookup(what), low=low, high=high
                 )
             )
         return value

@@ -8,15 +8,28 @@ import sys
 from pathlib import Path
 
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     rfc3339,
 )
-from opsdeck.tui.cli_context import Context, emit_json
-from opsdeck.tui.incident_commands import _incident_out
+from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.context import Context
+from opsdeck.cli.incident import IF_VERSION, _incident_out
+from opsdeck.cli.output import emit_json
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
+@command(
+    "report",
+    "show",
+    N_("the filed record, or a draft from the stored facts and the audit trail"),
+    example=("{id}",),
+    args=(
+        arg("id", type=incident_id),
+        arg("--format", choices=["md", "json"], default="md", help=N_("Markdown (default) or JSON")),
+    ),
+)
 def report_show(ctx: Context) -> int:
     from opsdeck.backend import drafts, record
     from opsdeck.backend.models import Incident
@@ -51,6 +64,17 @@ def report_show(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "report",
+    "edit",
+    N_("write the stored draft (in $EDITOR, or from FILE) without filing it"),
+    writes=MEMBER,
+    example=("{id}", "--from", "{tmp}/record.md"),
+    args=(
+        arg("id", type=incident_id),
+        arg("--from", dest="source", metavar="FILE", help=N_("the draft's text, UTF-8 (- reads standard input)")),
+    ),
+)
 def report_edit(ctx: Context) -> int:
     """The stored draft, written in $EDITOR (or taken from --from) and saved, not filed."""
     from opsdeck.backend import drafts, record
@@ -84,6 +108,18 @@ def report_edit(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "report",
+    "file",
+    N_("file the record (from FILE, or the draft edited in $EDITOR) and close the incident"),
+    writes=MEMBER,
+    example=("{id}", "--from", "{tmp}/record.md"),
+    args=(
+        arg("id", type=incident_id),
+        arg("--from", dest="source", metavar="FILE", help=N_("the record's text, UTF-8 (- reads standard input)")),
+        IF_VERSION,
+    ),
+)
 def report_file(ctx: Context) -> int:
     a = ctx.args
     kept: Path | None = None

@@ -7,24 +7,35 @@ from pathlib import Path
 from opsdeck.backend import config as config_mod
 from opsdeck.backend import identity, pg_roles, words
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.schema import current_revision, head_revision, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
-from opsdeck.tui.cli_context import Context, _applied, _ljust, _policy_version, emit_json
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import applied, emit_json, ljust, policy_version
+from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command
 
 
+@command(
+    "policy",
+    "apply",
+    N_("validate FILE (TOML) and store it as a new policy version (leads)"),
+    writes=MEMBER,
+    example=("policy.toml",),
+    args=(arg("file"),),
+)
 def policy_apply(ctx: Context) -> int:
-    return _applied(ctx, _policy_version, ctx.service.apply_policy(Path(ctx.args.file)))
+    return applied(ctx, policy_version, ctx.service.apply_policy(Path(ctx.args.file)))
 
 
+@command("policy", "show", N_("the current policy"))
 def policy_show(ctx: Context) -> int:
     with ctx.store.read() as session:
         policy = Service._policy(session)
     if ctx.args.json:
         emit_json({"version": policy.version, **policy.document})
         return 0
-    print(_policy_version(policy.version))
+    print(policy_version(policy.version))
     for category, body in policy.document["playbooks"].items():
         print("\n" + _("{category}:").format(category=words.category(category)))
         for step in body["steps"]:
@@ -33,36 +44,16 @@ def policy_show(ctx: Context) -> int:
     return 0
 
 
-def db_backup(ctx: Context) -> int:
-    path = ctx.store.path
-    if path is None:
-        raise InvalidInput(
-            "not_sqlite",
-            _("db backup copies SQLite stores"),
-            _("for PostgreSQL use pg_dump (it takes a consistent snapshot too)"),
-        )
-    progress = Progress(_("backing up"))
-    sqlite_backup(path, Path(ctx.args.dest), progress)
-    progress.done()
-    if ctx.args.json:
-        emit_json({"source": str(path), "backup": ctx.args.dest})
-    else:
-        print(_("backed up {path} to {dest}").format(path=path, dest=ctx.args.dest))
-    return 0
-
-
-def db_upgrade(ctx: Context) -> int:
-    before, after = upgrade_store(ctx.config.db)
-    if ctx.args.json:
-        emit_json({"from": before, "to": after})
-    else:
-        if before != after:
-            print(_("schema {before} -> {after}").format(before=before or _("(empty)"), after=after))
-        else:
-            print(_("schema {version}: up to date").format(version=after))
-    return 0
-
-
+@command(
+    "init",
+    writes=SYSTEM,
+    example=("--system", "--dir", "{tmp}/shared", "--group", "{group}"),
+    args=(
+        arg("--system", action="store_true", required=True, help=N_("the shared store (the only kind needing init)")),
+        arg("--dir", metavar="DIR", default="/var/lib/opsdeck", help=N_("where the store and spool live")),
+        arg("--group", metavar="G", default="opsdeck", help=N_("the group of logins sharing it (default opsdeck)")),
+    ),
+)
 def init_system(ctx: Context) -> int:
     from opsdeck.backend.setup import init_system as setup
 
@@ -90,6 +81,45 @@ def init_system(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "db",
+    "backup",
+    N_("copy a SQLite store while it is in use"),
+    example=("backup.db",),  # reads the store, writes a copy elsewhere
+    args=(arg("dest"),),
+)
+def db_backup(ctx: Context) -> int:
+    path = ctx.store.path
+    if path is None:
+        raise InvalidInput(
+            "not_sqlite",
+            _("db backup copies SQLite stores"),
+            _("for PostgreSQL use pg_dump (it takes a consistent snapshot too)"),
+        )
+    progress = Progress(_("backing up"))
+    sqlite_backup(path, Path(ctx.args.dest), progress)
+    progress.done()
+    if ctx.args.json:
+        emit_json({"source": str(path), "backup": ctx.args.dest})
+    else:
+        print(_("backed up {path} to {dest}").format(path=path, dest=ctx.args.dest))
+    return 0
+
+
+@command("db", "upgrade", N_("upgrade the schema (PostgreSQL: once every host runs this version)"), writes=SYSTEM)
+def db_upgrade(ctx: Context) -> int:
+    before, after = upgrade_store(ctx.config.db)
+    if ctx.args.json:
+        emit_json({"from": before, "to": after})
+    else:
+        if before != after:
+            print(_("schema {before} -> {after}").format(before=before or _("(empty)"), after=after))
+        else:
+            print(_("schema {version}: up to date").format(version=after))
+    return 0
+
+
+@command("db", "status", N_("where the store is and its schema version"))
 def db_status(ctx: Context) -> int:
     revision = current_revision(ctx.store)
     data = {
@@ -110,10 +140,18 @@ def db_status(ctx: Context) -> int:
             "allow_as": _("allow-as"),
         }
         for key, value in data.items():
-            print(f"{_ljust(labels[key], 15)} {value}")
+            print(f"{ljust(labels[key], 15)} {value}")
     return 0
 
 
+@command(
+    "db",
+    "allow-as",
+    N_("let --as act as another login on this store (leads; audited)"),
+    writes=MEMBER,
+    example=("on",),
+    args=(arg("state", choices=("on", "off"), help=N_("on or off")),),
+)
 def db_allow_as(ctx: Context) -> int:
     on = ctx.args.state == "on"
     ctx.service.set_allow_as(on)
@@ -126,6 +164,18 @@ def db_allow_as(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "db",
+    "roles",
+    N_("PostgreSQL: a database role per person, every write checked by the server (superuser)"),
+    writes=SYSTEM,
+    example=("init",),
+    args=(
+        arg("step", choices=("init", "add", "remove"), help=N_("init, add ROLE LOGIN, or remove ROLE")),
+        arg("role", nargs="?", metavar="ROLE", help=N_("the database role (add, remove)")),
+        arg("member", nargs="?", metavar="LOGIN", help=N_("the roster login ROLE acts as (add)")),
+    ),
+)
 def db_roles(ctx: Context) -> int:
     """`db roles init|add|remove` (docs/postgres-roles.md), as a database superuser."""
     a = ctx.args
@@ -160,6 +210,7 @@ def db_roles(ctx: Context) -> int:
     return 0
 
 
+@command("db", "check", N_("PostgreSQL: who holds the owner role or write grants around the checks"))
 def db_check(ctx: Context) -> int:
     """`db check`: 0 when nobody can write around the server's checks, 1 with the findings
     (0 with a notice where roles are off: nothing to check)."""
@@ -191,6 +242,7 @@ def db_check(ctx: Context) -> int:
     return 1 if found else 0
 
 
+@command("config")
 def show_config(ctx: Context) -> int:
     from opsdeck.backend.store import parse_url
 

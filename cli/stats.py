@@ -1,57 +1,17 @@
-"""`opsdeck stats`: incidents, response times and deadline compliance for a period.
-
-Declared here in one block (arguments and handler); `cli.build_parser` and
-`commands.HANDLERS` take them from this module. Importing it stays cheap.
-"""
+"""`opsdeck stats`: incidents, response times and deadline compliance for a period."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend.domain import STATS_GROUPINGS as GROUPINGS
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
+from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
-    from opsdeck.tui.cli_context import Context
-
-
-def add_parsers(b: Any, top: Any) -> None:
-    """The command's arguments (`b` is cli._Builder, `top` the subcommands)."""
-    from opsdeck.backend.domain import STATS_GROUPINGS as GROUPINGS
-
-    p = b.leaf(top, "stats", _("incidents, response times and deadline compliance for a period"))
-    p.add_argument(
-        "--since",
-        metavar="TIME",
-        help=_(
-            "the period's start: 2026-11 (a month), 2026-W48 (a week), 2026-11-01, RFC 3339 or -30d "
-            "(default: this month's start)"
-        ),
-    )
-    p.add_argument("--until", metavar="TIME", help=_("the period's end, not included (default: now)"))
-    p.add_argument(
-        "--by",
-        choices=list(GROUPINGS),
-        help=_("one group per category, level, system, owner, the owner's duty, month or ISO week (2026-W48)"),
-    )
-    p.add_argument("--explain", action="store_true", help=_("print what each figure counts, and exit"))
-    p.add_argument("--csv", action="store_true", help=_("CSV for spreadsheets: UTF-8 with BOM, durations in minutes"))
-    p.add_argument(
-        "--lang",
-        choices=["zh_CN", "en"],
-        help=_("the text's language, and the CSV's column names (default: keys scripts read)"),
-    )
-
-
-def add_report_parsers(b: Any, rep: Any) -> None:
-    """`report month` (`rep` is the report group's subcommands)."""
-    p = b.leaf(rep, "month", _("the monthly report for leadership (月度报告): totals, trend, breaches, open items"))
-    p.add_argument("month", help=_("the month, like 2026-11 (in the center's time zone)"))
-    p.add_argument("--format", choices=["md", "html"], default="md", help=_("Markdown (default) or an HTML page"))
-    p.add_argument("--lang", choices=["zh_CN", "en"], help=_("the report's language (default: the one chosen)"))
-    p.add_argument("--output", metavar="FILE", help=_("write it to FILE instead of standard output"))
+    from opsdeck.cli.context import Context
 
 
 def period_time(text: str, now: datetime, zone: tzinfo) -> datetime:
@@ -61,10 +21,36 @@ def period_time(text: str, now: datetime, zone: tzinfo) -> datetime:
     return parse_time(text, now, zone)
 
 
+@command(
+    "stats",
+    args=(
+        arg(
+            "--since",
+            metavar="TIME",
+            help=N_(
+                "the period's start: 2026-11 (a month), 2026-W48 (a week), 2026-11-01, RFC 3339 or -30d "
+                "(default: this month's start)"
+            ),
+        ),
+        arg("--until", metavar="TIME", help=N_("the period's end, not included (default: now)")),
+        arg(
+            "--by",
+            choices=list(GROUPINGS),
+            help=N_("one group per category, level, system, owner, the owner's duty, month or ISO week (2026-W48)"),
+        ),
+        arg("--explain", action="store_true", help=N_("print what each figure counts, and exit")),
+        arg("--csv", action="store_true", help=N_("CSV for spreadsheets: UTF-8 with BOM, durations in minutes")),
+        arg(
+            "--lang",
+            choices=["zh_CN", "en"],
+            help=N_("the text's language, and the CSV's column names (default: keys scripts read)"),
+        ),
+    ),
+)
 def stats(ctx: Context) -> int:
     from opsdeck.backend import stats as figures_of
     from opsdeck.backend.timeutil import TimeFormatError, rfc3339
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if getattr(a, "lang", None):
@@ -192,7 +178,7 @@ def write_csv(rows: list[list[str]]) -> None:
     import csv
     import io
 
-    from opsdeck.tui.cli_context import write_bytes
+    from opsdeck.cli.output import write_bytes
 
     text = io.StringIO()
     csv.writer(text).writerows(rows)
@@ -289,6 +275,18 @@ def _more(group: dict[str, Any]) -> list[str]:
     return lines
 
 
+@command(
+    "report",
+    "month",
+    N_("the monthly report for leadership (月度报告): totals, trend, breaches, open items"),
+    example=("2026-11",),
+    args=(
+        arg("month", help=N_("the month, like 2026-11 (in the center's time zone)")),
+        arg("--format", choices=["md", "html"], default="md", help=N_("Markdown (default) or an HTML page")),
+        arg("--lang", choices=["zh_CN", "en"], help=N_("the report's language (default: the one chosen)")),
+        arg("--output", metavar="FILE", help=N_("write it to FILE instead of standard output")),
+    ),
+)
 def report_month(ctx: Context) -> int:
     from pathlib import Path
 
@@ -337,11 +335,3 @@ def report_month(ctx: Context) -> int:
             _("give a path in a folder you can write to"),
         ) from None
     return 0
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
-    ("stats", None): stats,
-    ("report", "month"): report_month,
-}
-
-__all__ = ["HANDLERS", "add_parsers"]

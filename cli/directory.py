@@ -6,10 +6,12 @@ from pathlib import Path
 
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.sanitize import clean
-from opsdeck.tui.cli_context import Context, emit_json
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import emit_json
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
 def _directory(kind: str) -> str:
@@ -70,3 +72,34 @@ def roster_duty(ctx: Context) -> int:
         said = _("{login} is on duty") if member.on_duty else _("{login} is off duty")
         print(said.format(login=member.login))
     return 0
+
+
+# The three directories, in `opsdeck --help` order: (kind, import's help, list's help).
+for _kind, _adds, _lists in (
+    (
+        "roster",
+        N_("add or update the emergency group from a TOML, JSON or CSV file (leads)"),
+        N_("list the emergency group"),
+    ),
+    (
+        "contacts",
+        N_("add or update people told or escalated to from a TOML, JSON or CSV file (leads)"),
+        N_("list people told or escalated to"),
+    ),
+    (
+        "systems",
+        N_("add or update the system catalog from a TOML, JSON or CSV file (leads)"),
+        N_("list the system catalog"),
+    ),
+):
+    command(_kind, "import", _adds, writes=MEMBER, example=(f"{_kind}.toml",), args=(arg("file"),))(directory_import)
+    command(_kind, "list", _lists)(directory_list)
+    if _kind == "roster":
+        command(
+            "roster",
+            "duty",
+            N_("put LOGIN on or off duty (LOGIN themself, or a lead)"),
+            writes=MEMBER,
+            example=("servers", "on"),
+            args=(arg("login"), arg("state", choices=["on", "off"])),
+        )(roster_duty)

@@ -6,14 +6,32 @@ from datetime import datetime
 
 from opsdeck.backend import queries
 from opsdeck.backend.cells import fit
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     format_local,
 )
-from opsdeck.tui.cli_context import Context, emit_json
+from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import emit_json
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
+@command(
+    "calls",
+    "add",
+    N_("log a call about incident ID (as it comes in, or later from the paper log: --at)"),
+    writes=MEMBER,
+    example=("{id}", "--caller", "x", "--contact", "555 0100", "--need", "n"),
+    args=(
+        arg("id", type=incident_id),
+        arg("--caller", required=True, metavar="NAME"),
+        arg("--contact", required=True, metavar="PHONE|EMAIL", help=N_("personal data: shown masked")),
+        arg("--need", required=True, metavar="TEXT", help=N_("what the caller needed")),
+        arg("--callback", action="store_true", help=N_("a call-back is owed after recovery")),
+        arg("--at", metavar="TIME", help=N_("when the call came in (09:40, -20m, ...); default now")),
+    ),
+)
 def calls_add(ctx: Context) -> int:
     a = ctx.args
     call = ctx.service.add_call(
@@ -27,6 +45,16 @@ def calls_add(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "calls",
+    "list",
+    N_("the calls (of incident ID), contacts masked"),
+    args=(
+        arg("id", nargs="?", type=incident_id),
+        arg("--owed", action="store_true", help=N_("only call-backs still owed: the worklist after recovery")),
+        arg("--unmask", action="store_true", help=N_("show contacts whole (roster members; audited)")),
+    ),
+)
 def calls_list(ctx: Context) -> int:
     from opsdeck.backend.calls import calls
 
@@ -58,6 +86,14 @@ def calls_list(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "calls",
+    "done",
+    N_("the call-back owed on call CALL is made"),
+    writes=MEMBER,
+    example=("1",),
+    args=(arg("call", type=incident_id, metavar="CALL"), arg("--note", metavar="T")),
+)
 def calls_done(ctx: Context) -> int:
     call = ctx.service.called_back(ctx.args.call, note=ctx.args.note)
     if ctx.args.json:

@@ -7,18 +7,19 @@ from datetime import timedelta
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_age,
 )
-from opsdeck.tui import (
-    receive_commands,
-)
-from opsdeck.tui.cli_context import Context, _ljust, _width, emit_json
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import emit_json, ljust, term_width
+from opsdeck.cli.receive import mirror_silence
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
+@command("probe", "list", N_("every probe with its state, age and last output"))
 def probe_list(ctx: Context) -> int:
     from opsdeck.backend.ingest import spool_summary
 
@@ -36,7 +37,7 @@ def probe_list(ctx: Context) -> int:
         )
         age = format_age(row["age_s"]) if row["age_s"] is not None else "-"
         output = clean(row["output"]).split("  ")[0]
-        print(f"{fit(state, 16)} {fit(clean(row['name']), 28)} {fit(age, 7)} {fit(output, max(10, _width() - 55))}")
+        print(f"{fit(state, 16)} {fit(clean(row['name']), 28)} {fit(age, 7)} {fit(output, max(10, term_width() - 55))}")
     if not rows:
         print(_("(no probes yet: results written into the spool create them)"))
     summary = spool_summary(ctx.store)
@@ -48,6 +49,7 @@ def probe_list(ctx: Context) -> int:
     return 0
 
 
+@command("probe", "show", N_("one probe with its recent results"), example=("web01-load",), args=(arg("name"),))
 def probe_show(ctx: Context) -> int:
     with ctx.store.read() as session:
         results = queries.probe_results(session, ctx.args.name)
@@ -68,13 +70,26 @@ def probe_show(ctx: Context) -> int:
     }
     for key, label in labels.items():
         value = words.probe_state(row[key]) if key == "state" else row[key]
-        print(f"  {_ljust(label, 16)} {clean(str(value))}")
+        print(f"  {ljust(label, 16)} {clean(str(value))}")
     print(f"\n{clean(row['output'], one_line=False)}\n\n{_('recent results:')}")
     for r in results:
         print(f"  {r['at']} {fit(words.probe_state(r['state']), 9)} {clean(r['output'])[:80]}")
     return 0
 
 
+@command(
+    "probe",
+    "silence",
+    N_("a maintenance window: results stored, no incident opens"),
+    writes=MEMBER,
+    example=("web01-load", "--for", "1h", "--reason", "r"),
+    args=(
+        arg("name", nargs="?", help=N_("the probe (or --system S for all of a system's probes)")),
+        arg("--system", metavar="S"),
+        arg("--for", dest="duration", required=True, metavar="DURATION", help=N_("2h, 30m, 1d; 0 lifts it")),
+        arg("--reason", required=True, metavar="R"),
+    ),
+)
 def probe_silence(ctx: Context) -> int:
     from opsdeck.backend.timeutil import parse_duration
 
@@ -84,7 +99,7 @@ def probe_silence(ctx: Context) -> int:
     except TimeFormatError as error:
         raise InvalidInput("bad_duration", f"--for: {error}", _("give e.g. 2h, 30m, 1d, or 0 to lift it")) from None
     names = ctx.service.silence(probe=a.name, system=a.system, duration=duration, reason=a.reason)
-    mirrored = receive_commands.mirror_silence(ctx, names, duration, a.reason)
+    mirrored = mirror_silence(ctx, names, duration, a.reason)
     if a.json:
         emit_json({"probes": names, "for_s": duration.total_seconds(), "alertmanager": mirrored})
     else:

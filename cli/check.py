@@ -12,55 +12,32 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opsdeck.backend.errors import ErrorKind, OpsdeckError
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _, lookup
 from opsdeck.backend.sanitize import clean
+from opsdeck.cli.registry import arg, command
 
 if TYPE_CHECKING:
     from opsdeck.backend.monitoring import Measure, Result
-    from opsdeck.tui.cli_context import Context
+    from opsdeck.cli.context import Context
 
 
-def _pairs() -> tuple[tuple[str, str, str], ...]:
-    return (
-        ("heartbeat", "15,60", _("seconds since a duty's holder renewed its lease")),
-        ("pending", "300,900", _("seconds the oldest undelivered notification waits")),
-        ("failed", "0,10", _("failed notifications (being retried)")),
-        ("dead", "0,0", _("dead notifications (given up on)")),
-        ("quarantined", "0,10", _("spool files quarantined in the last hour")),
-        ("unescalated", "0,0", _("breached deadlines not escalated after the grace")),
-    )
+PAIRS = (  # (option, default, what it measures)
+    ("heartbeat", "15,60", N_("seconds since a duty's holder renewed its lease")),
+    ("pending", "300,900", N_("seconds the oldest undelivered notification waits")),
+    ("failed", "0,10", N_("failed notifications (being retried)")),
+    ("dead", "0,0", N_("dead notifications (given up on)")),
+    ("quarantined", "0,10", N_("spool files quarantined in the last hour")),
+    ("unescalated", "0,0", N_("breached deadlines not escalated after the grace")),
+)
 
 
-def add_parsers(b: Any, top: Any) -> None:
-    """The command's arguments (`b` is cli._Builder, `top` the subcommands)."""
-    help_text = _("a Monitoring Plugins check: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
-    p = top.add_parser("check", help=help_text, description=help_text, parents=[b.common])
-    p.add_argument("--json", action="store_true", help=_("print JSON (the exit code stays the plugin's)"))
-    for name, default, what in _pairs():
-        p.add_argument(
-            f"--{name}",
-            type=_pair,
-            default=_pair(default),
-            metavar="WARN,CRIT",
-            help=_("{what}: warn above WARN, critical above CRIT (default {default})").format(
-                what=what, default=default
-            ),
-        )
-    p.add_argument(
-        "--escalation-grace",
-        type=_number,
-        default=120.0,
-        metavar="SECONDS",
-        help=_("a breached deadline counts once this long has passed unescalated (default 120)"),
-    )
-    p.add_argument("--spool", metavar="DIR", help=_("the spool whose quarantine/ is counted (default: the config's)"))
-    p.add_argument(
-        "--receiver",
-        metavar="HOST:PORT",
-        help=_("ask the alert receiver's /-/healthy here (default: the config's [receive] listen)"),
+def _threshold(what: str, default: str) -> Callable[[], str]:
+    """A threshold option's help, looked up when the parser is built."""
+    return lambda: _("{what}: warn above WARN, critical above CRIT (default {default})").format(
+        what=lookup(what), default=default
     )
 
 
@@ -86,20 +63,6 @@ def _pair(text: str) -> tuple[float, float]:
     return low, high
 
 
-def is_check(argv: list[str]) -> bool:
-    """The words name `check` as the command (global options with values skipped)."""
-    takes_value = {"--db", "--as"}
-    skip = False
-    for word in argv:
-        if skip:
-            skip = False
-        elif word in takes_value:
-            skip = True
-        elif not word.startswith("-"):
-            return word == "check"
-    return False
-
-
 def refused(error: BaseException) -> int:
     """The plugin's answer to a refusal before or while it ran: one status line on stdout."""
     if isinstance(error, OpsdeckError) and error.kind is ErrorKind.UNAVAILABLE:
@@ -113,9 +76,33 @@ def refused(error: BaseException) -> int:
     return code
 
 
+@command(
+    "check",
+    json=False,
+    args=(
+        arg("--json", action="store_true", help=N_("print JSON (the exit code stays the plugin's)")),
+        *(
+            arg(f"--{name}", type=_pair, default=_pair(default), metavar="WARN,CRIT", help=_threshold(what, default))
+            for name, default, what in PAIRS
+        ),
+        arg(
+            "--escalation-grace",
+            type=_number,
+            default=120.0,
+            metavar="SECONDS",
+            help=N_("a breached deadline counts once this long has passed unescalated (default 120)"),
+        ),
+        arg("--spool", metavar="DIR", help=N_("the spool whose quarantine/ is counted (default: the config's)")),
+        arg(
+            "--receiver",
+            metavar="HOST:PORT",
+            help=N_("ask the alert receiver's /-/healthy here (default: the config's [receive] listen)"),
+        ),
+    ),
+)
 def check(ctx: Context) -> int:
     from opsdeck.backend import monitoring
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     thresholds = monitoring.Thresholds(
@@ -178,8 +165,3 @@ def _perfdatum(m: Measure) -> str:
 def _line(text: str) -> str:
     """One line of plugin output: no `|` (it starts perfdata), no control characters."""
     return str(clean(" ".join(str(text).split()))).replace("|", "/")
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {("check", None): check}
-
-__all__ = ["HANDLERS", "add_parsers", "is_check", "refused"]

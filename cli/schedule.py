@@ -1,109 +1,22 @@
 """`opsdeck schedule ...`: the duty schedule (排班), rotations, overrides, swaps, who is on
-duty. Declared here in one block (arguments and handlers); `cli.build_parser` and
-`commands.HANDLERS` take them from this module. Importing it stays cheap.
+duty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
-from opsdeck.tui.argtypes import MAX_ID, whole_number
+from opsdeck.backend.handover_lines import coverage_lines
+from opsdeck.backend.i18n import N_, _
+from opsdeck.cli.argtypes import MAX_ID, whole_number
+from opsdeck.cli.registry import MEMBER, OneOf, arg, command
 
 if TYPE_CHECKING:
-    from opsdeck.tui.cli_context import Context
+    from opsdeck.cli.context import Context
 
 WEEK = timedelta(days=7)
-
-
-def add_parsers(b: Any, top: Any) -> None:
-    """The commands' arguments (`b` is cli._Builder, `top` the subcommands)."""
-    group = b.group(top, "schedule", _("the duty schedule (排班): rotations, overrides, who is on duty when"))
-    p = b.leaf(group, "who", _("who is on duty for each duty at a moment (now, or --at)"))
-    p.add_argument(
-        "--at", metavar="TIME", help=_("the moment (21:00 is the next one, 2026-12-05 20:00, +3d, RFC 3339)")
-    )
-    p.add_argument("--duty", metavar="D", help=_("only this duty"))
-    p = b.leaf(group, "show", _("the rotations and overrides in force, and who covers each duty over a range"))
-    p.add_argument("--duty", metavar="D", help=_("only this duty"))
-    p.add_argument("--from", dest="start", metavar="TIME", help=_("from (default now)"))
-    p.add_argument("--to", dest="end", metavar="TIME", help=_("until (default a week after --from)"))
-    p = b.leaf(
-        group, "gaps", _("coverage ahead: duties nobody covers, members over the policy's hours or short of rest")
-    )
-    p.add_argument("--days", type=int, metavar="N", help=_("look N days ahead (default: the policy's ahead_days, 14)"))
-    p = b.leaf(
-        group,
-        "import",
-        _("add a schedule from a TOML, CSV (排班表) or iCalendar file; again replaces what it added (leads)"),
-    )
-    p.add_argument("file")
-    p.add_argument("--duty", metavar="D", help=_("iCalendar: every event is a shift of this duty"))
-    p.add_argument("--login", metavar="LOGIN", help=_("iCalendar: every event is a shift of this member"))
-    p = b.leaf(group, "export", _("the coverage over a range as a CSV 排班表 or an iCalendar feed"), json_flag=False)
-    kind = p.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--csv", action="store_true", help=_("as CSV (what `schedule import` reads back)"))
-    kind.add_argument(
-        "--ics", action="store_true", help=_("as iCalendar: one member's (--login) or some duties' calendar")
-    )
-    p.add_argument("--login", metavar="LOGIN", help=_("--ics: only this member's time on duty"))
-    p.add_argument("--duty", metavar="D", help=_("only this duty"))
-    p.add_argument("--from", dest="start", metavar="TIME", help=_("from (default now)"))
-    p.add_argument("--to", dest="end", metavar="TIME", help=_("until (default 28 days after --from)"))
-    p.add_argument("--output", "-o", metavar="FILE", help=_("write to FILE instead of standard output"))
-    p.add_argument(
-        "--dir",
-        metavar="DIR",
-        help=_("--ics: one calendar per member (member-LOGIN.ics) and per duty (duty-DUTY.ics) in DIR"),
-    )
-    p = b.leaf(group, "rotation", _("add a rotation, or replace the one of that NAME from now on (leads)"))
-    p.add_argument("name")
-    p.add_argument("--duty", metavar="D", help=_("the duty it covers: command, web, dns, servers, telecom or lead"))
-    p.add_argument("--members", metavar="LOGIN,...", help=_("the members in turn"))
-    p.add_argument("--shift", metavar="DURATION", help=_("each member's turn: 8h, 12h, 1d, 1w"))
-    p.add_argument(
-        "--handoff",
-        metavar="TIME",
-        help=_("the first hand-off in the center's zone: 2026-12-01 09:00 (or 09:00 today)"),
-    )
-    p.add_argument(
-        "--layer",
-        type=whole_number(1, 1000, _("a layer")),
-        default=1,
-        metavar="N",
-        help=_("where layers overlap the highest wins (default 1)"),
-    )
-    p.add_argument("--days", default="", metavar="DAYS", help=_("only these weekdays: mon-fri, sat,sun"))
-    p.add_argument("--hours", default="", metavar="HH:MM-HH:MM", help=_("only these hours each day: 09:00-18:00"))
-    p.add_argument(
-        "--holidays",
-        default="any",
-        choices=["any", "only", "skip"],
-        help=_("cover holidays too, only them, or skip them"),
-    )
-    p.add_argument("--remove", action="store_true", help=_("retire the rotation from now on"))
-    p = b.leaf(group, "override", _("someone covers a duty for a time range, or remove an override (ID)"))
-    p.add_argument("op", choices=["add", "remove"])
-    p.add_argument(
-        "id",
-        nargs="?",
-        type=whole_number(1, MAX_ID, _("an id")),
-        help=_("the override or swap to remove (ids in `schedule show`)"),
-    )
-    p.add_argument("--duty", metavar="D")
-    p.add_argument("--login", metavar="LOGIN", help=_("who covers (default you)"))
-    p.add_argument("--from", dest="start", metavar="TIME", help=_("from (default now; 20:00 is the next one)"))
-    p.add_argument("--to", dest="end", metavar="TIME", help=_("until (08:00 is the next one after --from)"))
-    p.add_argument("--note", default="", metavar="TEXT")
-    p = b.leaf(group, "swap", _("two members trade their scheduled time on a duty within a range"))
-    p.add_argument("first", metavar="LOGIN")
-    p.add_argument("second", metavar="LOGIN")
-    p.add_argument("--duty", metavar="D", required=True)
-    p.add_argument("--from", dest="start", metavar="TIME", required=True)
-    p.add_argument("--to", dest="end", metavar="TIME", required=True)
 
 
 def _when(ctx: Context, text: str | None, what: str, *, after: datetime | None = None) -> datetime | None:
@@ -143,10 +56,19 @@ def _duties(ctx: Context) -> tuple[str, ...]:
     return (check_duty(ctx.args.duty),) if ctx.args.duty else DUTIES
 
 
+@command(
+    "schedule",
+    "who",
+    N_("who is on duty for each duty at a moment (now, or --at)"),
+    args=(
+        arg("--at", metavar="TIME", help=N_("the moment (21:00 is the next one, 2026-12-05 20:00, +3d, RFC 3339)")),
+        arg("--duty", metavar="D", help=N_("only this duty")),
+    ),
+)
 def who(ctx: Context) -> int:
     from opsdeck.backend.cells import fit
     from opsdeck.backend.sanitize import clean
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     duties = _duties(ctx)
     sched, now = _load(ctx)
@@ -166,11 +88,21 @@ def who(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "schedule",
+    "show",
+    N_("the rotations and overrides in force, and who covers each duty over a range"),
+    args=(
+        arg("--duty", metavar="D", help=N_("only this duty")),
+        arg("--from", dest="start", metavar="TIME", help=N_("from (default now)")),
+        arg("--to", dest="end", metavar="TIME", help=N_("until (default a week after --from)")),
+    ),
+)
 def show(ctx: Context) -> int:
     from opsdeck.backend.cells import fit
     from opsdeck.backend.sanitize import clean
     from opsdeck.backend.timeutil import rfc3339
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     duties = _duties(ctx)
     sched, now = _load(ctx)
@@ -268,9 +200,15 @@ def show(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "schedule",
+    "gaps",
+    N_("coverage ahead: duties nobody covers, members over the policy's hours or short of rest"),
+    args=(arg("--days", type=int, metavar="N", help=N_("look N days ahead (default: the policy's ahead_days, 14)")),),
+)
 def gaps(ctx: Context) -> int:
     from opsdeck.backend.schedule_views import coverage_ahead
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     days = ctx.args.days
     if days is not None and not 1 <= days <= 92:
@@ -287,41 +225,29 @@ def gaps(ctx: Context) -> int:
     return 0
 
 
-def coverage_lines(data: dict[str, Any], zone: Any) -> list[tuple[str, str]]:
-    """The coverage section as (line, style): for the handover (text and screen) and `gaps`."""
-    from opsdeck.backend.sanitize import clean
-
-    if not data.get("planned"):
-        return []
-
-    def local(text: str) -> str:
-        return datetime.fromisoformat(text).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    lines = [("", ""), (_("Coverage gaps ahead ({count}):").format(count=len(data["gaps"])), "bold")]
-    for g in data["gaps"]:
-        lines.append((f"  {g['duty']:<9} {local(g['from'])} → {local(g['until'])}  " + _("nobody on duty"), "bold red"))
-    lines.append((_("Overloads ahead ({count}):").format(count=len(data["overloads"])), "bold"))
-    for o in data["overloads"]:
-        what = (
-            _("{hours} h planned that week").format(hours=o["hours"])
-            if o["kind"] == "week_hours"
-            else _("only {hours} h of rest").format(hours=o["hours"])
-        )
-        lines.append((f"  {clean(o['login']):<12} {local(o['from'])} → {local(o['until'])}  {what}", "yellow"))
-    return lines
-
-
 def print_coverage(ctx: Context, data: dict[str, Any]) -> None:
     for line, _style in coverage_lines(data, ctx.zone):
         print(line)
 
 
+@command(
+    "schedule",
+    "import",
+    N_("add a schedule from a TOML, CSV (排班表) or iCalendar file; again replaces what it added (leads)"),
+    writes=MEMBER,
+    example=("schedule.csv",),
+    args=(
+        arg("file"),
+        arg("--duty", metavar="D", help=N_("iCalendar: every event is a shift of this duty")),
+        arg("--login", metavar="LOGIN", help=N_("iCalendar: every event is a shift of this member")),
+    ),
+)
 def import_file(ctx: Context) -> int:
     from pathlib import Path
 
     from opsdeck.backend import schedule_import
     from opsdeck.backend.schedule_edit import zone_name
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     path = Path(ctx.args.file)
     parsed = schedule_import.parse_file(
@@ -344,6 +270,36 @@ def import_file(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "schedule",
+    "export",
+    N_("the coverage over a range as a CSV 排班表 or an iCalendar feed"),
+    example=("--csv",),
+    json=False,
+    args=(
+        OneOf(
+            (
+                arg("--csv", action="store_true", help=N_("as CSV (what `schedule import` reads back)")),
+                arg(
+                    "--ics",
+                    action="store_true",
+                    help=N_("as iCalendar: one member's (--login) or some duties' calendar"),
+                ),
+            ),
+            required=True,
+        ),
+        arg("--login", metavar="LOGIN", help=N_("--ics: only this member's time on duty")),
+        arg("--duty", metavar="D", help=N_("only this duty")),
+        arg("--from", dest="start", metavar="TIME", help=N_("from (default now)")),
+        arg("--to", dest="end", metavar="TIME", help=N_("until (default 28 days after --from)")),
+        arg("--output", "-o", metavar="FILE", help=N_("write to FILE instead of standard output")),
+        arg(
+            "--dir",
+            metavar="DIR",
+            help=N_("--ics: one calendar per member (member-LOGIN.ics) and per duty (duty-DUTY.ics) in DIR"),
+        ),
+    ),
+)
 def export(ctx: Context) -> int:
     from pathlib import Path
 
@@ -378,7 +334,7 @@ def export(ctx: Context) -> int:
                 _("give a file in a folder you can write"),
             ) from None
     else:
-        from opsdeck.tui.cli_context import write_bytes
+        from opsdeck.cli.output import write_bytes
 
         write_bytes(data)
     return 0
@@ -417,10 +373,44 @@ def _export_dir(ctx: Context, now: datetime, start: datetime, end: datetime, dut
     return 0
 
 
+@command(
+    "schedule",
+    "rotation",
+    N_("add a rotation, or replace the one of that NAME from now on (leads)"),
+    writes=MEMBER,
+    example=("dns-week", "--duty", "dns", "--members", "dns", "--shift", "1w", "--handoff", "09:00"),
+    args=(
+        arg("name"),
+        arg("--duty", metavar="D", help=N_("the duty it covers: command, web, dns, servers, telecom or lead")),
+        arg("--members", metavar="LOGIN,...", help=N_("the members in turn")),
+        arg("--shift", metavar="DURATION", help=N_("each member's turn: 8h, 12h, 1d, 1w")),
+        arg(
+            "--handoff",
+            metavar="TIME",
+            help=N_("the first hand-off in the center's zone: 2026-12-01 09:00 (or 09:00 today)"),
+        ),
+        arg(
+            "--layer",
+            type=whole_number(1, 1000, N_("a layer")),
+            default=1,
+            metavar="N",
+            help=N_("where layers overlap the highest wins (default 1)"),
+        ),
+        arg("--days", default="", metavar="DAYS", help=N_("only these weekdays: mon-fri, sat,sun")),
+        arg("--hours", default="", metavar="HH:MM-HH:MM", help=N_("only these hours each day: 09:00-18:00")),
+        arg(
+            "--holidays",
+            default="any",
+            choices=["any", "only", "skip"],
+            help=N_("cover holidays too, only them, or skip them"),
+        ),
+        arg("--remove", action="store_true", help=N_("retire the rotation from now on")),
+    ),
+)
 def rotation(ctx: Context) -> int:
     from opsdeck.backend import schedule_edit
     from opsdeck.backend.timeutil import TimeFormatError, parse_duration
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if a.remove:
@@ -494,9 +484,30 @@ def _handoff(text: str, ctx: Context, zone: str) -> datetime:
     return value
 
 
+@command(
+    "schedule",
+    "override",
+    N_("someone covers a duty for a time range, or remove an override (ID)"),
+    writes=MEMBER,
+    example=("add", "--duty", "dns", "--login", "dns", "--to", "+8h"),
+    args=(
+        arg("op", choices=["add", "remove"]),
+        arg(
+            "id",
+            nargs="?",
+            type=whole_number(1, MAX_ID, N_("an id")),
+            help=N_("the override or swap to remove (ids in `schedule show`)"),
+        ),
+        arg("--duty", metavar="D"),
+        arg("--login", metavar="LOGIN", help=N_("who covers (default you)")),
+        arg("--from", dest="start", metavar="TIME", help=N_("from (default now; 20:00 is the next one)")),
+        arg("--to", dest="end", metavar="TIME", help=N_("until (08:00 is the next one after --from)")),
+        arg("--note", default="", metavar="TEXT"),
+    ),
+)
 def override(ctx: Context) -> int:
     from opsdeck.backend import schedule_edit
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if a.op == "remove":
@@ -532,9 +543,23 @@ def override(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "schedule",
+    "swap",
+    N_("two members trade their scheduled time on a duty within a range"),
+    writes=MEMBER,
+    example=("dns", "lead", "--duty", "dns", "--from", "+1h", "--to", "+2h"),
+    args=(
+        arg("first", metavar="LOGIN"),
+        arg("second", metavar="LOGIN"),
+        arg("--duty", metavar="D", required=True),
+        arg("--from", dest="start", metavar="TIME", required=True),
+        arg("--to", dest="end", metavar="TIME", required=True),
+    ),
+)
 def swap(ctx: Context) -> int:
     from opsdeck.backend import schedule_edit
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     start = _when(ctx, a.start, "--from")
@@ -564,17 +589,3 @@ def _iso(value: datetime | None) -> str | None:
 
     text: str | None = rfc3339(value)
     return text
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
-    ("schedule", "who"): who,
-    ("schedule", "show"): show,
-    ("schedule", "gaps"): gaps,
-    ("schedule", "import"): import_file,
-    ("schedule", "export"): export,
-    ("schedule", "rotation"): rotation,
-    ("schedule", "override"): override,
-    ("schedule", "swap"): swap,
-}
-
-__all__ = ["HANDLERS", "add_parsers"]

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput, StoreUnavailable
-from opsdeck.backend.i18n import _
+from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.sanitize import clean
-from opsdeck.tui.cli_context import Context, _applied, _ljust, _routing_version, emit_json
+from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import applied, emit_json, ljust, routing_version
+from opsdeck.cli.registry import MEMBER, arg, command
 
 
+def _message_state(text: str) -> str:
+    states = ("pending", "sending", "sent", "failed", "dead")
+    if text not in states:
+        raise InvalidInput(
+            "bad_state",
+            _("{state!r} is not a state").format(state=text),
+            _("use one of {choices}").format(choices=", ".join(states)),
+        )
+    return text
+
+
+@command(
+    "notify",
+    "list",
+    N_("messages with their state, attempts and last error (secrets redacted)"),
+    args=(arg("--state", metavar="S", type=_message_state, help=N_("pending, sending, sent, failed or dead")),),
+)
 def notify_list(ctx: Context) -> int:
     from opsdeck.backend.notify import scrub
 
-    states = ("pending", "sending", "sent", "failed", "dead")
-    if ctx.args.state and ctx.args.state not in states:
-        raise InvalidInput(
-            "bad_state",
-            _("{state!r} is not a state").format(state=ctx.args.state),
-            _("use one of {choices}").format(choices=", ".join(states)),
-        )
     with ctx.store.read() as session:
         rows = queries.outbox(session, ctx.args.state)
     for row in rows:
@@ -39,12 +53,28 @@ def notify_list(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "notify",
+    "retry",
+    N_("send a failed or dead message again now"),
+    writes=MEMBER,
+    example=("1",),
+    args=(arg("id", type=incident_id),),
+)
 def notify_retry(ctx: Context) -> int:
     ctx.service.retry_message(ctx.args.id)
     print(_("notification #{id} will be sent again now").format(id=ctx.args.id))
     return 0
 
 
+@command(
+    "notify",
+    "test",
+    N_("send a test message to a channel now"),
+    writes=MEMBER,
+    example=("ops-webhook",),
+    args=(arg("channel"),),
+)
 def notify_test(ctx: Context) -> int:
     import httpx
 
@@ -69,7 +99,7 @@ def notify_test(ctx: Context) -> int:
     text = words.message("test", channel.format, body, None, ctx.login)
     try:
         with httpx.Client(timeout=10) as client:
-            send(client, channel, body, body["idempotency_key"], 10, text)
+            send(client, channel, body, str(body["idempotency_key"]), 10, text)
     except DeliveryError as error:
         raise StoreUnavailable(
             "channel_failed",
@@ -83,16 +113,25 @@ def notify_test(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "channels",
+    "apply",
+    N_("validate FILE (TOML) and store it as a new routing version (leads)"),
+    writes=MEMBER,
+    example=("channels.toml",),
+    args=(arg("file"),),
+)
 def channels_apply(ctx: Context) -> int:
-    return _applied(ctx, _routing_version, ctx.service.apply_channels(Path(ctx.args.file)))
+    return applied(ctx, routing_version, ctx.service.apply_channels(Path(ctx.args.file)))
 
 
+@command("channels", "list", N_("channels (URLs redacted) and routes"))
 def channels_list(ctx: Context) -> int:
     from opsdeck.backend import notify_plan
 
     with ctx.store.read() as session:
         config = notify_plan.load(session)
-    data = {
+    data: dict[str, Any] = {
         "version": config.version,
         "channels": [{"name": c.name, "kind": c.kind, "format": c.format, "url": c.shown} for c in config.channels],
         "routes": [{"event": r.event, "min_level": r.min_level, "to": list(r.to)} for r in config.routes],
@@ -101,8 +140,8 @@ def channels_list(ctx: Context) -> int:
         emit_json(data)
         return 0
     for c in data["channels"]:
-        print(f"{_ljust(_('channel'), 7)} {fit(c['name'], 16)} {fit(c['kind'], 8)} {fit(c['format'], 9)} {c['url']}")
+        print(f"{ljust(_('channel'), 7)} {fit(c['name'], 16)} {fit(c['kind'], 8)} {fit(c['format'], 9)} {c['url']}")
     for r in data["routes"]:
         levels = _("level {level}+").format(level=r["min_level"]) if r["min_level"] else ""
-        print(f"{_ljust(_('route'), 7)} {fit(r['event'], 24)} {_ljust(levels, 10)} {', '.join(r['to'])}")
+        print(f"{ljust(_('route'), 7)} {fit(r['event'], 24)} {ljust(levels, 10)} {', '.join(r['to'])}")
     return 0

@@ -1,41 +1,23 @@
-"""`opsdeck templates show|apply|preview`: the messages notifications are written in.
-
-Declared here in one block (arguments and handlers); `cli.build_parser` and
-`commands.HANDLERS` take them from this module. Importing it stays cheap.
-"""
+"""`opsdeck templates show|apply|preview`: the messages notifications are written in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend.errors import InvalidInput, NotFound
-from opsdeck.backend.i18n import SUPPORTED, _
+from opsdeck.backend.i18n import N_, SUPPORTED, _
+from opsdeck.cli.argtypes import incident_id
+from opsdeck.cli.registry import MEMBER, arg, command
 
 if TYPE_CHECKING:
-    from opsdeck.tui.cli_context import Context
+    from opsdeck.cli.context import Context
 
 
-def add_parsers(b: Any, top: Any) -> None:
-    """The commands' arguments (`b` is cli._Builder, `top` the subcommands)."""
-    group = b.group(top, "templates", _("the messages notifications are written in"))
-    b.leaf(group, "show", _("the templates in effect, as a file `templates apply` takes"))
-    b.leaf(group, "apply", _("check FILE (TOML) and store it as a new templates version (leads)")).add_argument("file")
-    p = b.leaf(group, "preview", _("print an event's message as a channel would send it: title, blank line, body"))
-    p.add_argument("event", help=_("new_incident, level_iii, escalation, escalation:RULE, resolved, test..."))
-    p.add_argument(
-        "--channel", required=True, metavar="NAME|FORMAT", help=_("a channel's name, or a format (dingtalk, sms...)")
-    )
-    from opsdeck.tui.argtypes import incident_id as _incident_id
-
-    p.add_argument("--incident", type=_incident_id, metavar="N", help=_("render this incident (default: a sample)"))
-    p.add_argument("--lang", choices=list(SUPPORTED), help=_("the language (default: the center's)"))
-
-
+@command("templates", "show", N_("the templates in effect, as a file `templates apply` takes"))
 def templates_show(ctx: Context) -> int:
     from opsdeck.backend import templates
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     with ctx.store.read() as session:
         found = templates.load(session)
@@ -46,21 +28,46 @@ def templates_show(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "templates",
+    "apply",
+    N_("check FILE (TOML) and store it as a new templates version (leads)"),
+    writes=MEMBER,
+    example=("templates.toml",),
+    args=(arg("file"),),
+)
 def templates_apply(ctx: Context) -> int:
-    from opsdeck.tui.cli_context import _applied
+    from opsdeck.cli.output import applied
 
     result: tuple[int, bool] = ctx.service.apply_templates(Path(ctx.args.file))
-    return int(_applied(ctx, _templates_version, result))
+    return int(applied(ctx, _templates_version, result))
 
 
 def _templates_version(version: int) -> str:
     return str(_("templates version {version}").format(version=version))
 
 
+@command(
+    "templates",
+    "preview",
+    N_("print an event's message as a channel would send it: title, blank line, body"),
+    example=("new_incident", "--channel", "sms"),
+    args=(
+        arg("event", help=N_("new_incident, level_iii, escalation, escalation:RULE, resolved, test...")),
+        arg(
+            "--channel",
+            required=True,
+            metavar="NAME|FORMAT",
+            help=N_("a channel's name, or a format (dingtalk, sms...)"),
+        ),
+        arg("--incident", type=incident_id, metavar="N", help=N_("render this incident (default: a sample)")),
+        arg("--lang", choices=list(SUPPORTED), help=N_("the language (default: the center's)")),
+    ),
+)
 def templates_preview(ctx: Context) -> int:
     from opsdeck.backend import messages, notify_plan, templates
     from opsdeck.backend.models import Incident
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     a = ctx.args
     if not templates.known_event(a.event):
@@ -99,12 +106,3 @@ def templates_preview(ctx: Context) -> int:
         return 0
     print(f"{message.title}\n\n{message.body}")
     return 0
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
-    ("templates", "show"): templates_show,
-    ("templates", "apply"): templates_apply,
-    ("templates", "preview"): templates_preview,
-}
-
-__all__ = ["HANDLERS", "add_parsers"]

@@ -1,56 +1,32 @@
-"""`opsdeck receive` and `opsdeck sources ...`: the alert receiver and its sources.
-
-Declared here in one block (arguments and handlers); `cli.build_parser` and
-`commands.HANDLERS` take them from this module. Importing it stays cheap.
-"""
+"""`opsdeck receive` and `opsdeck sources ...`: the alert receiver and its sources."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opsdeck.backend.errors import InvalidInput
-from opsdeck.backend.i18n import _
-from opsdeck.tui.argtypes import whole_number
+from opsdeck.backend.i18n import N_, _
+from opsdeck.cli.argtypes import whole_number
+from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command
 
 if TYPE_CHECKING:
-    from opsdeck.tui.cli_context import Context
+    from opsdeck.cli.context import Context
 
 
-def add_parsers(b: Any, top: Any) -> None:
-    """The commands' arguments (`b` is cli._Builder, `top` the subcommands)."""
-    p = b.leaf(
-        top,
-        "receive",
-        _("receive alerts over HTTP from Alertmanager, Grafana, Zabbix, Icinga, scripts"),
-        json_flag=False,
-    )
-    p.add_argument(
-        "--listen",
-        metavar="HOST:PORT",
-        help=_("where to listen (default: config [receive] listen, else 127.0.0.1:9181)"),
-    )
-    sources = b.group(top, "sources", _("the monitoring systems allowed to post alerts to the receiver"))
-    p = b.leaf(sources, "add", _("add a source; prints its URL path and its token, once (leads)"))
-    p.add_argument("name")
-    p.add_argument("--kind", required=True, metavar="KIND", help=_("alertmanager, events (PagerDuty-shaped) or json"))
-    p.add_argument(
-        "--critical-after",
-        type=whole_number(1, 1000, _("a count of firings")),
-        metavar="N",
-        help=_("firings in a row that open an incident (default 1; json: the policy's critical_after)"),
-    )
-    p.add_argument(
-        "--alertmanager-url",
-        metavar="URL",
-        help=_("Alertmanager's base URL: `probe silence` also silences there (alertmanager sources)"),
-    )
-    b.leaf(sources, "list", _("every source with its URL path and counters: accepted, rejected by HTTP code"))
-    b.leaf(sources, "rotate", _("a new token for a source; the old one stops working (leads)")).add_argument("name")
-    b.leaf(sources, "remove", _("remove a source; its requests are refused from now on (leads)")).add_argument("name")
-
-
+@command(
+    "receive",
+    writes=SYSTEM,
+    json=False,
+    logs=True,
+    args=(
+        arg(
+            "--listen",
+            metavar="HOST:PORT",
+            help=N_("where to listen (default: config [receive] listen, else 127.0.0.1:9181)"),
+        ),
+    ),
+)
 def receive(ctx: Context) -> int:
     import logging
     import signal
@@ -98,6 +74,28 @@ def receive_settings(ctx: Context, listen: str | None) -> Any:
     )
 
 
+@command(
+    "sources",
+    "add",
+    N_("add a source; prints its URL path and its token, once (leads)"),
+    writes=MEMBER,
+    example=("zabbix", "--kind", "json"),
+    args=(
+        arg("name"),
+        arg("--kind", required=True, metavar="KIND", help=N_("alertmanager, events (PagerDuty-shaped) or json")),
+        arg(
+            "--critical-after",
+            type=whole_number(1, 1000, N_("a count of firings")),
+            metavar="N",
+            help=N_("firings in a row that open an incident (default 1; json: the policy's critical_after)"),
+        ),
+        arg(
+            "--alertmanager-url",
+            metavar="URL",
+            help=N_("Alertmanager's base URL: `probe silence` also silences there (alertmanager sources)"),
+        ),
+    ),
+)
 def sources_add(ctx: Context) -> int:
     from opsdeck.backend.alerts import sources
 
@@ -108,15 +106,30 @@ def sources_add(ctx: Context) -> int:
     return _created(ctx, created, _("source {name} ({kind}) added").format(name=created.name, kind=created.kind))
 
 
-def sources_rotate(ctx: Context) -> int:
+@command("sources", "list", N_("every source with its URL path and counters: accepted, rejected by HTTP code"))
+def sources_list(ctx: Context) -> int:
     from opsdeck.backend.alerts import sources
+    from opsdeck.backend.cells import fit
+    from opsdeck.cli.output import emit_json
 
-    created = sources.rotate(ctx.store, ctx.login, ctx.args.name)
-    return _created(ctx, created, _("source {name}: new token; the old one no longer works").format(name=created.name))
+    rows = sources.listing(ctx.store)
+    if ctx.args.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print(_("(no sources: add one with `opsdeck sources add NAME --kind alertmanager`)"))
+        return 0
+    print(f"{fit(_('name'), 16)} {fit(_('kind'), 12)} {fit(_('accepted'), 9)} {fit(_('rejected'), 24)} {_('URL path')}")
+    for row in rows:
+        rejected = " ".join(f"{code}:{n}" for code, n in row["rejected"].items()) or "-"
+        print(
+            f"{fit(row['name'], 16)} {fit(row['kind'], 12)} {row['accepted']:>9} {fit(rejected, 24)} {row['url_path']}"
+        )
+    return 0
 
 
 def _created(ctx: Context, created: Any, said: str) -> int:
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     if ctx.args.json:
         emit_json(created.to_json())
@@ -135,30 +148,32 @@ def _created(ctx: Context, created: Any, said: str) -> int:
     return 0
 
 
-def sources_list(ctx: Context) -> int:
+@command(
+    "sources",
+    "rotate",
+    N_("a new token for a source; the old one stops working (leads)"),
+    writes=MEMBER,
+    example=("zabbix",),
+    args=(arg("name"),),
+)
+def sources_rotate(ctx: Context) -> int:
     from opsdeck.backend.alerts import sources
-    from opsdeck.backend.cells import fit
-    from opsdeck.tui.cli_context import emit_json
 
-    rows = sources.listing(ctx.store)
-    if ctx.args.json:
-        emit_json(rows)
-        return 0
-    if not rows:
-        print(_("(no sources: add one with `opsdeck sources add NAME --kind alertmanager`)"))
-        return 0
-    print(f"{fit(_('name'), 16)} {fit(_('kind'), 12)} {fit(_('accepted'), 9)} {fit(_('rejected'), 24)} {_('URL path')}")
-    for row in rows:
-        rejected = " ".join(f"{code}:{n}" for code, n in row["rejected"].items()) or "-"
-        print(
-            f"{fit(row['name'], 16)} {fit(row['kind'], 12)} {row['accepted']:>9} {fit(rejected, 24)} {row['url_path']}"
-        )
-    return 0
+    created = sources.rotate(ctx.store, ctx.login, ctx.args.name)
+    return _created(ctx, created, _("source {name}: new token; the old one no longer works").format(name=created.name))
 
 
+@command(
+    "sources",
+    "remove",
+    N_("remove a source; its requests are refused from now on (leads)"),
+    writes=MEMBER,
+    example=("zabbix",),
+    args=(arg("name"),),
+)
 def sources_remove(ctx: Context) -> int:
     from opsdeck.backend.alerts import sources
-    from opsdeck.tui.cli_context import emit_json
+    from opsdeck.cli.output import emit_json
 
     sources.remove(ctx.store, ctx.login, ctx.args.name)
     if ctx.args.json:
@@ -189,14 +204,3 @@ def mirror_silence(ctx: Context, names: list[str], duration: Any, reason: str) -
             what = _("silenced in Alertmanager too") if until else _("silence expired in Alertmanager too")
             print(_("{name}: {what} ({id})").format(name=item.probe, what=what, id=item.silence_id))
     return [{"probe": d.probe, "url": d.url, "silence_id": d.silence_id, "error": d.error} for d in done]
-
-
-HANDLERS: dict[tuple[str, str | None], Callable[[Context], int]] = {
-    ("receive", None): receive,
-    ("sources", "add"): sources_add,
-    ("sources", "list"): sources_list,
-    ("sources", "rotate"): sources_rotate,
-    ("sources", "remove"): sources_remove,
-}
-
-__all__ = ["HANDLERS", "add_parsers", "receive_settings"]
