@@ -105,13 +105,15 @@ def load(flags: dict[str, Any] | None = None, environ: dict[str, str] | None = N
     env = os.environ if environ is None else environ
     config = Config()
     for path in (site_config_path(), user_config_path()):
-        config = _merge_file(config, path)
+        config = _merge_file(config, path, checked=checked)
     for key, var in ENV.items():
         if var in env:
-            config = _set(config, key, env[var], where=_("environment variable {var}").format(var=var))
+            where = _("environment variable {var}").format(var=var)
+            config = _set(config, key, env[var], where=where, checked=checked)
     for key, value in (flags or {}).items():
         if value is not None:
-            config = _set(config, key, value, where=_("option --{option}").format(option=key.replace("_", "-")))
+            where = _("option --{option}").format(option=key.replace("_", "-"))
+            config = _set(config, key, value, where=where, checked=checked)
     if checked:
         _validate(config)
     return config
@@ -140,7 +142,7 @@ def read_toml(path: Path, what: str) -> dict[str, Any] | None:
         ) from None
 
 
-def _merge_file(config: Config, path: Path) -> Config:
+def _merge_file(config: Config, path: Path, *, checked: bool = True) -> Config:
     data = read_toml(path, "config")
     if data is None:
         return config
@@ -157,9 +159,9 @@ def _merge_file(config: Config, path: Path) -> Config:
         if key == "receive":
             config = _receive(config, value, path)
             continue
-        if key == "db" and isinstance(value, str) and _has_password(value, where):
+        if checked and key == "db" and isinstance(value, str) and _has_password(value, where):
             _require_private(path)
-        config = _set(config, key, value, where=where)
+        config = _set(config, key, value, where=where, checked=checked)
     return replace(config, sources=(*config.sources, str(path)))
 
 
@@ -198,7 +200,7 @@ def _receive(config: Config, section: Any, path: Path) -> Config:
     return config
 
 
-def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
+def _set(config: Config, key: str, value: Any, *, where: str, checked: bool = True) -> Config:
     if key == "receive_listen":
         from .alerts.server import parse_listen
 
@@ -243,7 +245,7 @@ def _set(config: Config, key: str, value: Any, *, where: str) -> Config:
                 _("{where}: empty database URL").format(where=where),
                 _("give a URL or remove the setting"),
             )
-        if key == "db":
+        if key == "db" and checked:  # a URL costs SQLAlchemy's import: not to choose --help's language
             _checked_url(value.strip(), where)
         if key == "timezone" and value.strip():
             try:

@@ -77,9 +77,16 @@ def _(message: str) -> str:
     return _translation.gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks a literal for the catalog without looking it up now: text declared before
+    the language is chosen (a command's help in cli/), looked up with `lookup` when shown."""
+    return message
+
+
 def lookup(message: str) -> str:
-    """A message written elsewhere (argparse's own words, listed in tui/cli.py), looked up
-    in the catalog; the product's own messages go through `_()` with a literal."""
+    """A message written elsewhere (argparse's own words, listed in cli/parser.py, or one
+    marked with N_()), looked up in the catalog; the product's own messages go through
+    `_()` with a literal."""
     return _translation.gettext(message)
 
 

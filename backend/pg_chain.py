@@ -6,7 +6,7 @@ The recipe is backend/audit.py's `event_hash` (sorted-key JSON of HASHED_FIELDS,
 written here once more in SQL: `to_json` escapes a string exactly as Python's
 `json.dumps(..., ensure_ascii=False)` does (the quote, the backslash, \\b \\f \\n \\r \\t,
 other control characters as a lower-case \\u00XX, every other character as itself), and
-`rfc3339` is spelled with `to_char`. tests/test_pg_chain.py compares the two on awkward
+`rfc3339` is spelled with `to_char`. tests/store/test_pg_chain.py compares the two on awkward
 text (controls, quotes, CJK, emoji, U+2028) and on every event a service writes.
 
 Members of a table's owner role, superusers among them, are not checked (as everywhere in

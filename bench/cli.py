@@ -46,7 +46,7 @@ MODULES_MARK = "BENCH-MODULES "
 IMPORTS_PROBE = textwrap.dedent(
     f"""
     import json, sys
-    from opsdeck.tui.cli import main
+    from opsdeck.cli.__main__ import main
     code = main(["--db", sys.argv[1], "incident", "list"])
     roots = sorted({{name.partition(".")[0] for name in sys.modules}})
     sys.stderr.write({MODULES_MARK!r} + json.dumps(roots) + "\\n")

@@ -215,7 +215,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     monkeypatch.setenv("OPSDECK_TIMEZONE", "UTC")
 
     def run(*args: str) -> tuple[int, str, str]:
-        from opsdeck.tui.cli import main
+        from opsdeck.cli.__main__ import main
 
         code = main(list(args))
         out, err = capsys.readouterr()

@@ -49,7 +49,6 @@ def _board_fix(error: OpsdeckError) -> str | None:
         "regrade_not_due": _("to change the level now, press v (Level)"),
         "no_member": _("pick a roster member from the list"),
         "missing_who": _("write who in the who field"),
-        "not_closable": _("resolve it (r) and classify it (c) first, or close it as a false alarm or a duplicate"),
         "record_incomplete": _("write them in the record (w), then close it"),
         "duplicate_chain": _("pick #{original} as the original"),
         "draft_stale": _("Esc, open the record again (w) and write your part again"),
@@ -58,6 +57,8 @@ def _board_fix(error: OpsdeckError) -> str | None:
         "no_incident": _("it is no longer on the board: pick another row"),
         "read_only": _("this board was started read-only: nothing can be changed from it"),
     }
+    if error.code == "not_closable":
+        return _closing_steps(params.get("missing") or [])
     fix = fixes.get(error.code)
     if fix is None:
         return None
@@ -67,6 +68,18 @@ def _board_fix(error: OpsdeckError) -> str | None:
         return str(fix).format(**params)
     except (KeyError, IndexError):
         return str(fix)
+
+
+def _closing_steps(missing: list[str]) -> str:
+    """The steps a close still needs, each by its key, in the order to take them."""
+    keys = {
+        "resolve": _("resolve it (r)"),
+        "classify": _("classify it (c)"),
+    }
+    steps = [str(keys[key]) for key in missing if key in keys]
+    if not steps:
+        return str(_("close it as a false alarm or a duplicate"))
+    return str(_("first {steps}, or close it as a false alarm or a duplicate")).format(steps=_(", then ").join(steps))
 
 
 def _original(error: OpsdeckError) -> str:

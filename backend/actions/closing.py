@@ -74,22 +74,32 @@ class ClosingActions(ServiceBase):
         return self._mutate(incident_id, "close", expected_version, change, what="closing")
 
     def _close_with_record(self, uow: UnitOfWork, incident: Incident, text: str | None, zone: tzinfo) -> dict[str, Any]:
-        missing = []
+        reasons, missing = [], []  # why it cannot close; the steps that would let it (the board names their keys)
         if incident.status != Status.RESOLVED:
-            missing.append(_("it is not resolved"))
+            reasons.append(_("it is not resolved"))
+            missing.append("resolve")
         if incident.category == Category.UNCLASSIFIED:
-            missing.append(_("it has no category"))
+            reasons.append(_("it has no category"))
         if incident.level is None:
-            missing.append(_("it has no level"))
+            reasons.append(_("it has no level"))
+        if incident.category == Category.UNCLASSIFIED or incident.level is None:
+            missing.append("classify")  # a classification gives both
         if missing:
-            why = missing[0]
-            for more in missing[1:]:
+            why = reasons[0]
+            for more in reasons[1:]:
                 why = _("{first} and {second}").format(first=why, second=more)
+            commands = {
+                "resolve": f"opsdeck incident resolve {incident.id} --resolution TEXT",
+                "classify": f"opsdeck incident classify {incident.id} --category C --level L",
+            }
             raise DomainError(
                 "not_closable",
                 _("#{id} cannot be closed: {why}").format(id=incident.id, why=why),
-                _("resolve and classify it first, or close it with --false-alarm --reason R or --duplicate-of ID"),
+                _("first {steps}; or close it with --false-alarm --reason R or --duplicate-of ID").format(
+                    steps="; ".join(commands[key] for key in missing)
+                ),
                 id=incident.id,
+                missing=missing,
             )
         from .. import drafts, record
 

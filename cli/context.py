@@ -1,0 +1,101 @@
+"""What every command is given: the config, the store, the login and the language, chosen once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opsdeck.backend import config as config_mod
+from opsdeck.backend import identity, pg_roles
+from opsdeck.backend.errors import InvalidInput
+from opsdeck.backend.i18n import _, choose, set_language
+from opsdeck.backend.schema import open_store
+from opsdeck.backend.store import Store
+from opsdeck.backend.timeutil import TimeFormatError, parse_time
+
+if TYPE_CHECKING:
+    from opsdeck.backend.service import Service
+
+
+class Context:
+    """What every command needs: validated config, the login, and (lazily) the store."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.may_create = True  # run() says False for a command that only reads
+        db_flag = getattr(args, "db", None)
+        if db_flag:
+            config_mod.refuse_password_flag(db_flag)
+        self.config = config_mod.load({"db": db_flag})
+        self.zone = self.config.zone()
+        # Before any screen is imported: binding descriptions are evaluated with their class.
+        # JSON output, errors included, stays English: scripts read it.
+        set_language("en" if wants_json(args) else choose(self.config.language, os.environ))
+        self.login = self._login()
+        self.read_only = bool(getattr(args, "read_only", False))
+        self._store: Store | None = None
+
+    def _login(self) -> str:
+        """The OS login, or the `--as` login where that grants nothing new (backend/identity.py)."""
+        if self.config.allow_as:
+            _warn_allow_as()
+        self.real_login = identity.os_login()
+        as_login = getattr(self.args, "as_login", None)
+        found = pg_roles.caller(self.config.db)
+        if found is not None and found.roles_on:  # PostgreSQL with roles: the server says who (session_user)
+            mapped = pg_roles.acting_login(found, as_login)
+            if mapped is not None:
+                self.real_login = mapped
+                return mapped
+        return identity.acting_login(self.real_login, as_login, self.config.db)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.db, on_backup=_tell_backup, create=self.may_create)
+        return self._store
+
+    @property
+    def service(self) -> Service:
+        from opsdeck.backend.service import Service  # a command that only reads never loads the actions (CLI start)
+
+        return Service(self.store, self.login, read_only=self.read_only, by=self.by)
+
+    @property
+    def by(self) -> str | None:
+        """Who used `--as` (None when acting as oneself)."""
+        return self.real_login if self.login != self.real_login else None
+
+    def time(self, text: str | None, what: str) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            return parse_time(text, self.store.clock(), self.zone)
+        except TimeFormatError as error:
+            raise InvalidInput("bad_time", f"{what}: {error}", _("see the examples above")) from None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+def _warn_allow_as() -> None:
+    """One line: the old switches are read (so old configs still load) and grant nothing."""
+    where = "OPSDECK_ALLOW_AS" if "OPSDECK_ALLOW_AS" in os.environ else _("allow_as in the config")
+    told = _("{where} grants nothing any more: {rule}").format(where=where, rule=identity.allow_as_rule())
+    print(f"opsdeck: warning: {told}", file=sys.stderr)
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    """The command prints JSON (`--json`, `report show --format json`): scripts read it,
+    errors included, so it stays English."""
+    return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+
+
+def _tell_backup(path: Path) -> None:
+    told = _("upgraded the store's schema; the old store was saved as {path}").format(path=path)
+    print(f"opsdeck: {told}", file=sys.stderr)

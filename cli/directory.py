@@ -1,0 +1,105 @@
+"""The roster, contacts and systems: `import`, `list`, `roster duty`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsdeck.backend import queries, words
+from opsdeck.backend.cells import fit
+from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.progress import Progress
+from opsdeck.backend.sanitize import clean
+from opsdeck.cli.context import Context
+from opsdeck.cli.output import emit_json
+from opsdeck.cli.registry import MEMBER, arg, command
+
+
+def _directory(kind: str) -> str:
+    labels = {"roster": _("roster"), "contacts": _("contacts"), "systems": _("systems")}
+    return labels.get(kind, kind)
+
+
+def directory_import(ctx: Context) -> int:
+    kind = ctx.args.command
+    progress = Progress(_("importing {what}").format(what=_directory(kind)))
+    result = ctx.service.import_records(kind, Path(ctx.args.file), progress)
+    progress.done()
+    if ctx.args.json:
+        emit_json({"kind": kind, **result.counts(), "added_keys": result.added, "updated_keys": result.updated})
+    else:
+        c = result.counts()
+        print(
+            _("{what}: {added} added, {updated} updated, {unchanged} unchanged").format(
+                what=_directory(kind), added=c["added"], updated=c["updated"], unchanged=c["unchanged"]
+            )
+        )
+    return 0
+
+
+def directory_list(ctx: Context) -> int:
+    kind = ctx.args.command
+    with ctx.store.read() as session:
+        rows = {"roster": queries.roster, "contacts": queries.contacts, "systems": queries.systems}[kind](session)
+    if ctx.args.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print(_("(no {what} yet: opsdeck {kind} import FILE)").format(what=_directory(kind), kind=kind))
+    for row in rows:
+        if kind == "roster":
+            duty = _("ON DUTY") if row["on_duty"] else _("off")
+            open_count = _("{count} open").format(count=row["open_incidents"])
+            print(
+                f"{fit(clean(row['login']), 12)} {fit(clean(row['name']), 28)} {fit(words.permission(row['permission']), 9)} "
+                f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
+            )
+        elif kind == "contacts":
+            print(f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}")
+        else:
+            contract = _("contract") if row["maintenance_contract"] else _("no contract")
+            print(
+                f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
+                f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
+            )
+    return 0
+
+
+def roster_duty(ctx: Context) -> int:
+    member = ctx.service.roster_duty(ctx.args.login, ctx.args.state == "on")
+    if ctx.args.json:
+        emit_json({"login": member.login, "on_duty": member.on_duty})
+    else:
+        said = _("{login} is on duty") if member.on_duty else _("{login} is off duty")
+        print(said.format(login=member.login))
+    return 0
+
+
+# The three directories, in `opsdeck --help` order: (kind, import's help, list's help).
+for _kind, _adds, _lists in (
+    (
+        "roster",
+        N_("add or update the emergency group from a TOML, JSON or CSV file (leads)"),
+        N_("list the emergency group"),
+    ),
+    (
+        "contacts",
+        N_("add or update people told or escalated to from a TOML, JSON or CSV file (leads)"),
+        N_("list people told or escalated to"),
+    ),
+    (
+        "systems",
+        N_("add or update the system catalog from a TOML, JSON or CSV file (leads)"),
+        N_("list the system catalog"),
+    ),
+):
+    command(_kind, "import", _adds, writes=MEMBER, example=(f"{_kind}.toml",), args=(arg("file"),))(directory_import)
+    command(_kind, "list", _lists)(directory_list)
+    if _kind == "roster":
+        command(
+            "roster",
+            "duty",
+            N_("put LOGIN on or off duty (LOGIN themself, or a lead)"),
+            writes=MEMBER,
+            example=("servers", "on"),
+            args=(arg("login"), arg("state", choices=["on", "off"])),
+        )(roster_duty)
