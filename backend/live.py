@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ class FeedBatch:
         return not (self.incidents or self.probes or self.roster or self.other)
 
 
+WAKE_S = 0.01  # SQLite: how often a waiting watcher looks for a commit
 SKEW_WARN_S = 5.0  # a dashboard warns when its clock and the database's differ by more
 
 
@@ -67,6 +69,7 @@ class FeedWatcher:
         self._version: int | None = None
         self._conn: sqlite3.Connection | None = None  # SQLite: asks data_version
         self._listen: Any = None  # PostgreSQL: a psycopg connection in LISTEN
+        self._notified = False  # PostgreSQL: `wait` took a notification `changed` has not seen
         self._connect()
 
     def _connect(self) -> None:
@@ -102,9 +105,29 @@ class FeedWatcher:
         if self._listen is not None:
             fresh = self._version is None
             self._version = 0
-            notified = any(True for _ in self._listen.notifies(timeout=0))
+            notified = self._notified or any(True for _ in self._listen.notifies(timeout=0))
+            self._notified = False
             return fresh or notified
         return self._top() != self.seq
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to `seconds` between polls, and wake as soon as someone commits:
+        PostgreSQL's NOTIFY wakes it at once; on SQLite `data_version` (a look at the open
+        file's header, microseconds) is asked every WAKE_S. What it saw is left for the
+        next `changed`."""
+        deadline = time.monotonic() + seconds
+        try:
+            if self._listen is not None:
+                if not self._notified:
+                    self._notified = any(True for _ in self._listen.notifies(timeout=seconds, stop_after=1))
+                return
+            while self._conn is not None and time.monotonic() < deadline:
+                if self._conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
+                    return
+                time.sleep(min(WAKE_S, max(0.0, deadline - time.monotonic())))
+        except Exception:  # the next poll reopens the connection and reports
+            self.close()
+        time.sleep(max(0.0, deadline - time.monotonic()))
 
     def poll(self, limit: int = 20_000) -> FeedBatch | None:
         """The changes since the last poll, or None when nothing was committed. An error

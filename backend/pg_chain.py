@@ -6,7 +6,7 @@ The recipe is backend/audit.py's `event_hash` (sorted-key JSON of HASHED_FIELDS,
 written here once more in SQL: `to_json` escapes a string exactly as Python's
 `json.dumps(..., ensure_ascii=False)` does (the quote, the backslash, \\b \\f \\n \\r \\t,
 other control characters as a lower-case \\u00XX, every other character as itself), and
-`rfc3339` is spelled with `to_char`. tests/test_pg_chain.py compares the two on awkward
+`rfc3339` is spelled with `to_char`. tests/store/test_pg_chain.py compares the two on awkward
 text (controls, quotes, CJK, emoji, U+2028) and on every event a service writes.
 
 Members of a table's owner role, superusers among them, are not checked (as everywhere in
@@ -26,6 +26,7 @@ FUNCTIONS = (
     "opsdeck_check_chain()",
     "opsdeck_move_head()",
     "opsdeck_check_head()",
+    "opsdeck_check_head_at_commit()",
     "opsdeck_append_only()",
 )
 # How each hashed field is written into the JSON, in SQL (the function's parameters are
@@ -91,32 +92,35 @@ $$""",
         # (locked, so two writers cannot both extend it), its hash is the recipe's, and its
         # time does not go back.
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_chain() RETURNS trigger LANGUAGE plpgsql {path} AS $$
-DECLARE h record; computed text; before timestamptz;
+DECLARE h record; last record; computed text;
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
   IF NEW.incident_id IS NOT NULL AND NEW.chain IS DISTINCT FROM 'incident:' || NEW.incident_id THEN
     {_refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
   END IF;
-  SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
+  -- The head's row lock makes writers of one chain take turns; the chain itself (its
+  -- newest event) is what the event must follow.
+  PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   IF NOT FOUND THEN
     INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {_quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
-    SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
+    PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   END IF;
-  IF NEW.seq IS DISTINCT FROM h.seq + 1 THEN
-    {_refuse("audit event %s #%s does not extend its chain: the chain head is #%s, so the next event is #%s", hint, "NEW.chain", "NEW.seq", "h.seq", "h.seq + 1")}
+  SELECT seq, hash::text AS hash, at INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
+  IF NOT FOUND THEN
+    SELECT 0 AS seq, {_quote(GENESIS)}::text AS hash, NULL::timestamptz AS at INTO last;
   END IF;
-  IF NEW.prev_hash IS DISTINCT FROM h.hash THEN
-    {_refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of the chain head #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "h.seq", "left(h.hash, 16)")}
+  IF NEW.seq IS DISTINCT FROM last.seq + 1 THEN
+    {_refuse("audit event %s #%s does not extend its chain: the chain's newest event is #%s, so the next is #%s", hint, "NEW.chain", "NEW.seq", "last.seq", "last.seq + 1")}
+  END IF;
+  IF NEW.prev_hash IS DISTINCT FROM last.hash THEN
+    {_refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "last.seq", "left(last.hash, 16)")}
   END IF;
   computed := opsdeck_event_hash({args});
   IF NEW.hash IS DISTINCT FROM computed THEN
     {_refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
   END IF;
-  IF h.seq > 0 THEN
-    SELECT at INTO before FROM audit_events WHERE chain = NEW.chain AND seq = h.seq;
-    IF NEW.at < before THEN
-      {_refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "h.seq", "before")}
-    END IF;
+  IF NEW.at < last.at THEN
+    {_refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
   END IF;
   RETURN NEW;
 END $$""",
@@ -128,18 +132,29 @@ BEGIN
   UPDATE audit_heads SET seq = NEW.seq, hash = NEW.hash WHERE chain = NEW.chain;
   RETURN NULL;
 END $$""",
-        # A head is a new chain's start (seq 0, the genesis hash) or names its chain's
-        # newest event: nobody moves it back, forward past the trail, or to a made-up hash.
+        # A head is a new chain's start (seq 0, the genesis hash) or names an event of its
+        # chain; at commit, its newest (the service moves a head once per event, and may
+        # write a head's move after the next event went in: in between it lags).
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_head() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
   IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {_quote(GENESIS)} THEN RETURN NEW; END IF;
   IF TG_OP = 'UPDATE' AND NEW.chain = OLD.chain
-     AND EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq = NEW.seq AND hash = NEW.hash)
-     AND NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq > NEW.seq) THEN
+     AND EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq = NEW.seq AND hash = NEW.hash) THEN
     RETURN NEW;
   END IF;
-  {_refuse("the head of chain %s names its newest audit event, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
+  {_refuse("the head of chain %s names an event of its chain, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
+END $$""",
+        f"""CREATE OR REPLACE FUNCTION opsdeck_check_head_at_commit() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+DECLARE h record; last record;
+BEGIN
+  IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
+  SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain;
+  SELECT seq, hash INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
+  IF FOUND AND (h.seq IS DISTINCT FROM last.seq OR h.hash IS DISTINCT FROM last.hash) THEN
+    {_refuse("the head of chain %s names its newest audit event (#%s), not #%s", hint, "NEW.chain", "last.seq", "h.seq")}
+  END IF;
+  RETURN NULL;
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_append_only() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
@@ -171,8 +186,17 @@ def triggers(table: str, name: str) -> list[str]:
         out += [
             f"DROP TRIGGER IF EXISTS opsdeck_head ON {name}",
             f"CREATE TRIGGER opsdeck_head BEFORE INSERT OR UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_head()",
+            f"DROP TRIGGER IF EXISTS opsdeck_head_at_commit ON {name}",
+            f"CREATE CONSTRAINT TRIGGER opsdeck_head_at_commit AFTER UPDATE ON {name} DEFERRABLE INITIALLY DEFERRED "
+            "FOR EACH ROW EXECUTE FUNCTION opsdeck_check_head_at_commit()",
         ]
     return out
 
 
-TRIGGER_NAMES = ("opsdeck_chain", "opsdeck_head_moves", "opsdeck_head", "opsdeck_written_stays")
+TRIGGER_NAMES = (
+    "opsdeck_chain",
+    "opsdeck_head_moves",
+    "opsdeck_head",
+    "opsdeck_head_at_commit",
+    "opsdeck_written_stays",
+)

@@ -7,7 +7,7 @@ the PostgreSQL triggers generated from it (backend/pg_roles.py), so the two cann
   or the alert sources (imports, applies, `sources add|rotate|remove`), except a member
   putting themself on or off duty and the receiver counting a source's alerts.
 
-tests/test_pg_roles.py walks every pair of levels and every closing level against a real
+tests/store/test_pg_roles.py walks every pair of levels and every closing level against a real
 server as an operator's role and compares what it refuses with these functions.
 """
 

@@ -66,7 +66,7 @@ def follow_feed(screen: FeedScreen) -> None:
             readable = False
             call(screen._unreadable, str(error))
             time.sleep(1.0)
-        time.sleep(POLL_S)
+        _pause(watcher)
     if watcher is not None:
         watcher.close()
 
@@ -86,7 +86,15 @@ def follow_entity(screen: Any, entity: str, changed: Any) -> None:
                 continue
             if batch is not None and entity in batch.other:
                 screen.app.call_from_thread(changed)
-            time.sleep(POLL_S)
+            _pause(watcher)
     finally:
         if watcher is not None:
             watcher.close()
+
+
+def _pause(watcher: FeedWatcher | None) -> None:
+    """Until the next poll: up to POLL_S, less as soon as someone commits."""
+    if watcher is None:
+        time.sleep(POLL_S)
+    else:
+        watcher.wait(POLL_S)

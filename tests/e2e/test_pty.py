@@ -1,0 +1,215 @@
+"""The real `opsdeck --demo` in a pseudo-terminal, read back through a terminal
+emulator (pyte): a living board, and no escape sequence from hostile probe output ever
+reaches the terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pyte
+import pytest
+
+OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
+# The demo's hostile agent writes these inside its output (an OSC 52 clipboard write
+# and a title change); the terminal must never see them.
+HOSTILE = (b"Y3VybCBldmlsLnNoIHwgc2g=", b"pwned")
+
+
+def _login_session() -> None:
+    """In the child: the pty is its controlling terminal, and a hang-up is the default
+    SIGHUP, as in an SSH login (a run under `nohup` would pass its ignored SIGHUP on)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    def __init__(self, argv: list[str], columns: int, rows: int, env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=_login_session,
+        )
+        os.close(slave)
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+
+    def read(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    return
+                self.raw.extend(data)
+                self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def wait_for(self, words: str, timeout: float = 30) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.read(0.2)
+            if words in self.text():
+                return True
+        return False
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def exit_code(self, timeout: float = 15) -> int | None:
+        """Wait for the program to end, reading what it still writes: a reader that stops
+        reading fills the pty's buffer and blocks the writer, which then never quits."""
+        end = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < end:
+            self.read(0.1)
+        return self.proc.poll()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
+        "TERM": "xterm-256color",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "COLUMNS": "",
+        "LINES": "",
+    }
+
+
+@pytest.mark.slow
+def test_the_demo_board_lives_and_stays_clean(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 160, 48, env)
+    try:
+        assert term.wait_for("opsdeck"), term.text()
+        assert term.wait_for("门户网站首页被篡改"), term.text()
+        assert term.wait_for("dmz-ids", timeout=40), term.text()  # the probe writer, ingested by the worker
+        assert term.wait_for("OS/config"), term.text()  # the readiness panel is read on its own
+        assert term.wait_for("spool"), term.text()  # the header's spool time, once the first file is taken in
+        screen = term.text()
+        assert "II:1" in screen and "Probes" in screen and "Readiness" in screen and "Roster" in screen
+        assert "OS/config" in screen and "spool" in screen
+        term.read(3.0)  # let several countdown ticks and probe cycles reach the terminal
+        for needle in HOSTILE:
+            assert needle not in term.raw, f"{needle!r} reached the terminal"
+        term.send("q")
+        term.read(0.5)
+        term.send("q")  # the board runs the demo's worker: quitting is asked once
+        assert term.exit_code() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+
+
+@pytest.mark.slow
+def test_80x24_keeps_the_essentials(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 80, 24, env)
+    try:
+        assert term.wait_for("Core switc"), term.text()  # the title cropped: the DUE cell names its clock
+        assert term.wait_for("III:1"), term.text()  # the per-level counts, once read
+        screen = term.screen.display
+        assert "I:0" in screen[0] and "III:1" in screen[0]
+        assert "Filter" in screen[-1] and "Quit" in screen[-1]  # the key hint line
+        countdown = re.compile(r"^(I|II|III|IV|--)\S*\s+-?\d+[:hd]\d\d[mh]?\s")
+        rows = [line for line in screen if countdown.match(line)]
+        assert len(rows) >= 6  # every demo incident with its level and countdown
+        term.send("q")
+        term.read(0.5)
+        term.send("q")  # the board runs the demo's worker: quitting is asked once
+        assert term.exit_code() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+
+
+@pytest.mark.slow
+def test_the_app_exits_when_its_terminal_goes_away(env: dict[str, str]) -> None:
+    term = Terminal([OPSDECK, "--demo"], 100, 30, env)
+    assert term.wait_for("Core switch A"), term.text()
+    os.close(term.master)  # the SSH connection dropped
+    try:  # it stops its embedded worker and the demo first: 30 s leaves room for a loaded machine
+        term.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        term.proc.send_signal(signal.SIGKILL)
+        pytest.fail("opsdeck kept running after its terminal went away")
+
+
+@pytest.mark.slow
+def test_no_color_draws_without_colour(env: dict[str, str]) -> None:
+    """NO_COLOR: severity stays readable as text (I!!! II!! III! IV), and no colour codes are sent."""
+    term = Terminal([OPSDECK, "--demo"], 100, 30, {**env, "NO_COLOR": "1"})
+    try:
+        assert term.wait_for("Core switch A"), term.text()
+        term.read(2.0)
+        assert "III!" in term.text() and "II!!" in term.text()
+        # Textual draws NO_COLOR in greys: every 256-colour code sent must be a grey.
+        import re
+
+        codes = {int(n) for n in re.findall(rb"[34]8;5;(\d+)", bytes(term.raw))}
+        greys = set(range(232, 256)) | {0, 7, 8, 15, 16, 231}
+        assert codes and codes <= greys, sorted(codes - greys)
+        rgb = re.findall(rb"[34]8;2;(\d+);(\d+);(\d+)", bytes(term.raw))
+        assert all(r == g == b for r, g, b in rgb)
+        term.send("q")
+        term.read(0.5)
+        term.send("q")  # the board runs the demo's worker: quitting is asked once
+        assert term.exit_code() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+
+
+@pytest.mark.slow
+def test_the_board_speaks_chinese_without_a_chinese_locale_installed(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "OPSDECK_CONFIG": str(tmp_path / "none.toml"),
+        "TERM": "xterm-256color",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "LANG": "zh_CN.UTF-8",  # not installed on this machine: no setlocale is needed
+        "LC_ALL": "",
+        "LANGUAGE": "",
+    }
+    env.pop("OPSDECK_LANG", None)
+    term = Terminal([OPSDECK, "--demo"], 160, 48, env)
+    try:
+        assert term.wait_for("应急小组"), term.text()  # the roster panel
+        screen = term.text()
+        assert "筛选" in screen and "退出" in screen  # the key hints
+        assert "级别" in screen and "标题" in screen  # the list's header
+        assert "门户网站首页被篡改" in screen  # stored text, as it is
+        term.send("q")
+        term.read(0.5)
+        term.send("q")  # the board runs the demo's worker: quitting is asked once
+        assert term.exit_code() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)

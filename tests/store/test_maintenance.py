@@ -1,0 +1,117 @@
+"""The worker's upkeep: results and done files pruned by retention (never incidents or
+the audit trail), the WAL checkpointed, and told when readers block it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from opsdeck.backend import clocks, maintenance
+from opsdeck.backend.audit import verify
+from opsdeck.backend.models import AuditEvent, Incident, ProbeResult
+from opsdeck.backend.probe_health import Incoming, apply
+from opsdeck.backend.store import Store
+
+from ..conftest import FakeClock
+
+WORKER = "system:worker@test"
+
+
+def results(store: Store) -> list[tuple[str, str, bool]]:
+    """(probe, state, opened an incident) of every stored result, oldest first."""
+    from opsdeck.backend.models import Probe
+
+    with store.read() as session:
+        rows = session.execute(
+            select(Probe.name, ProbeResult.state, ProbeResult.incident_id)
+            .join(Probe, Probe.id == ProbeResult.probe_id)
+            .order_by(ProbeResult.id)
+        )
+        return [(name, state, incident_id is not None) for name, state, incident_id in rows]
+
+
+def feed(store: Store, clock: FakeClock, probe: str, state: str) -> None:
+    with store.write(WORKER) as uow:
+        apply(
+            uow, [Incoming(probe, state, f"{probe} {state}", clock.now, "test")], clocks.load_policy(uow.session).probes
+        )
+
+
+def test_old_results_go_but_each_probes_newest_and_those_that_opened_incidents_stay(
+    seeded: Store, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        feed(seeded, clock, "web01-load", "OK")
+        feed(seeded, clock, "db01-disk", "OK")
+        clock.advance(minutes=5)
+    for _ in range(3):  # CRITICAL long enough to open an incident
+        feed(seeded, clock, "db01-disk", "CRITICAL")
+        clock.advance(minutes=5)
+    with seeded.read() as session:
+        incidents = session.execute(select(func.count()).select_from(Incident)).scalar_one()
+    assert incidents == 1 and any(opened for *_, opened in results(seeded))
+    before = results(seeded)
+    clock.advance(days=31)
+    feed(seeded, clock, "web01-load", "OK")  # web01 keeps reporting; db01 went quiet a month ago
+
+    pruned = maintenance.prune_results(seeded, WORKER, timedelta(days=30))
+
+    kept = results(seeded)
+    assert pruned == len(before) + 1 - len(kept) and pruned > 0
+    assert [r for r in kept if r[0] == "web01-load"] == [("web01-load", "OK", False)]  # only the fresh one
+    db = [r for r in kept if r[0] == "db01-disk"]
+    assert ("db01-disk", "CRITICAL", True) in db  # opened the incident: kept with it
+    assert db[-1][1] == "CRITICAL"  # db01's newest result stays however old
+    with seeded.read() as session:
+        assert session.execute(select(func.count()).select_from(Incident)).scalar_one() == 1
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "results_pruned")).one()
+        assert f'"count":{pruned}' in event.details.replace(" ", "")
+        assert verify(session)[2] == []
+    assert maintenance.prune_results(seeded, WORKER, timedelta(days=30)) == 0  # nothing left to prune
+
+
+def test_processed_spool_files_go_after_their_retention(tmp_path: Path) -> None:
+    done = tmp_path / "spool" / "done"
+    done.mkdir(parents=True)
+    old, fresh = done / "old.out", done / "fresh.out"
+    old.write_text("x")
+    fresh.write_text("y")
+    eight_days_ago = time.time() - 8 * 86400
+    os.utime(old, (eight_days_ago, eight_days_ago))
+    assert maintenance.prune_done(tmp_path / "spool", timedelta(days=7)) == 1
+    assert sorted(p.name for p in done.iterdir()) == ["fresh.out"]
+    assert maintenance.prune_done(tmp_path / "nowhere", timedelta(days=7)) == 0
+
+
+def test_the_checkpoint_shrinks_the_wal_and_says_when_a_reader_blocks_it(
+    seeded: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    if seeded.dialect != "sqlite":
+        assert maintenance.checkpoint(seeded) is None  # PostgreSQL manages its own WAL
+        return
+    assert seeded.path is not None
+    wal = Path(f"{seeded.path}-wal")
+    for n in range(40):
+        feed(seeded, clock, f"probe-{n}", "OK")
+    reader = sqlite3.connect(seeded.path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM probe_results").fetchone()  # a dashboard holding a read
+    feed(seeded, clock, "one-more", "OK")  # a page the reader's snapshot does not see
+    duty = maintenance.MaintainDuty(seeded, WORKER, maintenance.Retention(), None)
+    with caplog.at_level(logging.WARNING, logger="opsdeck.worker"):
+        upkeep = duty()
+    assert upkeep is not None and upkeep.checkpoint is not None and upkeep.checkpoint["busy"] == 1
+    assert any("readers kept" in r.getMessage() for r in caplog.records)
+    assert duty() is None  # not again before `every`
+    reader.rollback()
+    reader.close()
+    done = maintenance.checkpoint(seeded)
+    assert done == {"busy": 0, "wal_pages": 0, "checkpointed": 0}  # TRUNCATE: the WAL is empty
+    assert wal.stat().st_size == 0

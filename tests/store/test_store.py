@@ -1,0 +1,282 @@
+"""The store itself: SQLite settings on every connection, writes that begin IMMEDIATE,
+busy handling, UTC times on both dialects, schema creation, versioning and backup."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select, text
+
+from opsdeck.backend import pg_triggers, schema
+from opsdeck.backend.errors import ErrorKind, InvalidInput, StoreUnavailable
+from opsdeck.backend.models import Incident, PolicyVersion
+from opsdeck.backend.schema import open_store
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+
+from ..conftest import T0, FakeClock
+
+
+def test_a_missing_sqlite_file_and_folder_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "opsdeck.db"
+    store = open_store(f"sqlite:///{path}")
+    assert path.exists()
+    with store.read() as session:
+        [policy] = session.execute(select(PolicyVersion)).scalars().all()
+    assert policy.version == 1 and "network_attack" in policy.document["playbooks"]
+    store.dispose()
+
+
+def test_every_sqlite_connection_has_wal_busy_timeout_foreign_keys_normal_sync(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    with store.engine.connect() as conn:
+        settings = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+        }
+    assert settings == {"journal_mode": "wal", "busy_timeout": 5000, "foreign_keys": 1, "synchronous": 1}
+    store.dispose()
+
+
+def test_writes_and_only_writes_begin_immediate(sqlite_url: str) -> None:
+    """Trace every statement SQLite runs: each transaction that writes began IMMEDIATE,
+    and reads began deferred."""
+    store = open_store(sqlite_url)
+    statements: list[str] = []
+
+    @event.listens_for(store.engine, "connect")
+    def trace(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.set_trace_callback(statements.append)
+
+    store.engine.dispose()  # new connections get the trace
+    Service(store, "system:opsdeck").import_records("roster", _roster(Path(sqlite_url[10:]).parent))
+    incident = Service(store, "lead").open("traced")
+    Service(store, "lead").note(incident.id, "hello")
+    with store.read() as session:
+        session.execute(select(Incident)).all()
+
+    transactions: list[list[str]] = []
+    for statement in statements:
+        head = statement.strip().split()[0].upper()
+        if head == "BEGIN":
+            transactions.append([statement])
+        elif transactions:
+            transactions[-1].append(statement)
+    writing = [t for t in transactions if any(s.split()[0].upper() in ("INSERT", "UPDATE", "DELETE") for s in t)]
+    reading = [t for t in transactions if t not in writing]
+    assert len(writing) >= 3 and reading
+    assert all(t[0].strip().upper() == "BEGIN IMMEDIATE" for t in writing), [t[0] for t in writing]
+    assert all(t[0].strip().upper() == "BEGIN" for t in reading)
+    store.dispose()
+
+
+def _roster(folder: Path) -> Path:
+    path = folder / "roster.toml"
+    path.write_text('[[member]]\nlogin = "lead"\nname = "Lead"\npermission = "lead"\n')
+    return path
+
+
+def test_a_held_write_lock_is_store_busy_not_a_traceback(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("opsdeck.backend.store.BUSY_TIMEOUT_MS", 200)
+    store = open_store(sqlite_url)
+    Service(store, "system:opsdeck").import_records("roster", _roster(Path(sqlite_url[10:]).parent))
+    blocker = sqlite3.connect(sqlite_url[10:], isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        store.engine.dispose()
+        with pytest.raises(StoreUnavailable) as error:
+            Service(store, "lead").open("blocked")
+        assert error.value.kind is ErrorKind.UNAVAILABLE
+        assert "store busy" in str(error.value) and "retry" in str(error.value)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert Service(store, "lead").open("after the lock").id == 1
+    store.dispose()
+
+
+def test_times_are_aware_utc_on_the_way_out_and_naive_is_refused(store: Store) -> None:
+    Service(store, "system:opsdeck").import_records("roster", _roster_tmp(store))
+    shanghai = timezone(timedelta(hours=8))
+    incident = Service(store, "lead").open("tz", outage_start=datetime(2026, 11, 28, 10, 30, tzinfo=shanghai))
+    with store.read() as session:
+        row = session.get(Incident, incident.id)
+    assert row.outage_started_at == datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
+    assert row.outage_started_at.tzinfo is not None and row.outage_started_at.utcoffset() == timedelta(0)
+    assert row.reported_at == T0
+    with pytest.raises(Exception, match="naive datetime refused"), store.write("lead") as uow:
+        uow.session.get(Incident, incident.id).resolved_at = datetime(2026, 1, 1)  # type: ignore[union-attr]
+        uow.session.flush()
+
+
+def _roster_tmp(store: Store) -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    return _roster(folder)
+
+
+def test_sql_time_comparisons_follow_utc_order(store: Store, clock: FakeClock) -> None:
+    """`reported_at >= since` must compare instants, whatever offset the caller used."""
+    Service(store, "system:opsdeck").import_records("roster", _roster_tmp(store))
+    Service(store, "lead").open("early")  # 03:00Z
+    clock.advance(hours=2)
+    late = Service(store, "lead").open("late")  # 05:00Z
+    plus8 = timezone(timedelta(hours=8))
+
+    def since(value: datetime) -> list[int]:
+        with store.read() as session:
+            return list(session.execute(select(Incident.id).where(Incident.reported_at >= value)).scalars())
+
+    assert since(datetime(2026, 11, 28, 13, 0, tzinfo=plus8)) == [late.id]  # 05:00Z, inclusive
+    assert since(datetime(2026, 11, 28, 13, 0, 1, tzinfo=plus8)) == []
+    assert len(since(datetime(2026, 11, 28, 3, 0, tzinfo=UTC))) == 2
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    assert schema.head_revision() == schema.SCHEMA_HEAD
+
+
+def test_models_and_migrations_agree(store: Store) -> None:
+    """What the migrations built is what the models describe (autogenerate finds nothing)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with store.engine.connect() as conn:
+        # The role-to-login mapping is PostgreSQL's alone and no model (backend/pg_roles.py).
+        opts = {"compare_type": False, "include_name": lambda name, *_: name != pg_triggers.MAP_TABLE}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), SQLModel.metadata)
+    assert diff == []
+
+
+def test_a_store_from_a_newer_program_is_refused_and_untouched(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    store.dispose()
+    path = Path(sqlite_url[10:])
+    before = path.read_bytes()
+    with pytest.raises(StoreUnavailable) as error:
+        open_store(sqlite_url)
+    assert error.value.code == "schema_too_new"
+    assert "newer opsdeck" in str(error.value) and "upgrade opsdeck" in str(error.value)
+    assert path.read_bytes() == before
+
+
+def test_a_database_with_foreign_tables_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id integer)")
+    with pytest.raises(InvalidInput, match="holds other tables"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        try:
+            open_store(url).dispose()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store = open_store(url)
+    with store.read() as session:
+        assert len(session.execute(select(PolicyVersion)).all()) == 1
+    store.dispose()
+
+
+def test_online_backup_is_a_consistent_openable_store(sqlite_url: str, tmp_path: Path) -> None:
+    seeded = open_store(sqlite_url)
+    Service(seeded, "system:opsdeck").import_records("roster", _roster(tmp_path))
+    assert seeded.path is not None
+    Service(seeded, "lead").open("before the backup")
+    dest = tmp_path / "backups" / "copy.db"
+    seen: list[tuple[int, int]] = []
+    schema.sqlite_backup(seeded.path, dest, lambda done, total: seen.append((done, total)))
+    copy = open_store(f"sqlite:///{dest}")
+    with copy.read() as session:
+        titles = session.execute(select(Incident.title)).scalars().all()
+    assert titles == ["before the backup"]
+    assert seen and seen[-1][0] == seen[-1][1]
+    with pytest.raises(InvalidInput, match="already exists"):
+        schema.sqlite_backup(seeded.path, dest)
+    copy.dispose()
+    seeded.dispose()
+
+
+def test_an_unreachable_postgresql_is_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailable) as error:
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert error.value.kind is ErrorKind.UNAVAILABLE and "check that the database is reachable" in str(error.value)
+
+
+def _store_at_0001(url: str) -> None:
+    """A store as the first release left it: schema 0001 with one open incident."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), "0001")
+        conn.execute(
+            text(
+                "INSERT INTO policy_versions (version, created_at, actor, source, hash, document) "
+                "VALUES (1, '2026-11-28 02:00:00.000000', 'system:opsdeck', '', 'x', '{}')"
+            )
+            if url.startswith("sqlite")
+            else text(
+                "INSERT INTO policy_versions (version, created_at, actor, source, hash, document) "
+                "VALUES (1, '2026-11-28 02:00:00+00', 'system:opsdeck', '', 'x', '{}')"
+            )
+        )
+        stamp = "'2026-11-28 02:00:00.000000'" if url.startswith("sqlite") else "'2026-11-28 02:00:00+00'"
+        conn.execute(
+            text(
+                "INSERT INTO incidents (version, title, description, category, status, reporter, reported_at, "
+                f"outage_started_at, policy_version, updated_at, updated_by) VALUES (1, 'old', '', 'unclassified', "
+                f"'reported', 'ops', {stamp}, {stamp}, 1, {stamp}, 'ops')"
+            )
+        )
+    engine.dispose()
+
+
+def test_an_older_sqlite_store_is_backed_up_then_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _store_at_0001(url)
+    backups: list[Path] = []
+    store = open_store(url, clock=FakeClock(), on_backup=backups.append)
+    assert schema.current_revision(store) == schema.SCHEMA_HEAD
+    [backup] = backups
+    assert backup.name.startswith("old.db.bak-0001-")
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    from opsdeck.backend import queries
+
+    with store.read() as session:
+        clocks = {d["key"]: d["state"] for d in queries.incident_deadlines(session, 1, store.clock())}
+    assert clocks["classify"] == "breached"  # reported at 02:00, the clock reads 03:00
+    store.dispose()
+
+
+def test_an_older_postgresql_store_waits_for_db_upgrade(pg_url: str) -> None:
+    _store_at_0001(pg_url)
+    with pytest.raises(StoreUnavailable) as error:
+        open_store(pg_url)
+    assert error.value.code == "schema_old" and "opsdeck db upgrade" in str(error.value)
+    before, after = schema.upgrade_store(pg_url)
+    assert (before, after) == ("0001", schema.SCHEMA_HEAD)
+    open_store(pg_url).dispose()

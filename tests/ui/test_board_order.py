@@ -1,0 +1,153 @@
+"""The board's order three ways, which must agree: the database's ORDER BY (the first
+page, every key), the in-memory sort (`s` on the board) and the bisect patch applied
+when a few incidents change. And the first page is on screen before the rest is read."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opsdeck.backend import board
+from opsdeck.backend.board import BoardFilter, Key
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store
+from opsdeck.screens import board as board_screen
+from opsdeck.tui.widgets.incident_list import IncidentList
+
+from ..board_fixtures import make_app, seeded_store, until
+from ..conftest import FakeClock
+
+CATEGORIES = ("network_fault", "server_fault", "software_fault", "other")
+
+
+def varied_incidents(store: Store, clock: FakeClock) -> list[int]:
+    """Every level and none, ties on the due time (opened in the same instant), incidents
+    with no clock left, resolved and closed ones."""
+    ops, lead = Service(store, "servers"), Service(store, "lead")
+    ids = []
+    for n in range(36):
+        level = ("I", "II", "III", "IV", None)[n % 5]
+        category = CATEGORIES[n % 4] if level else None
+        kwargs: dict[str, Any] = {"category": category, "level": level} if level else {}
+        ids.append(ops.open(f"incident {n} 系统 {n % 7}", system="portal" if n % 3 else None, **kwargs).id)
+        if n % 4 != 0:  # runs of four share their instant: ties on every time
+            clock.advance(minutes=3 * (n % 5) + 1)
+    for incident_id in ids[4::10]:  # unclassified: still reported
+        lead.ack(incident_id)
+    for incident_id in ids[1::9]:
+        lead.resolve(incident_id, resolution="fixed")
+    lead.close(ids[2], false_alarm_reason="a test alarm")
+    clock.advance(hours=2)  # some clocks breached
+    return ids
+
+
+@pytest.fixture
+def varied(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    seeded = seeded_store(store_url, clock)
+    varied_incidents(seeded, clock)
+    yield seeded
+    seeded.dispose()
+
+
+@pytest.mark.parametrize("sort", sorted(board.SORT_KEYS))
+@pytest.mark.parametrize(
+    "statuses", [board.OPEN, ("resolved", "closed"), ("reported", "acknowledged", "resolved", "closed")]
+)
+def test_the_database_sorts_as_the_board_does(varied: Store, sort: str, statuses: tuple[str, ...]) -> None:
+    with varied.read() as session:
+        everything = board.load_keys(session, BoardFilter(), sort, ids=None, statuses=statuses)
+        assert len(everything) > 1
+        assert everything == sorted(everything, key=board.SORT_KEYS[sort])
+        for limit in (1, 5, len(everything) + 3):
+            assert board.load_keys(session, BoardFilter(), sort, statuses=statuses, limit=limit) == everything[:limit]
+        filtered = board.load_keys(session, board.parse_filter("system:portal 系统"), sort, statuses=statuses)
+        assert filtered and (len(filtered) < len(everything) or statuses != board.OPEN)
+        assert filtered == [k for k in everything if k.id in {f.id for f in filtered}]
+
+
+def test_ties_and_missing_clocks_are_ordered_by_level_then_id(varied: Store) -> None:
+    with varied.read() as session:
+        keys = board.load_keys(session, BoardFilter(), "due")
+    dues = [k.when for k in keys]
+    assert len(set(dues)) < len(dues), "the fixture must hold ties"
+    for a, b in itertools.pairwise(keys):
+        if a.when == b.when:
+            assert (-a.rank, a.id) < (-b.rank, b.id)
+
+
+keys_strategy = st.dictionaries(
+    st.integers(1, 400),
+    st.tuples(st.sampled_from([1.0, 2.0, 3.0, float("inf")]), st.integers(0, 4)),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=keys_strategy,
+    after=keys_strategy,
+    sort=st.sampled_from(sorted(board.SORT_KEYS)),
+    untouched=st.sets(st.integers(1, 400), max_size=40),
+)
+def test_a_patched_order_is_the_sorted_order(
+    before: dict[int, tuple[float, int]],
+    after: dict[int, tuple[float, int]],
+    sort: str,
+    untouched: set[int],
+) -> None:
+    """Incidents change (new key), close (gone), open (new): patching the order by
+    bisects gives exactly what sorting everything again gives."""
+    old = {i: Key(i, *v) for i, v in before.items()}
+    fresh = {i: Key(i, *v) for i, v in after.items()}
+    changed = frozenset((set(old) | set(fresh)) - untouched)
+    fresh = {i: k for i, k in fresh.items() if i in changed}
+    keys, order = board.patched(old, board.ordered(old, sort), changed, fresh, board.SORT_KEYS[sort])
+    expected = {i: k for i, k in old.items() if i not in changed} | fresh
+    assert keys == expected
+    assert order == board.ordered(expected, sort)
+
+
+async def test_the_first_page_shows_before_every_key_is_read(
+    sqlite_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The top of a big board is drawn from a LIMIT query; the full key list comes after.
+    Holding the full read back shows that the operator already sees the right rows."""
+    store = seeded_store(sqlite_url, clock)
+    ops = Service(store, "servers")
+    for n in range(30):
+        ops.open(f"disk alarm {n}", category="server_fault", level=("II", "III", "IV")[n % 3])
+        clock.advance(minutes=1)
+    with store.read() as session:
+        truth = [k.id for k in board.load_keys(session, BoardFilter(), now=clock())]
+    monkeypatch.setattr(board_screen, "FIRST_PAGE", 8)
+    release = threading.Event()
+    real_load_keys = board.load_keys
+
+    def held_load_keys(*args: Any, **kwargs: Any) -> list[Key]:
+        if kwargs.get("limit") is None and kwargs.get("ids") is None:
+            assert release.wait(20), "the test never released the full read"
+        return real_load_keys(*args, **kwargs)
+
+    monkeypatch.setattr(board, "load_keys", held_load_keys)
+    app = make_app(store, clock)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            incident_list = app.screen.query_one(IncidentList)
+            await until(
+                pilot, lambda: len(incident_list.order) == 8 and all(i in incident_list.rows for i in truth[:8])
+            )
+            assert incident_list.order == truth[:8]
+            await pilot.pause(0.1)
+            screen_text = "\n".join(incident_list.render_line(y).text for y in range(8))
+            assert all(f"#{i} disk alarm" in screen_text for i in truth[:8])
+            release.set()
+            await until(pilot, lambda: incident_list.order == truth)
+    finally:
+        release.set()
+        store.dispose()
