@@ -132,7 +132,6 @@ def _write_new(path: Path, text: str) -> None:
     ),
 )
 def audit_export(ctx: Context) -> int:
-
     target = str(ctx.args.id)
     with ctx.store.read() as session:
         if target.startswith("W"):  # a warning's chain
@@ -160,7 +159,6 @@ def audit_export(ctx: Context) -> int:
 
 
 def _verify_anchor(ctx: Context, token: str) -> int:
-
     with ctx.store.read() as session:
         problems = check_anchor(session, token)
     if ctx.args.json:
@@ -181,7 +179,6 @@ def _verify_anchor(ctx: Context, token: str) -> int:
 
 @command("audit", "anchor", N_("print a token fixing every chain's head now: keep it somewhere else"))
 def audit_anchor(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         token = anchor(session)
     if ctx.args.json:

@@ -57,7 +57,6 @@ def calls_add(ctx: Context) -> int:
     ),
 )
 def calls_list(ctx: Context) -> int:
-
     a = ctx.args
     if a.unmask:
         ctx.service.unmask_calls(a.id)  # refused for viewers; audited for members

@@ -57,7 +57,6 @@ def policy_show(ctx: Context) -> int:
     ),
 )
 def init_system(ctx: Context) -> int:
-
     done = setup(Path(ctx.args.dir), ctx.args.group, config_mod.site_config_path())
     data = {
         "db": done.db_url,
@@ -245,7 +244,6 @@ def db_check(ctx: Context) -> int:
 
 @command("config")
 def show_config(ctx: Context) -> int:
-
     c = ctx.config
     data = {
         "db": parse_url(c.db).render_as_string(hide_password=True),

@@ -35,7 +35,6 @@ TEXTFILE = "opsdeck.prom"
     ),
 )
 def metrics(ctx: Context) -> int:
-
     registry = registry_for(ctx.store)
     folder = ctx.args.textfile
     if folder is None:

@@ -129,7 +129,6 @@ def channels_apply(ctx: Context) -> int:
 
 @command("channels", "list", N_("channels (URLs redacted) and routes"))
 def channels_list(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         config = notify_plan.load(session)
     data: dict[str, Any] = {

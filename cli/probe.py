@@ -23,7 +23,6 @@ from opsdeck.cli.registry import MEMBER, arg, command
 
 @command("probe", "list", N_("every probe with its state, age and last output"))
 def probe_list(ctx: Context) -> int:
-
     now = ctx.store.clock()
     with ctx.store.read() as session:
         rows = queries.probes(session, now)
@@ -92,7 +91,6 @@ def probe_show(ctx: Context) -> int:
     ),
 )
 def probe_silence(ctx: Context) -> int:
-
     a = ctx.args
     try:
         duration = parse_duration(a.duration) if a.duration.strip() != "0" else timedelta(0)

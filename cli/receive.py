@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     ),
 )
 def receive(ctx: Context) -> int:
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     settings = receive_settings(ctx, ctx.args.listen)
     stop = threading.Event()
@@ -98,7 +97,6 @@ def receive_settings(ctx: Context, listen: str | None) -> Any:
     ),
 )
 def sources_add(ctx: Context) -> int:
-
     a = ctx.args
     created = sources.add(
         ctx.store, ctx.login, a.name, a.kind, critical_after=a.critical_after, alertmanager_url=a.alertmanager_url
@@ -108,7 +106,6 @@ def sources_add(ctx: Context) -> int:
 
 @command("sources", "list", N_("every source with its URL path and counters: accepted, rejected by HTTP code"))
 def sources_list(ctx: Context) -> int:
-
     rows = sources.listing(ctx.store)
     if ctx.args.json:
         emit_json(rows)
@@ -126,7 +123,6 @@ def sources_list(ctx: Context) -> int:
 
 
 def _created(ctx: Context, created: Any, said: str) -> int:
-
     if ctx.args.json:
         emit_json(created.to_json())
         return 0
@@ -153,7 +149,6 @@ def _created(ctx: Context, created: Any, said: str) -> int:
     args=(arg("name"),),
 )
 def sources_rotate(ctx: Context) -> int:
-
     created = sources.rotate(ctx.store, ctx.login, ctx.args.name)
     return _created(ctx, created, _("source {name}: new token; the old one no longer works").format(name=created.name))
 
@@ -167,7 +162,6 @@ def sources_rotate(ctx: Context) -> int:
     args=(arg("name"),),
 )
 def sources_remove(ctx: Context) -> int:
-
     sources.remove(ctx.store, ctx.login, ctx.args.name)
     if ctx.args.json:
         emit_json({"name": ctx.args.name, "removed": True})

@@ -35,7 +35,6 @@ from opsdeck.cli.registry import MEMBER, arg, command
     ),
 )
 def report_show(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         draft = record.draft(session, ctx.args.id, ctx.store.clock())
         incident = session.get(Incident, ctx.args.id)

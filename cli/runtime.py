@@ -32,7 +32,6 @@ from opsdeck.cli.registry import SYSTEM, arg, command
     args=(arg("--once", action="store_true", help=N_("one sweep, then exit (the default)")),),
 )
 def escalate(ctx: Context) -> int:
-
     done = escalation.sweep(ctx.store, worker_actor())
     warned = warning_escalation.sweep(ctx.store, worker_actor())  # a warning's own clocks
     gaps = schedule_notice.sweep(ctx.store, worker_actor())  # the duty schedule's gaps ahead, told once
@@ -85,7 +84,6 @@ def escalate(ctx: Context) -> int:
     ),
 )
 def worker(ctx: Context) -> int:
-
     # the worker loads httpx and watchfiles; escalate and ingest never do
     from opsdeck.backend.worker import standard_worker
 
@@ -126,7 +124,6 @@ def _receive(ctx: Context) -> Any:
 
 
 def _retention(ctx: Context) -> Any:
-
     return Retention(done=parse_duration(ctx.config.keep_done), results=parse_duration(ctx.config.keep_results))
 
 
@@ -138,7 +135,6 @@ def _sender(ctx: Context) -> Any:
 
 
 def _spool(ctx: Context) -> Any:
-
     path = getattr(ctx.args, "spool", None) or ctx.config.spool
     encoding = getattr(ctx.args, "encoding", None) or ctx.config.spool_encoding
     try:
@@ -172,7 +168,6 @@ def _spool(ctx: Context) -> Any:
     ),
 )
 def ingest(ctx: Context) -> int:
-
     if not ctx.args.once:
         ctx.args.duties, ctx.args.interval, ctx.args.metrics_listen = "ingest", 1.0, None
         return worker(ctx)

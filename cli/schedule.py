@@ -52,14 +52,12 @@ def _local(value: datetime | None, ctx: Context) -> str:
 
 
 def _load(ctx: Context) -> Any:
-
     now = ctx.store.clock()
     with ctx.store.read() as session:
         return schedule.load(session, now), now
 
 
 def _duties(ctx: Context) -> tuple[str, ...]:
-
     return (check_duty(ctx.args.duty),) if ctx.args.duty else DUTIES
 
 
@@ -73,7 +71,6 @@ def _duties(ctx: Context) -> tuple[str, ...]:
     ),
 )
 def who(ctx: Context) -> int:
-
     duties = _duties(ctx)
     sched, now = _load(ctx)
     at = _when(ctx, ctx.args.at, "--at") or now
@@ -103,7 +100,6 @@ def who(ctx: Context) -> int:
     ),
 )
 def show(ctx: Context) -> int:
-
     duties = _duties(ctx)
     sched, now = _load(ctx)
     start = _when(ctx, ctx.args.start, "--from") or now
@@ -207,7 +203,6 @@ def show(ctx: Context) -> int:
     args=(arg("--days", type=int, metavar="N", help=N_("look N days ahead (default: the policy's ahead_days, 14)")),),
 )
 def gaps(ctx: Context) -> int:
-
     days = ctx.args.days
     if days is not None and not 1 <= days <= 92:
         raise InvalidInput("bad_days", _("--days must be from 1 to 92"), _("give e.g. --days 14"))
@@ -241,7 +236,6 @@ def print_coverage(ctx: Context, data: dict[str, Any]) -> None:
     ),
 )
 def import_file(ctx: Context) -> int:
-
     path = Path(ctx.args.file)
     parsed = schedule_import.parse_file(
         path, zone_name(ctx.config.timezone), ctx.store.clock(), duty=ctx.args.duty, login=ctx.args.login
@@ -294,7 +288,6 @@ def import_file(ctx: Context) -> int:
     ),
 )
 def export(ctx: Context) -> int:
-
     duties = _duties(ctx)
     now = ctx.store.clock()
     start = _when(ctx, ctx.args.start, "--from") or now
@@ -391,7 +384,6 @@ def _export_dir(ctx: Context, now: datetime, start: datetime, end: datetime, dut
     ),
 )
 def rotation(ctx: Context) -> int:
-
     a = ctx.args
     if a.remove:
         schedule_edit.remove_rotation(ctx.store, ctx.login, a.name)
@@ -483,7 +475,6 @@ def _handoff(text: str, ctx: Context, zone: str) -> datetime:
     ),
 )
 def override(ctx: Context) -> int:
-
     a = ctx.args
     if a.op == "remove":
         if a.id is None:
@@ -533,7 +524,6 @@ def override(ctx: Context) -> int:
     ),
 )
 def swap(ctx: Context) -> int:
-
     a = ctx.args
     start = _when(ctx, a.start, "--from")
     end = _when(ctx, a.end, "--to", after=start)
@@ -558,6 +548,5 @@ def swap(ctx: Context) -> int:
 
 
 def _iso(value: datetime | None) -> str | None:
-
     text: str | None = rfc3339(value)
     return text

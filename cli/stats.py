@@ -57,7 +57,6 @@ def period_time(text: str, now: datetime, zone: tzinfo) -> datetime:
     ),
 )
 def stats(ctx: Context) -> int:
-
     a = ctx.args
     if getattr(a, "lang", None):
         set_language(a.lang)
@@ -247,7 +246,6 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
 
 
 def _more(group: dict[str, Any]) -> list[str]:
-
     lines = [
         "  "
         + _(
@@ -284,7 +282,6 @@ def _more(group: dict[str, Any]) -> list[str]:
     ),
 )
 def report_month(ctx: Context) -> int:
-
     a = ctx.args
     try:
         key = monthly.month_key(a.month)

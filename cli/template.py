@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 @command("templates", "show", N_("the templates in effect, as a file `templates apply` takes"))
 def templates_show(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         found = templates.load(session)
     if ctx.args.json:
@@ -38,7 +37,6 @@ def templates_show(ctx: Context) -> int:
     args=(arg("file"),),
 )
 def templates_apply(ctx: Context) -> int:
-
     result: tuple[int, bool] = ctx.service.apply_templates(Path(ctx.args.file))
     return int(applied(ctx, _templates_version, result))
 
@@ -65,7 +63,6 @@ def _templates_version(version: int) -> str:
     ),
 )
 def templates_preview(ctx: Context) -> int:
-
     a = ctx.args
     if not templates.known_event(a.event):
         raise InvalidInput(

@@ -234,7 +234,6 @@ def _shift_length(text: str) -> timedelta:
     ),
 )
 def handover(ctx: Context) -> int:
-
     since = ctx.args.since
     now = ctx.store.clock()
     with ctx.store.read() as session:
@@ -281,7 +280,6 @@ def handover(ctx: Context) -> int:
 
 @command("demo", json=False)  # seeds a fresh temporary store of its own
 def demo(ctx: Context) -> int:
-
     db_flag = getattr(ctx.args, "db", None)
     ctx._store = open_demo_store(db_flag)
     where = ctx.store.describe()

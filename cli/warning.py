@@ -24,12 +24,10 @@ WARNING_ID = arg("id", type=warning_id)
 
 
 def _warnings(ctx: Context) -> Any:
-
     return Warnings(ctx.service)
 
 
 def _show_json(ctx: Context, warning_id: int) -> None:
-
     with ctx.store.read() as session:
         emit_json(early_warning.detail(session, warning_id, ctx.zone, ctx.store.clock()))
 
@@ -64,7 +62,6 @@ def _status(status: str) -> str:
 
 
 def _local(ctx: Context, value: str | None) -> str:
-
     if not value:
         return "-"
     return str(format_local(datetime.fromisoformat(value.replace("Z", "+00:00")), ctx.zone))
@@ -77,7 +74,6 @@ def _local(ctx: Context, value: str | None) -> str:
     args=(arg("--status", default="open", metavar="S", help=N_("open (the default), promoted, passed or all")),),
 )
 def warning_list(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         rows = early_warning.list_warnings(session, ctx.args.status)
     if ctx.args.json:
@@ -106,7 +102,6 @@ def warning_list(ctx: Context) -> int:
     args=(WARNING_ID,),
 )
 def warning_show(ctx: Context) -> int:
-
     with ctx.store.read() as session:
         data = early_warning.detail(session, ctx.args.id, ctx.zone, ctx.store.clock())
     if ctx.args.json:
