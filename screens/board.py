@@ -442,13 +442,13 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         return _("open")
 
     def _duty_state(self) -> str:
+        if self.panels is None:
+            return _("read-only") if self.ctx.read_only else ""
+        member = next((m for m in self.panels.roster if m["login"] == self.ctx.login), None)
+        if member is None:  # build_app makes such a session read-only: say why
+            return _("not on the roster: viewer")
         if self.ctx.read_only:
             return _("read-only")
-        member = next((m for m in self.panels.roster if m["login"] == self.ctx.login), None) if self.panels else None
-        if self.panels is None:
-            return ""
-        if member is None:
-            return _("not on the roster: viewer")
         return _("on duty") if member["on_duty"] else _("off duty (T takes the shift)")
 
     @on(IncidentList.Marked)
