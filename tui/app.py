@@ -197,6 +197,9 @@ class WallApp(OpsdeckApp):
     def first_screen(self) -> Screen[Any]:
         return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
 
+    def action_help(self) -> None:
+        """No help over the wall: a key opens nothing on a screen nobody operates."""
+
     def run(self, **options: Any) -> Any:  # what `exit()` was given: None here, a picture under the snapshot plugin
         """Textual's run, the mouse off by default: nothing on the wall is for clicking."""
         return super().run(**({"mouse": False} | options))
