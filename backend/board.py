@@ -23,6 +23,7 @@ from .errors import InvalidInput
 from .i18n import _
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
 from .ranking import Clock, clock_of
+from .rows import OpenWarning, RosterRow
 from .timeutil import utcnow
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
@@ -348,7 +349,7 @@ class Panels:
 
     counts: dict[str, int]
     probes: tuple[ProbeLine, ...]
-    roster: tuple[dict[str, Any], ...]
+    roster: tuple[RosterRow, ...]
     readiness: dict[str, ProbeLine | None]
     quarantined: int
     last_file_at: datetime | None
@@ -362,7 +363,7 @@ class Panels:
     spool_problems: tuple[str, ...] = ()  # "HOST:PATH: out of space ..." per spool that has one
     duty_leases: tuple[Any, ...] = ()  # leases.DutyLiveness: a banner per duty with no live holder
     duty_gaps: tuple[tuple[str, datetime, datetime], ...] = ()  # (duty, from, until) nobody covers ahead
-    warnings: tuple[dict[str, Any], ...] = ()  # the open warnings, most urgent clock first (early_warning)
+    warnings: tuple[OpenWarning, ...] = ()  # the open warnings, most urgent clock first (early_warning)
 
 
 @dataclass(frozen=True)
