@@ -12,6 +12,7 @@ from . import calls, queries, ranking, warning_trail
 from .clocks import load_policy
 from .early_warning import open_warnings
 from .models import Escalation, Incident, table_of
+from .rows import IncidentRow
 from .schedule_views import coverage_ahead
 from .timeutil import rfc3339
 
@@ -27,7 +28,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
     clocks = queries.open_clocks(session, [r["id"] for r in open_rows], now)
     rules = {rule.key: rule for rule in load_policy(session).deadlines.rules}
 
-    def order(row: dict[str, Any]) -> Any:
+    def order(row: IncidentRow) -> tuple[Any, ...]:
         clock, pressing = clocks.get(row["id"], (None, False))
         return ranking.order_key(pressing, clock.due_at if clock else None, row["level"], row["id"])
 
