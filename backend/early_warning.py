@@ -14,7 +14,7 @@ change-feed entry (`warning`, ID). Promotion also opens the incident in that wri
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -333,7 +333,20 @@ def _record(uow: UnitOfWork, row: WarningRecord, action: str, details: dict[str,
     return uow.record(action, details, chain=chain(row.id), entity="warning", entity_id=row.id)
 
 
-def payload(row: WarningRecord) -> dict[str, Any]:
+class WarningPayload(TypedDict):
+    """The warning in a message's payload (the templates' `warning.*` fields)."""
+
+    id: int | None
+    kind: str
+    title: str
+    source: str
+    system: str | None  # the systems it may affect, joined
+    level: None  # a warning has no level: that is the incident's, once promoted
+    serious: bool
+    issued_at: str
+
+
+def payload(row: WarningRecord) -> WarningPayload:
     """The warning as a message tells it (the templates' `warning.*` fields)."""
     return {
         "id": row.id,
