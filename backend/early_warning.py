@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -24,6 +24,7 @@ from . import clocks
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
 from .i18n import _
 from .models import AuditEvent, Incident, System, WarningAttestation, WarningMeasure, WarningNote, WarningRecord
+from .rows import OpenWarning, WarningDetail, WarningSummary, WarningToldRow, stored_id
 from .store import UnitOfWork
 from .timeutil import rfc3339
 from .warning_clocks import WarningClock, clock_rows, end_of_day, warning_clocks
@@ -341,7 +342,20 @@ def _record(uow: UnitOfWork, row: WarningRecord, action: str, details: dict[str,
     return uow.record(action, details, chain=chain(row.id), entity="warning", entity_id=row.id)
 
 
-def payload(row: WarningRecord) -> dict[str, Any]:
+class WarningPayload(TypedDict):
+    """The warning in a message's payload (the templates' `warning.*` fields)."""
+
+    id: int | None
+    kind: str
+    title: str
+    source: str
+    system: str | None  # the systems it may affect, joined
+    level: None  # a warning has no level: that is the incident's, once promoted
+    serious: bool
+    issued_at: str
+
+
+def payload(row: WarningRecord) -> WarningPayload:
     """The warning as a message tells it (the templates' `warning.*` fields)."""
     return {
         "id": row.id,
@@ -409,9 +423,9 @@ def _time(value: datetime | None) -> str | None:
     return rfc3339(value) if value else None
 
 
-def summary(row: WarningRecord) -> dict[str, Any]:
+def summary(row: WarningRecord) -> WarningSummary:
     return {
-        "id": row.id,
+        "id": stored_id(row.id),
         "kind": row.kind,
         "status": row.status,
         "title": row.title,
@@ -419,7 +433,7 @@ def summary(row: WarningRecord) -> dict[str, Any]:
         "probe_id": row.probe_id,
         "systems": list(row.systems),
         "serious": row.serious,
-        "raised_at": _time(row.raised_at),
+        "raised_at": rfc3339(row.raised_at),
         "raised_by": row.raised_by,
         "analysed_at": _time(row.analysed_at),
         "closed_at": _time(row.closed_at),
@@ -428,7 +442,7 @@ def summary(row: WarningRecord) -> dict[str, Any]:
     }
 
 
-def list_warnings(session: Session, status: str = "open") -> list[dict[str, Any]]:
+def list_warnings(session: Session, status: str = "open") -> list[WarningSummary]:
     if status not in STATUS_FILTERS:
         raise InvalidInput(
             "bad_status",
@@ -441,7 +455,7 @@ def list_warnings(session: Session, status: str = "open") -> list[dict[str, Any]
     return [summary(row) for row in session.execute(query).scalars()]
 
 
-def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> dict[str, Any]:
+def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> WarningDetail:
     from .queries import audit_trail_of
 
     row = session.get(WarningRecord, warning_id)
@@ -460,7 +474,7 @@ def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> di
     notes = session.execute(
         select(WarningNote).where(col(WarningNote.warning_id) == warning_id).order_by(col(WarningNote.id))
     ).scalars()
-    told_rows = [
+    told_rows: list[WarningToldRow] = [
         {"told": t.key, "who": t.who, "at": rfc3339(t.at), "by": t.by, "via": t.channel, "note": t.note} for t in told
     ]
     return {
@@ -489,7 +503,7 @@ def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> di
     }
 
 
-def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[dict[str, Any]]:
+def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[OpenWarning]:
     """The open warnings, the most urgent clock first (the handover's list): each with its
     next clock not met (or None), its measures done of all, and whether leadership was told."""
     from sqlalchemy import func
@@ -514,7 +528,7 @@ def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[dict[st
             .group_by(col(WarningMeasure.warning_id))
         ).all()
     )
-    out = []
+    out: list[OpenWarning] = []
     for row in rows:
         running = [c for c in clock_rows(session, row, zone, now) if c["state"] in ("pending", "warning", "breached")]
         running.sort(key=lambda c: c["remaining_s"])

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -583,7 +583,13 @@ def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
         yield items[start : start + size]
 
 
-def spool_summary(store: Store) -> dict[str, Any]:
+class SpoolSummary(TypedDict):
+    quarantined: int  # files in quarantine, over every spool
+    last_file_at: datetime | None
+    problems: list[str]  # "SPOOL: what stops files moving"
+
+
+def spool_summary(store: Store) -> SpoolSummary:
     """Quarantined files, the newest file time and what stops files moving, over every spool."""
     with store.read() as session:
         row = session.execute(

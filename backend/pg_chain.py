@@ -22,6 +22,13 @@ from .pg_sql import quote, refuse
 # trigger refuses the UPDATE, not the grant: `audit anchor` locks audit_events in SHARE
 # mode, which needs an UPDATE, DELETE or TRUNCATE grant.
 APPEND_ONLY = ("audit_events", "changes")
+# How far past the server's clock an event may be dated. The store dates a write once, at
+# the server's `clock_timestamp()` read after the write lock (or the newest event's time,
+# if later), so a sound event is never ahead of the server; the allowance covers an event
+# dated by the clock of the host it was written on (a store with an injected clock) being
+# a little ahead. An event dated further ahead would hold every later event of its chain
+# to its time (times never go back) and could make a deadline look met before it was.
+FUTURE_SKEW_SECONDS = 5
 FUNCTIONS = (
     "opsdeck_event_hash(text, integer, timestamp with time zone, text, text, integer, text, text)",
     "opsdeck_check_chain()",
@@ -107,6 +114,9 @@ BEGIN
   computed := opsdeck_event_hash({args});
   IF NEW.hash IS DISTINCT FROM computed THEN
     {refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
+  END IF;
+  IF NEW.at > clock_timestamp() + interval '{FUTURE_SKEW_SECONDS} seconds' THEN
+    {_refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
   END IF;
   IF NEW.at < last.at THEN
     {refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}

@@ -42,6 +42,8 @@ FUNCTIONS = (
     *pg_chain.FUNCTIONS,
     *pg_outbox.FUNCTIONS,
 )
+# The session setting that remembers "not an administrator" (see opsdeck_is_admin).
+ADMIN_SETTING = "opsdeck.not_admin"
 # The incident fields whose JSON values are numbers (the rest are text or null).
 _NUMERIC = ("system_id",)
 
@@ -65,9 +67,23 @@ def functions(schema: str) -> list[str]:
     )
     lead_self = "\n".join(_lead_table_case(t) for t in LEAD_TABLES)
     return [
-        f"""CREATE OR REPLACE FUNCTION opsdeck_is_admin(rel oid) RETURNS boolean LANGUAGE sql STABLE {path} AS $$
-  SELECT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'MEMBER')
-$$""",
+        # Is the caller a member of the table's owner (a superuser among them)? Asked by
+        # every check, so the answer "no" is remembered for the session in a setting
+        # (ADMIN_SETTING) naming the role and the store's schema: a caller who sets it
+        # by hand can only have themself checked, never skip a check, and a "yes" is
+        # never remembered. No pinned search_path (a function with one is planned and
+        # entered anew on every call, which was most of the checks' cost): every name is
+        # schema-qualified, and the checks that call it pin the store's schema.
+        f"""CREATE OR REPLACE FUNCTION opsdeck_is_admin(rel oid) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+DECLARE me text := session_user || ' in ' || pg_catalog.current_schema();
+BEGIN
+  IF pg_catalog.current_setting({_quote(ADMIN_SETTING)}, true) = me THEN RETURN false; END IF;
+  IF pg_catalog.pg_has_role(session_user, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'MEMBER') THEN
+    RETURN true;
+  END IF;
+  PERFORM pg_catalog.set_config({_quote(ADMIN_SETTING)}, me, false);
+  RETURN false;
+END $$""",
         # The caller's login and what it may do: lead, operator, system, viewer, none
         # (not on the roster) or bootstrap (not a viewer, and nobody leads yet: whoever
         # may write sets the store up, as the CLI lets them). NULL: the role is not mapped.

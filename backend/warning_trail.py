@@ -24,13 +24,14 @@ from .early_warning import chain, summary
 from .errors import NotFound
 from .i18n import _
 from .models import AuditEvent, WarningEscalation, WarningMeasure, WarningRecord
+from .rows import RunningWarningClock, ShiftWarnings, WarningAt, WarningBreach, WarningEnded, stored_id
 from .timeutil import as_utc, rfc3339
 from .warning_clocks import WarningClock, end_of_day
 
 # -- the replay --------------------------------------------------------------------------
 
 
-def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[dict[str, Any]]:
+def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[WarningAt]:
     """The warnings open at `at`, as `early_warning.open_warnings` lists them now: the
     most urgent clock first, each with its next clock and its measures done of all."""
     rows = list(
@@ -50,11 +51,11 @@ def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[dict[str, 
             .group_by(col(WarningMeasure.warning_id))
         ).all()
     )
-    out = []
+    out: list[WarningAt] = []
     for row in rows:
         assert row.id is not None
         facts = _facts(session, row.id, at)
-        running: list[dict[str, Any]] = []
+        running: list[RunningWarningClock] = []
         for clock in _clocks(session, row, facts, zone):
             state = deadlines.state(clock, at)
             if state.state in ("pending", "warning", "breached"):
@@ -118,11 +119,11 @@ def _clocks(session: Session, row: WarningRecord, facts: dict[str, Any], zone: t
 # -- the handover ------------------------------------------------------------------------
 
 
-def since(session: Session, start: datetime) -> dict[str, Any]:
+def since(session: Session, start: datetime) -> ShiftWarnings:
     """During the shift: the warnings whose clocks were escalated, and those that ended
     (promoted to an incident, or passed)."""
     e, w = WarningEscalation, WarningRecord
-    breaches = [
+    breaches: list[WarningBreach] = [
         {
             "warning_id": warning_id,
             "title": title,
@@ -140,9 +141,9 @@ def since(session: Session, start: datetime) -> dict[str, Any]:
             .order_by(col(e.escalated_at))
         ).all()
     ]
-    ended = [
+    ended: list[WarningEnded] = [
         {
-            "id": row.id,
+            "id": stored_id(row.id),
             "title": row.title,
             "status": row.status,
             "closed_at": rfc3339(row.closed_at),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from opsdeck.backend import early_warning
 from opsdeck.backend.cells import fit
 from opsdeck.backend.early_warning import Warnings
+from opsdeck.backend.handover import Handover
 from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
 from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.models import WarningRecord
@@ -252,7 +253,7 @@ def _done(ctx: Context, warning_id: int, said: str) -> int:
     return 0
 
 
-def print_open_warnings(ctx: Context, data: dict[str, Any]) -> None:
+def print_open_warnings(ctx: Context, data: Handover) -> None:
     for line, _style in open_warning_lines(data["open_warnings"]):
         print(line)
     for line, _style in shift_warning_lines(data, lambda value: _local(ctx, value)):
