@@ -116,7 +116,7 @@ BEGIN
     {refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
   END IF;
   IF NEW.at > clock_timestamp() + interval '{FUTURE_SKEW_SECONDS} seconds' THEN
-    {_refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
+    {refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
   END IF;
   IF NEW.at < last.at THEN
     {refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}

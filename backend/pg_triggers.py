@@ -77,11 +77,11 @@ def functions(schema: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION opsdeck_is_admin(rel oid) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
 DECLARE me text := session_user || ' in ' || pg_catalog.current_schema();
 BEGIN
-  IF pg_catalog.current_setting({_quote(ADMIN_SETTING)}, true) = me THEN RETURN false; END IF;
+  IF pg_catalog.current_setting({quote(ADMIN_SETTING)}, true) = me THEN RETURN false; END IF;
   IF pg_catalog.pg_has_role(session_user, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'MEMBER') THEN
     RETURN true;
   END IF;
-  PERFORM pg_catalog.set_config({_quote(ADMIN_SETTING)}, me, false);
+  PERFORM pg_catalog.set_config({quote(ADMIN_SETTING)}, me, false);
   RETURN false;
 END $$""",
         # The caller's login and what it may do: lead, operator, system, viewer, none
