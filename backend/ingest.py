@@ -27,7 +27,7 @@ from collections.abc import Container, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -614,7 +614,13 @@ def _excerpt(text: str) -> str:
     return shown if len(shown) <= EXCERPT_CHARS else shown[: EXCERPT_CHARS - 1] + "…"
 
 
-def spool_summary(store: Store) -> dict[str, Any]:
+class SpoolSummary(TypedDict):
+    quarantined: int  # files in quarantine, over every spool
+    last_file_at: datetime | None
+    problems: list[str]  # "SPOOL: what stops files moving"
+
+
+def spool_summary(store: Store) -> SpoolSummary:
     """Quarantined files, the newest file time and what stops files moving, over every spool."""
     with store.read() as session:
         row = session.execute(
