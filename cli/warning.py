@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opsdeck.backend import early_warning, queries
+from opsdeck.backend import early_warning
 from opsdeck.backend.cells import fit
 from opsdeck.backend.early_warning import Warnings
 from opsdeck.backend.handover import Handover
@@ -15,7 +15,7 @@ from opsdeck.backend.models import WarningRecord
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_local
 from opsdeck.cli.argtypes import warning_id
-from opsdeck.cli.output import emit_json, ljust, term_width
+from opsdeck.cli.output import emit_json, ljust, opened, term_width
 from opsdeck.cli.registry import MEMBER, arg, command
 
 if TYPE_CHECKING:
@@ -220,12 +220,7 @@ def warning_attest(ctx: Context) -> int:
 def warning_promote(ctx: Context) -> int:
     a = ctx.args
     _row, incident = _warnings(ctx).promote(a.id, category=a.category, level=a.level, reason=a.reason, system=a.system)
-    if a.json:
-        with ctx.store.read() as session:
-            emit_json(queries.get_incident(session, incident.id))
-    else:
-        print(incident.id)
-    return 0
+    return opened(ctx, incident.id)
 
 
 @command(
