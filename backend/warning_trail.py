@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
@@ -84,10 +84,16 @@ def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[WarningAt]
     return out
 
 
-def _facts(session: Session, warning_id: int, at: datetime) -> dict[str, Any]:
+class _Facts(TypedDict):
+    analysed_at: datetime | None
+    leadership_at: datetime | None
+    measures: dict[str, bool]  # measure key -> done
+
+
+def _facts(session: Session, warning_id: int, at: datetime) -> _Facts:
     """What the warning's chain says up to `at`: when it was analysed, leadership told,
     which measures were done."""
-    facts: dict[str, Any] = {"analysed_at": None, "leadership_at": None, "measures": {}}
+    facts: _Facts = {"analysed_at": None, "leadership_at": None, "measures": {}}
     events = session.execute(
         select(col(AuditEvent.at), col(AuditEvent.action), col(AuditEvent.details))
         .where(col(AuditEvent.chain) == chain(warning_id))
@@ -107,7 +113,7 @@ def _facts(session: Session, warning_id: int, at: datetime) -> dict[str, Any]:
     return facts
 
 
-def _clocks(session: Session, row: WarningRecord, facts: dict[str, Any], zone: tzinfo) -> list[WarningClock]:
+def _clocks(session: Session, row: WarningRecord, facts: _Facts, zone: tzinfo) -> list[WarningClock]:
     pinned = clocks.load_policy(session, row.policy_version)
     raised = as_utc(row.raised_at)
     out = [WarningClock("analysed", raised, raised + pinned.warning_analyse_within, facts["analysed_at"], None)]
