@@ -16,11 +16,19 @@ backend/pg_triggers.py): they could drop the triggers anyway.
 from __future__ import annotations
 
 from .audit import GENESIS, HASHED_FIELDS
+from .pg_sql import quote, refuse
 
 # Tables people only append to: an event or a feed entry, once written, stays as it is. A
 # trigger refuses the UPDATE, not the grant: `audit anchor` locks audit_events in SHARE
 # mode, which needs an UPDATE, DELETE or TRUNCATE grant.
 APPEND_ONLY = ("audit_events", "changes")
+# How far past the server's clock an event may be dated. The store dates a write once, at
+# the server's `clock_timestamp()` read after the write lock (or the newest event's time,
+# if later), so a sound event is never ahead of the server; the allowance covers an event
+# dated by the clock of the host it was written on (a store with an injected clock) being
+# a little ahead. An event dated further ahead would hold every later event of its chain
+# to its time (times never go back) and could make a deadline look met before it was.
+FUTURE_SKEW_SECONDS = 5
 FUNCTIONS = (
     "opsdeck_event_hash(text, integer, timestamp with time zone, text, text, integer, text, text)",
     "opsdeck_check_chain()",
@@ -56,18 +64,6 @@ _PARAMS = {
 }
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _refuse(message: str, hint: str, *args: str) -> str:
-    params = "".join(f", {a}" for a in args)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
-        f"HINT = {_quote(hint)};"
-    )
-
-
 def hash_sql() -> str:
     """The JSON body the hash covers, in SQL, keys sorted as json.dumps sorts them."""
     if set(_JSON_OF) != set(HASHED_FIELDS):  # a field added to the recipe must be added here
@@ -96,31 +92,34 @@ DECLARE h record; last record; computed text;
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
   IF NEW.incident_id IS NOT NULL AND NEW.chain IS DISTINCT FROM 'incident:' || NEW.incident_id THEN
-    {_refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
+    {refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
   END IF;
   -- The head's row lock makes writers of one chain take turns; the chain itself (its
   -- newest event) is what the event must follow.
   PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   IF NOT FOUND THEN
-    INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {_quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
+    INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
     PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   END IF;
   SELECT seq, hash::text AS hash, at INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
   IF NOT FOUND THEN
-    SELECT 0 AS seq, {_quote(GENESIS)}::text AS hash, NULL::timestamptz AS at INTO last;
+    SELECT 0 AS seq, {quote(GENESIS)}::text AS hash, NULL::timestamptz AS at INTO last;
   END IF;
   IF NEW.seq IS DISTINCT FROM last.seq + 1 THEN
-    {_refuse("audit event %s #%s does not extend its chain: the chain's newest event is #%s, so the next is #%s", hint, "NEW.chain", "NEW.seq", "last.seq", "last.seq + 1")}
+    {refuse("audit event %s #%s does not extend its chain: the chain's newest event is #%s, so the next is #%s", hint, "NEW.chain", "NEW.seq", "last.seq", "last.seq + 1")}
   END IF;
   IF NEW.prev_hash IS DISTINCT FROM last.hash THEN
-    {_refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "last.seq", "left(last.hash, 16)")}
+    {refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "last.seq", "left(last.hash, 16)")}
   END IF;
   computed := opsdeck_event_hash({args});
   IF NEW.hash IS DISTINCT FROM computed THEN
-    {_refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
+    {refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
+  END IF;
+  IF NEW.at > clock_timestamp() + interval '{FUTURE_SKEW_SECONDS} seconds' THEN
+    {refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
   END IF;
   IF NEW.at < last.at THEN
-    {_refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
+    {refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
   END IF;
   RETURN NEW;
 END $$""",
@@ -138,12 +137,12 @@ END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_head() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
-  IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {_quote(GENESIS)} THEN RETURN NEW; END IF;
+  IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {quote(GENESIS)} THEN RETURN NEW; END IF;
   IF TG_OP = 'UPDATE' AND NEW.chain = OLD.chain
      AND EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq = NEW.seq AND hash = NEW.hash) THEN
     RETURN NEW;
   END IF;
-  {_refuse("the head of chain %s names an event of its chain, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
+  {refuse("the head of chain %s names an event of its chain, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_head_at_commit() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 DECLARE h record; last record;
@@ -152,14 +151,14 @@ BEGIN
   SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain;
   SELECT seq, hash INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
   IF FOUND AND (h.seq IS DISTINCT FROM last.seq OR h.hash IS DISTINCT FROM last.hash) THEN
-    {_refuse("the head of chain %s names its newest audit event (#%s), not #%s", hint, "NEW.chain", "last.seq", "h.seq")}
+    {refuse("the head of chain %s names its newest audit event (#%s), not #%s", hint, "NEW.chain", "last.seq", "h.seq")}
   END IF;
   RETURN NULL;
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_append_only() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
-  {_refuse("%s is only appended to: what is written there stays as it is (%s by %s)", "append a new event through opsdeck instead", "TG_TABLE_NAME", "TG_OP", "session_user")}
+  {refuse("%s is only appended to: what is written there stays as it is (%s by %s)", "append a new event through opsdeck instead", "TG_TABLE_NAME", "TG_OP", "session_user")}
 END $$""",
     ]
 

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -50,13 +50,15 @@ from .models import (
 NONE_KEY = "-"  # no level yet, no system named
 GROUP = "grp"  # the key's label in every query
 RECORD_WITHIN_S = 86400  # a record filed within a day of the resolution
-DURATIONS = (
+# The figures timed per incident: four from the report to a fact, and the outage.
+Figure = Literal["time_to_ack", "time_to_classify", "time_to_cause", "time_to_resolve", "outage"]
+DURATIONS: tuple[tuple[Figure, str], ...] = (
     ("time_to_ack", "acknowledged_at"),
     ("time_to_classify", "classified_at"),
     ("time_to_cause", "cause_located_at"),
     ("time_to_resolve", "resolved_at"),
 )
-FIGURES = (*(figure for figure, _name in DURATIONS), "outage")
+FIGURES: tuple[Figure, ...] = (*(figure for figure, _name in DURATIONS), "outage")
 
 _i = table_of(Incident)
 

@@ -44,6 +44,7 @@ FIGURES: tuple[FigureFn, ...] = (
     stats.by_month,
     schedule.on_duty_per_moment,
     ingest.storm_rate,
+    ingest.storm_memory,
     ingest.latency_p50,
     ingest.latency_p99,
     receive.alerts_rate,

@@ -5,22 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from .columns import json_list, utc
+from .columns import json_list, long_text, parent, string, utc
 
 
 class Incident(SQLModel, table=True):
@@ -114,10 +102,10 @@ class IncidentNote(SQLModel, table=True):
     __tablename__ = "incident_notes"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    incident_id: int = parent("incidents")
     at: datetime = utc(nullable=False)
-    author: str = Field(sa_column=Column(String(64), nullable=False))
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = string(64)
+    text: str = long_text()
 
 
 class ServiceCall(SQLModel, table=True):
@@ -210,12 +198,12 @@ class Escalation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_escalations_clock"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
-    rule: str = Field(sa_column=Column(String(64), nullable=False))
-    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    incident_id: int = parent("incidents")
+    rule: str = string(64)
+    clock_key: str = string(64)
     due_at: datetime = utc(nullable=False)
     escalated_at: datetime = utc(nullable=False)
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    actor: str = string(120)
     targets: list[Any] = json_list()
 
 
@@ -225,10 +213,10 @@ class Attestation(SQLModel, table=True):
     __tablename__ = "attestations"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
-    key: str = Field(sa_column=Column(String(64), nullable=False))
+    incident_id: int = parent("incidents")
+    key: str = string(64)
     at: datetime = utc(nullable=False)
-    by: str = Field(sa_column=Column(String(120), nullable=False))
-    channel: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
-    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    who: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
+    by: str = string(120)
+    channel: str = string(40, default="")
+    note: str = long_text(default="")
+    who: str = string(120, default="")

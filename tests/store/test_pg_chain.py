@@ -148,8 +148,21 @@ def test_an_event_made_by_the_recipe_goes_in_and_the_server_moves_the_head(
         ({}, {"details": '{"text":"edited after hashing"}'}, "is not the audit recipe's hash of its fields"),
         ({"at": datetime(2026, 1, 1, tzinfo=UTC)}, {}, "times never go back within a chain"),
         ({"actor": "lead"}, {}, "alice may not write as 'lead': database role alice acts as servers"),
+        (
+            {"at": datetime.now(UTC) + timedelta(minutes=10)},
+            {},
+            "after the server's time",
+        ),
     ],
-    ids=["wrong-prev-hash", "wrong-seq", "wrong-hash", "edited-after-hashing", "back-dated", "actor-spoofed"],
+    ids=[
+        "wrong-prev-hash",
+        "wrong-seq",
+        "wrong-hash",
+        "edited-after-hashing",
+        "back-dated",
+        "actor-spoofed",
+        "future-dated",
+    ],
 )
 def test_a_forged_event_is_refused_with_why_and_the_trail_stays_intact(
     deployed: pg_server.Server, as_role: Any, hashed: dict[str, Any], after: dict[str, Any], said: str

@@ -85,6 +85,13 @@ def test_an_operators_role_cannot_lower_or_close_a_level_i_by_sql(deployed: pg_s
                 [incident],
             )
     assert row(deployed, incident).title == "db down"
+    # The server remembers "not an administrator" in a session setting; setting it by hand
+    # only has the caller checked, it skips nothing.
+    for forged in ("", "alice in public", "on"):
+        with psycopg.connect(deployed.libpq("alice")) as conn:
+            conn.execute("SELECT set_config('opsdeck.not_admin', %s, false)", [forged])
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is for leads"):
+                conn.execute("UPDATE incidents SET level = 'IV' WHERE id = %s", [incident])
 
 
 def test_the_server_refuses_exactly_the_transitions_the_python_rules_refuse(

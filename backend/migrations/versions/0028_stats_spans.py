@@ -1,7 +1,7 @@
 """stats from stored facts: each incident's durations kept by the database, covering indexes
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-03 17:00:00
 
 `opsdeck stats` ranks five durations per group and judges every clock of the period.
@@ -20,8 +20,8 @@ from alembic import op
 
 from opsdeck.backend.migrations.incident_spans import SPANS, backfill_sql, create_span_triggers
 
-revision = "0027"
-down_revision = "0026"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
