@@ -7,7 +7,7 @@ terminal cells, so Chinese titles (two cells a character) keep the columns strai
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlmodel import Session
 
@@ -17,40 +17,66 @@ from .i18n import _
 from .sanitize import clean
 from .timeutil import format_age, format_countdown
 
+if TYPE_CHECKING:
+    from .replay import ReplayRow
+
 NARROW_BELOW = 100  # an 80-column terminal: the board's short clock, category and status words
+
+Next = tuple[str, datetime, bool]  # the clock that ranks a row: its rule, due time, pressing
+
+
+class BoardLine(TypedDict):
+    """What a line of the text board reads of a row: `rows.IncidentRow` (the live board)
+    and `replay.ReplayRow` (the board as it stood) both have these keys."""
+
+    id: int
+    level: str | None
+    category: str
+    status: str
+    title: str
+    owner: str | None
+    reported_at: str
 
 
 def render_board(session: Session, now: datetime, tz: tzinfo, *, width: int = 100, title: str = "") -> str:
     """The live board: every open incident, its next clock from the stored deadlines."""
     rows = list(queries.iter_incidents(session, queries.IncidentFilter(status="open")))
     due = queries.open_clocks(session, [r["id"] for r in rows], now)
+    lines: list[tuple[BoardLine, Next | None]] = []
     for row in rows:
         clock, pressing = due.get(row["id"], (None, False))
-        row["next"] = (clock.rule, clock.due_at, pressing) if clock else None
-    return render_rows(rows, queries.level_counts(session), now, tz, width=width, title=title)
+        lines.append((row, (clock.rule, clock.due_at, pressing) if clock else None))
+    return render_rows(lines, queries.level_counts(session), now, tz, width=width, title=title)
 
 
-def render_replay(rows: list[dict[str, Any]], at: datetime, tz: tzinfo, *, width: int = 100) -> str:
+def render_replay(rows: list[ReplayRow], at: datetime, tz: tzinfo, *, width: int = 100) -> str:
     """`replay.board_at` rows: the board as it stood at `at`."""
     counts = {"I": 0, "II": 0, "III": 0, "IV": 0, "none": 0}
+    lines: list[tuple[BoardLine, Next | None]] = []
     for row in rows:
         counts[row["level"] or "none"] += 1
         nxt = row["next_deadline"]
-        row["next"] = (nxt["key"], _parse(nxt["due_at"]), nxt["pressing"]) if nxt else None
-    return render_rows(rows, counts, at, tz, width=width, title=_("as it stood at"))
+        lines.append((row, (nxt["key"], _parse(nxt["due_at"]), nxt["pressing"]) if nxt else None))
+    return render_rows(lines, counts, at, tz, width=width, title=_("as it stood at"))
 
 
 def render_rows(
-    rows: list[dict[str, Any]], counts: dict[str, int], now: datetime, tz: tzinfo, *, width: int, title: str
+    rows: list[tuple[BoardLine, Next | None]],
+    counts: dict[str, int],
+    now: datetime,
+    tz: tzinfo,
+    *,
+    width: int,
+    title: str,
 ) -> str:
-    """Rows with `next` = (clock rule, due time, pressing) or None, in board order
+    """Rows each with the clock that ranks it (`Next`) or None, in board order
     (backend/ranking.py): pressing reporting clocks first, then by due time, then by
     level, then by id. One line a row, `width` cells at most, with the board's labels
     (III!, the clock's name, in the chosen language); narrower than NARROW_BELOW, the
     board's short words."""
 
-    def order(row: dict[str, Any]) -> Any:
-        nxt = row["next"]
+    def order(line: tuple[BoardLine, Next | None]) -> tuple[Any, ...]:
+        row, nxt = line
         return ranking.order_key(bool(nxt and nxt[2]), nxt[1] if nxt else None, row["level"], row["id"])
 
     rows = sorted(rows, key=order)
@@ -69,9 +95,8 @@ def render_rows(
         f"{fit(_('TITLE'), title_width)} "
         f"{fit(_('OWNER'), owner_w)} {fit(_('STATUS'), status_w)} {_('AGE')}"
     )
-    for row in rows:
+    for row, nxt in rows:
         age = (now - _parse(row["reported_at"])).total_seconds()
-        nxt = row["next"]
         countdown = format_countdown((nxt[1] - now).total_seconds()) if nxt else " " * 9
         what = ranking.clock_label(nxt[0], short=narrow) if nxt else "-"
         category = words.category_short(row["category"]) if narrow else words.category(row["category"])

@@ -9,12 +9,13 @@ The audit trail holds only the masked form, since the trail is never deleted.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .models import Incident, ServiceCall
+from .rows import stored_id
 from .timeutil import rfc3339
 
 _DIGIT = re.compile(r"\d")
@@ -42,9 +43,28 @@ def mask(contact: str) -> str:
     return "".join(out)
 
 
+class CallRow(TypedDict):
+    """One service desk call, as `calls --json` prints it."""
+
+    id: int
+    incident_id: int
+    incident_status: str
+    incident_title: str
+    at: str
+    caller: str
+    contact: str  # masked unless asked for
+    need: str
+    callback: bool
+    called_back_at: str | None
+    called_back_by: str | None
+    callback_note: str | None
+    entered_by: str
+    entered_at: str
+
+
 def calls(
     session: Session, incident_id: int | None = None, *, owed: bool = False, unmask: bool = False
-) -> list[dict[str, Any]]:
+) -> list[CallRow]:
     """The calls of one incident (or all), oldest first; `owed`: only call-backs not yet
     made, those whose incident is resolved or closed first (they can be called back now)."""
     query = select(ServiceCall, col(Incident.status), col(Incident.title)).join(
@@ -54,9 +74,9 @@ def calls(
         query = query.where(col(ServiceCall.incident_id) == incident_id)
     if owed:
         query = query.where(col(ServiceCall.callback).is_(True), col(ServiceCall.called_back_at).is_(None))
-    rows = [
+    rows: list[CallRow] = [
         {
-            "id": c.id,
+            "id": stored_id(c.id),
             "incident_id": c.incident_id,
             "incident_status": status,
             "incident_title": title,

@@ -10,6 +10,7 @@ escalation, so the sweep finds due incidents with one indexed range query.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -133,21 +134,41 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
             )
             session.add(row)
             rows.append(row)
-        row.due_at, row.warn_at, row.met_at = clock.due_at, clock.warn_at, clock.met_at
-        row.next_level, row.superseded_at = clock.next_level, None
-        row.waived_at, row.waived_by = clock.waived_at, clock.waived_by
+        _assign(
+            row,
+            due_at=clock.due_at,
+            warn_at=clock.warn_at,
+            met_at=clock.met_at,
+            next_level=clock.next_level,
+            superseded_at=None,
+            waived_at=clock.waived_at,
+            waived_by=clock.waived_by,
+        )
     for key, row in existing.items():
         if key in derived or not running(row):
             continue
-        row.met_at, row.waived_at, row.waived_by = deadlines.ended(rules.rule(row.rule), facts, row)
+        met_at, waived_at, waived_by = deadlines.ended(rules.rule(row.rule), facts, row)
+        _assign(row, met_at=met_at, waived_at=waived_at, waived_by=waived_by)
         if row.met_at is None and row.waived_at is None and facts.closed_at is None:
             row.superseded_at = now
-    incident.next_due_at = next_due(rows)
-    incident.first_due_at = first_due(rows)
     reporting = [r for r in rows if running(r) and ranking.reports(r.rule)]
-    incident.report_due_at = min((r.due_at for r in reporting), default=None)
-    incident.report_warn_at = min((r.warn_at for r in reporting), default=None)
+    _assign(
+        incident,
+        next_due_at=next_due(rows),
+        first_due_at=first_due(rows),
+        report_due_at=min((r.due_at for r in reporting), default=None),
+        report_warn_at=min((r.warn_at for r in reporting), default=None),
+    )
     return list(rows)
+
+
+def _assign(row: Any, **values: Any) -> None:
+    """Set only what differs: an attribute set through the ORM costs its bookkeeping
+    (and marks the row for the flush) even when the value is the same; the rows written
+    are the same either way."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
 
 
 _HELD = "opsdeck.clock_rows"
@@ -181,7 +202,7 @@ def running(row: Any) -> bool:
     return row.met_at is None and row.waived_at is None and row.superseded_at is None
 
 
-def breached_by(row: IncidentDeadline) -> Any:
+def breached_by(row: IncidentDeadline) -> datetime | None:
     """When the clock stopped counting: met, waived, superseded, or still running (None)."""
     ends = [t for t in (row.met_at, row.waived_at, row.superseded_at) if t is not None]
     return min(ends) if ends else None
@@ -200,12 +221,12 @@ def owed(row: IncidentDeadline) -> bool:
     return ended is None or ended > row.due_at
 
 
-def next_due(rows: list[IncidentDeadline]) -> Any:
+def next_due(rows: list[IncidentDeadline]) -> datetime | None:
     due = [r.due_at for r in rows if owed(r)]
     return min(due) if due else None
 
 
-def first_due(rows: list[IncidentDeadline]) -> Any:
+def first_due(rows: list[IncidentDeadline]) -> datetime | None:
     """The clock the board counts down: the earliest not met (breached ones included)."""
     due = [r.due_at for r in rows if running(r)]
     return min(due) if due else None

@@ -4,31 +4,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from . import queries
-from .calls import calls
+from .calls import CallRow, calls
 from .i18n import _
 from .models import Incident, Probe, ProbeResult, table_of
+from .rows import AuditEventRow, ClockItem, IncidentDetail, ObligationRow
+
+
+class LinkedRow(TypedDict):
+    """An incident linked to this one: its duplicate, original, or reopened one."""
+
+    id: int
+    title: str
+    status: str
+    link: str  # how it is linked, in the chosen language
+
+
+class AttachedResult(TypedDict):
+    """A probe result attached to the incident."""
+
+    probe: str
+    at: datetime
+    state: str
+    output: str
 
 
 @dataclass(frozen=True)
 class Detail:
-    incident: dict[str, Any]  # queries.incident_detail: fields, notes, playbook
-    deadlines: list[dict[str, Any]]
-    obligations: list[dict[str, Any]]
-    timeline: list[dict[str, Any]]  # newest first
-    linked: list[dict[str, Any]]  # duplicates of it, what it duplicates, reopened from/as
-    probe_results: list[dict[str, Any]]
-    calls: list[dict[str, Any]]  # the service desk's, contacts masked
+    incident: IncidentDetail  # fields, notes, playbook
+    deadlines: list[ClockItem]
+    obligations: list[ObligationRow]
+    timeline: list[AuditEventRow]  # newest first
+    linked: list[LinkedRow]  # duplicates of it, what it duplicates, reopened from/as
+    probe_results: list[AttachedResult]
+    calls: list[CallRow]  # the service desk's, contacts masked
     read_at: datetime
 
     @property
     def version(self) -> int:
-        return int(self.incident["version"])
+        return self.incident["version"]
 
 
 def load(session: Session, incident_id: int, now: datetime) -> Detail:
@@ -45,7 +64,7 @@ def load(session: Session, incident_id: int, now: datetime) -> Detail:
     )
 
 
-def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+def _linked(session: Session, incident_id: int, data: IncidentDetail) -> list[LinkedRow]:
     i = table_of(Incident).c
     rows = session.execute(
         select(i.id, i.title, i.status, i.duplicate_of, i.reopened_from)
@@ -59,7 +78,7 @@ def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[di
         )
         .order_by(i.id)
     ).all()
-    out = []
+    out: list[LinkedRow] = []
     for row in rows:
         if row.duplicate_of == incident_id:
             how = _("duplicate of this")
@@ -73,7 +92,7 @@ def _linked(session: Session, incident_id: int, data: dict[str, Any]) -> list[di
     return out
 
 
-def _probe_results(session: Session, incident_id: int, limit: int = 20) -> list[dict[str, Any]]:
+def _probe_results(session: Session, incident_id: int, limit: int = 20) -> list[AttachedResult]:
     p, r = table_of(Probe).c, table_of(ProbeResult).c
     rows = session.execute(
         select(p.name, r.at, r.state, r.output)

@@ -85,8 +85,7 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
                 # clock rows, heads and incidents are held), so the chunk's rows go to the
                 # store in one flush, a few multi-row statements, at its end.
                 _prefetch(uow, chunk)
-                for incident_id in chunk:
-                    recorded.extend(escalate_incident(uow, incident_id))
+                recorded.extend(escalate_incidents(uow, chunk))
 
 
 def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
@@ -103,56 +102,103 @@ def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
 
 
 def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
+    return escalate_incidents(uow, [incident_id])
+
+
+@dataclass
+class _Owed:
+    """An incident of the chunk with the clocks it owes an escalation, and their targets."""
+
+    incident: Incident
+    rows: list[IncidentDeadline]
+    policy: Any
+    owed: list[tuple[IncidentDeadline, deadlines.Rule | None, list[dict[str, str]]]]
+
+
+def escalate_incidents(uow: UnitOfWork, incident_ids: list[int]) -> list[Recorded]:
+    """Escalate the incidents' breached clocks, in their order: first every incident's
+    clocks re-derived and the clocks owed found, then one INSERT ... ON CONFLICT DO
+    NOTHING claiming all of them (its unique rows still decide which escalations this
+    transaction records), then each incident's events and outbox rows, in the same order
+    as one incident at a time would write them."""
     session = uow.session
-    incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
-    if incident is None or incident.status == Status.CLOSED:
-        return []
-    rows = clocks.sync(session, incident, uow.now)
-    policy = clocks.load_policy(session, incident.policy_version)
-    done: list[Recorded] = []
-    for row in rows:
-        if not clocks.owed(row) or not uow.now > row.due_at:
+    found: list[_Owed] = []
+    for incident_id in incident_ids:
+        incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
+        if incident is None or incident.status == Status.CLOSED:
             continue
-        rule = policy.deadlines.rule(row.rule)
-        # A breach already over (met late, or the rule stopped applying) is recorded for
-        # the record but pages nobody.
-        live = clocks.breached_by(row) is None
-        targets = resolve_targets(session, incident, rule.escalate_to if rule else (), at=uow.now) if live else []
-        if _claim(uow, incident_id, row, targets):
-            done.append(_record(uow, incident, row, rule, targets, policy.deadlines.auto_regrade))
-        else:  # another process escalated it first
-            row.escalated_at = session.execute(
-                select(col(Escalation.escalated_at)).where(
-                    col(Escalation.incident_id) == incident_id,
-                    col(Escalation.rule) == row.rule,
-                    col(Escalation.clock_key) == row.clock_key,
-                )
-            ).scalar_one()
-    if any(r.regraded_to for r in done):
-        clocks.sync(session, incident, uow.now)
-    else:
-        incident.next_due_at = clocks.next_due(rows)
+        rows = clocks.sync(session, incident, uow.now)
+        policy = clocks.load_policy(session, incident.policy_version)
+        owed = []
+        for row in rows:
+            if not clocks.owed(row) or not uow.now > row.due_at:
+                continue
+            rule = policy.deadlines.rule(row.rule)
+            # A breach already over (met late, or the rule stopped applying) is recorded for
+            # the record but pages nobody.
+            live = clocks.breached_by(row) is None
+            targets = resolve_targets(session, incident, rule.escalate_to if rule else (), at=uow.now) if live else []
+            owed.append((row, rule, targets))
+        found.append(_Owed(incident, rows, policy, owed))
+    claims = [(o.incident, row, targets) for o in found for row, _rule, targets in o.owed]
+    claimed = _claim(uow, claims)
+    lost = _escalated_at(uow, [(i, row) for i, row, _t in claims if (i.id, row.rule, row.clock_key) not in claimed])
+    done: list[Recorded] = []
+    for o in found:
+        recorded = []
+        for row, rule, targets in o.owed:
+            key = (o.incident.id, row.rule, row.clock_key)
+            if key in claimed:
+                recorded.append(_record(uow, o.incident, row, rule, targets, o.policy.deadlines.auto_regrade))
+            else:  # another process escalated it first
+                row.escalated_at = lost[key]
+        if any(r.regraded_to for r in recorded):
+            clocks.sync(session, o.incident, uow.now)
+        else:
+            o.incident.next_due_at = clocks.next_due(o.rows)
+        done += recorded
     return done
 
 
-def _claim(uow: UnitOfWork, incident_id: int, row: IncidentDeadline, targets: list[dict[str, str]]) -> bool:
-    values = {
-        "incident_id": incident_id,
-        "rule": row.rule,
-        "clock_key": row.clock_key,
-        "due_at": row.due_at,
-        "escalated_at": uow.now,
-        "actor": uow.actor,
-        "targets": targets,
-    }
+_Key = tuple[int | None, str, str]  # (incident, rule, clock)
+
+
+def _claim(uow: UnitOfWork, claims: list[tuple[Incident, IncidentDeadline, list[dict[str, str]]]]) -> set[_Key]:
+    """Insert an escalation row per owed clock in one statement; the keys that took."""
+    if not claims:
+        return set()
+    values = [
+        {
+            "incident_id": incident.id,
+            "rule": row.rule,
+            "clock_key": row.clock_key,
+            "due_at": row.due_at,
+            "escalated_at": uow.now,
+            "actor": uow.actor,
+            "targets": targets,
+        }
+        for incident, row, targets in claims
+    ]
     table = table_of(Escalation)
     insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
     statement = (
-        insert.values(**values)
+        insert.values(values)
         .on_conflict_do_nothing(index_elements=["incident_id", "rule", "clock_key"])
-        .returning(table.c.id)
+        .returning(table.c.incident_id, table.c.rule, table.c.clock_key)
     )
-    return uow.session.execute(statement).first() is not None
+    return {(i, r, k) for i, r, k in uow.session.execute(statement)}
+
+
+def _escalated_at(uow: UnitOfWork, lost: list[tuple[Incident, IncidentDeadline]]) -> dict[_Key, datetime]:
+    """When the escalations another process recorded first were recorded."""
+    if not lost:
+        return {}
+    table = table_of(Escalation).c
+    wanted = {(incident.id, row.rule, row.clock_key) for incident, row in lost}
+    query = select(table.incident_id, table.rule, table.clock_key, table.escalated_at).where(
+        table.incident_id.in_({incident_id for incident_id, _r, _k in wanted})
+    )
+    return {(i, r, k): at for i, r, k, at in uow.session.execute(query) if (i, r, k) in wanted}
 
 
 def _record(

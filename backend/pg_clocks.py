@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from .deadlines import FACTS, STARTS
 from .domain import Level
+from .pg_sql import quote, refuse
 from .ranking import HOUSEKEEPING
 from .timeutil import _UNITS
 
@@ -64,21 +65,9 @@ DUE_COLUMNS = ("next_due_at", "first_due_at", "report_due_at", "report_warn_at")
 _PLAIN_FACTS = tuple(f for f in FACTS if f not in ("any_update", "classified"))
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _refuse(message: str, hint: str, *args: str) -> str:
-    params = "".join(f", {a}" for a in args)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
-        f"HINT = {_quote(hint)};"
-    )
-
-
 def _bound_sql(level: str) -> str:
     cases = " ".join(
-        f"WHEN {_quote(lv.value)} THEN {lv.outage_bound_hours if lv.outage_bound_hours is not None else 'NULL'}"
+        f"WHEN {quote(lv.value)} THEN {lv.outage_bound_hours if lv.outage_bound_hours is not None else 'NULL'}"
         for lv in Level
     )
     return f"(CASE {level} {cases} END)"
@@ -88,7 +77,7 @@ def _next_sql(level: str) -> str:
     cases = []
     for lv in Level:
         nxt = lv.next_more_severe()
-        cases.append(f"WHEN {_quote(lv.value)} THEN {_quote(nxt.value) if nxt else 'NULL'}")
+        cases.append(f"WHEN {quote(lv.value)} THEN {quote(nxt.value) if nxt else 'NULL'}")
     return f"(CASE {level} {' '.join(cases)} END)"
 
 
@@ -107,14 +96,14 @@ def _start_sql() -> str:
     }
     if set(cases) != set(STARTS):  # a start added to deadlines.STARTS must be added here
         raise RuntimeError("backend/pg_clocks.py does not derive every start of deadlines.STARTS")
-    whens = " ".join(f"WHEN {_quote(k)} THEN {v}" for k, v in cases.items())
+    whens = " ".join(f"WHEN {quote(k)} THEN {v}" for k, v in cases.items())
     return f"(CASE r ->> 'starts' {whens} END)"
 
 
 def functions(path: str) -> list[str]:
-    units = " ".join(f"WHEN {_quote(u)} THEN interval '1 {name}'" for u, name in _UNITS.items())
-    plain_facts = " ".join(f"WHEN f = {_quote(f)} THEN i.{f}_at" for f in _PLAIN_FACTS)
-    housekeeping = "(" + ", ".join(_quote(h) for h in sorted(HOUSEKEEPING)) + ")"
+    units = " ".join(f"WHEN {quote(u)} THEN interval '1 {name}'" for u, name in _UNITS.items())
+    plain_facts = " ".join(f"WHEN f = {quote(f)} THEN i.{f}_at" for f in _PLAIN_FACTS)
+    housekeeping = "(" + ", ".join(quote(h) for h in sorted(HOUSEKEEPING)) + ")"
     hint = "clocks follow from the facts: change the facts through opsdeck, which keeps the clocks"
     # OLD is NULL on an INSERT: every fact set is then new.
     dated = " OR ".join(
@@ -212,37 +201,37 @@ BEGIN
   IF NOT FOUND THEN RETURN NULL; END IF;
   IF TG_OP = 'UPDATE' AND (cur.incident_id, cur.rule, cur.clock_key, cur.clock_start)
      IS DISTINCT FROM (OLD.incident_id, OLD.rule, OLD.clock_key, OLD.clock_start) THEN
-    {_refuse("clock %s of #%s: a clock's incident, rule, key and start never change", hint, "quote_literal(OLD.rule)", "OLD.incident_id")}
+    {refuse("clock %s of #%s: a clock's incident, rule, key and start never change", hint, "quote_literal(OLD.rule)", "OLD.incident_id")}
   END IF;
   IF cur.escalated_at IS DISTINCT FROM (CASE WHEN TG_OP = 'UPDATE' THEN OLD.escalated_at END) THEN
-    {_refuse("clock %s of #%s: its escalation is recorded by the worker, not by %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "session_user")}
+    {refuse("clock %s of #%s: its escalation is recorded by the worker, not by %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "session_user")}
   END IF;
   x := opsdeck_clock_expected(cur.incident_id, cur.rule, cur.clock_start, cur.clock_key);
   IF NOT x.known THEN
-    {_refuse("clock %s of #%s: the incident's policy has no such rule", hint, "quote_literal(cur.rule)", "cur.incident_id")}
+    {refuse("clock %s of #%s: the incident's policy has no such rule", hint, "quote_literal(cur.rule)", "cur.incident_id")}
   END IF;
   IF TG_OP = 'INSERT' AND NOT x.current THEN
-    {_refuse("clock %s of #%s started %s: the incident's facts start no such clock", hint, "quote_literal(cur.rule)", "cur.incident_id", "cur.clock_start")}
+    {refuse("clock %s of #%s started %s: the incident's facts start no such clock", hint, "quote_literal(cur.rule)", "cur.incident_id", "cur.clock_start")}
   END IF;
   IF cur.due_at IS DISTINCT FROM x.due_at OR abs(extract(epoch FROM cur.warn_at - x.warn_at)) > 0.000001 THEN
-    {_refuse("clock %s of #%s: due %s, but its rule makes it due %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "cur.due_at", "x.due_at")}
+    {refuse("clock %s of #%s: due %s, but its rule makes it due %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "cur.due_at", "x.due_at")}
   END IF;
   IF cur.met_at IS DISTINCT FROM x.met_at THEN
-    {_refuse("clock %s of #%s: marked met at %s, but the incident's facts meet it at %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.met_at::text, 'no time')", "coalesce(x.met_at::text, 'no time (not met)')")}
+    {refuse("clock %s of #%s: marked met at %s, but the incident's facts meet it at %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.met_at::text, 'no time')", "coalesce(x.met_at::text, 'no time (not met)')")}
   END IF;
   IF (cur.waived_at, cur.waived_by) IS DISTINCT FROM (x.waived_at, x.waived_by) THEN
-    {_refuse("clock %s of #%s: waived at %s by %s, but only closing the incident before it is due waives it (%s by %s)", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.waived_at::text, 'no time')", "coalesce(cur.waived_by, 'nobody')", "coalesce(x.waived_at::text, 'no time')", "coalesce(x.waived_by, 'nobody')")}
+    {refuse("clock %s of #%s: waived at %s by %s, but only closing the incident before it is due waives it (%s by %s)", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.waived_at::text, 'no time')", "coalesce(cur.waived_by, 'nobody')", "coalesce(x.waived_at::text, 'no time')", "coalesce(x.waived_by, 'nobody')")}
   END IF;
   IF x.current THEN
     IF cur.superseded_at IS NOT NULL OR cur.next_level IS DISTINCT FROM x.next_level THEN
-      {_refuse("clock %s of #%s: the incident's facts still start it, so it is not superseded and its next level is %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(x.next_level, 'none')")}
+      {refuse("clock %s of #%s: the incident's facts still start it, so it is not superseded and its next level is %s", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(x.next_level, 'none')")}
     END IF;
   ELSIF cur.superseded_at IS DISTINCT FROM (CASE WHEN TG_OP = 'UPDATE' THEN OLD.superseded_at END) THEN
     SELECT max(e.at) INTO t FROM audit_events e WHERE e.incident_id = cur.incident_id AND e.xmin = pg_current_xact_id()::xid;
     SELECT closed_at INTO closed FROM incidents WHERE id = cur.incident_id;
     IF OLD.superseded_at IS NOT NULL OR OLD.met_at IS NOT NULL OR OLD.waived_at IS NOT NULL
        OR cur.met_at IS NOT NULL OR cur.waived_at IS NOT NULL OR closed IS NOT NULL OR cur.superseded_at IS DISTINCT FROM t THEN
-      {_refuse("clock %s of #%s: superseded at %s, but a clock is superseded only while it runs, when the facts stop starting it, at that write's time (%s)", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.superseded_at::text, 'no time')", "coalesce(t::text, 'no write')")}
+      {refuse("clock %s of #%s: superseded at %s, but a clock is superseded only while it runs, when the facts stop starting it, at that write's time (%s)", hint, "quote_literal(cur.rule)", "cur.incident_id", "coalesce(cur.superseded_at::text, 'no time')", "coalesce(t::text, 'no write')")}
     END IF;
   END IF;
   RETURN NULL;
@@ -257,7 +246,7 @@ BEGIN
   IF (opsdeck_caller()).permission = 'system' THEN RETURN NULL; END IF;
   SELECT max(e.at) INTO t FROM audit_events e WHERE e.incident_id = NEW.id AND e.xmin = pg_current_xact_id()::xid;
   IF {dated} THEN
-    {_refuse("incident #%s: a fact's time is the time of the write that sets it (%s), stated by its audit event", hint, "NEW.id", "coalesce(t::text, 'no event on the incident in this write')")}
+    {refuse("incident #%s: a fact's time is the time of the write that sets it (%s), stated by its audit event", hint, "NEW.id", "coalesce(t::text, 'no event on the incident in this write')")}
   END IF;
   SELECT * INTO i FROM incidents WHERE id = NEW.id;
   IF NOT FOUND THEN RETURN NULL; END IF;
@@ -270,7 +259,7 @@ BEGIN
     INTO d FROM incident_deadlines c WHERE c.incident_id = NEW.id;
   IF (i.next_due_at, i.first_due_at, i.report_due_at, i.report_warn_at)
      IS DISTINCT FROM (d.next_due, d.first_due, d.report_due, d.report_warn) THEN
-    {_refuse("incident #%s: next due %s, but its clocks make it %s", hint, "NEW.id", "coalesce(i.next_due_at::text, 'never')", "coalesce(d.next_due::text, 'never')")}
+    {refuse("incident #%s: next due %s, but its clocks make it %s", hint, "NEW.id", "coalesce(i.next_due_at::text, 'never')", "coalesce(d.next_due::text, 'never')")}
   END IF;
   RETURN NULL;
 END $$""",

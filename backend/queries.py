@@ -10,12 +10,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast, get_args
 
-from sqlalchemy import Select, String, and_, cast, func, or_, select
+from sqlalchemy import Row, Select, String, and_, func, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
 
 from .audit import incident_chain
+from .deadlines import Rule
 from .domain import OPEN_STATUSES, Status, no_incident
 from .errors import NotFound
 from .i18n import _
@@ -30,19 +32,25 @@ from .models import (
     System,
     table_of,
 )
+from .rows import (
+    AuditEventRow,
+    ClockItem,
+    ContactRow,
+    IncidentDetail,
+    IncidentRow,
+    NextDeadline,
+    ObligationRow,
+    OutboxRow,
+    ProbeResultRow,
+    ProbeRow,
+    RosterRow,
+    SystemRow,
+    Timestamp,
+)
 from .timeutil import rfc3339
 
 JSON_SCHEMA_VERSION = 1
-TIMESTAMPS = (
-    "reported_at",
-    "outage_started_at",
-    "acknowledged_at",
-    "classified_at",
-    "cause_located_at",
-    "resolved_at",
-    "record_filed_at",
-    "closed_at",
-)
+TIMESTAMPS: tuple[Timestamp, ...] = get_args(Timestamp)
 _INCIDENTS = table_of(Incident)
 _SYSTEMS = table_of(System)
 _I = _INCIDENTS.c
@@ -56,7 +64,7 @@ def _columns(raw_times: bool) -> list[Any]:
     format them again was half the time of a 100k listing."""
 
     def ts(name: str) -> Any:
-        return cast(_I[name], String).label(name) if raw_times else _I[name]
+        return sql_cast(_I[name], String).label(name) if raw_times else _I[name]
 
     return [
         _I.id,
@@ -133,16 +141,17 @@ def _where(query: Select[Any], f: IncidentFilter) -> Select[Any]:
     return query
 
 
-def incident_row(row: Any, raw_times: bool = False) -> dict[str, Any]:
+def incident_row(row: Row[Any], raw_times: bool = False) -> IncidentRow:
+    """A row of `_base`'s columns as JSON-ready values: the keys are its labels."""
     data = dict(row._mapping)
     convert = _sqlite_rfc3339 if raw_times else rfc3339
     for key in _TIME_KEYS:
         data[key] = convert(data[key])
     data["schema_version"] = JSON_SCHEMA_VERSION
-    return data
+    return cast(IncidentRow, data)
 
 
-def iter_incidents(session: Session, f: IncidentFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+def iter_incidents(session: Session, f: IncidentFilter, *, batch: int = 2000) -> Iterator[IncidentRow]:
     """Keyset pages by id, so a 100k listing streams in constant memory."""
     raw = session.get_bind().dialect.name == "sqlite"
     last = 0
@@ -160,43 +169,45 @@ def count_incidents(session: Session, f: IncidentFilter) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def get_incident(session: Session, incident_id: int) -> dict[str, Any]:
+def get_incident(session: Session, incident_id: int) -> IncidentRow:
     row = session.execute(_base().where(_I.id == incident_id)).first()
     if row is None:
         raise no_incident(incident_id)
     return incident_row(row)
 
 
-def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
-    data = get_incident(session, incident_id)
+def incident_detail(session: Session, incident_id: int) -> IncidentDetail:
+    row = get_incident(session, incident_id)
     notes = session.execute(
         select(IncidentNote).where(col(IncidentNote.incident_id) == incident_id).order_by(col(IncidentNote.id))
     ).scalars()
-    data["notes"] = [{"at": rfc3339(n.at), "author": n.author, "text": n.text} for n in notes]
     steps = session.execute(
         select(PlaybookStep).where(col(PlaybookStep.incident_id) == incident_id).order_by(col(PlaybookStep.position))
     ).scalars()
-    data["playbook"] = [
-        {
-            "key": s.key,
-            "category": s.category,
-            "title": s.title,
-            "title_zh": s.title_zh,
-            "state": s.state,
-            "reason": s.reason,
-            "by": s.done_by,
-            "at": rfc3339(s.done_at),
-        }
-        for s in steps
-    ]
-    return data
+    return {
+        **row,
+        "notes": [{"at": rfc3339(n.at), "author": n.author, "text": n.text} for n in notes],
+        "playbook": [
+            {
+                "key": s.key,
+                "category": s.category,
+                "title": s.title,
+                "title_zh": s.title_zh,
+                "state": s.state,
+                "reason": s.reason,
+                "by": s.done_by,
+                "at": rfc3339(s.done_at),
+            }
+            for s in steps
+        ],
+    }
 
 
-def audit_trail(session: Session, incident_id: int | None) -> list[dict[str, Any]]:
+def audit_trail(session: Session, incident_id: int | None) -> list[AuditEventRow]:
     return audit_trail_of(session, incident_chain(incident_id) if incident_id is not None else "system")
 
 
-def audit_trail_of(session: Session, chain: str) -> list[dict[str, Any]]:
+def audit_trail_of(session: Session, chain: str) -> list[AuditEventRow]:
     """One hash chain's events, oldest first (`incident:ID`, `warning:ID` or `system`)."""
     rows = session.execute(
         select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq))
@@ -214,7 +225,7 @@ def audit_trail_of(session: Session, chain: str) -> list[dict[str, Any]]:
     ]
 
 
-def roster(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+def roster(session: Session, now: datetime | None = None) -> list[RosterRow]:
     """The members; `on_duty` is the duty schedule's answer at `now` (default the
     present): on any duty, `on_duty_for` which."""
     from . import schedule
@@ -254,7 +265,7 @@ def roster(session: Session, now: datetime | None = None) -> list[dict[str, Any]
     ]
 
 
-def contacts(session: Session) -> list[dict[str, Any]]:
+def contacts(session: Session) -> list[ContactRow]:
     rows = session.execute(select(Contact).order_by(col(Contact.kind), col(Contact.key))).scalars()
     return [
         {
@@ -270,7 +281,7 @@ def contacts(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def systems(session: Session) -> list[dict[str, Any]]:
+def systems(session: Session) -> list[SystemRow]:
     rows = session.execute(select(System).order_by(col(System.name))).scalars().all()
     names = {s.id: s.name for s in rows}
     return [
@@ -299,7 +310,7 @@ def level_counts(session: Session) -> dict[str, int]:
 __all__ = ["STATUS_FILTERS", "IncidentFilter", "Status"]
 
 
-def incident_deadlines(session: Session, incident_id: int, now: datetime) -> list[dict[str, Any]]:
+def incident_deadlines(session: Session, incident_id: int, now: datetime) -> list[ClockItem]:
     """Every clock of the incident, with its state at `now`: those that apply, and those a
     change replaced (`superseded_at` set; same key, told apart by `clock_start`)."""
     from . import clocks
@@ -325,7 +336,31 @@ def incident_deadlines(session: Session, incident_id: int, now: datetime) -> lis
     return [clock_item(row, rules.rule(row.rule), at, escalated.get((row.rule, row.clock_key), [])) for row in rows]
 
 
-def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) -> dict[str, Any]:
+class StoredClock(Protocol):
+    """What `clock_item` reads of a clock: a stored `IncidentDeadline` or a replayed
+    `replay.ClockRow` (`waived_at`, `waived_by` read with getattr: older rows lack them)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def clock_key(self) -> str: ...
+    @property
+    def clock_start(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def warn_at(self) -> datetime: ...
+    @property
+    def met_at(self) -> datetime | None: ...
+    @property
+    def superseded_at(self) -> datetime | None: ...
+    @property
+    def escalated_at(self) -> datetime | None: ...
+    @property
+    def next_level(self) -> str | None: ...
+
+
+def clock_item(clock: StoredClock, rule: Rule | None, now: datetime, escalated_to: list[Any]) -> ClockItem:
     """One clock as the detail, the JSON and the replay show it: its rule's names, its
     times, and its state at `now`. `clock` is a stored deadline row or a replayed clock."""
     from . import deadlines
@@ -353,7 +388,7 @@ def clock_item(clock: Any, rule: Any, now: datetime, escalated_to: list[Any]) ->
     }
 
 
-def next_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+def next_deadline(items: list[ClockItem]) -> NextDeadline | None:
     """The clock that ranks the incident (backend/ranking.py): the one the board's row
     names and counts down. `pressing` is true when it is a reporting clock in warning or
     breached (it ranks above every housekeeping clock). A superseded clock is history,
@@ -370,11 +405,19 @@ def next_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     )
     if first is None:
         return None
-    fields = ("key", "name", "name_zh", "due_at", "state", "remaining_s", "next_level")
-    return {k: first[k] for k in fields} | {"pressing": pressing}
+    return {
+        "key": first["key"],
+        "name": first["name"],
+        "name_zh": first["name_zh"],
+        "due_at": first["due_at"],
+        "state": first["state"],
+        "remaining_s": first["remaining_s"],
+        "next_level": first["next_level"],
+        "pressing": pressing,
+    }
 
 
-def obligations(session: Session, incident_id: int) -> list[dict[str, Any]]:
+def obligations(session: Session, incident_id: int) -> list[ObligationRow]:
     """The level III+ checklist with who attested what, when and how."""
     from . import clocks
     from .models import Attestation, Incident
@@ -432,7 +475,7 @@ def open_clocks(session: Session, incident_ids: list[int], now: datetime) -> dic
     return found
 
 
-def probes(session: Session, now: datetime, names: list[str] | None = None) -> list[dict[str, Any]]:
+def probes(session: Session, now: datetime, names: list[str] | None = None) -> list[ProbeRow]:
     """Every probe (or the named ones) with its health, as `probe list --json` shows it."""
     from . import clocks
     from .models import Probe, ProbeResult
@@ -452,7 +495,7 @@ def probes(session: Session, now: datetime, names: list[str] | None = None) -> l
     query = select(Probe).order_by(col(Probe.name))
     if names is not None:
         query = query.where(col(Probe.name).in_(names))
-    out = []
+    out: list[ProbeRow] = []
     for p in session.execute(query).scalars():
         silenced = p.silenced_until is not None and p.silenced_until > now
         out.append(
@@ -478,7 +521,7 @@ def probes(session: Session, now: datetime, names: list[str] | None = None) -> l
     return out
 
 
-def probe_results(session: Session, name: str, limit: int = 20) -> list[dict[str, Any]]:
+def probe_results(session: Session, name: str, limit: int = 20) -> list[ProbeResultRow]:
     from .models import Probe, ProbeResult
 
     probe_id = session.execute(select(col(Probe.id)).where(col(Probe.name) == name)).scalar_one_or_none()
@@ -517,7 +560,7 @@ def recent_originals(session: Session, exclude: set[int], limit: int = 200) -> l
     return [(str(row.id), f"#{row.id} {row.title}") for row in rows]
 
 
-def outbox(session: Session, state: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+def outbox(session: Session, state: str | None = None, limit: int = 1000) -> list[OutboxRow]:
     """`notify list`: newest first; URLs never appear here (payloads carry no channel)."""
     from .models import OutboxMessage
 

@@ -16,15 +16,17 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from . import queries, words
+from .calls import CallRow
 from .calls import calls as calls_of
 from .i18n import _, pick, say, variants
 from .models import OutboxMessage
+from .rows import AuditEventRow, ClockItem, IncidentDetail, ObligationRow, PlaybookStepRow
 from .sentences import category_label, describe, late_label, level_change, targets_label
 from .timeutil import rfc3339
 
@@ -49,16 +51,59 @@ _HEADING = re.compile(r"^#{1,6}\s")
 _MARK = {"done": "x", "skipped": "-"}  # a playbook step in the record: [x] done, [-] skipped, [ ] not done
 
 
+class TimelineEntry(AuditEventRow):
+    """An audit event with what it did, as a sentence in English (`sentences.describe`)."""
+
+    what: str
+
+
+class Grading(TypedDict):
+    """The classification or a re-grading, as its audit event's details tell it."""
+
+    at: str
+    by: str
+    category: str | None  # None: a level-only change
+    level: str  # every grading sets one
+    from_category: str | None
+    from_level: str | None
+    reason: str | None
+
+
+class NotificationRow(TypedDict):
+    event: str
+    to: str  # recipient kind and key: `member:lead`
+    state: str
+    attempts: int
+    created_at: str
+    sent_at: str | None
+
+
+class RecordJson(TypedDict):
+    """`report draft --json`: the draft's data, English, with `format` naming its shape."""
+
+    format: str
+    drafted_at: str
+    incident: IncidentDetail
+    cause: str | None
+    gradings: list[Grading]
+    deadlines: list[ClockItem]
+    obligations: list[ObligationRow]
+    notifications: list[NotificationRow]
+    calls: list[CallRow]
+    timeline: list[TimelineEntry]
+    follow_ups: list[str]
+
+
 @dataclass(frozen=True)
 class Draft:
-    incident: dict[str, Any]  # queries.incident_detail: fields, notes, playbook
+    incident: IncidentDetail  # queries.incident_detail: fields, notes, playbook
     cause: str | None  # the note of the newest "cause located"
-    timeline: list[dict[str, Any]]  # oldest first: at, actor, action, what (a sentence)
-    gradings: list[dict[str, Any]]  # classification and every re-grading, with the reason
-    deadlines: list[dict[str, Any]]  # queries.incident_deadlines at the draft's moment
-    obligations: list[dict[str, Any]]
-    notifications: list[dict[str, Any]]
-    calls: list[dict[str, Any]]  # the service desk's, contacts masked
+    timeline: list[TimelineEntry]  # oldest first
+    gradings: list[Grading]  # classification and every re-grading, with the reason
+    deadlines: list[ClockItem]  # queries.incident_deadlines at the draft's moment
+    obligations: list[ObligationRow]
+    notifications: list[NotificationRow]
+    calls: list[CallRow]  # the service desk's, contacts masked
     follow_ups: list[str]
     drafted_at: datetime
 
@@ -123,26 +168,26 @@ def record_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _is_grading(event: dict[str, Any]) -> bool:
+def _is_grading(event: AuditEventRow) -> bool:
     if event["action"] in ("classify", "level"):
         return True
     return event["action"] == "regrade" and bool(event["details"].get("confirmed"))
 
 
-def _grading(event: dict[str, Any]) -> dict[str, Any]:
+def _grading(event: AuditEventRow) -> Grading:
     d = event["details"]
     return {
         "at": event["at"],
         "by": event["actor"],
         "category": d.get("category"),
-        "level": d.get("level"),
+        "level": d["level"],  # as `sentences.describe` reads it: every grading sets one
         "from_category": d.get("from_category"),
         "from_level": d.get("from_level"),
         "reason": d.get("reason") or None,
     }
 
 
-def _notifications(session: Session, incident_id: int) -> list[dict[str, Any]]:
+def _notifications(session: Session, incident_id: int) -> list[NotificationRow]:
     rows = session.execute(
         select(OutboxMessage).where(col(OutboxMessage.incident_id) == incident_id).order_by(col(OutboxMessage.id))
     ).scalars()
@@ -160,11 +205,11 @@ def _notifications(session: Session, incident_id: int) -> list[dict[str, Any]]:
 
 
 def _follow_ups(
-    incident: dict[str, Any],
-    deadline_rows: list[dict[str, Any]],
-    obligations: list[dict[str, Any]],
-    notifications: list[dict[str, Any]],
-    calls: list[dict[str, Any]],
+    incident: IncidentDetail,
+    deadline_rows: list[ClockItem],
+    obligations: list[ObligationRow],
+    notifications: list[NotificationRow],
+    calls: list[CallRow],
     english: bool = True,
 ) -> list[str]:
     """What is still owed: for the operator to close out or carry into the record."""
@@ -226,7 +271,7 @@ def _follow_ups(
     return items
 
 
-def _still(d: dict[str, Any], en: bool) -> str:
+def _still(d: ClockItem, en: bool) -> str:
     """A deadline not met yet, as a follow-up."""
     if en:
         return f"deadline {d['key']} ({d['name']}) still {d['state']}"
@@ -251,7 +296,7 @@ def _local(text: str | None, zone: tzinfo) -> str:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def _deadline_line(d: dict[str, Any], zone: tzinfo) -> str:
+def _deadline_line(d: ClockItem, zone: tzinfo) -> str:
     both = f"{d['name']}{' / ' + d['name_zh'] if d['name_zh'] else ''}"
     name = _("{key} ({name})").format(key=d["key"], name=pick(both, d["name_zh"]))
     due = _local(d["due_at"], zone)
@@ -294,7 +339,7 @@ def _line(at: str | None, who: str, what: str, zone: tzinfo) -> str:
     return said + "\n\n" + "\n".join(f"{NOTE_INDENT}{line}".rstrip() for line in what.strip("\n").splitlines()) + "\n"
 
 
-def _grading_line(g: dict[str, Any], zone: tzinfo) -> str:
+def _grading_line(g: Grading, zone: tzinfo) -> str:
     levels = {"from_level": g["from_level"] or "-", "level": g["level"]}
     if g["category"]:
         category = category_label(g["category"], False)
@@ -306,7 +351,7 @@ def _grading_line(g: dict[str, Any], zone: tzinfo) -> str:
     return _line(g["at"], g["by"], change, zone)
 
 
-def _obligation_line(o: dict[str, Any], zone: tzinfo) -> str:
+def _obligation_line(o: ObligationRow, zone: tzinfo) -> str:
     done = pick("; ", "；").join(
         _("{by} at {at} via {via}").format(by=a["by"], at=_local(a["at"], zone), via=a["via"])
         + (_(" ({who})").format(who=a["who"]) if a.get("who") else "")
@@ -318,7 +363,7 @@ def _obligation_line(o: dict[str, Any], zone: tzinfo) -> str:
     )
 
 
-def _step_line(s: dict[str, Any], zone: tzinfo) -> str:
+def _step_line(s: PlaybookStepRow, zone: tzinfo) -> str:
     line = f"- [{_MARK.get(s['state'], ' ')}] {pick(s['title'], s.get('title_zh') or '')}"
     if s["state"] == "skipped":
         line += _(" (skipped: {reason})").format(reason=s["reason"])
@@ -327,7 +372,7 @@ def _step_line(s: dict[str, Any], zone: tzinfo) -> str:
     return line
 
 
-def _notification_line(n: dict[str, Any], zone: tzinfo) -> str:
+def _notification_line(n: NotificationRow, zone: tzinfo) -> str:
     values = {"event": n["event"], "to": n["to"], "state": n["state"]}
     if n["sent_at"]:
         sent = _("- {event} to {to}: sent at {at}") if n["state"] == "sent" else _("- {event} to {to}: {state} at {at}")
@@ -342,7 +387,7 @@ def _notification_line(n: dict[str, Any], zone: tzinfo) -> str:
     return unsent.format(attempts=n["attempts"], **values)
 
 
-def _call_line(c: dict[str, Any], zone: tzinfo) -> str:
+def _call_line(c: CallRow, zone: tzinfo) -> str:
     line = _("- {at} {caller} ({contact}): {need}").format(
         at=_local(c["at"], zone), caller=c["caller"], contact=c["contact"], need=c["need"]
     )
@@ -415,7 +460,7 @@ def markdown(d: Draft, zone: tzinfo) -> str:
     return "\n".join(lines)
 
 
-def as_json(d: Draft) -> dict[str, Any]:
+def as_json(d: Draft) -> RecordJson:
     return {
         "format": FORMAT,
         "drafted_at": rfc3339(d.drafted_at),

@@ -44,9 +44,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlmodel import Session
 
 from . import clocks, deadlines, queries, ranking
@@ -55,6 +55,7 @@ from .domain import SYSTEM_ACTOR_PREFIX, Category, CloseKind, Status
 from .errors import InvalidInput
 from .i18n import _
 from .models import AuditEvent, Incident, System, table_of
+from .rows import ClockItem, NextDeadline
 from .timeutil import as_utc, rfc3339, utcnow
 
 # Actions that re-pin the incident to the current policy (`Service._repin`).
@@ -130,7 +131,23 @@ class Replay:
 Rules = Callable[[int], deadlines.DeadlinePolicy]
 
 
-def board_at(session: Session, at: datetime, *, now: datetime | None = None) -> list[dict[str, Any]]:
+class ReplayRow(TypedDict):
+    """One incident on the board as it stood (`board_at`; `board --at --json`)."""
+
+    id: int
+    title: str
+    system: str | None
+    status: str
+    category: str
+    level: str | None
+    owner: str | None
+    reported_at: str
+    policy_version: int
+    deadlines: list[ClockItem]
+    next_deadline: NextDeadline | None
+
+
+def board_at(session: Session, at: datetime, *, now: datetime | None = None) -> list[ReplayRow]:
     """Every incident on the board at `at`, as it stood then, in the live board's order.
 
     Each row: `id`, `title`, `system`, `reported_at`, and as of `at` its `status`,
@@ -268,7 +285,9 @@ def _first_pins(session: Session, ids: Select[Any]) -> dict[int, int]:
 # -- replaying one incident --------------------------------------------------------------
 
 
-def _replay_incident(incident: Any, trail: Sequence[Event], first_pins: dict[int, int], rules: Rules) -> Replay | None:
+def _replay_incident(
+    incident: Row[Any], trail: Sequence[Event], first_pins: dict[int, int], rules: Rules
+) -> Replay | None:
     """The incident after its `trail` (its chain from `open`), clocks and all."""
     if not trail or trail[0].action != "open":
         return None
@@ -282,7 +301,7 @@ def _replay_incident(incident: Any, trail: Sequence[Event], first_pins: dict[int
     return replay
 
 
-def _opened(incident: Any, event: Event, version: int) -> Replay:
+def _opened(incident: Row[Any], event: Event, version: int) -> Replay:
     """The facts `Service.open_in` (or `_reopen_closed`) wrote."""
     at, details = event.at, event.details
     facts = deadlines.Facts(reported_at=at, outage_started_at=at, last_activity_at=at, system=incident.system)
@@ -417,7 +436,7 @@ def _sync(replay: Replay, rules: deadlines.DeadlinePolicy, now: datetime) -> Non
 # -- the board row -----------------------------------------------------------------------
 
 
-def _row(replay: Replay, incident: Any, rules: deadlines.DeadlinePolicy, at: datetime) -> dict[str, Any]:
+def _row(replay: Replay, incident: Row[Any], rules: deadlines.DeadlinePolicy, at: datetime) -> ReplayRow:
     items = _deadline_items(replay, rules, at)
     return {
         "id": replay.id,
@@ -434,14 +453,14 @@ def _row(replay: Replay, incident: Any, rules: deadlines.DeadlinePolicy, at: dat
     }
 
 
-def _deadline_items(replay: Replay, rules: deadlines.DeadlinePolicy, at: datetime) -> list[dict[str, Any]]:
+def _deadline_items(replay: Replay, rules: deadlines.DeadlinePolicy, at: datetime) -> list[ClockItem]:
     """The clocks at `at`, replaced ones included, shaped as `queries.incident_deadlines`
     shapes them."""
     shown = sorted(replay.clocks.values(), key=lambda c: (c.due_at, c.order))
     return [queries.clock_item(clock, rules.rule(clock.rule), at, clock.escalated_to) for clock in shown]
 
 
-def _board_order(replay: Replay, at: datetime) -> Any:
+def _board_order(replay: Replay, at: datetime) -> tuple[bool, bool, Any, int, int]:
     """The live board's default sort (`board.load_keys`, "due"; backend/ranking.py) at
     `at`: pressing reporting clocks first, then the clock that ranks each incident by due
     time, so breached ones lead; then the most severe; then id. Incidents with no clock

@@ -6,13 +6,13 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from opsdeck.backend import early_warning, queries, vouch
 from opsdeck.backend.audit import anchor, check_anchor, export_trail, verify
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
+from opsdeck.backend.rows import AuditEventRow
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     format_local,
@@ -46,7 +46,7 @@ def audit_show(ctx: Context) -> int:
     return _print_trail(ctx, events)
 
 
-def _print_trail(ctx: Context, events: list[dict[str, Any]]) -> int:
+def _print_trail(ctx: Context, events: list[AuditEventRow]) -> int:
     if ctx.args.json:
         emit_json(events)
         return 0

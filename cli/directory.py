@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.progress import Progress
+from opsdeck.backend.rows import ContactRow, RosterRow, SystemRow
 from opsdeck.backend.sanitize import clean
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json
@@ -38,30 +40,47 @@ def directory_import(ctx: Context) -> int:
 
 def directory_list(ctx: Context) -> int:
     kind = ctx.args.command
+    rows: list[RosterRow] | list[ContactRow] | list[SystemRow]
+    lines: Iterator[str]
     with ctx.store.read() as session:
-        rows = {"roster": queries.roster, "contacts": queries.contacts, "systems": queries.systems}[kind](session)
+        if kind == "roster":
+            members = queries.roster(session)
+            rows, lines = members, (_member_line(m) for m in members)
+        elif kind == "contacts":
+            contacts = queries.contacts(session)
+            rows, lines = contacts, (_contact_line(c) for c in contacts)
+        else:
+            systems = queries.systems(session)
+            rows, lines = systems, (_system_line(s) for s in systems)
     if ctx.args.json:
         emit_json(rows)
         return 0
     if not rows:
         print(_("(no {what} yet: opsdeck {kind} import FILE)").format(what=_directory(kind), kind=kind))
-    for row in rows:
-        if kind == "roster":
-            duty = _("ON DUTY") if row["on_duty"] else _("off")
-            open_count = _("{count} open").format(count=row["open_incidents"])
-            print(
-                f"{fit(clean(row['login']), 12)} {fit(clean(row['name']), 28)} {fit(words.permission(row['permission']), 9)} "
-                f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
-            )
-        elif kind == "contacts":
-            print(f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}")
-        else:
-            contract = _("contract") if row["maintenance_contract"] else _("no contract")
-            print(
-                f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
-                f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
-            )
+    for line in lines:
+        print(line)
     return 0
+
+
+def _member_line(row: RosterRow) -> str:
+    duty = _("ON DUTY") if row["on_duty"] else _("off")
+    open_count = _("{count} open").format(count=row["open_incidents"])
+    return (
+        f"{fit(clean(row['login']), 12)} {fit(clean(row['name']), 28)} {fit(words.permission(row['permission']), 9)} "
+        f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
+    )
+
+
+def _contact_line(row: ContactRow) -> str:
+    return f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}"
+
+
+def _system_line(row: SystemRow) -> str:
+    contract = _("contract") if row["maintenance_contract"] else _("no contract")
+    return (
+        f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
+        f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
+    )
 
 
 def roster_duty(ctx: Context) -> int:

@@ -11,6 +11,7 @@ from opsdeck.backend.cells import fit
 from opsdeck.backend.domain import Category, Level, parse_enum
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _, pick
+from opsdeck.backend.rows import AttestationRow, ClockItem, IncidentRow, IncidentShow, PlaybookStepRow
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     format_age,
@@ -19,7 +20,7 @@ from opsdeck.backend.timeutil import (
 )
 from opsdeck.cli.argtypes import incident_id, version
 from opsdeck.cli.context import Context
-from opsdeck.cli.output import emit_json, emit_json_array, ljust, term_width
+from opsdeck.cli.output import emit_json, emit_json_array, ljust, opened, term_width
 from opsdeck.cli.registry import MEMBER, OneOf, arg, command
 
 ID = arg("id", type=incident_id)
@@ -69,12 +70,7 @@ def incident_open(ctx: Context) -> int:
         outage_start=ctx.time(a.outage_start, "--outage-start"),
     )
     assert incident.id is not None
-    if a.json:
-        with ctx.store.read() as session:
-            emit_json(queries.get_incident(session, incident.id))
-    else:
-        print(incident.id)
-    return 0
+    return opened(ctx, incident.id)
 
 
 def _status_filter(text: str) -> str:
@@ -143,7 +139,7 @@ def incident_list(ctx: Context) -> int:
     return 0
 
 
-def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
+def _print_incident_table(rows: Iterable[IncidentRow], ctx: Context) -> None:
     width = term_width()
     title_width = max(10, width - (6 + 4 + 17 + 10 + 13 + 17 + 6))
     print(
@@ -166,10 +162,14 @@ def _print_incident_table(rows: Iterable[dict[str, Any]], ctx: Context) -> None:
 @command("incident", "show", N_("one incident with notes and playbook"), example=("{id}",), args=(ID,))
 def incident_show(ctx: Context) -> int:
     with ctx.store.read() as session:
-        data = queries.incident_detail(session, ctx.args.id)
-        data["deadlines"] = queries.incident_deadlines(session, ctx.args.id, ctx.store.clock())
-        data["next_deadline"] = queries.next_deadline(data["deadlines"])
-        data["obligations"] = queries.obligations(session, ctx.args.id)
+        detail = queries.incident_detail(session, ctx.args.id)
+        clocks = queries.incident_deadlines(session, ctx.args.id, ctx.store.clock())
+        data: IncidentShow = {
+            **detail,
+            "deadlines": clocks,
+            "next_deadline": queries.next_deadline(clocks),
+            "obligations": queries.obligations(session, ctx.args.id),
+        }
     if ctx.args.json:
         emit_json(data)
         return 0
@@ -182,8 +182,8 @@ def incident_show(ctx: Context) -> int:
     if data.get("warning_id"):  # promoted from a warning (docs/plan.md#warnings)
         print(f"  {ljust(_('from warning'), 18)} W{data['warning_id']}")
     for key in queries.TIMESTAMPS:
-        if data[key]:
-            at = format_local(datetime.fromisoformat(data[key].replace("Z", "+00:00")), z)
+        if stamp := data[key]:
+            at = format_local(datetime.fromisoformat(stamp.replace("Z", "+00:00")), z)
             print(f"  {ljust(words.incident_field(key), 18)} {at}")
     if data["description"]:
         print("\n" + clean(data["description"], one_line=False))
@@ -443,7 +443,7 @@ def incident_regrade(ctx: Context) -> int:
     return _answer(ctx, done, _("re-grade answered"))
 
 
-def _step_by(step: dict[str, Any]) -> str:
+def _step_by(step: PlaybookStepRow) -> str:
     """`  (done by lead: why)` after a ticked or skipped playbook step."""
     if not step["by"]:
         return ""
@@ -455,7 +455,7 @@ def _step_by(step: dict[str, Any]) -> str:
     return "  " + text
 
 
-def _attested(done: dict[str, Any] | None) -> str:
+def _attested(done: AttestationRow | None) -> str:
     """`  (lead via phone at TIME: who or note)` after an attested obligation."""
     if done is None:
         return ""
@@ -480,7 +480,7 @@ STATE_MARK = {
 }
 
 
-def _print_deadlines(items: list[dict[str, Any]]) -> None:
+def _print_deadlines(items: list[ClockItem]) -> None:
     """The newest clock of each rule, and older ones only if they were late."""
     newest = {d["key"]: d for d in sorted(items, key=lambda d: d["clock_start"])}
     shown = [d for d in items if newest[d["key"]] is d or d["state"] in ("breached", "met_late")]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from opsdeck.backend import queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
 from opsdeck.backend.ingest import spool_summary
+from opsdeck.backend.rows import ProbeShow
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import (
     TimeFormatError,
@@ -49,16 +51,20 @@ def probe_list(ctx: Context) -> int:
     return 0
 
 
+# What `probe show` prints of the probe, above its output and results.
+_Shown = Literal["name", "system", "state", "stale", "silenced_until", "last_result_at", "interval_s", "incident_id"]
+
+
 @command("probe", "show", N_("one probe with its recent results"), example=("web01-load",), args=(arg("name"),))
 def probe_show(ctx: Context) -> int:
     with ctx.store.read() as session:
         results = queries.probe_results(session, ctx.args.name)
-        [row] = queries.probes(session, ctx.store.clock(), [ctx.args.name])
-    row["recent"] = results
+        [probe] = queries.probes(session, ctx.store.clock(), [ctx.args.name])
+    row: ProbeShow = {**probe, "recent": results}
     if ctx.args.json:
         emit_json(row)
         return 0
-    labels = {  # "name " with a space: a probe's (名称); "name" is a person's (姓名). Padded alike.
+    labels: dict[_Shown, str] = {  # "name " with a space: a probe's (名称); "name" is a person's (姓名). Padded alike.
         "name": _("name "),
         "system": _("system"),
         "state": _("state"),

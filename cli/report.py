@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 from opsdeck.backend import drafts, record
 from opsdeck.backend.errors import InvalidInput
@@ -22,6 +23,27 @@ from opsdeck.cli.context import Context
 from opsdeck.cli.incident import IF_VERSION, _incident_out
 from opsdeck.cli.output import emit_json
 from opsdeck.cli.registry import MEMBER, arg, command
+
+
+class _Filed(TypedDict):
+    at: str | None
+    sha256: str
+    text: str
+
+
+class _StoredDraft(TypedDict):
+    version: int
+    updated_at: str
+    updated_by: str
+    missing: list[str]  # required sections still missing, empty or placeholders
+    text: str
+
+
+class _ReportJson(record.RecordJson):
+    """`report show --json`: the draft's data, the filed record and the draft being written."""
+
+    filed: _Filed | None
+    stored_draft: _StoredDraft | None
 
 
 @command(
@@ -43,12 +65,12 @@ def report_show(ctx: Context) -> int:
         filed_at = incident.record_filed_at
         stored = drafts.stored(session, ctx.args.id)
     if ctx.args.json or ctx.args.format == "json":
-        out = record.as_json(draft)
-        out["filed"] = (
-            None if filed is None else {"at": rfc3339(filed_at), "sha256": record.record_hash(filed), "text": filed}
-        )
-        out["stored_draft"] = (
-            None
+        out: _ReportJson = {
+            **record.as_json(draft),
+            "filed": None
+            if filed is None
+            else {"at": rfc3339(filed_at), "sha256": record.record_hash(filed), "text": filed},
+            "stored_draft": None
             if stored is None
             else {
                 "version": stored.version,
@@ -56,8 +78,8 @@ def report_show(ctx: Context) -> int:
                 "updated_by": stored.updated_by,
                 "missing": record.missing_sections(stored.text),
                 "text": stored.text,
-            }
-        )
+            },
+        }
         emit_json(out)
         return 0
     shown = filed if filed is not None else stored.text if stored is not None else record.markdown(draft, ctx.zone)

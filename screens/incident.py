@@ -31,6 +31,7 @@ from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.i18n import current as current_language
 from opsdeck.backend.live import FeedWatcher
 from opsdeck.backend.queries import TIMESTAMPS
+from opsdeck.backend.rows import ClockItem, NoteRow, ObligationRow, PlaybookStepRow
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.timeutil import format_age, format_countdown
@@ -266,8 +267,9 @@ class IncidentScreen(IncidentActions, Screen[None]):
             summary.append("  " + _("also viewing: {logins}").format(logins=logins), "bold yellow")
         self.query_one("#summary", Static).update(summary)
         fields = Text()
-        for key in ("reporter", *TIMESTAMPS):
-            value = data[key]
+        stamps: list[tuple[str, str | None]] = [("reporter", data["reporter"])]
+        stamps += [(key, data[key]) for key in TIMESTAMPS]
+        for key, value in stamps:
             if value:
                 if key.endswith("_at"):
                     value = (
@@ -277,10 +279,10 @@ class IncidentScreen(IncidentActions, Screen[None]):
                     )
                 fields.append(pad(words.incident_field(key), 20), "dim")
                 fields.append(cell(str(value), 60).rstrip() + "\n")
-        for key in ("description", "resolution"):
-            if data.get(key):
+        for key, written in (("description", data["description"]), ("resolution", data["resolution"])):
+            if written:
                 fields.append(words.incident_field(key) + "\n", "dim")
-                fields.append(_clean_block(data[key]) + "\n")
+                fields.append(_clean_block(written) + "\n")
         self.query_one("#fields", Static).update(fields)
         self._render_deadlines()
         self._render_playbook(data["playbook"])
@@ -325,7 +327,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             text.append("\n")
         self.query_one("#deadlines", Static).update(text)
 
-    def _render_playbook(self, steps: list[dict[str, Any]]) -> None:
+    def _render_playbook(self, steps: list[PlaybookStepRow]) -> None:
         option_list = self.query_one("#playbook", OptionList)
         highlighted = option_list.highlighted
         option_list.clear_options()
@@ -377,7 +379,7 @@ class IncidentScreen(IncidentActions, Screen[None]):
             return "-"
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(self.ctx.zone).strftime("%m-%d %H:%M:%S")
 
-    def _render_notes(self, notes: list[dict[str, Any]]) -> None:
+    def _render_notes(self, notes: list[NoteRow]) -> None:
         text = Text.assemble((_("Notes ({count}; m: add)").format(count=len(notes)) + "\n", "bold"))
         for note in notes[-20:]:
             text.append(f"{self._local(note['at'])} {clean(note['author'])}: ", "dim")
@@ -504,12 +506,12 @@ def _level(level: str | None) -> str:
     return level
 
 
-def _deadline_name(deadline: dict[str, Any]) -> str:
+def _deadline_name(deadline: ClockItem) -> str:
     """The rule's name in the chosen language: English words in English, never the rule's id."""
     return pick(deadline["name"], deadline["name_zh"])
 
 
-def _obligation(obligation: dict[str, Any]) -> str:
+def _obligation(obligation: ObligationRow) -> str:
     """The policy's words in the chosen language."""
     return pick(obligation["en"], obligation["zh"])
 

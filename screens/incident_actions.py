@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdeck.backend import queries
 from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.rows import ObligationRow, RosterRow
 from opsdeck.backend.service import Service
 from opsdeck.screens.forms import (
     ClassifyForm,
@@ -176,7 +177,7 @@ class IncidentActions(_Screen):
             return
         first = self.target_info(targets[0][0])
 
-        def read(session: Any) -> tuple[list[dict[str, Any]], str | None]:
+        def read(session: Any) -> tuple[list[RosterRow], str | None]:
             system = queries.get_incident(session, targets[0][0])["system"]
             duty_area = next((s["duty_area"] for s in queries.systems(session) if s["name"] == system), None)
             return queries.roster(session), duty_area
@@ -187,7 +188,7 @@ class IncidentActions(_Screen):
         self,
         targets: list[tuple[int, int | None]],
         first: dict[str, Any],
-        roster: list[dict[str, Any]],
+        roster: list[RosterRow],
         system_duty: str | None,
     ) -> None:
 
@@ -307,7 +308,7 @@ class IncidentActions(_Screen):
             lambda obligations: self._attest_form(incident_id, obligations),
         )
 
-    def _attest_form(self, incident_id: int, obligations: list[dict[str, Any]]) -> None:
+    def _attest_form(self, incident_id: int, obligations: list[ObligationRow]) -> None:
         if not obligations:
             self.app.notify(_("#{id} is below level III: no obligations to attest").format(id=incident_id), timeout=5)
             return

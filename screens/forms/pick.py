@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.rows import ObligationRow, RosterRow
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.service import CHANNELS
 from opsdeck.screens.forms.base import ActionForm, Perform
@@ -64,12 +65,12 @@ class PickForm(ActionForm):
         self.action_submit()
 
 
-def owner_choices(roster: Sequence[dict[str, Any]], suggested_duties: set[str]) -> list[tuple[str, str]]:
+def owner_choices(roster: Sequence[RosterRow], suggested_duties: set[str]) -> list[tuple[str, str]]:
     """Members who may own incidents: those whose duties fit the category or the system
     first, then whoever is on duty, then the least loaded."""
     members = [m for m in roster if m["permission"] != "viewer"]
 
-    def fits(member: dict[str, Any]) -> bool:
+    def fits(member: RosterRow) -> bool:
         return bool(suggested_duties & set(member["duties"]))
 
     members.sort(key=lambda m: (not fits(m), not m["on_duty"], m["open_incidents"], m["login"]))
@@ -85,7 +86,7 @@ def owner_choices(roster: Sequence[dict[str, Any]], suggested_duties: set[str]) 
     ]
 
 
-def obligation_choices(obligations: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+def obligation_choices(obligations: Sequence[ObligationRow]) -> list[tuple[str, str]]:
     return [(o["key"], f"{'[x]' if o['attested'] else '[ ]'} {pick(o['en'], o['zh'])}") for o in obligations]
 
 

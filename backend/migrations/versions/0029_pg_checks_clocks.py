@@ -1,7 +1,7 @@
 """database roles on PostgreSQL: the server checks the clocks
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-03 17:20:00
 
 Nothing changes in the tables. On a PostgreSQL store whose database roles are on, the
@@ -14,8 +14,8 @@ person's write sets is that write's time, and an incident's due times are its cl
 
 from __future__ import annotations
 
-revision = "0028"
-down_revision = "0027"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
