@@ -159,7 +159,7 @@ def _breaches(session: Session, month: Month, now: datetime, zone: tzinfo) -> li
         select(IncidentDeadline, col(Incident.title), col(Incident.closed_at))
         .join(Incident, col(Incident.id) == col(IncidentDeadline.incident_id))
         .where(col(Incident.reported_at) >= month.since, col(Incident.reported_at) < month.until)
-        .order_by(col(IncidentDeadline.due_at))
+        .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties: in the order they were made
     ).all()
     rows = []
     for clock, title, closed_at in found:

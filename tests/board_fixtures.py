@@ -108,3 +108,18 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> 
         if loop.time() > end:
             raise AssertionError("never got there")
         await pilot.pause(0.05)
+
+
+def reporting_scenario(store: Store, clock: FakeClock) -> dict[str, int]:
+    """Three incidents, the clock ending at N: #A a level IV printer jam acknowledged 45:06
+    ago, its ack lease 15:06 overdue (its supervisor clock still pending); #B a level II
+    defacement classified 12:07 ago, its leadership report due in 2:53 (in its warning
+    band); #C unclassified, 5 minutes old. The plan ranks #B first (backend/ranking.py)."""
+    ops = Service(store, "servers")
+    ids = {"A": ops.open("Printer queue stuck", category="other", level="IV").id}
+    clock.advance(minutes=32, seconds=59)  # N-12:07
+    ids["B"] = ops.open("门户网站首页被篡改 portal defaced", category="network_attack", level="II").id
+    clock.advance(minutes=7, seconds=7)  # N-5:00
+    ids["C"] = ops.open("Disk latency alarms").id
+    clock.advance(minutes=5)
+    return ids

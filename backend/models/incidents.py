@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .columns import json_list, long_text, parent, string, utc
@@ -79,6 +79,25 @@ class Incident(SQLModel, table=True):
     updated_by: str = Field(sa_column=Column(String(64), nullable=False))
 
 
+# The durations `stats` ranks (docs/stats.md), in seconds: kept by the database from the
+# row's own timestamps by a trigger (backend/migrations/incident_spans.py), in the statement
+# that writes them. Columns of the table, not fields of the model: no program writes them,
+# and reading them back belongs to the statistics' queries alone.
+INCIDENT_SPANS = (
+    "time_to_ack_s",
+    "time_to_classify_s",
+    "time_to_cause_s",
+    "time_to_resolve_s",
+    "outage_s",
+    "record_after_s",
+)
+_incidents = Incident.__table__  # type: ignore[attr-defined]
+for _name in INCIDENT_SPANS:
+    _incidents.append_column(Column(_name, Float().with_variant(Numeric(), "postgresql"), nullable=True))
+# The period's incidents with their durations, read without the table (stats by month or week).
+Index("ix_incidents_stats", *(_incidents.c[name] for name in ("reported_at", *INCIDENT_SPANS)))
+
+
 class IncidentNote(SQLModel, table=True):
     __tablename__ = "incident_notes"
 
@@ -135,10 +154,14 @@ class IncidentDeadline(SQLModel, table=True):
     `due_at` depends only on facts and policy; `now` decides the state when read."""
 
     __tablename__ = "incident_deadlines"
-    __table_args__ = (UniqueConstraint("incident_id", "rule", "clock_key", name="uq_incident_deadlines_clock"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "rule", "clock_key", name="uq_incident_deadlines_clock"),
+        # An incident's clocks, with what judging them reads (`stats`): no table read.
+        Index("ix_incident_deadlines_judged", "incident_id", "rule", "due_at", "met_at", "waived_at", "superseded_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True))
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False))
     rule: str = Field(sa_column=Column(String(64), nullable=False))
     clock_key: str = Field(sa_column=Column(String(64), nullable=False))
     clock_start: datetime = utc(nullable=False)

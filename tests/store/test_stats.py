@@ -423,3 +423,27 @@ def test_the_database_judges_every_clock_as_clock_outcome_does(seeded: Store, cl
                 {(rule, k): v for rule, counts in found.items() for k, v in counts.items() if k != "on_time_share"}
             )
             assert +sql == +python, now
+
+
+def test_a_stored_duration_follows_its_timestamp_whoever_writes_it(seeded: Store, clock: FakeClock) -> None:
+    """The durations `stats` ranks are stored on each incident by the database (a trigger),
+    so a timestamp corrected outside opsdeck's write path still changes the figure, and a
+    reopened incident is no longer among the resolved."""
+    from sqlalchemy import update
+
+    from opsdeck.backend.models import Incident
+
+    scripted_day(seeded, clock)
+    first = (at(3), at(3, 30))  # #1 alone: reported 03:00, acknowledged 03:05, resolved 03:40
+    with seeded.read() as session:
+        before = stats.compute(session, *first, clock.now, None)["total"]
+    assert before["time_to_ack"] == dur(300.0, 300.0, 300.0, 1)
+    assert before["time_to_resolve"] == dur(2400.0, 2400.0, 2400.0, 1)
+    with seeded.engine.begin() as conn:
+        conn.execute(update(Incident).where(Incident.id == 1).values(acknowledged_at=at(3, 20)))  # type: ignore[arg-type]
+        conn.execute(update(Incident).where(Incident.id == 1).values(resolved_at=None))  # type: ignore[arg-type]
+    with seeded.read() as session:
+        after = stats.compute(session, *first, clock.now, None)["total"]
+    assert after["time_to_ack"] == dur(1200.0, 1200.0, 1200.0, 1)
+    assert after["time_to_resolve"] == dur(None, None, None, 0)
+    assert after["outage"] == dur(None, None, None, 0)
