@@ -43,6 +43,7 @@ FIGURES: tuple[FigureFn, ...] = (
     deadlines.derive_per_incident,
     escalation.sweep_rate,
     stats.by_month,
+    stats.by_month_pg,
     schedule.on_duty_per_moment,
     ingest.storm_rate,
     ingest.storm_memory,
