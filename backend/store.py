@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col
 
-from . import audit
+from . import audit, memo
 from .errors import DomainError, InvalidInput, NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
@@ -294,6 +294,7 @@ def set_fence(check: Callable[[UnitOfWork], None] | None) -> None:
     _FENCE.check = check
 
 
+_SHARED_ANSWERS = "opsdeck.shared_answers"  # on a connection's info: (data_version, answers)
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
 
@@ -533,6 +534,7 @@ class Store:
         try:
             with Session(self._writer(actor), expire_on_commit=False) as session, session.begin():
                 now = self._transaction_time(session)
+                self._share_answers(session)
                 uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
                 yield uow
                 fence = getattr(_FENCE, "check", None)
@@ -546,6 +548,20 @@ class Store:
         """The engine `actor`'s writes run on: this store's. (A subclass may connect each
         actor as a database role of its own: tests/pg_roles_mode.py.)"""
         return self._write_engine
+
+    def _share_answers(self, session: Session) -> None:
+        """SQLite: let what this transaction reads once (the policy, the routes, the
+        schedule, the roster's logins: backend/memo.py) be read once per connection
+        instead, for as long as no other connection commits. Called with the write lock
+        held, so `PRAGMA data_version` cannot move again before this transaction ends."""
+        if self.dialect != "sqlite":
+            return
+        connection = session.connection()
+        version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()
+        kept = connection.info.get(_SHARED_ANSWERS)
+        if kept is None or kept[0] != version:
+            kept = connection.info[_SHARED_ANSWERS] = (version, {})
+        memo.share(session, kept[1])
 
     def _transaction_time(self, session: Session) -> datetime:
         """The one time of this write, for its facts, its clocks and its events alike.
