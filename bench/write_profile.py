@@ -27,7 +27,7 @@ _SQLITE = "<method 'execute' of 'sqlite3.Cursor' objects>|<method 'executemany' 
 # (what the note calls it, the file the function is in, the function's names, | between)
 PARTS: tuple[tuple[str, str, str], ...] = (
     ("ORM flush", "sqlalchemy/orm/session.py", "_flush"),
-    ("write lock and time", "backend/store.py", "_transaction_time"),
+    ("write lock and time", "backend/store.py", "_transaction_time|_kept"),
     ("permission", "backend/actions/base.py", "actor"),
     ("policy lookups", "backend/clocks.py", "load_policy"),
     ("clock derivation", "backend/clocks.py", "sync"),
