@@ -180,74 +180,40 @@ def _check_link(event: AuditEvent, last: Link, *, english: bool = False, times_f
         action=event.action,
         at=rfc3339(event.at),
     )
+
+    def problem(kind: str, message: str, seq: int = event.seq) -> ChainProblem:
+        return ChainProblem(event.chain, seq, event.id, kind, message)
+
     if hash_of(event) != event.hash:
-        return ChainProblem(
-            event.chain,
-            event.seq,
-            event.id,
-            "edited",
-            say(
-                en,
-                "{where} was edited: its hash does not match its content",
-                where=where,
-            ),
-        )
+        return problem("edited", say(en, "{where} was edited: its hash does not match its content", where=where))
     if event.seq != last_seq + 1:
-        return ChainProblem(
-            event.chain,
-            last_seq + 1,
-            event.id,
-            "removed",
-            say(
-                en,
-                "{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}",
-                chain=event.chain,
-                missing=last_seq + 1,
-                last=last_seq,
-                seq=event.seq,
-            ),
+        message = say(
+            en,
+            "{chain} event #{missing} was removed: the trail jumps from #{last} to #{seq}",
+            chain=event.chain,
+            missing=last_seq + 1,
+            last=last_seq,
+            seq=event.seq,
         )
+        return problem("removed", message, seq=last_seq + 1)
     if event.prev_hash != last_hash:
-        return ChainProblem(
-            event.chain,
-            event.seq,
-            event.id,
-            "reordered",
-            say(
-                en,
-                "{where} does not follow #{last}: events were reordered or replaced",
-                where=where,
-                last=last_seq,
-            ),
+        message = say(
+            en, "{where} does not follow #{last}: events were reordered or replaced", where=where, last=last_seq
         )
+        return problem("reordered", message)
     if event.id is not None and event.id < last_id:
-        return ChainProblem(
-            event.chain,
-            event.seq,
-            event.id,
-            "reordered",
-            say(
-                en,
-                "{where} was written before #{last}: events were reordered",
-                where=where,
-                last=last_seq,
-            ),
-        )
+        message = say(en, "{where} was written before #{last}: events were reordered", where=where, last=last_seq)
+        return problem("reordered", message)
     if last.at is not None and event.at < last.at and (event.id or 0) >= times_from:
-        return ChainProblem(
-            event.chain,
-            event.seq,
-            event.id,
-            "time_back",
-            say(
-                en,
-                "{where} is dated before #{last} ({last_at}): times never go back within a chain, "
-                "so it was forged or back-dated",
-                where=where,
-                last=last_seq,
-                last_at=rfc3339(last.at),
-            ),
+        message = say(
+            en,
+            "{where} is dated before #{last} ({last_at}): times never go back within a chain, "
+            "so it was forged or back-dated",
+            where=where,
+            last=last_seq,
+            last_at=rfc3339(last.at),
         )
+        return problem("time_back", message)
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -104,12 +104,23 @@ def summarize(store: Store, actor: str, today: date | None = None) -> int:
     return written
 
 
-def by_system(session: Session, since: datetime, until: datetime, now: datetime) -> dict[str, dict[str, Any]]:
+class SystemAvailability(TypedDict):
+    """A system's probes over a period: seconds OK of seconds known, and the share."""
+
+    ok_s: float
+    known_s: float
+    probes: int
+    ok_share: float | None  # None: nothing known
+
+
+def by_system(session: Session, since: datetime, until: datetime, now: datetime) -> dict[str, SystemAvailability]:
     """`{system: {"ok_share", "ok_s", "known_s", "probes"}}` over [since, until) (capped at
     now): summed days where the day lies wholly inside, raw results elsewhere (a day whose
     results were pruned counts its sums in proportion to the part inside)."""
     until = min(until, now)
-    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"ok_s": 0.0, "known_s": 0.0, "probes": 0})
+    out: dict[str, SystemAvailability] = defaultdict(
+        lambda: {"ok_s": 0.0, "known_s": 0.0, "probes": 0, "ok_share": None}
+    )
     if until <= since:
         return {}
     rows = session.execute(

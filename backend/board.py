@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
@@ -23,7 +23,12 @@ from .errors import InvalidInput
 from .i18n import _
 from .models import Incident, IncidentDeadline, Probe, ProbeResult, System, table_of
 from .ranking import Clock, clock_of
+from .rows import OpenWarning, RosterRow
 from .timeutil import utcnow
+
+if TYPE_CHECKING:
+    from .leases import DutyLiveness
+    from .schedule_views import DutyLine
 
 RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 OPEN = tuple(status.value for status in OPEN_STATUSES)
@@ -348,7 +353,7 @@ class Panels:
 
     counts: dict[str, int]
     probes: tuple[ProbeLine, ...]
-    roster: tuple[dict[str, Any], ...]
+    roster: tuple[RosterRow, ...]
     readiness: dict[str, ProbeLine | None]
     quarantined: int
     last_file_at: datetime | None
@@ -357,12 +362,12 @@ class Panels:
     failed_messages: int = 0  # notifications failed or dead: someone was not told
     extra: dict[str, Any] = field(default_factory=dict)
     sources: tuple[SourceLine, ...] = ()  # the alert receiver's sources and their counters
-    duty: tuple[Any, ...] = ()  # schedule_views.DutyLine per duty, when a schedule is in force
+    duty: tuple[DutyLine, ...] = ()  # per duty, when a schedule is in force
     duty_changes_at: datetime | None = None  # the next hand-off: the panels are read again then
     spool_problems: tuple[str, ...] = ()  # "HOST:PATH: out of space ..." per spool that has one
-    duty_leases: tuple[Any, ...] = ()  # leases.DutyLiveness: a banner per duty with no live holder
+    duty_leases: tuple[DutyLiveness, ...] = ()  # a banner per duty with no live holder
     duty_gaps: tuple[tuple[str, datetime, datetime], ...] = ()  # (duty, from, until) nobody covers ahead
-    warnings: tuple[dict[str, Any], ...] = ()  # the open warnings, most urgent clock first (early_warning)
+    warnings: tuple[OpenWarning, ...] = ()  # the open warnings, most urgent clock first (early_warning)
 
 
 @dataclass(frozen=True)
@@ -379,7 +384,32 @@ def load_panels(session: Session, now: datetime, history: int = 8, zone: tzinfo 
     return Panels(**incident_panels(session, now, zone), **probe_panels(session, now, history), read_at=now)
 
 
-def incident_panels(session: Session, now: datetime | None = None, zone: tzinfo = UTC) -> dict[str, Any]:
+class IncidentPanels(TypedDict):
+    """The panels read again when incidents, the roster or the warnings change."""
+
+    counts: dict[str, int]
+    roster: tuple[RosterRow, ...]
+    failed_messages: int
+    duty: tuple[DutyLine, ...]
+    duty_changes_at: datetime | None
+    duty_gaps: tuple[tuple[str, datetime, datetime], ...]
+    warnings: tuple[OpenWarning, ...]
+
+
+class ProbePanels(TypedDict):
+    """The panels read again when probes, the spool or the receiver's sources change."""
+
+    sources: tuple[SourceLine, ...]
+    probes: tuple[ProbeLine, ...]
+    readiness: dict[str, ProbeLine | None]
+    quarantined: int
+    last_file_at: datetime | None
+    worker_beat_at: datetime | None
+    spool_problems: tuple[str, ...]
+    duty_leases: tuple[DutyLiveness, ...]
+
+
+def incident_panels(session: Session, now: datetime | None = None, zone: tzinfo = UTC) -> IncidentPanels:
     """The counts per level, the roster with what each member owns and who is on duty
     by the schedule, failed notifications, the open warnings (a warning's change reaches
     the feed as `warning`: the board reads this part again)."""
@@ -404,7 +434,7 @@ def incident_panels(session: Session, now: datetime | None = None, zone: tzinfo 
     }
 
 
-def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str, Any]:
+def probe_panels(session: Session, now: datetime, history: int = 8) -> ProbePanels:
     """Probe health with a short history, readiness, the spool, the newest worker beat."""
     from . import clocks
     from .models import AlertSource, SpoolStatus, WorkerHeartbeat
@@ -472,7 +502,7 @@ def probe_panels(session: Session, now: datetime, history: int = 8) -> dict[str,
     }
 
 
-def _duty_leases(session: Session) -> tuple[Any, ...]:
+def _duty_leases(session: Session) -> tuple[DutyLiveness, ...]:
     from .leases import DutyLiveness
     from .models import DutyLease
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .models import Incident, ServiceCall
+from .rows import stored_id
 from .timeutil import rfc3339
 
 _DIGIT = re.compile(r"\d")
@@ -75,7 +76,7 @@ def calls(
         query = query.where(col(ServiceCall.callback).is_(True), col(ServiceCall.called_back_at).is_(None))
     rows: list[CallRow] = [
         {
-            "id": _id(c.id),
+            "id": stored_id(c.id),
             "incident_id": c.incident_id,
             "incident_status": status,
             "incident_title": title,
@@ -95,9 +96,3 @@ def calls(
     if owed:
         rows.sort(key=lambda r: r["incident_status"] not in ("resolved", "closed"))  # stable: by time within
     return rows
-
-
-def _id(stored: int | None) -> int:
-    """A stored row's id: set by the database, never None once read back."""
-    assert stored is not None
-    return stored

@@ -10,6 +10,7 @@ escalation, so the sweep finds due incidents with one indexed range query.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -204,7 +205,7 @@ def running(row: Any) -> bool:
     return row.met_at is None and row.waived_at is None and row.superseded_at is None
 
 
-def breached_by(row: IncidentDeadline) -> Any:
+def breached_by(row: IncidentDeadline) -> datetime | None:
     """When the clock stopped counting: met, waived, superseded, or still running (None)."""
     ends = [t for t in (row.met_at, row.waived_at, row.superseded_at) if t is not None]
     return min(ends) if ends else None
@@ -223,12 +224,12 @@ def owed(row: IncidentDeadline) -> bool:
     return ended is None or ended > row.due_at
 
 
-def next_due(rows: list[IncidentDeadline]) -> Any:
+def next_due(rows: list[IncidentDeadline]) -> datetime | None:
     due = [r.due_at for r in rows if owed(r)]
     return min(due) if due else None
 
 
-def first_due(rows: list[IncidentDeadline]) -> Any:
+def first_due(rows: list[IncidentDeadline]) -> datetime | None:
     """The clock the board counts down: the earliest not met (breached ones included)."""
     due = [r.due_at for r in rows if running(r)]
     return min(due) if due else None

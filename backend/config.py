@@ -11,6 +11,7 @@ import codecs
 import os
 import stat
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -307,14 +308,19 @@ def _must_be_text(where: str, key: str, *, non_empty: bool) -> InvalidInput:
     return InvalidInput("config_type", what.format(where=where), _('write {key} = "..."').format(key=key))
 
 
-def _bool(value: Any, where: str) -> bool:
+def yes_no(value: Any, true: Collection[str] = TRUE, false: Collection[str] = FALSE) -> bool | None:
+    """A yes/no value as a file writes it: a boolean, or one of the words `true` or `false`
+    holds (any case, spaces around); None for anything else, which the caller refuses."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in TRUE:
-        return True
-    if text in FALSE:
-        return False
+    return True if text in true else False if text in false else None
+
+
+def _bool(value: Any, where: str) -> bool:
+    found = yes_no(value)
+    if found is not None:
+        return found
     raise InvalidInput(
         "config_type",
         _("{where}: {value!r} is not true or false").format(where=where, value=value),

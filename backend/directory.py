@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import documents
+from .config import yes_no
 from .domain import ContactKind, Duty, Permission, parse_enum
 from .errors import InvalidInput
 from .i18n import SUPPORTED, _
@@ -24,7 +25,7 @@ from .identity import LOGIN
 
 _LOGIN = LOGIN  # the one rule for logins (backend/identity.py)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-TRUE = {"1", "true", "yes", "y", "on"}
+TRUE = {"1", "true", "yes", "y", "on"}  # a record's yes/no: y and n as well as the config's words
 FALSE = {"0", "false", "no", "n", "off", ""}
 
 # The table names a TOML or JSON file may use for each kind of record.
@@ -138,13 +139,9 @@ def _text(record: Record, key: str, *, required: bool = False, limit: int = 200)
 
 def _flag(record: Record, key: str, default: bool = False) -> bool:
     value = record.data.get(key, default)
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE:
-        return True
-    if text in FALSE:
-        return False
+    found = yes_no(value, TRUE, FALSE)
+    if found is not None:
+        return found
     raise _fail(record, key, _("{value!r} is not yes or no").format(value=value), _("write true/false, yes/no or 1/0"))
 
 

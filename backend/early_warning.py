@@ -13,8 +13,9 @@ change-feed entry (`warning`, ID). Promotion also opens the incident in that wri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -23,6 +24,7 @@ from . import clocks
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
 from .i18n import _
 from .models import AuditEvent, Incident, System, WarningAttestation, WarningMeasure, WarningNote, WarningRecord
+from .rows import OpenWarning, WarningDetail, WarningSummary, WarningToldRow, stored_id
 from .store import UnitOfWork
 from .timeutil import rfc3339
 from .warning_clocks import WarningClock, clock_rows, end_of_day, warning_clocks
@@ -53,6 +55,29 @@ def _kind(text: str) -> str:
     return value
 
 
+def _no_warning(warning_id: int) -> NotFound:
+    return NotFound(
+        "no_warning",
+        _("warning W{id} does not exist").format(id=warning_id),
+        _("list warnings with `opsdeck warning list --status all`"),
+        id=warning_id,
+    )
+
+
+@dataclass(frozen=True)
+class Raising:
+    """A warning to raise: what `Warnings.add` checked, or what a probe says
+    (backend/probe_warnings.py, which also names the probe)."""
+
+    kind: str
+    title: str
+    source: str = ""
+    known: str = ""
+    systems: tuple[str, ...] = ()
+    serious: bool = False
+    probe_id: int | None = None
+
+
 # -- writing -----------------------------------------------------------------------------
 
 
@@ -65,12 +90,7 @@ class Warnings:
     def _load(self, uow: UnitOfWork, warning_id: int) -> WarningRecord:
         row = uow.session.get(WarningRecord, warning_id, with_for_update=uow.dialect == "postgresql")
         if row is None:
-            raise NotFound(
-                "no_warning",
-                _("warning W{id} does not exist").format(id=warning_id),
-                _("list warnings with `opsdeck warning list --status all`"),
-                id=warning_id,
-            )
+            raise _no_warning(warning_id)
         return row
 
     @staticmethod
@@ -133,35 +153,25 @@ class Warnings:
         title = _clean_text(title, "title", required=True, limit=TITLE_LIMIT)
         source = _clean_text(source, "source", required=False, limit=300)
         known = _clean_text(known, "description", required=False)
-        names = [n.strip() for n in systems or [] if n.strip()]
+        names = tuple(n.strip() for n in systems or [] if n.strip())
         with self.service._write() as uow:
             self.service._writer(uow.session, "raising a warning")
             for name in names:
                 self.service._system(uow.session, name)
-            return self.add_in(uow, kind, title, source=source, known=known, systems=names, serious=serious)
+            return self.add_in(uow, Raising(kind, title, source, known, names, serious))
 
     @staticmethod
-    def add_in(
-        uow: UnitOfWork,
-        kind: str,
-        title: str,
-        *,
-        source: str = "",
-        known: str = "",
-        systems: list[str] | None = None,
-        serious: bool = False,
-        probe_id: int | None = None,
-    ) -> WarningRecord:
+    def add_in(uow: UnitOfWork, new: Raising) -> WarningRecord:
         """Raise a warning inside a write that is already running."""
         pinned = clocks.load_policy(uow.session)
         row = WarningRecord(
-            kind=kind,
-            source=source,
-            probe_id=probe_id,
-            title=title,
-            known=known,
-            systems=list(systems or []),
-            serious=serious,
+            kind=new.kind,
+            source=new.source,
+            probe_id=new.probe_id,
+            title=new.title,
+            known=new.known,
+            systems=list(new.systems),
+            serious=new.serious,
             raised_at=uow.now,
             raised_by=uow.actor,
             policy_version=pinned.version,
@@ -171,19 +181,19 @@ class Warnings:
         uow.session.add(row)
         uow.session.flush()
         assert row.id is not None
-        for position, spec in enumerate(pinned.warning_measures(kind)):
+        for position, spec in enumerate(pinned.warning_measures(new.kind)):
             uow.session.add(
                 WarningMeasure(warning_id=row.id, key=spec.key, position=position, title=spec.en, title_zh=spec.zh)
             )
         details: dict[str, Any] = {
-            "kind": kind,
-            "title": title,
-            "source": source,
+            "kind": new.kind,
+            "title": new.title,
+            "source": new.source,
             "systems": row.systems,
-            "serious": serious,
+            "serious": new.serious,
         }
-        if probe_id is not None:
-            details["probe_id"] = probe_id
+        if new.probe_id is not None:
+            details["probe_id"] = new.probe_id
         event = _record(uow, row, "warning_raise", details)
         notify(uow, "warning", row, event.seq)
         return row
@@ -332,7 +342,20 @@ def _record(uow: UnitOfWork, row: WarningRecord, action: str, details: dict[str,
     return uow.record(action, details, chain=chain(row.id), entity="warning", entity_id=row.id)
 
 
-def payload(row: WarningRecord) -> dict[str, Any]:
+class WarningPayload(TypedDict):
+    """The warning in a message's payload (the templates' `warning.*` fields)."""
+
+    id: int | None
+    kind: str
+    title: str
+    source: str
+    system: str | None  # the systems it may affect, joined
+    level: None  # a warning has no level: that is the incident's, once promoted
+    serious: bool
+    issued_at: str
+
+
+def payload(row: WarningRecord) -> WarningPayload:
     """The warning as a message tells it (the templates' `warning.*` fields)."""
     return {
         "id": row.id,
@@ -400,9 +423,9 @@ def _time(value: datetime | None) -> str | None:
     return rfc3339(value) if value else None
 
 
-def summary(row: WarningRecord) -> dict[str, Any]:
+def summary(row: WarningRecord) -> WarningSummary:
     return {
-        "id": row.id,
+        "id": stored_id(row.id),
         "kind": row.kind,
         "status": row.status,
         "title": row.title,
@@ -410,7 +433,7 @@ def summary(row: WarningRecord) -> dict[str, Any]:
         "probe_id": row.probe_id,
         "systems": list(row.systems),
         "serious": row.serious,
-        "raised_at": _time(row.raised_at),
+        "raised_at": rfc3339(row.raised_at),
         "raised_by": row.raised_by,
         "analysed_at": _time(row.analysed_at),
         "closed_at": _time(row.closed_at),
@@ -419,7 +442,7 @@ def summary(row: WarningRecord) -> dict[str, Any]:
     }
 
 
-def list_warnings(session: Session, status: str = "open") -> list[dict[str, Any]]:
+def list_warnings(session: Session, status: str = "open") -> list[WarningSummary]:
     if status not in STATUS_FILTERS:
         raise InvalidInput(
             "bad_status",
@@ -432,17 +455,12 @@ def list_warnings(session: Session, status: str = "open") -> list[dict[str, Any]
     return [summary(row) for row in session.execute(query).scalars()]
 
 
-def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> dict[str, Any]:
+def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> WarningDetail:
     from .queries import audit_trail_of
 
     row = session.get(WarningRecord, warning_id)
     if row is None:
-        raise NotFound(
-            "no_warning",
-            _("warning W{id} does not exist").format(id=warning_id),
-            _("list warnings with `opsdeck warning list --status all`"),
-            id=warning_id,
-        )
+        raise _no_warning(warning_id)
     measures = session.execute(
         select(WarningMeasure)
         .where(col(WarningMeasure.warning_id) == warning_id)
@@ -456,7 +474,7 @@ def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> di
     notes = session.execute(
         select(WarningNote).where(col(WarningNote.warning_id) == warning_id).order_by(col(WarningNote.id))
     ).scalars()
-    told_rows = [
+    told_rows: list[WarningToldRow] = [
         {"told": t.key, "who": t.who, "at": rfc3339(t.at), "by": t.by, "via": t.channel, "note": t.note} for t in told
     ]
     return {
@@ -485,7 +503,7 @@ def detail(session: Session, warning_id: int, zone: tzinfo, now: datetime) -> di
     }
 
 
-def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[dict[str, Any]]:
+def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[OpenWarning]:
     """The open warnings, the most urgent clock first (the handover's list): each with its
     next clock not met (or None), its measures done of all, and whether leadership was told."""
     from sqlalchemy import func
@@ -510,7 +528,7 @@ def open_warnings(session: Session, now: datetime, zone: tzinfo) -> list[dict[st
             .group_by(col(WarningMeasure.warning_id))
         ).all()
     )
-    out = []
+    out: list[OpenWarning] = []
     for row in rows:
         running = [c for c in clock_rows(session, row, zone, now) if c["state"] in ("pending", "warning", "breached")]
         running.sort(key=lambda c: c["remaining_s"])

@@ -7,7 +7,7 @@ code and prints `opsdeck: error: what — how to fix` on one line.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class ErrorKind(IntEnum):
@@ -18,6 +18,15 @@ class ErrorKind(IntEnum):
     STALE = 3  # the caller's version is out of date
     NOT_FOUND = 4
     UNAVAILABLE = 5  # store unreachable, busy, or its schema is too new
+
+
+class ErrorJson(TypedDict):
+    """An error as `--json` prints it on standard error."""
+
+    error: str  # the code, stable: what scripts match on
+    kind: str  # ErrorKind, lower case
+    message: str  # what was wrong — how to fix it, in the chosen language
+    params: dict[str, Any]  # the error's own values: strings, numbers, lists of them
 
 
 class OpsdeckError(Exception):
@@ -32,7 +41,7 @@ class OpsdeckError(Exception):
         self.params = params
         super().__init__(f"{what} — {fix}" if fix else what)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ErrorJson:
         return {
             "error": self.code,
             "kind": self.kind.name.lower(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -12,14 +12,95 @@ from . import calls, queries, ranking, warning_trail
 from .clocks import load_policy
 from .early_warning import open_warnings
 from .models import Escalation, Incident, table_of
-from .rows import IncidentRow
-from .schedule_views import coverage_ahead
+from .rows import IncidentRow, OpenWarning, ShiftWarnings
+from .schedule_views import CoverageAhead, coverage_ahead
 from .timeutil import rfc3339
 
 OBLIGATION_LEVELS = ("III", "II", "I")
 
 
-def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = UTC) -> dict[str, Any]:
+class HandoverDeadline(TypedDict):
+    """The clock that ranks an open incident, as the handover names it."""
+
+    key: str
+    name: str
+    name_zh: str
+    due_at: str
+    remaining_s: int
+
+
+class HandoverIncident(TypedDict):
+    id: int
+    title: str
+    level: str | None
+    category: str
+    status: str
+    owner: str | None
+    next_deadline: HandoverDeadline | None
+
+
+class HandoverBreach(TypedDict):
+    incident_id: int
+    title: str
+    rule: str
+    due_at: str
+    escalated_at: str
+    to: list[str]
+
+
+class Unattested(TypedDict):
+    incident_id: int
+    title: str
+    missing: list[str]
+    missing_en: list[str]
+    missing_zh: list[str]
+
+
+class EndedIncident(TypedDict):
+    id: int
+    title: str
+    status: str  # resolved, closed
+    close_kind: str | None
+    at: str | None
+
+
+class CallbackOwed(TypedDict):
+    call: int
+    incident_id: int
+    caller: str
+    at: str
+
+
+class ProbeNotOk(TypedDict):
+    name: str
+    state: str
+    system: str | None
+
+
+class SilencedProbe(TypedDict):
+    name: str
+    until: str | None
+    reason: str | None
+
+
+class Handover(ShiftWarnings):
+    """`handover --json` and the handover screen."""
+
+    at: str
+    since: str
+    open_incidents: list[HandoverIncident]
+    breaches_since: list[HandoverBreach]
+    unattested_obligations: list[Unattested]
+    ended_since: list[EndedIncident]
+    callbacks_owed: list[CallbackOwed]
+    probes_not_ok: list[ProbeNotOk]
+    stale_probes: list[str]
+    silenced_probes: list[SilencedProbe]
+    coverage: CoverageAhead
+    open_warnings: list[OpenWarning]
+
+
+def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = UTC) -> Handover:
     """Open incidents by urgency, what was resolved or closed during the shift, breaches
     since, unattested obligations, call-backs owed, probes not OK, stale and silenced
     probes, and the duty schedule's gaps and overloads ahead."""
@@ -33,7 +114,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
         return ranking.order_key(pressing, clock.due_at if clock else None, row["level"], row["id"])
 
     open_rows.sort(key=order)
-    incidents = []
+    incidents: list[HandoverIncident] = []
     for row in open_rows:
         clock = clocks[row["id"]][0] if row["id"] in clocks else None
         incidents.append(
@@ -56,7 +137,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
             }
         )
     e, i = table_of(Escalation).c, table_of(Incident).c
-    breaches = [
+    breaches: list[HandoverBreach] = [
         {
             "incident_id": r.incident_id,
             "title": r.title,
@@ -72,7 +153,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
             .order_by(e.escalated_at)
         )
     ]
-    unattested = []
+    unattested: list[Unattested] = []
     for row in open_rows:
         if row["level"] in OBLIGATION_LEVELS:
             missing = [o for o in queries.obligations(session, row["id"]) if not o["attested"]]
@@ -116,7 +197,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
     }
 
 
-def _ended_since(session: Session, start: datetime) -> list[dict[str, Any]]:
+def _ended_since(session: Session, start: datetime) -> list[EndedIncident]:
     """The incidents resolved or closed during the shift, the latest first."""
     i = table_of(Incident).c
     rows = session.execute(
@@ -124,7 +205,7 @@ def _ended_since(session: Session, start: datetime) -> list[dict[str, Any]]:
             (i.closed_at >= start) | ((i.status == "resolved") & (i.resolved_at >= start))
         )
     ).all()
-    ended = [
+    ended: list[EndedIncident] = [
         {
             "id": r.id,
             "title": r.title,

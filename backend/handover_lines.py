@@ -4,12 +4,13 @@ so the text and the screens say the same thing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
 
 from .i18n import _
+from .rows import OpenWarning, ShiftWarnings, WarningAt
 from .sanitize import clean
+from .schedule_views import CoverageAhead
 from .timeutil import format_countdown
 
 
@@ -18,7 +19,7 @@ def kind_name(kind: str) -> str:
     return str({"external": _("external"), "internal": _("internal")}.get(kind, kind))
 
 
-def open_warning_lines(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def open_warning_lines(rows: Sequence[OpenWarning] | Sequence[WarningAt]) -> list[tuple[str, str]]:
     """The handover's lines for the open warnings (none: no lines), with a style each."""
     if not rows:
         return []
@@ -34,7 +35,7 @@ def open_warning_lines(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return lines
 
 
-def shift_warning_lines(data: dict[str, Any], local: Callable[[str | None], str]) -> list[tuple[str, str]]:
+def shift_warning_lines(data: ShiftWarnings, local: Callable[[str | None], str]) -> list[tuple[str, str]]:
     """The handover's lines for the warnings escalated and ended during the shift."""
     lines: list[tuple[str, str]] = []
     breaches, ended = data.get("warning_breaches_since", []), data.get("warnings_ended_since", [])
@@ -55,7 +56,7 @@ def shift_warning_lines(data: dict[str, Any], local: Callable[[str | None], str]
     return lines
 
 
-def coverage_lines(data: dict[str, Any], zone: tzinfo) -> list[tuple[str, str]]:
+def coverage_lines(data: CoverageAhead, zone: tzinfo) -> list[tuple[str, str]]:
     """The coverage section as (line, style): for the handover (text and screen) and `gaps`."""
     if not data.get("planned"):
         return []

@@ -23,11 +23,11 @@ import os
 import socket
 import stat as stat_mode
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -95,11 +95,14 @@ class Unit:
 
 
 class Ingester:
-    def __init__(self, store: Store, settings: SpoolSettings, *, actor: str | None = None, batch: int = 500) -> None:
+    def __init__(
+        self, store: Store, settings: SpoolSettings, *, actor: str | None = None, batch: int = 500, window: int = 10_000
+    ) -> None:
         self.store = store
         self.settings = settings
         self.actor = actor or worker_actor()
-        self.batch = batch
+        self.batch = batch  # file versions per transaction
+        self.window = window  # names read from the listing at a time
         self.spool_id = f"{socket.gethostname()}:{settings.path.resolve()}"
         self._sizes: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) at the last scan
         self._handled: set[str] = set()
@@ -128,36 +131,34 @@ class Ingester:
                 self._spool = None
 
     def _scan(self) -> ScanReport:
+        """Plan and commit `batch` file versions at a time, reading the listing as a stream
+        of windows of names, so a storm of any size holds one window of names and one
+        chunk of files in memory. Each window is taken in name order; a partner listed in
+        another window is found in the directory itself."""
         report = ScanReport()
         self.problem = None
-        entries = {name: st for name, st in self.spool.entries().items() if _candidate(name)}
         units: list[Unit] = []
         jsonl: list[str] = []
-        self._handled = set()  # partners taken with their main file this scan
-        for name in sorted(entries):
-            if name in self._handled:
-                continue
-            try:
-                unit = self._plan(entries, name, report)
-            except FileNotFoundError:  # another ingester took it between listing and reading
-                continue
-            except Refused as error:  # swapped for a link since the listing, or a hard link
-                self._refuse(name, entries[name], error, report)
-                continue
-            except NoSpace as error:
-                self._no_space(name, error)
-                continue
-            except OSError as error:
-                self._leave(name, entries[name], f"unreadable: {error.strerror}", report)
-                continue
-            if unit == "jsonl":
-                jsonl.append(name)
-            elif isinstance(unit, Unit):
-                units.append(unit)
-        newest = max((u.mtime_ns for u in units), default=None)
-        for chunk in _chunks(units, self.batch):
-            report.add(self._commit(chunk))
-            self._mark_seen(u.name for u in chunk if u.kind == "prom")
+        newest: int | None = None
+        for window in self.spool.listing(_candidate, self.window):
+            self._handled = set()  # partners taken with their main file in this window
+            listed = _Listed(window, self.spool)
+            for name in sorted(window):
+                if name in self._handled:
+                    continue
+                unit = self._plan_listed(listed, name, report)
+                if unit == "jsonl":
+                    jsonl.append(name)
+                elif isinstance(unit, Unit):
+                    units.append(unit)
+                    newest = unit.mtime_ns if newest is None else max(newest, unit.mtime_ns)
+                    if len(units) >= self.batch:
+                        self._commit_chunk(units, report)
+                        units = []
+            if units:  # moved before the next window: a partner listed there is gone, not an orphan
+                self._commit_chunk(units, report)
+                units = []
+        self._handled = set()
         for name in jsonl:
             jsonl_report, at_end = self._commit_jsonl(name)
             report.add(jsonl_report)
@@ -166,6 +167,28 @@ class Ingester:
         self._status(report, newest)
         return report
 
+    def _commit_chunk(self, units: list[Unit], report: ScanReport) -> None:
+        report.add(self._commit(units))
+        self._mark_seen(u.name for u in units if u.kind == "prom")
+
+    def _plan_listed(self, names: Container[str], name: str, report: ScanReport) -> Unit | str | None:
+        """`_plan` for one listed name, its own status taken now (a link's, not its target's)."""
+        try:
+            stat = self.spool.lstat(name)
+        except FileNotFoundError:  # taken or removed since the listing
+            return None
+        try:
+            return self._plan(names, name, stat, report)
+        except FileNotFoundError:  # another ingester took it between listing and reading
+            return None
+        except Refused as error:  # swapped for a link since the listing, or a hard link
+            self._refuse(name, stat, error, report)
+        except NoSpace as error:
+            self._no_space(name, error)
+        except OSError as error:
+            self._leave(name, stat, f"unreadable: {error.strerror}", report)
+        return None
+
     def _mark_seen(self, names: Iterator[str] | list[str]) -> None:
         """A state file's version counts as seen only after what it gave is committed (or
         it was quarantined): a failed commit is retried at the next scan."""
@@ -173,8 +196,7 @@ class Ingester:
             if name in self._observed:
                 self._seen[name] = self._observed.pop(name)
 
-    def _plan(self, entries: dict[str, os.stat_result], name: str, report: ScanReport) -> Unit | str | None:
-        stat = entries[name]
+    def _plan(self, entries: Container[str], name: str, stat: os.stat_result, report: ScanReport) -> Unit | str | None:
         if stat_mode.S_ISLNK(stat.st_mode):
             raise Refused("a symbolic link: not followed", unlink=True)
         if not stat_mode.S_ISREG(stat.st_mode):
@@ -190,7 +212,7 @@ class Ingester:
         if kind is None and probe_formats.is_nagios_name(name) and name + ".ok" in entries:
             kind = "nagios"  # a checkresult with its marker, whatever it holds: read (and refused) once
         if kind in (None, "nagios_ok", "plugin_rc"):
-            self._orphan(entries, name, kind, report)
+            self._orphan(entries, name, stat, kind, report)
             return None
         if kind == "jsonl":
             return "jsonl"
@@ -211,7 +233,9 @@ class Ingester:
             return self._drop(kind, [name], report, state_file=True)
         return self._drop(kind, [name], report)  # health
 
-    def _orphan(self, entries: dict[str, os.stat_result], name: str, kind: str | None, report: ScanReport) -> None:
+    def _orphan(
+        self, entries: Container[str], name: str, stat: os.stat_result, kind: str | None, report: ScanReport
+    ) -> None:
         """A marker or exit code whose partner is not here. If the partner is in `done/`,
         a crash fell between moving the two files of a taken pair: finish the move. If it
         never came, quarantine it once it has settled; unknown files are left alone."""
@@ -222,9 +246,9 @@ class Ingester:
                 self._handled.add(name)
                 self._move_done([taken])
                 return
-        if kind == "nagios_ok" and name[:-3] not in entries and self._settled(name, entries[name]):
+        if kind == "nagios_ok" and name[:-3] not in entries and self._settled(name, stat):
             self._quarantine_files([name], "an .ok marker without its checkresult file", report)
-        if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(name, entries[name]):
+        if kind == "plugin_rc" and name[:-3] + ".out" not in entries and self._settled(name, stat):
             self._quarantine_files([name], "an exit code (.rc) without its output (.out)", report)
 
     def _settled(self, name: str, stat: os.stat_result) -> bool:
@@ -235,7 +259,7 @@ class Ingester:
         return old_enough and (previous is None or previous == seen)
 
     def _drop(self, kind: str, names: list[str], report: ScanReport, *, state_file: bool = False) -> Unit | None:
-        self._handled.update(names)
+        self._handled.update(names[1:])  # the partners: the main name is past in the listing
         limit = self.settings.max_bytes
         try:
             files = [self.spool.read(name, limit) for name in names]
@@ -334,7 +358,7 @@ class Ingester:
             at=result.at,
             source=source,
             kind=result.kind,
-            perfdata=tuple(asdict(p) for p in result.perfdata),
+            perfdata=tuple(vars(p).copy() for p in result.perfdata),  # flat fields: asdict deep-copies (slow)
             result_key=key or None,
             last_success=result.last_success,
             flags=flags,
@@ -568,6 +592,18 @@ class Ingester:
                 uow.changed("spool", row.id, "quarantine")
 
 
+class _Listed:
+    """A window of the listing as `_plan` asks it: is this name in the spool? Answered
+    from the window's names, else from the directory (a partner in another window)."""
+
+    def __init__(self, names: set[str], spool: SpoolDir) -> None:
+        self.names = names
+        self.spool = spool
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names or (isinstance(name, str) and self.spool.exists(name))
+
+
 def _candidate(name: str) -> bool:
     return not (name.startswith(".") or name.endswith((".tmp", ".reason")) or name in (DONE, QUARANTINE))
 
@@ -578,12 +614,13 @@ def _excerpt(text: str) -> str:
     return shown if len(shown) <= EXCERPT_CHARS else shown[: EXCERPT_CHARS - 1] + "…"
 
 
-def _chunks(items: list[Unit], size: int) -> Iterator[list[Unit]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+class SpoolSummary(TypedDict):
+    quarantined: int  # files in quarantine, over every spool
+    last_file_at: datetime | None
+    problems: list[str]  # "SPOOL: what stops files moving"
 
 
-def spool_summary(store: Store) -> dict[str, Any]:
+def spool_summary(store: Store) -> SpoolSummary:
     """Quarantined files, the newest file time and what stops files moving, over every spool."""
     with store.read() as session:
         row = session.execute(

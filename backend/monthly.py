@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Literal
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
@@ -34,7 +34,7 @@ class Month:
     key: str  # 2026-11
     since: datetime
     until: datetime
-    figures: dict[str, Any]  # stats.compute(...)["total"]
+    figures: stats.Figures  # stats.compute(...)["total"]
 
 
 def escape(text: str | None) -> str:
@@ -111,26 +111,29 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
+# The counts the totals compare month by month.
+_Count = Literal["opened", "closed", "false_alarms", "reopened", "past_level_bound", "records_within_a_day"]
+
+
 def _totals(months: list[Month]) -> list[str]:
-    rows = []
-    for label, figure in (
+    counted: tuple[tuple[str, _Count], ...] = (
         (_("opened"), "opened"),
         (_("closed"), "closed"),
         (_("false alarms"), "false_alarms"),
         (_("reopened"), "reopened"),
         (_("past the level's outage bound"), "past_level_bound"),
         (_("records filed within a day"), "records_within_a_day"),
-    ):
-        rows.append([label, *(str(m.figures[figure]) for m in months)])
-    for label, figure in (
+    )
+    rows = [[label, *(str(m.figures[figure]) for m in months)] for label, figure in counted]
+    timed: tuple[tuple[str, stats.Figure], ...] = (
         (_("median time to classify"), "time_to_classify"),
         (_("median time to resolve"), "time_to_resolve"),
-    ):
-        rows.append([label, *(format_duration(m.figures[figure]["median_s"]) for m in months)])
+    )
+    rows += [[label, *(format_duration(m.figures[figure]["median_s"]) for m in months)] for label, figure in timed]
     return ["## " + _("Totals, against the two months before"), "", *_table(["", *(m.key for m in months)], rows)]
 
 
-def _groups(title: str, what: str, groups: list[dict[str, Any]]) -> list[str]:
+def _groups(title: str, what: str, groups: list[stats.Figures]) -> list[str]:
     if not groups:
         return []
     rows = [
@@ -140,7 +143,7 @@ def _groups(title: str, what: str, groups: list[dict[str, Any]]) -> list[str]:
     return ["## " + title, "", *_table([what, _("opened"), _("closed"), _("median time to resolve")], rows)]
 
 
-def _compliance(figures: dict[str, Any]) -> list[str]:
+def _compliance(figures: stats.Figures) -> list[str]:
     if not figures["clocks"]:
         return []
     rows = []
@@ -156,7 +159,7 @@ def _breaches(session: Session, month: Month, now: datetime, zone: tzinfo) -> li
         select(IncidentDeadline, col(Incident.title), col(Incident.closed_at))
         .join(Incident, col(Incident.id) == col(IncidentDeadline.incident_id))
         .where(col(Incident.reported_at) >= month.since, col(Incident.reported_at) < month.until)
-        .order_by(col(IncidentDeadline.due_at))
+        .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties: in the order they were made
     ).all()
     rows = []
     for clock, title, closed_at in found:

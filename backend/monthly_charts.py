@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from . import stats_series
 from .i18n import _
+from .stats import Figures
 from .timeutil import parse_period
 
 LEVEL_COLOURS = {"I": "#8b0000", "II": "#d62728", "III": "#ff7f0e", "IV": "#1f77b4", "-": "#7f7f7f"}
@@ -31,7 +32,7 @@ def available() -> bool:
     return True
 
 
-def charts(session: Session, month: str, figures: dict[str, Any], zone: tzinfo) -> list[tuple[str, str]]:
+def charts(session: Session, month: str, figures: Figures, zone: tzinfo) -> list[tuple[str, str]]:
     """`[(title, svg)]` for the month; `figures` is stats.compute(...)['total'] of it."""
     import matplotlib
 

@@ -10,7 +10,7 @@ failed, "no channel for RECIPIENT", and nothing is lost.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -115,7 +115,31 @@ def write_rows(
     return len(seen)
 
 
-def incident_payload(session: Session, incident: Incident) -> dict[str, Any]:
+class NextDue(TypedDict):
+    """The earliest clock still running, as a message names it."""
+
+    rule: str
+    name: str
+    name_zh: str
+    due_at: str
+
+
+class IncidentPayload(TypedDict):
+    """The incident in a message's payload: the webhook's JSON, the templates' fields."""
+
+    id: int | None  # as the model has it: set once the incident is flushed
+    title: str
+    category: str
+    level: str | None
+    status: str
+    owner: str | None
+    owner_name: str | None
+    system: str | None
+    reported_at: str
+    next_due: NextDue | None
+
+
+def incident_payload(session: Session, incident: Incident) -> IncidentPayload:
     """The incident as a message tells it: the webhook's JSON and the templates' fields
     (system and owner by name, the next deadline due with its name in both languages)."""
     system = memo.system(session, incident.system_id)
@@ -138,7 +162,7 @@ def incident_payload(session: Session, incident: Incident) -> dict[str, Any]:
     }
 
 
-def _next_due(session: Session, incident: Incident) -> dict[str, Any] | None:
+def _next_due(session: Session, incident: Incident) -> NextDue | None:
     """The earliest clock still running: what is due, and by when."""
     held = clocks.held_rows(session, incident.id)
     if held is not None:  # as the query below, without asking the store again

@@ -16,6 +16,7 @@ backend/pg_triggers.py): they could drop the triggers anyway.
 from __future__ import annotations
 
 from .audit import GENESIS, HASHED_FIELDS
+from .pg_sql import quote, refuse
 
 # Tables people only append to: an event or a feed entry, once written, stays as it is. A
 # trigger refuses the UPDATE, not the grant: `audit anchor` locks audit_events in SHARE
@@ -63,18 +64,6 @@ _PARAMS = {
 }
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _refuse(message: str, hint: str, *args: str) -> str:
-    params = "".join(f", {a}" for a in args)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
-        f"HINT = {_quote(hint)};"
-    )
-
-
 def hash_sql() -> str:
     """The JSON body the hash covers, in SQL, keys sorted as json.dumps sorts them."""
     if set(_JSON_OF) != set(HASHED_FIELDS):  # a field added to the recipe must be added here
@@ -103,34 +92,34 @@ DECLARE h record; last record; computed text;
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
   IF NEW.incident_id IS NOT NULL AND NEW.chain IS DISTINCT FROM 'incident:' || NEW.incident_id THEN
-    {_refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
+    {refuse("an audit event on chain %s names incident #%s: an incident's events go on its own chain incident:%s", hint, "NEW.chain", "NEW.incident_id", "NEW.incident_id")}
   END IF;
   -- The head's row lock makes writers of one chain take turns; the chain itself (its
   -- newest event) is what the event must follow.
   PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   IF NOT FOUND THEN
-    INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {_quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
+    INSERT INTO audit_heads (chain, seq, hash) VALUES (NEW.chain, 0, {quote(GENESIS)}) ON CONFLICT (chain) DO NOTHING;
     PERFORM 1 FROM audit_heads WHERE chain = NEW.chain FOR UPDATE;
   END IF;
   SELECT seq, hash::text AS hash, at INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
   IF NOT FOUND THEN
-    SELECT 0 AS seq, {_quote(GENESIS)}::text AS hash, NULL::timestamptz AS at INTO last;
+    SELECT 0 AS seq, {quote(GENESIS)}::text AS hash, NULL::timestamptz AS at INTO last;
   END IF;
   IF NEW.seq IS DISTINCT FROM last.seq + 1 THEN
-    {_refuse("audit event %s #%s does not extend its chain: the chain's newest event is #%s, so the next is #%s", hint, "NEW.chain", "NEW.seq", "last.seq", "last.seq + 1")}
+    {refuse("audit event %s #%s does not extend its chain: the chain's newest event is #%s, so the next is #%s", hint, "NEW.chain", "NEW.seq", "last.seq", "last.seq + 1")}
   END IF;
   IF NEW.prev_hash IS DISTINCT FROM last.hash THEN
-    {_refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "last.seq", "left(last.hash, 16)")}
+    {refuse("audit event %s #%s does not extend its chain: its prev_hash %s is not the hash of #%s (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.prev_hash, 16))", "last.seq", "left(last.hash, 16)")}
   END IF;
   computed := opsdeck_event_hash({args});
   IF NEW.hash IS DISTINCT FROM computed THEN
-    {_refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
+    {refuse("audit event %s #%s: its hash %s is not the audit recipe's hash of its fields (%s)", hint, "NEW.chain", "NEW.seq", "quote_literal(left(NEW.hash, 16))", "left(computed, 16)")}
   END IF;
   IF NEW.at > clock_timestamp() + interval '{FUTURE_SKEW_SECONDS} seconds' THEN
-    {_refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
+    {refuse("audit event %s #%s is dated %s, after the server's time %s: an event is dated when it is written (at most " + str(FUTURE_SKEW_SECONDS) + " s ahead)", hint, "NEW.chain", "NEW.seq", "NEW.at", "clock_timestamp()")}
   END IF;
   IF NEW.at < last.at THEN
-    {_refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
+    {refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
   END IF;
   RETURN NEW;
 END $$""",
@@ -148,12 +137,12 @@ END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_head() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NEW; END IF;
-  IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {_quote(GENESIS)} THEN RETURN NEW; END IF;
+  IF TG_OP = 'INSERT' AND NEW.seq = 0 AND NEW.hash = {quote(GENESIS)} THEN RETURN NEW; END IF;
   IF TG_OP = 'UPDATE' AND NEW.chain = OLD.chain
      AND EXISTS (SELECT 1 FROM audit_events WHERE chain = NEW.chain AND seq = NEW.seq AND hash = NEW.hash) THEN
     RETURN NEW;
   END IF;
-  {_refuse("the head of chain %s names an event of its chain, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
+  {refuse("the head of chain %s names an event of its chain, not #%s (%s)", hint, "coalesce(OLD.chain, NEW.chain)", "NEW.seq", "quote_literal(left(NEW.hash, 16))")}
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_head_at_commit() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 DECLARE h record; last record;
@@ -162,14 +151,14 @@ BEGIN
   SELECT seq, hash INTO h FROM audit_heads WHERE chain = NEW.chain;
   SELECT seq, hash INTO last FROM audit_events WHERE chain = NEW.chain ORDER BY seq DESC LIMIT 1;
   IF FOUND AND (h.seq IS DISTINCT FROM last.seq OR h.hash IS DISTINCT FROM last.hash) THEN
-    {_refuse("the head of chain %s names its newest audit event (#%s), not #%s", hint, "NEW.chain", "last.seq", "h.seq")}
+    {refuse("the head of chain %s names its newest audit event (#%s), not #%s", hint, "NEW.chain", "last.seq", "h.seq")}
   END IF;
   RETURN NULL;
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_append_only() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
-  {_refuse("%s is only appended to: what is written there stays as it is (%s by %s)", "append a new event through opsdeck instead", "TG_TABLE_NAME", "TG_OP", "session_user")}
+  {refuse("%s is only appended to: what is written there stays as it is (%s by %s)", "append a new event through opsdeck instead", "TG_TABLE_NAME", "TG_OP", "session_user")}
 END $$""",
     ]
 

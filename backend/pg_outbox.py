@@ -12,6 +12,8 @@ receiver) are not checked here: sending is their work.
 
 from __future__ import annotations
 
+from .pg_sql import quote, refuse
+
 FUNCTIONS = ("opsdeck_check_outbox()", "opsdeck_check_retry()")
 RETRY_ACTION = "notify_retry"  # backend/actions/admin.py: Admin.retry_message
 RETRIED_FROM = ("failed", "dead")
@@ -19,21 +21,9 @@ RETRIED_FROM = ("failed", "dead")
 RETRY_COLUMNS = ("state", "next_attempt_at", "lease_until")
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _refuse(message: str, hint: str, *args: str) -> str:
-    params = "".join(f", {a}" for a in args)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
-        f"HINT = {_quote(hint)};"
-    )
-
-
 def functions(path: str) -> list[str]:
-    from_states = "(" + ", ".join(_quote(s) for s in RETRIED_FROM) + ")"
-    kept = "ARRAY[" + ", ".join(_quote(c) for c in RETRY_COLUMNS) + "]"
+    from_states = "(" + ", ".join(quote(s) for s in RETRIED_FROM) + ")"
+    kept = "ARRAY[" + ", ".join(quote(c) for c in RETRY_COLUMNS) + "]"
     hint = "the sender changes queued messages; a person retries a failed or dead one: opsdeck notify retry ID"
     return [
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_outbox() RETURNS trigger LANGUAGE plpgsql {path} AS $$
@@ -47,13 +37,13 @@ BEGIN
        AND NEW.sent_at IS NULL AND NEW.last_error IS NULL AND NEW.next_attempt_at IS NOT DISTINCT FROM NEW.created_at THEN
       RETURN NEW;
     END IF;
-    {_refuse("a message is queued pending and due at once, not %s, due %s (by %s)", hint, "NEW.state", "coalesce(NEW.next_attempt_at::text, 'never')", "c.login")}
+    {refuse("a message is queued pending and due at once, not %s, due %s (by %s)", hint, "NEW.state", "coalesce(NEW.next_attempt_at::text, 'never')", "c.login")}
   END IF;
   IF OLD.state IN {from_states} AND NEW.state = 'pending' AND NEW.lease_until IS NULL
      AND to_jsonb(NEW) - {kept} = to_jsonb(OLD) - {kept} THEN
     RETURN NEW;
   END IF;
-  {_refuse("notification #%s (%s) is changed by the sender, not by %s", hint, "OLD.id", "OLD.state", "c.login")}
+  {refuse("notification #%s (%s) is changed by the sender, not by %s", hint, "OLD.id", "OLD.state", "c.login")}
 END $$""",
         # At commit: a retry by a person is stated by its event, made at the time the
         # message is due again.
@@ -61,9 +51,9 @@ END $$""",
 BEGIN
   IF opsdeck_is_admin(TG_RELID) THEN RETURN NULL; END IF;
   IF (opsdeck_caller()).permission = 'system' THEN RETURN NULL; END IF;
-  IF NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.at = NEW.next_attempt_at AND e.action = {_quote(RETRY_ACTION)}
+  IF NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.at = NEW.next_attempt_at AND e.action = {quote(RETRY_ACTION)}
                  AND e.details::jsonb ->> 'message' = NEW.id::text) THEN
-    {_refuse("notification #%s was put back in the queue without an audit event saying so", "retry it through opsdeck: opsdeck notify retry ID", "NEW.id")}
+    {refuse("notification #%s was put back in the queue without an audit event saying so", "retry it through opsdeck: opsdeck notify retry ID", "NEW.id")}
   END IF;
   RETURN NULL;
 END $$""",

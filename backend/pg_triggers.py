@@ -14,7 +14,8 @@ them, are not checked: they could drop the triggers anyway.
 
 from __future__ import annotations
 
-from . import pg_chain, pg_outbox
+from . import pg_chain, pg_clocks, pg_outbox
+from .pg_sql import ident, quote, refuse
 from .transitions import CLOSE_NEEDS_LEAD, CLOSED, LEAD_TABLES, LEVEL_RANK, LeadTable
 from .vouch import INCIDENT_FIELDS
 
@@ -40,6 +41,7 @@ FUNCTIONS = (
     "opsdeck_check_vouched()",
     *pg_chain.FUNCTIONS,
     *pg_outbox.FUNCTIONS,
+    *pg_clocks.FUNCTIONS,
 )
 # The session setting that remembers "not an administrator" (see opsdeck_is_admin).
 ADMIN_SETTING = "opsdeck.not_admin"
@@ -47,32 +49,19 @@ ADMIN_SETTING = "opsdeck.not_admin"
 _NUMERIC = ("system_id",)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _rank_sql(column: str) -> str:
-    cases = " ".join(f"WHEN {_quote(level)} THEN {rank}" for level, rank in LEVEL_RANK.items())
+    cases = " ".join(f"WHEN {quote(level)} THEN {rank}" for level, rank in LEVEL_RANK.items())
     return f"(CASE {column} {cases} ELSE 0 END)"
 
 
 def _in_list(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(_quote(v) for v in values) + ")"
-
-
-def _refuse(message: str, hint: str, *args: str) -> str:
-    """RAISE with SQLSTATE 42501 (insufficient privilege); `message` is a format() string."""
-    params = "".join(f", {a}" for a in args)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format({_quote('opsdeck: ' + message)}{params}), "
-        f"HINT = {_quote(hint)};"
-    )
+    return "(" + ", ".join(quote(v) for v in values) + ")"
 
 
 def functions(schema: str) -> list[str]:
     """CREATE OR REPLACE statements for the check functions, in `schema`."""
-    path = f"SET search_path = {_ident(schema)}, pg_catalog, pg_temp"
-    not_mapped = _refuse(
+    path = f"SET search_path = {ident(schema)}, pg_catalog, pg_temp"
+    not_mapped = refuse(
         "database role %s is not mapped to a roster login",
         "a database superuser maps it: opsdeck db roles add ROLE LOGIN",
         "session_user",
@@ -89,11 +78,11 @@ def functions(schema: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION opsdeck_is_admin(rel oid) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
 DECLARE me text := session_user || ' in ' || pg_catalog.current_schema();
 BEGIN
-  IF pg_catalog.current_setting({_quote(ADMIN_SETTING)}, true) = me THEN RETURN false; END IF;
+  IF pg_catalog.current_setting({quote(ADMIN_SETTING)}, true) = me THEN RETURN false; END IF;
   IF pg_catalog.pg_has_role(session_user, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'MEMBER') THEN
     RETURN true;
   END IF;
-  PERFORM pg_catalog.set_config({_quote(ADMIN_SETTING)}, me, false);
+  PERFORM pg_catalog.set_config({quote(ADMIN_SETTING)}, me, false);
   RETURN false;
 END $$""",
         # The caller's login and what it may do: lead, operator, system, viewer, none
@@ -119,7 +108,7 @@ BEGIN
   c := opsdeck_caller();
   IF c.login IS NULL THEN {not_mapped} END IF;
   IF c.permission NOT IN ('lead', 'operator', 'system', 'bootstrap') THEN
-    {_refuse("%s is a viewer here, and viewers change nothing (%s on %s)", "ask a lead to make %s an operator on the roster", "c.login", "TG_OP", "TG_TABLE_NAME")}
+    {refuse("%s is a viewer here, and viewers change nothing (%s on %s)", "ask a lead to make %s an operator on the roster", "c.login", "TG_OP", "TG_TABLE_NAME")}
   END IF;
   RETURN NULL;
 END $$""",
@@ -130,14 +119,14 @@ BEGIN
   c := opsdeck_caller();
   IF c.permission IN ('lead', 'bootstrap') THEN RETURN coalesce(NEW, OLD); END IF;
   IF TG_OP = 'DELETE' THEN
-    {_refuse("incident #%s: incidents are never deleted", "close it: opsdeck incident close", "OLD.id")}
+    {refuse("incident #%s: incidents are never deleted", "close it: opsdeck incident close", "OLD.id")}
   END IF;
   IF TG_OP = 'UPDATE' AND {_rank_sql("NEW.level")} < {_rank_sql("OLD.level")} THEN
-    {_refuse("lowering #%s from level %s to %s is for leads", "ask a lead", "OLD.id", "OLD.level", "NEW.level")}
+    {refuse("lowering #%s from level %s to %s is for leads", "ask a lead", "OLD.id", "OLD.level", "NEW.level")}
   END IF;
-  IF NEW.status = {_quote(CLOSED)} AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM {_quote(CLOSED)})
+  IF NEW.status = {quote(CLOSED)} AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM {quote(CLOSED)})
      AND coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.level END, NEW.level) IN {_in_list(CLOSE_NEEDS_LEAD)} THEN
-    {_refuse("closing #%s (level %s) is for leads", "ask a lead", "NEW.id", "coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.level END, NEW.level)")}
+    {refuse("closing #%s (level %s) is for leads", "ask a lead", "NEW.id", "coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.level END, NEW.level)")}
   END IF;
   RETURN NEW;
 END $$""",
@@ -148,7 +137,7 @@ BEGIN
   c := opsdeck_caller();
   IF c.permission IN ('lead', 'bootstrap') THEN RETURN coalesce(NEW, OLD); END IF;
 {lead_self}
-  {_refuse("%s is for leads (%s on %s by %s)", "ask a lead", "TG_ARGV[0]", "TG_OP", "TG_TABLE_NAME", "coalesce(c.login, session_user)")}
+  {refuse("%s is for leads (%s on %s by %s)", "ask a lead", "TG_ARGV[0]", "TG_OP", "TG_TABLE_NAME", "coalesce(c.login, session_user)")}
 END $$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_check_actor() RETURNS trigger LANGUAGE plpgsql {path} AS $$
 DECLARE c record;
@@ -160,11 +149,12 @@ BEGIN
     RETURN NEW;
   END IF;
 {_system_also()}
-  {_refuse("%s may not write as %s: database role %s acts as %s", "act as yourself (your database role's login)", "session_user", "quote_literal(NEW.actor)", "session_user", "c.login")}
+  {refuse("%s may not write as %s: database role %s acts as %s", "act as yourself (your database role's login)", "session_user", "quote_literal(NEW.actor)", "session_user", "c.login")}
 END $$""",
         _vouched_sql().format(path=path),
         *pg_chain.functions(path),
         *pg_outbox.functions(path),
+        *pg_clocks.functions(path),
     ]
 
 
@@ -172,9 +162,9 @@ def _vouched_sql() -> str:
     """At commit: the incident's newest event vouches for the row as it is left (the
     fields of backend/vouch.py), so no change goes in without an event saying it."""
     differs = " OR ".join(
-        f"(said ->> {_quote(f)}){'::bigint' if f in _NUMERIC else ''} IS DISTINCT FROM cur.{f}" for f in INCIDENT_FIELDS
+        f"(said ->> {quote(f)}){'::bigint' if f in _NUMERIC else ''} IS DISTINCT FROM cur.{f}" for f in INCIDENT_FIELDS
     )
-    told = _refuse(
+    told = refuse(
         "incident #%s changed without an audit event saying so (its newest event says %s)",
         "change incidents through opsdeck, which records each change",
         "NEW.id",
@@ -200,7 +190,7 @@ def _system_also() -> str:
         for other in also:
             prefix = other + "@"
             lines.append(
-                f"  IF c.login = {_quote(login)} AND left(NEW.actor, {len(prefix)}) = {_quote(prefix)} THEN RETURN NEW; END IF;"
+                f"  IF c.login = {quote(login)} AND left(NEW.actor, {len(prefix)}) = {quote(prefix)} THEN RETURN NEW; END IF;"
             )
     return "\n".join(lines)
 
@@ -214,9 +204,9 @@ def _lead_table_case(table: LeadTable) -> str:
         (table.system_columns, "c.permission = 'system'"),
     ):
         if columns:
-            minus = " - ".join(_quote(c) for c in columns)
+            minus = " - ".join(quote(c) for c in columns)
             cases.append(
-                f"  IF TG_TABLE_NAME = {_quote(table.table)} AND TG_OP = 'UPDATE' AND {who}\n"
+                f"  IF TG_TABLE_NAME = {quote(table.table)} AND TG_OP = 'UPDATE' AND {who}\n"
                 f"     AND to_jsonb(NEW) - {minus} = to_jsonb(OLD) - {minus} THEN\n"
                 f"    RETURN NEW;\n  END IF;"
             )
@@ -230,7 +220,7 @@ def triggers(tables: list[str]) -> list[str]:
     for table in tables:
         if table in NOT_WRITTEN:
             continue
-        name = _ident(table)
+        name = ident(table)
         out += [
             f"DROP TRIGGER IF EXISTS opsdeck_writer ON {name}",
             f"CREATE TRIGGER opsdeck_writer BEFORE INSERT OR UPDATE OR DELETE ON {name} "
@@ -250,14 +240,14 @@ def triggers(tables: list[str]) -> list[str]:
             out += [
                 f"DROP TRIGGER IF EXISTS opsdeck_leads ON {name}",
                 f"CREATE TRIGGER opsdeck_leads BEFORE INSERT OR UPDATE OR DELETE ON {name} "
-                f"FOR EACH ROW EXECUTE FUNCTION opsdeck_check_lead_table({_quote(lead[table].what)})",
+                f"FOR EACH ROW EXECUTE FUNCTION opsdeck_check_lead_table({quote(lead[table].what)})",
             ]
         if table in ACTOR_TABLES:
             out += [
                 f"DROP TRIGGER IF EXISTS opsdeck_actor ON {name}",
                 f"CREATE TRIGGER opsdeck_actor BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_actor()",
             ]
-        out += pg_chain.triggers(table, name) + pg_outbox.triggers(table, name)
+        out += pg_chain.triggers(table, name) + pg_outbox.triggers(table, name) + pg_clocks.triggers(table, name)
     return out
 
 
@@ -270,9 +260,6 @@ def drop_triggers(tables: list[str]) -> list[str]:
         "opsdeck_actor",
         *pg_chain.TRIGGER_NAMES,
         *pg_outbox.TRIGGER_NAMES,
+        *pg_clocks.TRIGGER_NAMES,
     )
-    return [f"DROP TRIGGER IF EXISTS {n} ON {_ident(t)}" for t in tables for n in names]
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return [f"DROP TRIGGER IF EXISTS {n} ON {ident(t)}" for t in tables for n in names]

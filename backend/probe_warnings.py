@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from .early_warning import Warnings, chain
+from .early_warning import Raising, Warnings, chain
 from .models import Incident, Probe, System, WarningNote, WarningRecord
 from .service import TITLE_LIMIT
 from .store import UnitOfWork
@@ -35,15 +35,15 @@ def raise_for(uow: UnitOfWork, probe: Probe, extra: str = "") -> int | None:
     first = probe.output.splitlines()[0] if probe.output else "no output"
     try:
         with session.begin_nested():
-            row = Warnings.add_in(
-                uow,
+            new = Raising(
                 "internal",
                 f"{probe.name} CRITICAL: {first}"[:TITLE_LIMIT],
                 source=f"probe {probe.name}"[:300],
                 known=probe.output + (f"\n\n{extra}" if extra else ""),
-                systems=[system.name] if system else [],
+                systems=(system.name,) if system else (),
                 probe_id=probe.id,
             )
+            row = Warnings.add_in(uow, new)
     except IntegrityError:  # another writer raised it first
         return None
     return row.id

@@ -285,7 +285,9 @@ def _first_pins(session: Session, ids: Select[Any]) -> dict[int, int]:
 # -- replaying one incident --------------------------------------------------------------
 
 
-def _replay_incident(incident: Any, trail: Sequence[Event], first_pins: dict[int, int], rules: Rules) -> Replay | None:
+def _replay_incident(
+    incident: Row[Any], trail: Sequence[Event], first_pins: dict[int, int], rules: Rules
+) -> Replay | None:
     """The incident after its `trail` (its chain from `open`), clocks and all."""
     if not trail or trail[0].action != "open":
         return None
@@ -299,7 +301,7 @@ def _replay_incident(incident: Any, trail: Sequence[Event], first_pins: dict[int
     return replay
 
 
-def _opened(incident: Any, event: Event, version: int) -> Replay:
+def _opened(incident: Row[Any], event: Event, version: int) -> Replay:
     """The facts `Service.open_in` (or `_reopen_closed`) wrote."""
     at, details = event.at, event.details
     facts = deadlines.Facts(reported_at=at, outage_started_at=at, last_activity_at=at, system=incident.system)
@@ -458,7 +460,7 @@ def _deadline_items(replay: Replay, rules: deadlines.DeadlinePolicy, at: datetim
     return [queries.clock_item(clock, rules.rule(clock.rule), at, clock.escalated_to) for clock in shown]
 
 
-def _board_order(replay: Replay, at: datetime) -> Any:
+def _board_order(replay: Replay, at: datetime) -> tuple[bool, bool, Any, int, int]:
     """The live board's default sort (`board.load_keys`, "due"; backend/ranking.py) at
     `at`: pressing reporting clocks first, then the clock that ranks each incident by due
     time, so breached ones lead; then the most severe; then id. Incidents with no clock

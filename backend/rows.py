@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+
+def stored_id(row_id: int | None) -> int:
+    """A row's id as read back from the store: the database set it, it is never None."""
+    assert row_id is not None
+    return row_id
+
+
 # The incident's moments, in the order a person lived them (`queries.TIMESTAMPS`).
 Timestamp = Literal[
     "reported_at",
@@ -244,3 +251,127 @@ class OutboxRow(TypedDict):
     created_at: str
     sent_at: str | None
     incident_id: int | None
+
+
+# -- warnings (预警, docs/plan.md#warnings) ------------------------------------------------
+
+
+class WarningClockRow(TypedDict):
+    """One clock of a warning with its state at a moment (`warning_clocks.clock_rows`)."""
+
+    key: str  # analysed, leadership_told
+    clock_start: str
+    due_at: str
+    state: str  # deadlines.STATES
+    remaining_s: int
+    met_at: str | None
+    waived_at: str | None
+    escalated_at: str | None
+
+
+class RunningWarningClock(TypedDict):
+    """A warning clock still running at a past moment (`warning_trail.warnings_at`)."""
+
+    key: str
+    due_at: str
+    state: str
+    remaining_s: int
+
+
+class WarningSummary(TypedDict):
+    """One warning as `warning list --json` prints it (`early_warning.summary`)."""
+
+    id: int
+    kind: str  # external, internal
+    status: str  # open, promoted, passed
+    title: str
+    source: str
+    probe_id: int | None
+    systems: list[str]
+    serious: bool
+    raised_at: str
+    raised_by: str
+    analysed_at: str | None
+    closed_at: str | None
+    incident_id: int | None
+    version: int
+
+
+class WarningMeasureRow(TypedDict):
+    key: str
+    title: str
+    title_zh: str
+    done: bool
+    done_at: str | None
+    done_by: str | None
+
+
+class WarningToldRow(TypedDict):
+    told: str  # leadership, departments, ...
+    who: str
+    at: str
+    by: str
+    via: str
+    note: str
+
+
+class WarningDetail(WarningSummary):
+    """`warning show --json` and the warning screen (`early_warning.detail`)."""
+
+    known: str
+    analysis: str
+    analysed_by: str | None
+    closed_by: str | None
+    close_reason: str | None
+    leadership_told: bool
+    measures: list[WarningMeasureRow]
+    told: list[WarningToldRow]
+    notes: list[NoteRow]
+    clocks: list[WarningClockRow]
+    trail: list[AuditEventRow]
+
+
+class OpenWarning(WarningSummary):
+    """An open warning with its most urgent clock (`early_warning.open_warnings`)."""
+
+    next_clock: WarningClockRow | None
+    measures_done: int
+    measures_total: int
+
+
+class WarningAt(WarningSummary):
+    """A warning as it stood at a past moment (`warning_trail.warnings_at`)."""
+
+    next_clock: RunningWarningClock | None
+    measures_done: int
+    measures_total: int
+
+
+class WarningBreach(TypedDict):
+    """A warning clock escalated during the shift."""
+
+    warning_id: int
+    title: str
+    clock: str
+    due_at: str
+    escalated_at: str
+    to: list[str]
+
+
+class WarningEnded(TypedDict):
+    """A warning promoted or passed during the shift."""
+
+    id: int
+    title: str
+    status: str
+    closed_at: str | None
+    closed_by: str | None
+    incident_id: int | None
+    reason: str | None
+
+
+class ShiftWarnings(TypedDict):
+    """`warning_trail.since`: what the handover says of warnings during the shift."""
+
+    warning_breaches_since: list[WarningBreach]
+    warnings_ended_since: list[WarningEnded]

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -171,6 +171,12 @@ class Slot:
         return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
 
 
+# One member on one duty as `schedule who --json` and `board --at --json` print it.
+OnDutyJson = TypedDict(
+    "OnDutyJson", {"duty": str, "login": str | None, "from": str | None, "until": str | None, "source": str}
+)
+
+
 @dataclass(frozen=True)
 class OnDuty:
     """One member on one duty at a moment (login None: nobody covers it)."""
@@ -181,7 +187,7 @@ class OnDuty:
     since: datetime | None = None
     until: datetime | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> OnDutyJson:
         return {
             "duty": self.duty,
             "login": self.login,

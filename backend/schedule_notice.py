@@ -6,7 +6,7 @@ gap; one already told is never told again, however many workers sweep."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,9 +25,13 @@ from .timeutil import rfc3339
 EVENT = "coverage_gap"
 
 
-def sweep(store: Store, actor: str) -> list[dict[str, Any]]:
+# A gap told: the duty nobody covers, when, and whom it was told to.
+GapTold = TypedDict("GapTold", {"duty": str, "from": str, "until": str, "to": list[str]})
+
+
+def sweep(store: Store, actor: str) -> list[GapTold]:
     """Tell the routes' recipients (by default the leads) of each gap ahead not yet told."""
-    told: list[dict[str, Any]] = []
+    told: list[GapTold] = []
     with store.write(actor) as uow:
         session = uow.session
         sched = schedule.load(session, uow.now)
@@ -67,5 +71,5 @@ def sweep(store: Store, actor: str) -> list[dict[str, Any]]:
             body = {"event": EVENT, "gap": {"duty": duty, "start": gap["from"], "end": gap["until"]}}
             write_rows(uow, EVENT, targets, body, incident_id=None, key=f"{EVENT}-{duty}-{rfc3339(start)}")
             uow.record(EVENT, {**gap, "to": [t["to"] for t in targets]}, entity="schedule", entity_id=duty)
-            told.append({**gap, "to": [t["to"] for t in targets]})
+            told.append({"duty": duty, "from": gap["from"], "until": gap["until"], "to": [t["to"] for t in targets]})
     return told

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlmodel import Session
 
@@ -120,6 +120,23 @@ def policy_of(document: dict[str, Any]) -> SchedulePolicy:
     return SchedulePolicy(**document.get("schedule", {}))
 
 
+# What `schedule gaps --json` and the handover's `coverage` print ("from" is a keyword,
+# hence the functional form).
+Gap = TypedDict("Gap", {"duty": str, "from": str, "until": str, "hours": float})
+Overload = TypedDict("Overload", {"login": str, "kind": str, "from": str, "until": str, "hours": float})
+
+
+class Coverage(TypedDict):
+    gaps: list[Gap]  # a duty nobody covers
+    overloads: list[Overload]  # kind: week_hours (too many planned) or rest (too little between)
+
+
+CoverageAhead = TypedDict(
+    "CoverageAhead",
+    {"from": str, "until": str, "planned": bool, "gaps": list[Gap], "overloads": list[Overload]},
+)
+
+
 def planned(sched: Schedule, now: datetime) -> bool:
     """A schedule is planned when a rotation or a shift to come is in force; takes alone
     are the old on/off flag, and then nothing is called a gap."""
@@ -131,12 +148,10 @@ def planned(sched: Schedule, now: datetime) -> bool:
     )
 
 
-def coverage(
-    sched: Schedule, start: datetime, end: datetime, policy: SchedulePolicy, zone: tzinfo
-) -> dict[str, list[dict[str, Any]]]:
+def coverage(sched: Schedule, start: datetime, end: datetime, policy: SchedulePolicy, zone: tzinfo) -> Coverage:
     """Gaps (a duty nobody covers) and overloads (more planned hours in a week, or less
     rest between planned shifts, than the policy allows) within [start, end)."""
-    gaps = [
+    gaps: list[Gap] = [
         {"duty": duty, "from": rfc3339(a), "until": rfc3339(b), "hours": round((b - a).total_seconds() / 3600, 2)}
         for duty, a, b in sched.gaps(start, end)
     ]
@@ -151,7 +166,7 @@ def coverage(
         for a, b, covered in sched.segments(duty, span_start, span_end, takes=False):
             for login, _source in covered:
                 worked.setdefault(login, []).append((a, b))
-    overloads: list[dict[str, Any]] = []
+    overloads: list[Overload] = []
     for login in sorted(worked):
         shifts = _merged(worked[login])
         week = first
@@ -188,7 +203,7 @@ def _merged(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, dat
     return out
 
 
-def coverage_ahead(session: Session, now: datetime, zone: tzinfo, days: int | None = None) -> dict[str, Any]:
+def coverage_ahead(session: Session, now: datetime, zone: tzinfo, days: int | None = None) -> CoverageAhead:
     """Gaps and overloads from now over the policy's `ahead_days` (or `days`): what the
     handover and `schedule gaps` show. Empty lists when nothing is planned."""
     from .clocks import load_policy
@@ -197,7 +212,7 @@ def coverage_ahead(session: Session, now: datetime, zone: tzinfo, days: int | No
     ahead = days or policy.ahead_days
     sched = load(session, now)
     end = now + timedelta(days=ahead)
-    found = coverage(sched, now, end, policy, zone) if planned(sched, now) else {"gaps": [], "overloads": []}
+    found: Coverage = coverage(sched, now, end, policy, zone) if planned(sched, now) else {"gaps": [], "overloads": []}
     return {"from": rfc3339(now), "until": rfc3339(end), "planned": planned(sched, now), **found}
 
 

@@ -27,6 +27,7 @@ import grp
 import logging
 import os
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,15 +121,27 @@ class SpoolDir:
 
     # -- reading ------------------------------------------------------------------------
 
-    def entries(self) -> dict[str, os.stat_result]:
-        """Each name in the spool with its own status (a link's, not its target's)."""
-        found = {}
-        for name in os.listdir(self.fd):
-            try:
-                found[name] = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-        return found
+    def listing(self, wanted: Callable[[str], bool], window: int) -> Iterator[set[str]]:
+        """The names in the spool that `wanted` keeps, read as a stream and handed out
+        `window` names at a time: a storm of any size costs one window of names here."""
+        names: set[str] = set()
+        with os.scandir(self.fd) as found:
+            for entry in found:
+                if wanted(entry.name):
+                    names.add(entry.name)
+                    if len(names) >= window:
+                        yield names
+                        names = set()
+        if names:
+            yield names
+
+    def exists(self, name: str) -> bool:
+        """Whether the spool has this name (a link counts: it is not followed)."""
+        try:
+            os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
 
     def lstat(self, name: str, where: str | None = None) -> os.stat_result:
         return os.stat(name, dir_fd=self.dirs[where] if where else self.fd, follow_symlinks=False)

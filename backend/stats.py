@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import UTC, datetime, tzinfo
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
 from sqlmodel import Session
 
@@ -18,12 +18,88 @@ from . import deadlines
 from . import stats_queries as q
 from .domain import STATS_GROUPINGS
 
+if TYPE_CHECKING:
+    from .availability import SystemAvailability
+
 GROUPINGS = STATS_GROUPINGS
 NOTIFICATION_STATES = ("sent", "failed", "dead", "pending")  # pending: not yet tried, or being sent
 DURATIONS = q.DURATIONS
-CLOCK_COLUMNS = ("met", "met_late", "breached", "waived", "open", "superseded")
+ClockColumn = Literal["met", "met_late", "breached", "waived", "open", "superseded"]
+CLOCK_COLUMNS: tuple[ClockColumn, ...] = ("met", "met_late", "breached", "waived", "open", "superseded")
 NONE_KEY = q.NONE_KEY
 COUNTS = ("opened", "closed", "false_alarms", "duplicates", "reopened")
+Figure = q.Figure
+
+
+class Duration(TypedDict):
+    """One timed figure of a group, in seconds (None without an incident that has it)."""
+
+    median_s: float | None
+    p90_s: float | None
+    max_s: float | None
+    n: int
+
+
+class RuleCompliance(TypedDict):
+    """One deadline rule's clocks of a group, by outcome (`CLOCK_COLUMNS`)."""
+
+    met: int
+    met_late: int
+    breached: int
+    waived: int
+    open: int
+    superseded: int
+    on_time_share: float | None  # met of met, met late and breached
+
+
+class CallCounts(TypedDict):
+    logged: int
+    callbacks_owed: int
+
+
+class Figures(TypedDict):
+    """One group's figures (or the total's: `key` "total"), as `stats --json` prints them."""
+
+    key: str
+    opened: int
+    closed: int
+    false_alarms: int
+    duplicates: int
+    reopened: int
+    time_to_ack: Duration
+    time_to_classify: Duration
+    time_to_cause: Duration
+    time_to_resolve: Duration
+    outage: Duration
+    past_level_bound: int
+    records_filed: int
+    records_within_a_day: int
+    clocks: dict[str, RuleCompliance]  # by rule
+    escalations: dict[str, int]  # by rule
+    notifications: dict[str, int]  # by NOTIFICATION_STATES
+    calls: CallCounts
+
+
+class Stats(TypedDict):
+    """`compute`: the period, its grouping, availability by system, the groups and the total."""
+
+    since: datetime
+    until: datetime
+    by: str | None
+    availability: dict[str, SystemAvailability]
+    groups: list[Figures]
+    total: Figures
+
+
+class StatsJson(TypedDict):
+    """`Stats` as `stats --json` prints it and `csv_rows` reads it: the period in RFC 3339."""
+
+    since: str
+    until: str
+    by: str | None
+    availability: dict[str, SystemAvailability]
+    groups: list[Figures]
+    total: Figures
 
 
 def clock_outcome(clock: Any, now: datetime) -> tuple[str, bool]:
@@ -43,7 +119,7 @@ def clock_outcome(clock: Any, now: datetime) -> tuple[str, bool]:
 
 def compute(
     session: Session, since: datetime, until: datetime, now: datetime, by: str | None, zone: tzinfo = UTC
-) -> dict[str, Any]:
+) -> Stats:
     """The figures for incidents reported in [since, until), grouped `by` (None: one group `all`).
     Every figure is counted by the database per group (backend/stats_queries.py); Python
     only adds the groups up for the total and averages the two middle values of a median."""
@@ -106,20 +182,34 @@ class _Group:
             total.calls = (total.calls[0] + group.calls[0], total.calls[1] + group.calls[1])
         return total
 
-    def figures(self, key: str, ranked: dict[str, q.Ranked] | None) -> dict[str, Any]:
-        figures: dict[str, Any] = {"key": key, **{name: self.counts[name] for name in COUNTS}}
-        for figure in q.FIGURES:
-            figures[figure] = _duration(ranked.get(figure) if ranked else None)
-        for name in ("past_level_bound", "records_filed", "records_within_a_day"):
-            figures[name] = self.counts[name]
-        figures["clocks"] = _compliance(self.clocks)
-        figures["escalations"] = dict(sorted(self.escalations.items()))
-        figures["notifications"] = dict(self.notifications)
-        figures["calls"] = {"logged": self.calls[0], "callbacks_owed": self.calls[1]}
-        return figures
+    def figures(self, key: str, ranked: dict[str, q.Ranked] | None) -> Figures:
+        def timed(figure: Figure) -> Duration:
+            return _duration(ranked.get(figure) if ranked else None)
+
+        counts = self.counts
+        return {
+            "key": key,
+            "opened": counts["opened"],
+            "closed": counts["closed"],
+            "false_alarms": counts["false_alarms"],
+            "duplicates": counts["duplicates"],
+            "reopened": counts["reopened"],
+            "time_to_ack": timed("time_to_ack"),
+            "time_to_classify": timed("time_to_classify"),
+            "time_to_cause": timed("time_to_cause"),
+            "time_to_resolve": timed("time_to_resolve"),
+            "outage": timed("outage"),
+            "past_level_bound": counts["past_level_bound"],
+            "records_filed": counts["records_filed"],
+            "records_within_a_day": counts["records_within_a_day"],
+            "clocks": _compliance(self.clocks),
+            "escalations": dict(sorted(self.escalations.items())),
+            "notifications": dict(self.notifications),
+            "calls": {"logged": self.calls[0], "callbacks_owed": self.calls[1]},
+        }
 
 
-def _duration(ranked: q.Ranked | None) -> dict[str, float | int | None]:
+def _duration(ranked: q.Ranked | None) -> Duration:
     """`{"median_s", "p90_s", "max_s", "n"}`: the median (mean of the two middle values when
     n is even), the 90th percentile by nearest rank (the ceil(0.9 n)-th smallest), the max;
     each value in seconds to the millisecond (rounding keeps the order, so the database's
@@ -140,26 +230,35 @@ def _rounded(value: Any) -> float:
     return round(float(value), 3)
 
 
-def _compliance(clocks: list[_Judged]) -> dict[str, dict[str, Any]]:
-    per_rule: dict[str, dict[str, Any]] = {}
+def _compliance(clocks: list[_Judged]) -> dict[str, RuleCompliance]:
+    per_rule: dict[str, dict[str, int]] = {}
     for clock in clocks:
         counts = per_rule.setdefault(clock.rule, dict.fromkeys(CLOCK_COLUMNS, 0))
         if clock.column != "replaced":
             counts[clock.column] += clock.n
         counts["superseded"] += clock.n if clock.replaced else 0
-    for counts in per_rule.values():
+    out: dict[str, RuleCompliance] = {}
+    for rule, counts in sorted(per_rule.items()):
         decided = counts["met"] + counts["met_late"] + counts["breached"]
-        counts["on_time_share"] = round(counts["met"] / decided, 4) if decided else None
-    return dict(sorted(per_rule.items()))
+        out[rule] = {
+            "met": counts["met"],
+            "met_late": counts["met_late"],
+            "breached": counts["breached"],
+            "waived": counts["waived"],
+            "open": counts["open"],
+            "superseded": counts["superseded"],
+            "on_time_share": round(counts["met"] / decided, 4) if decided else None,
+        }
+    return out
 
 
-def csv_rows(found: dict[str, Any]) -> list[list[str]]:
+def csv_rows(found: StatsJson) -> list[list[str]]:
     """The figures as spreadsheet rows: a header, then one row per group and the total.
     Times ISO 8601 (UTC), durations in minutes (two decimals), shares as fractions."""
     groups = [*found["groups"], found["total"]] if found["by"] else [found["total"]]
     rules = sorted({rule for g in groups for rule in g["clocks"]})
     header = ["since", "until", found["by"] or "group", "opened", "closed", "false_alarms", "duplicates", "reopened"]
-    for figure in (*(f for f, _name in DURATIONS), "outage"):
+    for figure in q.FIGURES:
         header += [f"{figure}_median_min", f"{figure}_p90_min", f"{figure}_max_min", f"{figure}_n"]
     for rule in rules:
         header += [f"{rule}_{column}" for column in (*CLOCK_COLUMNS, "on_time_share")]
@@ -170,8 +269,8 @@ def csv_rows(found: dict[str, Any]) -> list[list[str]]:
     rows = [header]
     for g in groups:
         row = [found["since"], found["until"], g["key"]]
-        row += [str(g[k]) for k in ("opened", "closed", "false_alarms", "duplicates", "reopened")]
-        for figure in (*(f for f, _name in DURATIONS), "outage"):
+        row += [str(g["opened"]), str(g["closed"]), str(g["false_alarms"]), str(g["duplicates"]), str(g["reopened"])]
+        for figure in q.FIGURES:
             d = g[figure]
             row += [_minutes(d["median_s"]), _minutes(d["p90_s"]), _minutes(d["max_s"]), str(d["n"])]
         for rule in rules:
@@ -181,7 +280,7 @@ def csv_rows(found: dict[str, Any]) -> list[list[str]]:
                 continue
             share = counts["on_time_share"]
             row += [str(counts[c]) for c in CLOCK_COLUMNS] + ["" if share is None else str(share)]
-        row += [str(g[k]) for k in ("past_level_bound", "records_filed", "records_within_a_day")]
+        row += [str(g["past_level_bound"]), str(g["records_filed"]), str(g["records_within_a_day"])]
         row += [str(g["calls"]["logged"]), str(g["calls"]["callbacks_owed"])]
         row += [str(g["notifications"][state]) for state in NOTIFICATION_STATES]
         row += [str(g["escalations"].get(rule, 0)) for rule in escalated]

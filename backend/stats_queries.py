@@ -11,10 +11,11 @@ or week cut in the zone is cut right whatever its offset).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,12 +25,12 @@ from sqlalchemy import (
     case,
     cast,
     exists,
-    extract,
     func,
     literal,
     literal_column,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -49,22 +50,17 @@ from .models import (
 NONE_KEY = "-"  # no level yet, no system named
 GROUP = "grp"  # the key's label in every query
 RECORD_WITHIN_S = 86400  # a record filed within a day of the resolution
-DURATIONS = (
+# The figures timed per incident: four from the report to a fact, and the outage.
+Figure = Literal["time_to_ack", "time_to_classify", "time_to_cause", "time_to_resolve", "outage"]
+DURATIONS: tuple[tuple[Figure, str], ...] = (
     ("time_to_ack", "acknowledged_at"),
     ("time_to_classify", "classified_at"),
     ("time_to_cause", "cause_located_at"),
     ("time_to_resolve", "resolved_at"),
 )
-FIGURES = (*(figure for figure, _name in DURATIONS), "outage")
+FIGURES: tuple[Figure, ...] = (*(figure for figure, _name in DURATIONS), "outage")
 
 _i = table_of(Incident)
-
-
-def seconds(session: Session, later: Any, earlier: Any) -> Any:
-    """`later - earlier` in seconds, computed by the database (no datetimes come back)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 def _named(value: Any) -> Any:
@@ -86,15 +82,23 @@ class Scope:
             return _i.outerjoin(System, col(System.id) == _i.c.system_id)
         return _i
 
-    def joined(self, table: Any, incident_id: Any) -> FromClause:
-        joined = table.join(_i, _i.c.id == incident_id)
-        if self.with_system:
-            joined = joined.outerjoin(System, col(System.id) == _i.c.system_id)
-        return joined  # type: ignore[no-any-return]
-
     @property
     def period(self) -> ColumnElement[bool]:
         return and_(_i.c.reported_at >= self.since, _i.c.reported_at < self.until)
+
+    def keyed(self, session: Session) -> Any:
+        """The period's incidents as `(id, grp)`, each key worked out once per incident rather
+        than once per clock or message joined to it (MATERIALIZED keeps the database from
+        folding it back into the join; SQLite knows the word from 3.35)."""
+        found = (
+            select(_i.c.id.label("id"), self.key.label(GROUP))
+            .select_from(self.incidents())
+            .where(self.period)
+            .cte("period_incidents")
+        )
+        if session.get_bind().dialect.name == "postgresql" or sqlite3.sqlite_version_info >= (3, 35):
+            found = found.prefix_with("MATERIALIZED")
+        return found
 
 
 def scope(session: Session, since: datetime, until: datetime, by: str | None, zone: tzinfo) -> Scope:
@@ -106,7 +110,7 @@ def scope(session: Session, since: datetime, until: datetime, by: str | None, zo
         return Scope(_named(_i.c[by]), since, until, False)
     if by == "duty":
         return Scope(_duty_key(session), since, until, False)
-    if by in ("month", "week"):
+    if by in ("month", "week", "day"):  # day: the statistics screen's series (stats_series.py)
         return Scope(_period_key(session, since, until, by, zone), since, until, False)
     raise ValueError(f"unknown grouping {by!r}")
 
@@ -138,9 +142,14 @@ def _period_key(session: Session, since: datetime, until: datetime, by: str, zon
 
 
 def _edges(first: date, last: date, by: str, zone: tzinfo) -> list[tuple[datetime, str]]:
-    """`(start, key)` of every month or week from `first`'s to `last`'s, starts at the
-    zone's midnight (as an aware time: compared as the instant it is)."""
+    """`(start, key)` of every month, ISO week or day (`2026-11-28`) from `first`'s to
+    `last`'s, starts at the zone's midnight (as an aware time: compared as the instant it is)."""
     found = []
+    if by == "day":
+        return [
+            (datetime.combine(first + timedelta(days=n), time(0), zone), (first + timedelta(days=n)).isoformat())
+            for n in range((last - first).days + 1)
+        ]
     if by == "month":
         year, month = first.year, first.month
         while (year, month) <= (last.year, last.month):
@@ -172,8 +181,8 @@ def counts(session: Session, where: Scope) -> dict[str, dict[str, int]]:
     successor = aliased(Incident)
     reopened = _i.c.reopened_at.is_not(None) | exists().where(col(successor.reopened_from) == _i.c.id)
     bounds = {level.value: level.outage_bound_hours * 3600 for level in Level if level.outage_bound_hours}
-    outage = func.round(seconds(session, _i.c.resolved_at, func.coalesce(_i.c.outage_started_at, _i.c.reported_at)), 3)
-    filed_after = func.round(seconds(session, _i.c.record_filed_at, _i.c.resolved_at), 3)
+    outage = func.round(_i.c.outage_s, 3)
+    filed_after = func.round(_i.c.record_after_s, 3)
     names = (
         *("opened", "closed", "false_alarms", "duplicates", "reopened"),
         *("past_level_bound", "records_filed", "records_within_a_day"),
@@ -203,18 +212,21 @@ def _sum(condition: Any) -> Any:
 
 # -- durations: median, p90, max, n -----------------------------------------------------
 #
+# Each incident stores its durations in seconds (backend/migrations/incident_spans.py: the
+# database computes them from the timestamps as they are written), and an index holds them
+# beside the reported time, so the period's values are read without the table.
 # An order statistic needs the values in order, and ranking every value (window functions
-# over all rows, per group and again for the total) cost SQLite more than all the counts
-# together (4.5 s of CPU at 100k incidents).
-# So each figure is ranked in two steps: a histogram (GROUP BY group and bucket: counts
-# and maxima; the total's histogram is the groups' summed), which says in which bucket
-# the wanted rank lies and at which rank inside it; then only the rows of those buckets
-# are ranked (row_number over the group's bucket, and over the bucket for the total), and
-# only the picks come back. Buckets widen with the durations (a second under a minute, 30
-# seconds under an hour, 5 minutes under a day, then hours), so a bucket holds a small
-# share of any spread of durations; the method is plain SQL, the same on SQLite and
-# PostgreSQL. A bucket only has to keep the order: a longer duration is never in an
-# earlier bucket (CAST truncates on SQLite and rounds on PostgreSQL; both keep it).
+# over all rows, per group and again for the total) costs SQLite more than all the counts
+# together. So each figure is ranked in two steps: a histogram (GROUP BY group and bucket:
+# counts, minima and maxima; the total's histogram is the groups' summed), which says in
+# which bucket the wanted rank lies and at which rank inside it; then only the rows of those
+# buckets are ranked (row_number over the group's bucket, and over the bucket for the
+# total), found by their values (a bucket's rows are exactly those between its least and
+# greatest value), and only the picks come back. Buckets widen with the durations (a second
+# under a minute, 30 seconds under an hour, 5 minutes under a day, then hours), so a bucket
+# holds a small share of any spread of durations; the method is plain SQL, the same on
+# SQLite and PostgreSQL. A bucket only has to keep the order: a longer duration is never in
+# an earlier bucket (CAST truncates on SQLite and rounds on PostgreSQL; both keep it).
 
 # (below, first bucket, seconds a bucket): each band's buckets follow the one before's.
 BANDS = ((60, 0, 1), (3600, 60, 30), (86400, 180, 300), (None, 468, 3600))
@@ -236,41 +248,69 @@ def wanted_ranks(n: int) -> tuple[int, int, int]:
     return (n + 1) // 2, (n + 2) // 2, (9 * n + 9) // 10
 
 
+def span(figure: str) -> Any:
+    """The stored duration of `figure` (time_to_ack, ..., outage) in seconds."""
+    return _i.c[f"{figure}_s"]
+
+
 def durations(session: Session, where: Scope) -> tuple[dict[str, dict[str, Ranked]], dict[str, Ranked]]:
     """Per group, and in total, each figure's order statistics (docs/stats.md)."""
-    spans = [seconds(session, _i.c[name], _i.c.reported_at) for _figure, name in DURATIONS]
-    spans.append(seconds(session, _i.c.resolved_at, func.coalesce(_i.c.outage_started_at, _i.c.reported_at)))
     groups: dict[str, dict[str, Ranked]] = {}
     total: dict[str, Ranked] = {}
-    for figure, span in zip(FIGURES, spans, strict=True):
-        values = _fenced(
-            session,
-            select(where.key.label(GROUP), span.label("v"))
-            .select_from(where.incidents())
-            .where(where.period, span.is_not(None)),
-        ).subquery()
-        bucket = _bucket(values.c.v).label("b")
-        histogram = _Histogram()
-        for key, b, n, top in session.execute(
-            select(values.c[GROUP], bucket, func.count(), func.max(values.c.v)).group_by(
-                literal_column(GROUP), literal_column("b")
-            )
-        ):
-            histogram.add(key, int(b), int(n), top)
-        picks = _picks(session, values, bucket, histogram)
-        for key in histogram.groups():
-            groups.setdefault(key, {})[figure] = histogram.ranked(key, picks)
-        total[figure] = histogram.ranked(None, picks)
+    for figure in FIGURES:
+        for key, ranked in ranked_by_group(session, where, span(figure)).items():
+            if key is None:
+                total[figure] = ranked
+            else:
+                groups.setdefault(key, {})[figure] = ranked
     return groups, total
 
 
-def _fenced(session: Session, query: Any) -> Any:
-    """`query` as a subquery the database computes once per row: SQLite would otherwise merge
-    it into the outer query and work the difference out again at every mention of it (the
-    bucket's bands). A LIMIT (no limit: -1) keeps it apart on SQLite, OFFSET 0 on PostgreSQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return query.limit(-1)
-    return query.offset(0)
+def ranked_by_group(session: Session, where: Scope, v: Any) -> dict[str | None, Ranked]:
+    """The order statistics of the stored duration `v` per group of `where`, and in total
+    (key None)."""
+    bucket = _bucket(v).label("b")
+    histogram = _Histogram()
+    query = (
+        select(where.key.label(GROUP), bucket, func.count(), func.min(v), func.max(v))
+        .select_from(where.incidents())
+        .where(where.period, v.is_not(None))
+        .group_by(literal_column(GROUP), literal_column("b"))
+    )
+    for key, b, n, low, top in session.execute(query):
+        histogram.add(key, int(b), int(n), low, top)
+    picks = _picks(session, where, v, histogram)
+    return {key: histogram.ranked(key, picks) for key in (*histogram.groups(), None)}
+
+
+def middles_by_group(session: Session, where: Scope, v: Any) -> dict[str, tuple[Any, Any]]:
+    """The two middle values (the floor((n+1)/2)-th and floor((n+2)/2)-th smallest) of the
+    stored duration `v` per group: ranked directly, for groups of a few hundred values
+    (a day's incidents) where a histogram would cost more than it saves."""
+    keyed = (
+        select(where.key.label(GROUP), v.label("v"))
+        .select_from(where.incidents())
+        .where(where.period, v.is_not(None))
+        .subquery()
+    )
+    g, value = keyed.c[GROUP], keyed.c.v
+    values = select(
+        g,
+        value,
+        func.row_number().over(partition_by=g, order_by=value).label("rank"),
+        func.count().over(partition_by=g).label("n"),
+    ).subquery()
+    rank, n = values.c["rank"], values.c.n
+    # rank is floor((n+1)/2) or floor((n+2)/2) exactly when 2 rank is n, n+1 or n+2.
+    query = select(values.c[GROUP], values.c.v, rank, n).where((2 * rank).between(n, n + 2))
+    found: dict[str, dict[int, Any]] = {}
+    for key, value, at, count in session.execute(query):
+        found.setdefault(key, {})[int(at)] = (int(count), value)
+    middles = {}
+    for key, ranks in found.items():
+        count = next(iter(ranks.values()))[0]
+        middles[key] = (ranks[(count + 1) // 2][1], ranks[(count + 2) // 2][1])
+    return middles
 
 
 def _bucket(v: Any) -> Any:
@@ -285,18 +325,22 @@ def _bucket(v: Any) -> Any:
 
 
 class _Histogram:
-    """Counts and maxima per group and bucket; None is the total (every group summed)."""
+    """Counts and maxima per group and bucket; None is the total (every group summed), which
+    also keeps each bucket's least and greatest value."""
 
     def __init__(self) -> None:
         self.counts: dict[str | None, dict[int, int]] = {None: {}}
         self.tops: dict[str | None, Any] = {}
+        self.ranges: dict[int, tuple[Any, Any]] = {}
 
-    def add(self, key: str, b: int, n: int, top: Any) -> None:
+    def add(self, key: str, b: int, n: int, low: Any, top: Any) -> None:
         self.counts.setdefault(key, {})[b] = n
         self.counts[None][b] = self.counts[None].get(b, 0) + n
         for k in (key, None):
             if k not in self.tops or top > self.tops[k]:
                 self.tops[k] = top
+        least, greatest = self.ranges.get(b, (low, top))
+        self.ranges[b] = (min(least, low), max(greatest, top))
 
     def groups(self) -> list[str]:
         return [key for key in self.counts if key is not None]
@@ -323,40 +367,43 @@ class _Histogram:
         return Ranked(n, low, high, p90, self.tops[key])
 
 
-def _picks(session: Session, values: Any, bucket: Any, histogram: _Histogram) -> dict[tuple[str | None, int, int], Any]:
+def _picks(session: Session, where: Scope, v: Any, histogram: _Histogram) -> dict[tuple[str | None, int, int], Any]:
     """The values at the wanted `(bucket, rank)` of each group and of the total: only the rows
-    of those buckets are ranked."""
+    of those buckets are read and ranked."""
     wanted = {key: histogram.targets(key) for key in (*histogram.groups(), None)}
     buckets = sorted({b for targets in wanted.values() for b, _rank in targets})
     if not buckets:
         return {}
-    inside = select(values.c[GROUP], bucket, values.c.v).subquery()
-    g, b, v = inside.c[GROUP], inside.c.b, inside.c.v
-    ranked = (
-        select(
-            g,
-            b,
-            v,
-            func.row_number().over(partition_by=(g, b), order_by=v).label("rank_in_group"),
-            func.row_number().over(partition_by=b, order_by=v).label("rank_in_all"),
-        )
-        .where(b.in_(buckets))
+    inside = (
+        select(where.key.label(GROUP), _bucket(v).label("b"), v.label("v"))
+        .select_from(where.incidents())
+        .where(where.period, v.is_not(None), _bucket(v).in_(buckets))
         .subquery()
     )
-    chosen = []
-    for key, targets in wanted.items():
-        for target_bucket, rank in targets:
-            if key is None:
-                chosen.append(and_(ranked.c.b == target_bucket, ranked.c.rank_in_all == rank))
-            else:
-                chosen.append(and_(ranked.c[GROUP] == key, ranked.c.b == target_bucket, ranked.c.rank_in_group == rank))
+    g, b, value = inside.c[GROUP], inside.c.b, inside.c.v
+    ranked = select(
+        g,
+        b,
+        value,
+        func.row_number().over(partition_by=(g, b), order_by=value).label("rank_in_group"),
+        func.row_number().over(partition_by=b, order_by=value).label("rank_in_all"),
+    ).subquery()
+    # The wanted (group, bucket, rank) as one IN over a VALUES list: one lookup a row, where
+    # one condition per group and rank would each be tested on every row of the buckets.
+    chosen = {(key, b, rank) for key, targets in wanted.items() for b, rank in targets}
+    in_group = sorted((key, b, rank) for key, b, rank in chosen if key is not None)
+    in_all = sorted((b, rank) for key, b, rank in chosen if key is None)
     query = select(ranked.c[GROUP], ranked.c.b, ranked.c.v, ranked.c.rank_in_group, ranked.c.rank_in_all).where(
-        or_(*chosen)
+        or_(
+            tuple_(ranked.c[GROUP], ranked.c.b, ranked.c.rank_in_group).in_(in_group),
+            tuple_(ranked.c.b, ranked.c.rank_in_all).in_(in_all),
+        )
     )
     found: dict[tuple[str | None, int, int], Any] = {}
-    for key, at, value, in_group, in_all in session.execute(query):
-        found[(key, int(at), int(in_group))] = value
-        found[(None, int(at), int(in_all))] = value
+    for key, at, picked, rank_in_group, rank_in_all in session.execute(query):
+        for pick in ((key, int(at), int(rank_in_group)), (None, int(at), int(rank_in_all))):
+            if pick in chosen:
+                found[pick] = picked
     return found
 
 
@@ -380,11 +427,11 @@ def judged(session: Session, where: Scope, now: datetime) -> list[tuple[str, str
         else_="open",
     ).label("outcome")
     flag = case((replaced, 1), else_=0).label("replaced")
+    k = where.keyed(session)
     query = (
-        select(where.key.label(GROUP), d.c.rule, column, flag, func.count())
-        .select_from(where.joined(d, d.c.incident_id))
-        .where(where.period)
-        .group_by(literal_column(GROUP), d.c.rule, literal_column("outcome"), literal_column("replaced"))
+        select(k.c[GROUP], d.c.rule, column, flag, func.count())
+        .select_from(k.join(d, d.c.incident_id == k.c.id))
+        .group_by(k.c[GROUP], d.c.rule, literal_column("outcome"), literal_column("replaced"))
     )
     return [(g, rule, outcome, bool(was), int(n)) for g, rule, outcome, was, n in session.execute(query)]
 
@@ -392,11 +439,11 @@ def judged(session: Session, where: Scope, now: datetime) -> list[tuple[str, str
 def per_group(session: Session, where: Scope, table: Any, incident_id: Any, *what: Any) -> list[Any]:
     """`(group, *what, count)` rows: `table`'s rows of the period's incidents, counted by
     group and `what`."""
+    k = where.keyed(session)
     query = (
-        select(where.key.label(GROUP), *what, func.count())
-        .select_from(where.joined(table, incident_id))
-        .where(where.period)
-        .group_by(literal_column(GROUP), *what)
+        select(k.c[GROUP], *what, func.count())
+        .select_from(k.join(table, incident_id == k.c.id))
+        .group_by(k.c[GROUP], *what)
     )
     return list(session.execute(query))
 
@@ -413,10 +460,10 @@ def notifications(session: Session, where: Scope) -> list[Any]:
 def calls(session: Session, where: Scope) -> dict[str, tuple[int, int]]:
     """Per group: (calls logged, call-backs still owed)."""
     owed = and_(col(ServiceCall.callback).is_(True), col(ServiceCall.called_back_at).is_(None))
+    k = where.keyed(session)
     query = (
-        select(where.key.label(GROUP), func.count(), _sum(owed))
-        .select_from(where.joined(table_of(ServiceCall), col(ServiceCall.incident_id)))
-        .where(where.period)
-        .group_by(literal_column(GROUP))
+        select(k.c[GROUP], func.count(), _sum(owed))
+        .select_from(k.join(table_of(ServiceCall), col(ServiceCall.incident_id) == k.c.id))
+        .group_by(k.c[GROUP])
     )
     return {g: (int(logged), int(owing or 0)) for g, logged, owing in session.execute(query)}

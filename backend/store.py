@@ -38,7 +38,15 @@ from .timeutil import Clock, utcnow
 
 BUSY_TIMEOUT_MS = 5000
 _WRITE = "opsdeck_write"
-WRITE_LOCK_KEY = 7276150014  # PostgreSQL: the advisory lock every write transaction takes first
+# PostgreSQL: every write transaction first takes the advisory lock (WRITE_LOCK_KEY, the
+# hash of the store's schema): one store's writers queue, stores in other schemas of the
+# same database do not wait on them.
+WRITE_LOCK_KEY = 727615
+# PostgreSQL: a session idle this long inside a transaction is presumed hung (the process
+# stopped, its host cut off): the server ends the session and its locks go with it, so a
+# hung writer cannot hold every other writer. Below the leases' TTL (10 s), so a standby's
+# takeover bound holds even when its holder stopped inside a transaction.
+HUNG_WRITER_S = 5
 
 
 def worker_actor() -> str:
@@ -134,7 +142,23 @@ def make_engine(url: str | URL, *, create: bool = True) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return pg_engine(parsed)
+
+
+def pg_engine(url: URL, **pool: Any) -> Engine:
+    """A PostgreSQL engine whose sessions end a transaction left idle over HUNG_WRITER_S."""
+    engine = create_engine(url, pool_pre_ping=True, **(pool or {"pool_size": 5, "max_overflow": 5}))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {HUNG_WRITER_S * 1000}")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -222,6 +246,15 @@ def translate_db_error(error: DBAPIError, url: URL) -> OpsdeckError | None:
         )
     message = str(error.orig).lower() if error.orig else ""
     where = url.render_as_string(hide_password=True)
+    if getattr(error.orig, "sqlstate", None) == "25P03" or "idle-in-transaction timeout" in message:
+        return StoreUnavailable(
+            "store_hung_writer",
+            _(
+                "{store}: this process sat inside a write for over {seconds} s (stopped or cut off), "
+                "so the server ended its session; nothing of that write was kept"
+            ).format(store=where, seconds=HUNG_WRITER_S),
+            _("retry the command; if the process had been stopped (Ctrl-Z), resume it sooner"),
+        )
     if "file is not a database" in message or "malformed" in message:
         return StoreUnavailable(
             "store_damaged",
@@ -587,7 +620,7 @@ class Store:
         a few seconds apart agree. A clock injected into the store (tests) replaces it.
         """
         if self.dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+            session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": WRITE_LOCK_KEY})
         if self.dialect == "postgresql" and self.clock is utcnow:
             clock: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
         else:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from . import board, clocks, queries
 from .board import RANK, BoardFilter, Key, Panels, Row
 from .domain import SYSTEM_ACTOR_PREFIX
@@ -100,7 +102,7 @@ def _max_id(keys: list[Key]) -> int | None:
     return max((k.id for k in keys), default=None)
 
 
-def _trail(session: Any, incident_id: int) -> Trail:
+def _trail(session: Session, incident_id: int) -> Trail:
     level_at = person_at = None
     for event in queries.audit_trail(session, incident_id):
         at = datetime.fromisoformat(event["at"])

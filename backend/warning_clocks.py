@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from . import clocks, deadlines
 from .models import WarningAttestation, WarningEscalation, WarningRecord
+from .rows import WarningClockRow
 from .timeutil import as_utc, rfc3339
 
 WARN_SHARE = 0.2  # a clock is `warning` in the last 20 % of its time, like the incident clocks
@@ -62,7 +62,7 @@ def warning_clocks(session: Session, row: WarningRecord, zone: tzinfo) -> list[W
     return out
 
 
-def clock_rows(session: Session, row: WarningRecord, zone: tzinfo, now: datetime) -> list[dict[str, Any]]:
+def clock_rows(session: Session, row: WarningRecord, zone: tzinfo, now: datetime) -> list[WarningClockRow]:
     escalated = dict(
         session.execute(
             select(col(WarningEscalation.clock_key), col(WarningEscalation.escalated_at)).where(
@@ -70,7 +70,7 @@ def clock_rows(session: Session, row: WarningRecord, zone: tzinfo, now: datetime
             )
         ).all()
     )
-    rows = []
+    rows: list[WarningClockRow] = []
     for c in warning_clocks(session, row, zone):
         st = deadlines.state(c, now)
         rows.append(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
@@ -24,13 +24,14 @@ from .early_warning import chain, summary
 from .errors import NotFound
 from .i18n import _
 from .models import AuditEvent, WarningEscalation, WarningMeasure, WarningRecord
+from .rows import RunningWarningClock, ShiftWarnings, WarningAt, WarningBreach, WarningEnded, stored_id
 from .timeutil import as_utc, rfc3339
 from .warning_clocks import WarningClock, end_of_day
 
 # -- the replay --------------------------------------------------------------------------
 
 
-def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[dict[str, Any]]:
+def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[WarningAt]:
     """The warnings open at `at`, as `early_warning.open_warnings` lists them now: the
     most urgent clock first, each with its next clock and its measures done of all."""
     rows = list(
@@ -50,11 +51,11 @@ def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[dict[str, 
             .group_by(col(WarningMeasure.warning_id))
         ).all()
     )
-    out = []
+    out: list[WarningAt] = []
     for row in rows:
         assert row.id is not None
         facts = _facts(session, row.id, at)
-        running: list[dict[str, Any]] = []
+        running: list[RunningWarningClock] = []
         for clock in _clocks(session, row, facts, zone):
             state = deadlines.state(clock, at)
             if state.state in ("pending", "warning", "breached"):
@@ -83,10 +84,16 @@ def warnings_at(session: Session, at: datetime, zone: tzinfo) -> list[dict[str, 
     return out
 
 
-def _facts(session: Session, warning_id: int, at: datetime) -> dict[str, Any]:
+class _Facts(TypedDict):
+    analysed_at: datetime | None
+    leadership_at: datetime | None
+    measures: dict[str, bool]  # measure key -> done
+
+
+def _facts(session: Session, warning_id: int, at: datetime) -> _Facts:
     """What the warning's chain says up to `at`: when it was analysed, leadership told,
     which measures were done."""
-    facts: dict[str, Any] = {"analysed_at": None, "leadership_at": None, "measures": {}}
+    facts: _Facts = {"analysed_at": None, "leadership_at": None, "measures": {}}
     events = session.execute(
         select(col(AuditEvent.at), col(AuditEvent.action), col(AuditEvent.details))
         .where(col(AuditEvent.chain) == chain(warning_id))
@@ -106,7 +113,7 @@ def _facts(session: Session, warning_id: int, at: datetime) -> dict[str, Any]:
     return facts
 
 
-def _clocks(session: Session, row: WarningRecord, facts: dict[str, Any], zone: tzinfo) -> list[WarningClock]:
+def _clocks(session: Session, row: WarningRecord, facts: _Facts, zone: tzinfo) -> list[WarningClock]:
     pinned = clocks.load_policy(session, row.policy_version)
     raised = as_utc(row.raised_at)
     out = [WarningClock("analysed", raised, raised + pinned.warning_analyse_within, facts["analysed_at"], None)]
@@ -118,11 +125,11 @@ def _clocks(session: Session, row: WarningRecord, facts: dict[str, Any], zone: t
 # -- the handover ------------------------------------------------------------------------
 
 
-def since(session: Session, start: datetime) -> dict[str, Any]:
+def since(session: Session, start: datetime) -> ShiftWarnings:
     """During the shift: the warnings whose clocks were escalated, and those that ended
     (promoted to an incident, or passed)."""
     e, w = WarningEscalation, WarningRecord
-    breaches = [
+    breaches: list[WarningBreach] = [
         {
             "warning_id": warning_id,
             "title": title,
@@ -140,9 +147,9 @@ def since(session: Session, start: datetime) -> dict[str, Any]:
             .order_by(col(e.escalated_at))
         ).all()
     ]
-    ended = [
+    ended: list[WarningEnded] = [
         {
-            "id": row.id,
+            "id": stored_id(row.id),
             "title": row.title,
             "status": row.status,
             "closed_at": rfc3339(row.closed_at),

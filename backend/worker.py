@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -246,7 +247,8 @@ def standard_worker(
     return worker
 
 
-def last_heartbeat(store: Store) -> Any:
+def last_heartbeat(store: Store) -> datetime | None:
     """The newest heartbeat of any worker (None if none ever ran)."""
     with store.read() as session:
-        return session.execute(select(func.max(col(WorkerHeartbeat.beat_at)))).scalar_one()
+        newest: datetime | None = session.execute(select(func.max(col(WorkerHeartbeat.beat_at)))).scalar_one()
+    return newest

@@ -20,7 +20,8 @@ from .fill import live_incidents
 from .harness import ROOT, Run, thousands, venv_script
 from .pty_session import INCIDENT_ROW, Terminal, bytes_by_position, cpu_seconds, peak_rss_kib, pty_env
 
-START_AT = 10_000  # open incidents for the start-to-first-row figure
+START_AT = (10_000, 100_000)  # open incidents for the start-to-first-row figures (100k: full runs only)
+START_TARGET = 2.5  # x the trivial app's start (issue #26)
 COLUMNS, LINES = 160, 50  # the pseudo-terminal
 SETTLE_S = 5.0  # after the first row: the initial reads and the first panels are done
 SHOW_CAP_S = 240.0  # a board that shows no row by then is reported as "> cap"
@@ -205,15 +206,28 @@ class Starts:
 
 
 def start_to_first_row(run: Run) -> Figure:
-    """`opsdeck --db ...` spawned in a pty until the screen shows an incident row."""
-    starts = run.once("board.starts", lambda: _time_starts(run))
+    """`opsdeck --db ...` spawned in a pty until the screen shows an incident row (10k open)."""
+    return _start_figure(run, START_AT[0])
+
+
+def start_to_first_row_100k(run: Run) -> Figure | None:
+    """The same at 100k open incidents, in a full run."""
+    count = START_AT[1]
+    return None if count > run.sizes.open_incidents else _start_figure(run, count)
+
+
+def _start_figure(run: Run, count: int) -> Figure:
+    starts = run.once(f"board.starts.{count}", lambda: _time_starts(run, count))
     fastest, floor = min(starts.opsdeck), min(starts.trivial)
+    ratio = fastest / floor
     return Figure(
-        name=f"opsdeck start to first row ({thousands(START_AT)} open incidents, {COLUMNS}x{LINES} pty)",
+        name=f"opsdeck start to first row ({thousands(count)} open incidents, {COLUMNS}x{LINES} pty)",
         value=fastest,
         unit="s",
         baseline=floor,
         baseline_label="a trivial Textual app (one Static) to its first frame, same pty harness",
+        target=f"<= {START_TARGET:g}x the trivial app",
+        target_met=ratio <= START_TARGET,
         note=(
             f"best of {len(starts.opsdeck)} (median {statistics.median(starts.opsdeck):.2f} s; baseline median "
             f"{statistics.median(starts.trivial):.2f} s); python -c 'import textual' alone exits after "
@@ -222,10 +236,10 @@ def start_to_first_row(run: Run) -> Figure:
     )
 
 
-def _time_starts(run: Run) -> Starts:
-    filled = live_incidents(run, START_AT)
-    runs = run.sizes.start_runs
-    tick = run.progress.stage("opsdeck, a trivial app and import textual, each spawned in a pty", runs)
+def _time_starts(run: Run, count: int) -> Starts:
+    filled = live_incidents(run, count)
+    runs = run.sizes.start_runs if count <= START_AT[0] else max(3, run.sizes.start_runs // 3)
+    tick = run.progress.stage(f"opsdeck at {count:,}, a trivial app and import textual, each spawned in a pty", runs)
     env = pty_env(run.path("home-starts"))
     times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": []}
     for index in range(runs):  # interleaved: a busy moment hits each alike
@@ -239,11 +253,11 @@ def _time_starts(run: Run) -> Starts:
 def _until_row(argv: list[str | Path], env: dict[str, str], name: str) -> float:
     term = Terminal(argv, COLUMNS, LINES, env, cwd=ROOT)
     try:
-        shown = term.wait_for(INCIDENT_ROW, 60.0)
+        shown = term.wait_for(INCIDENT_ROW, SHOW_CAP_S)
     finally:
         term.stop()
     if shown is None:
-        raise RuntimeError(f"bench: {name} showed no row within 60 s:\n{term.text()}")
+        raise RuntimeError(f"bench: {name} showed no row within {SHOW_CAP_S:.0f} s:\n{term.text()}")
     return shown
 
 

@@ -9,6 +9,7 @@ import random
 import sqlite3
 import threading
 import time
+import tracemalloc
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from .raw import insert_sql, one_transaction, raw_connect, stored_rows, table_dd
 WARMUP = 20
 RAW_RUNS = 3
 STORM_TARGET = 0.8  # of what the file work plus a raw insert of the rows allow
+# Peak memory of one scan over a small and a big storm (10x): a scan that streams holds
+# one chunk of files at a time, so the big one may cost at most this much more.
+MEMORY_STORMS = {True: (500, 5_000), False: (2_000, 20_000)}  # by run.quick
+MEMORY_TARGET = 1.5
+MIB = 1 << 20
 LATENCY_TARGET_MS = 150.0
 LATENCY_WARMUP = 5
 POLL_S = 0.002  # the bench thread's poll interval
@@ -243,6 +249,50 @@ def _raw_insert(path: Path, ddl: list[str], sql: str, rows: list[tuple[Any, ...]
         return time.perf_counter() - started
     finally:
         conn.close()
+
+
+def storm_memory(run: Run) -> Figure:
+    """Peak Python memory (tracemalloc) of one `Ingester.scan()` over a big storm, against
+    the same over a storm a tenth of its size: it should not grow with the storm."""
+    small, big = MEMORY_STORMS[run.quick]
+    peaks = {count: _storm_peak(run, count) for count in (small, big)}
+    ratio = peaks[big] / peaks[small]
+    return Figure(
+        name=f"probe storm: peak memory of one scan over {big:,} pairs",
+        value=peaks[big] / MIB,
+        unit="MiB",
+        baseline=peaks[small] / MIB,
+        baseline_label=f"the same scan over {small:,} pairs (tracemalloc peak, Python allocations)",
+        target=f"<= {MEMORY_TARGET:g}x the {small:,}-pair scan",
+        target_met=ratio <= MEMORY_TARGET,
+        note=(
+            f"{peaks[small] / MIB:.1f} MiB at {small:,} pairs, {peaks[big] / MIB:.1f} MiB at {big:,}: "
+            f"{(peaks[big] - peaks[small]) / (big - small) / 1024:.2f} KiB more per pair. The scan plans and commits "
+            "`batch` (500) file versions at a time, reading the listing in windows of 10,000 names"
+        ),
+    )
+
+
+def _storm_peak(run: Run, count: int) -> int:
+    path, spool = run.path(f"memory-{count}.db"), run.path(f"memory-{count}-spool")
+    store = open_store(f"sqlite:///{path}")
+    try:
+        ingester = Ingester(store, SpoolSettings(spool))
+        _drop(spool, "warm-up", WARMUP)
+        ingester.scan()
+        _drop(spool, "probe", count, run.progress.stage(f"peak memory: writing {count:,} .out/.rc pairs", count))
+        run.progress.stage(f"Ingester.scan() over {count:,} pairs under tracemalloc")
+        tracemalloc.start()
+        try:
+            report = ingester.scan()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        if report.results != count:
+            raise RuntimeError(f"bench: one scan took {report.results} of {count} results in")
+        return peak
+    finally:
+        store.dispose()
 
 
 # -- latency under the watcher -------------------------------------------------------------

@@ -1,8 +1,9 @@
 """`opsdeck`: the command line scripts and other tools call (`python -m opsdeck.cli` too).
 
 main() chooses the language, parses, runs the one command named, and turns every
-refusal into one `opsdeck: error:` line and an exit code from 0 to 5 (README). Only the
-named command's group module is imported, and Textual only by a command that draws.
+refusal into one `opsdeck: error:` line and an exit code from 0 to 5
+(docs/cli.md#exit-codes-and-errors). Only the named command's group module is imported,
+and Textual only by a command that draws.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3
         raise
     except KeyboardInterrupt:
-        # 130 is the shell's convention, but opsdeck's codes stay within 0-5 (README)
+        # 130 is the shell's convention, but opsdeck's codes stay within 0-5 (docs/cli.md#exit-codes-and-errors)
         _report(_("interrupted — nothing was left half-done (each change is one transaction): run it again"))
         return 3 if plugin else 1
     except BrokenPipeError:
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kind=type(error).__name__, error=error
             )
         )
-        return 1  # a bug; the message says so (the codes stay within 0-5: README)
+        return 1  # a bug; the message says so (the codes stay within 0-5: docs/cli.md#exit-codes-and-errors)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from opsdeck.backend.timeutil import (
 )
 from opsdeck.cli.argtypes import incident_id, version
 from opsdeck.cli.context import Context
-from opsdeck.cli.output import emit_json, emit_json_array, ljust, term_width
+from opsdeck.cli.output import emit_json, emit_json_array, ljust, opened, term_width
 from opsdeck.cli.registry import MEMBER, OneOf, arg, command
 
 ID = arg("id", type=incident_id)
@@ -70,12 +70,7 @@ def incident_open(ctx: Context) -> int:
         outage_start=ctx.time(a.outage_start, "--outage-start"),
     )
     assert incident.id is not None
-    if a.json:
-        with ctx.store.read() as session:
-            emit_json(queries.get_incident(session, incident.id))
-    else:
-        print(incident.id)
-    return 0
+    return opened(ctx, incident.id)
 
 
 def _status_filter(text: str) -> str:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend import queries
 from opsdeck.backend.cells import cell_len
 from opsdeck.backend.i18n import _
 
@@ -57,6 +58,17 @@ def applied(ctx: Context, what: Callable[[int], str], result: tuple[int, bool]) 
         emit_json({"version": version, "changed": changed})
     else:
         print(what(version) + ("" if changed else _(" (unchanged: the file matches it)")))
+    return 0
+
+
+def opened(ctx: Context, incident_id: int) -> int:
+    """What a command that opens an incident prints (`incident open`, `warning promote`):
+    with --json the incident as `incident show` gives it, else its id alone."""
+    if ctx.args.json:
+        with ctx.store.read() as session:
+            emit_json(queries.get_incident(session, incident_id))
+    else:
+        print(incident_id)
     return 0
 
 

@@ -6,8 +6,9 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from opsdeck.backend.alerts import sources
 from opsdeck.backend.alerts.server import DEFAULT_LISTEN, Receiver, ReceiveSettings, parse_listen
@@ -170,7 +171,16 @@ def sources_remove(ctx: Context) -> int:
     return 0
 
 
-def mirror_silence(ctx: Context, names: list[str], duration: Any, reason: str) -> list[dict[str, Any]]:
+class Mirrored(TypedDict):
+    """A silence mirrored in Alertmanager, as `probe silence --json` prints it."""
+
+    probe: str
+    url: str
+    silence_id: str | None  # created (or expired, when lifting)
+    error: str | None  # why it could not be: the silence here stands
+
+
+def mirror_silence(ctx: Context, names: list[str], duration: timedelta | None, reason: str) -> list[Mirrored]:
     """`probe silence` on an alert group of an Alertmanager source with `alertmanager_url`
     also silences (or, lifting, expires) there; a failure there is a warning, the
     silence here stands."""

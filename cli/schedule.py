@@ -19,7 +19,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.schedule import _CLOCK, DUTIES, parse_when
 from opsdeck.backend.schedule_edit import check_duty, zone_name
 from opsdeck.backend.schedule_import import ICS_HORIZON, export_csv, export_ics
-from opsdeck.backend.schedule_views import coverage_ahead
+from opsdeck.backend.schedule_views import CoverageAhead, coverage_ahead
 from opsdeck.backend.timeutil import TimeFormatError, parse_duration, rfc3339
 from opsdeck.cli.argtypes import MAX_ID, whole_number
 from opsdeck.cli.output import emit_json, write_bytes
@@ -218,7 +218,7 @@ def gaps(ctx: Context) -> int:
     return 0
 
 
-def print_coverage(ctx: Context, data: dict[str, Any]) -> None:
+def print_coverage(ctx: Context, data: CoverageAhead) -> None:
     for line, _style in coverage_lines(data, ctx.zone):
         print(line)
 

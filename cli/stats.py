@@ -7,7 +7,7 @@ import io
 from datetime import datetime, tzinfo
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opsdeck.backend import monthly, monthly_charts
 from opsdeck.backend import stats as figures_of
@@ -15,6 +15,7 @@ from opsdeck.backend.domain import STATS_GROUPINGS as GROUPINGS
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _, set_language
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.stats import Figure, Figures, StatsJson
 from opsdeck.backend.timeutil import TimeFormatError, format_duration, format_local, parse_period, parse_time, rfc3339
 from opsdeck.backend.words import message_state
 from opsdeck.cli.output import emit_json, write_bytes
@@ -86,8 +87,15 @@ def stats(ctx: Context) -> int:
             _("give a --since earlier than --until"),
         )
     with ctx.store.read() as session:
-        found = figures_of.compute(session, since, until, now, a.by, ctx.zone)
-    found = {**found, "since": rfc3339(since), "until": rfc3339(until)}
+        computed = figures_of.compute(session, since, until, now, a.by, ctx.zone)
+    found: StatsJson = {
+        "since": rfc3339(since),
+        "until": rfc3339(until),
+        "by": computed["by"],
+        "availability": computed["availability"],
+        "groups": computed["groups"],
+        "total": computed["total"],
+    }
     if a.json and a.csv:
         raise InvalidInput("json_and_csv", _("--json and --csv exclude each other"), _("choose one"))
     if a.json:
@@ -182,7 +190,7 @@ def write_csv(rows: list[list[str]]) -> None:
     write_bytes(("\ufeff" + text.getvalue()).encode("utf-8"))
 
 
-def render(found: dict[str, Any], zone: tzinfo) -> str:
+def render(found: StatsJson, zone: tzinfo) -> str:
     """The figures as plain text: one block per group, then the total."""
     # loads Rich's cell widths; only the text view pads
     from opsdeck.tui.text import pad, rpad
@@ -207,13 +215,14 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
                 "reopened {reopened}"
             ).format(**group)
         )
-        for figure, label in (
+        timed: tuple[tuple[Figure, str], ...] = (
             ("time_to_ack", _("time to acknowledge")),
             ("time_to_classify", _("time to classify")),
             ("time_to_cause", _("time to locate the cause")),
             ("time_to_resolve", _("time to resolve")),
             ("outage", _("outage length")),
-        ):
+        )
+        for figure, label in timed:
             d = group[figure]
             lines.append(
                 f"  {pad(label, 25)} "
@@ -245,7 +254,7 @@ def render(found: dict[str, Any], zone: tzinfo) -> str:
     return "\n".join(lines)
 
 
-def _more(group: dict[str, Any]) -> list[str]:
+def _more(group: Figures) -> list[str]:
     lines = [
         "  "
         + _(

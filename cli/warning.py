@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opsdeck.backend import early_warning, queries
+from opsdeck.backend import early_warning
 from opsdeck.backend.cells import fit
 from opsdeck.backend.early_warning import Warnings
+from opsdeck.backend.handover import Handover
 from opsdeck.backend.handover_lines import kind_name, open_warning_lines, shift_warning_lines
 from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.models import WarningRecord
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_local
 from opsdeck.cli.argtypes import warning_id
-from opsdeck.cli.output import emit_json, ljust, term_width
+from opsdeck.cli.output import emit_json, ljust, opened, term_width
 from opsdeck.cli.registry import MEMBER, arg, command
 
 if TYPE_CHECKING:
@@ -219,12 +220,7 @@ def warning_attest(ctx: Context) -> int:
 def warning_promote(ctx: Context) -> int:
     a = ctx.args
     _row, incident = _warnings(ctx).promote(a.id, category=a.category, level=a.level, reason=a.reason, system=a.system)
-    if a.json:
-        with ctx.store.read() as session:
-            emit_json(queries.get_incident(session, incident.id))
-    else:
-        print(incident.id)
-    return 0
+    return opened(ctx, incident.id)
 
 
 @command(
@@ -257,7 +253,7 @@ def _done(ctx: Context, warning_id: int, said: str) -> int:
     return 0
 
 
-def print_open_warnings(ctx: Context, data: dict[str, Any]) -> None:
+def print_open_warnings(ctx: Context, data: Handover) -> None:
     for line, _style in open_warning_lines(data["open_warnings"]):
         print(line)
     for line, _style in shift_warning_lines(data, lambda value: _local(ctx, value)):

@@ -33,7 +33,7 @@ from opsdeck.screens.incident import IncidentScreen
 from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
-from opsdeck.tui.feed import follow_feed
+from opsdeck.tui.feed import FeedFollower
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
@@ -76,7 +76,7 @@ class Loaded:
     newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
-class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
+class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[None]):
     BINDINGS = [
         *(a.binding for a in ACTIONS),
         Binding("n", "new_incident", _("New"), id="board.new"),
@@ -202,11 +202,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
             self._was_on_duty = board.on_duty_for(self.panels, self.ctx.login)
             self._changed(frozenset(), False, True)
 
-    def _banners(self, now: datetime) -> None:
-        self.query_one(Banners).show(
-            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
-        )
-
     # -- reading the store (thread workers) ------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -271,19 +266,10 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
                 fields |= board.probe_panels(session, self.ctx.clock())
         return Loaded(panel_fields=fields)
 
-    def _skew(self, skew: float) -> None:
-        self.clock_skew = skew
-        self._banners(self.ctx.clock())
-
     def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None:
         if self.panels is not None and (beat, leases) != (self.panels.worker_beat_at, self.panels.duty_leases):
             self.panels = replace(self.panels, worker_beat_at=beat, duty_leases=leases)
             self._banners(self.ctx.clock())
-
-    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
-    def watch_feed(self) -> None:
-        """Follow the change feed until the screen goes (tui/feed.py)."""
-        follow_feed(self)
 
     # -- applying (event loop) ---------------------------------------------------------------
 
@@ -291,12 +277,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, Screen[None]):
         if self.unreadable_since is not None:
             self.unreadable_since = None
             self.reload_all()
-
-    def _unreadable(self, error: str) -> None:
-        if self.unreadable_since is None:
-            self.unreadable_since = self.ctx.clock()
-        self.last_error = error.splitlines()[0] if error else ""
-        self._banners(self.ctx.clock())
 
     def _changed(self, incidents: frozenset[int], probes: bool, roster: bool) -> None:
         self._pending |= incidents

@@ -11,7 +11,6 @@ from opsdeck.backend.i18n import _
 from opsdeck.screens.forms import NewIncidentForm
 from opsdeck.screens.handover import HandoverScreen
 from opsdeck.screens.schedule import ScheduleScreen
-from opsdeck.screens.stats import StatsScreen
 from opsdeck.screens.warnings import WarningsScreen
 
 if TYPE_CHECKING:
@@ -54,6 +53,9 @@ class BoardKeys(_Board):
         self.app.push_screen(WarningsScreen(self.ctx))  # 预警 (docs/plan.md#warnings)
 
     def action_statistics(self) -> None:
+        # Imported here: its charts (plotext) cost ~40 ms of every board's start.
+        from opsdeck.screens.stats import StatsScreen
+
         self.app.push_screen(StatsScreen(self.ctx))  # the month's figures (docs/stats.md)
 
     def action_schedule(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from opsdeck.backend import ranking, words
-from opsdeck.backend.handover import handover
+from opsdeck.backend.handover import Handover, handover
 from opsdeck.backend.handover_lines import coverage_lines, open_warning_lines, shift_warning_lines
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.timeutil import format_countdown, format_local
@@ -46,7 +46,7 @@ class HandoverScreen(Screen[None]):
             data = handover(session, self.ctx.clock(), self.since, self.ctx.zone)
         self.app.call_from_thread(self.show, data)
 
-    def show(self, data: dict[str, Any]) -> None:
+    def show(self, data: Handover) -> None:
         def local(value: str | None) -> str:
             return format_local(datetime.fromisoformat(value.replace("Z", "+00:00")), self.ctx.zone) if value else "-"
 

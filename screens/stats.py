@@ -6,7 +6,7 @@ Definitions: docs/stats.md. Every chart has its numbers beside it: never colour 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +20,7 @@ from textual_plotext import PlotextPlot
 from opsdeck.backend import clocks, stats, stats_series
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.stats import Stats
 from opsdeck.backend.timeutil import format_duration, parse_period
 from opsdeck.tui.widgets.keyhints import KeyHints
 
@@ -33,7 +34,7 @@ CHARTS = ("per_day", "classify", "compliance")
 @dataclass(frozen=True)
 class Loaded:
     month: str
-    figures: dict[str, Any]
+    figures: Stats
     series: stats_series.Series
     classify_target_min: float
 

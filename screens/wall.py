@@ -34,7 +34,7 @@ from opsdeck.backend.sanitize import clean
 from opsdeck.backend.wall import Alerts, Request, WallLoad, read_wall
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.context import BoardContext
-from opsdeck.tui.feed import follow_feed
+from opsdeck.tui.feed import FeedFollower
 from opsdeck.tui.widgets.panels import Banners
 from opsdeck.tui.widgets.wall import (
     LevelCounters,
@@ -55,7 +55,7 @@ BLINK_S = 0.25  # how often the flash phase is looked at; the phase itself turns
 # -- the screen --------------------------------------------------------------------------
 
 
-class WallScreen(Screen[None]):
+class WallScreen(FeedFollower, Screen[None]):
     """The wall. No bindings of its own: the app's ctrl+q quits, nothing else does anything."""
 
     AUTO_FOCUS = None
@@ -184,21 +184,11 @@ class WallScreen(Screen[None]):
     def _visible(self) -> list[WallRow]:
         return [row for row in self.query(WallRow) if row.display]
 
-    def _banners(self, now: datetime) -> None:
-        self.query_one(Banners).show(
-            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
-        )
-
     # -- reading the store (thread workers) ----------------------------------------------------
 
     @work(thread=True, group="load", exit_on_error=False)
     def load(self, request: Request) -> WallLoad:
         return read_wall(self.ctx.store, self.ctx.clock(), request)
-
-    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
-    def watch_feed(self) -> None:
-        """Follow the change feed until the screen goes (tui/feed.py)."""
-        follow_feed(self)
 
     # -- applying (event loop) ---------------------------------------------------------------
 
@@ -208,20 +198,10 @@ class WallScreen(Screen[None]):
             self._full = True
             self._flush()
 
-    def _unreadable(self, error: str) -> None:
-        if self.unreadable_since is None:
-            self.unreadable_since = self.ctx.clock()
-        self.last_error = error.splitlines()[0] if error else ""
-        self._banners(self.ctx.clock())
-
     def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None:
         if self.panels is not None:
             self.panels = replace(self.panels, worker_beat_at=beat, duty_leases=leases)
             self._banners(self.ctx.clock())
-
-    def _skew(self, skew: float) -> None:
-        self.clock_skew = skew
-        self._banners(self.ctx.clock())
 
     def _changed(self, incidents: frozenset[int], probes: bool, roster: bool) -> None:
         self._pending |= incidents

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 from opsdeck.backend import early_warning, words
 from opsdeck.backend.early_warning import Warnings
 from opsdeck.backend.i18n import _, pick
+from opsdeck.backend.rows import WarningDetail
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.sentences import describe
 from opsdeck.backend.service import Service
@@ -60,7 +61,7 @@ class WarningScreen(Screen[None]):
         super().__init__()
         self.ctx = context
         self.warning_id = warning_id
-        self.data: dict[str, Any] | None = None
+        self.data: WarningDetail | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"W{self.warning_id} …", id="summary")
@@ -98,7 +99,7 @@ class WarningScreen(Screen[None]):
     # -- loading and drawing ---------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> dict[str, Any]:
+    def load(self) -> WarningDetail:
         with self.ctx.store.read() as session:
             return early_warning.detail(session, self.warning_id, self.ctx.zone, self.ctx.clock())
 
@@ -109,7 +110,7 @@ class WarningScreen(Screen[None]):
             self.app.notify(board_text(error, self.ctx.zone), severity="error")
         elif event.worker.state == WorkerState.SUCCESS:
             if event.worker.group == "load" and isinstance(event.worker.result, dict):
-                self.data = event.worker.result
+                self.data = cast(WarningDetail, event.worker.result)  # `load`'s
                 self._show()
                 self.refresh_bindings()
             elif event.worker.group == "act":
@@ -149,7 +150,7 @@ class WarningScreen(Screen[None]):
         self._told(d)
         self._notes(d)
 
-    def _fields(self, d: dict[str, Any]) -> None:
+    def _fields(self, d: WarningDetail) -> None:
         text = Text()
         rows = [
             (_("source"), d["source"] or "-"),
@@ -174,7 +175,7 @@ class WarningScreen(Screen[None]):
             text.append("\n" + _("none yet (a: write the analysis)"), "yellow")
         self.query_one("#fields", Static).update(text)
 
-    def _clocks(self, d: dict[str, Any]) -> None:
+    def _clocks(self, d: WarningDetail) -> None:
         text = Text(_("Clocks") + "\n", "bold")
         names = {"analysed": _("analysed"), "leadership_told": _("leadership told (serious)")}
         now = self.ctx.clock()
@@ -191,7 +192,7 @@ class WarningScreen(Screen[None]):
         text.rstrip()
         self.query_one("#clocks", Static).update(text)
 
-    def _measures(self, d: dict[str, Any]) -> None:
+    def _measures(self, d: WarningDetail) -> None:
         option_list = self.query_one("#measures", OptionList)
         highlighted = option_list.highlighted
         option_list.clear_options()
@@ -204,7 +205,7 @@ class WarningScreen(Screen[None]):
         if d["measures"]:
             option_list.highlighted = min(highlighted or 0, len(d["measures"]) - 1)
 
-    def _told(self, d: dict[str, Any]) -> None:
+    def _told(self, d: WarningDetail) -> None:
         text = Text(_("Told to prepare / reported") + "\n", "bold")
         for t in d["told"]:
             whom = _("leadership") if t["told"] == "leadership" else t["who"]
@@ -215,7 +216,7 @@ class WarningScreen(Screen[None]):
         text.rstrip()
         self.query_one("#told", Static).update(text)
 
-    def _notes(self, d: dict[str, Any]) -> None:
+    def _notes(self, d: WarningDetail) -> None:
         text = Text(_("Notes") + "\n", "bold")
         for n in d["notes"]:
             text.append(f"{self._local(n['at'])} {clean(n['author'])}: ", "dim")

@@ -17,6 +17,7 @@ from opsdeck.backend import queries
 from opsdeck.backend.early_warning import Warnings, open_warnings
 from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import _
+from opsdeck.backend.rows import OpenWarning
 from opsdeck.backend.service import Service
 from opsdeck.screens.warning import WarningScreen
 from opsdeck.screens.warning_form import RaiseWarningForm
@@ -92,7 +93,7 @@ class WarningsScreen(Screen[None]):
             rows = open_warnings(session, self.ctx.clock(), self.ctx.zone)
         self.app.call_from_thread(self.show, rows)
 
-    def show(self, rows: list[dict[str, Any]]) -> None:
+    def show(self, rows: list[OpenWarning]) -> None:
         lines = open_warning_lines(rows)[1:]  # the blank line before it is the handover's
         title = Text(_("No open warnings.") if not rows else lines[0][0], "bold")
         self.query_one("#warnings-title", Static).update(title)

@@ -13,6 +13,7 @@ from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.tui.app import OpsdeckApp, build_app
+from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
 
 from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 
@@ -108,3 +109,29 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> 
         if loop.time() > end:
             raise AssertionError("never got there")
         await pilot.pause(0.05)
+
+
+def reporting_scenario(store: Store, clock: FakeClock) -> dict[str, int]:
+    """Three incidents, the clock ending at N: #A a level IV printer jam acknowledged 45:06
+    ago, its ack lease 15:06 overdue (its supervisor clock still pending); #B a level II
+    defacement classified 12:07 ago, its leadership report due in 2:53 (in its warning
+    band); #C unclassified, 5 minutes old. The plan ranks #B first (backend/ranking.py)."""
+    ops = Service(store, "servers")
+    ids = {"A": ops.open("Printer queue stuck", category="other", level="IV").id}
+    clock.advance(minutes=32, seconds=59)  # N-12:07
+    ids["B"] = ops.open("门户网站首页被篡改 portal defaced", category="network_attack", level="II").id
+    clock.advance(minutes=7, seconds=7)  # N-5:00
+    ids["C"] = ops.open("Disk latency alarms").id
+    clock.advance(minutes=5)
+    return ids
+
+
+def lines(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """The board's incident rows as drawn: the level column, then the list."""
+    incident_list, levels = app.screen.query_one(IncidentList), app.screen.query_one(LevelColumn)
+    return [levels.render_line(y).text + incident_list.render_line(y).text for y in range(incident_list.size.height)]
+
+
+def shown(app) -> list[int]:  # type: ignore[no-untyped-def]
+    """The board's incident ids in the order it shows them."""
+    return list(app.screen.query_one(IncidentList).order)

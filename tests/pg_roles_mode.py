@@ -21,13 +21,13 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from opsdeck.backend import pg_roles, pg_triggers
 from opsdeck.backend.identity import LOGIN
 from opsdeck.backend.schema import SEED_ACTOR
-from opsdeck.backend.store import _WRITE, Store
+from opsdeck.backend.store import _WRITE, Store, pg_engine
 from opsdeck.backend.timeutil import Clock
 
 # The events `db roles init` writes on the system chain: a `roles.add` per system role,
@@ -80,7 +80,7 @@ class RoleStore(Store):
             return super()._writer(actor)
         if role not in self._engines:
             url = self.url.set(username=role)
-            self._engines[role] = create_engine(url, pool_size=2, max_overflow=2).execution_options(**{_WRITE: True})
+            self._engines[role] = pg_engine(url, pool_size=2, max_overflow=2).execution_options(**{_WRITE: True})
         return self._engines[role]
 
     def url_as(self, actor: str) -> str:

@@ -2,18 +2,44 @@
 a thread worker. It polls the feed (backend.live.FeedWatcher: SQLite's data_version,
 PostgreSQL's LISTEN/NOTIFY), reads the newest worker heartbeat and the clock skew every
 few seconds, and calls the event loop only when something changed: a quiet screen costs
-it nothing. A lost connection is reported, then reopened at the next poll."""
+it nothing. A lost connection is reported, then reopened at the next poll.
+
+`FeedFollower` is what the board and the wall share of it on the event loop: the worker,
+and the feed's health (unreadable since, the last error, the clock skew) in their banners."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from textual import work
 from textual.worker import get_current_worker
 
 from opsdeck.backend.leases import duty_leases
 from opsdeck.backend.live import FeedWatcher, clock_skew
+from opsdeck.tui.widgets.panels import Banners
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from opsdeck.backend.board import Panels
+    from opsdeck.tui.context import BoardContext
+
+    class _Following(Screen[Any]):
+        """What of the board and the wall the feed's health uses."""
+
+        ctx: BoardContext
+        panels: Panels | None
+        unreadable_since: datetime | None
+        last_error: str
+        clock_skew: float | None
+
+        def _readable(self) -> None: ...
+        def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None: ...
+        def _changed(self, incidents: frozenset[int], probes: bool, other: bool) -> None: ...
+else:
+    _Following = object
 
 POLL_S = 0.1
 HEARTBEAT_EVERY_S = 5.0
@@ -69,6 +95,32 @@ def follow_feed(screen: FeedScreen) -> None:
         _pause(watcher)
     if watcher is not None:
         watcher.close()
+
+
+class FeedFollower(_Following):
+    """A screen that follows the change feed and shows its health in its `Banners`. The
+    screen answers the rest of `FeedScreen`: `_readable` (what to reload once the store
+    answers again), `_beat` and `_changed`."""
+
+    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
+    def watch_feed(self) -> None:
+        """Follow the change feed until the screen goes."""
+        follow_feed(self)
+
+    def _unreadable(self, error: str) -> None:
+        if self.unreadable_since is None:
+            self.unreadable_since = self.ctx.clock()
+        self.last_error = error.splitlines()[0] if error else ""
+        self._banners(self.ctx.clock())
+
+    def _skew(self, skew: float) -> None:
+        self.clock_skew = skew
+        self._banners(self.ctx.clock())
+
+    def _banners(self, now: datetime) -> None:
+        self.query_one(Banners).show(
+            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
+        )
 
 
 def follow_entity(screen: Any, entity: str, changed: Any) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -166,7 +166,23 @@ def _get(session: Any, name: str) -> AlertSource:
     return row  # type: ignore[no-any-return]
 
 
-def listing(store: Store) -> list[dict[str, Any]]:
+class SourceRow(TypedDict):
+    """One source as `sources list --json` prints it: its counters, never its token."""
+
+    name: str
+    kind: str  # alertmanager, events, json
+    url_path: str
+    critical_after: int | None  # None: the policy's `[probes] critical_after`
+    alertmanager_url: str | None
+    accepted: int
+    rejected: dict[str, int]  # by HTTP code
+    last_accepted_at: str | None
+    last_rejected_at: str | None
+    created_at: str
+    created_by: str
+
+
+def listing(store: Store) -> list[SourceRow]:
     """Every source with its counters, as `sources list --json` prints it (no token)."""
     with store.read() as session:
         rows = list(session.execute(select(AlertSource).order_by(col(AlertSource.name))).scalars())

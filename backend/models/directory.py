@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from .columns import json_dict, json_list

@@ -5,20 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from .columns import json_list, utc
+from .columns import json_list, long_text, parent, string, utc
 
 
 class WarningRecord(SQLModel, table=True):
@@ -86,23 +76,23 @@ class WarningAttestation(SQLModel, table=True):
     __tablename__ = "warning_attestations"
 
     id: int | None = Field(default=None, primary_key=True)
-    warning_id: int = Field(sa_column=Column(Integer, ForeignKey("warnings.id"), nullable=False, index=True))
-    key: str = Field(sa_column=Column(String(32), nullable=False))
-    who: str = Field(default="", sa_column=Column(String(120), nullable=False, default=""))
+    warning_id: int = parent("warnings")
+    key: str = string(32)
+    who: str = string(120, default="")
     at: datetime = utc(nullable=False)
-    by: str = Field(sa_column=Column(String(120), nullable=False))
-    channel: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
-    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    by: str = string(120)
+    channel: str = string(40, default="")
+    note: str = long_text(default="")
 
 
 class WarningNote(SQLModel, table=True):
     __tablename__ = "warning_notes"
 
     id: int | None = Field(default=None, primary_key=True)
-    warning_id: int = Field(sa_column=Column(Integer, ForeignKey("warnings.id"), nullable=False, index=True))
+    warning_id: int = parent("warnings")
     at: datetime = utc(nullable=False)
-    author: str = Field(sa_column=Column(String(64), nullable=False))
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = string(64)
+    text: str = long_text()
 
 
 class WarningEscalation(SQLModel, table=True):
@@ -113,9 +103,9 @@ class WarningEscalation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("warning_id", "clock_key", name="uq_warning_escalations_clock"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    warning_id: int = Field(sa_column=Column(Integer, ForeignKey("warnings.id"), nullable=False, index=True))
-    clock_key: str = Field(sa_column=Column(String(64), nullable=False))
+    warning_id: int = parent("warnings")
+    clock_key: str = string(64)
     due_at: datetime = utc(nullable=False)
     escalated_at: datetime = utc(nullable=False)
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    actor: str = string(120)
     targets: list[Any] = json_list()

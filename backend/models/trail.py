@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .columns import json_dict, utc
+from .columns import json_dict, long_text, string, utc
 
 
 class AuditEvent(SQLModel, table=True):
@@ -102,41 +94,32 @@ class StoreSetting(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class PolicyVersion(SQLModel, table=True):
+class AppliedVersion(SQLModel):
+    """A version of a document leads apply (the policy, the routing, the templates): the
+    columns each of their tables has. Not a table: each table inheriting it gets its own."""
+
+    version: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    created_at: datetime = utc(nullable=False)
+    actor: str = string(120)
+    source: str = long_text(default="")
+    hash: str = string(64)
+    document: dict[str, Any] = json_dict()
+
+
+class PolicyVersion(AppliedVersion, table=True):
     """The playbooks and deadline rules every host reads, versioned."""
 
     __tablename__ = "policy_versions"
 
-    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    created_at: datetime = utc(nullable=False)
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
-    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    hash: str = Field(sa_column=Column(String(64), nullable=False))
-    document: dict[str, Any] = json_dict()
 
-
-class RoutingVersion(SQLModel, table=True):
+class RoutingVersion(AppliedVersion, table=True):
     """Channels and notification routes, versioned like the policy (URLs hold secrets:
     shown only redacted)."""
 
     __tablename__ = "routing_versions"
 
-    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    created_at: datetime = utc(nullable=False)
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
-    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    hash: str = Field(sa_column=Column(String(64), nullable=False))
-    document: dict[str, Any] = json_dict()
 
-
-class TemplateVersion(SQLModel, table=True):
+class TemplateVersion(AppliedVersion, table=True):
     """Message templates (defaults merged with a lead's file), versioned like the policy."""
 
     __tablename__ = "template_versions"
-
-    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    created_at: datetime = utc(nullable=False)
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
-    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    hash: str = Field(sa_column=Column(String(64), nullable=False))
-    document: dict[str, Any] = json_dict()

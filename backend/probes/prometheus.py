@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-
-from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
+from typing import TYPE_CHECKING
 
 from .model import CRITICAL, OK, UNKNOWN, FormatError, ParsedResult, state_from_code
 from .timefields import from_unix
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.samples import Sample
 
 SUCCESS = "probe_success"
 STATUS = "opsdeck_probe_status"
@@ -86,6 +87,9 @@ def _sample_lines(text: str) -> list[_Line]:
 def _parse_line(line: str, number: int) -> list[Metric]:
     # Lines are parsed one at a time so that an error can name its line; the parser
     # keeps no state across lines that could change whether a line is valid.
+    # Imported here: the board and the CLI load this module with the ingest (~20 ms).
+    from prometheus_client.parser import text_string_to_metric_families
+
     try:
         return list(text_string_to_metric_families(line))
     except Exception as error:  # the parser raises ValueError, and worse on odd input

@@ -423,3 +423,55 @@ def test_the_database_judges_every_clock_as_clock_outcome_does(seeded: Store, cl
                 {(rule, k): v for rule, counts in found.items() for k, v in counts.items() if k != "on_time_share"}
             )
             assert +sql == +python, now
+
+
+def test_a_stored_duration_follows_its_timestamp_whoever_writes_it(seeded: Store, clock: FakeClock) -> None:
+    """The durations `stats` ranks are stored on each incident by the database (a trigger),
+    so a timestamp corrected outside opsdeck's write path still changes the figure, and a
+    reopened incident is no longer among the resolved."""
+    from sqlalchemy import update
+
+    from opsdeck.backend.models import Incident
+
+    scripted_day(seeded, clock)
+    first = (at(3), at(3, 30))  # #1 alone: reported 03:00, acknowledged 03:05, resolved 03:40
+    with seeded.read() as session:
+        before = stats.compute(session, *first, clock.now, None)["total"]
+    assert before["time_to_ack"] == dur(300.0, 300.0, 300.0, 1)
+    assert before["time_to_resolve"] == dur(2400.0, 2400.0, 2400.0, 1)
+    with seeded.engine.begin() as conn:
+        conn.execute(update(Incident).where(Incident.id == 1).values(acknowledged_at=at(3, 20)))  # type: ignore[arg-type]
+        conn.execute(update(Incident).where(Incident.id == 1).values(resolved_at=None))  # type: ignore[arg-type]
+    with seeded.read() as session:
+        after = stats.compute(session, *first, clock.now, None)["total"]
+    assert after["time_to_ack"] == dur(1200.0, 1200.0, 1200.0, 1)
+    assert after["time_to_resolve"] == dur(None, None, None, 0)
+    assert after["outage"] == dur(None, None, None, 0)
+
+
+def test_the_screens_daily_series_counts_days_in_the_centers_zone(seeded: Store, clock: FakeClock) -> None:
+    """The statistics screen's series, counted and ranked by the database per day: in New
+    York (UTC-5) #1 (03:00Z, IV, classified after 15 min) and #2 (04:00Z, III, opened
+    classified) fall on the 27th, #3 (unclassified) and #4 (II re-graded III, opened
+    classified) on the 28th, December's first (00:00Z, unclassified) on the 30th."""
+    from zoneinfo import ZoneInfo
+
+    from opsdeck.backend import stats_series
+
+    scripted_day(seeded, clock)
+    new_york = ZoneInfo("America/New_York")
+    since, until = datetime(2026, 11, 27, tzinfo=new_york), datetime(2026, 12, 1, tzinfo=new_york)
+    with seeded.read() as session:
+        series = stats_series.daily(session, since, until, new_york)
+    assert [d.isoformat() for d in series.days] == ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
+    assert series.by_level == {
+        "I": (0, 0, 0, 0),
+        "II": (0, 0, 0, 0),
+        "III": (1, 1, 0, 0),
+        "IV": (1, 0, 0, 0),
+        "-": (0, 1, 0, 1),
+    }
+    assert series.classify_median_min == (7.5, 0.0, None, None)  # (0 + 15) / 2; #4 alone
+    with seeded.read() as session:
+        in_utc = stats_series.daily(session, at(0), at(0) + timedelta(days=1), UTC)
+    assert in_utc.by_level["III"] == (2,) and in_utc.classify_median_min == (0.0,)  # 0, 0, 15: the middle

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,11 +16,11 @@ from sqlalchemy import event, select, text
 from opsdeck.backend import pg_triggers, schema
 from opsdeck.backend.errors import ErrorKind, InvalidInput, StoreUnavailable
 from opsdeck.backend.models import Incident, PolicyVersion
-from opsdeck.backend.schema import open_store
+from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
-from ..conftest import T0, FakeClock
+from ..conftest import T0, FakeClock, demo_fixture
 
 
 def test_a_missing_sqlite_file_and_folder_are_created(tmp_path: Path) -> None:
@@ -280,3 +282,72 @@ def test_an_older_postgresql_store_waits_for_db_upgrade(pg_url: str) -> None:
     before, after = schema.upgrade_store(pg_url)
     assert (before, after) == ("0001", schema.SCHEMA_HEAD)
     open_store(pg_url).dispose()
+
+
+def test_a_writer_hung_inside_its_transaction_does_not_hold_every_other_writer(pg_url: str) -> None:
+    """A process stopped (SIGSTOP, Ctrl-Z, a cut-off host) in the middle of a write holds
+    the store's write lock: the server ends its session after HUNG_WRITER_S, the other
+    writers go on, and the hung one learns, when it resumes, that nothing of it was kept."""
+    from opsdeck.backend.store import HUNG_WRITER_S
+
+    store = open_store(pg_url)
+    Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
+    other = open_store(pg_url)
+    holding, resume = threading.Event(), threading.Event()
+    outcome: list[BaseException] = []
+
+    def hung_writer() -> None:
+        try:
+            with store.write("system:opsdeck") as uow:  # the write lock taken ...
+                uow.session.execute(text("SELECT 1"))
+                holding.set()
+                resume.wait(60)  # ... and the process stopped
+                uow.session.execute(text("SELECT 1"))
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=hung_writer)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        Service(other, "servers").open("core switch down", category="network_fault", level="IV")
+        waited = time.monotonic() - started
+        assert HUNG_WRITER_S - 1 <= waited <= HUNG_WRITER_S + 10, waited
+        resume.set()
+        thread.join(30)
+        [error] = outcome
+        assert isinstance(error, StoreUnavailable) and error.code == "store_hung_writer", repr(error)
+        assert "nothing of that write was kept" in str(error) and "retry" in error.fix
+        with other.read() as session:
+            assert [i.title for i in session.execute(select(Incident)).scalars()] == ["core switch down"]
+    finally:
+        resume.set()
+        thread.join(30)
+        store.dispose()
+        other.dispose()
+
+
+def test_stores_in_two_schemas_of_one_database_do_not_wait_on_each_other(pg_url: str) -> None:
+    """The write lock is the store's (its schema's), not the database's."""
+    import psycopg
+
+    from ..conftest import PG_URL, _libpq
+
+    schema = f"opsdeck_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    second_url = pg_url.rsplit("search_path%3D", 1)[0] + f"search_path%3D{schema}"
+    first, second = open_store(pg_url), open_store(second_url)
+    Service(second, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
+    try:
+        with first.write("system:opsdeck") as uow:  # first's lock held throughout
+            uow.session.execute(text("SELECT 1"))
+            started = time.monotonic()
+            Service(second, "servers").open("disk latency", category="server_fault", level="IV")
+            assert time.monotonic() - started < 3.0
+    finally:
+        first.dispose()
+        second.dispose()
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

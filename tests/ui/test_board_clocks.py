@@ -5,36 +5,20 @@ board, in `next_deadline`, the text board, the replay and the wall (backend/rank
 The scenario, at N: #A a level IV printer jam acknowledged 45:06 ago, its ack lease
 15:06 overdue (its supervisor clock still pending); #B a level II defacement classified
 12:07 ago, its leadership report due in 2:53 (in its warning band); #C unclassified,
-5 minutes old. The plan says #B first.
+5 minutes old (tests/board_fixtures.py reporting_scenario). The plan says #B first. The
+same rule in `incident show --json`, the text board and the replay, each another process:
+tests/e2e/test_board_clocks_processes.py.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
-
 import pytest
 
-from opsdeck.backend.service import Service
-from opsdeck.backend.store import Store
-from opsdeck.backend.timeutil import utcnow
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from ..board_fixtures import make_app, seeded_store, until
+from ..board_fixtures import make_app, reporting_scenario, seeded_store, until
 from ..conftest import FakeClock
-from .test_wall import opsdeck, svg_lines
-
-
-def scenario(store: Store, clock: FakeClock) -> dict[str, int]:
-    """Ends with the clock at N (see the module docstring)."""
-    ops = Service(store, "servers")
-    ids = {"A": ops.open("Printer queue stuck", category="other", level="IV").id}
-    clock.advance(minutes=32, seconds=59)  # N-12:07
-    ids["B"] = ops.open("门户网站首页被篡改 portal defaced", category="network_attack", level="II").id
-    clock.advance(minutes=7, seconds=7)  # N-5:00
-    ids["C"] = ops.open("Disk latency alarms").id
-    clock.advance(minutes=5)
-    return ids
+from .test_wall import svg_lines
 
 
 def screen_rows(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -45,7 +29,7 @@ def screen_rows(app) -> list[str]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
     store = seeded_store(sqlite_url, clock)
-    ids = scenario(store, clock)
+    ids = reporting_scenario(store, clock)
     yield store, ids
     store.dispose()
 
@@ -78,7 +62,7 @@ async def test_the_board_reorders_when_a_report_enters_its_warning_band_without_
     sqlite_url: str, clock: FakeClock
 ) -> None:
     store = seeded_store(sqlite_url, clock)
-    ids = scenario(store, clock)
+    ids = reporting_scenario(store, clock)
     clock.advance(seconds=-60)  # N-1:00: #B's leadership report is 3:53 away, not yet in warning
     app = make_app(store, clock)
     try:
@@ -95,31 +79,6 @@ async def test_the_board_reorders_when_a_report_enters_its_warning_band_without_
             assert "02:53 leadership" in screen_rows(app)[0]
     finally:
         store.dispose()
-
-
-def test_json_text_board_and_replay_use_the_same_rule(sqlite_url: str) -> None:
-    """Other processes, at the real time: the scenario ends now."""
-    clock = FakeClock(utcnow() - timedelta(minutes=45, seconds=6))
-    store = seeded_store(sqlite_url, clock)
-    ids = scenario(store, clock)
-    store.dispose()
-
-    shown = {}
-    for name, incident_id in ids.items():
-        result = opsdeck(sqlite_url, "incident", "show", str(incident_id), "--json")
-        assert result.returncode == 0, result.stderr
-        shown[name] = json.loads(result.stdout)["next_deadline"]
-    assert (shown["B"]["key"], shown["B"]["state"], shown["B"]["pressing"]) == ("leadership_report", "warning", True)
-    assert (shown["A"]["key"], shown["A"]["state"], shown["A"]["pressing"]) == ("ack_lease", "breached", False)
-    assert (shown["C"]["key"], shown["C"]["pressing"]) == ("classify", False)
-
-    for args in (["board"], ["board", "--at", "-1s"]):
-        result = opsdeck(sqlite_url, *args)
-        assert result.returncode == 0, result.stderr
-        lines = [line for line in result.stdout.splitlines() if "#" in line]
-        assert [int(line.split("#")[1].split()[0]) for line in lines] == [ids["B"], ids["A"], ids["C"]], result.stdout
-        assert "leadership" in lines[0] and "leadership_report" not in lines[0], result.stdout  # the board's name
-        assert " -" in lines[1] and "ack lease" in lines[1], result.stdout  # overdue: a negative countdown
 
 
 async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]

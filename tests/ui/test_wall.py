@@ -1,21 +1,17 @@
 """The wall (`opsdeck wall`), driven with Pilot against a real store: pictures at 80x24
-and 200x60, alerts that flash and ring until a person acknowledges them (also from
-another process), keys that write nothing, pages that turn, hostile titles as text.
+and 200x60, alerts that flash and ring until a person acknowledges them (written from
+another process: tests/e2e/test_wall_processes.py), keys that write nothing, pages that
+turn, hostile titles as text.
 Look at the pictures before accepting them: `pytest tests/ui/test_wall.py --snapshot-update`."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import os
 import re
 import string
-import subprocess
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -27,51 +23,15 @@ from opsdeck.backend.models import AuditEvent, Change
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens.wall import WallScreen
-from opsdeck.tui.app import WallApp, build_app
-from opsdeck.tui.widgets.wall import WallRow, wall_countdown
+from opsdeck.tui.app import WallApp
+from opsdeck.tui.widgets.wall import wall_countdown
 
-from ..board_fixtures import board_incidents, center_config, seeded_store, until
+from ..board_fixtures import board_incidents, seeded_store, until
 from ..conftest import FakeClock
+from ..wall_helpers import count_bells, flashing, loaded, make_wall, row_of, shown_ids, wall
 
-OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
 LONG_CHINESE = "数据库服务器集群主节点磁盘阵列故障导致核心业务系统全部中断,所有用户无法登录"
 HOSTILE = "[bold red]FAKE[/bold red] \x1b[31mred\x1b[0m \x07bell\x1b]0;pwned\x07 \x9b2J\x85tail [link=http://x]y[/link]"
-
-
-def make_wall(store: Store, clock: FakeClock, *, bell: bool = True, page_seconds: float = 10.0) -> WallApp:
-    """The wall as the CLI builds it: read-only, the OS user's login, no worker of its own."""
-    assert store.clock is clock
-    app = build_app(
-        center_config(), store, "viewer", wall=True, bell=bell, page_seconds=page_seconds, where="test store"
-    )
-    assert isinstance(app, WallApp)
-    return app
-
-
-def wall(app: WallApp) -> WallScreen:
-    assert isinstance(app.screen, WallScreen), type(app.screen)
-    return app.screen
-
-
-def loaded(app: WallApp) -> bool:
-    return isinstance(app.screen, WallScreen) and app.screen._loaded_once and app.screen.panels is not None
-
-
-def shown_rows(app: WallApp) -> list[WallRow]:
-    return [row for row in wall(app).query(WallRow) if row.display and row.view is not None]
-
-
-def shown_ids(app: WallApp) -> list[int]:
-    return [row.view.row.id for row in shown_rows(app) if row.view]
-
-
-def row_of(app: WallApp, incident_id: int) -> WallRow | None:
-    return next((row for row in shown_rows(app) if row.view and row.view.row.id == incident_id), None)
-
-
-def flashing(app: WallApp, incident_id: int) -> bool:
-    row = row_of(app, incident_id)
-    return row is not None and row.view is not None and row.view.alert is not None
 
 
 def screen_lines(app: WallApp) -> list[str]:
@@ -106,13 +66,6 @@ def counts(store: Store) -> tuple[int, int]:
         )
 
 
-def opsdeck(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`opsdeck` in another process, as `servers` unless `--as` says otherwise."""
-    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent"}
-    login = [] if "--as" in args else ["--as", "servers"]
-    return subprocess.run([OPSDECK, "--db", store_url, *login, *args], capture_output=True, text=True, env=env)
-
-
 @pytest.fixture
 def wall_board(sqlite_url: str, clock: FakeClock) -> Iterator[tuple[Store, dict[str, int]]]:
     store = seeded_store(sqlite_url, clock)
@@ -122,26 +75,9 @@ def wall_board(sqlite_url: str, clock: FakeClock) -> Iterator[tuple[Store, dict[
 
 
 @pytest.fixture
-def live_board(sqlite_url: str) -> Iterator[tuple[Store, dict[str, int], FakeClock]]:
-    """The board's data on a clock an hour behind the real one: another process writes at
-    the real time, which must come after everything this store has seen."""
-    clock = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1))
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids, clock
-    store.dispose()
-
-
-@pytest.fixture
 def bells(monkeypatch: pytest.MonkeyPatch) -> Callable[[WallApp], list[int]]:
     """Count the app's `bell()` calls: `rung = bells(app)`."""
-
-    def patch(app: WallApp) -> list[int]:
-        rung: list[int] = []
-        monkeypatch.setattr(app, "bell", lambda: rung.append(1))
-        return rung
-
-    return patch
+    return partial(count_bells, monkeypatch)
 
 
 # -- pictures ------------------------------------------------------------------------------
@@ -225,86 +161,6 @@ async def test_order_is_the_boards_breached_first(wall_board, clock: FakeClock) 
         first = row_of(app, ids["switch"])
         assert first is not None and first._countdown == ("-20:00", "-breached")
         assert "LATE" in str(first.query_one(".badge").render()) and "III" in str(first.query_one(".badge").render())
-
-
-async def test_a_new_level_iii_incident_from_another_process_flashes_and_rings_once_until_acknowledged(  # type: ignore[no-untyped-def]
-    live_board, sqlite_url: str, bells
-) -> None:
-    store, ids, clock = live_board
-    app = make_wall(store, clock)
-    rung = bells(app)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: loaded(app) and len(shown_ids(app)) == 5)
-        await pilot.pause(0.3)
-        assert len(rung) == 1  # the two breaches already there: one ring for the first look
-        opened = await asyncio.to_thread(
-            opsdeck,
-            sqlite_url,
-            *("incident", "open", "--title", "T", "--category", "server_fault", "--level", "III"),
-        )
-        assert opened.returncode == 0, opened.stderr
-        new_id = int(opened.stdout)
-        await until(pilot, lambda: flashing(app, new_id), timeout=5)
-        row = row_of(app, new_id)
-        assert row is not None and "NEW" in str(row.query_one(".badge").render())
-        assert row.has_class("-flash")  # the frozen clock is in the flash's "on" half-second
-        clock.advance(seconds=0.5)
-        await until(pilot, lambda: not row.has_class("-flash"), timeout=2)
-        clock.advance(seconds=0.5)
-        await until(pilot, lambda: row.has_class("-flash"), timeout=2)
-        await pilot.pause(0.5)
-        assert len(rung) == 2  # once for this event
-
-        # Opening at level III already set acknowledged_at (classifying implies it), so
-        # `incident ack` has nothing to do; a person acting on it is what says it was seen.
-        refused = await asyncio.to_thread(opsdeck, sqlite_url, "--as", "lead", "incident", "ack", str(new_id))
-        assert refused.returncode != 0 and "nothing to acknowledge" in refused.stderr
-        noted = await asyncio.to_thread(opsdeck, sqlite_url, "--as", "lead", "incident", "note", str(new_id), "on it")
-        assert noted.returncode == 0, noted.stderr
-        await until(pilot, lambda: not flashing(app, new_id), timeout=5)
-        await pilot.pause(0.6)
-        assert row_of(app, new_id) is not None and not row_of(app, new_id).has_class("-flash")  # type: ignore[union-attr]
-        assert len(rung) == 2
-        assert flashing(app, ids["switch"])  # another incident's alert is not acknowledged by it
-
-
-async def test_a_breach_flashes_and_rings_until_its_clock_is_met_or_someone_acts(  # type: ignore[no-untyped-def]
-    live_board, sqlite_url: str, bells
-) -> None:
-    store, ids, clock = live_board
-    app = make_wall(store, clock)
-    rung = bells(app)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: loaded(app) and len(shown_ids(app)) == 5)
-        assert flashing(app, ids["switch"]) and flashing(app, ids["portal"])
-        assert not flashing(app, ids["hostile"])
-        # The hostile incident's classify clock (30 min after its report) breaches as time passes.
-        clock.advance(minutes=6)
-        await until(pilot, lambda: flashing(app, ids["hostile"]), timeout=3)
-        await pilot.pause(0.3)
-        assert len(rung) == 2
-        # Classifying meets the breached clock (in this process: "anywhere").
-        clock.advance(seconds=1)
-        Service(store, "lead").classify(ids["hostile"], category="other", level="IV")
-        await until(pilot, lambda: not flashing(app, ids["hostile"]), timeout=3)
-        # Attesting the leadership report from another process: a person acted after the breach.
-        attested = await asyncio.to_thread(
-            opsdeck,
-            sqlite_url,
-            "--as",
-            "lead",
-            "incident",
-            "attest",
-            str(ids["portal"]),
-            "leadership_informed",
-            "--via",
-            "phone",
-        )
-        assert attested.returncode == 0, attested.stderr
-        await until(pilot, lambda: not flashing(app, ids["portal"]), timeout=5)
-        assert flashing(app, ids["switch"])
-        await pilot.pause(0.3)
-        assert len(rung) == 2
 
 
 async def test_at_start_a_breach_someone_acted_on_since_does_not_flash(wall_board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -23,6 +22,7 @@ from opsdeck.backend.board import Panels, ProbeLine, Row
 from opsdeck.backend.domain import CATEGORY_TERMS, LEVEL_TERMS, Level
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.ranking import Clock
+from opsdeck.backend.rows import RosterRow
 from opsdeck.backend.sanitize import clean
 
 from ..text import LEVEL_LABEL, STATE_LABEL
@@ -277,7 +277,7 @@ class ProbeCounts:
         )
 
 
-def on_duty(roster: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+def on_duty(roster: tuple[RosterRow, ...]) -> list[RosterRow]:
     return [member for member in roster if member.get("on_duty")]
 
 

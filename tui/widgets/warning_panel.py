@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from opsdeck.backend.i18n import _
+from opsdeck.backend.rows import OpenWarning
 from opsdeck.backend.timeutil import format_countdown, parse_time
 
 from ..text import cell
@@ -26,7 +26,7 @@ class WarningPanel(Static):
     WarningPanel.-empty { display: none; }
     """
 
-    def show(self, rows: Sequence[dict[str, Any]], now: datetime, width: int) -> None:
+    def show(self, rows: Sequence[OpenWarning], now: datetime, width: int) -> None:
         # (text, style) segments per line: only the countdown carries the clock's colour
         lines: list[list[tuple[str, str]]] = [[(_("Warnings {count} open (W: list)").format(count=len(rows)), "bold")]]
         names = {"analysed": _("analysis"), "leadership_told": _("leadership")}
