@@ -1,4 +1,4 @@
-"""Spelling SQL for the server's checks (backend/pg_triggers.py, pg_chain.py, pg_outbox.py):
+"""Spelling SQL for the server's checks (backend/pg_triggers.py, pg_chain.py, pg_outbox.py, pg_clocks.py):
 a literal, an identifier, and the refusal every check raises."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ them, are not checked: they could drop the triggers anyway.
 
 from __future__ import annotations
 
-from . import pg_chain, pg_outbox
+from . import pg_chain, pg_clocks, pg_outbox
 from .pg_sql import ident, quote, refuse
 from .transitions import CLOSE_NEEDS_LEAD, CLOSED, LEAD_TABLES, LEVEL_RANK, LeadTable
 from .vouch import INCIDENT_FIELDS
@@ -41,6 +41,7 @@ FUNCTIONS = (
     "opsdeck_check_vouched()",
     *pg_chain.FUNCTIONS,
     *pg_outbox.FUNCTIONS,
+    *pg_clocks.FUNCTIONS,
 )
 # The session setting that remembers "not an administrator" (see opsdeck_is_admin).
 ADMIN_SETTING = "opsdeck.not_admin"
@@ -153,6 +154,7 @@ END $$""",
         _vouched_sql().format(path=path),
         *pg_chain.functions(path),
         *pg_outbox.functions(path),
+        *pg_clocks.functions(path),
     ]
 
 
@@ -245,7 +247,7 @@ def triggers(tables: list[str]) -> list[str]:
                 f"DROP TRIGGER IF EXISTS opsdeck_actor ON {name}",
                 f"CREATE TRIGGER opsdeck_actor BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION opsdeck_check_actor()",
             ]
-        out += pg_chain.triggers(table, name) + pg_outbox.triggers(table, name)
+        out += pg_chain.triggers(table, name) + pg_outbox.triggers(table, name) + pg_clocks.triggers(table, name)
     return out
 
 
@@ -258,5 +260,6 @@ def drop_triggers(tables: list[str]) -> list[str]:
         "opsdeck_actor",
         *pg_chain.TRIGGER_NAMES,
         *pg_outbox.TRIGGER_NAMES,
+        *pg_clocks.TRIGGER_NAMES,
     )
     return [f"DROP TRIGGER IF EXISTS {n} ON {ident(t)}" for t in tables for n in names]
