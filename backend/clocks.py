@@ -187,8 +187,11 @@ def _rows(session: Session, incident: Incident) -> list[IncidentDeadline]:
 
 
 def new_incident(session: Session, incident: Incident) -> None:
-    """An incident inserted by this transaction has no clock rows yet: nothing to read."""
+    """An incident inserted by this transaction has no clock rows and no attestations
+    yet: nothing to read."""
     session.info.setdefault(_HELD, {})[incident.id] = []
+    assert incident.id is not None
+    _hold_attested(session, incident.id, {})
 
 
 def held_rows(session: Session, incident_id: int | None) -> list[IncidentDeadline] | None:

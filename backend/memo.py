@@ -8,6 +8,13 @@ a write transaction has a session of its own) together with the tables it was re
 from, and read again as soon as this session writes one of them: such a row added,
 changed or deleted (flushed or not), or an INSERT, UPDATE or DELETE statement on such a
 table.
+
+A store may also let some answers outlive the transaction (`share`): on SQLite it keeps
+them per connection, with the connection's `PRAGMA data_version`, and drops them all as
+soon as another connection (any process) has committed anything since (backend/store.py).
+This transaction's own writes drop what was read from the tables written, and nothing
+read after this transaction wrote its table is shared: it might yet be rolled back.
+Only plain values are shared (versions, the schedule's rows, logins), never ORM rows.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from .models import System
 
 T = TypeVar("T")
 _KEY = "opsdeck.memo"
+_SHARED = "opsdeck.memo.shared"  # the answers that outlive the transaction, if the store shares them
+_WRITTEN = "opsdeck.memo.written"  # watched tables this transaction wrote
+# The answers that may be shared: plain values, the same whichever transaction read them.
+SHAREABLE = frozenset({"policy", "routing", "schedule_rows", "members", "leads", "permission"})
+Shared = dict[tuple[Any, ...], tuple[Any, frozenset[str]]]
 
 
 # Every table an answer here may come from: a change to one of their rows through the ORM,
@@ -43,18 +55,48 @@ WATCHED = (
 def remembered(session: Session, key: tuple[Any, ...], tables: Iterable[str], build: Callable[[], T]) -> T:
     """`build()` the first time this session asks for `key`; the same answer after, until
     the session writes one of `tables`."""
-    memo: dict[tuple[Any, ...], tuple[Any, frozenset[str]]] | None = session.info.get(_KEY)
-    if memo is None:
-        memo = session.info[_KEY] = {}
-        event.listen(session, "after_flush", _after_flush)
-        event.listen(session, "do_orm_execute", _on_execute)
-        event.listen(session, "transient_to_pending", _added)
+    memo = _memo(session)
     found = memo.get(key)
     if found is not None and not (session.deleted and found[1] & _tables_of(session.deleted)):
         return found[0]  # type: ignore[no-any-return]
+    read_from = frozenset(tables)
+    shared: Shared | None = session.info.get(_SHARED)
+    if shared is not None and (key[0] not in SHAREABLE or read_from & _written(session)):
+        shared = None  # not a plain value, or this transaction changed where it comes from
+    if shared is not None:
+        found = shared.get(key)
+        if found is not None:
+            memo[key] = found
+            return found[0]  # type: ignore[no-any-return]
     value = build()
-    memo[key] = (value, frozenset(tables))
+    memo[key] = (value, read_from)
+    if shared is not None:
+        shared[key] = (value, read_from)
     return value
+
+
+def _written(session: Session) -> set[str]:
+    """The watched tables this transaction wrote, or is about to (a row deleted, unflushed)."""
+    written: set[str] = session.info[_WRITTEN]
+    return written | _tables_of(session.deleted) if session.deleted else written
+
+
+def _memo(session: Session) -> dict[tuple[Any, ...], tuple[Any, frozenset[str]]]:
+    memo: dict[tuple[Any, ...], tuple[Any, frozenset[str]]] | None = session.info.get(_KEY)
+    if memo is None:
+        memo = session.info[_KEY] = {}
+        session.info.setdefault(_WRITTEN, set())
+        event.listen(session, "after_flush", _after_flush)
+        event.listen(session, "do_orm_execute", _on_execute)
+        event.listen(session, "transient_to_pending", _added)
+    return memo
+
+
+def share(session: Session, shared: Shared) -> None:
+    """Let this (write) session use and fill `shared`, answers kept by the store beyond
+    one transaction; call before the session writes anything."""
+    _memo(session)
+    session.info[_SHARED] = shared
 
 
 def system(session: Session, system_id: int | None) -> System | None:
@@ -67,11 +109,15 @@ def system(session: Session, system_id: int | None) -> System | None:
 
 def forget(session: Session | None, tables: Iterable[str]) -> None:
     memo = session.info.get(_KEY) if session is not None else None
-    if not memo:
+    if memo is None or session is None:
         return
-    written = set(tables)
-    for key in [k for k, (_, read_from) in memo.items() if read_from & written]:
-        del memo[key]
+    written = set(tables) & set(WATCHED)
+    if not written:
+        return
+    session.info[_WRITTEN].update(written)
+    for answers in (memo, session.info.get(_SHARED) or {}):
+        for key in [k for k, (_, read_from) in answers.items() if read_from & written]:
+            del answers[key]
 
 
 def _tables_of(objects: Iterable[Any]) -> set[str]:

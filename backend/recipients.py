@@ -27,10 +27,15 @@ class _OnDuty:
     def logins(self, duty: str) -> list[str]:
         if self._schedule is None:
             session, at = self.session, self.at
-            self._schedule = memo.remembered(
-                session, ("schedule", at), SCHEDULE_TABLES, lambda: schedule.load(session, at)
-            )
+            self._schedule = memo.remembered(session, ("schedule", at), SCHEDULE_TABLES, lambda: self._load())
         return self._schedule.logins(duty, self.at)
+
+    def _load(self) -> schedule.Schedule:
+        """The schedule as it stands at `at`, from its rows (read once, and kept beyond the
+        transaction where the store shares answers: backend/memo.py)."""
+        session = self.session
+        rows = memo.remembered(session, ("schedule_rows",), SCHEDULE_TABLES, lambda: schedule.load_rows(session))
+        return schedule.Schedule(*rows, now=self.at)
 
 
 SCHEDULE_TABLES = ("schedule_rotations", "schedule_slots", "schedule_holidays")

@@ -466,13 +466,21 @@ def slot_of(row: ScheduleSlot) -> Slot:
 
 def load(session: Session, now: datetime) -> Schedule:
     """Every version of the schedule, read in three queries."""
-    rotations = [rotation_of(r) for r in session.execute(select(ScheduleRotation)).scalars()]
-    slots = [slot_of(s) for s in session.execute(select(ScheduleSlot)).scalars()]
-    holidays = [
+    return Schedule(*load_rows(session), now=now)
+
+
+ScheduleRows = tuple[tuple[Rotation, ...], tuple[Slot, ...], tuple[tuple[date, datetime, datetime | None], ...]]
+
+
+def load_rows(session: Session) -> ScheduleRows:
+    """The schedule's rows as plain values: its rotations, slots and holidays."""
+    rotations = tuple(rotation_of(r) for r in session.execute(select(ScheduleRotation)).scalars())
+    slots = tuple(slot_of(s) for s in session.execute(select(ScheduleSlot)).scalars())
+    holidays = tuple(
         (date.fromisoformat(h.day), h.recorded_at, h.retired_at)
         for h in session.execute(select(ScheduleHoliday)).scalars()
-    ]
-    return Schedule(rotations, slots, holidays, now=now)
+    )
+    return rotations, slots, holidays
 
 
 def on_duty(session: Session, duty: str, at: datetime, now: datetime) -> list[str]:

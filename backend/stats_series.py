@@ -1,20 +1,20 @@
 """The statistics screen's series (screens/stats.py): incidents per day by level and the
-median time to classify per day, for a period in the center's zone. Counted by the
-database per day and level where it can (GROUP BY on the reported time's UTC day is
-wrong for a zone ahead of UTC, so the day is taken in Python from the few columns read).
+median time to classify per day, for a period in the center's zone. Counted and ranked by
+the database per day (the day of the reported time in the zone, cut at the zone's
+midnights as `stats --by week` cuts weeks: backend/stats_queries.py); a few rows per day
+come back, never the incidents.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import func, literal_column, select
+from sqlmodel import Session
 
-from .models import Incident
+from . import stats_queries as q
+from .models import Incident, table_of
 
 LEVELS = ("I", "II", "III", "IV", "-")  # "-": not classified (yet)
 
@@ -30,20 +30,22 @@ def daily(session: Session, since: datetime, until: datetime, zone: tzinfo) -> S
     first = since.astimezone(zone).date()
     last = (until - timedelta(microseconds=1)).astimezone(zone).date()
     days = tuple(first + timedelta(days=n) for n in range((last - first).days + 1))
-    index = {day: n for n, day in enumerate(days)}
+    index = {day.isoformat(): n for n, day in enumerate(days)}
+    where = q.scope(session, since, until, "day", zone)
     counts = {level: [0] * len(days) for level in LEVELS}
-    waits: dict[int, list[float]] = defaultdict(list)
-    rows = session.execute(
-        select(col(Incident.reported_at), col(Incident.level), col(Incident.classified_at)).where(
-            col(Incident.reported_at) >= since, col(Incident.reported_at) < until
-        )
+    level_of = table_of(Incident).c.level
+    query = (
+        select(where.key.label(q.GROUP), level_of, func.count())
+        .select_from(where.incidents())
+        .where(where.period)
+        .group_by(literal_column(q.GROUP), level_of)
     )
-    for reported_at, level, classified_at in rows:
-        n = index.get(reported_at.astimezone(zone).date())
-        if n is None:
-            continue
-        counts[level if level in LEVELS else "-"][n] += 1
-        if classified_at is not None:
-            waits[n].append((classified_at - reported_at).total_seconds() / 60)
-    medians = tuple(float(statistics.median(waits[n])) if waits.get(n) else None for n in range(len(days)))
-    return Series(days, {level: tuple(v) for level, v in counts.items()}, medians)
+    for day, level, n in session.execute(query):
+        counts[level if level in LEVELS else "-"][index[day]] += int(n)
+    medians: list[float | None] = [None] * len(days)
+    for day, middle in q.middles_by_group(session, where, q.span("time_to_classify")).items():
+        # The two middle waits in minutes, averaged (one and the same when n is odd), each
+        # to the millisecond as `stats` gives it.
+        low, high = (round(float(value), 3) / 60 for value in middle)
+        medians[index[day]] = (low + high) / 2
+    return Series(days, {level: tuple(v) for level, v in counts.items()}, tuple(medians))

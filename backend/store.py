@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col
 
-from . import audit
+from . import audit, memo
 from .errors import DomainError, InvalidInput, NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
@@ -327,6 +327,16 @@ def set_fence(check: Callable[[UnitOfWork], None] | None) -> None:
     _FENCE.check = check
 
 
+_KEPT = "opsdeck.kept"  # on a SQLite connection's info: what it keeps between its writes
+
+
+@dataclass
+class _Kept:
+    version: int  # PRAGMA data_version when kept: it moves when another connection commits
+    answers: memo.Shared = field(default_factory=dict)
+    newest: datetime | None = None  # the newest audit event's time, once read (None: not read, or none)
+
+
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
 
@@ -565,13 +575,16 @@ class Store:
         `by`: who used `--as` to act as `actor`, named in the events (and their hashes)."""
         try:
             with Session(self._writer(actor), expire_on_commit=False) as session, session.begin():
-                now = self._transaction_time(session)
+                kept = self._kept(session)
+                now = self._transaction_time(session, kept)
                 uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
                 yield uow
                 fence = getattr(_FENCE, "check", None)
                 if fence is not None:  # a worker duty: is its lease still ours? (backend/leases.py)
                     fence(uow)
                 uow._finish()
+            if kept is not None and uow.events:  # committed: the newest event is now this write's
+                kept.newest = max(kept.newest, now) if kept.newest is not None else now
         except DBAPIError as error:
             raise translate_db_error(error, self.url) or error from error
 
@@ -580,7 +593,23 @@ class Store:
         actor as a database role of its own: tests/pg_roles_mode.py.)"""
         return self._write_engine
 
-    def _transaction_time(self, session: Session) -> datetime:
+    def _kept(self, session: Session) -> _Kept | None:
+        """SQLite: what this connection keeps between its write transactions, for as long
+        as no other connection commits: the answers a transaction reads once (the policy,
+        the routes, the schedule, the roster's logins: backend/memo.py) and the newest
+        audit event's time. Read with the write lock held (`BEGIN IMMEDIATE`, which this
+        first statement takes), so `PRAGMA data_version` cannot move before this ends."""
+        if self.dialect != "sqlite":
+            return None
+        connection = session.connection()
+        version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()
+        kept: _Kept | None = connection.info.get(_KEPT)
+        if kept is None or kept.version != version:
+            kept = connection.info[_KEPT] = _Kept(version)
+        memo.share(session, kept.answers)
+        return kept
+
+    def _transaction_time(self, session: Session, kept: _Kept | None = None) -> datetime:
         """The one time of this write, for its facts, its clocks and its events alike.
 
         Read once no other write can commit before this one (SQLite: `BEGIN IMMEDIATE`
@@ -596,7 +625,12 @@ class Store:
             clock: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
         else:
             clock = self.clock()
-        newest = session.execute(select(func.max(col(AuditEvent.at)))).scalar_one_or_none()
+        if kept is not None and kept.newest is not None:
+            newest: datetime | None = kept.newest
+        else:
+            newest = session.execute(select(func.max(col(AuditEvent.at)))).scalar_one_or_none()
+            if kept is not None:
+                kept.newest = newest
         return max(clock, newest) if newest is not None else clock
 
     def feed_since(self, seq: int, limit: int = 10_000) -> list[Change]:

@@ -13,6 +13,7 @@ from . import (
     board,
     board_live,
     board_pty,
+    burst,
     cli,
     deadlines,
     escalation,
@@ -34,6 +35,7 @@ FigureFn = Callable[[Run], Figure | None]
 FIGURES: tuple[FigureFn, ...] = (
     store.open_rate,
     store.ack_rate,
+    burst.open_burst_rate,
     pg_roles.open_rate,
     cli.start_time,
     cli.help_time,
@@ -43,6 +45,7 @@ FIGURES: tuple[FigureFn, ...] = (
     deadlines.derive_per_incident,
     escalation.sweep_rate,
     stats.by_month,
+    stats.by_month_pg,
     schedule.on_duty_per_moment,
     ingest.storm_rate,
     ingest.storm_memory,

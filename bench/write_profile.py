@@ -27,7 +27,7 @@ _SQLITE = "<method 'execute' of 'sqlite3.Cursor' objects>|<method 'executemany' 
 # (what the note calls it, the file the function is in, the function's names, | between)
 PARTS: tuple[tuple[str, str, str], ...] = (
     ("ORM flush", "sqlalchemy/orm/session.py", "_flush"),
-    ("write lock and time", "backend/store.py", "_transaction_time"),
+    ("write lock and time", "backend/store.py", "_transaction_time|_kept"),
     ("permission", "backend/actions/base.py", "actor"),
     ("policy lookups", "backend/clocks.py", "load_policy"),
     ("clock derivation", "backend/clocks.py", "sync"),
@@ -40,15 +40,26 @@ PARTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Where the time is spent by layer, each function's own time (these do not nest): what
+# bounds the action once opsdeck's own Python is out of the way.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SQLAlchemy and SQLModel", ("/sqlalchemy/", "/sqlmodel/", "/pydantic/", "/pydantic_core/")),
+    ("opsdeck", ("/backend/",)),
+    ("SQLite", ()),  # the sqlite3 module's C methods (filename "~")
+)
+
+
 @dataclass(frozen=True)
 class Profile:
     ms_per_action: float  # under the profiler: slower than the timed figure, shares are what count
     statements: float  # SQL statements sent per action
     shares: dict[str, float]  # part -> share of the action's time
+    layers: dict[str, float]  # layer -> share of the action's own time (these add up, with "other")
 
     def note(self) -> str:
         parts = ", ".join(f"{name} {share:.0%}" for name, share in self.shares.items())
-        return f"profile: {self.statements:g} statements an action; {parts} (shares nest)"
+        layers = ", ".join(f"{name} {share:.0%}" for name, share in self.layers.items())
+        return f"profile: {self.statements:g} statements an action; {parts} (shares nest); own time by layer: {layers}"
 
 
 def profiles(run: Run) -> dict[str, Profile]:
@@ -98,7 +109,22 @@ def _profile(act: Callable[[int], Any], sent: list[int]) -> Profile:
             if funcname in function.split("|") and filename.endswith(path)
         )
         shares[name] = spent / total
-    return Profile(total / PROFILED * 1000, statements, shares)
+    return Profile(total / PROFILED * 1000, statements, shares, _layers(stats))
+
+
+def _layers(stats: dict[Any, Any]) -> dict[str, float]:
+    own = sum(tt for (_, _, tt, _, _) in stats.values())
+    found = dict.fromkeys([name for name, _ in LAYERS], 0.0)
+    for (filename, _, funcname), (_, _, tt, _, _) in stats.items():
+        for name, paths in LAYERS:
+            if any(path in filename for path in paths) or (
+                not paths and filename == "~" and funcname in _SQLITE.split("|")
+            ):
+                found[name] += tt
+                break
+    shares = {name: spent / own for name, spent in found.items()}
+    shares["other (json, hashing, datetime, the profiler's own)"] = max(0.0, 1 - sum(shares.values()))
+    return shares
 
 
 def _id(incident: Any) -> int:

@@ -13,6 +13,7 @@ from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.tui.app import OpsdeckApp, build_app
+from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
 
 from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 
@@ -123,3 +124,14 @@ def reporting_scenario(store: Store, clock: FakeClock) -> dict[str, int]:
     ids["C"] = ops.open("Disk latency alarms").id
     clock.advance(minutes=5)
     return ids
+
+
+def lines(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """The board's incident rows as drawn: the level column, then the list."""
+    incident_list, levels = app.screen.query_one(IncidentList), app.screen.query_one(LevelColumn)
+    return [levels.render_line(y).text + incident_list.render_line(y).text for y in range(incident_list.size.height)]
+
+
+def shown(app) -> list[int]:  # type: ignore[no-untyped-def]
+    """The board's incident ids in the order it shows them."""
+    return list(app.screen.query_one(IncidentList).order)

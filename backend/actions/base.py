@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from .. import clocks, notify_plan, policy, stale, words
+from .. import clocks, memo, notify_plan, policy, stale, words
 from ..domain import (
     CLASSIFIED_CATEGORIES,
     NOUN_TERMS,
@@ -180,9 +180,14 @@ class ServiceBase:
             return Actor(self.login, permission, is_system=True)
         if self.read_only:
             return Actor(self.login, Permission.VIEWER)
-        member = session.execute(
-            select(col(RosterMember.permission)).where(col(RosterMember.login) == self.login)
-        ).scalar_one_or_none()
+        member = memo.remembered(
+            session,
+            ("permission", self.login),
+            ("roster_members",),
+            lambda: session.execute(
+                select(col(RosterMember.permission)).where(col(RosterMember.login) == self.login)
+            ).scalar_one_or_none(),
+        )
         return Actor(self.login, Permission(member) if member else Permission.VIEWER)
 
     def _writer(self, session: Session, what: str) -> Actor:

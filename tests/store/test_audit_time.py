@@ -47,6 +47,26 @@ def test_a_host_whose_clock_is_behind_never_dates_an_event_back(
         assert audit.verify(session)[2] == []
 
 
+def test_a_clock_set_back_between_two_writes_of_one_store_never_dates_an_event_back(
+    seeded: Store, clock: FakeClock
+) -> None:
+    """The same store (on SQLite, the same connection, which keeps the newest event's
+    time between its writes) after its clock went back: the next write takes the time of
+    the event it wrote last."""
+    service = Service(seeded, "servers")
+    incident = service.open("Payment API down")
+    assert incident.id is not None
+    clock.advance(minutes=5)
+    service.note(incident.id, "five minutes on")
+    noted_at = trail(seeded, incident.id)[-1].at
+    clock.advance(minutes=-3)  # the host's clock corrected backwards
+    service.note(incident.id, "after the clock went back")
+    last = trail(seeded, incident.id)[-1]
+    assert last.action == "note" and last.at == noted_at
+    with seeded.read() as session:
+        assert audit.verify(session)[2] == []
+
+
 def test_postgresql_takes_the_servers_clock_not_the_transactions_start(pg_url: str) -> None:
     store = open_store(pg_url)  # the real clock: no test hook
     try:

@@ -9,8 +9,13 @@ from sqlmodel import Session, col, select
 
 from opsdeck.backend import clocks, memo
 from opsdeck.backend.domain import Permission
+from opsdeck.backend.errors import DomainError
 from opsdeck.backend.models import PolicyVersion, RosterMember, System
-from opsdeck.backend.store import Store
+from opsdeck.backend.schema import open_store
+from opsdeck.backend.service import Service
+from opsdeck.backend.store import Store, UnitOfWork
+
+from ..conftest import FakeClock
 
 
 class _Undo(Exception):
@@ -90,3 +95,49 @@ def test_current_policy_read_again_after_a_new_version_is_added(seeded: Store) -
         raise _Undo
     assert newer.version == current.version + 1
     assert pinned.version == current.version
+
+
+# -- answers kept beyond the transaction (SQLite: per connection, until another commits) --
+
+
+def _demote(uow: UnitOfWork, login: str) -> None:
+    uow.session.execute(
+        update(RosterMember).where(col(RosterMember.login) == login).values(permission=Permission.VIEWER.value)
+    )
+
+
+def test_a_permission_another_store_changed_is_read_again(seeded: Store, store_url: str, clock: FakeClock) -> None:
+    """The operator's permission, kept since their first open, is read again once another
+    connection (here another store on the same database: another process) has committed."""
+    operator = Service(seeded, "servers")
+    operator.open("first")  # the permission read, and kept
+    other = open_store(store_url, clock=clock)
+    try:
+        with other.write("lead") as uow:
+            _demote(uow, "servers")
+    finally:
+        other.dispose()
+    with pytest.raises(DomainError) as refused:
+        operator.open("second")
+    assert refused.value.code == "viewer"
+
+
+def test_a_permission_this_store_changed_is_read_again(seeded: Store) -> None:
+    operator = Service(seeded, "servers")
+    operator.open("first")
+    with seeded.write("lead") as uow:
+        _demote(uow, "servers")
+    with pytest.raises(DomainError) as refused:
+        operator.open("second")
+    assert refused.value.code == "viewer"
+
+
+def test_what_a_rolled_back_transaction_read_is_not_kept(seeded: Store) -> None:
+    """Read after its own (uncommitted) change: never kept for later transactions."""
+    operator = Service(seeded, "servers")
+    operator.open("first")
+    with pytest.raises(_Undo), seeded.write("lead") as uow:
+        _demote(uow, "servers")
+        assert operator.actor(uow.session).permission is Permission.VIEWER
+        raise _Undo
+    assert operator.open("second").title == "second"

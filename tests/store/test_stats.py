@@ -447,3 +447,31 @@ def test_a_stored_duration_follows_its_timestamp_whoever_writes_it(seeded: Store
     assert after["time_to_ack"] == dur(1200.0, 1200.0, 1200.0, 1)
     assert after["time_to_resolve"] == dur(None, None, None, 0)
     assert after["outage"] == dur(None, None, None, 0)
+
+
+def test_the_screens_daily_series_counts_days_in_the_centers_zone(seeded: Store, clock: FakeClock) -> None:
+    """The statistics screen's series, counted and ranked by the database per day: in New
+    York (UTC-5) #1 (03:00Z, IV, classified after 15 min) and #2 (04:00Z, III, opened
+    classified) fall on the 27th, #3 (unclassified) and #4 (II re-graded III, opened
+    classified) on the 28th, December's first (00:00Z, unclassified) on the 30th."""
+    from zoneinfo import ZoneInfo
+
+    from opsdeck.backend import stats_series
+
+    scripted_day(seeded, clock)
+    new_york = ZoneInfo("America/New_York")
+    since, until = datetime(2026, 11, 27, tzinfo=new_york), datetime(2026, 12, 1, tzinfo=new_york)
+    with seeded.read() as session:
+        series = stats_series.daily(session, since, until, new_york)
+    assert [d.isoformat() for d in series.days] == ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
+    assert series.by_level == {
+        "I": (0, 0, 0, 0),
+        "II": (0, 0, 0, 0),
+        "III": (1, 1, 0, 0),
+        "IV": (1, 0, 0, 0),
+        "-": (0, 1, 0, 1),
+    }
+    assert series.classify_median_min == (7.5, 0.0, None, None)  # (0 + 15) / 2; #4 alone
+    with seeded.read() as session:
+        in_utc = stats_series.daily(session, at(0), at(0) + timedelta(days=1), UTC)
+    assert in_utc.by_level["III"] == (2,) and in_utc.classify_median_min == (0.0,)  # 0, 0, 15: the middle

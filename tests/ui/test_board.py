@@ -1,32 +1,21 @@
 """The board, driven with Pilot against a real store: loading, filtering, sorting, the
-cursor under changes, banners, and another process's change appearing live."""
+cursor under changes, banners (another process's change appearing live:
+tests/e2e/test_board_processes.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from opsdeck.backend import queries
 from opsdeck.backend.service import Service
-from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
+from opsdeck.tui.widgets.incident_list import IncidentList
 from opsdeck.tui.widgets.panels import Banners, BoardHeader
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
+from ..board_fixtures import board_incidents, lines, make_app, seeded_store, shown, until
 from ..conftest import FakeClock
-
-OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
-
-
-def lines(app) -> list[str]:  # type: ignore[no-untyped-def]
-    """The incident rows as drawn: the level column, then the list."""
-    incident_list, levels = app.screen.query_one(IncidentList), app.screen.query_one(LevelColumn)
-    return [levels.render_line(y).text + incident_list.render_line(y).text for y in range(incident_list.size.height)]
 
 
 @pytest.fixture
@@ -35,10 +24,6 @@ def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
     ids = board_incidents(store, clock)
     yield store, ids
     store.dispose()
-
-
-def shown(app) -> list[int]:  # type: ignore[no-untyped-def]
-    return list(app.screen.query_one(IncidentList).order)
 
 
 async def test_breached_first_then_by_due_time(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
@@ -149,57 +134,6 @@ async def test_the_cursor_follows_its_incident_and_keeps_its_row(sqlite_url: str
     store.dispose()
 
 
-@pytest.fixture
-def any_board(store_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    """The board's store on SQLite, and again on PostgreSQL."""
-    store = seeded_store(store_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
-
-
-async def test_another_process_change_appears_within_a_second(any_board, store_url: str, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    """SQLite: data_version; PostgreSQL: LISTEN/NOTIFY. Either way, within a second."""
-    store, _ = any_board
-    app = make_app(store, clock)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(shown(app)) == 5)
-        env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent"}
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [
-                OPSDECK,
-                "--db",
-                store_url,
-                "--as",
-                "servers",
-                "incident",
-                "open",
-                "--title",
-                "opened by another process",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        assert result.returncode == 0, result.stderr
-        new_id = int(result.stdout)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await until(pilot, lambda: new_id in shown(app), timeout=3)
-        assert loop.time() - started < 1.0
-        await until(pilot, lambda: any("opened by another process" in line for line in lines(app)))
-        # The header's counts per level (a GROUP BY PostgreSQL once refused) count it too.
-        header = app.screen.query_one(BoardHeader)
-        await until(pilot, lambda: _open_counted(str(header.render())) == len(shown(app)))
-        assert "not readable" not in str(app.screen.query_one(Banners).render())
-
-
-def _open_counted(header: str) -> int:
-    found = re.search(r" I:(\d+) II:(\d+) III:(\d+) IV:(\d+) \?:(\d+)", header)
-    return sum(map(int, found.groups())) if found else -1
-
-
 async def test_no_worker_banner_until_a_heartbeat(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     from opsdeck.backend.worker import Worker
 
@@ -272,7 +206,6 @@ async def test_q_quits(board, clock: FakeClock) -> None:  # type: ignore[no-unty
 
 async def test_failed_notifications_show_in_the_header(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     from opsdeck.backend.notify import Sender
-    from opsdeck.tui.widgets.panels import BoardHeader
 
     store, _ = board
     Sender(store, "system:worker@test").run_once()  # nobody has a channel: every message fails
