@@ -111,18 +111,23 @@ def functions(path: str) -> list[str]:
         for f in DATED_FACTS
     )
     return [
-        f"""CREATE OR REPLACE FUNCTION opsdeck_duration(d text) RETURNS interval LANGUAGE sql IMMUTABLE {path} AS $$
-  SELECT (m[1])::bigint * (CASE m[2] {units} END)
-  FROM (SELECT regexp_match(d, '^\\s*[+-]?\\s*(\\d+)\\s*([smhdw])\\s*$') AS m) x
+        # These two are single expressions of built-in functions with no pinned search_path,
+        # so the planner inlines them (a function with one is planned anew at every call;
+        # rfc3339 is STABLE as to_char is, or it would not be inlined).
+        # The policy's durations were validated (deadlines.validate) before it was stored.
+        f"""CREATE OR REPLACE FUNCTION opsdeck_duration(d text) RETURNS interval LANGUAGE sql IMMUTABLE AS $$
+  SELECT (pg_catalog.substring(d, '(\\d+)'))::bigint * (CASE pg_catalog.substring(d, '([smhdw])\\s*$') {units} END)
 $$""",
-        f"""CREATE OR REPLACE FUNCTION opsdeck_rfc3339(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE {path} AS $$
-  SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN date_trunc('second', t) = t THEN ''
-    ELSE '.' || to_char(t AT TIME ZONE 'UTC', 'US') END || 'Z'
+        """CREATE OR REPLACE FUNCTION opsdeck_rfc3339(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT pg_catalog.to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+    || CASE WHEN pg_catalog.date_trunc('second', t) = t THEN '' ELSE '.' || pg_catalog.to_char(t AT TIME ZONE 'UTC', 'US') END
+    || 'Z'
 $$""",
         # deadlines.met_time: the first fact at or after `start` that meets rule `r`.
         f"""CREATE OR REPLACE FUNCTION opsdeck_met_time(r jsonb, i incidents, start timestamptz, bound integer)
-RETURNS timestamptz LANGUAGE sql STABLE {path} AS $$
-  SELECT min(t) FROM (
+RETURNS timestamptz LANGUAGE plpgsql STABLE {path} AS $$
+BEGIN
+  RETURN (SELECT min(t) FROM (
     SELECT CASE
       WHEN f LIKE 'attested:%' THEN NULL
       WHEN f = 'any_update' THEN CASE WHEN i.last_activity_at > start
@@ -138,8 +143,8 @@ RETURNS timestamptz LANGUAGE sql STABLE {path} AS $$
     UNION ALL
     SELECT i.level_since WHERE bound IS NOT NULL AND coalesce(i.level, '') <> ''
       AND coalesce({_bound_sql("i.level")}, 1000000) > bound
-  ) c WHERE t >= start
-$$""",
+  ) c WHERE t >= start);
+END $$""",
         # The clock (rule `rule_key`, started `start`, keyed `key`) of incident `incident`
         # as the facts make it: deadlines.derive for a clock the facts start now
         # (current), deadlines.ended for one they no longer start.

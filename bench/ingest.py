@@ -29,10 +29,11 @@ from .raw import insert_sql, one_transaction, raw_connect, stored_rows, table_dd
 # commits grow the WAL; a worker that has run a while is what a storm meets.
 WARMUP = 20
 RAW_RUNS = 3
+STORM_RUNS = 2  # of the timed storm and of the instrumented one
 STORM_TARGET = 0.8  # of what the file work plus a raw insert of the rows allow
 # Peak memory of one scan over a small and a big storm (10x): a scan that streams holds
 # one chunk of files at a time, so the big one may cost at most this much more.
-MEMORY_STORMS = {True: (500, 5_000), False: (2_000, 20_000)}  # by run.quick
+MEMORY_STORMS = {True: (1_000, 10_000), False: (2_000, 20_000)}  # by run.quick
 MEMORY_TARGET = 1.5
 MIB = 1 << 20
 LATENCY_TARGET_MS = 150.0
@@ -120,7 +121,8 @@ def storm_rate(run: Run) -> Figure:
         target=f">= {STORM_TARGET:.0%} of the baseline",
         target_met=share >= STORM_TARGET,
         note=(
-            f"{storm.timed.seconds:.2f} s in {storm.timed.scans} scan(s): {share:.1%} of the baseline rate "
+            f"{storm.timed.seconds:.2f} s in {storm.timed.scans} scan(s) (fastest of {STORM_RUNS}): "
+            f"{share:.1%} of the baseline rate "
             f"(target {STORM_TARGET:.0%}: {'met' if share >= STORM_TARGET else 'MISSED'}); "
             f"file work {storm.file_work_s:.2f} s, raw insert best of {RAW_RUNS} {storm.raw_s * 1000:.0f} ms "
             f"({storm.raw_rate:,.0f} rows/s alone). " + _breakdown(storm.instrumented, storm.files, storm.raw_s)
@@ -130,9 +132,15 @@ def storm_rate(run: Run) -> Figure:
 
 def _time_storm(run: Run) -> Storm:
     count = run.sizes.storm_files
-    timed = _storm_run(run, "storm", count, timers=False)
-    instrumented = _storm_run(run, "storm-timers", count, timers=True)
-    return Storm(count, timed, instrumented, _raw_bulk(run, timed.path, count))
+    # Timed and instrumented runs alternate, the fastest of each kept: on a shared machine
+    # one busy moment (file creation here swings 60 us - 1.6 ms) otherwise decides the ratio.
+    timed: list[StormRun] = []
+    instrumented: list[StormRun] = []
+    for index in range(STORM_RUNS):
+        timed.append(_storm_run(run, f"storm-{index}", count, timers=False))
+        instrumented.append(_storm_run(run, f"storm-timers-{index}", count, timers=True))
+    fastest = min(timed, key=lambda r: r.seconds)
+    return Storm(count, fastest, min(instrumented, key=lambda r: r.seconds), _raw_bulk(run, fastest.path, count))
 
 
 def _storm_run(run: Run, name: str, count: int, *, timers: bool) -> StormRun:

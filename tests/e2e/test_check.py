@@ -23,7 +23,7 @@ from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import utcnow
 from opsdeck.backend.worker import DUTIES, make_lease
 
-from ..store.test_escalation import _env, _past_incidents, _wait
+from ..cli_process import past_incidents, process_env, wait_for
 from .test_lease_liveness import stop_all
 
 OPSDECK = str(Path(sys.executable).with_name("opsdeck"))
@@ -36,7 +36,7 @@ def check(store_url: str, *args: str, spool: Path | None = None, heartbeat: str 
     words = [OPSDECK, "--db", store_url, "check", "--heartbeat", heartbeat, *args]
     if spool is not None:
         words += ["--spool", str(spool)]
-    done = subprocess.run(words, capture_output=True, text=True, env=_env(), timeout=60)
+    done = subprocess.run(words, capture_output=True, text=True, env=process_env(), timeout=60)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -82,23 +82,23 @@ def test_a_worker_that_stops_turns_the_check_critical_and_back(seeded: Store, st
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=process_env(),
     )
     try:
-        assert _wait(lambda: check(store_url, spool=tmp_path, heartbeat="15,60")[0] == 0, timeout=30)
+        assert wait_for(lambda: check(store_url, spool=tmp_path, heartbeat="15,60")[0] == 0, timeout=30)
         code, out, _err = check(store_url, spool=tmp_path, heartbeat="15,60")
         state, perf = parsed(out)
         assert (code, state) == (0, "OK")
         assert perf["heartbeat_escalate"] is not None and perf["heartbeat_escalate"] < 15
         worker.send_signal(signal.SIGSTOP)
-        assert _wait(lambda: check(store_url, "--heartbeat", "1,3", spool=tmp_path)[0] == 2, timeout=30)
+        assert wait_for(lambda: check(store_url, "--heartbeat", "1,3", spool=tmp_path)[0] == 2, timeout=30)
         code, out, _err = check(store_url, "--heartbeat", "1,3", spool=tmp_path)
         state, perf = parsed(out)
         assert (code, state) == (2, "CRITICAL")
         assert "duty escalate: no renewal for" in out.splitlines()[0]
         assert (perf["heartbeat_escalate"] or 0) > 3
         worker.send_signal(signal.SIGCONT)
-        assert _wait(lambda: check(store_url, "--heartbeat", "1,3", spool=tmp_path)[0] == 0, timeout=30)
+        assert wait_for(lambda: check(store_url, "--heartbeat", "1,3", spool=tmp_path)[0] == 0, timeout=30)
     finally:
         stop_all(worker)
 
@@ -141,13 +141,13 @@ def test_a_quarantine_in_the_last_hour_warns(seeded: Store, store_url: str, tmp_
             [OPSDECK, "--db", store_url, "ingest", "--spool", str(spool), "--once"],
             capture_output=True,
             text=True,
-            env=_env(),
+            env=process_env(),
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
         return len(list((spool / "quarantine").glob("*.reason"))) == 2
 
-    assert _wait(ingested, timeout=30)
+    assert wait_for(ingested, timeout=30)
     code, out, _err = check(store_url, spool=spool)
     state, perf = parsed(out)
     assert (code, state, perf["quarantined_1h"]) == (1, "WARNING", 2), out
@@ -158,12 +158,14 @@ def test_a_quarantine_in_the_last_hour_warns(seeded: Store, store_url: str, tmp_
 
 def test_a_breach_nobody_escalated_is_critical_until_escalated(seeded: Store, store_url: str, tmp_path: Path) -> None:
     live_leases(store_url)
-    _past_incidents(store_url, 1)
+    past_incidents(store_url, 1)
     code, out, _err = check(store_url, "--pending", "100000,100000", spool=tmp_path)
     state, perf = parsed(out)
     assert (code, state) == (2, "CRITICAL"), out
     assert (perf["unescalated"] or 0) >= 1 and "breached deadlines not escalated" in out.splitlines()[0]
-    subprocess.run([OPSDECK, "--db", store_url, "escalate", "--once"], env=_env(), check=True, capture_output=True)
+    subprocess.run(
+        [OPSDECK, "--db", store_url, "escalate", "--once"], env=process_env(), check=True, capture_output=True
+    )
     code, out, _err = check(store_url, "--pending", "100000,100000", spool=tmp_path)
     assert (code, parsed(out)[1]["unescalated"]) == (0, 0), out
 
@@ -185,10 +187,10 @@ def test_the_receiver_answering_or_not(seeded: Store, store_url: str, tmp_path: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=process_env(),
     )
     try:
-        assert _wait(lambda: check(store_url, "--receiver", listen, spool=tmp_path)[0] == 0, timeout=30)
+        assert wait_for(lambda: check(store_url, "--receiver", listen, spool=tmp_path)[0] == 0, timeout=30)
     finally:
         stop_all(receiver)
 
@@ -318,7 +320,7 @@ def test_nagios_runs_the_check_and_reads_its_state_and_perfdata(seeded: Store, s
     (d / "objects.cfg").write_text(NAGIOS_OBJECTS.format(d=d, root=root, opsdeck=OPSDECK, url=store_url, days=days))
     nagios = subprocess.Popen([str(NAGIOS), str(d / "nagios.cfg")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        assert _wait(lambda: _service_status(d / "status.dat").get("has_been_checked") == "1", timeout=60), (
+        assert wait_for(lambda: _service_status(d / "status.dat").get("has_been_checked") == "1", timeout=60), (
             d / "nagios.log"
         ).read_text()
         status = _service_status(d / "status.dat")

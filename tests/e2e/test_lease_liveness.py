@@ -23,14 +23,14 @@ from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.backend.worker import make_lease
 
+from ..cli_process import process_env, wait_for
 from ..conftest import FakeClock
-from ..store.test_escalation import _env, _wait
 
 INTERVAL = 0.2
 SLACK_S = 4.0  # process start-up of nothing, a loaded 2-core machine: transactions, polling
 
 
-def _past_incidents(store: Store, count: int) -> None:
+def past_incidents(store: Store, count: int) -> None:
     """Incidents whose clocks were breached three hours ago, opened while workers run.
 
     One time per transaction, never before the newest event (#14), dates anything
@@ -67,7 +67,7 @@ def start_worker(store_url: str) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=process_env(),
     )
 
 
@@ -93,26 +93,26 @@ def test_a_stopped_holder_is_replaced_within_the_bound_and_stands_down_when_resu
     first = start_worker(store_url)
     second: subprocess.Popen[str] | None = None
     try:
-        assert _wait(lambda: heartbeats(seeded).get(first.pid) == ["escalate"]), "the first worker never led"
+        assert wait_for(lambda: heartbeats(seeded).get(first.pid) == ["escalate"]), "the first worker never led"
         second = start_worker(store_url)
-        assert _wait(lambda: heartbeats(seeded).get(second.pid) == [])  # standing by
-        _past_incidents(seeded, 1)
-        assert _wait(lambda: len(escalation_rows(seeded)) == 3)
+        assert wait_for(lambda: heartbeats(seeded).get(second.pid) == [])  # standing by
+        past_incidents(seeded, 1)
+        assert wait_for(lambda: len(escalation_rows(seeded)) == 3)
 
         first.send_signal(signal.SIGSTOP)  # hung: alive, holding whatever it held
         stopped_at = time.monotonic()
-        _past_incidents(seeded, 1)  # breached already: owed at once
-        assert _wait(lambda: len(escalation_rows(seeded)) == 6, timeout=bound + 20), "the standby never took over"
+        past_incidents(seeded, 1)  # breached already: owed at once
+        assert wait_for(lambda: len(escalation_rows(seeded)) == 6, timeout=bound + 20), "the standby never took over"
         takeover_s = time.monotonic() - stopped_at
         print(f"takeover after SIGSTOP: {takeover_s:.1f} s (bound {bound:.1f} s)")
         assert takeover_s <= bound + SLACK_S
         # Its heartbeat follows the duty's whole run (incidents, then warnings): wait for it.
-        assert _wait(lambda: heartbeats(seeded)[second.pid] == ["escalate"], timeout=5)
+        assert wait_for(lambda: heartbeats(seeded)[second.pid] == ["escalate"], timeout=5)
 
         first.send_signal(signal.SIGCONT)
-        assert _wait(lambda: heartbeats(seeded).get(first.pid) == []), "the resumed holder did not stand down"
-        _past_incidents(seeded, 1)
-        assert _wait(lambda: len(escalation_rows(seeded)) == 9)
+        assert wait_for(lambda: heartbeats(seeded).get(first.pid) == []), "the resumed holder did not stand down"
+        past_incidents(seeded, 1)
+        assert wait_for(lambda: len(escalation_rows(seeded)) == 9)
         time.sleep(2 * INTERVAL + 1)  # room for a duplicate to show up, if there were one
         assert heartbeats(seeded)[second.pid] == ["escalate"]
     finally:

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opsdeck.backend.store import Store
 
-from ..store.test_escalation import _env, _past_incidents, _wait
+from ..cli_process import past_incidents, process_env, wait_for
 from .test_check import live_leases, outbox
 from .test_lease_liveness import stop_all
 
@@ -40,11 +40,16 @@ def _free_port() -> int:
 
 def test_the_textfile_holds_the_stores_state(seeded: Store, store_url: str, tmp_path: Path) -> None:
     live_leases(store_url)
-    _past_incidents(store_url, 2)
-    subprocess.run([OPSDECK, "--db", store_url, "escalate", "--once"], env=_env(), check=True, capture_output=True)
+    past_incidents(store_url, 2)
+    subprocess.run(
+        [OPSDECK, "--db", store_url, "escalate", "--once"], env=process_env(), check=True, capture_output=True
+    )
     outbox(seeded, "dead", timedelta(minutes=1), 3)
     done = subprocess.run(
-        [OPSDECK, "--db", store_url, "metrics", "--textfile", str(tmp_path)], env=_env(), capture_output=True, text=True
+        [OPSDECK, "--db", store_url, "metrics", "--textfile", str(tmp_path)],
+        env=process_env(),
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "opsdeck.prom").read_text()
@@ -57,7 +62,7 @@ def test_the_textfile_holds_the_stores_state(seeded: Store, store_url: str, tmp_
     assert found[("opsdeck_duty_lease_holder", (("duty", "escalate"), ("holder", "test-host:1")))] == 1
     assert ("opsdeck_duty_lease_renewal_age_seconds", (("duty", "escalate"),)) in found
     assert "# TYPE opsdeck_escalations_total counter" in text and "# HELP opsdeck_incidents_open " in text
-    printed = subprocess.run([OPSDECK, "--db", store_url, "metrics"], env=_env(), capture_output=True, text=True)
+    printed = subprocess.run([OPSDECK, "--db", store_url, "metrics"], env=process_env(), capture_output=True, text=True)
     assert printed.returncode == 0
     # the same series, but a lease may have expired in between (its holder is shown only while live)
     assert {k for k in samples(printed.stdout) if k[0] != "opsdeck_duty_lease_holder"} == {
@@ -68,7 +73,7 @@ def test_the_textfile_holds_the_stores_state(seeded: Store, store_url: str, tmp_
 def test_a_missing_folder_is_refused_with_the_fix(seeded: Store, store_url: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [OPSDECK, "--db", store_url, "metrics", "--textfile", str(tmp_path / "nope")],
-        env=_env(),
+        env=process_env(),
         capture_output=True,
         text=True,
     )
@@ -98,7 +103,7 @@ def _scrape(folder: Path) -> str:
                 return False
             return True
 
-        assert _wait(scraped, timeout=30)
+        assert wait_for(scraped, timeout=30)
         return got[-1]
     finally:
         stop_all(exporter)  # type: ignore[arg-type]
@@ -109,10 +114,10 @@ def test_node_exporter_takes_the_textfile(seeded: Store, store_url: str, tmp_pat
     if not NODE_EXPORTER.exists():
         pytest.skip("node_exporter is not installed here (apt-get install prometheus-node-exporter)")
     live_leases(store_url)
-    _past_incidents(store_url, 1)
+    past_incidents(store_url, 1)
     folder = tmp_path / "textfile"
     folder.mkdir()
-    subprocess.run([OPSDECK, "--db", store_url, "metrics", "--textfile", str(folder)], env=_env(), check=True)
+    subprocess.run([OPSDECK, "--db", store_url, "metrics", "--textfile", str(folder)], env=process_env(), check=True)
     found = samples(_scrape(folder))
     assert found[("node_textfile_scrape_error", ())] == 0
     assert found[("opsdeck_incidents_open", (("level", "IV"), ("status", "acknowledged")))] == 1
@@ -129,7 +134,7 @@ def test_the_worker_serves_metrics_when_asked(seeded: Store, store_url: str) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=process_env(),
     )
     got: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
 
@@ -141,13 +146,13 @@ def test_the_worker_serves_metrics_when_asked(seeded: Store, store_url: str) -> 
         return any(k[0] == "opsdeck_duty_lease_holder" and ("duty", "escalate") in k[1] for k in got[-1])
 
     try:
-        assert _wait(holder_shown, timeout=30)
+        assert wait_for(holder_shown, timeout=30)
         assert got[-1][("opsdeck_duty_lease_renewal_age_seconds", (("duty", "escalate"),))] < 15
     finally:
         stop_all(worker)
     done = subprocess.run(
         [OPSDECK, "--db", store_url, "worker", "--duties", "escalate", "--metrics-listen", "nowhere"],
-        env=_env(),
+        env=process_env(),
         capture_output=True,
         text=True,
         timeout=60,

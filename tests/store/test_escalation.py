@@ -4,29 +4,21 @@ the rule names (or the group lead), whatever runs, races or crashes."""
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
-from sqlmodel import col
+from sqlalchemy import select
 
 from opsdeck.backend import escalation, queries
 from opsdeck.backend.errors import DomainError, OpsdeckError
-from opsdeck.backend.models import Escalation, Incident, IncidentDeadline, OutboxMessage, WorkerHeartbeat
+from opsdeck.backend.models import Escalation, Incident, OutboxMessage
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
-from opsdeck.backend.store import Store, worker_actor
+from opsdeck.backend.store import Store
 
 from ..conftest import FakeClock, demo_fixture
 
@@ -93,7 +85,6 @@ def test_every_default_rule_escalates_to_whom_the_plan_says(seeded: Store, as_: 
 
 def test_a_duty_with_nobody_on_duty_falls_back_to_the_group_lead(seeded: Store, as_: As, clock: FakeClock) -> None:
     from opsdeck.backend.escalation import resolve_targets
-    from opsdeck.backend.models import Incident
 
     incident = as_("servers").open("x")
     with seeded.read() as session:
@@ -263,117 +254,3 @@ def test_escalations_depend_on_the_facts_not_on_when_sweeps_ran(
     at_the_end = replay(template, base / "b", actions, sweep_each_step=False, reverse=True)
     assert every_step == at_the_end
     assert every_step  # the 30 h wait breaches something on every history
-
-
-# -- processes -------------------------------------------------------------------------------
-
-
-def _past_incidents(store_url: str, count: int) -> None:
-    """Incidents reported three hours ago, unclassified: several clocks already breached."""
-    from opsdeck.backend.timeutil import utcnow
-
-    then = utcnow() - timedelta(hours=3)
-    past = open_store(store_url, clock=lambda: then)
-    for n in range(count):
-        Service(past, "servers").open(f"breached {n}", category="network_fault", level="IV")
-    past.dispose()
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "OPSDECK_CONFIG": "/nonexistent"}
-
-
-@pytest.mark.slow
-def test_three_processes_sweeping_at_once_record_one_escalation_each(
-    seeded: Store, store_url: str, url_as: Callable[[str], str]
-) -> None:
-    _past_incidents(store_url, 20)
-    opsdeck = str(Path(sys.executable).with_name("opsdeck"))
-    procs = [
-        subprocess.Popen(
-            [opsdeck, "--db", url_as(worker_actor()), "escalate", "--once", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-        for _ in range(3)
-    ]
-    recorded = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        recorded.extend(json.loads(out))
-    rows = escalations(seeded)
-    keys = [(e.incident_id, e.rule, e.clock_key) for e in rows]
-    assert len(keys) == len(set(keys)) == 20 * 3  # regrade, supervisor, ack_lease for each
-    assert sorted((r["incident_id"], r["rule"], r["clock"]) for r in recorded) == sorted(keys)
-    with seeded.read() as session:
-        trail_events = sum(
-            1 for i in range(1, 21) for e in queries.audit_trail(session, i) if e["action"] == "escalate"
-        )
-    assert trail_events == 60
-
-
-def _heartbeats(store: Store) -> dict[int, list[str]]:
-    with store.read() as session:
-        return {h.pid: list(h.duties) for h in session.execute(select(WorkerHeartbeat)).scalars()}
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@pytest.mark.slow
-def test_a_worker_killed_with_9_is_replaced_by_the_standby(
-    seeded: Store, store_url: str, url_as: Callable[[str], str]
-) -> None:
-    opsdeck = str(Path(sys.executable).with_name("opsdeck"))
-
-    def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [opsdeck, "--db", url_as(worker_actor()), "worker", "--interval", "0.2", "--duties", "escalate"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-
-    # The incident is reported three hours ago before anyone escalates: a write is never
-    # dated before the newest event, so none can be back-dated once the worker has written.
-    _past_incidents(store_url, 1)
-    first = start()
-    second: subprocess.Popen[str] | None = None
-    try:
-        assert _wait(lambda: _heartbeats(seeded).get(first.pid) == ["escalate"]), "first worker never led"
-        second = start()
-        assert _wait(lambda: second.pid in _heartbeats(seeded))
-        assert _heartbeats(seeded)[second.pid] == []  # standing by
-        assert _wait(lambda: len(escalations(seeded)) == 3)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        assert _wait(lambda: _heartbeats(seeded).get(second.pid) == ["escalate"]), "standby never took over"
-        # Work for the standby: the first clocks run out again (as the administrator: no
-        # one's database role may delete escalations).
-        with seeded.write(SEED_ACTOR) as uow:
-            uow.session.execute(update(IncidentDeadline).values(escalated_at=None))
-            uow.session.execute(delete(Escalation))
-            uow.session.execute(update(Incident).values(next_due_at=col(Incident.reported_at)))
-        assert _wait(lambda: len(escalations(seeded)) == 3)
-    finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in (first, second):  # never leave a worker running after the test
-            if proc is not None:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-    assert second.returncode == 0  # SIGTERM: a clean exit

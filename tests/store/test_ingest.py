@@ -78,6 +78,26 @@ def test_every_good_file_is_taken_in_once(store: Store, spool: Path) -> None:
     assert "web01-load.out" in os.listdir(spool / "done") and "local-checks.prom" in left  # state files stay
 
 
+def test_a_storm_read_in_small_windows_and_chunks_takes_every_pair_once(store: Store, spool: Path) -> None:
+    """The listing is read a window of names at a time and committed a chunk at a time:
+    a pair whose .out and .rc fall in different windows is still taken once, together,
+    and nothing is left behind or quarantined as an orphan."""
+    copy("good", spool)  # every format, .ok markers and state files among the pairs
+    for index in range(23):
+        plugin(spool, f"storm-{index:02d}", f"OK - answer {index}\n", 0)
+    report = Ingester(store, SpoolSettings(spool, settle_s=0.2), actor=WORKER, window=3, batch=2).scan()
+    whole = ingester(store, spool).scan()  # what one window would still have found
+    assert report.quarantined == 0
+    assert (whole.ingested, whole.results, whole.quarantined) == (0, 0, 0)
+    assert result_count(store) == report.results > 23 + 30
+    left = [n for n in os.listdir(spool) if n.startswith("storm-")]
+    assert left == []
+    assert sorted(n for n in os.listdir(spool / "done") if n.startswith("storm-")) == sorted(
+        f"storm-{i:02d}{suffix}" for i in range(23) for suffix in (".out", ".rc")
+    )
+    assert probes(store)["storm-07"]["output"] == "OK - answer 7"
+
+
 def test_the_probe_naming_contract(store: Store, spool: Path) -> None:
     copy("good", spool)
     ingester(store, spool).scan()

@@ -23,7 +23,7 @@ from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
 from ..conftest import FakeClock
-from .test_record import scripted
+from ..records import scripted
 
 As = Callable[[str], Service]
 

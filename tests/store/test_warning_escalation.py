@@ -5,12 +5,9 @@ on an injected clock."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,38 +189,3 @@ def test_a_serious_warning_late_in_the_day_escalates_leadership_before_its_analy
     clock.now = datetime(2026, 11, 29, 0, 50, 1, tzinfo=UTC)
     assert [e.clock for e in sweep(seeded)] == ["analysed"]
     assert sweep(seeded) == []
-
-
-@pytest.mark.slow
-def test_three_processes_sweeping_at_once_escalate_each_warning_once(seeded: Store, store_url: str) -> None:
-    """Real `opsdeck escalate` processes on the machine's clock, against warnings raised
-    two hours ago: each analysis clock escalated once, whoever got there first."""
-    from opsdeck.backend.schema import open_store
-    from opsdeck.backend.timeutil import utcnow
-
-    then = utcnow() - timedelta(hours=2)
-    past = open_store(store_url, clock=lambda: then)
-    ids = [Warnings(Service(past, "web")).add("internal", f"scan finding {n}").id for n in range(10)]
-    past.dispose()
-    opsdeck = str(Path(sys.executable).with_name("opsdeck"))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "OPSDECK_CONFIG": "/nonexistent"}
-    procs = [
-        subprocess.Popen(
-            [opsdeck, "--db", store_url, "escalate", "--once", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(3)
-    ]
-    recorded = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        recorded.extend(item for item in json.loads(out) if "warning_id" in item)
-    assert sorted((r["warning_id"], r["clock"]) for r in recorded) == sorted((i, "analysed") for i in ids)
-    with seeded.read() as session:
-        assert len(session.execute(select(WarningEscalation)).all()) == 10
-        _chains, _events, problems = verify(session)
-    assert problems == []

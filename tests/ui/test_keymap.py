@@ -1,11 +1,10 @@
 """A keymap file remaps keys by binding id; a bad one is refused whole, naming the file,
-the binding and the fix, before the dashboard starts; so is an unknown theme."""
+the binding and the fix, before the dashboard starts (opsdeck in a terminal:
+tests/e2e/test_keymap_start.py); so is an unknown theme."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ from opsdeck.backend.errors import InvalidInput
 from opsdeck.tui import keymap
 
 from ..conftest import FakeClock
-
-OPSDECK = str(Path(sys.executable).parent / "opsdeck")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -87,39 +84,3 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(sqlite_url: str, cl
             assert not any("/" in words for words in shown)
     finally:
         store.dispose()
-
-
-def _dashboard(db: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`opsdeck` in a terminal (a pty), as an operator starts the board."""
-    import pty
-
-    environ = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "TERM": "xterm", **env}
-    leader, follower = pty.openpty()
-    try:
-        return subprocess.run(
-            [OPSDECK, "--db", db, "--as", "lead", "--read-only"],
-            stdin=follower,
-            stdout=follower,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environ,
-            timeout=30,  # a board that started anyway would sit here: the test fails
-        )
-    finally:
-        os.close(follower)
-        os.close(leader)
-
-
-def test_the_dashboard_refuses_to_start_with_a_conflicting_keymap_or_an_unknown_theme(
-    sqlite_url: str, clock: FakeClock, tmp_path: Path
-) -> None:
-    from ..board_fixtures import seeded_store
-
-    seeded_store(sqlite_url, clock).dispose()
-    path = write(tmp_path, '[keys]\n"board.sort" = "q"\n')
-    result = _dashboard(sqlite_url, OPSDECK_KEYMAP=str(path))
-    assert result.returncode == 2
-    assert "'q' would be both board.sort and board.quit" in result.stderr and "give one of them" in result.stderr
-    result = _dashboard(sqlite_url, OPSDECK_THEME="solarised")
-    assert result.returncode == 2
-    assert "no theme named 'solarised'" in result.stderr and "textual-light" in result.stderr

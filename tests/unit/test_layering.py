@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).parents[2]
 
 
@@ -61,30 +59,6 @@ GROUPS = {p.stem for p in (ROOT / "cli").glob("*.py")} - {
     "parser",
     "registry",
 }
-
-
-@pytest.mark.parametrize(
-    ("argv", "group"),
-    [
-        (["incident", "list"], "incident"),
-        (["incident", "list", "--json"], "incident"),
-        (["roster", "list"], "directory"),
-        (["audit", "verify"], "audit"),
-    ],
-)
-def test_non_drawing_commands_never_import_textual(argv: list[str], group: str, tmp_path: Path) -> None:
-    """Nor any command group but their own (cli/registry.py TOP: a command loads its module only)."""
-    from opsdeck.backend.schema import open_store
-
-    env = {"OPSDECK_CONFIG": str(tmp_path / "none.toml"), "OPSDECK_DB": f"sqlite:///{tmp_path / 's.db'}"}
-    open_store(env["OPSDECK_DB"]).dispose()  # a read command never creates a store
-    modules = loaded_modules(
-        f"from opsdeck.cli.__main__ import main\nimport contextlib, io\n"
-        f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main({argv!r}) == 0",
-        env,
-    )
-    assert {m.removeprefix("opsdeck.cli.") for m in modules if m.removeprefix("opsdeck.cli.") in GROUPS} == {group}
-    assert "textual" not in modules and "rich" not in modules
 
 
 def test_help_loads_no_command_group_and_no_store(tmp_path: Path) -> None:
