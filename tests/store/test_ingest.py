@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from opsdeck.backend import queries
+from opsdeck.backend import probe_queries, queries
 from opsdeck.backend.ingest import Ingester, SpoolSettings, spool_summary
 from opsdeck.backend.models import Incident, ProbeResult
 from opsdeck.backend.service import Service
@@ -46,7 +46,7 @@ def copy(folder: str, spool: Path, *names: str) -> None:
 
 def probes(store: Store) -> dict[str, dict]:
     with store.read() as session:
-        return {p["name"]: p for p in queries.probes(session, store.clock())}
+        return {p["name"]: p for p in probe_queries.probes(session, store.clock())}
 
 
 def result_count(store: Store) -> int:
