@@ -203,8 +203,6 @@ def _receive(config: Config, section: Any, path: Path) -> Config:
 
 def _set(config: Config, key: str, value: Any, *, where: str, checked: bool = True) -> Config:
     if key == "receive_listen":
-        from .alerts.server import parse_listen
-
         try:
             parse_listen(str(value))
         except ValueError:
@@ -315,6 +313,16 @@ def yes_no(value: Any, true: Collection[str] = TRUE, false: Collection[str] = FA
         return value
     text = str(value).strip().lower()
     return True if text in true else False if text in false else None
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:9181` for IPv6), as `[receive] listen` and `opsdeck receive
+    --listen` take it; ValueError says why not."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
 
 
 def _bool(value: Any, where: str) -> bool:

@@ -285,7 +285,6 @@ class Warnings:
         system: str | None = None,
     ) -> tuple[WarningRecord, Incident]:
         """Open the incident it became, in the same write: its clocks start now."""
-        from .probe_warnings import incident_probe
         from .service import Service
 
         cat = Service._category(category) if category else None
@@ -312,7 +311,7 @@ class Warnings:
                 level=lvl,
                 reason=reason,
                 warning_id=row.id,
-                probe_id=incident_probe(uow, row),  # a probe's warning: its later failures attach
+                probe_id=_incident_probe(uow, row),  # a probe's warning: its later failures attach
             )
             row.status, row.incident_id = "promoted", incident.id
             row.closed_at, row.closed_by = uow.now, uow.actor
@@ -421,6 +420,17 @@ def _carried(row: WarningRecord) -> str:
 
 def _time(value: datetime | None) -> str | None:
     return rfc3339(value) if value else None
+
+
+def _incident_probe(uow: UnitOfWork, row: WarningRecord) -> int | None:
+    """The probe a promoted warning's incident watches: the warning's, unless that probe
+    already has an open incident (at most one per probe)."""
+    if row.probe_id is None:
+        return None
+    taken = uow.session.execute(
+        select(col(Incident.id)).where(col(Incident.probe_id) == row.probe_id, col(Incident.status) != "closed")
+    ).first()
+    return None if taken else row.probe_id
 
 
 def summary(row: WarningRecord) -> WarningSummary:

@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 from sqlmodel import Session
 
-from . import calls, queries, ranking, warning_trail
+from . import calls, probe_queries, queries, ranking, warning_trail
 from .clocks import load_policy
 from .early_warning import open_warnings
 from .models import Escalation, Incident, table_of
@@ -167,7 +167,7 @@ def handover(session: Session, now: datetime, since: timedelta, zone: tzinfo = U
                         "missing_zh": [o["zh"] for o in missing],
                     }
                 )
-    every_probe = queries.probes(session, now)
+    every_probe = probe_queries.probes(session, now)
     probes = [p for p in every_probe if p["stale"] or p["silenced_until"]]
     return {
         "at": rfc3339(now),

@@ -104,7 +104,10 @@ class Ingester:
         self.batch = batch  # file versions per transaction
         self.window = window  # names read from the listing at a time
         self.spool_id = f"{socket.gethostname()}:{settings.path.resolve()}"
-        self._sizes: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) at the last scan
+        # name -> (size, mtime_ns) at the last scan, for the names still waiting to settle;
+        # rebuilt each scan, so a long-running worker keeps none of the files long gone.
+        self._sizes: dict[str, tuple[int, int]] = {}
+        self._sizes_now: dict[str, tuple[int, int]] = {}
         self._handled: set[str] = set()
         self._file_time: Any = None
         # State files as last seen, so an unchanged one costs a stat, not a transaction.
@@ -137,6 +140,7 @@ class Ingester:
         another window is found in the directory itself."""
         report = ScanReport()
         self.problem = None
+        self._sizes_now = {}
         units: list[Unit] = []
         jsonl: list[str] = []
         newest: int | None = None
@@ -165,6 +169,7 @@ class Ingester:
             if at_end:
                 self._mark_seen([name])
         self._status(report, newest)
+        self._sizes, self._sizes_now = self._sizes_now, {}
         return report
 
     def _commit_chunk(self, units: list[Unit], report: ScanReport) -> None:
@@ -254,7 +259,7 @@ class Ingester:
     def _settled(self, name: str, stat: os.stat_result) -> bool:
         seen = (stat.st_size, stat.st_mtime_ns)
         previous = self._sizes.get(name)
-        self._sizes[name] = seen
+        self._sizes_now[name] = seen
         old_enough = time.time() - stat.st_mtime >= self.settings.settle_s
         return old_enough and (previous is None or previous == seen)
 

@@ -129,9 +129,7 @@ def validate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
         except probe_config.ProbeConfigError as error:
             raise fail(error.key, error.what, error.fix) from None
     if "schedule" in raw:
-        from .schedule_views import validate_policy  # the duty schedule's limits (docs/plan.md#duty-schedule)
-
-        out["schedule"] = validate_policy(raw["schedule"], fail)
+        out["schedule"] = validate_policy(raw["schedule"], fail)  # the duty schedule's limits
     return out
 
 
@@ -276,3 +274,50 @@ def merged_with_defaults(document: dict[str, Any]) -> dict[str, Any]:
         if section in document:
             merged[section] = document[section]
     return merged
+
+
+# -- the duty schedule's limits (docs/plan.md#duty-schedule) ----------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """The policy's `[schedule]` section."""
+
+    self_override: bool = True  # a member may add or remove an override for themselves
+    max_hours_week: float = 60.0  # planned hours in a week (Monday to Sunday, the center's zone)
+    min_rest_hours: float = 8.0  # between two planned shifts of one member
+    ahead_days: int = 14  # how far ahead gaps and overloads are looked for
+
+
+SCHEDULE_KEYS: dict[str, tuple[Any, Any, Any]] = {
+    "self_override": (bool, None, None),
+    "max_hours_week": ((int, float), 1, 168),
+    "min_rest_hours": ((int, float), 0, 72),
+    "ahead_days": (int, 1, 92),
+}
+
+
+def validate_policy(raw: Any, fail: Any) -> dict[str, Any]:
+    """The `[schedule]` table of a policy file, checked key by key."""
+    if not isinstance(raw, dict):
+        raise fail("schedule", _("must be a table"), _("write [schedule] with self_override, max_hours_week, ..."))
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in SCHEDULE_KEYS:
+            raise fail(f"schedule.{key}", _("unknown key"), _("use only {keys}").format(keys=", ".join(SCHEDULE_KEYS)))
+        kind, low, high = SCHEDULE_KEYS[key]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise fail(f"schedule.{key}", _("must be true or false"), _("write {key} = true").format(key=key))
+        elif isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+            raise fail(
+                f"schedule.{key}",
+                _("must be a number from {low} to {high}").format(low=low, high=high),
+                _("e.g. {key} = {low}").format(key=key, low=high if key == "ahead_days" else low),
+            )
+        out[key] = value
+    return out
+
+
+def policy_of(document: dict[str, Any]) -> SchedulePolicy:
+    return SchedulePolicy(**document.get("schedule", {}))

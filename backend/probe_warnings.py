@@ -92,14 +92,3 @@ def _held_back(uow: UnitOfWork, probe: Probe) -> bool:
     ]
     last = max((e for e in ended if e is not None), default=None)
     return last is not None and (probe.last_ok_at is None or probe.last_ok_at < last)
-
-
-def incident_probe(uow: UnitOfWork, row: WarningRecord) -> int | None:
-    """The probe a promoted warning's incident watches: the warning's, unless that probe
-    already has an open incident (at most one per probe)."""
-    if row.probe_id is None:
-        return None
-    taken = uow.session.execute(
-        select(col(Incident.id)).where(col(Incident.probe_id) == row.probe_id, col(Incident.status) != "closed")
-    ).first()
-    return None if taken else row.probe_id

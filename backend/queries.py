@@ -19,8 +19,6 @@ from sqlmodel import Session, col
 from .audit import incident_chain
 from .deadlines import Rule
 from .domain import OPEN_STATUSES, Status, no_incident
-from .errors import NotFound
-from .i18n import _
 from .models import (
     AuditEvent,
     Contact,
@@ -41,8 +39,6 @@ from .rows import (
     NextDeadline,
     ObligationRow,
     OutboxRow,
-    ProbeResultRow,
-    ProbeRow,
     RosterRow,
     SystemRow,
     Timestamp,
@@ -473,79 +469,6 @@ def open_clocks(session: Session, incident_ids: list[int], now: datetime) -> dic
         if clock is not None:
             found[incident_id] = (clock, pressing)
     return found
-
-
-def probes(session: Session, now: datetime, names: list[str] | None = None) -> list[ProbeRow]:
-    """Every probe (or the named ones) with its health, as `probe list --json` shows it."""
-    from . import clocks
-    from .models import Probe, ProbeResult
-
-    readiness = {r.probe: r.cell for r in clocks.load_policy(session).probes.readiness}
-    counts = dict(
-        session.execute(select(col(ProbeResult.probe_id), func.count()).group_by(col(ProbeResult.probe_id))).all()
-    )
-    systems_by_id = dict(session.execute(select(col(System.id), col(System.name))).all())
-    open_incidents = dict(
-        session.execute(
-            select(col(Incident.probe_id), col(Incident.id)).where(
-                col(Incident.probe_id).is_not(None), col(Incident.status) != "closed"
-            )
-        ).all()
-    )
-    query = select(Probe).order_by(col(Probe.name))
-    if names is not None:
-        query = query.where(col(Probe.name).in_(names))
-    out: list[ProbeRow] = []
-    for p in session.execute(query).scalars():
-        silenced = p.silenced_until is not None and p.silenced_until > now
-        out.append(
-            {
-                "name": p.name,
-                "system": systems_by_id.get(p.system_id),
-                "state": p.state,
-                "stale": p.stale,
-                "silenced_until": rfc3339(p.silenced_until) if silenced else None,
-                "silence_reason": p.silence_reason if silenced else None,
-                "last_result_at": rfc3339(p.last_result_at),
-                "age_s": None if p.last_result_at is None else round((now - p.last_result_at).total_seconds()),
-                "output": p.output,
-                "results": counts.get(p.id, 0),
-                "interval_s": p.interval_s,
-                "state_since": rfc3339(p.state_since),
-                "consecutive": p.consecutive,
-                "readiness_cell": readiness.get(p.name),
-                "last_success_at": rfc3339(p.last_success_at),
-                "incident_id": open_incidents.get(p.id),
-            }
-        )
-    return out
-
-
-def probe_results(session: Session, name: str, limit: int = 20) -> list[ProbeResultRow]:
-    from .models import Probe, ProbeResult
-
-    probe_id = session.execute(select(col(Probe.id)).where(col(Probe.name) == name)).scalar_one_or_none()
-    if probe_id is None:
-        raise NotFound("no_probe", _("no probe named {name!r}").format(name=name), _("see `opsdeck probe list`"))
-    rows = session.execute(
-        select(ProbeResult)
-        .where(col(ProbeResult.probe_id) == probe_id)
-        .order_by(col(ProbeResult.at).desc())
-        .limit(limit)
-    ).scalars()
-    return [
-        {
-            "at": rfc3339(r.at),
-            "state": r.state,
-            "output": r.output,
-            "stale": r.stale,
-            "source": r.source,
-            "perfdata": r.perfdata,
-            "flags": r.flags,
-            "incident_id": r.incident_id,
-        }
-        for r in rows
-    ]
 
 
 def recent_originals(session: Session, exclude: set[int], limit: int = 200) -> list[tuple[str, str]]:

@@ -23,8 +23,8 @@ from .domain import Permission
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
 from .models import RosterMember, ScheduleRotation, ScheduleSlot
+from .policy import policy_of
 from .schedule import DUTIES, HOLIDAY_MODES, LEAD_DUTY, NO_AREA, parse_hours
-from .schedule_views import policy_of
 from .service import Service
 from .store import Store, UnitOfWork
 from .timeutil import rfc3339

@@ -18,6 +18,7 @@ from .clocks import load_policy
 from .models import CoverageNotice, table_of
 from .notify_plan import load as load_routing
 from .notify_plan import write_rows
+from .policy import policy_of
 from .recipients import resolve_targets
 from .store import Store
 from .timeutil import rfc3339
@@ -37,7 +38,7 @@ def sweep(store: Store, actor: str) -> list[GapTold]:
         sched = schedule.load(session, uow.now)
         if not schedule_views.planned(sched, uow.now):
             return []
-        policy = schedule_views.policy_of(load_policy(session).document)
+        policy = policy_of(load_policy(session).document)
         end = uow.now + timedelta(days=policy.ahead_days)
         routes = [r for r in load_routing(session).routes if r.event == EVENT]
         for duty, start, until in sched.gaps(uow.now, end):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from opsdeck.backend import queries, words
+from opsdeck.backend import probe_queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
@@ -27,7 +27,7 @@ from opsdeck.cli.registry import MEMBER, arg, command
 def probe_list(ctx: Context) -> int:
     now = ctx.store.clock()
     with ctx.store.read() as session:
-        rows = queries.probes(session, now)
+        rows = probe_queries.probes(session, now)
     if ctx.args.json:
         emit_json(rows)
         return 0
@@ -58,8 +58,8 @@ _Shown = Literal["name", "system", "state", "stale", "silenced_until", "last_res
 @command("probe", "show", N_("one probe with its recent results"), example=("web01-load",), args=(arg("name"),))
 def probe_show(ctx: Context) -> int:
     with ctx.store.read() as session:
-        results = queries.probe_results(session, ctx.args.name)
-        [probe] = queries.probes(session, ctx.store.clock(), [ctx.args.name])
+        results = probe_queries.probe_results(session, ctx.args.name)
+        [probe] = probe_queries.probes(session, ctx.store.clock(), [ctx.args.name])
     row: ProbeShow = {**probe, "recent": results}
     if ctx.args.json:
         emit_json(row)

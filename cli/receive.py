@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from opsdeck.backend.alerts import sources
-from opsdeck.backend.alerts.server import DEFAULT_LISTEN, Receiver, ReceiveSettings, parse_listen
+from opsdeck.backend.alerts.server import DEFAULT_LISTEN, Receiver, ReceiveSettings
 from opsdeck.backend.cells import fit
+from opsdeck.backend.config import parse_listen
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
 from opsdeck.cli.argtypes import whole_number

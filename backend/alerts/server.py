@@ -69,15 +69,6 @@ class ReceiveSettings:
     read_timeout_s: float = 30.0
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (`[::1]:9181` for IPv6); ValueError says why not."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
-
-
 @dataclass
 class Reply:
     code: int

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from opsdeck.backend import http_probes, queries
+from opsdeck.backend import http_probes, probe_queries, queries
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
@@ -69,7 +69,7 @@ def configure(store: Store, base: str, tmp_path: Path) -> None:
 
 def states(store: Store) -> dict[str, tuple[str, str]]:
     with store.read() as session:
-        return {p["name"]: (p["state"], p["output"]) for p in queries.probes(session, store.clock())}
+        return {p["name"]: (p["state"], p["output"]) for p in probe_queries.probes(session, store.clock())}
 
 
 def test_answers_failures_and_hangs(seeded: Store, server: str, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from opsdeck.backend import queries
+from opsdeck.backend import probe_queries, queries
 from opsdeck.backend.ingest import Ingester, SpoolSettings, spool_summary
 from opsdeck.backend.models import Incident, ProbeResult
 from opsdeck.backend.service import Service
@@ -46,7 +46,7 @@ def copy(folder: str, spool: Path, *names: str) -> None:
 
 def probes(store: Store) -> dict[str, dict]:
     with store.read() as session:
-        return {p["name"]: p for p in queries.probes(session, store.clock())}
+        return {p["name"]: p for p in probe_queries.probes(session, store.clock())}
 
 
 def result_count(store: Store) -> int:
@@ -118,6 +118,25 @@ def test_plugin_output_without_exit_code_waits_then_reads_its_status_word(store:
     time.sleep(0.05)
     ingest.scan()
     assert probes(store)["disk-root"]["state"] == "CRITICAL"
+
+
+def test_a_long_running_ingester_forgets_the_files_that_waited_and_went(store: Store, spool: Path) -> None:
+    """Sizes are kept only for names still waiting to settle: a worker that saw thousands
+    of files wait and then vanish (taken by a standby, removed) holds none of them."""
+    ingest = ingester(store, spool)
+    for n in range(300):
+        plugin(spool, f"gone-{n}", "DISK OK\n", None)  # output without exit code: waits
+    assert ingest.scan().waiting == 300
+    for n in range(300):
+        os.remove(spool / f"gone-{n}.out")
+    plugin(spool, "disk-root", "DISK CRITICAL - / 97% used\n", None)
+    assert ingest.scan().waiting == 1
+    assert set(ingest._sizes) == {"disk-root.out"}
+    time.sleep(0.3)
+    ingest.scan()  # still settles: its size from the scan before is kept
+    time.sleep(0.05)
+    ingest.scan()
+    assert probes(store)["disk-root"]["state"] == "CRITICAL" and not ingest._sizes
 
 
 def test_a_crash_between_moving_a_pairs_two_files_is_finished_not_quarantined(store: Store, spool: Path) -> None:

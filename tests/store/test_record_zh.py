@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from opsdeck.backend import audit, board, detail, queries, record, replay
+from opsdeck.backend import audit, board, detail, probe_queries, queries, record, replay
 from opsdeck.backend.errors import DomainError, InvalidInput, NotFound
 from opsdeck.backend.i18n import set_language
 from opsdeck.backend.models import AuditEvent, Incident
@@ -362,7 +362,7 @@ def test_lookups_filters_and_replays_say_what_is_wrong_in_chinese(
         with pytest.raises(NotFound) as missing:
             queries.get_incident(session, 99)
         with pytest.raises(NotFound) as no_probe:
-            queries.probe_results(session, "nope")
+            probe_queries.probe_results(session, "nope")
         with pytest.raises(InvalidInput) as future:
             replay.board_at(session, clock.now + timedelta(hours=1), now=clock.now)
         with pytest.raises(InvalidInput) as naive:
