@@ -78,6 +78,7 @@ class Scope:
     with_system: bool
     # By month, week or day: each group's key with the span of reported times it covers.
     ranges: tuple[tuple[str, datetime, datetime], ...] | None = None
+    one_group: str | None = None  # a part of a scope by month, week or day: its one key
 
     def incidents(self) -> FromClause:
         if self.with_system:
@@ -87,6 +88,16 @@ class Scope:
     @property
     def period(self) -> ColumnElement[bool]:
         return and_(_i.c.reported_at >= self.since, _i.c.reported_at < self.until)
+
+    def parts(self) -> list[Scope]:
+        """The scope as the queries run it: by month, week or day, one scope per group (its
+        key a constant, its period the group's span), since the database sorts a group's
+        rows alone for a fraction of what sorting them all by group costs (SQLite: judging
+        the clocks of two years a third, a duration's histogram and the escalations more than
+        half); otherwise the scope itself."""
+        if self.ranges is None:
+            return [self]
+        return [Scope(literal(key), start, end, False, one_group=key) for key, start, end in self.ranges]
 
     def keyed(self, session: Session) -> Any:
         """The period's incidents as `(id, grp)`, each key worked out once per incident rather
@@ -195,23 +206,27 @@ def counts(session: Session, where: Scope) -> dict[str, dict[str, int]]:
         *("opened", "closed", "false_alarms", "duplicates", "reopened"),
         *("past_level_bound", "records_filed", "records_within_a_day"),
     )
-    query = (
-        select(
-            where.key.label(GROUP),
-            func.count(),
-            func.count(_i.c.closed_at),
-            _sum(_i.c.close_kind == "false_alarm"),
-            _sum(_i.c.close_kind == "duplicate"),
-            _sum(reopened),
-            _sum(outage > case(bounds, value=_i.c.level)),
-            func.count(_i.c.record_filed_at),
-            _sum(and_(_i.c.record_filed_at.is_not(None), filed_after <= RECORD_WITHIN_S)),
+    found: dict[str, dict[str, int]] = {}
+    for part in where.parts():
+        query = (
+            select(
+                part.key.label(GROUP),
+                func.count(),
+                func.count(_i.c.closed_at),
+                _sum(_i.c.close_kind == "false_alarm"),
+                _sum(_i.c.close_kind == "duplicate"),
+                _sum(reopened),
+                _sum(outage > case(bounds, value=_i.c.level)),
+                func.count(_i.c.record_filed_at),
+                _sum(and_(_i.c.record_filed_at.is_not(None), filed_after <= RECORD_WITHIN_S)),
+            )
+            .select_from(part.incidents())
+            .where(part.period)
+            .group_by(literal_column(GROUP))
         )
-        .select_from(where.incidents())
-        .where(where.period)
-        .group_by(literal_column(GROUP))
-    )
-    return {row[0]: dict(zip(names, (int(n or 0) for n in row[1:]), strict=True)) for row in session.execute(query)}
+        for row in session.execute(query):
+            found[row[0]] = dict(zip(names, (int(n or 0) for n in row[1:]), strict=True))
+    return found
 
 
 def _sum(condition: Any) -> Any:
@@ -279,14 +294,15 @@ def ranked_by_group(session: Session, where: Scope, v: Any) -> dict[str | None, 
     (key None)."""
     bucket = _bucket(v).label("b")
     histogram = _Histogram()
-    query = (
-        select(where.key.label(GROUP), bucket, func.count(), func.min(v), func.max(v))
-        .select_from(where.incidents())
-        .where(where.period, v.is_not(None))
-        .group_by(literal_column(GROUP), literal_column("b"))
-    )
-    for key, b, n, low, top in session.execute(query):
-        histogram.add(key, int(b), int(n), low, top)
+    for part in where.parts():
+        query = (
+            select(part.key.label(GROUP), bucket, func.count(), func.min(v), func.max(v))
+            .select_from(part.incidents())
+            .where(part.period, v.is_not(None))
+            .group_by(literal_column(GROUP), literal_column("b"))
+        )
+        for key, b, n, low, top in session.execute(query):
+            histogram.add(key, int(b), int(n), low, top)
     picks = _picks(session, where, v, histogram)
     return {key: histogram.ranked(key, picks) for key in (*histogram.groups(), None)}
 
@@ -418,6 +434,23 @@ def _picks(session: Session, where: Scope, v: Any, histogram: _Histogram) -> dic
 # -- clocks, escalations, messages, calls ----------------------------------------------
 
 
+def _joined_counts(
+    session: Session, part: Scope, table: Any, incident_id: Any, columns: list[Any], group_by: list[Any]
+) -> list[tuple[Any, ...]]:
+    """`(group, *columns)` rows over `table`'s rows of the part's incidents, grouped by the
+    group and `group_by`."""
+    if part.one_group is not None:  # no key to compute or sort by: it is this part's
+        query = (
+            select(*columns).select_from(_i.join(table, incident_id == _i.c.id)).where(part.period).group_by(*group_by)
+        )
+        return [(part.one_group, *row) for row in session.execute(query)]
+    k = part.keyed(session)
+    query = (
+        select(k.c[GROUP], *columns).select_from(k.join(table, incident_id == k.c.id)).group_by(k.c[GROUP], *group_by)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
 def judged(session: Session, where: Scope, now: datetime) -> list[tuple[str, str, str, bool, int]]:
     """`(group, rule, column, replaced, n)`: every clock of the period's incidents judged by
     the database at `now` the way `stats.clock_outcome` (and `deadlines.state`) judges one."""
@@ -435,38 +468,27 @@ def judged(session: Session, where: Scope, now: datetime) -> list[tuple[str, str
         else_="open",
     ).label("outcome")
     flag = case((replaced, 1), else_=0).label("replaced")
-    if where.ranges is not None:
-        # One query per month (week, day): the database sorts each month's clocks alone, by
-        # rule and outcome, which costs a third less than sorting them all by month too.
-        found = []
-        for key, start, end in where.ranges:
-            query = (
-                select(d.c.rule, column, flag, func.count())
-                .select_from(_i.join(d, d.c.incident_id == _i.c.id))
-                .where(_i.c.reported_at >= start, _i.c.reported_at < end)
-                .group_by(d.c.rule, literal_column("outcome"), literal_column("replaced"))
-            )
-            found += [(key, rule, outcome, bool(was), int(n)) for rule, outcome, was, n in session.execute(query)]
-        return found
-    k = where.keyed(session)
-    query = (
-        select(k.c[GROUP], d.c.rule, column, flag, func.count())
-        .select_from(k.join(d, d.c.incident_id == k.c.id))
-        .group_by(k.c[GROUP], d.c.rule, literal_column("outcome"), literal_column("replaced"))
-    )
-    return [(g, rule, outcome, bool(was), int(n)) for g, rule, outcome, was, n in session.execute(query)]
+    found = []
+    for part in where.parts():
+        rows = _joined_counts(
+            session,
+            part,
+            d,
+            d.c.incident_id,
+            [d.c.rule, column, flag, func.count()],
+            [d.c.rule, literal_column("outcome"), literal_column("replaced")],
+        )
+        found += [(g, rule, outcome, bool(was), int(n)) for g, rule, outcome, was, n in rows]
+    return found
 
 
 def per_group(session: Session, where: Scope, table: Any, incident_id: Any, *what: Any) -> list[Any]:
     """`(group, *what, count)` rows: `table`'s rows of the period's incidents, counted by
     group and `what`."""
-    k = where.keyed(session)
-    query = (
-        select(k.c[GROUP], *what, func.count())
-        .select_from(k.join(table, incident_id == k.c.id))
-        .group_by(k.c[GROUP], *what)
-    )
-    return list(session.execute(query))
+    found: list[Any] = []
+    for part in where.parts():
+        found += _joined_counts(session, part, table, incident_id, [*what, func.count()], list(what))
+    return found
 
 
 def escalations(session: Session, where: Scope) -> list[Any]:
@@ -481,10 +503,9 @@ def notifications(session: Session, where: Scope) -> list[Any]:
 def calls(session: Session, where: Scope) -> dict[str, tuple[int, int]]:
     """Per group: (calls logged, call-backs still owed)."""
     owed = and_(col(ServiceCall.callback).is_(True), col(ServiceCall.called_back_at).is_(None))
-    k = where.keyed(session)
-    query = (
-        select(k.c[GROUP], func.count(), _sum(owed))
-        .select_from(k.join(table_of(ServiceCall), col(ServiceCall.incident_id) == k.c.id))
-        .group_by(k.c[GROUP])
-    )
-    return {g: (int(logged), int(owing or 0)) for g, logged, owing in session.execute(query)}
+    found: dict[str, tuple[int, int]] = {}
+    calls = table_of(ServiceCall)
+    for part in where.parts():
+        rows = _joined_counts(session, part, calls, calls.c.incident_id, [func.count(), _sum(owed)], [])
+        found |= {g: (int(logged), int(owing or 0)) for g, logged, owing in rows if logged}  # no GROUP BY: one row
+    return found

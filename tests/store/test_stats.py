@@ -475,3 +475,22 @@ def test_the_screens_daily_series_counts_days_in_the_centers_zone(seeded: Store,
     with seeded.read() as session:
         in_utc = stats_series.daily(session, at(0), at(0) + timedelta(days=1), UTC)
     assert in_utc.by_level["III"] == (2,) and in_utc.classify_median_min == (0.0,)  # 0, 0, 15: the middle
+
+
+def test_a_month_without_incidents_between_two_is_no_group(seeded: Store, clock: FakeClock) -> None:
+    """By month the figures are counted a month at a time: a month with no incident between
+    two with some gives no group (and no error), and each month keeps its own clocks."""
+    servers = Service(seeded, "servers")
+    clock.now = datetime(2027, 1, 5, 9, tzinfo=UTC)
+    servers.open("January's", category="server_fault", level="IV")
+    clock.now = datetime(2027, 3, 7, 9, tzinfo=UTC)
+    servers.open("March's")
+    with seeded.read() as session:
+        found = stats.compute(
+            session, datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC), clock.now, "month"
+        )
+    assert [g["key"] for g in found["groups"]] == ["2027-01", "2027-03"]
+    assert [g["opened"] for g in found["groups"]] == [1, 1]
+    assert found["groups"][0]["calls"] == {"logged": 0, "callbacks_owed": 0}
+    assert found["groups"][1]["clocks"]["classify"]["open"] == 1
+    assert found["total"]["opened"] == 2
