@@ -13,9 +13,9 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from .engines import null_pool_engine, parse_url, sqlite_path
 from .errors import DomainError
 from .i18n import _
-from .store import null_pool_engine, parse_url, sqlite_path
 
 log = logging.getLogger("opsdeck.access")
 

@@ -349,7 +349,7 @@ def _validate(config: Config) -> None:
 
 
 def _checked_url(url: str, where: str) -> Any:
-    from .store import parse_url  # SQLAlchemy and the models: not for `--help` or a config read (bench: cli start)
+    from .engines import parse_url  # SQLAlchemy: not for `--help` or a config read (bench: cli start)
 
     try:
         return parse_url(url)

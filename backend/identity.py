@@ -25,10 +25,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from .engines import null_pool_engine, parse_url, sqlite_path
 from .errors import DomainError, InvalidInput
 from .i18n import _
 from .sanitize import clean
-from .store import null_pool_engine, parse_url, sqlite_path
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9._-]{0,63}$")
 ALLOW_AS_ACTION = "setting.allow_as"

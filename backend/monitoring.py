@@ -21,13 +21,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from . import clocks
+from .engines import make_engine, parse_url, translate_db_error
 from .errors import NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
 from .leases import duty_leases
 from .models import AlertSource, IncidentDeadline, OutboxMessage, SpoolStatus
 from .schema import SCHEMA_HEAD, current_revision
 from .spool_files import QUARANTINE
-from .store import Store, make_engine, parse_url, translate_db_error
+from .store import Store
 from .timeutil import utcnow
 
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")

@@ -17,10 +17,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from . import pg_triggers
+from .engines import null_pool_engine, parse_url
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
 from .identity import check_login
-from .store import Store, null_pool_engine, parse_url
+from .store import Store
 
 SETTING = "pg_roles"  # store_settings: present once roles are initialised; the value is the prefix
 PREFIX = "opsdeck"

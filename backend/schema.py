@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from . import documents, policy, vouch
+from .engines import make_engine, parse_url, translate_db_error
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
 from .models import PolicyVersion
-from .store import Store, UnitOfWork, make_engine, parse_url, translate_db_error
+from .store import Store, UnitOfWork
 from .timeutil import Clock, utcnow
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from opsdeck.backend import config as config_mod
 from opsdeck.backend import identity, pg_roles, words
+from opsdeck.backend.engines import parse_url
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _, pick
 from opsdeck.backend.progress import Progress
 from opsdeck.backend.schema import current_revision, head_revision, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.setup import init_system as setup
-from opsdeck.backend.store import parse_url
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import applied, emit_json, ljust, policy_version
 from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command

@@ -25,9 +25,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from opsdeck.backend import pg_roles, pg_triggers
+from opsdeck.backend.engines import WRITE_OPTION, pg_engine
 from opsdeck.backend.identity import LOGIN
 from opsdeck.backend.schema import SEED_ACTOR
-from opsdeck.backend.store import _WRITE, Store, pg_engine
+from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import Clock, utcnow
 
 # The events `db roles init` writes on the system chain: a `roles.add` per system role,
@@ -80,7 +81,7 @@ class RoleStore(Store):
             return super()._writer(actor)
         if role not in self._engines:
             url = self.url.set(username=role)
-            self._engines[role] = pg_engine(url, pool_size=2, max_overflow=2).execution_options(**{_WRITE: True})
+            self._engines[role] = pg_engine(url, pool_size=2, max_overflow=2).execution_options(**{WRITE_OPTION: True})
         return self._engines[role]
 
     def url_as(self, actor: str) -> str:

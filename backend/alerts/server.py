@@ -497,7 +497,7 @@ def durable_commits(store: Store) -> None:
 def start_receiver(store: Store, settings: ReceiveSettings, stop: threading.Event) -> Receiver:
     """The worker's receiver (`[receive] listen`): a thread serving until `stop`, on a
     store connection pool of its own (its commits sync to disk; the duties' need not)."""
-    from ..store import make_engine
+    from ..engines import make_engine
 
     own = Store(make_engine(store.url), store.url, store.clock)
     receiver = Receiver(own, settings)

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from opsdeck.backend import config, directory, i18n, schema, store, worker
+from opsdeck.backend import config, directory, engines, i18n, schema, worker
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.progress import Progress
 
@@ -60,8 +60,8 @@ def test_a_bad_roster_file_names_the_record_and_the_fix_in_chinese(tmp_path: Pat
 
 @pytest.mark.usefixtures("in_chinese")
 def test_store_schema_worker_and_language_refusals_in_chinese(tmp_path: Path) -> None:
-    assert refusal(store.parse_url, "nope://x") == "不支持 nope — 请使用 sqlite:///PATH 或 postgresql+psycopg://..."
-    assert refusal(store.make_engine, "sqlite://") == (
+    assert refusal(engines.parse_url, "nope://x") == "不支持 nope — 请使用 sqlite:///PATH 或 postgresql+psycopg://..."
+    assert refusal(engines.make_engine, "sqlite://") == (
         "内存数据库无法共享或保存 — 请给出文件路径：sqlite:////path/to/opsdeck.db"
     )
     taken = tmp_path / "copy.db"

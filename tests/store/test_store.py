@@ -83,7 +83,7 @@ def _roster(folder: Path) -> Path:
 
 
 def test_a_held_write_lock_is_store_busy_not_a_traceback(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("opsdeck.backend.store.BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr("opsdeck.backend.engines.BUSY_TIMEOUT_MS", 200)
     store = open_store(sqlite_url)
     Service(store, "system:opsdeck").import_records("roster", _roster(Path(sqlite_url[10:]).parent))
     blocker = sqlite3.connect(sqlite_url[10:], isolation_level=None)
@@ -288,7 +288,7 @@ def test_a_writer_hung_inside_its_transaction_does_not_hold_every_other_writer(p
     """A process stopped (SIGSTOP, Ctrl-Z, a cut-off host) in the middle of a write holds
     the store's write lock: the server ends its session after HUNG_WRITER_S, the other
     writers go on, and the hung one learns, when it resumes, that nothing of it was kept."""
-    from opsdeck.backend.store import HUNG_WRITER_S
+    from opsdeck.backend.engines import HUNG_WRITER_S
 
     store = open_store(pg_url)
     Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
