@@ -24,12 +24,12 @@ import socket
 import stat as stat_mode
 import time
 from collections.abc import Container, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -41,6 +41,7 @@ from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
 from .sanitize import clean
 from .spool_files import DONE, QUARANTINE, SPOOL_MODE, NoSpace, Refused, SpoolDir, SpoolFile, TooBig
+from .spool_report import ScanReport
 from .store import Store, UnitOfWork, worker_actor
 
 log = logging.getLogger("opsdeck.ingest")
@@ -56,29 +57,6 @@ class SpoolSettings:
     settle_s: float = 2.0  # a `.out` without `.rc`, or unparseable JSON, unchanged this long
     group: str | None = None  # a recreated spool's group (None: its parent folder's)
     mode: int = SPOOL_MODE
-
-
-@dataclass
-class ScanReport:
-    ingested: int = 0  # files (or file versions) taken in
-    results: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    stale: int = 0
-    waiting: int = 0
-    opened: list[int] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in asdict(self).items()
-            if k in ("ingested", "duplicates", "quarantined", "stale", "results", "waiting", "opened")
-        }
-
-    def add(self, other: ScanReport) -> None:
-        for key in ("ingested", "results", "duplicates", "quarantined", "stale", "waiting"):
-            setattr(self, key, getattr(self, key) + getattr(other, key))
-        self.opened.extend(other.opened)
 
 
 @dataclass
@@ -617,25 +595,3 @@ def _excerpt(text: str) -> str:
     """What a log line or a .reason may quote of untrusted text: one line, no controls, short."""
     shown = clean(text)
     return shown if len(shown) <= EXCERPT_CHARS else shown[: EXCERPT_CHARS - 1] + "…"
-
-
-class SpoolSummary(TypedDict):
-    quarantined: int  # files in quarantine, over every spool
-    last_file_at: datetime | None
-    problems: list[str]  # "SPOOL: what stops files moving"
-
-
-def spool_summary(store: Store) -> SpoolSummary:
-    """Quarantined files, the newest file time and what stops files moving, over every spool."""
-    with store.read() as session:
-        row = session.execute(
-            select(func.sum(col(SpoolStatus.quarantined)), func.max(col(SpoolStatus.last_file_at)))
-        ).first()
-        problems = [
-            f"{spool}: {problem}"
-            for spool, problem in session.execute(
-                select(col(SpoolStatus.id), col(SpoolStatus.problem)).where(col(SpoolStatus.problem).is_not(None))
-            )
-        ]
-    quarantined, last = row or (0, None)
-    return {"quarantined": int(quarantined or 0), "last_file_at": last, "problems": problems}

@@ -29,7 +29,13 @@ APPEND_ONLY = ("audit_events", "changes")
 # a little ahead. An event dated further ahead would hold every later event of its chain
 # to its time (times never go back) and could make a deadline look met before it was.
 FUTURE_SKEW_SECONDS = 5
+# Nor may it be dated before its transaction began: the store reads the time after the
+# write lock (so never before `now()`, the transaction's start), or takes the newest
+# event's, later still. An event dated earlier is back-dated: a deadline made to look met
+# in time. `opsdeck_time_checked()` is true; only the owner can replace it (a test store
+# whose clock is injected does, as docs/postgres-roles.md says the owner can do anything).
 FUNCTIONS = (
+    "opsdeck_time_checked()",
     "opsdeck_event_hash(text, integer, timestamp with time zone, text, text, integer, text, text)",
     "opsdeck_check_chain()",
     "opsdeck_move_head()",
@@ -81,6 +87,9 @@ def functions(path: str) -> list[str]:
     args = ", ".join(f"NEW.{name}" for name in HASHED_FIELDS)
     hint = "append events through opsdeck, which extends the chain and hashes them (docs/postgres-roles.md)"
     return [
+        f"""CREATE OR REPLACE FUNCTION opsdeck_time_checked() RETURNS boolean LANGUAGE sql STABLE {path} AS $$
+  SELECT true
+$$""",
         f"""CREATE OR REPLACE FUNCTION opsdeck_event_hash({params}) RETURNS text LANGUAGE sql STABLE {path} AS $$
   SELECT encode(sha256(convert_to({hash_sql()}, 'UTF8')), 'hex')
 $$""",
@@ -120,6 +129,9 @@ BEGIN
   END IF;
   IF NEW.at < last.at THEN
     {refuse("audit event %s #%s is dated %s, before #%s (%s): times never go back within a chain", hint, "NEW.chain", "NEW.seq", "NEW.at", "last.seq", "last.at")}
+  END IF;
+  IF NEW.at < now() - interval '{FUTURE_SKEW_SECONDS} seconds' AND opsdeck_time_checked() THEN
+    {refuse("audit event %s #%s is dated %s, before its transaction began (%s): an event is dated when it is written", hint, "NEW.chain", "NEW.seq", "NEW.at", "now()")}
   END IF;
   RETURN NEW;
 END $$""",

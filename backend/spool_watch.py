@@ -17,8 +17,9 @@ from pathlib import Path
 import watchfiles
 
 from .errors import OpsdeckError
-from .ingest import Ingester, ScanReport
+from .ingest import Ingester
 from .spool_files import DONE, QUARANTINE, make_spool
+from .spool_report import ScanReport
 
 log = logging.getLogger("opsdeck.ingest")
 

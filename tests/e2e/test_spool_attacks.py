@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from opsdeck.backend.ingest import Ingester, SpoolSettings, spool_summary
+from opsdeck.backend.ingest import Ingester, SpoolSettings
+from opsdeck.backend.spool_report import spool_summary
 from opsdeck.backend.store import Store
 
 from ..os_users import OSUser, OSUsers

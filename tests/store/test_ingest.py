@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from opsdeck.backend import probe_queries, queries
-from opsdeck.backend.ingest import Ingester, SpoolSettings, spool_summary
+from opsdeck.backend.ingest import Ingester, SpoolSettings
 from opsdeck.backend.models import Incident, ProbeResult
 from opsdeck.backend.service import Service
+from opsdeck.backend.spool_report import spool_summary
 from opsdeck.backend.store import Store
 
 from ..conftest import FakeClock

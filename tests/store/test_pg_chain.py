@@ -8,6 +8,7 @@ updated; a chain head names its newest event only; and `audit verify` stays inta
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from opsdeck.backend import audit
+from opsdeck.backend import audit, pg_chain
 
 from .. import pg_deployed, pg_server
 
@@ -172,6 +173,22 @@ def test_a_forged_event_is_refused_with_why_and_the_trail_stays_intact(
     told = refused(deployed, "alice", INSERT, _event(deployed, incident, hashed, after))
     assert said in told
     assert "append events through opsdeck" in told or "act as yourself" in told
+    assert _head(deployed, f"incident:{incident}") == before
+    _verified(as_role)
+
+
+def test_an_event_dated_between_the_chains_newest_and_its_own_transaction_is_refused(
+    deployed: pg_server.Server, as_role: Any
+) -> None:
+    """Times never go back within a chain, and no further than the write itself: an
+    operator who comes back to an incident cannot date a note (or a fact and its clock)
+    into the quiet time since its newest event, to make a deadline look met."""
+    incident = _opened(as_role)
+    _, _, newest = _head(deployed, f"incident:{incident}")
+    time.sleep(pg_chain.FUTURE_SKEW_SECONDS + 1.5)
+    before = _head(deployed, f"incident:{incident}")
+    told = refused(deployed, "alice", INSERT, _event(deployed, incident, {"at": newest + timedelta(seconds=1)}))
+    assert "before its transaction began" in told and "an event is dated when it is written" in told
     assert _head(deployed, f"incident:{incident}") == before
     _verified(as_role)
 
