@@ -89,13 +89,15 @@ class Scope:
     def period(self) -> ColumnElement[bool]:
         return and_(_i.c.reported_at >= self.since, _i.c.reported_at < self.until)
 
-    def parts(self) -> list[Scope]:
-        """The scope as the queries run it: by month, week or day, one scope per group (its
-        key a constant, its period the group's span), since the database sorts a group's
-        rows alone for a fraction of what sorting them all by group costs (SQLite: judging
+    def parts(self, session: Session) -> list[Scope]:
+        """The scope as the queries run it. On SQLite by month, week or day, one scope per
+        group (its key a constant, its period the group's span): SQLite sorts to group, and
+        sorting a group's rows alone costs a fraction of sorting them all by group (judging
         the clocks of two years a third, a duration's histogram and the escalations more than
-        half); otherwise the scope itself."""
-        if self.ranges is None:
+        half). PostgreSQL hashes its groups, where a query per group only adds round trips
+        (bench: 20k incidents by month 2.9x the plain GROUP BY in one query, 3.6x in parts).
+        Otherwise the scope itself."""
+        if self.ranges is None or session.get_bind().dialect.name == "postgresql":
             return [self]
         return [Scope(literal(key), start, end, False, one_group=key) for key, start, end in self.ranges]
 
@@ -207,7 +209,7 @@ def counts(session: Session, where: Scope) -> dict[str, dict[str, int]]:
         *("past_level_bound", "records_filed", "records_within_a_day"),
     )
     found: dict[str, dict[str, int]] = {}
-    for part in where.parts():
+    for part in where.parts(session):
         query = (
             select(
                 part.key.label(GROUP),
@@ -294,7 +296,7 @@ def ranked_by_group(session: Session, where: Scope, v: Any) -> dict[str | None, 
     (key None)."""
     bucket = _bucket(v).label("b")
     histogram = _Histogram()
-    for part in where.parts():
+    for part in where.parts(session):
         query = (
             select(part.key.label(GROUP), bucket, func.count(), func.min(v), func.max(v))
             .select_from(part.incidents())
@@ -469,7 +471,7 @@ def judged(session: Session, where: Scope, now: datetime) -> list[tuple[str, str
     ).label("outcome")
     flag = case((replaced, 1), else_=0).label("replaced")
     found = []
-    for part in where.parts():
+    for part in where.parts(session):
         rows = _joined_counts(
             session,
             part,
@@ -486,7 +488,7 @@ def per_group(session: Session, where: Scope, table: Any, incident_id: Any, *wha
     """`(group, *what, count)` rows: `table`'s rows of the period's incidents, counted by
     group and `what`."""
     found: list[Any] = []
-    for part in where.parts():
+    for part in where.parts(session):
         found += _joined_counts(session, part, table, incident_id, [*what, func.count()], list(what))
     return found
 
@@ -505,7 +507,7 @@ def calls(session: Session, where: Scope) -> dict[str, tuple[int, int]]:
     owed = and_(col(ServiceCall.callback).is_(True), col(ServiceCall.called_back_at).is_(None))
     found: dict[str, tuple[int, int]] = {}
     calls = table_of(ServiceCall)
-    for part in where.parts():
+    for part in where.parts(session):
         rows = _joined_counts(session, part, calls, calls.c.incident_id, [func.count(), _sum(owed)], [])
         found |= {g: (int(logged), int(owing or 0)) for g, logged, owing in rows if logged}  # no GROUP BY: one row
     return found
