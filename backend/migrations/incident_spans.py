@@ -23,15 +23,9 @@ SPANS = {
     "outage_s": ("resolved_at", "coalesce(outage_started_at, reported_at)"),
     "record_after_s": ("record_filed_at", "resolved_at"),
 }
-FACTS = (
-    "reported_at",
-    "outage_started_at",
-    "acknowledged_at",
-    "classified_at",
-    "cause_located_at",
-    "resolved_at",
-    "record_filed_at",
-)
+# the incident's timestamps those read, in the order they first appear: a write of any
+# of them recomputes the spans
+FACTS = tuple(dict.fromkeys(re.findall(r"\b\w+_at\b", " ".join(" ".join(pair) for pair in SPANS.values()))))
 
 
 def sqlite_seconds(later: str, earlier: str) -> str:
