@@ -5,7 +5,7 @@ SQLite: every connection runs in WAL with a busy timeout, foreign keys and
 `synchronous=NORMAL`; reads begin deferred, writes (and only writes) begin with
 `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing mid-transaction.
 A lock still held after the timeout is "store busy, retry", never a traceback.
-PostgreSQL: a session left idle inside a transaction is ended by the server.
+PostgreSQL: a session left idle inside a write transaction is ended by the server.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from .sanitize import clean
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "opsdeck_write"  # an engine's execution option: its transactions write (SQLite: BEGIN IMMEDIATE)
-# PostgreSQL: a session idle this long inside a transaction is presumed hung (the process
-# stopped, its host cut off): the server ends the session and its locks go with it, so a
-# hung writer cannot hold every other writer. Below the leases' TTL (10 s), so a standby's
-# takeover bound holds even when its holder stopped inside a transaction.
+# PostgreSQL: a session idle this long inside a *write* transaction is presumed hung (the
+# process stopped, its host cut off): the server ends the session and its locks go with it,
+# so a hung writer cannot hold every other writer. Below the leases' TTL (10 s), so a
+# standby's takeover bound holds even when its holder stopped inside a transaction. Reads
+# are not held to it: a long export piped into a pager may sit idle in its snapshot.
 HUNG_WRITER_S = 5
 
 
@@ -123,19 +124,9 @@ def make_engine(url: str | URL, *, create: bool = True) -> Engine:
 
 
 def pg_engine(url: URL, **pool: Any) -> Engine:
-    """A PostgreSQL engine whose sessions end a transaction left idle over HUNG_WRITER_S."""
-    engine = create_engine(url, pool_pre_ping=True, **(pool or {"pool_size": 5, "max_overflow": 5}))
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET idle_in_transaction_session_timeout = {HUNG_WRITER_S * 1000}")
-        cursor.close()
-        dbapi_connection.autocommit = autocommit
-
-    return engine
+    """A PostgreSQL engine (each write transaction sets its own hung-writer timeout:
+    `Store._transaction_time`)."""
+    return create_engine(url, pool_pre_ping=True, **(pool or {"pool_size": 5, "max_overflow": 5}))
 
 
 def _configure_sqlite(engine: Engine) -> None:

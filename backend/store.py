@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from . import audit, memo
-from .engines import WRITE_OPTION, sqlite_path, translate_db_error
+from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
 from .timeutil import Clock, utcnow
 
@@ -340,7 +340,14 @@ class Store:
         a few seconds apart agree. A clock injected into the store (tests) replaces it.
         """
         if self.dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": WRITE_LOCK_KEY})
+            # The write lock, and the server ends this transaction if it then sits idle (hung).
+            session.execute(
+                text(
+                    "SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
+                    "pg_advisory_xact_lock(:k, hashtext(current_schema()))"
+                ),
+                {"idle": str(HUNG_WRITER_S * 1000), "k": WRITE_LOCK_KEY},
+            )
         if self.dialect == "postgresql" and self.clock is utcnow:
             clock: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
         else:

@@ -328,6 +328,22 @@ def test_a_writer_hung_inside_its_transaction_does_not_hold_every_other_writer(p
         other.dispose()
 
 
+def test_a_read_left_idle_longer_than_a_hung_writer_is_not_ended(pg_url: str) -> None:
+    """Only writes are held to HUNG_WRITER_S: an export piped into a pager sits idle in its
+    read transaction while the reader pauses, and must go on when the reader scrolls."""
+    from opsdeck.backend.engines import HUNG_WRITER_S
+
+    store = open_store(pg_url)
+    Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
+    try:
+        with store.read() as session:
+            first = session.execute(text("SELECT count(*) FROM roster_members")).scalar_one()
+            time.sleep(HUNG_WRITER_S + 1.5)
+            assert session.execute(text("SELECT count(*) FROM roster_members")).scalar_one() == first > 0
+    finally:
+        store.dispose()
+
+
 def test_stores_in_two_schemas_of_one_database_do_not_wait_on_each_other(pg_url: str) -> None:
     """The write lock is the store's (its schema's), not the database's."""
     import psycopg
