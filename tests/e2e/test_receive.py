@@ -175,13 +175,13 @@ def test_a_store_that_cannot_commit_gets_503_and_the_retry_stores_it_once(sqlite
 
     store = sqlite_store
 
-    import opsdeck.backend.store as store_mod
+    import opsdeck.backend.engines as engines
 
     token = add_source(store, "prom", "alertmanager")
     assert store.path is not None
     holder = sqlite3.connect(store.path, timeout=0)
-    old = store_mod.BUSY_TIMEOUT_MS
-    store_mod.BUSY_TIMEOUT_MS = 300
+    old = engines.BUSY_TIMEOUT_MS
+    engines.BUSY_TIMEOUT_MS = 300
     try:
         with running(store, tmp_path) as rx:
             holder.execute("BEGIN IMMEDIATE")
@@ -189,7 +189,7 @@ def test_a_store_that_cannot_commit_gets_503_and_the_retry_stores_it_once(sqlite
             holder.rollback()
             retried = rx.post("/sources/prom", am_body(am_alert()), token)
     finally:
-        store_mod.BUSY_TIMEOUT_MS = old
+        engines.BUSY_TIMEOUT_MS = old
         holder.close()
     assert (busy.status_code, busy.headers["Retry-After"]) == (503, "5")
     assert retried.status_code == 200 and retried.json()["alerts"] == 1
