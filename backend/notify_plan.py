@@ -190,7 +190,7 @@ def _first_running(session: Session, incident: Incident) -> IncidentDeadline | N
                 col(IncidentDeadline.met_at).is_(None),
                 col(IncidentDeadline.superseded_at).is_(None),
             )
-            .order_by(col(IncidentDeadline.due_at))
+            .order_by(col(IncidentDeadline.due_at), col(IncidentDeadline.id))  # ties in the order they were set
             .limit(1)
         )
         .scalars()
