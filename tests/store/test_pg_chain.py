@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,17 +32,6 @@ AWKWARD = [
     "中文 😀 \u2028\u2029 é",
     '{"row":{"title":"x"}}',
 ]
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[pg_server.Server]:
-    with pg_deployed.deployment() as server:
-        yield server
-
-
-@pytest.fixture
-def as_role(deployed: pg_server.Server, cli: pg_deployed.CLI, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    return pg_deployed.cli_as(deployed, cli, monkeypatch)
 
 
 @pytest.mark.postgres

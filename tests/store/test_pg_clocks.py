@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,17 +23,6 @@ from opsdeck.backend.timeutil import rfc3339
 from .. import pg_deployed, pg_server
 
 sql, refused = pg_deployed.sql, pg_deployed.refused
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[pg_server.Server]:
-    with pg_deployed.deployment() as server:
-        yield server
-
-
-@pytest.fixture
-def as_role(deployed: pg_server.Server, cli: pg_deployed.CLI, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    return pg_deployed.cli_as(deployed, cli, monkeypatch)
 
 
 def _open(as_role: Callable[..., Any], *extra: str) -> int:

@@ -5,7 +5,7 @@ writes nothing, the worker's role escalates, and everyone is recorded as their l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,17 +23,6 @@ from .. import pg_deployed, pg_server
 
 CLI = pg_deployed.CLI
 sql, refused = pg_deployed.sql, pg_deployed.refused
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[pg_server.Server]:
-    with pg_deployed.deployment() as server:
-        yield server
-
-
-@pytest.fixture
-def as_role(deployed: pg_server.Server, cli: CLI, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    return pg_deployed.cli_as(deployed, cli, monkeypatch)
 
 
 def opened(as_role: Callable[..., Any], level: str = "I") -> int:
