@@ -8,6 +8,7 @@ is one reload, and a reload re-reads only the incidents that changed.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,8 @@ class Loaded:
     panels: Panels | None = None
     panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
     sort: str | None = None  # the sort `order` is in
-    reorder_at: datetime | None = None  # a reporting clock enters its warning band: read the keys again
+    reorder_at: datetime | None = None  # a reporting clock enters its warning band: re-rank its incident
+    ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
     newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
@@ -115,6 +117,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self._pending: set[int] = set()
         self._full_pending = False
         self.reorder_at: datetime | None = None
+        self.ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
+        self._rerank = False  # a reporting clock entered its warning band: re-read its incident's key
+        self._heap_frozen = False  # freeze_heap ran after this board's first whole list
         self.filter_error = ""  # the filter just typed was refused: the status line says why
         self.newest: int | None = None  # incidents above this id are announced as new
         self._ticked_at = context.clock()  # clocks running out after this are announced
@@ -192,8 +197,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self.query_one(IncidentList).tick()
         self._banners(now)
         if self.reorder_at is not None and now >= self.reorder_at:
-            self.reorder_at = None  # a reporting clock now ranks its incident higher: a new order
-            self._full_pending = True
+            self.reorder_at = None  # a reporting clock now ranks its incident higher: move it
+            self._rerank = True
             self._flush()
         if self.panels is not None:  # the warnings' countdowns (repainted only when a minute turns)
             self.query_one(WarningPanel).show(self.panels.warnings, now, self.query_one("#side").size.width or 60)
@@ -231,7 +236,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
             ordered = board.load_keys(session, filt, sort, statuses=statuses, now=now)
             reorder_at = board.next_pressing(session, now, statuses)
-        return Loaded(keys={k.id: k for k in ordered}, order=[k.id for k in ordered], sort=sort, reorder_at=reorder_at)
+        keys = {k.id: k for k in ordered}
+        return Loaded(keys=keys, order=[k.id for k in ordered], sort=sort, reorder_at=reorder_at, ranked_at=now)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -240,19 +246,23 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_changed(self, changed: frozenset[int]) -> Loaded:
-        """Only the incidents that changed: their keys (closed ones drop out) and rows."""
-        now = self.ctx.clock()
+        """Only the incidents that changed: their keys (closed ones drop out) and rows;
+        and the keys of those whose reporting clock entered its warning band since the
+        keys were ranked (time alone moves them: no row to read)."""
+        now, since = self.ctx.clock(), self.ranked_at
         with self.ctx.store.read() as session:
+            moved = set(board.pressing_since(session, since, now, self.STATUSES)) if since else set()
             fresh = {
                 k.id: k
                 for k in board.load_keys(
-                    session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES, now=now
+                    session, self.filter, self.sort, ids=sorted(changed | moved), statuses=self.STATUSES, now=now
                 )
             }
             rows = board.load_rows(session, [i for i in changed if i in fresh])
             reorder_at = board.next_pressing(session, now, self.STATUSES)
-        keys, order = board.patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
-        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at)
+        keys, order = board.patched(self.keys, self.order, changed | moved, fresh, board.SORT_KEYS[self.sort])
+        ranked_at = now if since else None
+        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at, ranked_at=ranked_at)
 
     @work(thread=True, group="panels", exit_on_error=False)
     def reload_panels(self, parts: frozenset[str]) -> Loaded:
@@ -300,11 +310,11 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         if not board.keys_serve(self.keys_sort, self.sort):
             self._full_pending = True  # the keys are for another order: patching them would mix
         if self._full_pending:
-            self._pending, self._full_pending = set(), False
+            self._pending, self._full_pending, self._rerank = set(), False, False
             self._parts.discard("incidents")  # a full reload reads them
             self.reload_all()
-        elif self._pending:
-            changed, self._pending = frozenset(self._pending), set()
+        elif self._pending or self._rerank:
+            changed, self._pending, self._rerank = frozenset(self._pending), set(), False
             self.reload_changed(changed)
         self._flush_panels()
 
@@ -328,6 +338,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return
         self._apply_loaded(worker.result)
+        if worker.name == "reload_all" and not self._heap_frozen:
+            self._heap_frozen = True
+            freeze_heap()
         if worker.group == "load":
             self._flush()
         elif worker.group == "panels":
@@ -342,7 +355,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
         if loaded.keys is not None and loaded.order is not None:
             self.keys, self.order = loaded.keys, loaded.order
-            self.reorder_at = loaded.reorder_at
+            self.reorder_at, self.ranked_at = loaded.reorder_at, loaded.ranked_at
             self.keys_sort = loaded.sort or self.sort
             if self.keys_sort != self.sort:  # `s` was pressed while it loaded
                 if board.keys_serve(self.keys_sort, self.sort):
@@ -570,6 +583,16 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             incident_list.refresh()
             self._status()
         self._changed(frozenset(changed), False, False)
+
+
+def freeze_heap() -> None:
+    """Once a board's first whole list is in, every object alive (Textual, SQLAlchemy,
+    the keys) leaves the collector's reach: a full collection traversed them all,
+    120-240 ms on the event loop every few seconds at 10k open, the tail of a change
+    reaching the board (bench board_live). Objects freed by their count still go; a
+    cycle among these is kept, once per board. Later collections see only what was
+    made since."""
+    gc.freeze()
 
 
 def sort_name(sort: str) -> str:
