@@ -8,7 +8,6 @@ is one reload, and a reload re-reads only the incidents that changed.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,11 +29,11 @@ from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
 from opsdeck.screens.help import HelpScreen
-from opsdeck.screens.incident import IncidentScreen
 from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import FeedFollower
+from opsdeck.tui.heap import freeze_heap
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
@@ -211,19 +210,22 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_all(self, first_page: bool = False) -> Loaded | None:
-        """Every matching incident's key. With `first_page` (a new list: the first load,
-        a new filter) the top of the board and its rows are shown first, then the panels,
-        and the rest of the keys follow: a 100k board is readable before it is all in."""
+        """Every matching incident's key. With `first_page` (a new list: the first load, a
+        new filter) the top of the board and a screenful of its rows are shown first, then
+        the panels, the rest of the keys and rows: a 100k board is readable before it is in."""
         worker = get_current_worker()
         sort, filt, statuses, now = self.sort, self.filter, self.STATUSES, self.ctx.clock()
+        later: list[int] = []  # the first page's rows below the screenful
         with self.ctx.store.read() as session:
             if first_page:
                 newest = session.execute(select(func.max(table_of(Incident).c.id))).scalar_one()
                 top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE, now=now)
+                screenful = self.app.size.height  # no list shows more rows than the terminal has
+                shown, later = [k.id for k in top[:screenful]], [k.id for k in top[screenful:]]
                 page = Loaded(
                     keys={k.id: k for k in top},
                     order=[k.id for k in top],
-                    rows=board.load_rows(session, [k.id for k in top]),
+                    rows=board.load_rows(session, shown),
                     sort=sort,
                     newest=newest or 0,
                 )
@@ -236,8 +238,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
             ordered = board.load_keys(session, filt, sort, statuses=statuses, now=now)
             reorder_at = board.next_pressing(session, now, statuses)
-        keys = {k.id: k for k in ordered}
-        return Loaded(keys=keys, order=[k.id for k in ordered], sort=sort, reorder_at=reorder_at, ranked_at=now)
+            rows = board.load_rows(session, later)
+        keys, order = {k.id: k for k in ordered}, [k.id for k in ordered]
+        return Loaded(keys=keys, order=order, rows=rows, sort=sort, reorder_at=reorder_at, ranked_at=now)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -538,6 +541,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
+        from opsdeck.screens.incident import IncidentScreen  # on enter: not before the board's first frame
+
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -583,16 +588,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             incident_list.refresh()
             self._status()
         self._changed(frozenset(changed), False, False)
-
-
-def freeze_heap() -> None:
-    """Once a board's first whole list is in, every object alive (Textual, SQLAlchemy,
-    the keys) leaves the collector's reach: a full collection traversed them all,
-    120-240 ms on the event loop every few seconds at 10k open, the tail of a change
-    reaching the board (bench board_live). Objects freed by their count still go; a
-    cycle among these is kept, once per board. Later collections see only what was
-    made since."""
-    gc.freeze()
 
 
 def sort_name(sort: str) -> str:
