@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
@@ -19,10 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col
 
-from . import audit, memo
+from . import audit
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
 from .timeutil import Clock, utcnow
+
+if TYPE_CHECKING:
+    from . import memo
 
 # PostgreSQL: every write transaction first takes the advisory lock (WRITE_LOCK_KEY, the
 # hash of the store's schema): one store's writers queue, stores in other schemas of the
@@ -398,6 +401,8 @@ class Store:
         kept: _Kept | None = connection.info.get(_KEPT)
         if kept is None or kept.version != version:
             kept = connection.info[_KEPT] = _Kept(version)
+        from . import memo  # loads every table's model (it watches some): writes only, not a listing (CLI start)
+
         memo.share(session, kept.answers)
         return kept
 
