@@ -213,6 +213,15 @@ def next_pressing(session: Session, now: datetime, statuses: Sequence[str] = OPE
     return at
 
 
+def pressing_since(session: Session, since: datetime, now: datetime, statuses: Sequence[str] = OPEN) -> list[int]:
+    """The incidents whose reporting clock entered its warning band after `since`, up to
+    `now`: the only keys that time alone changes (`load_keys`' `pressing`), so the board
+    re-reads these few rather than every key."""
+    i = table_of(Incident).c
+    query = select(i.id).where(i.status.in_(list(statuses)), i.report_warn_at > since, i.report_warn_at <= now)
+    return list(session.execute(query).scalars())
+
+
 def _filtered(query: Any, filt: BoardFilter) -> Any:
     i = table_of(Incident).c
     if filt.level:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, UOWTransaction, object_session
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, SQLModel
 
+from . import models
 from .models import System
 
 T = TypeVar("T")
@@ -150,6 +151,7 @@ def _on_execute(state: ORMExecuteState) -> None:
 def _watch_columns() -> None:
     """An attribute set on a row of a watched table drops what was read from it (a row
     changed and not yet flushed would otherwise be missed)."""
+    models.load_all()  # each area loads when first named: every watched table's mapper must exist now
     for mapper in SQLModel._sa_registry.mappers:
         if getattr(mapper.local_table, "name", None) in WATCHED:
             for attribute in mapper.column_attrs:

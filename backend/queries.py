@@ -10,17 +10,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Any, Protocol, cast, get_args
 
 from sqlalchemy import Row, Select, String, and_, func, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
 
-from .audit import incident_chain
-from .deadlines import Rule
 from .domain import OPEN_STATUSES, Status, no_incident
 from .models import (
-    AuditEvent,
     Contact,
     Incident,
     IncidentDeadline,
@@ -44,6 +41,9 @@ from .rows import (
     Timestamp,
 )
 from .timeutil import rfc3339
+
+if TYPE_CHECKING:
+    from .deadlines import Rule
 
 JSON_SCHEMA_VERSION = 1
 TIMESTAMPS: tuple[Timestamp, ...] = get_args(Timestamp)
@@ -200,11 +200,15 @@ def incident_detail(session: Session, incident_id: int) -> IncidentDetail:
 
 
 def audit_trail(session: Session, incident_id: int | None) -> list[AuditEventRow]:
+    from .audit import incident_chain  # the trail's modules: not for a listing (CLI start)
+
     return audit_trail_of(session, incident_chain(incident_id) if incident_id is not None else "system")
 
 
 def audit_trail_of(session: Session, chain: str) -> list[AuditEventRow]:
     """One hash chain's events, oldest first (`incident:ID`, `warning:ID` or `system`)."""
+    from .models import AuditEvent
+
     rows = session.execute(
         select(AuditEvent).where(col(AuditEvent.chain) == chain).order_by(col(AuditEvent.seq))
     ).scalars()

@@ -19,11 +19,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
-from . import documents, policy, vouch
 from .engines import make_engine, parse_url, translate_db_error
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
-from .models import PolicyVersion
 from .store import Store, UnitOfWork
 from .timeutil import Clock, utcnow
 
@@ -171,6 +169,9 @@ def _refuse_foreign(conn: Connection, store: Store) -> None:
 
 def _seed(conn: Connection, store: Store) -> None:
     """A new store holds the default policy as version 1, in the system audit chain."""
+    from . import documents, policy, vouch  # a new store only: not on every command's open (CLI start)
+    from .models import PolicyVersion
+
     with Session(bind=conn, expire_on_commit=False) as session:
         if session.execute(select(col(PolicyVersion.version))).first() is not None:
             return
@@ -204,8 +205,8 @@ def _baseline(conn: Connection, store: Store) -> None:
     """The upgrade to 0013: one `baseline` event per existing row (every incident, roster
     member, and the newest policy and channels versions) carrying the values the trail
     vouches for from now on (backend/vouch.py), written as any other event."""
-    from . import audit
-    from .models import AuditEvent, Incident, RosterMember, RoutingVersion
+    from . import audit, vouch
+    from .models import AuditEvent, Incident, PolicyVersion, RosterMember, RoutingVersion
 
     with Session(bind=conn, expire_on_commit=False) as session:
         key = vouch.store_key(session)

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsdeck.backend import config as config_mod
-from opsdeck.backend import identity, pg_roles
+from opsdeck.backend import identity
+from opsdeck.backend.engines import parse_url
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _, choose, set_language
 from opsdeck.backend.schema import open_store
-from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 
 if TYPE_CHECKING:
+    from opsdeck.backend.pg_roles import Caller
     from opsdeck.backend.service import Service
+    from opsdeck.backend.store import Store
 
 
 class Context:
@@ -45,8 +47,10 @@ class Context:
             _warn_allow_as()
         self.real_login = identity.os_login()
         as_login = getattr(self.args, "as_login", None)
-        found = pg_roles.caller(self.config.db)
+        found = _database_caller(self.config.db)
         if found is not None and found.roles_on:  # PostgreSQL with roles: the server says who (session_user)
+            from opsdeck.backend import pg_roles
+
             mapped = pg_roles.acting_login(found, as_login)
             if mapped is not None:
                 self.real_login = mapped
@@ -81,6 +85,16 @@ class Context:
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
+
+
+def _database_caller(db_url: str) -> Caller | None:
+    """PostgreSQL's answer to who is connected; None on SQLite, without loading pg_roles
+    and what it imports (CLI start)."""
+    if parse_url(db_url).get_backend_name() != "postgresql":
+        return None
+    from opsdeck.backend import pg_roles
+
+    return pg_roles.caller(db_url)
 
 
 def _warn_allow_as() -> None:

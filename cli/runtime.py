@@ -19,7 +19,6 @@ from opsdeck.backend.ingest import Ingester, SpoolSettings
 from opsdeck.backend.maintenance import Retention
 from opsdeck.backend.store import worker_actor
 from opsdeck.backend.timeutil import parse_duration
-from opsdeck.cli import metrics
 from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json
 from opsdeck.cli.receive import receive_settings
@@ -104,6 +103,9 @@ def worker(ctx: Context) -> int:
         signal.signal(sig, lambda *_unused: stop.set())
     spool = _spool(ctx) if "ingest" in duties else None
     if ctx.args.metrics_listen:
+        # prometheus_client only for a worker that serves it: the board imports this module
+        from opsdeck.cli import metrics
+
         metrics.serve(ctx.store, ctx.args.metrics_listen)
     standard_worker(
         ctx.store,

@@ -45,9 +45,6 @@ def _print_board(ctx: Context, title: str = "") -> None:
 
 def dashboard(ctx: Context, *, demo: bool) -> int:
     """The full-screen board; `--demo` on a fresh store with a living spool."""
-    # the worker loads httpx and watchfiles; text views never do
-    from opsdeck.backend.worker import make_lease
-
     # Textual only for a command that draws
     from opsdeck.tui.app import Background, build_app
 
@@ -67,6 +64,9 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     with store.read() as session:
         actor = ctx.service.actor(session)
     if actor.can_write and not ctx.read_only:
+        # the worker loads httpx and watchfiles: not for a read-only board or text views
+        from opsdeck.backend.worker import make_lease
+
         lease = make_lease(store, "escalate")
         if lease.try_acquire():  # nobody else runs a worker: this board brings its own
             lease.release()

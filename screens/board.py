@@ -29,11 +29,11 @@ from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
 from opsdeck.screens.help import HelpScreen
-from opsdeck.screens.incident import IncidentScreen
 from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import FeedFollower
+from opsdeck.tui.heap import freeze_heap
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
@@ -72,7 +72,8 @@ class Loaded:
     panels: Panels | None = None
     panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
     sort: str | None = None  # the sort `order` is in
-    reorder_at: datetime | None = None  # a reporting clock enters its warning band: read the keys again
+    reorder_at: datetime | None = None  # a reporting clock enters its warning band: re-rank its incident
+    ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
     newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
@@ -115,6 +116,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self._pending: set[int] = set()
         self._full_pending = False
         self.reorder_at: datetime | None = None
+        self.ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
+        self._rerank = False  # a reporting clock entered its warning band: re-read its incident's key
+        self._heap_frozen = False  # freeze_heap ran after this board's first whole list
         self.filter_error = ""  # the filter just typed was refused: the status line says why
         self.newest: int | None = None  # incidents above this id are announced as new
         self._ticked_at = context.clock()  # clocks running out after this are announced
@@ -192,8 +196,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self.query_one(IncidentList).tick()
         self._banners(now)
         if self.reorder_at is not None and now >= self.reorder_at:
-            self.reorder_at = None  # a reporting clock now ranks its incident higher: a new order
-            self._full_pending = True
+            self.reorder_at = None  # a reporting clock now ranks its incident higher: move it
+            self._rerank = True
             self._flush()
         if self.panels is not None:  # the warnings' countdowns (repainted only when a minute turns)
             self.query_one(WarningPanel).show(self.panels.warnings, now, self.query_one("#side").size.width or 60)
@@ -206,19 +210,22 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_all(self, first_page: bool = False) -> Loaded | None:
-        """Every matching incident's key. With `first_page` (a new list: the first load,
-        a new filter) the top of the board and its rows are shown first, then the panels,
-        and the rest of the keys follow: a 100k board is readable before it is all in."""
+        """Every matching incident's key. With `first_page` (a new list: the first load, a
+        new filter) the top of the board and a screenful of its rows are shown first, then
+        the panels, the rest of the keys and rows: a 100k board is readable before it is in."""
         worker = get_current_worker()
         sort, filt, statuses, now = self.sort, self.filter, self.STATUSES, self.ctx.clock()
+        later: list[int] = []  # the first page's rows below the screenful
         with self.ctx.store.read() as session:
             if first_page:
                 newest = session.execute(select(func.max(table_of(Incident).c.id))).scalar_one()
                 top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE, now=now)
+                screenful = self.app.size.height  # no list shows more rows than the terminal has
+                shown, later = [k.id for k in top[:screenful]], [k.id for k in top[screenful:]]
                 page = Loaded(
                     keys={k.id: k for k in top},
                     order=[k.id for k in top],
-                    rows=board.load_rows(session, [k.id for k in top]),
+                    rows=board.load_rows(session, shown),
                     sort=sort,
                     newest=newest or 0,
                 )
@@ -231,7 +238,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
             ordered = board.load_keys(session, filt, sort, statuses=statuses, now=now)
             reorder_at = board.next_pressing(session, now, statuses)
-        return Loaded(keys={k.id: k for k in ordered}, order=[k.id for k in ordered], sort=sort, reorder_at=reorder_at)
+            rows = board.load_rows(session, later)
+        keys, order = {k.id: k for k in ordered}, [k.id for k in ordered]
+        return Loaded(keys=keys, order=order, rows=rows, sort=sort, reorder_at=reorder_at, ranked_at=now)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -240,19 +249,23 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_changed(self, changed: frozenset[int]) -> Loaded:
-        """Only the incidents that changed: their keys (closed ones drop out) and rows."""
-        now = self.ctx.clock()
+        """Only the incidents that changed: their keys (closed ones drop out) and rows;
+        and the keys of those whose reporting clock entered its warning band since the
+        keys were ranked (time alone moves them: no row to read)."""
+        now, since = self.ctx.clock(), self.ranked_at
         with self.ctx.store.read() as session:
+            moved = set(board.pressing_since(session, since, now, self.STATUSES)) if since else set()
             fresh = {
                 k.id: k
                 for k in board.load_keys(
-                    session, self.filter, self.sort, ids=sorted(changed), statuses=self.STATUSES, now=now
+                    session, self.filter, self.sort, ids=sorted(changed | moved), statuses=self.STATUSES, now=now
                 )
             }
             rows = board.load_rows(session, [i for i in changed if i in fresh])
             reorder_at = board.next_pressing(session, now, self.STATUSES)
-        keys, order = board.patched(self.keys, self.order, changed, fresh, board.SORT_KEYS[self.sort])
-        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at)
+        keys, order = board.patched(self.keys, self.order, changed | moved, fresh, board.SORT_KEYS[self.sort])
+        ranked_at = now if since else None
+        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at, ranked_at=ranked_at)
 
     @work(thread=True, group="panels", exit_on_error=False)
     def reload_panels(self, parts: frozenset[str]) -> Loaded:
@@ -300,11 +313,11 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         if not board.keys_serve(self.keys_sort, self.sort):
             self._full_pending = True  # the keys are for another order: patching them would mix
         if self._full_pending:
-            self._pending, self._full_pending = set(), False
+            self._pending, self._full_pending, self._rerank = set(), False, False
             self._parts.discard("incidents")  # a full reload reads them
             self.reload_all()
-        elif self._pending:
-            changed, self._pending = frozenset(self._pending), set()
+        elif self._pending or self._rerank:
+            changed, self._pending, self._rerank = frozenset(self._pending), set(), False
             self.reload_changed(changed)
         self._flush_panels()
 
@@ -328,6 +341,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return
         self._apply_loaded(worker.result)
+        if worker.name == "reload_all" and not self._heap_frozen:
+            self._heap_frozen = True
+            freeze_heap()
         if worker.group == "load":
             self._flush()
         elif worker.group == "panels":
@@ -342,7 +358,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
         if loaded.keys is not None and loaded.order is not None:
             self.keys, self.order = loaded.keys, loaded.order
-            self.reorder_at = loaded.reorder_at
+            self.reorder_at, self.ranked_at = loaded.reorder_at, loaded.ranked_at
             self.keys_sort = loaded.sort or self.sort
             if self.keys_sort != self.sort:  # `s` was pressed while it loaded
                 if board.keys_serve(self.keys_sort, self.sort):
@@ -525,6 +541,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
+        from opsdeck.screens.incident import IncidentScreen  # on enter: not before the board's first frame
+
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -10,8 +10,6 @@ from opsdeck.backend import queries
 from opsdeck.backend.i18n import _
 from opsdeck.screens.forms import NewIncidentForm
 from opsdeck.screens.handover import HandoverScreen
-from opsdeck.screens.schedule import ScheduleScreen
-from opsdeck.screens.warnings import WarningsScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,6 +48,8 @@ class BoardKeys(_Board):
         self.app.push_screen(HandoverScreen(self.ctx))
 
     def action_warnings(self) -> None:
+        from opsdeck.screens.warnings import WarningsScreen  # on the key: not before the board's first frame
+
         self.app.push_screen(WarningsScreen(self.ctx))  # 预警 (docs/plan.md#warnings)
 
     def action_statistics(self) -> None:
@@ -59,6 +59,8 @@ class BoardKeys(_Board):
         self.app.push_screen(StatsScreen(self.ctx))  # the month's figures (docs/stats.md)
 
     def action_schedule(self) -> None:
+        from opsdeck.screens.schedule import ScheduleScreen  # on the key: not before the board's first frame
+
         self.app.push_screen(ScheduleScreen(self.ctx))  # the week grid (排班)
 
     def action_shift(self) -> None:

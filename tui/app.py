@@ -29,7 +29,6 @@ from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
 from opsdeck.screens.help import HelpScreen
 from opsdeck.screens.history import HistoryScreen
-from opsdeck.screens.wall import WallScreen
 from opsdeck.tui import keymap
 from opsdeck.tui.ascii import AsciiFilter
 from opsdeck.tui.context import BoardContext
@@ -195,6 +194,8 @@ class WallApp(OpsdeckApp):
         self.page_seconds = page_seconds
 
     def first_screen(self) -> Screen[Any]:
+        from opsdeck.screens.wall import WallScreen  # only `opsdeck wall`: not the board's start
+
         return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
 
     def action_help(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlmodel import SQLModel
 
-from opsdeck.backend import models  # noqa: F401  (registers the tables)
+from opsdeck.backend import models
 from opsdeck.backend.sqltypes import UTCDateTime
 
 
@@ -19,6 +19,7 @@ def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[Fals
     return False
 
 
+models.load_all()  # every table in the metadata autogenerate compares
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,

@@ -149,6 +149,9 @@ def test_models_and_migrations_agree(store: Store) -> None:
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from opsdeck.backend import models
+
+    models.load_all()  # each area's tables load when first named (backend/models/__init__.py)
     with store.engine.connect() as conn:
         # The role-to-login mapping is PostgreSQL's alone and no model (backend/pg_roles.py).
         opts = {"compare_type": False, "include_name": lambda name, *_: name != pg_triggers.MAP_TABLE}
