@@ -11,6 +11,7 @@ parent system is down, or after a resolve until the probe has recovered once.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -87,22 +88,23 @@ _moved = attrgetter(*MOVED)
 class Health:
     """A probe as `apply` reads and moves it: the row's fields, plain. A storm moves
     thousands of probes; as ORM objects their attribute events and the flush cost more
-    than the rest of the transaction, so the moved fields go back in one executemany."""
+    than the rest of the transaction, so the moved fields go back in one executemany.
+    The defaults are a new probe's, as `_create` inserts it."""
 
     id: int
     name: str
-    system_id: int | None
-    silenced_until: datetime | None
-    interval_s: int | None
-    state: str
-    stale: bool
-    output: str
-    last_result_at: datetime | None
-    last_success_at: datetime | None
-    state_since: datetime | None
-    consecutive: int
-    last_ok_at: datetime | None
-    recovery_noted: bool
+    system_id: int | None = None
+    silenced_until: datetime | None = None
+    interval_s: int | None = None
+    state: str = "UNKNOWN"
+    stale: bool = False
+    output: str = ""
+    last_result_at: datetime | None = None
+    last_success_at: datetime | None = None
+    state_since: datetime | None = None
+    consecutive: int = 0
+    last_ok_at: datetime | None = None
+    recovery_noted: bool = False
 
 
 _READ = [getattr(Probe, f.name) for f in fields(Health)]  # in the order `Health` takes them
@@ -124,10 +126,14 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     if not incoming:
         return applied
     openings = {r.probe: r.opening for r in incoming if r.opening is not None}
-    probes = _healths(uow, {r.probe for r in incoming}, policy, openings)
+    names = {r.probe for r in incoming}
+    probes = _read_healths(uow, names)
+    created = _create(uow, names - probes.keys(), policy, openings)
+    probes.update(created)
+    probes.update(_read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[dict[str, Any]] = []
-    context = _Context(uow, policy, probes)
+    context = _Context(uow, policy, probes, created.keys())
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
         if result.result_key and result.result_key in known_keys:
             applied.duplicates += 1
@@ -150,7 +156,9 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
 
 
 class _Context:
-    def __init__(self, uow: UnitOfWork, policy: ProbePolicy, probes: dict[str, Health]) -> None:
+    def __init__(
+        self, uow: UnitOfWork, policy: ProbePolicy, probes: dict[str, Health], created: Container[str] = ()
+    ) -> None:
         self.uow = uow
         self.policy = policy
         self.opened: list[int] = []
@@ -158,9 +166,10 @@ class _Context:
         self._parent_down: dict[int | None, bool] = {}
         self._probes = sorted(probes.values(), key=lambda p: p.id)  # written back in id order, as a flush does
         self._stored = {p.id: _moved(p) for p in self._probes}  # the moved fields as the store has them
-        probe_ids = [p.id for p in self._probes]
-        # The open incident of every probe in this batch, in one query (not one per result).
-        self._open: dict[int, Incident | None] = dict.fromkeys(probe_ids)
+        # The open incident of every probe in this batch, in one query (not one per result);
+        # a probe this transaction created has none.
+        self._open: dict[int, Incident | None] = {p.id: None for p in self._probes}
+        probe_ids = [p.id for p in self._probes if p.name not in created]
         for start in range(0, len(probe_ids), 500):
             for incident in uow.session.execute(
                 select(Incident).where(
@@ -416,53 +425,53 @@ def _probes(
     return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
 
 
-def _healths(
-    uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
-) -> dict[str, Health]:
-    """The probes by name, as plain `Health` (unknown names create their probes)."""
-    found = _read_healths(uow, names)
-    missing = names - found.keys()
-    if missing:
-        _create(uow, missing, policy, openings)
-        found.update(_read_healths(uow, missing))
-    return found
-
-
 def _read_healths(uow: UnitOfWork, names: set[str]) -> dict[str, Health]:
+    """The probes of these names, as plain `Health`."""
+    if not names:
+        return {}
     # ORM columns, not the table's: the session flushes what it holds first, as for select(Probe).
     rows = uow.session.execute(select(*_READ).where(col(Probe.name).in_(names)))
     return {row.name: Health(*row) for row in rows}
 
 
-def _create(uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None) -> None:
+def _create(
+    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
+) -> dict[str, Health]:
     """Probes for results of unknown names, all in one statement (ON CONFLICT DO NOTHING:
-    another ingester may create them at the same time)."""
+    another ingester may create them at the same time); returns those this one created."""
     if not missing:
-        return
+        return {}
     systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
+    new: dict[str, Health] = {}
     rows = []
     for name in sorted(missing):
         settings = policy.settings_for(name)
         opening = (openings or {}).get(name)
         system = opening.system if opening else settings.system
         interval = int(settings.interval.total_seconds()) if settings.interval else None
+        probe = new[name] = Health(0, name, system_id=systems.get(system) if system else None, interval_s=interval)
         rows.append(
             {
                 "name": name,
-                "system_id": systems.get(system) if system else None,
-                "interval_s": interval,
+                "system_id": probe.system_id,
+                "interval_s": probe.interval_s,
                 "created_at": uow.now,
                 "kind": EVENT_KIND if opening and opening.event else "",
-                "state": "UNKNOWN",
-                "stale": False,
-                "output": "",
-                "consecutive": 0,
-                "recovery_noted": False,
+                "state": probe.state,
+                "stale": probe.stale,
+                "output": probe.output,
+                "consecutive": probe.consecutive,
+                "recovery_noted": probe.recovery_noted,
             }
         )
     table = table_of(Probe)
     insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-    uow.session.execute(insert.on_conflict_do_nothing(index_elements=["name"]), rows)
+    statement = insert.on_conflict_do_nothing(index_elements=["name"]).returning(table.c.id, table.c.name)
+    created = {}
+    for probe_id, name in uow.session.execute(statement, rows):
+        created[name] = new[name]
+        created[name].id = probe_id
+    return created
 
 
 def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
