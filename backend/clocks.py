@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from . import deadlines, memo, policy, ranking
@@ -48,14 +48,16 @@ def _read_policy(session: Session, version: int | None) -> policy.Policy:
     return policy.cached(number, digest, document)
 
 
-def facts_of(session: Session, incident: Incident) -> deadlines.Facts:
+def facts_of(session: Session, incident: Incident, attested: Attested | None = None) -> deadlines.Facts:
+    """The incident's facts (`attested`: its attestations, when the caller knows them)."""
     incident_id = incident.id
-    attested: Attested = memo.remembered(
-        session,
-        ("attested", incident_id),
-        ATTESTATION_TABLES,
-        lambda: _attested(session, [incident_id]).get(incident_id, {}),
-    )
+    if attested is None:
+        attested = memo.remembered(
+            session,
+            ("attested", incident_id),
+            ATTESTATION_TABLES,
+            lambda: _attested(session, [incident_id]).get(incident_id, {}),
+        )
     system = memo.system(session, incident.system_id)
     return deadlines.Facts(
         reported_at=incident.reported_at,
@@ -84,10 +86,20 @@ ATTESTATION_TABLES = ("attestations",)
 Attested = dict[str, list[Any]]  # attestation key -> when each was attested
 
 
+# Built once: building a statement costs more than running it.
+_ATTESTED = select(col(Attestation.incident_id), col(Attestation.key), col(Attestation.at)).where(
+    col(Attestation.incident_id).in_(bindparam("ids", expanding=True))
+)
+_CLOCK_ROWS = (
+    select(IncidentDeadline)
+    .where(col(IncidentDeadline.incident_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(IncidentDeadline.id))
+)
+
+
 def _attested(session: Session, incident_ids: list[int | None]) -> dict[int | None, Attested]:
     found: dict[int | None, Attested] = {}
-    query = select(col(Attestation.incident_id), col(Attestation.key), col(Attestation.at))
-    for incident_id, key, at in session.execute(query.where(col(Attestation.incident_id).in_(incident_ids))):
+    for incident_id, key, at in session.execute(_ATTESTED, {"ids": incident_ids}):
         found.setdefault(incident_id, {}).setdefault(key, []).append(at)
     return found
 
@@ -101,8 +113,7 @@ def prefetch(session: Session, incident_ids: list[int]) -> None:
         return
     for incident_id in wanted:
         held[incident_id] = []
-    query = select(IncidentDeadline).where(col(IncidentDeadline.incident_id).in_(wanted))
-    for row in session.execute(query.order_by(col(IncidentDeadline.id))).scalars():
+    for row in session.execute(_CLOCK_ROWS, {"ids": wanted}).scalars():
         held[row.incident_id].append(row)
     attested = _attested(session, list(wanted))
     for incident_id in wanted:
@@ -116,23 +127,42 @@ def _hold_attested(session: Session, incident_id: int, attested: Attested) -> No
 def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadline]:
     """Re-derive and store the incident's clocks; return every row, current and past."""
     rules = load_policy(session, incident.policy_version).deadlines
-    facts = facts_of(session, incident)
-    derived = {(c.rule, c.clock_key): c for c in deadlines.derive(facts, rules)}
     rows = _rows(session, incident)
+    added = _derive(incident, rows, facts_of(session, incident), rules, now)
+    session.add_all(added)
+    return list(rows)
+
+
+def first_clocks(session: Session, incident: Incident) -> list[IncidentDeadline]:
+    """A new incident's clocks, derived before it is inserted (it has no clock rows and
+    no attestations yet), so its due times go in with its own INSERT; `new_incident`
+    then files the rows under the id the INSERT gave it."""
+    rules = load_policy(session, incident.policy_version).deadlines
+    rows: list[IncidentDeadline] = []
+    _derive(incident, rows, facts_of(session, incident, attested={}), rules, now=None)
+    return rows
+
+
+def _derive(
+    incident: Incident, rows: list[IncidentDeadline], facts: deadlines.Facts, rules: Any, now: Any
+) -> list[IncidentDeadline]:
+    """Bring `rows` (every clock row of the incident) and the incident's due times in line
+    with the clocks its facts derive; returns the rows it added to `rows`."""
+    derived = {(c.rule, c.clock_key): c for c in deadlines.derive(facts, rules)}
     existing = {(r.rule, r.clock_key): r for r in rows}
+    added = []
     for key, clock in derived.items():
         row = existing.get(key)
         if row is None:
-            assert incident.id is not None  # flushed: every caller's incident is in the store
             row = IncidentDeadline(
-                incident_id=incident.id,
+                incident_id=incident.id or 0,  # 0: a new incident's, filed under its id by new_incident
                 rule=clock.rule,
                 clock_key=clock.clock_key,
                 clock_start=clock.clock_start,
                 due_at=clock.due_at,
                 warn_at=clock.warn_at,
             )
-            session.add(row)
+            added.append(row)
             rows.append(row)
         _assign(
             row,
@@ -159,7 +189,7 @@ def sync(session: Session, incident: Incident, now: Any) -> list[IncidentDeadlin
         report_due_at=min((r.due_at for r in reporting), default=None),
         report_warn_at=min((r.warn_at for r in reporting), default=None),
     )
-    return list(rows)
+    return added
 
 
 def _assign(row: Any, **values: Any) -> None:
@@ -181,16 +211,18 @@ def _rows(session: Session, incident: Incident) -> list[IncidentDeadline]:
     held: dict[int | None, list[IncidentDeadline]] = session.info.setdefault(_HELD, {})
     rows = held.get(incident.id)
     if rows is None:
-        query = select(IncidentDeadline).where(col(IncidentDeadline.incident_id) == incident.id)
-        rows = held[incident.id] = list(session.execute(query).scalars())
+        rows = held[incident.id] = list(session.execute(_CLOCK_ROWS, {"ids": [incident.id]}).scalars())
     return rows
 
 
-def new_incident(session: Session, incident: Incident) -> None:
-    """An incident inserted by this transaction has no clock rows and no attestations
-    yet: nothing to read."""
-    session.info.setdefault(_HELD, {})[incident.id] = []
+def new_incident(session: Session, incident: Incident, rows: list[IncidentDeadline]) -> None:
+    """An incident this transaction just inserted, with its `first_clocks`: they are all
+    its clock rows, and it has no attestations yet (nothing to read)."""
     assert incident.id is not None
+    for row in rows:
+        row.incident_id = incident.id
+    session.add_all(rows)
+    session.info.setdefault(_HELD, {})[incident.id] = rows
     _hold_attested(session, incident.id, {})
 
 

@@ -23,9 +23,9 @@ from sqlmodel import Session, col
 from . import clocks
 from .errors import DomainError, InvalidInput, NotFound, StaleWrite
 from .i18n import _
-from .models import AuditEvent, Incident, System, WarningAttestation, WarningMeasure, WarningNote, WarningRecord
+from .models import Incident, System, WarningAttestation, WarningMeasure, WarningNote, WarningRecord
 from .rows import OpenWarning, WarningDetail, WarningSummary, WarningToldRow, stored_id
-from .store import UnitOfWork
+from .store import Appended, UnitOfWork
 from .timeutil import rfc3339
 from .warning_clocks import WarningClock, clock_rows, end_of_day, warning_clocks
 
@@ -335,7 +335,7 @@ class Warnings:
         return row
 
 
-def _record(uow: UnitOfWork, row: WarningRecord, action: str, details: dict[str, Any]) -> AuditEvent:
+def _record(uow: UnitOfWork, row: WarningRecord, action: str, details: dict[str, Any]) -> Appended:
     assert row.id is not None
     uow.session.flush()
     return uow.record(action, details, chain=chain(row.id), entity="warning", entity_id=row.id)

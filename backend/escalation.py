@@ -179,14 +179,22 @@ def _claim(uow: UnitOfWork, claims: list[tuple[Incident, IncidentDeadline, list[
         }
         for incident, row, targets in claims
     ]
+    # One statement built once per dialect, run with every claim's values (SQLAlchemy
+    # batches them into multi-row INSERTs): a statement built with the values in it is
+    # compiled anew for each chunk, which cost more than running it.
+    return {(i, r, k) for i, r, k in uow.session.connection().execute(_CLAIMS[uow.dialect], values)}
+
+
+def _claim_statement(insert: Any) -> Any:
     table = table_of(Escalation)
-    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-    statement = (
-        insert.values(values)
+    return (
+        insert(table)
         .on_conflict_do_nothing(index_elements=["incident_id", "rule", "clock_key"])
         .returning(table.c.incident_id, table.c.rule, table.c.clock_key)
     )
-    return {(i, r, k) for i, r, k in uow.session.execute(statement)}
+
+
+_CLAIMS = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 
 
 def _escalated_at(uow: UnitOfWork, lost: list[tuple[Incident, IncidentDeadline]]) -> dict[_Key, datetime]:

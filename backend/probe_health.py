@@ -11,11 +11,12 @@ parent system is down, or after a resolve until the probe has recovered once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -66,6 +67,48 @@ class Incoming:
     opening: Opening | None = None  # from an alert source: its mapping decides
 
 
+# What applying results moves on a probe: written back in one statement per batch.
+MOVED = (
+    "interval_s",
+    "state",
+    "stale",
+    "output",
+    "last_result_at",
+    "last_success_at",
+    "state_since",
+    "consecutive",
+    "last_ok_at",
+    "recovery_noted",
+)
+_moved = attrgetter(*MOVED)
+
+
+@dataclass(slots=True)
+class Health:
+    """A probe as `apply` reads and moves it: the row's fields, plain. A storm moves
+    thousands of probes; as ORM objects their attribute events and the flush cost more
+    than the rest of the transaction, so the moved fields go back in one executemany."""
+
+    id: int
+    name: str
+    system_id: int | None
+    silenced_until: datetime | None
+    interval_s: int | None
+    state: str
+    stale: bool
+    output: str
+    last_result_at: datetime | None
+    last_success_at: datetime | None
+    state_since: datetime | None
+    consecutive: int
+    last_ok_at: datetime | None
+    recovery_noted: bool
+
+
+_READ = [getattr(Probe, f.name) for f in fields(Health)]  # in the order `Health` takes them
+_WRITE_BACK = update(table_of(Probe)).where(table_of(Probe).c.id == bindparam("probe"))
+
+
 @dataclass
 class Applied:
     results: int = 0
@@ -81,10 +124,10 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     if not incoming:
         return applied
     openings = {r.probe: r.opening for r in incoming if r.opening is not None}
-    probes = _probes(uow, {r.probe for r in incoming}, policy, openings)
+    probes = _healths(uow, {r.probe for r in incoming}, policy, openings)
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[dict[str, Any]] = []
-    context = _Context(uow, policy, [p.id for p in probes.values() if p.id is not None])
+    context = _Context(uow, policy, probes)
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
         if result.result_key and result.result_key in known_keys:
             applied.duplicates += 1
@@ -97,6 +140,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         rows.append(row)
     if rows:  # Core, not the ORM's bulk insert: the same rows, a third of the time in a storm
         uow.session.execute(insert(table_of(ProbeResult)), rows)
+    context.write_back()
     applied.results = len(rows)
     applied.opened = context.opened
     applied.warned = context.warned
@@ -106,12 +150,15 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
 
 
 class _Context:
-    def __init__(self, uow: UnitOfWork, policy: ProbePolicy, probe_ids: list[int]) -> None:
+    def __init__(self, uow: UnitOfWork, policy: ProbePolicy, probes: dict[str, Health]) -> None:
         self.uow = uow
         self.policy = policy
         self.opened: list[int] = []
         self.warned: list[int] = []
         self._parent_down: dict[int | None, bool] = {}
+        self._probes = sorted(probes.values(), key=lambda p: p.id)  # written back in id order, as a flush does
+        self._stored = {p.id: _moved(p) for p in self._probes}  # the moved fields as the store has them
+        probe_ids = [p.id for p in self._probes]
         # The open incident of every probe in this batch, in one query (not one per result).
         self._open: dict[int, Incident | None] = dict.fromkeys(probe_ids)
         for start in range(0, len(probe_ids), 500):
@@ -122,7 +169,33 @@ class _Context:
             ).scalars():
                 self._open[incident.probe_id or 0] = incident
 
-    def apply_one(self, probe: Probe, result: Incoming) -> dict[str, Any]:
+    def write_back(self) -> None:
+        """The moved fields of the probes that moved since read (or last written), in one
+        statement. Called before anything that may read probes (where a flush came), so
+        every query sees what the ORM's autoflush would have shown it."""
+        changed = []
+        for probe in self._probes:
+            moved = _moved(probe)
+            if moved != self._stored[probe.id]:
+                self._stored[probe.id] = moved
+                changed.append({"probe": probe.id, **dict(zip(MOVED, moved, strict=True))})
+        if not changed:
+            return
+        session = self.uow.session
+        session.execute(_WRITE_BACK, changed)
+        written = {row["probe"] for row in changed}
+        for key in list(session.identity_map.keys()):
+            if key[0] is Probe and key[1][0] in written:  # a copy the caller holds (the receiver's) reads them again
+                session.expire(session.identity_map[key], list(MOVED))
+
+    def _orm(self, probe: Health) -> Probe:
+        """The probe as the session's object, its moved fields written first."""
+        self.write_back()
+        found = self.uow.session.get(Probe, probe.id)
+        assert found is not None
+        return found
+
+    def apply_one(self, probe: Health, result: Incoming) -> dict[str, Any]:
         now = self.uow.now
         at = result.at or now
         state, output = result.state, result.output
@@ -140,7 +213,6 @@ class _Context:
             incident_id = self._incidents(probe, result.opening)
         elif state != "OK":
             incident_id = self._open_incident_id(probe)
-        assert probe.id is not None
         return {
             "probe_id": probe.id,
             "at": at,
@@ -155,7 +227,7 @@ class _Context:
             "flags": list(result.flags),
         }
 
-    def _advance(self, probe: Probe, state: str, output: str, at: datetime) -> None:
+    def _advance(self, probe: Health, state: str, output: str, at: datetime) -> None:
         if probe.last_result_at is not None and at > probe.last_result_at:
             gap = int((at - probe.last_result_at).total_seconds())
             probe.interval_s = gap if probe.interval_s is None else round(0.7 * probe.interval_s + 0.3 * gap)
@@ -169,7 +241,7 @@ class _Context:
             probe.last_ok_at = at
         probe.state, probe.output, probe.last_result_at, probe.stale = state, output, at, False
 
-    def _incidents(self, probe: Probe, opening: Opening | None = None) -> int | None:
+    def _incidents(self, probe: Health, opening: Opening | None = None) -> int | None:
         open_id = self._open_incident_id(probe)
         critical_after = opening.critical_after if opening else self.policy.critical_after
         if probe.state == "CRITICAL" and probe.consecutive >= critical_after and open_id is None:
@@ -188,19 +260,19 @@ class _Context:
             self._warning_recovered(probe)
         return open_id
 
-    def _warning_recovered(self, probe: Probe) -> None:
+    def _warning_recovered(self, probe: Health) -> None:
         """OK `ok_after` times in a row: its open warning, if it raised one, is told once."""
         if probe.consecutive >= self.policy.ok_after:
             from .probe_warnings import note_recovery
 
-            note_recovery(self.uow, probe)
+            note_recovery(self.uow, self._orm(probe))
             probe.recovery_noted = True
 
-    def _open_incident_id(self, probe: Probe) -> int | None:
+    def _open_incident_id(self, probe: Health) -> int | None:
         incident = self._open_incident(probe)
         return incident.id if incident else None
 
-    def _open_incident(self, probe: Probe) -> Incident | None:
+    def _open_incident(self, probe: Health) -> Incident | None:
         assert probe.id is not None
         if probe.id not in self._open:
             self._open[probe.id] = self.uow.session.execute(
@@ -208,10 +280,11 @@ class _Context:
             ).scalar_one_or_none()
         return self._open[probe.id]
 
-    def _maybe_open(self, probe: Probe, opening: Opening | None = None) -> int | None:
+    def _maybe_open(self, probe: Health, opening: Opening | None = None) -> int | None:
         now = self.uow.now
         if probe.silenced_until and probe.silenced_until > now:
             return None
+        self.write_back()
         if self._held_down(probe) or self.parent_down(probe.system_id):
             return None
         settings = self.policy.settings_for(probe.name)
@@ -242,18 +315,18 @@ class _Context:
         self.opened.append(incident.id)
         return incident.id
 
-    def _maybe_warn(self, probe: Probe, opening: Opening | None) -> None:
+    def _maybe_warn(self, probe: Health, opening: Opening | None) -> None:
         from .probe_warnings import raise_for
 
         if probe.silenced_until and probe.silenced_until > self.uow.now:
             return
         if self.parent_down(probe.system_id):
             return
-        warning_id = raise_for(self.uow, probe, opening.description if opening else "")
+        warning_id = raise_for(self.uow, self._orm(probe), opening.description if opening else "")
         if warning_id is not None:
             self.warned.append(warning_id)
 
-    def _held_down(self, probe: Probe) -> bool:
+    def _held_down(self, probe: Health) -> bool:
         """After a resolve, no new incident until the probe has recovered once."""
         last = self.uow.session.execute(
             select(col(Incident.resolved_at), col(Incident.closed_at))
@@ -269,16 +342,18 @@ class _Context:
     def parent_down(self, system_id: int | None) -> bool:
         """Is a probe of an ancestor system CRITICAL (and current)?"""
         if system_id not in self._parent_down:
+            self.write_back()  # a probe of this batch may be the ancestor's
             self._parent_down[system_id] = _ancestor_critical(self.uow, system_id)
         return self._parent_down[system_id]
 
-    def _critical_after_resolve(self, probe: Probe) -> None:
+    def _critical_after_resolve(self, probe: Health) -> None:
         """Critical again under a resolved incident: a note on it (and a mark on its row,
         from the probe's state), or with `critical_after_resolve = "reopen"` reopened."""
         incident = self._open_incident(probe)
         if incident is None or incident.status != "resolved":
             return
         assert incident.id is not None
+        self.write_back()
         first = probe.output.splitlines()[0] if probe.output else "no output"
         text = f"probe {probe.name} CRITICAL again after this incident was resolved: {first}"
         if self.policy.critical_after_resolve == "reopen":
@@ -288,13 +363,14 @@ class _Context:
         self.uow.session.add(IncidentNote(incident_id=incident.id, at=self.uow.now, author=self.uow.actor, text=text))
         self.uow.record("note", {"text": text, "probe": probe.name}, incident_id=incident.id)
 
-    def _note_recovery(self, probe: Probe) -> None:
+    def _note_recovery(self, probe: Health) -> None:
         if probe.recovery_noted:
             return
         incident = self._open_incident(probe)
         if incident is None or incident.status == "resolved":
             return
         assert incident.id is not None  # read from the store, or flushed when opened
+        self.write_back()
         text = (
             f"probe {probe.name} recovered: {probe.consecutive} consecutive OK results; "
             "consider resolving this incident"
@@ -334,35 +410,59 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
 def _probes(
     uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
 ) -> dict[str, Probe]:
-    """The probes by name; results for unknown names create their probes, all in one
-    statement (ON CONFLICT DO NOTHING: another ingester may create them at the same time)."""
-    missing = names - set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
-    if missing:
-        systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
-        rows = []
-        for name in sorted(missing):
-            settings = policy.settings_for(name)
-            opening = (openings or {}).get(name)
-            system = opening.system if opening else settings.system
-            interval = int(settings.interval.total_seconds()) if settings.interval else None
-            rows.append(
-                {
-                    "name": name,
-                    "system_id": systems.get(system) if system else None,
-                    "interval_s": interval,
-                    "created_at": uow.now,
-                    "kind": EVENT_KIND if opening and opening.event else "",
-                    "state": "UNKNOWN",
-                    "stale": False,
-                    "output": "",
-                    "consecutive": 0,
-                    "recovery_noted": False,
-                }
-            )
-        table = table_of(Probe)
-        insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-        uow.session.execute(insert.on_conflict_do_nothing(index_elements=["name"]), rows)
+    """The probes by name, as the session's objects (unknown names create their probes)."""
+    known = set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
+    _create(uow, names - known, policy, openings)
     return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
+
+
+def _healths(
+    uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
+) -> dict[str, Health]:
+    """The probes by name, as plain `Health` (unknown names create their probes)."""
+    found = _read_healths(uow, names)
+    missing = names - found.keys()
+    if missing:
+        _create(uow, missing, policy, openings)
+        found.update(_read_healths(uow, missing))
+    return found
+
+
+def _read_healths(uow: UnitOfWork, names: set[str]) -> dict[str, Health]:
+    # ORM columns, not the table's: the session flushes what it holds first, as for select(Probe).
+    rows = uow.session.execute(select(*_READ).where(col(Probe.name).in_(names)))
+    return {row.name: Health(*row) for row in rows}
+
+
+def _create(uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None) -> None:
+    """Probes for results of unknown names, all in one statement (ON CONFLICT DO NOTHING:
+    another ingester may create them at the same time)."""
+    if not missing:
+        return
+    systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
+    rows = []
+    for name in sorted(missing):
+        settings = policy.settings_for(name)
+        opening = (openings or {}).get(name)
+        system = opening.system if opening else settings.system
+        interval = int(settings.interval.total_seconds()) if settings.interval else None
+        rows.append(
+            {
+                "name": name,
+                "system_id": systems.get(system) if system else None,
+                "interval_s": interval,
+                "created_at": uow.now,
+                "kind": EVENT_KIND if opening and opening.event else "",
+                "state": "UNKNOWN",
+                "stale": False,
+                "output": "",
+                "consecutive": 0,
+                "recovery_noted": False,
+            }
+        )
+    table = table_of(Probe)
+    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+    uow.session.execute(insert.on_conflict_do_nothing(index_elements=["name"]), rows)
 
 
 def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, col
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, SQLModel, col
 
 from . import audit
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
@@ -60,6 +62,44 @@ class _Kept:
     newest: datetime | None = None  # the newest audit event's time, once read (None: not read, or none)
 
 
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An audit event this write appended: where it sits in its chain."""
+
+    chain: str
+    seq: int
+    hash: str
+
+
+_EVENTS, _HEADS = table_of(AuditEvent), table_of(AuditHead)
+_INSERT_EVENT = insert(_EVENTS)
+_READ_HEADS = select(_HEADS.c.chain, _HEADS.c.seq, _HEADS.c.hash)
+_READ_HEAD = _READ_HEADS.where(_HEADS.c.chain == bindparam("c"))  # built once: building costs more than running
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_START_HEAD = text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, 0, :h) ON CONFLICT (chain) DO NOTHING")
+# The feed and the outbox, written at the end through Core on the connection: plain
+# tables no one in the write reads back, so the ORM's per-statement work buys nothing.
+_COUNTER = table_of(ChangeCounter)
+_COUNT_CHANGES = (
+    update(_COUNTER).where(_COUNTER.c.id == 1).values(seq=_COUNTER.c.seq + bindparam("n")).returning(_COUNTER.c.seq)
+)
+_INSERT_CHANGES = insert(table_of(Change))
+_INSERT_OUTBOX = insert(table_of(OutboxMessage))
+_INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
+
+
+def _insert_of(model: type[SQLModel]) -> tuple[Any, list[tuple[str, str]]]:
+    """UnitOfWork.insert's statement for a model, built once, and its mapped columns
+    (column, attribute) but the primary key."""
+    found = _INSERTS.get(model)
+    if found is None:
+        columns = [(a.columns[0].key, a.key) for a in sa_inspect(model).column_attrs if not a.columns[0].primary_key]
+        found = _INSERTS[model] = (insert(table_of(model)), columns)
+    return found
+
+
+_MOVE_HEAD = update(_HEADS).where(_HEADS.c.chain == bindparam("c")).values(seq=bindparam("s"), hash=bindparam("h"))
+
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
 
@@ -81,10 +121,11 @@ class UnitOfWork:
     # Each incident an event vouched for, held (the session keeps only objects someone
     # holds), with the state the event said it was left in.
     _vouched: dict[int, tuple[Incident | None, dict[str, Any]]] = field(default_factory=dict)
-    _heads: dict[str, AuditHead | None] = field(default_factory=dict)  # each chain's head, read once
+    _heads: dict[str, tuple[int, str] | None] = field(default_factory=dict)  # each chain's head (seq, hash), read once
+    _moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # where this write moves each head, at its end
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
     _outbox: list[dict[str, Any]] = field(default_factory=list)  # written in one statement at the end
-    events: list[AuditEvent] = field(default_factory=list)
+    events: list[Appended] = field(default_factory=list)
 
     def record(
         self,
@@ -95,7 +136,7 @@ class UnitOfWork:
         entity: str | None = None,
         entity_id: str | int | None = None,
         chain: str | None = None,
-    ) -> AuditEvent:
+    ) -> Appended:
         """Append the audit event and a change-feed entry for this write (on `chain`, else
         the incident's chain or the system chain)."""
         if chain is None:
@@ -128,6 +169,18 @@ class UnitOfWork:
         for incident_id, (incident, said) in list(self._vouched.items()):
             if incident is not None and vouch.incident_state(incident) != said:
                 self.record("state", {}, incident_id=incident_id)
+
+    def insert(self, row: SQLModel) -> None:
+        """Insert a new row now through Core and keep it in the session as the ORM's flush
+        would have left it (persistent, nothing pending, its id set): that flush costs
+        several times the statement. SQLModel sets every field when a row is built, so
+        the INSERT names every mapped column, as the flush's does."""
+        statement, columns = _insert_of(type(row))
+        values = {column: getattr(row, name) for column, name in columns}
+        (new_id,) = self.session.connection().execute(statement, values).inserted_primary_key or (None,)
+        row.id = new_id
+        make_transient_to_detached(row)
+        self.session.add(row)
 
     def changed(self, entity: str, entity_id: str | int, action: str) -> None:
         self._changes.append((entity, str(entity_id), action))
@@ -162,10 +215,9 @@ class UnitOfWork:
             }
         )
 
-    def _append(self, chain: str, action: str, details: dict[str, Any], incident_id: int | None) -> AuditEvent:
-        head = self._head(chain)
-        seq = (head.seq if head else 0) + 1
-        prev = head.hash if head else audit.GENESIS
+    def _append(self, chain: str, action: str, details: dict[str, Any], incident_id: int | None) -> Appended:
+        seq, prev = self._head(chain) or (0, audit.GENESIS)
+        seq += 1
         if self.by is not None:
             details = {**details, "by": self.by}
         body = audit.canonical_json(details)
@@ -179,30 +231,33 @@ class UnitOfWork:
             details=body,
             prev_hash=prev,
         )
-        row = AuditEvent(
-            chain=chain,
-            incident_id=incident_id,
-            seq=seq,
-            at=self.now,
-            actor=self.actor,
-            action=action,
-            details=body,
-            prev_hash=prev,
-            hash=digest,
-        )
-        self.session.add(row)
+        # A Core insert, not an ORM object: nothing in a write reads its events back as
+        # objects, and the ORM's bookkeeping was most of an event's cost. The event goes in
+        # now, before its head moves (at the end): on a PostgreSQL store whose database
+        # roles are on, the server moves the head itself and lets it name only an existing
+        # event (backend/pg_chain.py); there the rows it tells of go in first, as they did
+        # when the event was an ORM object flushed with them (the server's checks on those
+        # rows speak first).
         if self.dialect == "postgresql":
-            # The event goes in before its head moves: on a store whose database roles are
-            # on, the server moves the head itself and lets it name only an existing event
-            # (backend/pg_chain.py). SQLite writes both at the transaction's one flush.
             self.session.flush()
-        if head is None:
-            self._heads[chain] = AuditHead(chain=chain, seq=seq, hash=digest)
-            self.session.add(self._heads[chain])
-        else:
-            head.seq, head.hash = seq, digest
-        self.events.append(row)
-        return row
+        self.session.connection().execute(
+            _INSERT_EVENT,
+            {
+                "chain": chain,
+                "incident_id": incident_id,
+                "seq": seq,
+                "at": self.now,
+                "actor": self.actor,
+                "action": action,
+                "details": body,
+                "prev_hash": prev,
+                "hash": digest,
+            },
+        )
+        self._moved[chain] = (seq, digest)
+        appended = Appended(chain, seq, digest)
+        self.events.append(appended)
+        return appended
 
     def prefetch_heads(self, chains: list[str]) -> None:
         """Read many chains' heads in one query (SQLite: there the read needs no lock;
@@ -210,48 +265,65 @@ class UnitOfWork:
         if self.dialect == "postgresql":
             return
         wanted = [c for c in chains if c not in self._heads]
-        with self.session.no_autoflush:
-            found = self.session.scalars(select(AuditHead).where(col(AuditHead.chain).in_(wanted))).all()
+        found = self.session.connection().execute(_READ_HEADS.where(_HEADS.c.chain.in_(wanted)))
         self._heads.update(dict.fromkeys(wanted))
-        self._heads.update({head.chain: head for head in found})
+        self._heads.update({chain: (seq, digest) for chain, seq, digest in found})
 
-    def _head(self, chain: str) -> AuditHead | None:
-        """The chain's head, read (and on PostgreSQL locked) once per transaction; later
-        events on the chain extend the object this transaction holds."""
+    def new_chain(self, chain: str) -> None:
+        """A chain that starts in this write (a new incident's): it has no head to read.
+        (PostgreSQL still locks one: there the head is where writers of a chain queue.)"""
+        if self.dialect != "postgresql":
+            self._heads[chain] = None
+
+    def _head(self, chain: str) -> tuple[int, str] | None:
+        """The chain's head (seq, hash): moved by this transaction, else read (and on
+        PostgreSQL locked) once per transaction."""
+        moved = self._moved.get(chain)
+        if moved is not None:
+            return moved
         if chain not in self._heads:
-            with self.session.no_autoflush:  # nothing pending can be this chain's head
-                self._heads[chain] = self._lock_head(chain)
+            self._heads[chain] = self._lock_head(chain)
         return self._heads[chain]
 
-    def _lock_head(self, chain: str) -> AuditHead | None:
-        query = select(AuditHead).where(col(AuditHead.chain) == chain)
+    def _lock_head(self, chain: str) -> tuple[int, str] | None:
+        connection = self.session.connection()
         if self.dialect == "postgresql":
             # Two writers on one chain must not both extend the same head.
-            self.session.execute(
-                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, 0, :h) ON CONFLICT (chain) DO NOTHING"),
-                {"c": chain, "h": audit.GENESIS},
-            )
+            connection.execute(_START_HEAD, {"c": chain, "h": audit.GENESIS})
             # A new chain's head starts at seq 0 with the genesis hash.
-            return self.session.scalars(query.with_for_update()).one()
-        return self.session.scalars(query).one_or_none()
+            _chain, seq, digest = connection.execute(_LOCK_HEAD, {"c": chain}).one()
+            return seq, digest
+        found = connection.execute(_READ_HEAD, {"c": chain}).one_or_none()
+        return None if found is None else (found.seq, found.hash)
+
+    def _move_heads(self) -> None:
+        """Each chain's head to its newest event, after the events went in: one statement
+        for the chains that had a head, one for those that start here (SQLite only: on
+        PostgreSQL every head exists once locked)."""
+        started = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is None]
+        moved = [{"c": c, "s": s, "h": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is not None]
+        connection = self.session.connection()
+        if started:
+            connection.execute(insert(_HEADS), started)
+        if moved:
+            connection.execute(_MOVE_HEAD, moved)
+        self._heads.update(self._moved)
+        self._moved.clear()
 
     def _finish(self) -> None:
         self._vouch_again()
         self.session.flush()
+        self._move_heads()
+        connection = self.session.connection()
         if self._outbox:  # nothing in a write reads its own outbox rows back
-            self.session.execute(insert(table_of(OutboxMessage)), self._outbox)
+            connection.execute(_INSERT_OUTBOX, self._outbox)
             self._outbox.clear()
         if not self._changes:
             return
-        top = self.session.execute(
-            update(ChangeCounter)
-            .where(col(ChangeCounter.id) == 1)
-            .values(seq=col(ChangeCounter.seq) + len(self._changes))
-            .returning(col(ChangeCounter.seq))
-        ).scalar_one()
+        top = connection.execute(_COUNT_CHANGES, {"n": len(self._changes)}).scalar_one()
         first = top - len(self._changes) + 1
-        self.session.execute(
-            insert(Change),
+        connection.execute(
+            _INSERT_CHANGES,
             [
                 {"seq": first + i, "at": self.now, "entity": e, "entity_id": eid, "action": a, "actor": self.actor}
                 for i, (e, eid, a) in enumerate(self._changes)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from .. import clocks, memo, notify_plan, policy, stale, words
@@ -269,18 +269,15 @@ class ServiceBase:
 
     @staticmethod
     def _guard_version(uow: UnitOfWork, incident: Incident, expected: int | None) -> None:
-        """Bump the version `WHERE version = expected`, or refuse a stale write."""
+        """Bump the version if it is still `expected`, else refuse a stale write.
+
+        The incident was read in this write, after its lock was taken (SQLite: `BEGIN
+        IMMEDIATE`; PostgreSQL: the store's write lock, which every writer takes first),
+        so the version read is the stored one and no other writer can move it before
+        this commits: the check needs no statement of its own, and the bump goes in the
+        one UPDATE the transaction's flush writes for the incident's other changes."""
         seen = incident.version if expected is None else expected
         if incident.version != seen:
-            raise ServiceBase._stale(uow.session, incident, seen)
-        result = uow.session.exec(
-            update(Incident)
-            .where(col(Incident.id) == incident.id, col(Incident.version) == seen)
-            .values(version=seen + 1, updated_at=uow.now, updated_by=uow.actor)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            uow.session.refresh(incident)
             raise ServiceBase._stale(uow.session, incident, seen)
         incident.version, incident.updated_at, incident.updated_by = seen + 1, uow.now, uow.actor
 
@@ -322,6 +319,9 @@ class ServiceBase:
         with self._write() as uow:
             actor = self._writer(uow.session, what)
             incident = self._load(uow, incident_id)
+            # Its clock rows and attestations read now, before it changes: then `_touched`
+            # reads nothing, and the transaction writes the incident in one UPDATE at its end.
+            clocks.prefetch(uow.session, [incident_id])
             self._not_closed(incident)
             self._guard_version(uow, incident, expected_version)
             details = change(uow, actor, incident)
@@ -337,7 +337,6 @@ class ServiceBase:
         """Every audited change is activity (it renews the acknowledgement lease) and
         may move a clock: re-derive them in the same transaction."""
         incident.last_activity_at = uow.now
-        uow.session.flush()
         clocks.sync(uow.session, incident, uow.now)
 
     @staticmethod

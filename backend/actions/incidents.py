@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from .. import clocks, notify_plan, transitions, words
+from .. import audit, clocks, notify_plan, transitions, words
 from ..domain import (
     Category,
     Level,
@@ -118,12 +118,15 @@ class IncidentActions(ServiceBase):
             details["probe_id"] = probe_id
         if warning_id is not None:
             details["warning_id"] = warning_id
-        uow.session.add(incident)
-        uow.session.flush()
-        clocks.new_incident(uow.session, incident)
+        # Its clocks first, so its due times go in with its INSERT (no UPDATE after it);
+        # nothing after this changes its facts, so `_touched` would derive the same again.
+        first_clocks = clocks.first_clocks(uow.session, incident)
+        uow.insert(incident)
+        assert incident.id is not None
+        clocks.new_incident(uow.session, incident, first_clocks)
+        uow.new_chain(audit.incident_chain(incident.id))
         if category:
             IncidentActions._add_playbook(uow, incident, category.value)
-        IncidentActions._touched(uow, incident)
         event = uow.record("open", details, incident_id=incident.id)
         notify_plan.after(uow, "open", incident, details, event.seq)
         return incident
