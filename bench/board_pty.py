@@ -204,10 +204,14 @@ class Starts:
     trivial: list[float]
     import_textual: list[float]
     import_board: list[float]  # python -c 'import <the board's modules>' to its exit
+    import_floor: list[float]  # python -c 'import <what no first row can do without>' to its exit
 
 
 # What `opsdeck` imports before it can draw the board: timed alone, it bounds the start.
 BOARD_IMPORTS = "import opsdeck.cli.__main__, opsdeck.cli.context, opsdeck.cli.views, opsdeck.tui.app"
+# What no first row can do without: Textual, SQLAlchemy, and the models whose tables the
+# board's queries are built on (SQLModel, pydantic). Timed alone, it bounds the ratio.
+FLOOR_IMPORTS = "import textual.app, sqlalchemy, opsdeck.backend.models"
 
 
 def start_to_first_row(run: Run) -> Figure:
@@ -239,9 +243,11 @@ def _start_figure(run: Run, count: int) -> Figure:
             f"{min(starts.import_textual) * 1000:.0f} ms; opsdeck --read-only (no embedded worker). "
             f"Bound: importing the board's modules alone ({BOARD_IMPORTS!r}) exits after "
             f"{min(starts.import_board) * 1000:.0f} ms, {min(starts.import_board) / floor:.1f}x the trivial app's whole "
-            "start (SQLAlchemy and the SQLModel models, then Textual and the screens); the rest is the store's "
-            "open, the first board query and Textual's first layout and render (see the board's first-frame "
-            "figures, timed inside run_test)"
+            f"start; of which what no first row can do without ({FLOOR_IMPORTS!r}) exits after "
+            f"{min(starts.import_floor) * 1000:.0f} ms, {min(starts.import_floor) / floor:.1f}x (the SQLModel models "
+            "alone are about a fifth of the start under -X importtime). The rest is the store's open, the first "
+            "page's ORDER BY over every open incident and Textual's first layout and render (see the board's "
+            "first-frame figures, timed inside run_test)"
         ),
     )
 
@@ -251,14 +257,15 @@ def _time_starts(run: Run, count: int) -> Starts:
     runs = run.sizes.start_runs if count <= START_AT[0] else max(3, run.sizes.start_runs // 3)
     tick = run.progress.stage(f"opsdeck at {count:,}, a trivial app and import textual, each spawned in a pty", runs)
     env = pty_env(run.path("home-starts"))
-    times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": [], "board": []}
+    times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": [], "board": [], "floor": []}
     for index in range(runs):  # interleaved: a busy moment hits each alike
         times["opsdeck"].append(_until_row(_opsdeck_argv(filled.path), env, "opsdeck"))
         times["trivial"].append(_until_row([sys.executable, "-c", TRIVIAL_APP], env, "the trivial app"))
         times["import"].append(_until_exit([sys.executable, "-c", "import textual"], env))
         times["board"].append(_until_exit([sys.executable, "-c", BOARD_IMPORTS], env))
+        times["floor"].append(_until_exit([sys.executable, "-c", FLOOR_IMPORTS], env))
         tick(index + 1)
-    return Starts(times["opsdeck"], times["trivial"], times["import"], times["board"])
+    return Starts(times["opsdeck"], times["trivial"], times["import"], times["board"], times["floor"])
 
 
 def _until_row(argv: list[str | Path], env: dict[str, str], name: str) -> float:

@@ -33,7 +33,7 @@ from opsdeck.screens.incident_actions import IncidentActions
 from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.feed import FeedFollower
-from opsdeck.tui.heap import freeze_heap
+from opsdeck.tui.heap import freeze_heap, release_heap
 from opsdeck.tui.text import cell, rcell
 from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
@@ -163,6 +163,10 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self.set_interval(1.0, self._tick)
         self.reload_all(first_page=True)
         self.watch_feed()
+
+    def on_unmount(self) -> None:
+        if self._heap_frozen:
+            release_heap()
 
     def _header_columns(self) -> None:
         incident_list = self.query_one(IncidentList)

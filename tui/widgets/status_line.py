@@ -82,7 +82,7 @@ class StatusLine(Static):
     def show(self, status: Status) -> None:
         self.status = status
         self.set_class(bool(status.error), "-error")
-        self.update(status_text(status, self.size.width or self.app.size.width))
+        self.update(status_text(status, self.size.width or self.app.size.width), layout=False)  # one line, always
 
     def on_resize(self) -> None:
         self.show(self.status)
