@@ -127,6 +127,7 @@ class Ingester:
             listed = _Listed(window, self.spool)
             for name in sorted(window):
                 if name in self._handled:
+                    self._handled.discard(name)  # met once: the window's partners are not all held at once
                     continue
                 unit = self._plan_listed(listed, name, report)
                 if unit == "jsonl":
