@@ -37,7 +37,7 @@ def spool(tmp_path: Path) -> Path:
 
 
 def ingester(store: Store, spool: Path, **settings: object) -> Ingester:
-    return Ingester(store, SpoolSettings(spool, settle_s=0.2, **settings), actor=WORKER)  # type: ignore[arg-type]
+    return Ingester(store, SpoolSettings(spool, **{"settle_s": 0.2, **settings}), actor=WORKER)  # type: ignore[arg-type]
 
 
 def copy(folder: str, spool: Path, *names: str) -> None:
@@ -123,8 +123,12 @@ def test_plugin_output_without_exit_code_waits_then_reads_its_status_word(store:
 
 def test_a_long_running_ingester_forgets_the_files_that_waited_and_went(store: Store, spool: Path) -> None:
     """Sizes are kept only for names still waiting to settle: a worker that saw thousands
-    of files wait and then vanish (taken by a standby, removed) holds none of them."""
-    ingest = ingester(store, spool)
+    of files wait and then vanish (taken by a standby, removed) holds none of them.
+
+    The settle time is long enough that writing the 300 files on a loaded machine cannot
+    outlast it (at 0.2 s some settled before the first scan); the last file is aged by
+    its mtime instead of by sleeping."""
+    ingest = ingester(store, spool, settle_s=30.0)
     for n in range(300):
         plugin(spool, f"gone-{n}", "DISK OK\n", None)  # output without exit code: waits
     assert ingest.scan().waiting == 300
@@ -133,9 +137,10 @@ def test_a_long_running_ingester_forgets_the_files_that_waited_and_went(store: S
     plugin(spool, "disk-root", "DISK CRITICAL - / 97% used\n", None)
     assert ingest.scan().waiting == 1
     assert set(ingest._sizes) == {"disk-root.out"}
-    time.sleep(0.3)
-    ingest.scan()  # still settles: its size from the scan before is kept
-    time.sleep(0.05)
+    aged = time.time() - 60
+    os.utime(spool / "disk-root.out", (aged, aged))  # as if written a minute ago
+    ingest.scan()  # its mtime moved: seen again, not yet settled
+    ingest.scan()  # settles: its size and mtime from the scan before are kept
     ingest.scan()
     assert probes(store)["disk-root"]["state"] == "CRITICAL" and not ingest._sizes
 
