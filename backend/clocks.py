@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from . import deadlines, memo, policy, ranking
 from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, table_of
+from .models.columns import construct
 
 
 def load_policy(session: Session, version: int | None = None) -> policy.Policy:
@@ -152,28 +153,29 @@ def _derive(
     existing = {(r.rule, r.clock_key): r for r in rows}
     added = []
     for key, clock in derived.items():
+        values: dict[str, Any] = {
+            "due_at": clock.due_at,
+            "warn_at": clock.warn_at,
+            "met_at": clock.met_at,
+            "next_level": clock.next_level,
+            "superseded_at": None,
+            "waived_at": clock.waived_at,
+            "waived_by": clock.waived_by,
+        }
         row = existing.get(key)
-        if row is None:
-            row = IncidentDeadline(
+        if row is None:  # built with every value at once: setting each on a new row costs its events
+            row = construct(
+                IncidentDeadline,
                 incident_id=incident.id or 0,  # 0: a new incident's, filed under its id by new_incident
                 rule=clock.rule,
                 clock_key=clock.clock_key,
                 clock_start=clock.clock_start,
-                due_at=clock.due_at,
-                warn_at=clock.warn_at,
+                **values,
             )
             added.append(row)
             rows.append(row)
-        _assign(
-            row,
-            due_at=clock.due_at,
-            warn_at=clock.warn_at,
-            met_at=clock.met_at,
-            next_level=clock.next_level,
-            superseded_at=None,
-            waived_at=clock.waived_at,
-            waived_by=clock.waived_by,
-        )
+        else:
+            _assign(row, **values)
     for key, row in existing.items():
         if key in derived or not running(row):
             continue

@@ -25,6 +25,7 @@ from ..models import (
     RosterMember,
     System,
 )
+from ..models.columns import construct
 from ..store import UnitOfWork
 from ..timeutil import rfc3339
 from .base import FUTURE_SLACK, TITLE_LIMIT, Actor, ServiceBase, _clean_text
@@ -88,7 +89,8 @@ class IncidentActions(ServiceBase):
     ) -> Incident:
         """Open an incident inside a write that is already running (the ingest opens
         incidents for failing probes in the transaction of their results)."""
-        incident = Incident(
+        incident = construct(
+            Incident,
             title=title[:TITLE_LIMIT],
             description=description,
             system_id=system_row.id if system_row else None,
