@@ -21,7 +21,16 @@ from sqlmodel import Session, SQLModel, col
 
 from . import audit
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
-from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
+from .models import (
+    AuditEvent,
+    AuditHead,
+    Change,
+    ChangeCounter,
+    Incident,
+    IncidentDeadline,
+    OutboxMessage,
+    table_of,
+)
 from .timeutil import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -98,7 +107,49 @@ def _insert_of(model: type[SQLModel]) -> tuple[Any, list[tuple[str, str]]]:
     return found
 
 
+_CLOCKS = table_of(IncidentDeadline)
+_INSERT_CLOCKS = insert(_CLOCKS).returning(_CLOCKS.c.id, _CLOCKS.c.incident_id, _CLOCKS.c.rule, _CLOCKS.c.clock_key)
+_INSERT_HEADS = insert(_HEADS)
 _MOVE_HEAD = update(_HEADS).where(_HEADS.c.chain == bindparam("c")).values(seq=bindparam("s"), hash=bindparam("h"))
+
+# The rows `UnitOfWork.flush` writes through Core, in the flush's order of their tables.
+_CORE_FLUSHED = {Incident: 0, IncidentDeadline: 1}
+_UPDATES: dict[tuple[type[SQLModel], frozenset[str]], Any] = {}
+
+
+def _flush_order(row: SQLModel) -> tuple[int, int]:
+    return _CORE_FLUSHED[type(row)], row.id  # type: ignore[attr-defined]
+
+
+def _changed_columns(row: SQLModel) -> dict[str, Any]:
+    """The columns the flush's UPDATE would set: each attribute set since the row was
+    read or last written whose value differs from the stored one (these tables' columns
+    are named as their attributes)."""
+    state = sa_inspect(row)
+    values = state.dict
+    return {name: values[name] for name, stored in state.committed_state.items() if stored != values[name]}
+
+
+def _update_of(model: type[SQLModel], changed: dict[str, Any]) -> Any:
+    """UPDATE ... SET the changed columns WHERE id = :_id, built once per set of columns."""
+    key = (model, frozenset(changed))
+    statement = _UPDATES.get(key)
+    if statement is None:
+        table = table_of(model)
+        statement = _UPDATES[key] = (
+            update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in sorted(changed)})
+        )
+    return statement
+
+
+def _as_stored(session: Session, row: SQLModel) -> None:
+    """The row as the flush leaves one it wrote: persistent, its values the stored ones,
+    nothing to write."""
+    state = sa_inspect(row)
+    # What the flush itself does to each row it wrote (a public make_transient,
+    # make_transient_to_detached and add cost five times the calls).
+    state._commit_all(state.dict, session.identity_map)
+
 
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
@@ -182,6 +233,21 @@ class UnitOfWork:
         make_transient_to_detached(row)
         self.session.add(row)
 
+    def _insert_clock_rows(self, rows: list[IncidentDeadline]) -> None:
+        """`insert` for many clock rows in one statement (SQLAlchemy batches executemany
+        into multi-row INSERTs, in the order given, so the ids are the ones the flush's
+        row-by-row INSERTs gave). The ids come back by each row's unique key (incident,
+        rule, clock), whatever order the database returns them in."""
+        _statement, columns = _insert_of(IncidentDeadline)
+        found = self.session.connection().execute(
+            _INSERT_CLOCKS, [{column: getattr(row, name) for column, name in columns} for row in rows]
+        )
+        ids = {(incident_id, rule, clock_key): new_id for new_id, incident_id, rule, clock_key in found}
+        for row in rows:
+            row.id = ids[(row.incident_id, row.rule, row.clock_key)]
+            make_transient_to_detached(row)
+            self.session.add(row)
+
     def changed(self, entity: str, entity_id: str | int, action: str) -> None:
         self._changes.append((entity, str(entity_id), action))
 
@@ -239,7 +305,7 @@ class UnitOfWork:
         # when the event was an ORM object flushed with them (the server's checks on those
         # rows speak first).
         if self.dialect == "postgresql":
-            self.session.flush()
+            self.flush()
         self.session.connection().execute(
             _INSERT_EVENT,
             {
@@ -304,15 +370,47 @@ class UnitOfWork:
         moved = [{"c": c, "s": s, "h": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is not None]
         connection = self.session.connection()
         if started:
-            connection.execute(insert(_HEADS), started)
+            connection.execute(_INSERT_HEADS, started)
         if moved:
             connection.execute(_MOVE_HEAD, moved)
         self._heads.update(self._moved)
         self._moved.clear()
 
+    def flush(self) -> None:
+        """Write what the session holds, as `session.flush()` would. The rows every action
+        changes (incidents updated, clock rows updated or added) go through Core statements
+        in the order the flush would send them (incidents by id, then clocks: updates by
+        id, inserts in the order added), and each is left as the flush leaves it: the
+        ORM's flush of an ack's incident UPDATE and clock INSERT was a fifth of the ack.
+        Anything else to write, and the ORM flushes it all, so its order still holds."""
+        session = self.session
+        if session.deleted or any(type(row) not in _CORE_FLUSHED for row in (*session.dirty, *session.new)):
+            session.flush()
+            return
+        connection = session.connection()
+        # Consecutive rows with the same columns changed go in one executemany, as the
+        # flush sends them (the escalation sweep's clock rows).
+        batches: list[tuple[Any, list[dict[str, Any]]]] = []
+        for row in sorted(session.dirty, key=_flush_order):
+            changed = _changed_columns(row)
+            if changed:
+                statement, values = _update_of(type(row), changed), {**changed, "_id": row.id}
+                if batches and batches[-1][0] is statement:
+                    batches[-1][1].append(values)
+                else:
+                    batches.append((statement, [values]))
+            _as_stored(session, row)
+        for statement, rows in batches:
+            connection.execute(statement, rows)
+        new = sorted(session.new, key=lambda r: sa_inspect(r).insert_order)
+        if new:
+            for row in new:
+                session.expunge(row)
+            self._insert_clock_rows(new)
+
     def _finish(self) -> None:
         self._vouch_again()
-        self.session.flush()
+        self.flush()
         self._move_heads()
         connection = self.session.connection()
         if self._outbox:  # nothing in a write reads its own outbox rows back
@@ -368,8 +466,10 @@ class Store:
     def write(self, actor: str, *, by: str | None = None) -> Iterator[UnitOfWork]:
         """The only way to change anything: one transaction, audited, in the feed.
         `by`: who used `--as` to act as `actor`, named in the events (and their hashes)."""
+        from .memo import WriteSession  # loads every table's model (it watches some): writes only (CLI start)
+
         try:
-            with Session(self._writer(actor), expire_on_commit=False) as session, session.begin():
+            with WriteSession(self._writer(actor), expire_on_commit=False) as session, session.begin():
                 kept = self._kept(session)
                 now = self._transaction_time(session, kept)
                 uow = UnitOfWork(session=session, actor=actor, now=now, dialect=self.dialect, by=by)
@@ -401,7 +501,7 @@ class Store:
         kept: _Kept | None = connection.info.get(_KEPT)
         if kept is None or kept.version != version:
             kept = connection.info[_KEPT] = _Kept(version)
-        from . import memo  # loads every table's model (it watches some): writes only, not a listing (CLI start)
+        from . import memo
 
         memo.share(session, kept.answers)
         return kept

@@ -27,11 +27,14 @@ _SQLITE = "<method 'execute' of 'sqlite3.Cursor' objects>|<method 'executemany' 
 # (what the note calls it, the file the function is in, the function's names, | between)
 PARTS: tuple[tuple[str, str, str], ...] = (
     ("ORM flush", "sqlalchemy/orm/session.py", "_flush"),
+    # UnitOfWork.flush: incident and clock rows through Core statements, anything else by the ORM's flush.
+    ("the unit of work's flush", "backend/store.py", "flush"),
     ("write lock and time", "backend/store.py", "_transaction_time|_kept"),
     ("permission", "backend/actions/base.py", "actor"),
     ("policy lookups", "backend/clocks.py", "load_policy"),
     ("clock derivation", "backend/clocks.py", "sync|first_clocks"),
     ("building ORM rows (SQLModel's __init__)", "sqlmodel/_compat.py", "sqlmodel_init"),
+    ("building incident and clock rows (models.columns.construct)", "backend/models/columns.py", "construct"),
     ("audit record", "backend/store.py", "record"),
     ("of which hashing", "backend/audit.py", "event_hash"),
     ("routing", "backend/notify_plan.py", "after"),
