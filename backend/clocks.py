@@ -121,6 +121,33 @@ def prefetch(session: Session, incident_ids: list[int]) -> None:
         _hold_attested(session, incident_id, attested.get(incident_id, {}))
 
 
+_WITH_CLOCKS = (
+    select(Incident, IncidentDeadline)
+    .outerjoin(IncidentDeadline, col(IncidentDeadline.incident_id) == col(Incident.id))
+    .where(col(Incident.id) == bindparam("id"))
+    .order_by(col(IncidentDeadline.id))
+)
+# PostgreSQL: the incident's row locked, as session.get(..., with_for_update=True) locks it.
+_WITH_CLOCKS_LOCKED = _WITH_CLOCKS.with_for_update(of=Incident)
+
+
+def load_with_clocks(session: Session, incident_id: int, *, lock: bool) -> Incident | None:
+    """The incident (None: no such incident) with its clock rows in one query, then its
+    attestations: what `prefetch` reads for an action about to change it and `sync` its
+    clocks, in one statement fewer than `session.get` and then `prefetch`."""
+    held: dict[int | None, list[IncidentDeadline]] = session.info.setdefault(_HELD, {})
+    if incident_id in held:
+        return session.get(Incident, incident_id, with_for_update=lock)
+    found = session.execute(_WITH_CLOCKS_LOCKED if lock else _WITH_CLOCKS, {"id": incident_id}).all()
+    if not found:
+        return None
+    incident: Incident = found[0][0]
+    rows: list[IncidentDeadline] = [row for _incident, row in found if row is not None]
+    held[incident_id] = rows
+    _hold_attested(session, incident_id, _attested(session, [incident_id]).get(incident_id, {}))
+    return incident
+
+
 def _hold_attested(session: Session, incident_id: int, attested: Attested) -> None:
     memo.remembered(session, ("attested", incident_id), ATTESTATION_TABLES, lambda: attested)
 

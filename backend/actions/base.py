@@ -318,10 +318,11 @@ class ServiceBase:
     ) -> Incident:
         with self._write() as uow:
             actor = self._writer(uow.session, what)
-            incident = self._load(uow, incident_id)
-            # Its clock rows and attestations read now, before it changes: then `_touched`
+            # With its clock rows and attestations, read now, before it changes: then `_touched`
             # reads nothing, and the transaction writes the incident in one UPDATE at its end.
-            clocks.prefetch(uow.session, [incident_id])
+            incident = clocks.load_with_clocks(uow.session, incident_id, lock=uow.dialect == "postgresql")
+            if incident is None:
+                raise no_incident(incident_id)
             self._not_closed(incident)
             self._guard_version(uow, incident, expected_version)
             details = change(uow, actor, incident)
