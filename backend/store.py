@@ -20,6 +20,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col
 
 from . import audit
+from .bulk import Bulk
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
 from .models import AuditEvent, AuditHead, Change, ChangeCounter, Incident, OutboxMessage, table_of
 from .timeutil import Clock, utcnow
@@ -83,7 +84,7 @@ _COUNTER = table_of(ChangeCounter)
 _COUNT_CHANGES = (
     update(_COUNTER).where(_COUNTER.c.id == 1).values(seq=_COUNTER.c.seq + bindparam("n")).returning(_COUNTER.c.seq)
 )
-_INSERT_CHANGES = insert(table_of(Change))
+_INSERT_CHANGES = Bulk(insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"))
 _INSERT_OUTBOX = insert(table_of(OutboxMessage))
 _INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
 
@@ -322,12 +323,9 @@ class UnitOfWork:
             return
         top = connection.execute(_COUNT_CHANGES, {"n": len(self._changes)}).scalar_one()
         first = top - len(self._changes) + 1
-        connection.execute(
-            _INSERT_CHANGES,
-            [
-                {"seq": first + i, "at": self.now, "entity": e, "entity_id": eid, "action": a, "actor": self.actor}
-                for i, (e, eid, a) in enumerate(self._changes)
-            ],
+        now, actor = self.now, self.actor
+        _INSERT_CHANGES.execute(  # bound by the driver (backend/bulk.py): a probe storm writes thousands
+            connection, [(first + i, now, e, eid, a, actor) for i, (e, eid, a) in enumerate(self._changes)]
         )
         if self.dialect == "postgresql":  # delivered at commit, to the watchers of this store's schema
             self.session.execute(
