@@ -568,7 +568,8 @@ def _claim_statement(insert: Any) -> Bulk:
         .on_conflict_do_nothing(index_elements=["content_hash", "name", "size", "mtime_ns"])
         .returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
     )
-    return Bulk(statement, ("spool", "name", "size", "mtime_ns", "content_hash", "ingested_at", "results", "outcome"))
+    columns = ("spool", "name", "size", "mtime_ns", "content_hash", "ingested_at", "results", "outcome")
+    return Bulk(statement, columns, repeating=("ingested_at",))
 
 
 _CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}

@@ -508,7 +508,7 @@ def _create(
 def _create_statement(insert: Any) -> Bulk:
     table = table_of(Probe)
     statement = insert(table).on_conflict_do_nothing(index_elements=["name"]).returning(table.c.id, table.c.name)
-    return Bulk(statement, NEW_PROBE_COLUMNS)
+    return Bulk(statement, NEW_PROBE_COLUMNS, repeating=("created_at", "stale", "recovery_noted"))
 
 
 _CREATE = {"postgresql": _create_statement(pg_insert), "sqlite": _create_statement(sqlite_insert)}

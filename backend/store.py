@@ -84,7 +84,9 @@ _COUNTER = table_of(ChangeCounter)
 _COUNT_CHANGES = (
     update(_COUNTER).where(_COUNTER.c.id == 1).values(seq=_COUNTER.c.seq + bindparam("n")).returning(_COUNTER.c.seq)
 )
-_INSERT_CHANGES = Bulk(insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"))
+_INSERT_CHANGES = Bulk(
+    insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"), repeating=("at",)
+)
 _INSERT_OUTBOX = insert(table_of(OutboxMessage))
 _INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
 
