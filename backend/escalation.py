@@ -84,14 +84,14 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
                 # Nothing read while escalating depends on the rows escalating wrote (the
                 # clock rows, heads and incidents are held), so the chunk's rows go to the
                 # store in one flush, a few multi-row statements, at its end.
-                _prefetch(uow, chunk)
-                recorded.extend(escalate_incidents(uow, chunk))
+                held = _prefetch(uow, chunk)
+                recorded.extend(escalate_incidents(uow, chunk, held))
 
 
-def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
-    """A chunk's incidents, clock rows, attestations and chain heads in four queries
-    instead of four per incident; the incidents are held for the transaction (the
-    session keeps only objects someone holds)."""
+def _prefetch(uow: UnitOfWork, ids: list[int]) -> dict[int, Incident]:
+    """A chunk's incidents (locked, on PostgreSQL), clock rows, attestations and chain
+    heads in four queries instead of four per incident; the incidents are held for the
+    transaction (the session keeps only objects someone holds), and returned by id."""
     query = select(Incident).where(col(Incident.id).in_(ids)).order_by(col(Incident.id))
     if uow.dialect == "postgresql":
         query = query.with_for_update()
@@ -99,6 +99,7 @@ def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
     clocks.prefetch(uow.session, ids)
     uow.prefetch_heads([audit.incident_chain(i) for i in ids])
     uow.session.info.setdefault("opsdeck.held", []).extend(incidents)
+    return {incident.id: incident for incident in incidents if incident.id is not None}
 
 
 def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
@@ -115,23 +116,29 @@ class _Owed:
     owed: list[tuple[IncidentDeadline, deadlines.Rule | None, list[dict[str, str]]]]
 
 
-def escalate_incidents(uow: UnitOfWork, incident_ids: list[int]) -> list[Recorded]:
+def escalate_incidents(
+    uow: UnitOfWork, incident_ids: list[int], held: dict[int, Incident] | None = None
+) -> list[Recorded]:
     """Escalate the incidents' breached clocks, in their order: first every incident's
     clocks re-derived and the clocks owed found, then one INSERT ... ON CONFLICT DO
     NOTHING claiming all of them (its unique rows still decide which escalations this
     transaction records), then each incident's events and outbox rows, in the same order
-    as one incident at a time would write them."""
+    as one incident at a time would write them. `held`: the incidents already read (and
+    on PostgreSQL locked) in this transaction, by id; an id not in it does not exist."""
     session = uow.session
     found: list[_Owed] = []
     for incident_id in incident_ids:
-        incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
+        if held is not None:
+            incident = held.get(incident_id)
+        else:
+            incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
         if incident is None or incident.status == Status.CLOSED:
             continue
         rows = clocks.sync(session, incident, uow.now)
         policy = clocks.load_policy(session, incident.policy_version)
         owed = []
         for row in rows:
-            if not clocks.owed(row) or not uow.now > row.due_at:
+            if not uow.now > row.due_at or not clocks.owed(row):  # most clocks are not due yet
                 continue
             rule = policy.deadlines.rule(row.rule)
             # A breach already over (met late, or the rule stopped applying) is recorded for
