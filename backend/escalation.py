@@ -82,8 +82,10 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
             seen.update(chunk)
             with store.write(actor) as uow, uow.session.no_autoflush:
                 # Nothing read while escalating depends on the rows escalating wrote (the
-                # clock rows, heads and incidents are held), so the chunk's rows go to the
-                # store in one flush, a few multi-row statements, at its end.
+                # clock rows, heads and incidents are held, no event is read back), so the
+                # chunk's rows and audit events go to the store at its end, a few
+                # multi-row statements.
+                uow.defer_events()
                 held = _prefetch(uow, chunk)
                 recorded.extend(escalate_incidents(uow, chunk, held))
 
