@@ -128,7 +128,16 @@ class UnitOfWork:
     _moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # where this write moves each head, at its end
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
     _outbox: list[dict[str, Any]] = field(default_factory=list)  # written in one statement at the end
+    _deferred: list[dict[str, Any]] | None = None  # audit events held for the end (`defer_events`)
     events: list[Appended] = field(default_factory=list)
+
+    def defer_events(self) -> None:
+        """Insert this write's audit events together at its end, in one statement, not each
+        as it is recorded: for a write that records many and reads none back (the
+        escalation sweep: a statement an event was a tenth of an escalation). SQLite only:
+        on PostgreSQL each event goes in before its head moves (`_append`)."""
+        if self.dialect != "postgresql":
+            self._deferred = []
 
     def record(
         self,
@@ -243,20 +252,21 @@ class UnitOfWork:
         # rows speak first).
         if self.dialect == "postgresql":
             self.session.flush()
-        self.session.connection().execute(
-            _INSERT_EVENT,
-            {
-                "chain": chain,
-                "incident_id": incident_id,
-                "seq": seq,
-                "at": self.now,
-                "actor": self.actor,
-                "action": action,
-                "details": body,
-                "prev_hash": prev,
-                "hash": digest,
-            },
-        )
+        values = {
+            "chain": chain,
+            "incident_id": incident_id,
+            "seq": seq,
+            "at": self.now,
+            "actor": self.actor,
+            "action": action,
+            "details": body,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+        if self._deferred is not None:
+            self._deferred.append(values)
+        else:
+            self.session.connection().execute(_INSERT_EVENT, values)
         self._moved[chain] = (seq, digest)
         appended = Appended(chain, seq, digest)
         self.events.append(appended)
@@ -306,6 +316,9 @@ class UnitOfWork:
         started = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is None]
         moved = [{"c": c, "s": s, "h": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is not None]
         connection = self.session.connection()
+        if self._deferred:  # the events first, in the order recorded, as they would have gone in
+            connection.execute(_INSERT_EVENT, self._deferred)
+            self._deferred.clear()
         if started:
             connection.execute(insert(_HEADS), started)
         if moved:
