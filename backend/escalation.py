@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from . import audit, clocks, deadlines, notify_plan
 from .domain import Level, Status
-from .models import Escalation, Incident, IncidentDeadline, table_of
+from .models import Escalation, Incident, IncidentDeadline, System, table_of
 from .recipients import resolve_targets
 from .store import Store, UnitOfWork
 from .timeutil import rfc3339
@@ -82,23 +82,33 @@ def sweep(store: Store, actor: str, *, batch: int = 500) -> list[Recorded]:
             seen.update(chunk)
             with store.write(actor) as uow, uow.session.no_autoflush:
                 # Nothing read while escalating depends on the rows escalating wrote (the
-                # clock rows, heads and incidents are held), so the chunk's rows go to the
-                # store in one flush, a few multi-row statements, at its end.
-                _prefetch(uow, chunk)
-                recorded.extend(escalate_incidents(uow, chunk))
+                # clock rows, heads and incidents are held, no event is read back), so the
+                # chunk's rows and audit events go to the store at its end, a few
+                # multi-row statements.
+                uow.defer_events()
+                held = _prefetch(uow, chunk)
+                recorded.extend(escalate_incidents(uow, chunk, held))
 
 
-def _prefetch(uow: UnitOfWork, ids: list[int]) -> None:
-    """A chunk's incidents, clock rows, attestations and chain heads in four queries
-    instead of four per incident; the incidents are held for the transaction (the
-    session keeps only objects someone holds)."""
+def _prefetch(uow: UnitOfWork, ids: list[int]) -> dict[int, Incident]:
+    """A chunk's incidents (locked, on PostgreSQL), clock rows, attestations, chain heads
+    and systems in five queries instead of four per incident; the incidents and systems
+    are held for the transaction (the session keeps only objects someone holds), the
+    incidents returned by id."""
     query = select(Incident).where(col(Incident.id).in_(ids)).order_by(col(Incident.id))
     if uow.dialect == "postgresql":
         query = query.with_for_update()
     incidents = list(uow.session.execute(query).scalars())
     clocks.prefetch(uow.session, ids)
     uow.prefetch_heads([audit.incident_chain(i) for i in ids])
-    uow.session.info.setdefault("opsdeck.held", []).extend(incidents)
+    # Their systems too, in one query: each is then found in the session when the clocks,
+    # the routes and the message ask for it (memo.system), where a query each was read.
+    system_ids = {incident.system_id for incident in incidents if incident.system_id is not None}
+    systems = (
+        list(uow.session.execute(select(System).where(col(System.id).in_(system_ids))).scalars()) if system_ids else []
+    )
+    uow.session.info.setdefault("opsdeck.held", []).extend([*incidents, *systems])
+    return {incident.id: incident for incident in incidents if incident.id is not None}
 
 
 def escalate_incident(uow: UnitOfWork, incident_id: int) -> list[Recorded]:
@@ -115,23 +125,29 @@ class _Owed:
     owed: list[tuple[IncidentDeadline, deadlines.Rule | None, list[dict[str, str]]]]
 
 
-def escalate_incidents(uow: UnitOfWork, incident_ids: list[int]) -> list[Recorded]:
+def escalate_incidents(
+    uow: UnitOfWork, incident_ids: list[int], held: dict[int, Incident] | None = None
+) -> list[Recorded]:
     """Escalate the incidents' breached clocks, in their order: first every incident's
     clocks re-derived and the clocks owed found, then one INSERT ... ON CONFLICT DO
     NOTHING claiming all of them (its unique rows still decide which escalations this
     transaction records), then each incident's events and outbox rows, in the same order
-    as one incident at a time would write them."""
+    as one incident at a time would write them. `held`: the incidents already read (and
+    on PostgreSQL locked) in this transaction, by id; an id not in it does not exist."""
     session = uow.session
     found: list[_Owed] = []
     for incident_id in incident_ids:
-        incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
+        if held is not None:
+            incident = held.get(incident_id)
+        else:
+            incident = session.get(Incident, incident_id, with_for_update=uow.dialect == "postgresql")
         if incident is None or incident.status == Status.CLOSED:
             continue
         rows = clocks.sync(session, incident, uow.now)
         policy = clocks.load_policy(session, incident.policy_version)
         owed = []
         for row in rows:
-            if not clocks.owed(row) or not uow.now > row.due_at:
+            if not uow.now > row.due_at or not clocks.owed(row):  # most clocks are not due yet
                 continue
             rule = policy.deadlines.rule(row.rule)
             # A breach already over (met late, or the rule stopped applying) is recorded for

@@ -36,6 +36,7 @@ from sqlmodel import col
 
 from . import clocks
 from . import probes as probe_formats
+from .bulk import Bulk
 from .models import FileCursor, IngestedFile, SpoolStatus, table_of
 from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
@@ -371,27 +372,10 @@ class Ingester:
     ) -> set[tuple[str, str, int, int]]:
         """Record these file versions as taken, in one statement; return the versions this
         transaction took (the others were taken before, by us or another ingester)."""
-        if not units:
-            return set()
-        table = table_of(IngestedFile)
-        insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-        statement = insert.on_conflict_do_nothing(
-            index_elements=["content_hash", "name", "size", "mtime_ns"]
-        ).returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
-        rows = [
-            {
-                "spool": self.spool_id[:160],
-                "name": u.name,
-                "size": u.size,
-                "mtime_ns": u.mtime_ns,
-                "content_hash": u.digest,
-                "ingested_at": uow.now,
-                "results": len(u.results),
-                "outcome": outcome,
-            }
-            for u in units
-        ]
-        return {(r[0], r[1], r[2], r[3]) for r in uow.session.execute(statement, rows)}
+        spool, now = self.spool_id[:160], uow.now
+        rows = [(spool, u.name, u.size, u.mtime_ns, u.digest, now, len(u.results), outcome) for u in units]
+        claimed = _CLAIM[uow.dialect].returning(uow.session.connection(), rows)  # backend/bulk.py
+        return {(r[0], r[1], r[2], r[3]) for r in claimed}
 
     def _commit_jsonl(self, name: str) -> tuple[ScanReport, bool]:
         """Read from the committed cursor inside the transaction, so two ingesters at
@@ -574,6 +558,21 @@ class Ingester:
                 row.problem, changed = self.problem, True
             if changed:
                 uow.changed("spool", row.id, "quarantine")
+
+
+def _claim_statement(insert: Any) -> Bulk:
+    """Each file version once: its rows come back only to the transaction that took it."""
+    table = table_of(IngestedFile)
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["content_hash", "name", "size", "mtime_ns"])
+        .returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
+    )
+    columns = ("spool", "name", "size", "mtime_ns", "content_hash", "ingested_at", "results", "outcome")
+    return Bulk(statement, columns, repeating=("ingested_at",))
+
+
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 
 
 class _Listed:

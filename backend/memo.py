@@ -1,5 +1,5 @@
 """What one transaction reads once: the policy, the channels, the duty schedule, the
-roster's leads, a system.
+roster's leads, the contacts of a kind, a system.
 
 An action (or a sweep of fifty escalations) asks for these again and again; within one
 transaction the answer only changes if the transaction itself writes the tables it came
@@ -35,7 +35,7 @@ _KEY = "opsdeck.memo"
 _SHARED = "opsdeck.memo.shared"  # the answers that outlive the transaction, if the store shares them
 _WRITTEN = "opsdeck.memo.written"  # watched tables this transaction wrote
 # The answers that may be shared: plain values, the same whichever transaction read them.
-SHAREABLE = frozenset({"policy", "routing", "schedule_rows", "members", "leads", "permission"})
+SHAREABLE = frozenset({"policy", "routing", "schedule_rows", "members", "leads", "permission", "contacts"})
 Shared = dict[tuple[Any, ...], tuple[Any, frozenset[str]]]
 
 
@@ -48,6 +48,7 @@ WATCHED = (
     "schedule_slots",
     "schedule_holidays",
     "roster_members",
+    "contacts",
     "systems",
     "attestations",
 )

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from . import clocks, memo, routing
 from .domain import Level
 from .models import Incident, IncidentDeadline, RosterMember, RoutingVersion, table_of
-from .recipients import resolve_targets
+from .recipients import ROSTER_TABLES, resolve_targets
 from .store import UnitOfWork
 from .timeutil import rfc3339
 
@@ -143,11 +143,7 @@ def incident_payload(session: Session, incident: Incident) -> IncidentPayload:
     """The incident as a message tells it: the webhook's JSON and the templates' fields
     (system and owner by name, the next deadline due with its name in both languages)."""
     system = memo.system(session, incident.system_id)
-    owner = (
-        session.execute(select(col(RosterMember.name)).where(col(RosterMember.login) == incident.owner)).scalar()
-        if incident.owner
-        else None
-    )
+    owner = _member_name(session, incident.owner) if incident.owner else None
     return {
         "id": incident.id,
         "title": incident.title,
@@ -160,6 +156,17 @@ def incident_payload(session: Session, incident: Incident) -> IncidentPayload:
         "reported_at": rfc3339(incident.reported_at),
         "next_due": _next_due(session, incident),
     }
+
+
+def _member_name(session: Session, login: str) -> str | None:
+    """A member's name, read once per transaction (a sweep tells of many incidents of
+    one owner): read again if the transaction writes the roster (backend/memo.py)."""
+    return memo.remembered(
+        session,
+        ("member_name", login),
+        ROSTER_TABLES,
+        lambda: session.execute(select(col(RosterMember.name)).where(col(RosterMember.login) == login)).scalar(),
+    )
 
 
 def _next_due(session: Session, incident: Incident) -> NextDue | None:

@@ -107,7 +107,10 @@ class ProbePolicy:
         return Match(pattern="*")
 
     def readiness_for(self, name: str) -> Readiness | None:
-        return next((r for r in self.readiness if r.probe == name), None)
+        for readiness in self.readiness:  # a loop, not next(...): asked once per result of a storm
+            if readiness.probe == name:
+                return readiness
+        return None
 
 
 def parse(document: dict[str, Any]) -> ProbePolicy:

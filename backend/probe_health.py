@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from . import clocks
+from .bulk import Bulk
 from .domain import Category, Level
 from .models import Incident, IncidentNote, Probe, ProbeResult, System, table_of
 from .probe_config import ProbePolicy
@@ -108,7 +109,40 @@ class Health:
 
 
 _READ = [getattr(Probe, f.name) for f in fields(Health)]  # in the order `Health` takes them
-_WRITE_BACK = update(table_of(Probe)).where(table_of(Probe).c.id == bindparam("probe"))
+_WRITE_BACK = Bulk(
+    update(table_of(Probe)).where(table_of(Probe).c.id == bindparam("probe")),
+    (*MOVED, "probe"),
+    repeating=("stale", "recovery_noted"),
+)
+# A stored result, as `_Context.apply_one` builds it.
+RESULT_COLUMNS = (
+    "probe_id",
+    "at",
+    "received_at",
+    "state",
+    "output",
+    "perfdata",
+    "stale",
+    "source",
+    "result_key",
+    "incident_id",
+    "flags",
+)
+_STALE = RESULT_COLUMNS.index("stale")
+_INSERT_RESULTS = Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS, repeating=("received_at", "stale", "flags"))
+# A new probe, as `_create` inserts it.
+NEW_PROBE_COLUMNS = (
+    "name",
+    "system_id",
+    "interval_s",
+    "created_at",
+    "kind",
+    "state",
+    "stale",
+    "output",
+    "consecutive",
+    "recovery_noted",
+)
 
 
 @dataclass
@@ -132,7 +166,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     probes.update(created)
     probes.update(_read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     context = _Context(uow, policy, probes, created.keys())
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
         if result.result_key and result.result_key in known_keys:
@@ -142,10 +176,9 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
             known_keys.add(result.result_key)
         probe = probes[result.probe]
         row = context.apply_one(probe, result)
-        applied.stale += row["stale"]
+        applied.stale += row[_STALE]
         rows.append(row)
-    if rows:  # Core, not the ORM's bulk insert: the same rows, a third of the time in a storm
-        uow.session.execute(insert(table_of(ProbeResult)), rows)
+    _INSERT_RESULTS.execute(uow.session.connection(), rows)  # bound by the driver: backend/bulk.py
     context.write_back()
     applied.results = len(rows)
     applied.opened = context.opened
@@ -187,12 +220,12 @@ class _Context:
             moved = _moved(probe)
             if moved != self._stored[probe.id]:
                 self._stored[probe.id] = moved
-                changed.append({"probe": probe.id, **dict(zip(MOVED, moved, strict=True))})
+                changed.append((*moved, probe.id))
         if not changed:
             return
         session = self.uow.session
-        session.execute(_WRITE_BACK, changed)
-        written = {row["probe"] for row in changed}
+        _WRITE_BACK.execute(session.connection(), changed)
+        written = {row[-1] for row in changed}
         for key in list(session.identity_map.keys()):
             if key[0] is Probe and key[1][0] in written:  # a copy the caller holds (the receiver's) reads them again
                 session.expire(session.identity_map[key], list(MOVED))
@@ -204,7 +237,8 @@ class _Context:
         assert found is not None
         return found
 
-    def apply_one(self, probe: Health, result: Incoming) -> dict[str, Any]:
+    def apply_one(self, probe: Health, result: Incoming) -> tuple[Any, ...]:
+        """Move the probe's health by one result; returns the result's row (`RESULT_COLUMNS`)."""
         now = self.uow.now
         at = result.at or now
         state, output = result.state, result.output
@@ -222,19 +256,19 @@ class _Context:
             incident_id = self._incidents(probe, result.opening)
         elif state != "OK":
             incident_id = self._open_incident_id(probe)
-        return {
-            "probe_id": probe.id,
-            "at": at,
-            "received_at": now,
-            "state": state,
-            "output": output,
-            "perfdata": list(result.perfdata),
-            "stale": stale,
-            "source": result.source,
-            "result_key": result.result_key,
-            "incident_id": incident_id if state != "OK" else None,
-            "flags": list(result.flags),
-        }
+        return (
+            probe.id,
+            at,
+            now,
+            state,
+            output,
+            list(result.perfdata),
+            stale,
+            result.source,
+            result.result_key,
+            incident_id if state != "OK" else None,
+            result.flags,  # a tuple (`repeating`): stored as the same JSON array as a list
+        )
 
     def _advance(self, probe: Health, state: str, output: str, at: datetime) -> None:
         if probe.last_result_at is not None and at > probe.last_result_at:
@@ -451,27 +485,33 @@ def _create(
         interval = int(settings.interval.total_seconds()) if settings.interval else None
         probe = new[name] = Health(0, name, system_id=systems.get(system) if system else None, interval_s=interval)
         rows.append(
-            {
-                "name": name,
-                "system_id": probe.system_id,
-                "interval_s": probe.interval_s,
-                "created_at": uow.now,
-                "kind": EVENT_KIND if opening and opening.event else "",
-                "state": probe.state,
-                "stale": probe.stale,
-                "output": probe.output,
-                "consecutive": probe.consecutive,
-                "recovery_noted": probe.recovery_noted,
-            }
+            (
+                name,
+                probe.system_id,
+                probe.interval_s,
+                uow.now,
+                EVENT_KIND if opening and opening.event else "",
+                probe.state,
+                probe.stale,
+                probe.output,
+                probe.consecutive,
+                probe.recovery_noted,
+            )
         )
-    table = table_of(Probe)
-    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-    statement = insert.on_conflict_do_nothing(index_elements=["name"]).returning(table.c.id, table.c.name)
     created = {}
-    for probe_id, name in uow.session.execute(statement, rows):
+    for probe_id, name in _CREATE[uow.dialect].returning(uow.session.connection(), rows):
         created[name] = new[name]
         created[name].id = probe_id
     return created
+
+
+def _create_statement(insert: Any) -> Bulk:
+    table = table_of(Probe)
+    statement = insert(table).on_conflict_do_nothing(index_elements=["name"]).returning(table.c.id, table.c.name)
+    return Bulk(statement, NEW_PROBE_COLUMNS, repeating=("created_at", "stale", "recovery_noted"))
+
+
+_CREATE = {"postgresql": _create_statement(pg_insert), "sqlite": _create_statement(sqlite_insert)}
 
 
 def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:

@@ -40,6 +40,7 @@ class _OnDuty:
 
 SCHEDULE_TABLES = ("schedule_rotations", "schedule_slots", "schedule_holidays")
 ROSTER_TABLES = ("roster_members",)
+CONTACT_TABLES = ("contacts",)
 
 
 def resolve_targets(
@@ -55,12 +56,32 @@ def resolve_targets(
     duty = _OnDuty(session, at or utcnow())
     chosen: list[dict[str, str]] = []
     for spec in specs:
-        for kind, to, via in _resolve(session, incident, spec, duty):
+        for kind, to, via in _resolved(session, incident, spec, duty):
             if not any(t["kind"] == kind and t["to"] == to for t in chosen):
                 chosen.append({"kind": kind, "to": to, "via": via})
     if not chosen and fallback:
         chosen = [{"kind": "member", "to": login, "via": "fallback: group lead"} for login in _leads(session, duty)]
     return chosen
+
+
+# The specs whose answer depends on the incident; any other is the same for every incident
+# at one moment.
+_OF_THE_INCIDENT = ("owner", "system_vendor")
+
+
+def _resolved(session: Session, incident: Incident | None, spec: str, duty: _OnDuty) -> list[tuple[str, str, str]]:
+    """`_resolve`, read once per transaction and moment for a spec that does not depend on
+    the incident: a sweep of fifty escalations asks the same duty, leads and contacts fifty
+    times at one `at`, and resolving walked the schedule (and read the contacts) each time.
+    Read again if the transaction writes what the answer came from (backend/memo.py)."""
+    if spec in _OF_THE_INCIDENT:
+        return _resolve(session, incident, spec, duty)
+    return memo.remembered(
+        session,
+        ("targets", spec, duty.at),
+        (*SCHEDULE_TABLES, *ROSTER_TABLES, *CONTACT_TABLES),
+        lambda: _resolve(session, incident, spec, duty),
+    )
 
 
 def _resolve(session: Session, incident: Incident | None, spec: str, duty: _OnDuty) -> list[tuple[str, str, str]]:
@@ -78,10 +99,7 @@ def _resolve(session: Session, incident: Incident | None, spec: str, duty: _OnDu
             else [("member", login, spec) for login in _on_duty(session, duty)]
         )
     if kind == "contact":
-        keys = session.execute(
-            select(col(Contact.key)).where(col(Contact.kind) == value).order_by(col(Contact.key))
-        ).scalars()
-        found = [("contact", key, spec) for key in keys]
+        found = [("contact", key, spec) for key in _contacts(session, value)]
         return found or [("member", login, f"{spec}: no such contact, group lead") for login in _leads(session, duty)]
     if spec == "owner":
         if incident is not None and incident.owner:
@@ -95,6 +113,21 @@ def _resolve(session: Session, incident: Incident | None, spec: str, duty: _OnDu
     if spec == "on_duty":
         return [("member", login, spec) for login in _on_duty(session, duty)]
     return []
+
+
+def _contacts(session: Session, kind: str) -> list[str]:
+    """The keys of the contacts of a kind, sorted (read once, and kept beyond the
+    transaction where the store shares answers: backend/memo.py)."""
+    return memo.remembered(
+        session,
+        ("contacts", kind),
+        CONTACT_TABLES,
+        lambda: list(
+            session.execute(
+                select(col(Contact.key)).where(col(Contact.kind) == kind).order_by(col(Contact.key))
+            ).scalars()
+        ),
+    )
 
 
 def _members(session: Session, logins: list[str]) -> list[str]:
@@ -116,9 +149,15 @@ def _members(session: Session, logins: list[str]) -> list[str]:
 
 
 def _on_duty(session: Session, duty: _OnDuty) -> list[str]:
-    """Everyone on any duty (the group lead's included)."""
+    """Everyone on any duty (the group lead's included), once per transaction and moment:
+    an incident with no owner yet asks it for each of its escalations."""
     areas = (*schedule.DUTIES, schedule.NO_AREA)
-    return _members(session, sorted({login for d in areas for login in duty.logins(d)}))
+    return memo.remembered(
+        session,
+        ("on_duty", duty.at),
+        (*SCHEDULE_TABLES, *ROSTER_TABLES),
+        lambda: _members(session, sorted({login for d in areas for login in duty.logins(d)})),
+    )
 
 
 def _leads(session: Session, duty: _OnDuty) -> list[str]:

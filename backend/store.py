@@ -20,6 +20,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col
 
 from . import audit
+from .bulk import Bulk
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
 from .models import (
     AuditEvent,
@@ -92,7 +93,9 @@ _COUNTER = table_of(ChangeCounter)
 _COUNT_CHANGES = (
     update(_COUNTER).where(_COUNTER.c.id == 1).values(seq=_COUNTER.c.seq + bindparam("n")).returning(_COUNTER.c.seq)
 )
-_INSERT_CHANGES = insert(table_of(Change))
+_INSERT_CHANGES = Bulk(
+    insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"), repeating=("at",)
+)
 _INSERT_OUTBOX = insert(table_of(OutboxMessage))
 _INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
 
@@ -176,7 +179,16 @@ class UnitOfWork:
     _moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # where this write moves each head, at its end
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
     _outbox: list[dict[str, Any]] = field(default_factory=list)  # written in one statement at the end
+    _deferred: list[dict[str, Any]] | None = None  # audit events held for the end (`defer_events`)
     events: list[Appended] = field(default_factory=list)
+
+    def defer_events(self) -> None:
+        """Insert this write's audit events together at its end, in one statement, not each
+        as it is recorded: for a write that records many and reads none back (the
+        escalation sweep: a statement an event was a tenth of an escalation). SQLite only:
+        on PostgreSQL each event goes in before its head moves (`_append`)."""
+        if self.dialect != "postgresql":
+            self._deferred = []
 
     def record(
         self,
@@ -306,20 +318,21 @@ class UnitOfWork:
         # rows speak first).
         if self.dialect == "postgresql":
             self.flush()
-        self.session.connection().execute(
-            _INSERT_EVENT,
-            {
-                "chain": chain,
-                "incident_id": incident_id,
-                "seq": seq,
-                "at": self.now,
-                "actor": self.actor,
-                "action": action,
-                "details": body,
-                "prev_hash": prev,
-                "hash": digest,
-            },
-        )
+        values = {
+            "chain": chain,
+            "incident_id": incident_id,
+            "seq": seq,
+            "at": self.now,
+            "actor": self.actor,
+            "action": action,
+            "details": body,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+        if self._deferred is not None:
+            self._deferred.append(values)
+        else:
+            self.session.connection().execute(_INSERT_EVENT, values)
         self._moved[chain] = (seq, digest)
         appended = Appended(chain, seq, digest)
         self.events.append(appended)
@@ -369,6 +382,9 @@ class UnitOfWork:
         started = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is None]
         moved = [{"c": c, "s": s, "h": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is not None]
         connection = self.session.connection()
+        if self._deferred:  # the events first, in the order recorded, as they would have gone in
+            connection.execute(_INSERT_EVENT, self._deferred)
+            self._deferred.clear()
         if started:
             connection.execute(_INSERT_HEADS, started)
         if moved:
@@ -420,12 +436,9 @@ class UnitOfWork:
             return
         top = connection.execute(_COUNT_CHANGES, {"n": len(self._changes)}).scalar_one()
         first = top - len(self._changes) + 1
-        connection.execute(
-            _INSERT_CHANGES,
-            [
-                {"seq": first + i, "at": self.now, "entity": e, "entity_id": eid, "action": a, "actor": self.actor}
-                for i, (e, eid, a) in enumerate(self._changes)
-            ],
+        now, actor = self.now, self.actor
+        _INSERT_CHANGES.execute(  # bound by the driver (backend/bulk.py): a probe storm writes thousands
+            connection, [(first + i, now, e, eid, a, actor) for i, (e, eid, a) in enumerate(self._changes)]
         )
         if self.dialect == "postgresql":  # delivered at commit, to the watchers of this store's schema
             self.session.execute(

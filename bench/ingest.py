@@ -4,6 +4,7 @@ real watcher (`spool_watch.watch` in a thread, as the worker runs it)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import sqlite3
@@ -11,10 +12,13 @@ import threading
 import time
 import tracemalloc
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
 
 from opsdeck.backend import spool_watch
 from opsdeck.backend.ingest import DONE, Ingester, SpoolSettings
@@ -75,6 +79,8 @@ class StormRun:
     scans: int
     path: Path
     spent: dict[str, float]  # method -> seconds
+    collections: list[tuple[int, float, bool]]  # the garbage collector's: generation, seconds, in the transaction
+    statements: tuple[int, float]  # the transaction's statements in the driver: how many, seconds
 
 
 @dataclass(frozen=True)
@@ -145,17 +151,18 @@ def _storm_run(run: Run, name: str, count: int) -> StormRun:
     store = open_store(f"sqlite:///{path}")
     try:
         ingester = Ingester(store, SpoolSettings(spool))
-        spent = _instrument(ingester)
+        spent, in_transaction = _instrument(ingester)
         _drop(spool, "warm-up", WARMUP)
         ingester.scan()
         spent.clear()
         _drop(spool, "probe", count, run.progress.stage(f"writing result files: {count:,} .out/.rc pairs", count))
         run.progress.stage(f"Ingester.scan() over {count:,} pairs (timers around its steps)")
-        started = time.perf_counter()
-        scans = _drain(ingester, count)
-        seconds = time.perf_counter() - started
+        with _collections(in_transaction) as collections, _statements(store, in_transaction) as statements:
+            started = time.perf_counter()
+            scans = _drain(ingester, count)
+            seconds = time.perf_counter() - started
         _check_storm(store, spool, count + WARMUP)
-        return StormRun(seconds, scans, path, dict(spent))
+        return StormRun(seconds, scans, path, dict(spent), collections, (len(statements), sum(statements)))
     finally:
         store.dispose()
 
@@ -184,23 +191,73 @@ def _check_storm(store: Store, spool: Path, expected: int) -> None:
         raise RuntimeError(f"bench: {rows} probe results stored (expected {expected}), {len(left)} files left")
 
 
-def _instrument(ingester: Ingester) -> dict[str, float]:
-    """Time the ingester's steps by wrapping them on this instance only (the code is untouched)."""
+def _instrument(ingester: Ingester) -> tuple[dict[str, float], list[bool]]:
+    """Time the ingester's steps by wrapping them on this instance only (the code is
+    untouched). Also returns a flag that is set while the transaction runs (in `_commit`,
+    not in its `_move_done`), for the garbage collector's time to be told apart."""
     spent: dict[str, float] = defaultdict(float)
+    in_transaction = [False]
+    inside = {"_commit": True, "_move_done": False}
 
     def timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            was = in_transaction[0]
+            in_transaction[0] = inside.get(name, was)
             started = time.perf_counter()
             try:
                 return method(*args, **kwargs)
             finally:
                 spent[name] += time.perf_counter() - started
+                in_transaction[0] = was
 
         return wrapper
 
     for name in TIMED_METHODS:
         setattr(ingester, name, timed(name, getattr(ingester, name)))
-    return spent
+    return spent, in_transaction
+
+
+@contextmanager
+def _statements(store: Store, in_transaction: list[bool]) -> Iterator[list[float]]:
+    """The seconds each statement of the transaction spends in the driver (the cursor's
+    execute or executemany, SQLite's own work included; not COMMIT)."""
+    found: list[float] = []
+    started = [0.0]
+
+    def before(*_args: Any) -> None:
+        started[0] = time.perf_counter()
+
+    def after(*_args: Any) -> None:
+        if in_transaction[0]:
+            found.append(time.perf_counter() - started[0])
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    event.listen(store.engine, "after_cursor_execute", after)
+    try:
+        yield found
+    finally:
+        event.remove(store.engine, "before_cursor_execute", before)
+        event.remove(store.engine, "after_cursor_execute", after)
+
+
+@contextmanager
+def _collections(in_transaction: list[bool]) -> Iterator[list[tuple[int, float, bool]]]:
+    """The garbage collections while the block runs: (generation, seconds, in the
+    transaction) each. A full one walks every object the process holds."""
+    found: list[tuple[int, float, bool]] = []
+    started = [0.0]
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            found.append((info["generation"], time.perf_counter() - started[0], in_transaction[0]))
+
+    gc.callbacks.append(watch)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(watch)
 
 
 def _breakdown(instrumented: StormRun, files: int, raw_s: float) -> str:
@@ -221,8 +278,25 @@ def _breakdown(instrumented: StormRun, files: int, raw_s: float) -> str:
         f"{part(spent['_status'])}. The file work alone (listing, reading, parsing, moving) allows at most "
         f"{files / file_work:,.0f} results/s even with a free transaction (the raw insert adds {raw_s / file_work:.1%} "
         f"to it); the target leaves the transaction {(file_work + raw_s) / STORM_TARGET - file_work:.2f} s, "
-        f"it took {transaction:.2f} s"
+        f"it took {transaction:.2f} s, of which its {instrumented.statements[0]:,} statements in the driver "
+        f"{instrumented.statements[1]:.2f} s (SQLite's own work on five tables: ingested_files, probes created and "
+        "moved, probe_results, the change feed; COMMIT not counted). " + _collected(instrumented.collections)
     )
+
+
+def _collected(collections: list[tuple[int, float, bool]]) -> str:
+    """The garbage collector's share of each side, and its full collections: one walks the
+    whole heap (the bench's and SQLAlchemy's objects too) and lands in the transaction or
+    in the file work as it happens, so the ratio swings with it."""
+
+    def side(in_transaction: bool) -> str:
+        mine = [(g, s) for g, s, t in collections if t == in_transaction]
+        full = [s for g, s in mine if g == 2]
+        return f"{sum(s for _g, s in mine) * 1000:.0f} ms, {len(full)} full collection(s)" + (
+            f" ({', '.join(f'{s * 1000:.0f}' for s in full)} ms)" if full else ""
+        )
+
+    return f"The garbage collector: in the transaction {side(True)}; outside it (the file work) {side(False)}"
 
 
 def _raw_bulk(run: Run, source: Path, count: int) -> float:

@@ -1,0 +1,113 @@
+"""Statements for thousands of rows at once, as a probe storm writes them.
+
+SQLAlchemy runs an executemany by building every row's parameters through the compiled
+statement (`construct_params`) and then each column's bind processor, a dozen Python
+calls a row: in a storm of 10,000 results that was most of the transaction, several
+times the driver's own time for the same rows (`python -m bench --only ingest.storm_rate`).
+`Bulk` keeps what SQLAlchemy decides, the statement as compiled for the connection's
+dialect and the columns' own bind processors, and does only the per-row part itself:
+each processor applied down its column, the rows handed to the driver as positional
+tuples through `Connection.exec_driver_sql`. The stored values are those SQLAlchemy
+would have bound (tests/store/test_bulk.py reads them back through the models on both
+dialects).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert, Update
+
+_NAMED = re.compile(r"%\((\w+)\)s")  # PostgreSQL's (psycopg's pyformat) placeholders
+PAGE = 500  # rows per multi-row INSERT: 500 x 8 columns stays far below each driver's limit
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str  # positional placeholders (`?` or `%s`)
+    order: tuple[int, ...]  # for each placeholder in `sql`, the row's column it binds
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its bind processor)
+    values: str | None  # an INSERT's one row of placeholders, "(?, ?)", to repeat for many
+
+
+class Bulk:
+    """One INSERT or UPDATE for many rows given as tuples in `columns` order (an UPDATE's
+    `bindparam` names among them). In the `repeating` columns the rows share a few
+    hashable values (a flag, the transaction's time): each is processed once."""
+
+    def __init__(self, statement: Insert | Update, columns: Sequence[str], *, repeating: Sequence[str] = ()) -> None:
+        self.statement = statement
+        self.columns = tuple(columns)
+        self.repeating = frozenset(self.columns.index(name) for name in repeating)
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
+
+    def execute(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """The driver's executemany of `rows`."""
+        if not rows:
+            return
+        compiled = self._compile(connection.dialect)
+        connection.exec_driver_sql(compiled.sql, self._bound(compiled, rows))
+
+    def returning(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        """An INSERT with RETURNING for `rows`, `PAGE` rows to a statement (neither
+        sqlite3's nor SQLAlchemy's executemany returns rows: SQLAlchemy batches them the
+        same way). The returned values are as the driver gives them, unprocessed."""
+        compiled = self._compile(connection.dialect)
+        assert compiled.values is not None, "RETURNING for an INSERT only"
+        bound = self._bound(compiled, rows)
+        returned: list[Sequence[Any]] = []
+        for start in range(0, len(bound), PAGE):
+            page = bound[start : start + PAGE]
+            sql = compiled.sql.replace(compiled.values, ", ".join([compiled.values] * len(page)), 1)
+            returned.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(page))).fetchall())
+        return returned
+
+    def _bound(self, compiled: _Compiled, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The rows as the driver takes them: processed column by column, in placeholder order."""
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(self.columns)
+        for index, process in compiled.processors:
+            if index in self.repeating:
+                seen: dict[Any, Any] = {}
+                columns[index] = [seen[v] if v in seen else seen.setdefault(v, process(v)) for v in columns[index]]
+            else:
+                columns[index] = [process(value) for value in columns[index]]
+        return list(zip(*(columns[index] for index in compiled.order), strict=True))
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect)
+        if compiled is None:
+            compiled = self._compiled[dialect] = self._compile_for(dialect)
+        return compiled
+
+    def _compile_for(self, dialect: Dialect) -> _Compiled:
+        statement = self.statement.compile(dialect=dialect, column_keys=list(self.columns), for_executemany=True)
+        assert isinstance(statement, SQLCompiler)
+        position = {name: index for index, name in enumerate(self.columns)}
+        if statement.positiontup is not None:  # qmark (SQLite)
+            sql, names = statement.string, list(statement.positiontup)
+        else:  # pyformat (psycopg): the same statement with %s, in the order they appear
+            sql, names = _NAMED.sub("%s", statement.string), _NAMED.findall(statement.string)
+        if set(names) != set(self.columns):
+            raise ValueError(f"the statement binds {sorted(names)}, the rows hold {sorted(self.columns)}")
+        processors = []
+        for name, process in statement._bind_processors.items():
+            if not callable(process):  # a tuple-valued parameter's processors: none here
+                raise ValueError(f"{name}: one processor per column expected")
+            processors.append((position[name], process))
+        many = statement._insertmanyvalues
+        values = None
+        if many is not None:
+            one_row = _NAMED.sub("%s", many.single_values_expr)
+            values = f"({one_row})"
+            placeholder = "?" if statement.positiontup is not None else "%s"
+            if sql.count(values) != 1 or one_row.count(placeholder) != len(names):
+                raise ValueError(f"cannot tell the one row of values (and only it) in {sql!r}")
+        return _Compiled(sql, tuple(position[name] for name in names), tuple(processors), values)

@@ -1,0 +1,115 @@
+"""`backend/bulk.py` binds rows as SQLAlchemy would: what it stores reads back through the
+models, and as stored text, exactly as the same rows bound by SQLAlchemy itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Text, cast, insert, select, update
+from sqlmodel import col
+
+from opsdeck.backend import clocks, probe_health
+from opsdeck.backend.bulk import PAGE, Bulk
+from opsdeck.backend.ingest import _CLAIM
+from opsdeck.backend.models import IngestedFile, Probe, ProbeResult, table_of
+from opsdeck.backend.probe_health import MOVED, RESULT_COLUMNS
+from opsdeck.backend.store import Store
+
+WORKER = "system:worker@test"
+EAST = timezone(timedelta(hours=8))  # an aware time not in UTC: stored as UTC either way
+
+
+def _results(probe_id: int, now: datetime, tag: str) -> list[tuple[Any, ...]]:
+    """Rows in `RESULT_COLUMNS` order with what a storm meets: shared and distinct times,
+    perfdata with floats, None and non-ASCII text, flags as tuples (as `apply` gives them)."""
+    perfdata = [
+        [],
+        [{"label": "time", "value": 0.125, "uom": "s", "warn": None, "crit": "2", "min": 0.0, "max": None}],
+        [{"label": "温度", "value": 1e-07, "uom": "°C"}, {"label": 'q"uote', "value": -3, "uom": ""}],
+    ]
+    flags: list[tuple[str, ...]] = [(), ("decode_replaced",), ()]
+    at = [now, datetime(2026, 12, 3, 9, 30, 0, 123456, tzinfo=EAST), now - timedelta(minutes=5)]
+    return [
+        (probe_id, at[i], now, "CRITICAL" if i else "OK", f"out {i}\nline two ✓", perfdata[i], bool(i % 2),
+         f"{tag}-{i}.out", f"plugin:{tag}:{i}", None, flags[i])
+        for i in range(3)
+    ]  # fmt: skip
+
+
+def _read_results(store: Store, prefix: str) -> list[tuple[Any, ...]]:
+    """The stored rows of these sources: through the model, and the JSON columns as text."""
+    table = table_of(ProbeResult)
+    with store.read() as session:
+        rows = session.execute(
+            select(ProbeResult, cast(table.c.perfdata, Text).label("perf"), cast(table.c.flags, Text).label("flag"))
+            .where(col(ProbeResult.source).startswith(prefix))
+            .order_by(col(ProbeResult.source))
+        ).all()
+    return [
+        (*(getattr(r, name) for name in RESULT_COLUMNS if name not in ("source", "result_key")), perf, flags)
+        for r, perf, flags in rows
+    ]
+
+
+def test_inserted_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
+    with store.write(WORKER) as uow:
+        policy = clocks.load_policy(uow.session).probes
+        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        ours = _results(probe_id, uow.now, "bulk")
+        theirs = _results(probe_id, uow.now, "core")
+        Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS).execute(uow.session.connection(), ours)
+        uow.session.execute(
+            insert(table_of(ProbeResult)),
+            [{**dict(zip(RESULT_COLUMNS, row, strict=True)), "flags": list(row[-1])} for row in theirs],
+        )
+    assert _read_results(store, "bulk") == _read_results(store, "core")
+    stored = _read_results(store, "bulk")
+    assert [row[1] for row in stored] == [row[1].astimezone(UTC) for row in ours]  # the same instants
+
+
+def test_repeating_columns_process_each_value_once_and_store_the_same(store: Store) -> None:
+    with store.write(WORKER) as uow:
+        policy = clocks.load_policy(uow.session).probes
+        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        repeating = Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS, repeating=("received_at", "stale", "flags"))
+        repeating.execute(uow.session.connection(), _results(probe_id, uow.now, "rep"))
+        probe_health._INSERT_RESULTS.execute(uow.session.connection(), _results(probe_id, uow.now, "plain"))
+    assert _read_results(store, "rep") == _read_results(store, "plain")
+
+
+def test_updated_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
+    with store.write(WORKER) as uow:
+        policy = clocks.load_policy(uow.session).probes
+        created = probe_health._create(uow, {"by-bulk", "by-core"}, policy, None)
+        later = datetime(2026, 12, 3, 23, 59, 59, 999999, tzinfo=EAST)
+        moved = (60, "CRITICAL", True, "断开 ✗\n", later, None, uow.now, 4, later, True)
+        probe_health._WRITE_BACK.execute(uow.session.connection(), [(*moved, created["by-bulk"].id)])
+        table = table_of(Probe)
+        uow.session.execute(
+            update(table).where(table.c.id == created["by-core"].id).values(dict(zip(MOVED, moved, strict=True)))
+        )
+    with store.read() as session:
+        stored = {p.name: p for p in session.execute(select(Probe)).scalars()}
+    assert [getattr(stored["by-bulk"], name) for name in MOVED] == [getattr(stored["by-core"], name) for name in MOVED]
+    assert stored["by-bulk"].last_result_at == later.astimezone(UTC)
+
+
+def test_returning_gives_the_rows_this_statement_inserted_over_many_pages(store: Store) -> None:
+    """The claims of a storm: a version already taken comes back to no one."""
+    count = 2 * PAGE + 37
+
+    def rows(now: datetime, names: range) -> list[tuple[Any, ...]]:
+        return [("spool", f"f{i:05d}.out", i, 10**18 + i, f"{i:064x}", now, 1, "ingested") for i in names]
+
+    with store.write(WORKER) as uow:
+        first = _CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(0, count, 3)))
+    with store.write(WORKER) as uow:
+        second = _CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(count)))
+        when = uow.now
+    assert len(first) == len(range(0, count, 3))
+    assert sorted(r[2] for r in second) == [i for i in range(count) if i % 3]
+    assert all(tuple(r) == (f"{r[2]:064x}", f"f{r[2]:05d}.out", r[2], 10**18 + r[2]) for r in second)
+    with store.read() as session:
+        stored = session.execute(select(IngestedFile).where(col(IngestedFile.size) == 1)).scalar_one()
+    assert (stored.name, stored.mtime_ns, stored.ingested_at, stored.results) == ("f00001.out", 10**18 + 1, when, 1)
