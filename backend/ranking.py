@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from .i18n import _
+from .i18n import _, current
 
 HOUSEKEEPING = frozenset({"ack_lease", "record"})
 # Clocks due at the same moment (a level sets leadership_report and departments_notified
@@ -85,8 +86,13 @@ def clock_label(rule: str | None, *, short: bool = False) -> str:
     chosen language; `short` for 80 columns (six cells at most)."""
     if not rule:
         return ""
-    names = _short_names() if short else _long_names()
-    return names.get(rule, rule)
+    return _names(current(), short).get(rule, rule)
+
+
+@cache
+def _names(language: str, short: bool) -> dict[str, str]:
+    # Once per language: a board asks for a name per visible row every second.
+    return _short_names() if short else _long_names()
 
 
 def _long_names() -> dict[str, str]:  # built when asked: after the language is chosen

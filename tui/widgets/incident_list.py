@@ -171,10 +171,15 @@ class IncidentList(ScrollView, can_focus=True):
         self.order: list[int] = []
         self.rows: LRUCache[int, Row] = LRUCache(4096)
         self._strips: LRUCache[tuple[int, int, int, str, bool], Strip] = LRUCache(2048)
+        self._tails: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)  # a line after its countdown, styled
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
         self.flashing: dict[int, datetime] = {}  # an arrival announced: the row flashes until then
+        # What each line last showed in its clock cells, (incident, countdown, clock name) by
+        # the line's y in the view: the tick repaints only the cells that now read otherwise.
+        self._painted: dict[int, tuple[int, Segment, str]] = {}
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
+        self._styles_by_name: dict[str, Style] = {}  # likewise its components' (emptied per render_lines)
         self.level_column: LevelColumn | None = None  # set by the column itself
         self.empty_text = _("No open incidents.")
 
@@ -220,8 +225,10 @@ class IncidentList(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style walks every ancestor: once per batch of lines, not per line.
+        # The widget's style walks every ancestor and a component's style the CSS: once
+        # per batch of lines, not per line (a theme or CSS change repaints a new batch).
         self._base_style = self.rich_style
+        self._styles_by_name.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -230,6 +237,7 @@ class IncidentList(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if index >= len(self.order):
+            self._painted.pop(y, None)
             lines = self.empty_text.splitlines() if not self.order else []
             if 1 <= y <= len(lines):
                 return Strip([Segment(cell(lines[y - 1], width), self._style("dim"))])
@@ -237,20 +245,36 @@ class IncidentList(ScrollView, can_focus=True):
         incident_id = self.order[index]
         row = self.rows.get(incident_id)
         if row is None:
+            self._painted.pop(y, None)
             self._ask(scroll_y)
             return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
         now = self.clock()
-        clock = row.clock(now)
-        name_w = clock_width(width + COUNTDOWN_X)
-        name = cell(clock_label(clock.rule if clock else None, short=name_w == CLOCK_W), name_w)
-        rest = [Segment(" " + name + " ", self._style("dim")), *self._cached_rest(row, width, now)]
-        if index == self.cursor:  # over the row's own styles (the countdown keeps its band)
-            rest = list(Segment.apply_style(rest, post_style=self._cursor_mark()))
-        if self._flash_on(incident_id, now):
-            rest = list(Segment.apply_style(rest, post_style=Style(reverse=True, bold=True)))
+        countdown, name = self._clock_cells(row, now, clock_width(width + COUNTDOWN_X))
+        self._painted[y] = (incident_id, countdown, name)
         # The widget's own style under every segment: also no segment is left without a
-        # style (Textual's NO_COLOR filter cannot handle one).
-        return Strip([self._countdown(clock, now), *rest], width).apply_style(base).crop(0, width)
+        # style (Textual's NO_COLOR filter cannot handle one). What follows the countdown
+        # changes far less often than it does (a second): it is kept, styled, between ticks.
+        cursor = self._cursor_mark() if index == self.cursor else None
+        flash = self._flash_on(incident_id, now)
+        age = format_age((now - row.reported_at).total_seconds())
+        tail_key: tuple[object, ...] = (row.id, row.version, width, age, row.probe_critical, name, cursor, flash, base)
+        tail = self._tails.get(tail_key)
+        if tail is None:
+            rest = [Segment(" " + name + " ", self._style("dim")), *self._cached_rest(row, width, now)]
+            if cursor is not None:  # over the row's own styles (the countdown keeps its band)
+                rest = list(Segment.apply_style(rest, post_style=cursor))
+            if flash:
+                rest = list(Segment.apply_style(rest, post_style=Style(reverse=True, bold=True)))
+            tail = Strip(rest).apply_style(base)
+            self._tails.set(tail_key, tail)
+        head = Strip([Segment(countdown.text, base + countdown.style if countdown.style else base)], COUNTDOWN_WIDTH)
+        return Strip.join([head, tail]).crop(0, width)
+
+    def _clock_cells(self, row: Row, now: datetime, name_w: int) -> tuple[Segment, str]:
+        """The countdown (text and band's style) and the clock's name, as a line shows them."""
+        clock = row.clock(now)
+        name = cell(clock_label(clock.rule if clock else None, short=name_w == CLOCK_W), name_w)
+        return self._countdown(clock, now), name
 
     def level_line(self, y: int, width: int) -> Strip:
         """Line `y` of the level column: the level, `*` when marked for a bulk action."""
@@ -338,7 +362,10 @@ class IncidentList(ScrollView, can_focus=True):
         return Style(reverse=True, bold=True) + own  # a theme of little contrast (solarized-dark)
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"incident-list--{name}", partial=True)
+        style = self._styles_by_name.get(name)
+        if style is None:
+            style = self._styles_by_name[name] = self.get_component_rich_style(f"incident-list--{name}", partial=True)
+        return style
 
     def _level_style(self, level: str | None) -> Style:
         return self._style(f"level-{(level or 'none').lower()}")
@@ -356,13 +383,30 @@ class IncidentList(ScrollView, can_focus=True):
             self.post_message(self.NeedRows(wanted))
 
     def tick(self) -> None:
-        """Once a second: repaint the countdown column and the clock's name beside it (the
-        ranking clock changes when a reporting clock enters its warning band) of the
-        visible rows, nothing else (not the level column either: `super()` skips this
-        class's refresh)."""
+        """Once a second: repaint the countdown cells that now read differently, and the
+        clock's name beside one where the ranking clock changed (a reporting clock entered
+        its warning band); nothing else (not the level column either: `super()` skips
+        this class's refresh). A countdown past an hour changes once a minute, so a board
+        of far deadlines sends almost nothing; one under an hour sends its own cells."""
         if self.order:
             name_w = clock_width(self.scrollable_content_region.width + COUNTDOWN_X)
-            super().refresh(Region(0, 0, COUNTDOWN_WIDTH + 1 + name_w, self.size.height))
+            now = self.clock()
+            scroll_y = int(self.scroll_offset.y)
+            countdowns: list[int] = []  # the lines whose countdown reads otherwise now
+            for y, incident_id in enumerate(self.order[scroll_y : scroll_y + self.size.height]):
+                painted = self._painted.get(y)
+                row = self.rows.get(incident_id)
+                if painted is None or row is None or painted[0] != incident_id:
+                    continue  # not drawn yet, or drawn as a placeholder: its own refresh comes
+                countdown, name = self._clock_cells(row, now, name_w)
+                if countdown != painted[1]:
+                    countdowns.append(y)
+                if name != painted[2]:
+                    super().refresh(Region(COUNTDOWN_WIDTH, y, 1 + name_w, 1))
+            # Runs of neighbouring lines as one region each: one batch of lines to draw, not
+            # one per line (under an hour every countdown changes each second).
+            for first, last in _runs(countdowns):
+                super().refresh(Region(0, first, COUNTDOWN_WIDTH, last - first + 1))
         if self.flashing:  # blinking rows repaint whole; ended flashes once more, then go
             now = self.clock()
             for incident_id, until in list(self.flashing.items()):
@@ -428,6 +472,17 @@ class IncidentList(ScrollView, can_focus=True):
         self.refresh_lines(self.cursor)
 
 
+def _runs(lines: list[int]) -> list[tuple[int, int]]:
+    """Ascending line numbers as (first, last) runs of neighbours: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for line in lines:
+        if runs and runs[-1][1] == line - 1:
+            runs[-1] = (runs[-1][0], line)
+        else:
+            runs.append((line, line))
+    return runs
+
+
 class LevelColumn(Widget):
     """The list's level column, drawn from the list's rows, cursor and scroll position;
     a widget of its own only so that the countdown beside it starts a chop (see the
@@ -439,6 +494,10 @@ class LevelColumn(Widget):
         super().__init__()
         self.incident_list = incident_list
         incident_list.level_column = self
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self.incident_list._styles_by_name.clear()  # a new batch reads the CSS afresh, as the list's does
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         return self.incident_list.level_line(y, self.size.width)

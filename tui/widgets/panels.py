@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
 
 from opsdeck.backend.board import Panels, ProbeLine
@@ -41,8 +43,15 @@ LEVEL_STYLE = {"I": "bold reverse red", "II": "bold red", "III": "bold yellow", 
 STATE_STYLE = {"OK": "green", "WARNING": "bold yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}
 
 
-class BoardHeader(Static):
-    """Clock (seconds), open incidents per level, who is logged in, the spool's last file."""
+HEADER_NAME = " opsdeck "
+HEADER_CLOCK_W = len(" 00:00:00 ")  # the clock's cells, right after the name
+
+
+class BoardHeader(Widget):
+    """Clock (seconds), open incidents per level, who is logged in, the spool's last file.
+
+    When only the second turned, only the clock's cells are repainted: the rest of the
+    line would otherwise go to the terminal again every second."""
 
     DEFAULT_CSS = "BoardHeader { height: 1; background: $panel; color: $text; }"
 
@@ -50,10 +59,25 @@ class BoardHeader(Static):
         super().__init__()
         self.login, self.permission, self.read_only, self.zone, self.where = login, permission, read_only, zone, where
         self.panels: Panels | None = None
+        self._text = Text()
+
+    def render(self) -> Text:
+        return self._text
 
     def show(self, now: datetime) -> None:
+        text = self._line(now)
+        before, self._text = self._text, text
+        clock = slice(len(HEADER_NAME), len(HEADER_NAME) + HEADER_CLOCK_W)
+        if before.spans == text.spans and before.plain[: clock.start] + before.plain[clock.stop :] == (
+            text.plain[: clock.start] + text.plain[clock.stop :]
+        ):
+            self.refresh(Region(clock.start, 0, HEADER_CLOCK_W, 1))
+        else:
+            self.refresh()  # one line, always: no layout of the screen
+
+    def _line(self, now: datetime) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" opsdeck ", "bold reverse")
+        text.append(HEADER_NAME, "bold reverse")
         text.append(f" {now.astimezone(self.zone).strftime('%H:%M:%S')} ", "bold")
         if self.panels is not None:  # no counts until they are read: zeros would be a claim
             counts = self.panels.counts
@@ -75,7 +99,7 @@ class BoardHeader(Static):
                 "  " + _("spool") + " " + self.panels.last_file_at.astimezone(self.zone).strftime("%H:%M:%S"), "dim"
             )
         text.append(f"  {cell(self.where, 60).rstrip()}", "dim")
-        self.update(text, layout=False)  # one line, always: no reflow of the screen every second
+        return text
 
 
 class Banners(Static):
