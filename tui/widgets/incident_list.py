@@ -170,7 +170,6 @@ class IncidentList(ScrollView, can_focus=True):
         self.clock = clock
         self.order: list[int] = []
         self.rows: LRUCache[int, Row] = LRUCache(4096)
-        self._strips: LRUCache[tuple[int, int, int, str, bool], Strip] = LRUCache(2048)
         self._tails: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)  # a line after its countdown, styled
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
@@ -260,7 +259,7 @@ class IncidentList(ScrollView, can_focus=True):
         tail_key: tuple[object, ...] = (row.id, row.version, width, age, row.probe_critical, name, cursor, flash, base)
         tail = self._tails.get(tail_key)
         if tail is None:
-            rest = [Segment(" " + name + " ", self._style("dim")), *self._cached_rest(row, width, now)]
+            rest = [Segment(" " + name + " ", self._style("dim")), *self._rest(row, width, age)]
             if cursor is not None:  # over the row's own styles (the countdown keeps its band)
                 rest = list(Segment.apply_style(rest, post_style=cursor))
             if flash:
@@ -296,31 +295,21 @@ class IncidentList(ScrollView, can_focus=True):
     def _cursor_mark(self) -> Style:
         return self._cursor_style() if self.has_focus_within else Style(underline=True)
 
-    def _cached_rest(self, row: Row, width: int, now: datetime) -> Strip:
-        age = format_age((now - row.reported_at).total_seconds())
-        key = (row.id, row.version, width, age, row.probe_critical)
-        rest = self._strips.get(key)
-        if rest is None:
-            status = status_short(row.status)
-            if row.probe_critical:  # its probe went CRITICAL again after the resolve
-                status = "!" + status
-            rest = Strip(
-                [
-                    Segment(cell(category_short(row.category), CAT_W) + " ", self._style("dim")),
-                    Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
-                    Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
-                    Segment(
-                        cell(status, STATUS_W) + " ",
-                        Style(
-                            bold=row.status == "reported" or row.probe_critical,
-                            color="red" if row.probe_critical else None,
-                        ),
-                    ),
-                    Segment(rcell(age, AGE_W), self._style("dim")),
-                ]
-            )
-            self._strips.set(key, rest)
-        return rest
+    def _rest(self, row: Row, width: int, age: str) -> list[Segment]:
+        """The line after the clock's name: category, title, owner, status, age."""
+        status = status_short(row.status)
+        if row.probe_critical:  # its probe went CRITICAL again after the resolve
+            status = "!" + status
+        return [
+            Segment(cell(category_short(row.category), CAT_W) + " ", self._style("dim")),
+            Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
+            Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
+            Segment(
+                cell(status, STATUS_W) + " ",
+                Style(bold=row.status == "reported" or row.probe_critical, color="red" if row.probe_critical else None),
+            ),
+            Segment(rcell(age, AGE_W), self._style("dim")),
+        ]
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
         """Whatever repaints the list (data, cursor, scrolling, focus) repaints the level
