@@ -30,21 +30,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from opsdeck.backend import spool_watch
 from opsdeck.backend.config import Config
 from opsdeck.backend.ingest import DONE, Ingester, SpoolSettings
-from opsdeck.backend.schema import open_store, sqlite_backup
+from opsdeck.backend.schema import open_store
 from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
 from opsdeck.tui.app import OpsdeckApp, build_app
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from .figure import Figure
-from .fill import fill_open_store, live_incidents
+from .fill import QUIET, fill_open_store, quiet_incidents
 from .harness import ROOT, Run, Tick, cli_env, percentile, thousands
 from .ingest import write_pair
 
@@ -70,6 +70,7 @@ class Live:
     change_raw_ms: list[float]  # baseline: write started -> the poll reads the new version
     probe_ms: list[float]  # files written -> the board's panels hold the probe
     probe_raw_ms: list[float]  # baseline: files written -> the poll sees the probe's row
+    quiet: str = ""  # whether a clock fell due while the board was watched (OpenStore.still_quiet)
 
 
 def change_p50(run: Run) -> Figure:
@@ -122,7 +123,7 @@ def _change_figure(live: Live, share: int, database: str, baseline_label: str, h
         note=(
             f"{len(ms)} assignments of visible incidents, {how} (the writer's own write took p50 "
             f"{percentile(live.write_ms, 50):.1f} ms); max {max(ms):.0f} ms, baseline max "
-            f"{max(live.change_raw_ms):.1f} ms"
+            f"{max(live.change_raw_ms):.1f} ms; {live.quiet}"
         ),
     )
 
@@ -141,7 +142,7 @@ def _probe(run: Run, share: int) -> Figure:
         target_met=value <= PROBE_TARGET_MS if share == 99 else None,
         note=(
             f"{len(ms)} .out/.rc pairs, one new probe each, a spool_watch.watch thread in the board's process; "
-            f"max {max(ms):.0f} ms, baseline max {max(live.probe_raw_ms):.1f} ms"
+            f"max {max(ms):.0f} ms, baseline max {max(live.probe_raw_ms):.1f} ms; {live.quiet}"
         ),
     )
 
@@ -152,9 +153,9 @@ def _live(run: Run) -> Live:
 
 def _time_live(run: Run) -> Live:
     count = run.sizes.open_incidents
-    path = run.path("board-live.db")
-    sqlite_backup(live_incidents(run, count).path, path)  # a copy: these figures write
-    return asyncio.run(_measure(run, path, count))
+    filled = quiet_incidents(run, count, "board-live")  # its own: these figures write
+    live = asyncio.run(_measure(run, filled.path, count))
+    return replace(live, quiet=filled.still_quiet())
 
 
 def _time_live_pg(run: Run) -> Live | str:
@@ -168,10 +169,12 @@ def _time_live_pg(run: Run) -> Live | str:
         return f"PostgreSQL not measured: {PG_URL} is not reachable ({error}); set OPSDECK_BENCH_PG"
     count = run.sizes.open_incidents
     with _pg_schema() as url:
-        tick = run.progress.stage(f"filling a PostgreSQL schema with {count:,} open incidents due around now", count)
+        tick = run.progress.stage(f"filling a quiet PostgreSQL schema with {count:,} open incidents", count)
         now = datetime.now(UTC).replace(microsecond=0)
-        fill_open_store(run.path("pg"), count, run.path(f"pg-templates-{count}.db"), tick, now, url=url)
-        return asyncio.run(_measure_changes(run, url, count))
+        templates = run.path(f"pg-templates-{count}.db")
+        filled = fill_open_store(run.path("pg"), count, templates, tick, now, url=url, quiet=QUIET)
+        live = asyncio.run(_measure_changes(run, url, count))
+        return replace(live, quiet=filled.still_quiet())
 
 
 @contextmanager

@@ -4,7 +4,10 @@ same rows in a `DataTable` app (`bench.datatable_board`); and how long it takes 
 spawn to an incident row on screen, against a trivial Textual app.
 
 The stores are filled at the real now (`fill.live_incidents`), so the rows on screen
-count every second as an operator's would.
+count every second as an operator's would. The ticking store is a quiet one
+(`fill.quiet_incidents`): no clock falls due while the two apps are watched, so what they
+do is what an idle board does, not a breach storm; each figure's note says whether the
+watching stayed inside the quiet stretch.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .figure import Figure
-from .fill import live_incidents
+from .fill import OpenStore, live_incidents, quiet_incidents
 from .harness import ROOT, Run, thousands, venv_script
 from .pty_session import INCIDENT_ROW, Terminal, bytes_by_position, cpu_seconds, peak_rss_kib, pty_env
 
@@ -93,6 +96,7 @@ class Ticking:
     count: int
     opsdeck: Window
     datatable: Window | None  # None: it showed no row within SHOW_CAP_S
+    quiet: str  # whether a clock fell due while they were watched (OpenStore.still_quiet)
 
 
 def tick_cpu(run: Run) -> Figure:
@@ -111,7 +115,7 @@ def tick_cpu(run: Run) -> Figure:
             f"utime+stime from /proc/PID/stat over the window, which starts {SETTLE_S:g} s after the first row "
             f"(opsdeck showed it {ours.shown_s:.1f} s after its spawn"
             + (f", DataTable {table.shown_s:.1f} s" if table else "")
-            + "); opsdeck runs --read-only so no embedded worker runs"
+            + f"); opsdeck runs --read-only so no embedded worker runs; {ticking.quiet}"
         ),
     )
 
@@ -161,14 +165,15 @@ def _ticking(run: Run) -> Ticking:
 
 def _time_ticking(run: Run) -> Ticking:
     count = run.sizes.open_incidents
-    filled = live_incidents(run, count)
+    filled: OpenStore = quiet_incidents(run, count, "ticking")  # only the countdowns change
     window = run.sizes.tick_window_s
     run.progress.stage(f"opsdeck in a pty, {count:,} open incidents: {window:.0f} s of ticking")
     ours = _watch(run, _opsdeck_argv(filled.path), window, "opsdeck")
     if ours is None:
         raise RuntimeError(f"bench: opsdeck showed no incident row within {SHOW_CAP_S:.0f} s")
     run.progress.stage(f"baseline: DataTable in a pty, {count:,} rows: {window:.0f} s of ticking")
-    return Ticking(count, ours, _watch(run, _datatable_argv(filled.path), window, "datatable"))
+    table = _watch(run, _datatable_argv(filled.path), window, "datatable")
+    return Ticking(count, ours, table, filled.still_quiet())
 
 
 def _watch(run: Run, argv: list[str | Path], seconds: float, name: str) -> Window | None:

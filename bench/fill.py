@@ -152,6 +152,10 @@ DUE_EVERY = 100  # every 100th incident has a breached clock at OPEN_NOW: 1 %
 # A due incident's clock broke at most this long ago, well inside the gap to its next
 # clock (10 minutes or more in every template), so each due incident owes one escalation.
 MAX_LATE_S = 60
+# A quiet store: no clock of it falls due for this long after its fill, so a board watched
+# inside it sees only countdowns change (no breach toasts, flashes or re-ranked rows). Below
+# the 9 minutes in which no due incident's next clock can fall due (see MAX_LATE_S).
+QUIET = timedelta(minutes=8)
 CHILD_TABLES = ("incident_deadlines", "attestations")
 DEMO_RECORDS = (("roster", SEED_ACTOR), ("contacts", "lead"), ("systems", "lead"))
 OPERATOR = "servers"  # an operator on duty in the demo roster
@@ -244,6 +248,16 @@ class OpenStore:
     copies: tuple[tuple[int, timedelta], ...]  # incident id - 1 -> (template index, shift)
     due_ids: frozenset[int]  # incidents whose next_due_at has passed at `now`
     breached: int  # clocks owed an escalation at `now`: what one sweep records
+    quiet_until: datetime | None = None  # a quiet store: no clock falls due before this
+
+    def still_quiet(self) -> str:
+        """For a figure's note: whether the real clock is still inside the quiet stretch."""
+        if self.quiet_until is None:
+            return "clocks fall due around the real now (not a quiet fill)"
+        left = (self.quiet_until - datetime.now(UTC)).total_seconds()
+        if left >= 0:
+            return f"no clock fell due while it was watched (a quiet fill: none due for {QUIET.seconds // 60} min)"
+        return f"the watching outlasted the quiet fill by {-left:.0f} s: clocks fell due in that stretch"
 
     @property
     def count(self) -> int:
@@ -278,20 +292,38 @@ def live_incidents(run: Run, count: int) -> OpenStore:
     return run.once(f"fill.live_incidents.{count}", fill)
 
 
+def quiet_incidents(run: Run, count: int, name: str) -> OpenStore:
+    """Like `live_incidents`, filled afresh for one figure (`name`), but with no clock falling
+    due for `QUIET` after the fill: the 1 % breached a moment before it count up, the rest
+    count down from QUIET and more. A board watched while clocks fall due does the work of
+    a breach storm (at 100k, about 50 a second here), which is not the figure's question."""
+    tick = run.progress.stage(f"filling a quiet store with {count:,} open incidents for {name}", count)
+    now = datetime.now(UTC).replace(microsecond=0)
+    path, scratch = run.path(f"quiet-{name}-{count}.db"), run.path(f"quiet-templates-{name}-{count}.db")
+    return fill_open_store(path, count, scratch, tick, now, quiet=QUIET)
+
+
 def fill_open_store(
-    path: Path, count: int, scratch: Path, tick: Tick, now: datetime = OPEN_NOW, url: str | None = None
+    path: Path,
+    count: int,
+    scratch: Path,
+    tick: Tick,
+    now: datetime = OPEN_NOW,
+    url: str | None = None,
+    quiet: timedelta | None = None,
 ) -> OpenStore:
     """`count` open incidents with their clocks at `path`, judged at `now` (whole seconds);
     the templates are opened in `scratch`. A store for an app on the real clock is filled
     at the real now, so its countdowns tick as an operator's would. With `url` (an empty
-    PostgreSQL schema) the incidents go there instead, and `path` only names the run."""
+    PostgreSQL schema) the incidents go there instead, and `path` only names the run. With
+    `quiet`, no incident that is not due at `now` falls due before `now + quiet`."""
     templates = open_templates(scratch)
     rng = random.Random(SEED)
     weights = [weight for _, weight in SCENARIOS]
     copies = []
     for index in range(count):
         which = rng.choices(range(len(templates)), weights=weights)[0]
-        copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng, now)))
+        copies.append((which, _shift(templates[which], index % DUE_EVERY == 0, rng, now, quiet or timedelta())))
     # The demo's events dated before `now`: a store dates every later write (the sweep's
     # too) no earlier than its newest event.
     store = open_store(url or f"sqlite:///{path}", clock=lambda: now - timedelta(days=2))
@@ -301,7 +333,8 @@ def fill_open_store(
     finally:
         store.dispose()
     due = frozenset(i + 1 for i in range(count) if i % DUE_EVERY == 0)
-    return OpenStore(path, now, templates, tuple(copies), due, breached)
+    quiet_until = now + quiet if quiet is not None else None
+    return OpenStore(path, now, templates, tuple(copies), due, breached, quiet_until)
 
 
 def open_templates(path: Path) -> tuple[Template, ...]:
@@ -346,13 +379,17 @@ def _import_demo(store: Store) -> None:
             Service(store, actor).import_records(kind, Path(source))
 
 
-def _shift(template: Template, due: bool, rng: random.Random, now: datetime) -> timedelta:
+def _shift(template: Template, due: bool, rng: random.Random, now: datetime, quiet: timedelta) -> timedelta:
     """Whole seconds, so clock keys keep their format: a due incident's next clock broke a
-    moment ago; any other's falls due between now and the template's window from now."""
+    moment ago; any other's falls due after now + quiet and within the template's window
+    from now (so its writes stay in the past)."""
     if due:
         target = now - timedelta(seconds=rng.randint(1, MAX_LATE_S))
     else:
-        target = now + timedelta(seconds=rng.randint(1, int(template.window.total_seconds())))
+        window_s, quiet_s = int(template.window.total_seconds()), int(quiet.total_seconds())
+        if window_s <= quiet_s:
+            raise ValueError(f"bench: a template's window ({template.window}) is not longer than QUIET ({quiet})")
+        target = now + timedelta(seconds=rng.randint(quiet_s + 1, window_s))
     next_due: datetime = template.incident["next_due_at"]
     return target - next_due
 

@@ -301,6 +301,39 @@ async def test_arrivals_are_announced_named_and_flashed(board) -> None:  # type:
         assert ids["hostile"] in incident_list.flashing
 
 
+async def test_a_burst_of_news_is_one_toast_that_counts_it(board) -> None:  # type: ignore[no-untyped-def]
+    """A receiver's burst opens many incidents in one write, and their clocks then run out
+    in the same second: one toast each time, naming the first few by number and counting
+    the rest, instead of a screen buried in toasts; every one of those rows flashes."""
+    from opsdeck.backend.actions.incidents import IncidentActions
+
+    store, ids = board
+    app = make_app(store, store.clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        incident_list = await on(pilot, app, ids["switch"])
+        await until(pilot, lambda: getattr(app.screen, "panels", None) is not None)
+        await pilot.pause(0.3)
+        store.clock.advance(minutes=1)  # off the minute the fixture's incidents were opened on
+        with store.write("servers") as uow:
+            opened = [IncidentActions.open_in(uow, f"Probe web{n:02} down") for n in range(8)]
+        burst = sorted(int(incident.id or 0) for incident in opened)
+        named = ", ".join(f"#{i}" for i in burst[:5])
+        await until(pilot, lambda: any("new incidents" in n.message for n in app._notifications))
+        messages = [n.message for n in app._notifications]
+        assert messages == [f"8 new incidents: {named} and 3 more"]
+        assert set(burst) <= set(incident_list.flashing)
+
+        store.clock.advance(minutes=29)  # the fixture's clocks that run out first (#2, #5): one toast each
+        await pilot.pause(1.5)
+        app.clear_notifications()
+        store.clock.advance(minutes=1, seconds=1)  # the burst's eight classify clocks run out
+        await until(pilot, lambda: any("clocks ran out" in n.message for n in app._notifications))
+        await pilot.pause(0.3)
+        ran_out = [n.message for n in app._notifications if "ran out" in n.message or "breached" in n.message]
+        assert ran_out == [f"8 clocks ran out: {named} and 3 more"]
+        assert set(burst) <= set(incident_list.flashing)
+
+
 async def test_q_asks_once_when_the_board_runs_the_worker(board) -> None:  # type: ignore[no-untyped-def]
     from opsdeck.tui.app import Background
 

@@ -11,7 +11,7 @@ terminal then gets the countdown cells and nothing before them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Self
@@ -396,20 +396,24 @@ class IncidentList(ScrollView, can_focus=True):
             # one per line (under an hour every countdown changes each second).
             for first, last in _runs(countdowns):
                 super().refresh(Region(0, first, COUNTDOWN_WIDTH, last - first + 1))
-        if self.flashing:  # blinking rows repaint whole; ended flashes once more, then go
+        if self.flashing:  # blinking rows on screen repaint whole; ended flashes once more, then go
             now = self.clock()
-            for incident_id, until in list(self.flashing.items()):
-                index = self._find(incident_id)
-                if index is not None:
-                    self.refresh_lines(index)
-                if now >= until:
-                    del self.flashing[incident_id]
+            self._refresh_shown(self.flashing)
+            self.flashing = {i: until for i, until in self.flashing.items() if now < until}
 
-    def flash(self, incident_id: int, until: datetime) -> None:
-        self.flashing[incident_id] = until
-        index = self._find(incident_id)
-        if index is not None:
-            self.refresh_lines(index)
+    def flash(self, incident_ids: Iterable[int], until: datetime) -> None:
+        """These rows blink until then: those on screen repaint now, the others when shown.
+        (A storm of a thousand announced rows costs a look at the lines on screen, not a
+        search of the whole order per row.)"""
+        flashed = set(incident_ids)
+        self.flashing.update(dict.fromkeys(flashed, until))
+        self._refresh_shown(flashed)
+
+    def _refresh_shown(self, incident_ids: Container[int]) -> None:
+        scroll_y = int(self.scroll_offset.y)
+        for y, incident_id in enumerate(self.visible_ids()):
+            if incident_id in incident_ids:
+                self.refresh_lines(scroll_y + y)
 
     def _flash_on(self, incident_id: int, now: datetime) -> bool:
         """Flashing rows blink once a second (1 Hz, below the 2 Hz limit) until their time."""
