@@ -96,7 +96,31 @@ _COUNT_CHANGES = (
 _INSERT_CHANGES = Bulk(
     insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"), repeating=("at",)
 )
-_INSERT_OUTBOX = insert(table_of(OutboxMessage))
+# Bound by the driver (backend/bulk.py): a sweep writes a few rows an escalation, each
+# recipient's row holding its message's one payload, encoded once.
+_OUTBOX_COLUMNS = (
+    "created_at",
+    "incident_id",
+    "event",
+    "recipient_kind",
+    "recipient",
+    "channel",
+    "payload",
+    "idempotency_key",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "lease_owner",
+    "lease_until",
+    "sent_at",
+)
+_INSERT_OUTBOX = Bulk(
+    insert(table_of(OutboxMessage)),
+    _OUTBOX_COLUMNS,
+    repeating=("created_at", "next_attempt_at", "lease_until", "sent_at"),
+    shared=("payload",),
+)
 _INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
 
 
@@ -178,7 +202,7 @@ class UnitOfWork:
     _heads: dict[str, tuple[int, str] | None] = field(default_factory=dict)  # each chain's head (seq, hash), read once
     _moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # where this write moves each head, at its end
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
-    _outbox: list[dict[str, Any]] = field(default_factory=list)  # written in one statement at the end
+    _outbox: list[tuple[Any, ...]] = field(default_factory=list)  # written in one statement at the end
     _deferred: list[dict[str, Any]] | None = None  # audit events held for the end (`defer_events`)
     events: list[Appended] = field(default_factory=list)
 
@@ -273,25 +297,10 @@ class UnitOfWork:
         payload: dict[str, Any],
         key: str,
     ) -> None:
-        self._outbox.append(
-            {
-                "created_at": self.now,
-                "incident_id": incident_id,
-                "event": event_name,
-                "recipient_kind": recipient_kind,
-                "recipient": recipient,
-                "channel": None,
-                "payload": payload,
-                "idempotency_key": key,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": self.now,
-                "last_error": None,
-                "lease_owner": None,
-                "lease_until": None,
-                "sent_at": None,
-            }
-        )
+        # In _OUTBOX_COLUMNS order: pending, no channel yet, no attempt, no lease.
+        now = self.now
+        row = (now, incident_id, event_name, recipient_kind, recipient, None, payload, key, "pending", 0, now)
+        self._outbox.append((*row, None, None, None, None))
 
     def _append(self, chain: str, action: str, details: dict[str, Any], incident_id: int | None) -> Appended:
         seq, prev = self._head(chain) or (0, audit.GENESIS)
@@ -430,7 +439,7 @@ class UnitOfWork:
         self._move_heads()
         connection = self.session.connection()
         if self._outbox:  # nothing in a write reads its own outbox rows back
-            connection.execute(_INSERT_OUTBOX, self._outbox)
+            _INSERT_OUTBOX.execute(connection, self._outbox)
             self._outbox.clear()
         if not self._changes:
             return
