@@ -425,7 +425,7 @@ class UnitOfWork:
             if changed:
                 columns = tuple(sorted(changed))
                 statement = _update_of(type(row), columns)
-                values = (*[changed[c] for c in columns], row.id)  # type: ignore[attr-defined]
+                values = (*[changed[c] for c in columns], row.id)
                 if batches and batches[-1][0] is statement:
                     batches[-1][1].append(values)
                 else:
@@ -452,7 +452,7 @@ class UnitOfWork:
             self._outbox.clear()
         if not self._changes:
             return
-        (top,) = _COUNT_CHANGES.one(connection, (len(self._changes), 1)).fetchone()
+        top = _COUNT_CHANGES.one(connection, (len(self._changes), 1)).scalar_one()
         first = top - len(self._changes) + 1
         now, actor = self.now, self.actor
         _INSERT_CHANGES.execute(  # bound by the driver (backend/bulk.py): a probe storm writes thousands
