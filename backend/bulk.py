@@ -21,7 +21,7 @@ from itertools import chain
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
@@ -65,6 +65,19 @@ class Bulk:
             return
         compiled = self._compile(connection.dialect)
         connection.exec_driver_sql(compiled.sql, self._bound(compiled, rows))
+
+    def one(self, connection: Connection, row: Sequence[Any]) -> CursorResult[Any]:
+        """The driver's execute of one row: a write's own rows (its incident, its audit
+        event, the change counter), each a statement, where SQLAlchemy's per-execute work
+        was several times the driver's. What an UPDATE or INSERT returns comes back as
+        the driver gives it, unprocessed."""
+        compiled = self._compile(connection.dialect)
+        values = list(row)
+        if len(values) != len(self.columns):
+            raise ValueError(f"a row of {len(values)} values for the {len(self.columns)} columns {self.columns}")
+        for index, process in compiled.processors:
+            values[index] = process(values[index])
+        return connection.exec_driver_sql(compiled.sql, tuple([values[index] for index in compiled.order]))
 
     def returning(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         """An INSERT with RETURNING for `rows`, `PAGE` rows to a statement (neither

@@ -81,67 +81,81 @@ class Appended:
     hash: str
 
 
+# The write path's statements go to the driver through backend/bulk.py, each compiled once
+# by SQLAlchemy with its columns' own bind processors: an action's eight to ten
+# statements through SQLAlchemy's execute cost more Python than all the rest of it.
 _EVENTS, _HEADS = table_of(AuditEvent), table_of(AuditHead)
-_INSERT_EVENT = insert(_EVENTS)
+_EVENT_COLUMNS = ("chain", "incident_id", "seq", "at", "actor", "action", "details", "prev_hash", "hash")
+_INSERT_EVENTS = Bulk(insert(_EVENTS), _EVENT_COLUMNS)
 _READ_HEADS = select(_HEADS.c.chain, _HEADS.c.seq, _HEADS.c.hash)
-_READ_HEAD = _READ_HEADS.where(_HEADS.c.chain == bindparam("c"))  # built once: building costs more than running
-_LOCK_HEAD = _READ_HEAD.with_for_update()
+# SQLite only (PostgreSQL locks the head: _LOCK_HEAD): a plain read, its values plain text and numbers.
+_READ_HEAD_SQLITE = "SELECT seq, hash FROM audit_heads WHERE chain = ?"
+_LOCK_HEAD = _READ_HEADS.where(_HEADS.c.chain == bindparam("c")).with_for_update()
 _START_HEAD = text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, 0, :h) ON CONFLICT (chain) DO NOTHING")
-# The feed and the outbox, written at the end through Core on the connection: plain
-# tables no one in the write reads back, so the ORM's per-statement work buys nothing.
+_INSERT_HEADS = Bulk(insert(_HEADS), ("chain", "seq", "hash"))
+_MOVE_HEADS = Bulk(
+    update(_HEADS).where(_HEADS.c.chain == bindparam("c")).values(seq=bindparam("s"), hash=bindparam("h")),
+    ("s", "h", "c"),
+)
+# The feed and the outbox, written at the end: plain tables no one in the write reads back.
 _COUNTER = table_of(ChangeCounter)
-_COUNT_CHANGES = (
-    update(_COUNTER).where(_COUNTER.c.id == 1).values(seq=_COUNTER.c.seq + bindparam("n")).returning(_COUNTER.c.seq)
+_COUNT_CHANGES = Bulk(
+    update(_COUNTER)
+    .where(_COUNTER.c.id == bindparam("counter"))
+    .values(seq=_COUNTER.c.seq + bindparam("n"))
+    .returning(_COUNTER.c.seq),
+    ("n", "counter"),
 )
 _INSERT_CHANGES = Bulk(
     insert(table_of(Change)), ("seq", "at", "entity", "entity_id", "action", "actor"), repeating=("at",)
 )
-# Bound by the driver (backend/bulk.py): a sweep writes a few rows an escalation, each
-# recipient's row holding its message's one payload, encoded once.
 _OUTBOX_COLUMNS = (
-    "created_at",
-    "incident_id",
-    "event",
-    "recipient_kind",
-    "recipient",
-    "channel",
-    "payload",
-    "idempotency_key",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "lease_owner",
-    "lease_until",
-    "sent_at",
-)
+    "created_at", "incident_id", "event", "recipient_kind", "recipient", "channel", "payload", "idempotency_key",
+    "state", "attempts", "next_attempt_at", "last_error", "lease_owner", "lease_until", "sent_at",
+)  # fmt: skip
+# Each recipient's row of one message holds its one payload: encoded once (`shared`).
 _INSERT_OUTBOX = Bulk(
-    insert(table_of(OutboxMessage)),
-    _OUTBOX_COLUMNS,
-    repeating=("created_at", "next_attempt_at", "lease_until", "sent_at"),
-    shared=("payload",),
+    insert(table_of(OutboxMessage)), _OUTBOX_COLUMNS, repeating=("created_at", "next_attempt_at"), shared=("payload",)
 )
-_INSERTS: dict[type[SQLModel], tuple[Any, list[tuple[str, str]]]] = {}
 
 
-def _insert_of(model: type[SQLModel]) -> tuple[Any, list[tuple[str, str]]]:
-    """UnitOfWork.insert's statement for a model, built once, and its mapped columns
-    (column, attribute) but the primary key."""
-    found = _INSERTS.get(model)
+@dataclass(frozen=True)
+class _Insert:
+    """A model's INSERT ... RETURNING (`returned`), and its mapped columns but the primary
+    key: (column, attribute) in the statement's order."""
+
+    statement: Bulk
+    attributes: tuple[str, ...]
+
+
+_INSERTS: dict[tuple[type[SQLModel], tuple[str, ...]], _Insert] = {}
+
+
+def _insert_of(model: type[SQLModel], returned: tuple[str, ...] = ("id",)) -> _Insert:
+    """The INSERT `UnitOfWork.insert` and the clock rows use, built once per model."""
+    found = _INSERTS.get((model, returned))
     if found is None:
-        columns = [(a.columns[0].key, a.key) for a in sa_inspect(model).column_attrs if not a.columns[0].primary_key]
-        found = _INSERTS[model] = (insert(table_of(model)), columns)
+        table = table_of(model)
+        attrs = [a for a in sa_inspect(model).column_attrs if not a.columns[0].primary_key]
+        statement = insert(table).returning(*(table.c[name] for name in returned))
+        found = _INSERTS[(model, returned)] = _Insert(
+            Bulk(statement, [a.columns[0].key for a in attrs]), tuple(a.key for a in attrs)
+        )
     return found
 
 
-_CLOCKS = table_of(IncidentDeadline)
-_INSERT_CLOCKS = insert(_CLOCKS).returning(_CLOCKS.c.id, _CLOCKS.c.incident_id, _CLOCKS.c.rule, _CLOCKS.c.clock_key)
-_INSERT_HEADS = insert(_HEADS)
-_MOVE_HEAD = update(_HEADS).where(_HEADS.c.chain == bindparam("c")).values(seq=bindparam("s"), hash=bindparam("h"))
+def _values(row: SQLModel, attributes: tuple[str, ...]) -> list[Any]:
+    """A new row's values (every field is set when a row is built: `construct` or SQLModel's
+    __init__), read from the instance's dict, not through the ORM's descriptors."""
+    stored = row.__dict__
+    return [stored[name] if name in stored else getattr(row, name) for name in attributes]
 
+
+# What a clock row's INSERT returns: its id, by its unique key.
+_CLOCK_KEY = ("id", "incident_id", "rule", "clock_key")
 # The rows `UnitOfWork.flush` writes through Core, in the flush's order of their tables.
 _CORE_FLUSHED = {Incident: 0, IncidentDeadline: 1}
-_UPDATES: dict[tuple[type[SQLModel], frozenset[str]], Any] = {}
+_UPDATES: dict[tuple[type[SQLModel], tuple[str, ...]], Bulk] = {}
 
 
 def _flush_order(row: SQLModel) -> tuple[int, int]:
@@ -157,14 +171,16 @@ def _changed_columns(row: SQLModel) -> dict[str, Any]:
     return {name: values[name] for name, stored in state.committed_state.items() if stored != values[name]}
 
 
-def _update_of(model: type[SQLModel], changed: dict[str, Any]) -> Any:
-    """UPDATE ... SET the changed columns WHERE id = :_id, built once per set of columns."""
-    key = (model, frozenset(changed))
+def _update_of(model: type[SQLModel], columns: tuple[str, ...]) -> Bulk:
+    """UPDATE ... SET `columns` WHERE id = :_id (rows: the columns' values, then the id),
+    built once per set of columns."""
+    key = (model, columns)
     statement = _UPDATES.get(key)
     if statement is None:
         table = table_of(model)
-        statement = _UPDATES[key] = (
-            update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in sorted(changed)})
+        statement = _UPDATES[key] = Bulk(
+            update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns}),
+            (*columns, "_id"),
         )
     return statement
 
@@ -203,7 +219,7 @@ class UnitOfWork:
     _moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # where this write moves each head, at its end
     _changes: list[tuple[str, str, str]] = field(default_factory=list)
     _outbox: list[tuple[Any, ...]] = field(default_factory=list)  # written in one statement at the end
-    _deferred: list[dict[str, Any]] | None = None  # audit events held for the end (`defer_events`)
+    _deferred: list[tuple[Any, ...]] | None = None  # audit events held for the end (`defer_events`)
     events: list[Appended] = field(default_factory=list)
 
     def defer_events(self) -> None:
@@ -262,23 +278,21 @@ class UnitOfWork:
         would have left it (persistent, nothing pending, its id set): that flush costs
         several times the statement. SQLModel sets every field when a row is built, so
         the INSERT names every mapped column, as the flush's does."""
-        statement, columns = _insert_of(type(row))
-        values = {column: getattr(row, name) for column, name in columns}
-        (new_id,) = self.session.connection().execute(statement, values).inserted_primary_key or (None,)
-        row.id = new_id
+        found = _insert_of(type(row))
+        row.id = found.statement.one(self.session.connection(), _values(row, found.attributes)).scalar_one()
         make_transient_to_detached(row)
         self.session.add(row)
 
     def _insert_clock_rows(self, rows: list[IncidentDeadline]) -> None:
-        """`insert` for many clock rows in one statement (SQLAlchemy batches executemany
-        into multi-row INSERTs, in the order given, so the ids are the ones the flush's
-        row-by-row INSERTs gave). The ids come back by each row's unique key (incident,
+        """`insert` for many clock rows in one statement (a multi-row INSERT, as
+        SQLAlchemy batches an executemany, in the order given, so the ids are the ones the
+        flush's row-by-row INSERTs gave). The ids come back by each row's unique key (incident,
         rule, clock), whatever order the database returns them in."""
-        _statement, columns = _insert_of(IncidentDeadline)
-        found = self.session.connection().execute(
-            _INSERT_CLOCKS, [{column: getattr(row, name) for column, name in columns} for row in rows]
+        found = _insert_of(IncidentDeadline, _CLOCK_KEY)
+        returned = found.statement.returning(
+            self.session.connection(), [_values(row, found.attributes) for row in rows]
         )
-        ids = {(incident_id, rule, clock_key): new_id for new_id, incident_id, rule, clock_key in found}
+        ids = {(incident_id, rule, clock_key): new_id for new_id, incident_id, rule, clock_key in returned}
         for row in rows:
             row.id = ids[(row.incident_id, row.rule, row.clock_key)]
             make_transient_to_detached(row)
@@ -297,10 +311,11 @@ class UnitOfWork:
         payload: dict[str, Any],
         key: str,
     ) -> None:
-        # In _OUTBOX_COLUMNS order: pending, no channel yet, no attempt, no lease.
-        now = self.now
-        row = (now, incident_id, event_name, recipient_kind, recipient, None, payload, key, "pending", 0, now)
-        self._outbox.append((*row, None, None, None, None))
+        now = self.now  # in _OUTBOX_COLUMNS order: a message pending from now, never tried
+        self._outbox.append(
+            (now, incident_id, event_name, recipient_kind, recipient, None, payload, key,
+             "pending", 0, now, None, None, None, None)
+        )  # fmt: skip
 
     def _append(self, chain: str, action: str, details: dict[str, Any], incident_id: int | None) -> Appended:
         seq, prev = self._head(chain) or (0, audit.GENESIS)
@@ -327,21 +342,11 @@ class UnitOfWork:
         # rows speak first).
         if self.dialect == "postgresql":
             self.flush()
-        values = {
-            "chain": chain,
-            "incident_id": incident_id,
-            "seq": seq,
-            "at": self.now,
-            "actor": self.actor,
-            "action": action,
-            "details": body,
-            "prev_hash": prev,
-            "hash": digest,
-        }
+        values = (chain, incident_id, seq, self.now, self.actor, action, body, prev, digest)  # _EVENT_COLUMNS
         if self._deferred is not None:
             self._deferred.append(values)
         else:
-            self.session.connection().execute(_INSERT_EVENT, values)
+            _INSERT_EVENTS.one(self.session.connection(), values)
         self._moved[chain] = (seq, digest)
         appended = Appended(chain, seq, digest)
         self.events.append(appended)
@@ -381,23 +386,25 @@ class UnitOfWork:
             # A new chain's head starts at seq 0 with the genesis hash.
             _chain, seq, digest = connection.execute(_LOCK_HEAD, {"c": chain}).one()
             return seq, digest
-        found = connection.execute(_READ_HEAD, {"c": chain}).one_or_none()
-        return None if found is None else (found.seq, found.hash)
+        found = connection.exec_driver_sql(_READ_HEAD_SQLITE, (chain,)).fetchone()
+        return None if found is None else (found[0], found[1])
 
     def _move_heads(self) -> None:
         """Each chain's head to its newest event, after the events went in: one statement
         for the chains that had a head, one for those that start here (SQLite only: on
         PostgreSQL every head exists once locked)."""
-        started = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is None]
-        moved = [{"c": c, "s": s, "h": h} for c, (s, h) in self._moved.items() if self._heads.get(c) is not None]
+        heads = self._heads
+        started = [(c, s, h) for c, (s, h) in self._moved.items() if heads.get(c) is None]
+        moved = [(s, h, c) for c, (s, h) in self._moved.items() if heads.get(c) is not None]
         connection = self.session.connection()
         if self._deferred:  # the events first, in the order recorded, as they would have gone in
-            connection.execute(_INSERT_EVENT, self._deferred)
+            _INSERT_EVENTS.execute(connection, self._deferred)
             self._deferred.clear()
-        if started:
-            connection.execute(_INSERT_HEADS, started)
-        if moved:
-            connection.execute(_MOVE_HEAD, moved)
+        for statement, rows in ((_INSERT_HEADS, started), (_MOVE_HEADS, moved)):
+            if len(rows) == 1:
+                statement.one(connection, rows[0])
+            else:
+                statement.execute(connection, rows)
         self._heads.update(self._moved)
         self._moved.clear()
 
@@ -415,18 +422,23 @@ class UnitOfWork:
         connection = session.connection()
         # Consecutive rows with the same columns changed go in one executemany, as the
         # flush sends them (the escalation sweep's clock rows).
-        batches: list[tuple[Any, list[dict[str, Any]]]] = []
+        batches: list[tuple[Bulk, list[tuple[Any, ...]]]] = []
         for row in sorted(session.dirty, key=_flush_order):
             changed = _changed_columns(row)
             if changed:
-                statement, values = _update_of(type(row), changed), {**changed, "_id": row.id}
+                columns = tuple(sorted(changed))
+                statement = _update_of(type(row), columns)
+                values = (*[changed[c] for c in columns], row.id)
                 if batches and batches[-1][0] is statement:
                     batches[-1][1].append(values)
                 else:
                     batches.append((statement, [values]))
             _as_stored(session, row)
         for statement, rows in batches:
-            connection.execute(statement, rows)
+            if len(rows) == 1:
+                statement.one(connection, rows[0])
+            else:
+                statement.execute(connection, rows)
         new = sorted(session.new, key=lambda r: sa_inspect(r).insert_order)
         if new:
             for row in new:
@@ -443,7 +455,7 @@ class UnitOfWork:
             self._outbox.clear()
         if not self._changes:
             return
-        top = connection.execute(_COUNT_CHANGES, {"n": len(self._changes)}).scalar_one()
+        top = _COUNT_CHANGES.one(connection, (len(self._changes), 1)).scalar_one()
         first = top - len(self._changes) + 1
         now, actor = self.now, self.actor
         _INSERT_CHANGES.execute(  # bound by the driver (backend/bulk.py): a probe storm writes thousands

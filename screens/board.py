@@ -72,6 +72,7 @@ class Loaded:
     panels: Panels | None = None
     panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
     sort: str | None = None  # the sort `order` is in
+    patch: tuple[frozenset[int], dict[int, Key]] | None = None  # these ids' keys now (absent: gone)
     reorder_at: datetime | None = None  # a reporting clock enters its warning band: re-rank its incident
     ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
     newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
@@ -267,9 +268,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             }
             rows = board.load_rows(session, [i for i in changed if i in fresh])
             reorder_at = board.next_pressing(session, now, self.STATUSES)
-        keys, order = board.patched(self.keys, self.order, changed | moved, fresh, board.SORT_KEYS[self.sort])
         ranked_at = now if since else None
-        return Loaded(keys=keys, order=order, rows=rows, stale_rows=changed, reorder_at=reorder_at, ranked_at=ranked_at)
+        patch = (frozenset(changed | moved), fresh)  # applied to the keys on the event loop, which owns them
+        return Loaded(patch=patch, rows=rows, stale_rows=changed, reorder_at=reorder_at, ranked_at=ranked_at)
 
     @work(thread=True, group="panels", exit_on_error=False)
     def reload_panels(self, parts: frozenset[str]) -> Loaded:
@@ -371,6 +372,12 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
                     self.reload_all(first_page=True)
             incident_list.set_order(self.order)
             self._status()
+        elif loaded.patch is not None:
+            self.reorder_at, self.ranked_at = loaded.reorder_at, loaded.ranked_at
+            if board.keys_serve(self.keys_sort, self.sort):  # else a full read is on its way
+                board.patch(self.keys, self.order, *loaded.patch, board.SORT_KEYS[self.sort])
+                incident_list.set_order(self.order)
+                self._status()
         if loaded.panels is not None:
             self.panels = loaded.panels
             self._show_panels(loaded.panels)

@@ -213,3 +213,65 @@ def test_the_board_speaks_chinese_without_a_chinese_locale_installed(tmp_path: P
         if term.proc.poll() is None:
             term.proc.kill()
         os.close(term.master)
+
+
+CURSOR_MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
+CONTROL = re.compile(rb"\x1b\[[0-9;:?<>=]*[ -/]*[@-~]|\x1b[@-_]")  # CSI sequences, then other escapes
+
+
+def _writes(output: bytes) -> list[tuple[int, int, str]]:
+    """What was written after each cursor move: (line, column, the text shown), 1-based."""
+    parts = CURSOR_MOVE.split(output)
+    return [
+        (int(parts[i]), int(parts[i + 1]), CONTROL.sub(b"", parts[i + 2]).decode("utf-8", "replace").rstrip("\r\n"))
+        for i in range(1, len(parts) - 2, 3)
+    ]
+
+
+@pytest.mark.slow
+def test_a_tick_sends_only_the_countdowns_and_the_clock(env: dict[str, str], tmp_path: Path) -> None:
+    """Once a second an idle board sends the countdown cells that now read differently
+    and the header's clock, nothing else: over SSH at 3 a.m. a repainted screen every
+    second is a slow, flickering link. Read as a terminal gets it: where each write goes
+    (the cursor moves before it) and how much it shows."""
+    from datetime import UTC, datetime, timedelta
+
+    from opsdeck.backend.service import Service
+    from opsdeck.backend.timeutil import COUNTDOWN_WIDTH
+    from opsdeck.tui.widgets.incident_list import COUNTDOWN_X
+
+    from ..board_fixtures import seeded_store
+    from ..conftest import FakeClock
+
+    url = f"sqlite:///{tmp_path / 'ticks.db'}"
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10))
+    store = seeded_store(url, clock)
+    try:  # unclassified: a classify clock 30 minutes after each open, ~20 minutes from now
+        ops = Service(store, "servers")
+        for n in range(6):
+            ops.open(f"Disk alarm on node {n}")
+            clock.advance(seconds=7)
+    finally:
+        store.dispose()
+    term = Terminal([OPSDECK, "--db", url, "--read-only"], 120, 30, env)
+    try:
+        assert term.wait_for("Disk alarm on node 5"), term.text()
+        term.read(3.0)  # the first reads, panels and layout are done
+        start = len(term.raw)
+        term.read(4.0)
+        writes = _writes(bytes(term.raw[start:]))
+        rows = {y + 1 for y, line in enumerate(term.screen.display) if "Disk alarm on node" in line}
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+    assert len(rows) == 6
+    ticked = {line for line, _column, _text in writes if line in rows}
+    assert ticked == rows, f"every countdown ticks: {writes}"
+    for line, column, text in writes:
+        if not text:
+            continue  # the cursor parked, nothing drawn
+        if line in rows:  # a countdown's cells, from the list's first column
+            assert column == COUNTDOWN_X + 1 and len(text) <= COUNTDOWN_WIDTH, (line, column, text)
+        else:  # the header's clock (the header is one widget: its chop starts at its name)
+            assert line == 1 and re.fullmatch(r"\s*opsdeck\s+\d\d:\d\d:\d\d\s*", text), (line, column, text)

@@ -115,6 +115,24 @@ def test_returning_gives_the_rows_this_statement_inserted_over_many_pages(store:
     assert (stored.name, stored.mtime_ns, stored.ingested_at, stored.results) == ("f00001.out", 10**18 + 1, when, 1)
 
 
+def test_one_row_reads_back_as_sqlalchemy_binds_it_and_returns_what_the_driver_gives(store: Store) -> None:
+    """`Bulk.one`, as the unit of work writes an incident or an audit event: one row, executed."""
+    table = table_of(ProbeResult)
+    one = Bulk(insert(table).returning(table.c.id, table.c.source), RESULT_COLUMNS)
+    with store.write(WORKER) as uow:
+        policy = clocks.load_policy(uow.session).probes
+        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        ours, theirs = _results(probe_id, uow.now, "one")[1], _results(probe_id, uow.now, "core")[1]
+        new_id, source = one.one(uow.session.connection(), ours).one()
+        uow.session.execute(
+            insert(table), {**dict(zip(RESULT_COLUMNS, theirs, strict=True)), "flags": list(theirs[-1])}
+        )
+    assert source == "one-1.out"
+    assert _read_results(store, "one") == _read_results(store, "core")
+    with store.read() as session:
+        assert session.get(ProbeResult, new_id).source == "one-1.out"  # type: ignore[union-attr]
+
+
 NO_LEASE = (None, None, None, None)  # last_error, lease_owner, lease_until, sent_at
 
 

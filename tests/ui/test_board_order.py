@@ -107,7 +107,8 @@ def test_a_patched_order_is_the_sorted_order(
     fresh = {i: Key(i, *v) for i, v in after.items()}
     changed = frozenset((set(old) | set(fresh)) - untouched)
     fresh = {i: k for i, k in fresh.items() if i in changed}
-    keys, order = board.patched(old, board.ordered(old, sort), changed, fresh, board.SORT_KEYS[sort])
+    keys, order = dict(old), board.ordered(old, sort)
+    board.patch(keys, order, changed, fresh, board.SORT_KEYS[sort])
     expected = {i: k for i, k in old.items() if i not in changed} | fresh
     assert keys == expected
     assert order == board.ordered(expected, sort)

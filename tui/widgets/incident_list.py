@@ -186,17 +186,28 @@ class IncidentList(ScrollView, can_focus=True):
 
     def set_order(self, order: Sequence[int]) -> None:
         """New board order; the cursor stays on its incident and on its screen row."""
-        selected = self.selected_id
-        screen_row = self.cursor - int(self.scroll_offset.y)
+        selected, shown, scroll_y = self.selected_id, self.visible_ids(), int(self.scroll_offset.y)
+        screen_row = self.cursor - scroll_y
         self.order = list(order)
         self.virtual_size = Size(0, len(self.order))  # as wide as the view: never a horizontal scrollbar
-        index = self._find(selected)
+        # Mostly the cursor's incident kept its place (time alone re-ranks a 100k board about
+        # once a second, far below the screen): no search of the whole order then.
+        same_place = self.cursor < len(self.order) and self.order[self.cursor] == selected
+        index = self.cursor if same_place else self._find(selected)
         if index is not None:
             self.scroll_to(y=max(0, index - screen_row), animate=False, immediate=True)
             self.set_reactive(IncidentList.cursor, index)
         else:
             self.set_reactive(IncidentList.cursor, min(self.cursor, max(0, len(self.order) - 1)))
-        self.refresh()
+        if int(self.scroll_offset.y) != scroll_y:
+            self.refresh()
+        else:  # the lines from the first that shows another incident down; none if none does
+            now_shown = self.visible_ids()
+            first = next((y for y, (a, b) in enumerate(zip(shown, now_shown, strict=False)) if a != b), None)
+            if first is None and len(shown) != len(now_shown):
+                first = min(len(shown), len(now_shown))
+            if first is not None:
+                self.refresh(Region(0, first, self.size.width, self.size.height - first))
         self.post_message(self.Highlighted(self.selected_id))
 
     def _find(self, incident_id: int | None) -> int | None:

@@ -78,11 +78,15 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.status = Status()
+        self._shown: Text | None = None
 
     def show(self, status: Status) -> None:
         self.status = status
         self.set_class(bool(status.error), "-error")
-        self.update(status_text(status, self.size.width or self.app.size.width), layout=False)  # one line, always
+        text = status_text(status, self.size.width or self.app.size.width)
+        if text != self._shown:  # the same line again is not sent again (a 100k board re-ranks ~1/s)
+            self._shown = text
+            self.update(text, layout=False)  # one line, always
 
     def on_resize(self) -> None:
         self.show(self.status)
