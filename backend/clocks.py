@@ -225,8 +225,9 @@ def _assign(row: Any, **values: Any) -> None:
     """Set only what differs: an attribute set through the ORM costs its bookkeeping
     (and marks the row for the flush) even when the value is the same; the rows written
     are the same either way."""
+    held = row.__dict__  # the loaded values, read without the ORM's descriptor (a sweep compares thousands)
     for name, value in values.items():
-        if getattr(row, name) != value:
+        if (held[name] if name in held else getattr(row, name)) != value:
             setattr(row, name, value)
 
 
@@ -263,7 +264,11 @@ def held_rows(session: Session, incident_id: int | None) -> list[IncidentDeadlin
 
 def running(row: Any) -> bool:
     """Neither met, waived nor superseded (a closed incident's breach stays running)."""
-    return row.met_at is None and row.waived_at is None and row.superseded_at is None
+    try:  # as `owed`: the values as the ORM holds them, when it holds them
+        held = row.__dict__
+        return held["met_at"] is None and held["waived_at"] is None and held["superseded_at"] is None
+    except (AttributeError, KeyError):
+        return row.met_at is None and row.waived_at is None and row.superseded_at is None
 
 
 def breached_by(row: IncidentDeadline) -> datetime | None:
@@ -289,10 +294,17 @@ def owed(row: IncidentDeadline) -> bool:
     the same, so its escalation is recorded even if no sweep ran while it was overdue:
     which escalations exist depends on the facts, never on when the sweep happened to
     run. Only clocks still overdue page anyone (see escalation)."""
-    if row.escalated_at is not None:
+    try:  # the values as the ORM holds them: the sweep asks this a dozen times a row
+        held = row.__dict__
+        escalated_at, due_at = held["escalated_at"], held["due_at"]
+        met_at, waived_at, superseded_at = held["met_at"], held["waived_at"], held["superseded_at"]
+    except (AttributeError, KeyError):  # not an ORM row, or a value not loaded: read as any attribute
+        escalated_at, due_at = row.escalated_at, row.due_at
+        met_at, waived_at, superseded_at = row.met_at, row.waived_at, row.superseded_at
+    if escalated_at is not None:
         return False
-    ended = _ended(row.met_at, row.waived_at, row.superseded_at)
-    return ended is None or ended > row.due_at
+    ended = _ended(met_at, waived_at, superseded_at)
+    return ended is None or ended > due_at
 
 
 def next_due(rows: list[IncidentDeadline]) -> datetime | None:
