@@ -41,12 +41,22 @@ class _Compiled:
 class Bulk:
     """One INSERT or UPDATE for many rows given as tuples in `columns` order (an UPDATE's
     `bindparam` names among them). In the `repeating` columns the rows share a few
-    hashable values (a flag, the transaction's time): each is processed once."""
+    hashable values (a flag, the transaction's time): each is processed once. In the
+    `shared` columns several rows hold the very same object, unhashable (a message's
+    payload, one dict for each of its recipients): each object is processed once."""
 
-    def __init__(self, statement: Insert | Update, columns: Sequence[str], *, repeating: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        statement: Insert | Update,
+        columns: Sequence[str],
+        *,
+        repeating: Sequence[str] = (),
+        shared: Sequence[str] = (),
+    ) -> None:
         self.statement = statement
         self.columns = tuple(columns)
         self.repeating = frozenset(self.columns.index(name) for name in repeating)
+        self.shared = frozenset(self.columns.index(name) for name in shared)
         self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def execute(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
@@ -90,6 +100,8 @@ class Bulk:
             if index in self.repeating:
                 seen: dict[Any, Any] = {}
                 columns[index] = [seen[v] if v in seen else seen.setdefault(v, process(v)) for v in columns[index]]
+            elif index in self.shared:
+                columns[index] = _by_identity(process, columns[index])
             else:
                 columns[index] = [process(value) for value in columns[index]]
         return list(zip(*(columns[index] for index in compiled.order), strict=True))
@@ -124,3 +136,16 @@ class Bulk:
             if sql.count(values) != 1 or one_row.count(placeholder) != len(names):
                 raise ValueError(f"cannot tell the one row of values (and only it) in {sql!r}")
         return _Compiled(sql, tuple(position[name] for name in names), tuple(processors), values)
+
+
+def _by_identity(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """`process` of each value, once per distinct object (by id: every value is alive for
+    the whole call, so no two distinct objects share one)."""
+    seen: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)
+        if key not in seen:
+            seen[key] = process(value)
+        out.append(seen[key])
+    return out

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from . import audit, clocks, deadlines, notify_plan
+from .bulk import Bulk
 from .domain import Level, Status
 from .models import Escalation, Incident, IncidentDeadline, System, table_of
 from .recipients import resolve_targets
@@ -183,31 +184,25 @@ def _claim(uow: UnitOfWork, claims: list[tuple[Incident, IncidentDeadline, list[
     """Insert an escalation row per owed clock in one statement; the keys that took."""
     if not claims:
         return set()
-    values = [
-        {
-            "incident_id": incident.id,
-            "rule": row.rule,
-            "clock_key": row.clock_key,
-            "due_at": row.due_at,
-            "escalated_at": uow.now,
-            "actor": uow.actor,
-            "targets": targets,
-        }
-        for incident, row, targets in claims
+    now, actor = uow.now, uow.actor
+    rows = [
+        (incident.id, row.rule, row.clock_key, row.due_at, now, actor, targets) for incident, row, targets in claims
     ]
-    # One statement built once per dialect, run with every claim's values (SQLAlchemy
-    # batches them into multi-row INSERTs): a statement built with the values in it is
-    # compiled anew for each chunk, which cost more than running it.
-    return {(i, r, k) for i, r, k in uow.session.connection().execute(_CLAIMS[uow.dialect], values)}
+    # One statement compiled once per dialect, the rows bound by the driver (backend/bulk.py):
+    # SQLAlchemy's own executemany built each row's parameters through the compiled
+    # statement and each column's processor, several times the driver's time for them.
+    return {(i, r, k) for i, r, k in _CLAIMS[uow.dialect].returning(uow.session.connection(), rows)}
 
 
-def _claim_statement(insert: Any) -> Any:
+def _claim_statement(insert: Any) -> Bulk:
     table = table_of(Escalation)
-    return (
+    statement = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["incident_id", "rule", "clock_key"])
         .returning(table.c.incident_id, table.c.rule, table.c.clock_key)
     )
+    columns = ("incident_id", "rule", "clock_key", "due_at", "escalated_at", "actor", "targets")
+    return Bulk(statement, columns, repeating=("escalated_at", "actor"))
 
 
 _CLAIMS = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}

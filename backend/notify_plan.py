@@ -73,9 +73,11 @@ def route(
     """Write one outbox row per recipient the matching routes name; returns how many."""
     routes = load(uow.session).routes
     system = memo.system(uow.session, incident.system_id)
+    # Read once, not once a route: each read of an ORM attribute goes through its descriptor.
+    level, category, system_name = incident.level, incident.category, system.name if system else None
     recipients: list[dict[str, str]] = []
     for r in routes:
-        if not r.matches(event, incident.level, incident.category, system.name if system else None):
+        if not r.matches(event, level, category, system_name):
             continue
         specs = tuple(t for t in r.to if t != "rule")
         if "rule" in r.to:

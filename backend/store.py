@@ -112,7 +112,10 @@ _OUTBOX_COLUMNS = (
     "created_at", "incident_id", "event", "recipient_kind", "recipient", "channel", "payload", "idempotency_key",
     "state", "attempts", "next_attempt_at", "last_error", "lease_owner", "lease_until", "sent_at",
 )  # fmt: skip
-_INSERT_OUTBOX = Bulk(insert(table_of(OutboxMessage)), _OUTBOX_COLUMNS, repeating=("created_at", "next_attempt_at"))
+# Each recipient's row of one message holds its one payload: encoded once (`shared`).
+_INSERT_OUTBOX = Bulk(
+    insert(table_of(OutboxMessage)), _OUTBOX_COLUMNS, repeating=("created_at", "next_attempt_at"), shared=("payload",)
+)
 
 
 @dataclass(frozen=True)

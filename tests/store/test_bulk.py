@@ -10,11 +10,11 @@ from sqlalchemy import Text, cast, insert, select, update
 from sqlmodel import col
 
 from opsdeck.backend import clocks, probe_health
-from opsdeck.backend.bulk import PAGE, Bulk
+from opsdeck.backend.bulk import PAGE, Bulk, _by_identity
 from opsdeck.backend.ingest import _CLAIM
-from opsdeck.backend.models import IngestedFile, Probe, ProbeResult, table_of
+from opsdeck.backend.models import IngestedFile, OutboxMessage, Probe, ProbeResult, table_of
 from opsdeck.backend.probe_health import MOVED, RESULT_COLUMNS
-from opsdeck.backend.store import Store
+from opsdeck.backend.store import _INSERT_OUTBOX, _OUTBOX_COLUMNS, Store
 
 WORKER = "system:worker@test"
 EAST = timezone(timedelta(hours=8))  # an aware time not in UTC: stored as UTC either way
@@ -131,3 +131,57 @@ def test_one_row_reads_back_as_sqlalchemy_binds_it_and_returns_what_the_driver_g
     assert _read_results(store, "one") == _read_results(store, "core")
     with store.read() as session:
         assert session.get(ProbeResult, new_id).source == "one-1.out"  # type: ignore[union-attr]
+
+
+NO_LEASE = (None, None, None, None)  # last_error, lease_owner, lease_until, sent_at
+
+
+def _outbox_rows(now: datetime, tag: str, payloads: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Outbox rows in `store._OUTBOX_COLUMNS` order, two recipients of each payload object."""
+    return [
+        (
+            now,
+            None,
+            "escalation:classify",
+            "member",
+            f"to-{i}",
+            None,
+            payload,
+            f"{tag}-{i}",
+            "pending",
+            0,
+            now,
+            *NO_LEASE,
+        )
+        for i, payload in enumerate(p for p in payloads for _twice in range(2))
+    ]
+
+
+def _read_outbox(store: Store, prefix: str) -> list[tuple[Any, ...]]:
+    table = table_of(OutboxMessage)
+    with store.read() as session:
+        rows = session.execute(
+            select(OutboxMessage, cast(table.c.payload, Text).label("text"))
+            .where(col(OutboxMessage.idempotency_key).startswith(prefix))
+            .order_by(col(OutboxMessage.idempotency_key))
+        ).all()
+    return [(m.recipient, m.payload, m.created_at, m.next_attempt_at, text) for m, text in rows]
+
+
+def test_shared_objects_are_processed_once_each_and_store_what_sqlalchemy_binds(store: Store) -> None:
+    payloads: list[dict[str, Any]] = [{"event": "x", "incident": {"title": "断开 ✗", "id": 1}}, {"n": 0.125}]
+    with store.write(WORKER) as uow:
+        shared = _outbox_rows(uow.now, "shared", payloads)
+        plain = _outbox_rows(uow.now, "plain", payloads)
+        _INSERT_OUTBOX.execute(uow.session.connection(), shared)
+        uow.session.execute(
+            insert(table_of(OutboxMessage)), [dict(zip(_OUTBOX_COLUMNS, r, strict=True)) for r in plain]
+        )
+    assert [row[1:] for row in _read_outbox(store, "shared")] == [row[1:] for row in _read_outbox(store, "plain")]
+    processed: list[Any] = []
+    assert _by_identity(lambda v: processed.append(v) or len(processed), [*payloads, payloads[0], {"n": 0.125}]) == [
+        1,
+        2,
+        1,
+        3,  # an equal object, not the same one: processed on its own
+    ]
