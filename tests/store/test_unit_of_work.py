@@ -4,7 +4,7 @@ through the ORM's flush: it must leave them as that flush leaves rows it inserte
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlmodel import col
 
 from opsdeck.backend.actions.incidents import IncidentActions
@@ -56,3 +56,18 @@ def test_a_write_rolled_back_leaves_its_inserted_rows_transient_and_stores_nothi
     with rostered.read() as session:
         assert session.execute(select(Incident)).first() is None
         assert session.execute(select(IncidentDeadline)).first() is None
+
+
+def test_an_action_reads_the_attestations_only_of_an_incident_that_has_some(rostered: Store) -> None:
+    """The action's first query says whether the incident has any (backend/clocks.py)."""
+    sent: list[str] = []
+    lead = Service(rostered, "lead")
+    plain = lead.open(title="nothing attested").id
+    attested = lead.open(title="attested", category="network_fault", level="I").id
+    assert plain is not None and attested is not None
+    lead.attest(attested, "leadership_informed", via="phone", note="told")
+    event.listen(rostered.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    lead.ack(plain)
+    assert not [s for s in sent if s.startswith("SELECT attestations")]
+    lead.note(attested, "after it")
+    assert len([s for s in sent if s.startswith("SELECT attestations")]) == 1
