@@ -16,7 +16,6 @@ from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col
 
 from . import audit
@@ -194,6 +193,23 @@ def _as_stored(session: Session, row: SQLModel) -> None:
     state._commit_all(state.dict, session.identity_map)
 
 
+def _as_inserted(session: Session, rows: list[Any], ids: list[Any]) -> None:
+    """Each row as the ORM's flush leaves a row it inserted: its id in the instance's dict
+    (where the flush puts it), persistent in the session, and one of the transaction's
+    new rows (a rollback makes it transient again). A row not yet in the session goes in
+    as pending first, as `session.add` puts it. These are the flush's own steps (private
+    to SQLAlchemy: tests/store/test_unit_of_work.py holds them to the flush's outcome);
+    detaching, re-adding and setting the id through the model cost five times the calls."""
+    states = set()
+    for row, new_id in zip(rows, ids, strict=True):
+        state = sa_inspect(row)
+        state.dict["id"] = new_id
+        if state.session_id != session.hash_key:
+            session._save_impl(state)
+        states.add(state)
+    session._register_persistent(states)
+
+
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
 
 
@@ -279,9 +295,8 @@ class UnitOfWork:
         several times the statement. SQLModel sets every field when a row is built, so
         the INSERT names every mapped column, as the flush's does."""
         found = _insert_of(type(row))
-        row.id = found.statement.one(self.session.connection(), _values(row, found.attributes)).scalar_one()
-        make_transient_to_detached(row)
-        self.session.add(row)
+        new_id = found.statement.one(self.session.connection(), _values(row, found.attributes)).scalar_one()
+        _as_inserted(self.session, [row], [new_id])
 
     def _insert_clock_rows(self, rows: list[IncidentDeadline]) -> None:
         """`insert` for many clock rows in one statement (a multi-row INSERT, as
@@ -293,10 +308,7 @@ class UnitOfWork:
             self.session.connection(), [_values(row, found.attributes) for row in rows]
         )
         ids = {(incident_id, rule, clock_key): new_id for new_id, incident_id, rule, clock_key in returned}
-        for row in rows:
-            row.id = ids[(row.incident_id, row.rule, row.clock_key)]
-            make_transient_to_detached(row)
-            self.session.add(row)
+        _as_inserted(self.session, rows, [ids[(row.incident_id, row.rule, row.clock_key)] for row in rows])
 
     def changed(self, entity: str, entity_id: str | int, action: str) -> None:
         self._changes.append((entity, str(entity_id), action))
@@ -441,8 +453,6 @@ class UnitOfWork:
                 statement.execute(connection, rows)
         new = sorted(session.new, key=lambda r: sa_inspect(r).insert_order)
         if new:
-            for row in new:
-                session.expunge(row)
             self._insert_clock_rows(new)
 
     def _finish(self) -> None:

@@ -39,10 +39,10 @@ from opsdeck.tui.triage import ACTIONS, BY_NAME
 from opsdeck.tui.widgets.incident_list import (
     CAT_W,
     CLOCK_W,
-    COUNTDOWN_X,
     LEVEL_W,
     OWNER_W,
     STATUS_W,
+    CountdownColumn,
     IncidentList,
     LevelColumn,
     clock_width,
@@ -137,6 +137,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
                 incident_list = IncidentList(ctx.clock, id="list")
                 with Horizontal(id="rows"):
                     yield LevelColumn(incident_list)
+                    yield CountdownColumn(incident_list)
                     yield incident_list
             with Vertical(id="side"):
                 yield ProbePanel()
@@ -171,8 +172,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     def _header_columns(self) -> None:
         incident_list = self.query_one(IncidentList)
-        list_width = incident_list.scrollable_content_region.width
-        width = list_width + COUNTDOWN_X if list_width else self.size.width
+        width = incident_list.line_width() if incident_list.scrollable_content_region.width else self.size.width
         title_w = title_width(width)
         header = (
             f"{cell(_('LEVEL'), LEVEL_W)} {cell(_('DUE'), 9 + 1 + clock_width(width))} "

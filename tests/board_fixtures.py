@@ -13,7 +13,7 @@ from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.tui.app import OpsdeckApp, build_app
-from opsdeck.tui.widgets.incident_list import IncidentList, LevelColumn
+from opsdeck.tui.widgets.incident_list import CountdownColumn, IncidentList, LevelColumn
 
 from .conftest import FakeClock, allow_as_on_postgresql, demo_fixture
 
@@ -127,9 +127,13 @@ def reporting_scenario(store: Store, clock: FakeClock) -> dict[str, int]:
 
 
 def lines(app) -> list[str]:  # type: ignore[no-untyped-def]
-    """The board's incident rows as drawn: the level column, then the list."""
-    incident_list, levels = app.screen.query_one(IncidentList), app.screen.query_one(LevelColumn)
-    return [levels.render_line(y).text + incident_list.render_line(y).text for y in range(incident_list.size.height)]
+    """The board's incident rows as drawn: the level column, the countdown column, then the list."""
+    screen = app.screen
+    incident_list, levels, countdowns = (screen.query_one(w) for w in (IncidentList, LevelColumn, CountdownColumn))
+    return [
+        levels.render_line(y).text + countdowns.render_line(y).text + incident_list.render_line(y).text
+        for y in range(incident_list.size.height)
+    ]
 
 
 def shown(app) -> list[int]:  # type: ignore[no-untyped-def]

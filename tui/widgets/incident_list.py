@@ -4,9 +4,11 @@ It holds the board order (ids) and a page cache of row snapshots; it asks for th
 rows it is missing with a message. The countdown is computed from the stored due time
 at draw time, and one timer repaints only the countdown cells. Textual sends a changed
 line from the start of its widget's stretch of the line (a "chop"), so the countdown
-must start one: it is the list's first column, and the level column to its left is a
-widget of its own (`LevelColumn`), drawn from the list's state. Each second the
-terminal then gets the countdown cells and nothing before them.
+must start one; and it draws a widget's whole line before cropping it to the changed
+cells. So the level column and the countdown column are widgets of their own
+(`LevelColumn`, `CountdownColumn`) to the list's left, drawn from the list's state: each
+second the terminal gets the countdown cells and nothing else, and drawing them draws
+nine cells a line, not the line.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ..text import LEVEL_LABEL, cell, rcell
 
 LEVEL_W, CAT_W, OWNER_W, STATUS_W, AGE_W = 5, 14, 10, 9, 6
 COUNTDOWN_X = LEVEL_W + 1  # the level column's width: level, a mark for bulk actions, a gap
+LIST_X = COUNTDOWN_X + COUNTDOWN_WIDTH  # where the list itself starts: after the countdown column
 CATEGORY_SHORT = words.CATEGORY_SHORT_EN
 
 
@@ -174,12 +177,15 @@ class IncidentList(ScrollView, can_focus=True):
         self._asked: set[int] = set()
         self.marked: set[int] = set()  # space: rows for a bulk action
         self.flashing: dict[int, datetime] = {}  # an arrival announced: the row flashes until then
-        # What each line last showed in its clock cells, (incident, countdown, clock name) by
-        # the line's y in the view: the tick repaints only the cells that now read otherwise.
-        self._painted: dict[int, tuple[int, Segment, str]] = {}
+        # What each line last showed, by the line's y in the view: its countdown (drawn by
+        # the countdown column) and its clock's name (drawn by the list), each with the
+        # incident it was drawn for. The tick repaints only the cells that now read otherwise.
+        self._counted: dict[int, tuple[int, Segment]] = {}
+        self._named: dict[int, tuple[int, str]] = {}
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
         self._styles_by_name: dict[str, Style] = {}  # likewise its components' (emptied per render_lines)
         self.level_column: LevelColumn | None = None  # set by the column itself
+        self.countdown_column: CountdownColumn | None = None  # likewise
         self.empty_text = _("No open incidents.")
 
     # -- data in -------------------------------------------------------------------------
@@ -190,6 +196,8 @@ class IncidentList(ScrollView, can_focus=True):
         screen_row = self.cursor - scroll_y
         self.order = list(order)
         self.virtual_size = Size(0, len(self.order))  # as wide as the view: never a horizontal scrollbar
+        if self.countdown_column is not None:  # an empty list's text starts beside the level column
+            self.countdown_column.display = bool(self.order)
         # Mostly the cursor's incident kept its place (time alone re-ranks a 100k board about
         # once a second, far below the screen): no search of the whole order then.
         same_place = self.cursor < len(self.order) and self.order[self.cursor] == selected
@@ -234,6 +242,13 @@ class IncidentList(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
+    def line_width(self) -> int:
+        """The cells a board line spans: the columns to the list's left and its own (not
+        its scrollbar). The same whether the countdown column shows or not (it hides on an
+        empty list, which then takes its cells): the header's columns stay put."""
+        shown = self.countdown_column is not None and self.countdown_column.display
+        return self.scrollable_content_region.width + (LIST_X if shown else COUNTDOWN_X)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # The widget's style walks every ancestor and a component's style the CSS: once
         # per batch of lines, not per line (a theme or CSS change repaints a new batch).
@@ -247,7 +262,7 @@ class IncidentList(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if index >= len(self.order):
-            self._painted.pop(y, None)
+            self._named.pop(y, None)
             lines = self.empty_text.splitlines() if not self.order else []
             if 1 <= y <= len(lines):
                 return Strip([Segment(cell(lines[y - 1], width), self._style("dim"))])
@@ -255,15 +270,15 @@ class IncidentList(ScrollView, can_focus=True):
         incident_id = self.order[index]
         row = self.rows.get(incident_id)
         if row is None:
-            self._painted.pop(y, None)
+            self._named.pop(y, None)
             self._ask(scroll_y)
             return Strip([Segment(cell(f"#{incident_id} …", width), self._style("dim"))])
         now = self.clock()
-        countdown, name = self._clock_cells(row, now, clock_width(width + COUNTDOWN_X))
-        self._painted[y] = (incident_id, countdown, name)
+        name = self._clock_name(row.clock(now), clock_width(self.line_width()))
+        self._named[y] = (incident_id, name)
         # The widget's own style under every segment: also no segment is left without a
-        # style (Textual's NO_COLOR filter cannot handle one). What follows the countdown
-        # changes far less often than it does (a second): it is kept, styled, between ticks.
+        # style (Textual's NO_COLOR filter cannot handle one). The line changes far less
+        # often than the countdown beside it (a second): it is kept, styled, between ticks.
         cursor = self._cursor_mark() if index == self.cursor else None
         flash = self._flash_on(incident_id, now)
         age = format_age((now - row.reported_at).total_seconds())
@@ -275,16 +290,28 @@ class IncidentList(ScrollView, can_focus=True):
                 rest = list(Segment.apply_style(rest, post_style=cursor))
             if flash:
                 rest = list(Segment.apply_style(rest, post_style=Style(reverse=True, bold=True)))
-            tail = Strip(rest).apply_style(base)
+            tail = Strip(rest).apply_style(base).crop(0, width)
             self._tails.set(tail_key, tail)
-        head = Strip([Segment(countdown.text, base + countdown.style if countdown.style else base)], COUNTDOWN_WIDTH)
-        return Strip.join([head, tail]).crop(0, width)
+        return tail
 
-    def _clock_cells(self, row: Row, now: datetime, name_w: int) -> tuple[Segment, str]:
-        """The countdown (text and band's style) and the clock's name, as a line shows them."""
-        clock = row.clock(now)
-        name = cell(clock_label(clock.rule if clock else None, short=name_w == CLOCK_W), name_w)
-        return self._countdown(clock, now), name
+    @staticmethod
+    def _clock_name(clock: Clock | None, name_w: int) -> str:
+        """The name of the clock a line counts down, as the line shows it."""
+        return cell(clock_label(clock.rule if clock else None, short=name_w == CLOCK_W), name_w)
+
+    def countdown_line(self, y: int) -> Strip:
+        """Line `y` of the countdown column: the ranking clock's countdown in its band's
+        style; blank for a row not read yet and below the last."""
+        base = self._base_style or self.rich_style
+        index = int(self.scroll_offset.y) + y
+        row = self.rows.get(self.order[index]) if index < len(self.order) else None
+        if row is None:
+            self._counted.pop(y, None)
+            return Strip.blank(COUNTDOWN_WIDTH, base)
+        now = self.clock()
+        countdown = self._countdown(row.clock(now), now)
+        self._counted[y] = (row.id, countdown)
+        return Strip([Segment(countdown.text, base + countdown.style if countdown.style else base)], COUNTDOWN_WIDTH)
 
     def level_line(self, y: int, width: int) -> Strip:
         """Line `y` of the level column: the level, `*` when marked for a bulk action."""
@@ -313,7 +340,7 @@ class IncidentList(ScrollView, can_focus=True):
             status = "!" + status
         return [
             Segment(cell(category_short(row.category), CAT_W) + " ", self._style("dim")),
-            Segment(cell(f"#{row.id} {row.title}", title_width(width + COUNTDOWN_X)) + " "),
+            Segment(cell(f"#{row.id} {row.title}", title_width(self.line_width())) + " "),
             Segment(cell(row.owner or "-", OWNER_W) + " ", self._style("dim") if not row.owner else Style()),
             Segment(
                 cell(status, STATUS_W) + " ",
@@ -324,11 +351,13 @@ class IncidentList(ScrollView, can_focus=True):
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
         """Whatever repaints the list (data, cursor, scrolling, focus) repaints the level
-        column's same lines; the countdown tick does not come through here."""
+        and countdown columns' same lines; the countdown tick does not come through here."""
         super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        if self.level_column is not None and repaint:
-            width = self.level_column.size.width
-            self.level_column.refresh(*(Region(0, r.y, width, r.height) for r in regions))
+        if repaint:
+            for column in (self.level_column, self.countdown_column):
+                if column is not None:
+                    width = column.size.width
+                    column.refresh(*(Region(0, r.y, width, r.height) for r in regions))
         return self
 
     def _countdown(self, clock: Clock | None, now: datetime) -> Segment:
@@ -389,24 +418,27 @@ class IncidentList(ScrollView, can_focus=True):
         this class's refresh). A countdown past an hour changes once a minute, so a board
         of far deadlines sends almost nothing; one under an hour sends its own cells."""
         if self.order:
-            name_w = clock_width(self.scrollable_content_region.width + COUNTDOWN_X)
+            name_w = clock_width(self.line_width())
             now = self.clock()
             scroll_y = int(self.scroll_offset.y)
             countdowns: list[int] = []  # the lines whose countdown reads otherwise now
             for y, incident_id in enumerate(self.order[scroll_y : scroll_y + self.size.height]):
-                painted = self._painted.get(y)
+                counted, named = self._counted.get(y), self._named.get(y)
                 row = self.rows.get(incident_id)
-                if painted is None or row is None or painted[0] != incident_id:
-                    continue  # not drawn yet, or drawn as a placeholder: its own refresh comes
-                countdown, name = self._clock_cells(row, now, name_w)
-                if countdown != painted[1]:
+                if row is None:
+                    continue  # drawn as a placeholder: its own refresh comes
+                clock = row.clock(now)
+                if counted is not None and counted[0] == incident_id and self._countdown(clock, now) != counted[1]:
                     countdowns.append(y)
-                if name != painted[2]:
-                    super().refresh(Region(COUNTDOWN_WIDTH, y, 1 + name_w, 1))
+                if named is not None and named[0] == incident_id and self._clock_name(clock, name_w) != named[1]:
+                    super().refresh(Region(0, y, 1 + name_w, 1))  # the list's own cells: not the columns'
             # Runs of neighbouring lines as one region each: one batch of lines to draw, not
             # one per line (under an hour every countdown changes each second).
-            for first, last in _runs(countdowns):
-                super().refresh(Region(0, first, COUNTDOWN_WIDTH, last - first + 1))
+            column = self.countdown_column
+            if column is not None and countdowns:  # (no region at all would repaint it whole)
+                column.refresh(
+                    *(Region(0, first, COUNTDOWN_WIDTH, last - first + 1) for first, last in _runs(countdowns))
+                )
         if self.flashing:  # blinking rows on screen repaint whole; ended flashes once more, then go
             now = self.clock()
             self._refresh_shown(self.flashing)
@@ -487,24 +519,18 @@ def _runs(lines: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-class LevelColumn(Widget):
-    """The list's level column, drawn from the list's rows, cursor and scroll position;
-    a widget of its own only so that the countdown beside it starts a chop (see the
-    module docstring). A click picks the row, as on the list."""
-
-    DEFAULT_CSS = f"LevelColumn {{ width: {COUNTDOWN_X}; height: 1fr; background: $surface; }}"
+class _Column(Widget):
+    """A column to the list's left, drawn from the list's rows, cursor and scroll
+    position; a widget of its own only so that the countdown starts a chop and is drawn
+    alone (see the module docstring). A click picks the row, as on the list."""
 
     def __init__(self, incident_list: IncidentList) -> None:
         super().__init__()
         self.incident_list = incident_list
-        incident_list.level_column = self
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self.incident_list._styles_by_name.clear()  # a new batch reads the CSS afresh, as the list's does
         return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        return self.incident_list.level_line(y, self.size.width)
 
     def on_click(self, event: events.Click) -> None:
         incidents = self.incident_list
@@ -512,3 +538,30 @@ class LevelColumn(Widget):
         if index < len(incidents.order):
             incidents.focus()
             incidents.cursor = index
+
+
+class LevelColumn(_Column):
+    """The level and the bulk-action mark."""
+
+    DEFAULT_CSS = f"LevelColumn {{ width: {COUNTDOWN_X}; height: 1fr; background: $surface; }}"
+
+    def __init__(self, incident_list: IncidentList) -> None:
+        super().__init__(incident_list)
+        incident_list.level_column = self
+
+    def render_line(self, y: int) -> Strip:
+        return self.incident_list.level_line(y, self.size.width)
+
+
+class CountdownColumn(_Column):
+    """The countdown of each row's ranking clock: all the tick repaints."""
+
+    DEFAULT_CSS = f"CountdownColumn {{ width: {COUNTDOWN_WIDTH}; height: 1fr; background: $surface; }}"
+
+    def __init__(self, incident_list: IncidentList) -> None:
+        super().__init__(incident_list)
+        incident_list.countdown_column = self
+        self.display = False  # until the list has rows (IncidentList.set_order)
+
+    def render_line(self, y: int) -> Strip:
+        return self.incident_list.countdown_line(y)
