@@ -412,11 +412,12 @@ class IncidentList(ScrollView, can_focus=True):
             self.post_message(self.NeedRows(wanted))
 
     def tick(self) -> None:
-        """Once a second: repaint the countdown cells that now read differently, and the
-        clock's name beside one where the ranking clock changed (a reporting clock entered
-        its warning band); nothing else (not the level column either: `super()` skips
-        this class's refresh). A countdown past an hour changes once a minute, so a board
-        of far deadlines sends almost nothing; one under an hour sends its own cells."""
+        """Once a second: repaint the countdown column's cells that now read differently,
+        and the list's cells of a clock's name where the ranking clock changed (a reporting
+        clock entered its warning band); nothing else (`super()` skips this class's
+        refresh, which repaints the columns too). A countdown past an hour changes once a
+        minute, so a board of far deadlines sends almost nothing; one under an hour sends
+        its own cells."""
         if self.order:
             name_w = clock_width(self.line_width())
             now = self.clock()
