@@ -15,17 +15,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from jinja2 import StrictUndefined
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .domain import CATEGORY_TERMS, LEVEL_TERMS, Category, Level
 from .sanitize import clean
 from .timeutil import as_utc
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 FORMATS = ("webhook", "sms", "email", "dingtalk", "wecom", "feishu", "slack", "text")
 # Which body a format reads. WeCom is plain text: apprise's wecombot sends msgtype text only.
@@ -126,7 +124,7 @@ def escaper(fmt: str) -> Callable[[str], str]:
 # -- the engine -----------------------------------------------------------------------------
 
 
-def _short(value: Any, length: int = 20) -> str:
+def short(value: Any, length: int = 20) -> str:
     """`{{ incident.title | short(16) }}`: at most `length` characters, `…` if cut."""
     text = str(value)
     if len(text) <= length:
@@ -136,54 +134,14 @@ def _short(value: Any, length: int = 20) -> str:
     return text[: max(0, length - 1)] + "…"
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox, and arithmetic that cannot build a gigabyte string
-    (`{{ "x" * 10**9 }}`) or a huge number: a message, not a program."""
-
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        """Methods of the fields (`incident.title.upper()`) yes; none that pads a text to a
-        size given in the template (`center(10**9)`) or formats it."""
-        if getattr(__obj, "__name__", "") in ("format", "format_map"):
-            raise SecurityError("format a message with {{ field }}, not .format()")
-        numbers = [v for v in (*args, *kwargs.values()) if isinstance(v, int)]
-        if any(abs(n) > MAX_OUTPUT for n in numbers):
-            raise SecurityError("a size larger than a message")
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "%" and isinstance(left, str):
-            raise SecurityError("format a message with {{ field }}, not %")
-        if operator == "**" and (not isinstance(right, int) or abs(right) > 64 or abs(left) > 10**6):
-            raise SecurityError(f"{left!r} ** {right!r} is too large for a message")
-        sizes = [len(v) if isinstance(v, (str, list, tuple)) else 0 for v in (left, right)]
-        counts = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
-        if operator == "*" and any(sizes) and any(abs(n) * max(sizes) > MAX_OUTPUT for n in counts):
-            raise SecurityError("a repeated text longer than a message")
-        if operator == "+" and sum(sizes) > MAX_OUTPUT:
-            raise SecurityError("a text longer than a message")
-        return super().call_binop(context, operator, left, right)
-
-
-@cache
 def environment(fmt: str) -> ImmutableSandboxedEnvironment:
-    escape = escaper(fmt)
+    """The sandbox that renders `fmt`'s templates. Imported at the first message, not
+    with this module: routing reads the formats above on every write, and a board that
+    sends nothing (--read-only, the wall) then never loads Jinja2 (~4 MB, bench
+    board_pty.tick_rss)."""
+    from .message_sandbox import environment as sandbox
 
-    def finalize(value: Any) -> str:
-        return escape("" if value is None else str(value))
-
-    env = _Sandbox(
-        undefined=StrictUndefined,
-        finalize=finalize,
-        autoescape=False,
-        keep_trailing_newline=False,
-        trim_blocks=False,
-    )
-    env.globals.clear()  # no range(), lipsum(), cycler(): the fields and a few filters only
-    env.filters = {name: env.filters[name] for name in FILTERS if name in env.filters}
-    env.filters["short"] = _short
-    return env
+    return sandbox(fmt)
 
 
 @dataclass(frozen=True)
@@ -227,7 +185,7 @@ def sms_limit(text: str, segments: int) -> int:
 
 def sms_cut(text: str, segments: int) -> str:
     limit = sms_limit(text, segments)
-    return text if len(text) <= limit else _short(text, limit)
+    return text if len(text) <= limit else short(text, limit)
 
 
 # -- the fields a template sees ---------------------------------------------------------------

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import codecs
-import grp
 import logging
 import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from opsdeck.backend import escalation, schedule_notice, warning_escalation
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import N_, _
-from opsdeck.backend.ingest import Ingester, SpoolSettings
+from opsdeck.backend.ingest import Ingester
 from opsdeck.backend.maintenance import Retention
 from opsdeck.backend.store import worker_actor
 from opsdeck.backend.timeutil import parse_duration
@@ -23,6 +20,7 @@ from opsdeck.cli.context import Context
 from opsdeck.cli.output import emit_json
 from opsdeck.cli.receive import receive_settings
 from opsdeck.cli.registry import SYSTEM, arg, command
+from opsdeck.cli.spool import spool_settings
 
 
 @command(
@@ -101,7 +99,7 @@ def worker(ctx: Context) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_unused: stop.set())
-    spool = _spool(ctx) if "ingest" in duties else None
+    spool = spool_settings(ctx) if "ingest" in duties else None
     if ctx.args.metrics_listen:
         # prometheus_client only for a worker that serves it: the board imports this module
         from opsdeck.cli import metrics
@@ -136,28 +134,6 @@ def _sender(ctx: Context) -> Any:
     return SenderSettings(dead_after=parse_duration(ctx.config.notify_dead_after))
 
 
-def _spool(ctx: Context) -> Any:
-    path = getattr(ctx.args, "spool", None) or ctx.config.spool
-    encoding = getattr(ctx.args, "encoding", None) or ctx.config.spool_encoding
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InvalidInput(
-            "bad_encoding", _("unknown encoding {encoding!r}").format(encoding=encoding), _("use e.g. utf-8 or gb18030")
-        ) from None
-    group = ctx.config.spool_group
-    if group:
-        try:
-            grp.getgrnam(group)
-        except KeyError:
-            raise InvalidInput(
-                "bad_spool_group",
-                _("spool_group: there is no group {group!r} on this host").format(group=group),
-                _("set spool_group to the group `opsdeck init --system` used (e.g. opsdeck), or remove it"),
-            ) from None
-    return SpoolSettings(Path(path).expanduser(), encoding=encoding, group=group)
-
-
 @command(
     "ingest",
     writes=SYSTEM,
@@ -173,7 +149,7 @@ def ingest(ctx: Context) -> int:
     if not ctx.args.once:
         ctx.args.duties, ctx.args.interval, ctx.args.metrics_listen = "ingest", 1.0, None
         return worker(ctx)
-    report = Ingester(ctx.store, _spool(ctx)).scan()
+    report = Ingester(ctx.store, spool_settings(ctx)).scan()
     if ctx.args.json:
         emit_json(report.to_json())
     else:

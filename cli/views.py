@@ -13,7 +13,6 @@ from typing import Any
 from opsdeck.backend.board_text import render_board, render_replay
 from opsdeck.backend.cells import fit
 from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
-from opsdeck.backend.demo_pager import DemoPager
 from opsdeck.backend.demo_probes import DemoProbes
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.handover import handover as build
@@ -35,7 +34,7 @@ from opsdeck.cli.context import Context
 from opsdeck.cli.logfile import log_to_file
 from opsdeck.cli.output import emit_json, term_width
 from opsdeck.cli.registry import arg, command
-from opsdeck.cli.runtime import _spool
+from opsdeck.cli.spool import spool_settings
 
 
 def _print_board(ctx: Context, title: str = "") -> None:
@@ -49,8 +48,11 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     from opsdeck.tui.app import Background, build_app
 
     background: list[Any] = []
-    spool = _spool(ctx)
+    spool = spool_settings(ctx)
     if demo:
+        # the demo's pager is an HTTP server: loaded only for --demo (~2 MB on every board)
+        from opsdeck.backend.demo_pager import DemoPager
+
         url = temporary_store_url()
         folder = Path(url.removeprefix("sqlite:///")).parent
         ctx._store = open_demo_store(url)
