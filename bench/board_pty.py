@@ -12,7 +12,9 @@ watching stayed inside the quiet stretch.
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -97,6 +99,15 @@ class Ticking:
     opsdeck: Window
     datatable: Window | None  # None: it showed no row within SHOW_CAP_S
     quiet: str  # whether a clock fell due while they were watched (OpenStore.still_quiet)
+    bound: RssBound
+
+
+@dataclass(frozen=True)
+class RssBound:
+    """What bounds the board's peak memory, each measured in a process of its own."""
+
+    imports_mib: float  # VmHWM after importing the board's modules (BOARD_IMPORTS), nothing read
+    keys_mib: float  # tracemalloc peak of the keys of every open incident, as reload_all holds them
 
 
 def tick_cpu(run: Run) -> Figure:
@@ -150,7 +161,13 @@ def tick_rss(run: Run) -> Figure:
         baseline_label=_tick_baseline_label(table),
         target=f"<= {RSS_TARGET:g} MB at {thousands(RSS_TARGET_AT)}" + ("" if checked else " (not checked)"),
         target_met=ours.rss_mb <= RSS_TARGET if checked else None,
-        note=f"VmHWM from /proc/PID/status at the end of the window (1 MB = 10^6 B; {ours.peak_rss_kib / 1024:.0f} MiB)",
+        note=(
+            f"VmHWM from /proc/PID/status at the end of the window (1 MB = 10^6 B; {ours.peak_rss_kib / 1024:.0f} MiB). "
+            f"Bound, each in a process of its own: importing the board's modules ({BOARD_IMPORTS!r}) peaks at "
+            f"{ticking.bound.imports_mib:.1f} MiB before a row is read; the keys of {ticking.count:,} open incidents "
+            f"as the board holds them (board.load_keys, the id -> Key dict, the order) {ticking.bound.keys_mib:.1f} MiB "
+            "(tracemalloc peak); the rest is Textual's screen, the rows on it and the allocator's slack"
+        ),
     )
 
 
@@ -173,7 +190,41 @@ def _time_ticking(run: Run) -> Ticking:
         raise RuntimeError(f"bench: opsdeck showed no incident row within {SHOW_CAP_S:.0f} s")
     run.progress.stage(f"baseline: DataTable in a pty, {count:,} rows: {window:.0f} s of ticking")
     table = _watch(run, _datatable_argv(filled.path), window, "datatable")
-    return Ticking(count, ours, table, filled.still_quiet())
+    quiet = filled.still_quiet()  # read at the end of the watching, before the bound's reads
+    return Ticking(count, ours, table, quiet, _rss_bound(filled.path))
+
+
+# Run in a fresh interpreter: the board's imports to their peak, then the keys of every open
+# incident under tracemalloc, as BoardScreen.reload_all builds them.
+RSS_BOUND = """
+import json, sys, tracemalloc
+{imports}
+def hwm_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+imported = hwm_kib()
+from opsdeck.backend import board
+from opsdeck.backend.schema import open_store
+store = open_store(sys.argv[1])
+tracemalloc.start()
+with store.read() as session:
+    ordered = board.load_keys(session, board.BoardFilter(), "due")
+keys, order = {{k.id: k for k in ordered}}, [k.id for k in ordered]
+peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps({{"imports_kib": imported, "keys_bytes": peak, "keys": len(keys)}}))
+"""
+
+
+def _rss_bound(path: Path) -> RssBound:
+    script = RSS_BOUND.format(imports=BOARD_IMPORTS)
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"sqlite:///{path}"], capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench: the board's memory bound failed:\n{done.stderr[-2000:]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return RssBound(imports_mib=found["imports_kib"] / 1024, keys_mib=found["keys_bytes"] / 2**20)
 
 
 def _watch(run: Run, argv: list[str | Path], seconds: float, name: str) -> Window | None:
