@@ -302,7 +302,7 @@ def _collected(collections: list[tuple[int, float, bool]]) -> str:
         )
 
     return (
-        "The heap alive before the scan frozen, as `opsdeck worker` freezes its own. "
+        "The heap alive before the scan is frozen, as `opsdeck worker` freezes its own. "
         + f"The garbage collector: in the transaction {side(True)}; outside it (the file work) {side(False)}"
     )
 

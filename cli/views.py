@@ -50,7 +50,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     background: list[Any] = []
     spool = spool_settings(ctx)
     if demo:
-        # the demo's pager is an HTTP server: loaded only for --demo (~2 MB on every board)
+        # the demo's pager is an HTTP server: loaded only for --demo (~1 MB on every board)
         from opsdeck.backend.demo_pager import DemoPager
 
         url = temporary_store_url()
