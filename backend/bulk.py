@@ -10,6 +10,16 @@ each processor applied down its column, the rows handed to the driver as positio
 tuples through `Connection.exec_driver_sql`. The stored values are those SQLAlchemy
 would have bound (tests/store/test_bulk.py reads them back through the models on both
 dialects).
+
+On SQLite the statement goes to the sqlite3 cursor of the transaction's own connection
+(`_to_sqlite`), not through `exec_driver_sql`: an open is eight statements, and
+SQLAlchemy's work around each (its execution context, its result object) was a tenth
+of the action (`python -m bench --only store.open`). What SQLAlchemy does there that
+anyone relies on is kept: the engine's cursor events fire (tests and the bench count
+statements by them), a driver error is raised wrapped as SQLAlchemy wraps it (so
+`translate_db_error` words it), and what a statement returns is read to its end before
+the cursor closes. PostgreSQL keeps SQLAlchemy's path, which also tells a lost
+connection from a failed statement (the pool must not hand it out again).
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ from itertools import chain
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, CursorResult
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
 
@@ -36,6 +47,28 @@ class _Compiled:
     order: tuple[int, ...]  # for each placeholder in `sql`, the row's column it binds
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its bind processor)
     values: str | None  # an INSERT's one row of placeholders, "(?, ?)", to repeat for many
+    direct: bool  # sent to the driver's cursor itself (SQLite's sqlite3), not through SQLAlchemy
+
+
+class Returned:
+    """What a statement returned, read to its end: its rows as the driver gives them."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[Sequence[Any]]) -> None:
+        self.rows = rows
+
+    def fetchall(self) -> list[Sequence[Any]]:
+        return self.rows
+
+    def one(self) -> Sequence[Any]:
+        """The one row; as SQLAlchemy's, an error if there is not exactly one."""
+        if len(self.rows) != 1:
+            raise NoResultFound("no row was returned") if not self.rows else MultipleResultsFound("more than one row")
+        return self.rows[0]
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
 
 
 class Bulk:
@@ -64,9 +97,9 @@ class Bulk:
         if not rows:
             return
         compiled = self._compile(connection.dialect)
-        connection.exec_driver_sql(compiled.sql, self._bound(compiled, rows))
+        _send(connection, compiled.direct, compiled.sql, self._bound(compiled, rows), many=True)
 
-    def one(self, connection: Connection, row: Sequence[Any]) -> CursorResult[Any]:
+    def one(self, connection: Connection, row: Sequence[Any]) -> Returned:
         """The driver's execute of one row: a write's own rows (its incident, its audit
         event, the change counter), each a statement, where SQLAlchemy's per-execute work
         was several times the driver's. What an UPDATE or INSERT returns comes back as
@@ -77,7 +110,7 @@ class Bulk:
             raise ValueError(f"a row of {len(values)} values for the {len(self.columns)} columns {self.columns}")
         for index, process in compiled.processors:
             values[index] = process(values[index])
-        return connection.exec_driver_sql(compiled.sql, tuple([values[index] for index in compiled.order]))
+        return _send(connection, compiled.direct, compiled.sql, tuple([values[index] for index in compiled.order]))
 
     def returning(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         """An INSERT with RETURNING for `rows`, `PAGE` rows to a statement (neither
@@ -90,7 +123,7 @@ class Bulk:
         for start in range(0, len(bound), PAGE):
             page = bound[start : start + PAGE]
             sql = compiled.sql.replace(compiled.values, ", ".join([compiled.values] * len(page)), 1)
-            returned.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(page))).fetchall())
+            returned.extend(_send(connection, compiled.direct, sql, tuple(chain.from_iterable(page))).rows)
         return returned
 
     def _bound(self, compiled: _Compiled, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -135,7 +168,50 @@ class Bulk:
             placeholder = "?" if statement.positiontup is not None else "%s"
             if sql.count(values) != 1 or one_row.count(placeholder) != len(names):
                 raise ValueError(f"cannot tell the one row of values (and only it) in {sql!r}")
-        return _Compiled(sql, tuple(position[name] for name in names), tuple(processors), values)
+        return _Compiled(sql, tuple(position[name] for name in names), tuple(processors), values, _direct(dialect))
+
+
+def driver_sql(connection: Connection, sql: str, params: tuple[Any, ...] = ()) -> Returned:
+    """One statement in the driver's own SQL, sent as `Bulk` sends its rows (the head
+    read and `PRAGMA data_version` every SQLite write starts with)."""
+    return _send(connection, _direct(connection.dialect), sql, params)
+
+
+def _direct(dialect: Dialect) -> bool:
+    return dialect.name == "sqlite" and dialect.driver == "pysqlite"
+
+
+def _send(connection: Connection, direct: bool, sql: str, params: Any, *, many: bool = False) -> Returned:
+    """`sql` with `params` (a list of rows when `many`) on the transaction's connection."""
+    if not direct:
+        result = connection.exec_driver_sql(sql, params)
+        return Returned(list(result.fetchall()) if result.returns_rows else [])
+    return _to_sqlite(connection, sql, params, many)
+
+
+def _to_sqlite(connection: Connection, sql: str, params: Any, many: bool) -> Returned:
+    """The statement on the sqlite3 cursor of `connection` (inside its transaction, begun
+    by SQLAlchemy), with the engine's cursor events around it and a driver error raised
+    as SQLAlchemy raises it."""
+    dialect = connection.dialect
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    events = connection._has_events or connection.engine._has_events
+    try:
+        if events:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, many)
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        rows: list[Sequence[Any]] = list(cursor.fetchall()) if cursor.description is not None else []
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, many)
+    except dialect.loaded_dbapi.Error as error:
+        wrapped = DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect, ismulti=many)
+        raise wrapped from error
+    finally:
+        cursor.close()
+    return Returned(rows)
 
 
 def _by_identity(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:

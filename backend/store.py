@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col
 
 from . import audit
-from .bulk import Bulk
+from .bulk import Bulk, driver_sql
 from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
 from .models import (
     AuditEvent,
@@ -398,8 +398,8 @@ class UnitOfWork:
             # A new chain's head starts at seq 0 with the genesis hash.
             _chain, seq, digest = connection.execute(_LOCK_HEAD, {"c": chain}).one()
             return seq, digest
-        found = connection.exec_driver_sql(_READ_HEAD_SQLITE, (chain,)).fetchone()
-        return None if found is None else (found[0], found[1])
+        found = driver_sql(connection, _READ_HEAD_SQLITE, (chain,)).rows
+        return (found[0][0], found[0][1]) if found else None
 
     def _move_heads(self) -> None:
         """Each chain's head to its newest event, after the events went in: one statement
@@ -541,7 +541,7 @@ class Store:
         if self.dialect != "sqlite":
             return None
         connection = session.connection()
-        version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()
+        version = driver_sql(connection, "PRAGMA data_version").scalar_one()
         kept: _Kept | None = connection.info.get(_KEPT)
         if kept is None or kept.version != version:
             kept = connection.info[_KEPT] = _Kept(version)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Text, cast, insert, select, update
+import pytest
+from sqlalchemy import Text, cast, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from opsdeck.backend import clocks, probe_health
@@ -185,3 +187,43 @@ def test_shared_objects_are_processed_once_each_and_store_what_sqlalchemy_binds(
         1,
         3,  # an equal object, not the same one: processed on its own
     ]
+
+
+def test_a_refused_row_raises_as_sqlalchemy_would_and_the_whole_write_is_undone(store: Store) -> None:
+    """On SQLite the rows go to the sqlite3 cursor itself: still inside the write's own
+    transaction, and a driver error still arrives as SQLAlchemy's (what the store's error
+    wording reads)."""
+    payloads: list[dict[str, Any]] = [{"n": 1}]
+    with pytest.raises(IntegrityError) as refused, store.write(WORKER) as uow:
+        rows = _outbox_rows(uow.now, "twice", payloads)
+        _INSERT_OUTBOX.one(uow.session.connection(), rows[0])  # kept only if the write commits
+        _INSERT_OUTBOX.one(uow.session.connection(), rows[0])  # the same idempotency key: refused
+    assert isinstance(refused.value.orig, Exception) and "INSERT INTO outbox" in str(refused.value.statement)
+    assert _read_outbox(store, "twice") == []
+    with store.write(WORKER) as uow:
+        _INSERT_OUTBOX.execute(uow.session.connection(), _outbox_rows(uow.now, "after", payloads))
+    assert [row[0] for row in _read_outbox(store, "after")] == ["to-0", "to-1"]  # the connection is fine after
+
+
+def test_the_engines_cursor_events_see_each_statement(store: Store) -> None:
+    """Whoever counts statements by the engine's cursor events (tests, `python -m bench`)
+    sees these too, with the rows as sent."""
+    seen: list[tuple[str, Any, bool]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        seen.append((statement, parameters, many))
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    try:
+        with store.write(WORKER) as uow:
+            rows = _outbox_rows(uow.now, "seen", [{"n": 1}])
+            _INSERT_OUTBOX.one(uow.session.connection(), rows[0])
+            _INSERT_OUTBOX.execute(uow.session.connection(), rows)
+    except IntegrityError:
+        pass  # the second statement repeats the first row's key: refused, after being sent
+    finally:
+        event.remove(store.engine, "before_cursor_execute", before)
+    sent = [(statement.split(" (")[0], many) for statement, _params, many in seen if "outbox" in statement]
+    assert sent == [("INSERT INTO outbox", False), ("INSERT INTO outbox", True)]
+    one = next(params for statement, params, many in seen if "outbox" in statement and not many)
+    assert "seen-0" in one
