@@ -356,8 +356,11 @@ class IncidentList(ScrollView, can_focus=True):
         if repaint:
             for column in (self.level_column, self.countdown_column):
                 if column is not None:
+                    # Not laid out yet (the countdown column shows once the list has rows):
+                    # a region of its zero width would repaint nothing, and a line drawn
+                    # blank would stay blank, so it repaints whole.
                     width = column.size.width
-                    column.refresh(*(Region(0, r.y, width, r.height) for r in regions))
+                    column.refresh(*(Region(0, r.y, width, r.height) for r in regions if width))
         return self
 
     def _countdown(self, clock: Clock | None, now: datetime) -> Segment:
