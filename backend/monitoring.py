@@ -150,9 +150,7 @@ def _measure_store(store: Store, t: Thresholds, now: datetime, result: Result) -
         oldest = session.execute(
             select(func.min(col(outbox.created_at))).where(col(outbox.state).in_(("pending", "sending", "failed")))
         ).scalar_one()
-        by_state = dict(
-            session.execute(select(col(outbox.state), func.count()).group_by(col(outbox.state))).tuples().all()
-        )
+        by_state = dict(session.execute(select(col(outbox.state), func.count()).group_by(col(outbox.state))).all())
         overdue = session.execute(
             select(IncidentDeadline).where(
                 col(IncidentDeadline.escalated_at).is_(None),
@@ -165,9 +163,9 @@ def _measure_store(store: Store, t: Thresholds, now: datetime, result: Result) -
                 select(col(SpoolStatus.id), col(SpoolStatus.problem))
                 .where(col(SpoolStatus.problem).is_not(None))
                 .order_by(col(SpoolStatus.id))
-            ).tuples()
+            )
         )
-        rejected = list(session.execute(select(col(AlertSource.name), col(AlertSource.rejected))).tuples())
+        rejected = list(session.execute(select(col(AlertSource.name), col(AlertSource.rejected))))
     pending_age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     failed, dead = int(by_state.get("failed", 0)), int(by_state.get("dead", 0))
     result.measures += [
