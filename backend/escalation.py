@@ -191,7 +191,7 @@ def _claim(uow: UnitOfWork, claims: list[tuple[Incident, IncidentDeadline, list[
     # One statement compiled once per dialect, the rows bound by the driver (backend/bulk.py):
     # SQLAlchemy's own executemany built each row's parameters through the compiled
     # statement and each column's processor, several times the driver's time for them.
-    return {(i, r, k) for i, r, k in _CLAIMS[uow.dialect].returning(uow.session.connection(), rows)}
+    return {(i, r, k) for i, r, k in _CLAIMS[uow.dialect].returning(uow.connection, rows)}
 
 
 def _claim_statement(insert: Any) -> Bulk:

@@ -374,7 +374,7 @@ class Ingester:
         transaction took (the others were taken before, by us or another ingester)."""
         spool, now = self.spool_id[:160], uow.now
         rows = [(spool, u.name, u.size, u.mtime_ns, u.digest, now, len(u.results), outcome) for u in units]
-        claimed = _CLAIM[uow.dialect].returning(uow.session.connection(), rows)  # backend/bulk.py
+        claimed = _CLAIM[uow.dialect].returning(uow.connection, rows)  # backend/bulk.py
         return {(r[0], r[1], r[2], r[3]) for r in claimed}
 
     def _commit_jsonl(self, name: str) -> tuple[ScanReport, bool]:

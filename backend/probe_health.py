@@ -178,7 +178,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         row = context.apply_one(probe, result)
         applied.stale += row[_STALE]
         rows.append(row)
-    _INSERT_RESULTS.execute(uow.session.connection(), rows)  # bound by the driver: backend/bulk.py
+    _INSERT_RESULTS.execute(uow.connection, rows)  # bound by the driver: backend/bulk.py
     context.write_back()
     applied.results = len(rows)
     applied.opened = context.opened
@@ -499,7 +499,7 @@ def _create(
             )
         )
     created = {}
-    for probe_id, name in _CREATE[uow.dialect].returning(uow.session.connection(), rows):
+    for probe_id, name in _CREATE[uow.dialect].returning(uow.connection, rows):
         created[name] = new[name]
         created[name].id = probe_id
     return created
