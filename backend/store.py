@@ -31,6 +31,17 @@ from .models import (
     OutboxMessage,
     table_of,
 )
+from .orm_rows import (
+    CLOCK_KEY,
+    CORE_FLUSHED,
+    as_inserted,
+    as_stored,
+    changed_columns,
+    flush_order,
+    insert_of,
+    update_of,
+    values_of,
+)
 from .timeutil import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -116,98 +127,6 @@ _OUTBOX_COLUMNS = (
 _INSERT_OUTBOX = Bulk(
     insert(table_of(OutboxMessage)), _OUTBOX_COLUMNS, repeating=("created_at", "next_attempt_at"), shared=("payload",)
 )
-
-
-@dataclass(frozen=True)
-class _Insert:
-    """A model's INSERT ... RETURNING (`returned`), and its mapped columns but the primary
-    key: (column, attribute) in the statement's order."""
-
-    statement: Bulk
-    attributes: tuple[str, ...]
-
-
-_INSERTS: dict[tuple[type[SQLModel], tuple[str, ...]], _Insert] = {}
-
-
-def _insert_of(model: type[SQLModel], returned: tuple[str, ...] = ("id",)) -> _Insert:
-    """The INSERT `UnitOfWork.insert` and the clock rows use, built once per model."""
-    found = _INSERTS.get((model, returned))
-    if found is None:
-        table = table_of(model)
-        attrs = [a for a in sa_inspect(model).column_attrs if not a.columns[0].primary_key]
-        statement = insert(table).returning(*(table.c[name] for name in returned))
-        found = _INSERTS[(model, returned)] = _Insert(
-            Bulk(statement, [a.columns[0].key for a in attrs]), tuple(a.key for a in attrs)
-        )
-    return found
-
-
-def _values(row: SQLModel, attributes: tuple[str, ...]) -> list[Any]:
-    """A new row's values (every field is set when a row is built: `construct` or SQLModel's
-    __init__), read from the instance's dict, not through the ORM's descriptors."""
-    stored = row.__dict__
-    return [stored[name] if name in stored else getattr(row, name) for name in attributes]
-
-
-# What a clock row's INSERT returns: its id, by its unique key.
-_CLOCK_KEY = ("id", "incident_id", "rule", "clock_key")
-# The rows `UnitOfWork.flush` writes through Core, in the flush's order of their tables.
-_CORE_FLUSHED = {Incident: 0, IncidentDeadline: 1}
-_UPDATES: dict[tuple[type[SQLModel], tuple[str, ...]], Bulk] = {}
-
-
-def _flush_order(row: SQLModel) -> tuple[int, int]:
-    return _CORE_FLUSHED[type(row)], row.id  # type: ignore[attr-defined]
-
-
-def _changed_columns(row: SQLModel) -> dict[str, Any]:
-    """The columns the flush's UPDATE would set: each attribute set since the row was
-    read or last written whose value differs from the stored one (these tables' columns
-    are named as their attributes)."""
-    state = sa_inspect(row)
-    values = state.dict
-    return {name: values[name] for name, stored in state.committed_state.items() if stored != values[name]}
-
-
-def _update_of(model: type[SQLModel], columns: tuple[str, ...]) -> Bulk:
-    """UPDATE ... SET `columns` WHERE id = :_id (rows: the columns' values, then the id),
-    built once per set of columns."""
-    key = (model, columns)
-    statement = _UPDATES.get(key)
-    if statement is None:
-        table = table_of(model)
-        statement = _UPDATES[key] = Bulk(
-            update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns}),
-            (*columns, "_id"),
-        )
-    return statement
-
-
-def _as_stored(session: Session, row: SQLModel) -> None:
-    """The row as the flush leaves one it wrote: persistent, its values the stored ones,
-    nothing to write."""
-    state = sa_inspect(row)
-    # What the flush itself does to each row it wrote (a public make_transient,
-    # make_transient_to_detached and add cost five times the calls).
-    state._commit_all(state.dict, session.identity_map)
-
-
-def _as_inserted(session: Session, rows: list[Any], ids: list[Any]) -> None:
-    """Each row as the ORM's flush leaves a row it inserted: its id in the instance's dict
-    (where the flush puts it), persistent in the session, and one of the transaction's
-    new rows (a rollback makes it transient again). A row not yet in the session goes in
-    as pending first, as `session.add` puts it. These are the flush's own steps (private
-    to SQLAlchemy: tests/store/test_unit_of_work.py holds them to the flush's outcome);
-    detaching, re-adding and setting the id through the model cost five times the calls."""
-    states = set()
-    for row, new_id in zip(rows, ids, strict=True):
-        state = sa_inspect(row)
-        state.dict["id"] = new_id
-        if state.session_id != session.hash_key:
-            session._save_impl(state)
-        states.add(state)
-    session._register_persistent(states)
 
 
 FEED_CHANNEL = "opsdeck_feed"  # NOTIFY on PostgreSQL: this, a dot, the store's schema
@@ -305,19 +224,19 @@ class UnitOfWork:
         would have left it (persistent, nothing pending, its id set): that flush costs
         several times the statement. SQLModel sets every field when a row is built, so
         the INSERT names every mapped column, as the flush's does."""
-        found = _insert_of(type(row))
-        new_id = found.statement.one(self.connection, _values(row, found.attributes)).scalar_one()
-        _as_inserted(self.session, [row], [new_id])
+        found = insert_of(type(row))
+        new_id = found.statement.one(self.connection, values_of(row, found.attributes)).scalar_one()
+        as_inserted(self.session, [row], [new_id])
 
     def _insert_clock_rows(self, rows: list[IncidentDeadline]) -> None:
         """`insert` for many clock rows in one statement (a multi-row INSERT, as
         SQLAlchemy batches an executemany, in the order given, so the ids are the ones the
         flush's row-by-row INSERTs gave). The ids come back by each row's unique key (incident,
         rule, clock), whatever order the database returns them in."""
-        found = _insert_of(IncidentDeadline, _CLOCK_KEY)
-        returned = found.statement.returning(self.connection, [_values(row, found.attributes) for row in rows])
+        found = insert_of(IncidentDeadline, CLOCK_KEY)
+        returned = found.statement.returning(self.connection, [values_of(row, found.attributes) for row in rows])
         ids = {(incident_id, rule, clock_key): new_id for new_id, incident_id, rule, clock_key in returned}
-        _as_inserted(self.session, rows, [ids[(row.incident_id, row.rule, row.clock_key)] for row in rows])
+        as_inserted(self.session, rows, [ids[(row.incident_id, row.rule, row.clock_key)] for row in rows])
 
     def changed(self, entity: str, entity_id: str | int, action: str) -> None:
         self._changes.append((entity, str(entity_id), action))
@@ -437,24 +356,24 @@ class UnitOfWork:
         ORM's flush of an ack's incident UPDATE and clock INSERT was a fifth of the ack.
         Anything else to write, and the ORM flushes it all, so its order still holds."""
         session = self.session
-        if session.deleted or any(type(row) not in _CORE_FLUSHED for row in (*session.dirty, *session.new)):
+        if session.deleted or any(type(row) not in CORE_FLUSHED for row in (*session.dirty, *session.new)):
             session.flush()
             return
         connection = self.connection
         # Consecutive rows with the same columns changed go in one executemany, as the
         # flush sends them (the escalation sweep's clock rows).
         batches: list[tuple[Bulk, list[tuple[Any, ...]]]] = []
-        for row in sorted(session.dirty, key=_flush_order):
-            changed = _changed_columns(row)
+        for row in sorted(session.dirty, key=flush_order):
+            changed = changed_columns(row)
             if changed:
                 columns = tuple(sorted(changed))
-                statement = _update_of(type(row), columns)
+                statement = update_of(type(row), columns)
                 values = (*[changed[c] for c in columns], row.id)
                 if batches and batches[-1][0] is statement:
                     batches[-1][1].append(values)
                 else:
                     batches.append((statement, [values]))
-            _as_stored(session, row)
+            as_stored(session, row)
         for statement, rows in batches:
             if len(rows) == 1:
                 statement.one(connection, rows[0])
