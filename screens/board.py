@@ -26,6 +26,7 @@ from opsdeck.backend.board import BoardFilter, Key, Panels, Row
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident, table_of
+from opsdeck.screens.board_filter import BoardFiltering, sort_name
 from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_news import BoardNews
 from opsdeck.screens.help import HelpScreen
@@ -78,7 +79,7 @@ class Loaded:
     newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
-class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[None]):
+class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFollower, Screen[None]):
     BINDINGS = [
         *(a.binding for a in ACTIONS),
         Binding("n", "new_incident", _("New"), id="board.new"),
@@ -468,12 +469,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
 
     # -- actions -------------------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        field_ = self.query_one("#filter", Input)
-        field_.display = True
-        field_.value = self.filter.describe()
-        field_.focus()
-
+    # The filter's other keys: screens/board_filter.py (a handler decorated with @on must
+    # sit on the screen's own class: Textual collects them from each Screen class it builds).
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         try:
@@ -487,26 +484,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
         self._empty_text()
         self.query_one(IncidentList).focus()
         self.reload_all(first_page=True)
-
-    def action_clear_filter(self) -> None:
-        field_ = self.query_one("#filter", Input)
-        field_.display = False
-        self.filter_error = ""
-        self._status()
-        self.query_one(IncidentList).focus()
-        if not self.filter.empty:
-            self.filter = BoardFilter()
-            self._empty_text()
-            self.reload_all(first_page=True)
-
-    def action_sort(self) -> None:
-        self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
-        if board.keys_serve(self.keys_sort, self.sort):
-            self.order = board.ordered(self.keys, self.sort)
-            self.query_one(IncidentList).set_order(self.order)
-        else:  # the keys hold due times and this order wants report times (or back): read them
-            self.reload_all(first_page=True)
-        self._status()
 
     def action_replay(self) -> None:
         self.app.push_screen(ReplayScreen(self.ctx))
@@ -599,8 +576,3 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, FeedFollower, Screen[No
             incident_list.refresh()
             self._status()
         self._changed(frozenset(changed), False, False)
-
-
-def sort_name(sort: str) -> str:
-    names = {"due": _("due"), "level": _("level"), "age": _("age"), "id": _("id"), "recent": _("recent")}
-    return names.get(sort, sort)
