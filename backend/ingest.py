@@ -565,7 +565,7 @@ def _claim_statement(insert: Any) -> Bulk:
     table = table_of(IngestedFile)
     statement = (
         insert(table)
-        .on_conflict_do_nothing(index_elements=["content_hash", "name", "size", "mtime_ns"])
+        .on_conflict_do_nothing(index_elements=["mtime_ns", "name", "size", "content_hash"])
         .returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
     )
     columns = ("spool", "name", "size", "mtime_ns", "content_hash", "ingested_at", "results", "outcome")

@@ -57,7 +57,8 @@ class IngestedFile(SQLModel, table=True):
     """A spool file version taken in, committed with its results: never twice."""
 
     __tablename__ = "ingested_files"
-    __table_args__ = (UniqueConstraint("content_hash", "name", "size", "mtime_ns", name="uq_ingested_files_version"),)
+    # Led by the file's time, so a new version lands at the index's end (migration 0031).
+    __table_args__ = (UniqueConstraint("mtime_ns", "name", "size", "content_hash", name="uq_ingested_files_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
     spool: str = Field(sa_column=Column(String(160), nullable=False))

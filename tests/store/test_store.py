@@ -370,3 +370,65 @@ def test_stores_in_two_schemas_of_one_database_do_not_wait_on_each_other(pg_url:
         second.dispose()
         with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _version_index(conn: sqlite3.Connection | object, url: str) -> list[str]:
+    """The columns of `ingested_files`' unique version index, in the index's order."""
+    if url.startswith("sqlite"):
+        sql = (
+            "SELECT i.name FROM sqlite_master m, pragma_index_info(m.name) i "
+            "WHERE m.tbl_name = 'ingested_files' AND m.type = 'index' AND m.sql IS NULL ORDER BY i.seqno"
+        )
+    else:
+        sql = (
+            "SELECT a.attname FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid, "
+            "unnest(i.indkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attnum = k.attnum "
+            "WHERE a.attrelid = c.conrelid AND c.conname = 'uq_ingested_files_version' "
+            "AND c.connamespace = current_schema()::regnamespace ORDER BY k.n"
+        )
+    return [name for (name,) in conn.execute(text(sql))]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_an_upgrade_keeps_the_taken_file_versions_and_leads_their_index_with_time(
+    dialect: str, request: pytest.FixtureRequest
+) -> None:
+    """0031: the version index is (mtime_ns, name, size, content_hash), so a new claim lands
+    at its end; every version taken before the upgrade is kept, and still taken once."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import IntegrityError
+
+    url = str(request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "pg_url"))
+    if dialect == "sqlite":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    insert = text(
+        "INSERT INTO ingested_files (spool, name, size, mtime_ns, content_hash, ingested_at, results, outcome) "
+        "VALUES ('host:/spool', :name, 10, :mtime, :hash, '2026-11-28 02:00:00', 1, 'ingested')"
+    )
+    taken = [("web01.out", 1795834800000000000, "a" * 64), ("db01.out", 1795834700000000000, "b" * 64)]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), "0030")
+        schema._seed(conn, Store(engine, schema.parse_url(url)))
+        assert _version_index(conn, url) == ["content_hash", "name", "size", "mtime_ns"]
+        for name, mtime, digest in taken:
+            conn.execute(insert, {"name": name, "mtime": mtime, "hash": digest})
+    engine.dispose()
+
+    if dialect == "sqlite":
+        open_store(url).dispose()  # SQLite stores upgrade on open, after a backup
+    else:
+        assert schema.upgrade_store(url) == ("0030", schema.SCHEMA_HEAD)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert _version_index(conn, url) == ["mtime_ns", "name", "size", "content_hash"]
+            rows = conn.execute(text("SELECT name, mtime_ns, content_hash FROM ingested_files ORDER BY id"))
+            assert [tuple(row) for row in rows] == taken
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # a version taken before is still taken once
+            conn.execute(insert, {"name": "web01.out", "mtime": taken[0][1], "hash": taken[0][2]})
+        with engine.begin() as conn:  # the same name at another time is another version
+            conn.execute(insert, {"name": "web01.out", "mtime": taken[0][1] + 1, "hash": taken[0][2]})
+    finally:
+        engine.dispose()
