@@ -68,15 +68,19 @@ def open_store(
     clock: Clock = utcnow,
     upgrade: bool = False,
     on_backup: Callable[[Path], None] | None = None,
+    on_upgrading: Callable[[str, str, Path], None] | None = None,
     create: bool = True,
 ) -> Store:
     """Open `url`, creating or migrating it as the rules above say (`create` False: a
-    missing SQLite file is an error, for commands that only read)."""
+    missing SQLite file is an error, for commands that only read). An older SQLite store
+    is backed up, then upgraded: `on_upgrading(current, head, backup)` is told before
+    (both steps read and write the whole file: minutes on a big store), `on_backup(backup)`
+    once the upgrade is in."""
     parsed = parse_url(url) if isinstance(url, str) else url
     engine = make_engine(parsed, create=create)
     store = Store(engine, parsed, clock)
     try:
-        _ensure_schema(store, upgrade=upgrade, on_backup=on_backup)
+        _ensure_schema(store, upgrade=upgrade, on_backup=on_backup, on_upgrading=on_upgrading)
     except DBAPIError as error:
         engine.dispose()
         raise translate_db_error(error, parsed) or error from error
@@ -97,51 +101,63 @@ def _revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
-def _ensure_schema(store: Store, *, upgrade: bool, on_backup: Callable[[Path], None] | None) -> None:
+def _ensure_schema(
+    store: Store,
+    *,
+    upgrade: bool,
+    on_backup: Callable[[Path], None] | None,
+    on_upgrading: Callable[[str, str, Path], None] | None = None,
+) -> None:
     current = current_revision(store)
     if current == SCHEMA_HEAD:
         return
     head = head_revision()
     _refuse_newer(current, store)
-    if current is not None:
-        if store.dialect == "postgresql" and not upgrade:
-            raise StoreUnavailable(
-                "schema_old",
-                _("the store at {store} has schema {current}; this opsdeck needs {head}").format(
-                    store=store.describe(), current=current, head=head
-                ),
-                _("run `opsdeck db upgrade` once every host runs this version"),
-            )
-        if store.path is not None:
-            backup = backup_path(store.path, current)
-            sqlite_backup(store.path, backup)
-            if on_backup:
-                on_backup(backup)
+    if current is not None and store.dialect == "postgresql" and not upgrade:
+        raise StoreUnavailable(
+            "schema_old",
+            _("the store at {store} has schema {current}; this opsdeck needs {head}").format(
+                store=store.describe(), current=current, head=head
+            ),
+            _("run `opsdeck db upgrade` once every host runs this version"),
+        )
+    backup: Path | None = None
+    if current is not None and store.path is not None:
+        backup = backup_path(store.path, current)
+        if on_upgrading:
+            on_upgrading(current, head, backup)
+        sqlite_backup(store.path, backup)
     # BEGIN IMMEDIATE (SQLite) or an advisory lock (PostgreSQL) makes concurrent first
     # opens queue; the second re-reads the revision and finds nothing left to do.
     with store._write_engine.begin() as conn:
         if store.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7276150001)"))
         current = _revision(conn)
-        if current == head:
-            return
-        _refuse_newer(current, store)
-        if current is None:
-            _refuse_foreign(conn, store)
-        from alembic import command
+        if current != head:  # else another process's open did it meanwhile
+            _upgrade(conn, store, current, head)
+    if backup is not None and on_backup:
+        on_backup(backup)
 
-        command.upgrade(_alembic_config(conn), "head")
-        if store.dialect == "postgresql":  # database roles on: new tables owned, granted, checked
-            from . import pg_roles
 
-            pg_roles.after_upgrade(conn)
-        _seed(conn, store)
-        if current is not None and current < "0002":
-            _derive_clocks(conn, store)
-        if current is not None and "0015" in _applied(current, head):
-            _settle_closed_clocks(conn, store)
-        if current is not None and "0013" in _applied(current, head):
-            _baseline(conn, store)
+def _upgrade(conn: Connection, store: Store, current: str | None, head: str) -> None:
+    """Create (`current` None) or upgrade the store to `head`, inside the caller's lock."""
+    _refuse_newer(current, store)
+    if current is None:
+        _refuse_foreign(conn, store)
+    from alembic import command
+
+    command.upgrade(_alembic_config(conn), "head")
+    if store.dialect == "postgresql":  # database roles on: new tables owned, granted, checked
+        from . import pg_roles
+
+        pg_roles.after_upgrade(conn)
+    _seed(conn, store)
+    if current is not None and current < "0002":
+        _derive_clocks(conn, store)
+    if current is not None and "0015" in _applied(current, head):
+        _settle_closed_clocks(conn, store)
+    if current is not None and "0013" in _applied(current, head):
+        _baseline(conn, store)
 
 
 def _refuse_newer(current: str | None, store: Store) -> None:

@@ -60,7 +60,9 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.config.db, on_backup=_tell_backup, create=self.may_create)
+            self._store = open_store(
+                self.config.db, on_backup=_tell_backup, on_upgrading=_tell_upgrading, create=self.may_create
+            )
         return self._store
 
     @property
@@ -108,6 +110,14 @@ def wants_json(args: argparse.Namespace) -> bool:
     """The command prints JSON (`--json`, `report show --format json`): scripts read it,
     errors included, so it stays English."""
     return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+
+
+def _tell_upgrading(current: str, head: str, backup: Path) -> None:
+    told = _(
+        "the store's schema is {current} and this opsdeck needs {head}: backing the store up to {path}, "
+        "then upgrading it (minutes on a big store; other opsdeck processes on it wait)"
+    ).format(current=current, head=head, path=backup)
+    print(f"opsdeck: {told}", file=sys.stderr, flush=True)
 
 
 def _tell_backup(path: Path) -> None:

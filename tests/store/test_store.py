@@ -3,6 +3,7 @@ busy handling, UTC times on both dialects, schema creation, versioning and backu
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -275,6 +276,26 @@ def test_an_older_sqlite_store_is_backed_up_then_upgraded(tmp_path: Path) -> Non
         clocks = {d["key"]: d["state"] for d in queries.incident_deadlines(session, 1, store.clock())}
     assert clocks["classify"] == "breached"  # reported at 02:00, the clock reads 03:00
     store.dispose()
+
+
+def test_the_cli_says_an_upgrade_is_under_way_before_it_starts_and_where_the_backup_is(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Backup and upgrade each read and write the whole file: the operator is told
+    before they start (not only once they are done), then where the old store is."""
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _store_at_0001(url)
+    code, out, err = cli("--db", url, "incident", "list", "--status", "all", "--json")
+    assert code == 0, err
+    assert [i["title"] for i in json.loads(out)] == ["old"]
+    [starting, done] = [line for line in err.splitlines() if line.startswith("opsdeck: ")]
+    [backup] = tmp_path.glob("old.db.bak-0001-*")
+    assert starting == (
+        f"opsdeck: the store's schema is 0001 and this opsdeck needs {schema.SCHEMA_HEAD}: backing the store up "
+        f"to {backup}, then upgrading it (minutes on a big store; other opsdeck processes on it wait)"
+    )
+    assert done == f"opsdeck: upgraded the store's schema; the old store was saved as {backup}"
+    code, _out, err = cli("--db", url, "incident", "list", "--json")
+    assert code == 0 and "opsdeck: " not in err  # upgraded once
 
 
 def test_an_older_postgresql_store_waits_for_db_upgrade(pg_url: str) -> None:
