@@ -1,15 +1,15 @@
 """What the board shows, read from the store: no Textual here.
 
-The incident list holds only ids and sort keys for every matching incident (a 100k
-board is a few MB) and reads the displayed fields a page at a time. Countdowns are
+The incident list holds only ids and sort keys for every matching incident, packed
+(backend/board_order.py: a 100k board's are under 6 MiB) and reads the displayed fields
+a page at a time. Countdowns are
 computed from stored due times at draw time; nothing counts down in memory.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -18,6 +18,9 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from . import words
+from .board_order import SORT_KEYS as SORT_KEYS  # the board's orders, named here too (screens, tests)
+from .board_order import Key as Key
+from .board_order import Places as Places
 from .domain import CATEGORY_TERMS, LEVEL_TERMS, OPEN_STATUSES, Category, Level
 from .errors import InvalidInput
 from .i18n import _
@@ -151,18 +154,6 @@ def _one_of(value: str, allowed: Sequence[str], what: str) -> str:
     return matches[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One incident's place on the board."""
-
-    id: int
-    when: float  # epoch seconds the sort orders by: the due time of the clock that ranks it
-    # (backend/ranking.py; inf when none) for the due and level sorts, the report time for
-    # age and recent. One float, not both: at 100k open incidents the second cost 3 MB.
-    rank: int  # 4 for level I ... 0 unclassified
-    pressing: bool = False  # ranked by a reporting clock in warning or breached
-
-
 def load_keys(
     session: Session,
     filt: BoardFilter,
@@ -177,6 +168,26 @@ def load_keys(
     `now`); the first `limit` only, if given. The database sorts: in C, without holding
     the GIL the event loop needs, and without a second copy of 100k sort keys in Python.
     The history view asks for resolved and closed."""
+    return list(_keys(session, filt, sort, ids, statuses, limit, now))
+
+
+def load_places(
+    session: Session, filt: BoardFilter, sort: str = "due", statuses: Sequence[str] = OPEN, now: datetime | None = None
+) -> Places:
+    """What `load_keys` reads of every matching incident, packed as the board holds it
+    (backend/board_order.py): no list of 100k `Key` objects on the way."""
+    return Places(_keys(session, filt, sort, None, statuses, None, now))
+
+
+def _keys(
+    session: Session,
+    filt: BoardFilter,
+    sort: str,
+    ids: Sequence[int] | None,
+    statuses: Sequence[str],
+    limit: int | None,
+    now: datetime | None,
+) -> Iterator[Key]:
     i = table_of(Incident).c
     dialect = session.get_bind().dialect.name
     now_s = (now or utcnow()).timestamp()
@@ -197,10 +208,8 @@ def load_keys(
         query = query.where(i.id.in_(list(ids)))
     if limit is not None:
         query = query.limit(limit)
-    return [
-        Key(row[0], _NEVER if row[1] is None else float(row[1]), RANK.get(row[2] or "", 0), bool(row[3]))
-        for row in session.execute(_filtered(query, filt))
-    ]
+    for row in session.execute(_filtered(query, filt)):
+        yield Key(row[0], _NEVER if row[1] is None else float(row[1]), RANK.get(row[2] or "", 0), bool(row[3]))
 
 
 def next_pressing(session: Session, now: datetime, statuses: Sequence[str] = OPEN) -> datetime | None:
@@ -268,17 +277,6 @@ def holds(sort: str) -> str:
 
 def keys_serve(loaded_for: str, sort: str) -> bool:
     return sort == "id" or holds(loaded_for) == holds(sort)
-
-
-# backend/ranking.py: pressing reporting clocks first, then the due time (a past one sorts
-# first), then level, then id.
-SORT_KEYS = {
-    "due": lambda k: (not k.pressing, k.when, -k.rank, k.id),
-    "level": lambda k: (-k.rank, not k.pressing, k.when, k.id),
-    "age": lambda k: (k.when, k.id),
-    "id": lambda k: (k.id,),
-    "recent": lambda k: (-k.when, -k.id),
-}
 
 
 @dataclass(frozen=True)
@@ -536,39 +534,6 @@ def _ancestor_in(system_id: int | None, parents: dict[int, int | None], down: se
         seen.add(node)
         node = parents.get(node)
     return False
-
-
-def ordered(keys: dict[int, Key], sort: str) -> list[int]:
-    sort_key = SORT_KEYS[sort]
-    return [k.id for k in sorted(keys.values(), key=sort_key)]
-
-
-def patch(
-    keys: dict[int, Key],
-    order: list[int],
-    changed: frozenset[int],
-    fresh: dict[int, Key],
-    sort_key: Any,
-) -> None:
-    """Move only the changed incidents in the board's keys and order, in place: a few
-    bisects, not a re-sort of every open incident, and no copy of either (at 100k open a
-    copy of both cost ~7 ms on each re-rank, and time alone re-ranks about once a second).
-    `order` holds ids only; a bisect looks each one's key up (a 100k board keeps no second
-    copy of its sort keys). The caller owns both: the event loop, never a thread."""
-
-    def key_of(incident_id: int) -> Any:
-        return sort_key(keys[incident_id])
-
-    for incident_id in changed:
-        old = keys.get(incident_id)
-        if old is not None:
-            index = bisect.bisect_left(order, sort_key(old), key=key_of)
-            if index < len(order) and order[index] == incident_id:
-                del order[index]
-            del keys[incident_id]
-    for incident_id, key in fresh.items():
-        keys[incident_id] = key
-        bisect.insort(order, incident_id, key=key_of)
 
 
 def on_duty_for(panels: Panels, login: str) -> list[str]:

@@ -165,7 +165,8 @@ def tick_rss(run: Run) -> Figure:
             f"VmHWM from /proc/PID/status at the end of the window (1 MB = 10^6 B; {ours.peak_rss_kib / 1024:.0f} MiB). "
             f"Bound, each in a process of its own: importing the board's modules ({BOARD_IMPORTS!r}) peaks at "
             f"{ticking.bound.imports_mib:.1f} MiB before a row is read; the keys of {ticking.count:,} open incidents "
-            f"as the board holds them (board.load_keys, the id -> Key dict, the order) {ticking.bound.keys_mib:.1f} MiB "
+            f"as the board holds them (board.load_places, packed, and the list's copy of the order) "
+            f"{ticking.bound.keys_mib:.1f} MiB "
             "(tracemalloc peak); the rest is Textual's screen, the rows on it and the allocator's slack"
         ),
     )
@@ -195,7 +196,7 @@ def _time_ticking(run: Run) -> Ticking:
 
 
 # Run in a fresh interpreter: the board's imports to their peak, then the keys of every open
-# incident under tracemalloc, as BoardScreen.reload_all builds them.
+# incident under tracemalloc, as BoardScreen.reload_all builds them and IncidentList copies the order.
 RSS_BOUND = """
 import json, sys, tracemalloc
 {imports}
@@ -209,10 +210,10 @@ from opsdeck.backend.schema import open_store
 store = open_store(sys.argv[1])
 tracemalloc.start()
 with store.read() as session:
-    ordered = board.load_keys(session, board.BoardFilter(), "due")
-keys, order = {{k.id: k for k in ordered}}, [k.id for k in ordered]
+    places = board.load_places(session, board.BoardFilter(), "due")
+shown = list(places.ids)  # the incident list's own copy of the order
 peak = tracemalloc.get_traced_memory()[1]
-print(json.dumps({{"imports_kib": imported, "keys_bytes": peak, "keys": len(keys)}}))
+print(json.dumps({{"imports_kib": imported, "keys_bytes": peak, "keys": len(places)}}))
 """
 
 

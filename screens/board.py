@@ -22,7 +22,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from opsdeck.backend import board
-from opsdeck.backend.board import BoardFilter, Key, Panels, Row
+from opsdeck.backend.board import BoardFilter, Key, Panels, Places, Row
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
 from opsdeck.backend.models import Incident, table_of
@@ -66,13 +66,12 @@ ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes
 class Loaded:
     """A worker's result: applied on the event loop."""
 
-    keys: dict[int, Key] | None = None  # None: keys unchanged
-    order: list[int] | None = None  # ids in board order, sorted off the event loop
+    places: Places | None = None  # every key in board order, sorted off the event loop; None: unchanged
     rows: dict[int, Row] = field(default_factory=dict)
     stale_rows: frozenset[int] = frozenset()
     panels: Panels | None = None
     panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
-    sort: str | None = None  # the sort `order` is in
+    sort: str | None = None  # the sort `places` is in
     patch: tuple[frozenset[int], dict[int, Key]] | None = None  # these ids' keys now (absent: gone)
     reorder_at: datetime | None = None  # a reporting clock enters its warning band: re-rank its incident
     ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
@@ -106,8 +105,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
     def __init__(self, context: BoardContext) -> None:
         super().__init__()
         self.ctx = context
-        self.keys: dict[int, Key] = {}
-        self.order: list[int] = []
+        self.places = Places()  # every listed incident's key, in board order (backend/board_order.py)
         self.filter = BoardFilter()
         self.sort = self.SORTS[0]
         self.keys_sort = self.sort  # the order the keys were read for (board.keys_serve)
@@ -229,8 +227,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
                 screenful = self.app.size.height  # no list shows more rows than the terminal has
                 shown, later = [k.id for k in top[:screenful]], [k.id for k in top[screenful:]]
                 page = Loaded(
-                    keys={k.id: k for k in top},
-                    order=[k.id for k in top],
+                    places=Places(top),
                     rows=board.load_rows(session, shown),
                     sort=sort,
                     newest=newest or 0,
@@ -242,11 +239,10 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
             if worker.is_cancelled:
                 return None
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
-            ordered = board.load_keys(session, filt, sort, statuses=statuses, now=now)
+            places = board.load_places(session, filt, sort, statuses=statuses, now=now)
             reorder_at = board.next_pressing(session, now, statuses)
             rows = board.load_rows(session, later)
-        keys, order = {k.id: k for k in ordered}, [k.id for k in ordered]
-        return Loaded(keys=keys, order=order, rows=rows, sort=sort, reorder_at=reorder_at, ranked_at=now)
+        return Loaded(places=places, rows=rows, sort=sort, reorder_at=reorder_at, ranked_at=now)
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
@@ -362,22 +358,22 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         self._arrivals(loaded.rows)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
-        if loaded.keys is not None and loaded.order is not None:
-            self.keys, self.order = loaded.keys, loaded.order
+        if loaded.places is not None:
+            self.places = loaded.places
             self.reorder_at, self.ranked_at = loaded.reorder_at, loaded.ranked_at
             self.keys_sort = loaded.sort or self.sort
             if self.keys_sort != self.sort:  # `s` was pressed while it loaded
                 if board.keys_serve(self.keys_sort, self.sort):
-                    self.order = board.ordered(self.keys, self.sort)
+                    self.places = self.places.sorted(self.sort)
                 else:
                     self.reload_all(first_page=True)
-            incident_list.set_order(self.order)
+            incident_list.set_order(self.places.ids)
             self._status()
         elif loaded.patch is not None:
             self.reorder_at, self.ranked_at = loaded.reorder_at, loaded.ranked_at
             if board.keys_serve(self.keys_sort, self.sort):  # else a full read is on its way
-                board.patch(self.keys, self.order, *loaded.patch, board.SORT_KEYS[self.sort])
-                incident_list.set_order(self.order)
+                self.places.patch(*loaded.patch, board.SORT_KEYS[self.sort])
+                incident_list.set_order(self.places.ids)
                 self._status()
         if loaded.panels is not None:
             self.panels = loaded.panels
@@ -430,11 +426,11 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         if panels is not None and self.STATUSES == BoardScreen.STATUSES:
             total = sum(panels.counts.values())
         elif self.filter.empty:
-            total = len(self.order)
+            total = len(self.places)
         self.query_one(StatusLine).show(
             Status(
                 filter_text=self.filter.describe(),
-                matched=len(self.order),
+                matched=len(self.places),
                 total=total,
                 scope=self.scope(),
                 sort=sort_name(self.sort),

@@ -15,14 +15,13 @@ from opsdeck.tui.widgets.incident_list import IncidentList
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from opsdeck.backend.board import Key
+    from opsdeck.backend.board import Places
 
     class _Board(Screen[Any]):
         """What of BoardScreen these keys use."""
 
         SORTS: tuple[str, ...]
-        keys: dict[int, Key]
-        order: list[int]
+        places: Places
         filter: BoardFilter
         filter_error: str
         sort: str
@@ -58,8 +57,8 @@ class BoardFiltering(_Board):
     def action_sort(self) -> None:
         self.sort = self.SORTS[(self.SORTS.index(self.sort) + 1) % len(self.SORTS)]
         if board.keys_serve(self.keys_sort, self.sort):
-            self.order = board.ordered(self.keys, self.sort)
-            self.query_one(IncidentList).set_order(self.order)
+            self.places = self.places.sorted(self.sort)
+            self.query_one(IncidentList).set_order(self.places.ids)
         else:  # the keys hold due times and this order wants report times (or back): read them
             self.reload_all(first_page=True)
         self._status()

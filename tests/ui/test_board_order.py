@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opsdeck.backend import board
-from opsdeck.backend.board import BoardFilter, Key
+from opsdeck.backend.board import BoardFilter, Key, Places
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens import board as board_screen
@@ -101,17 +101,35 @@ def test_a_patched_order_is_the_sorted_order(
     sort: str,
     untouched: set[int],
 ) -> None:
-    """Incidents change (new key), close (gone), open (new): patching the order by
-    bisects gives exactly what sorting everything again gives."""
+    """Incidents change (new key), close (gone), open (new): patching the packed order
+    by bisects gives exactly what sorting everything again gives, every key intact."""
     old = {i: Key(i, *v) for i, v in before.items()}
     fresh = {i: Key(i, *v) for i, v in after.items()}
     changed = frozenset((set(old) | set(fresh)) - untouched)
     fresh = {i: k for i, k in fresh.items() if i in changed}
-    keys, order = dict(old), board.ordered(old, sort)
-    board.patch(keys, order, changed, fresh, board.SORT_KEYS[sort])
-    expected = {i: k for i, k in old.items() if i not in changed} | fresh
-    assert keys == expected
-    assert order == board.ordered(expected, sort)
+    places = Places(sorted(old.values(), key=board.SORT_KEYS[sort]))
+    places.patch(changed, fresh, board.SORT_KEYS[sort])
+    expected = sorted(({i: k for i, k in old.items() if i not in changed} | fresh).values(), key=board.SORT_KEYS[sort])
+    assert list(places) == expected
+    assert list(places.ids) == [k.id for k in expected]
+    assert list(places.sorted("id").ids) == sorted(k.id for k in expected)
+
+
+def test_the_packed_keys_hold_what_they_were_given() -> None:
+    """Rank, pressing, an infinite `when` (no clock) and ids past 2**32 come back as put in,
+    and an id whose bytes appear across two neighbours is not found there."""
+    keys = [Key(2**40 + 1, float("inf"), 4, True), Key(3, 1.5, 0, False), Key(2**33, -2.0, 2, True)]
+    places = Places(keys)
+    assert list(places) == keys and places.keys() == {k.id: k for k in keys}
+    # Little-endian, 7 << 32 then 5 are the bytes 00000000 07000000 05000000 00000000: their
+    # middle eight spell 7 + (5 << 32). Only a whole id is found: the one listed third.
+    straddled = 7 + (5 << 32)
+    places = Places([Key(7 << 32, 1.0, 1), Key(5, 2.0, 1)])
+    places.patch(frozenset({straddled}), {}, board.SORT_KEYS["due"])
+    assert list(places.ids) == [7 << 32, 5]
+    places.append(Key(straddled, 3.0, 1))
+    places.patch(frozenset({straddled}), {}, board.SORT_KEYS["due"])
+    assert list(places.ids) == [7 << 32, 5]
 
 
 async def test_the_first_page_shows_before_every_key_is_read(
