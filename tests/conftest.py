@@ -275,6 +275,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return result
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The session runs the collector (above): a board run in this process must not
+    unfreeze the heap when it ends (tui/heap.py), or the next collection walks it all."""
+    from opsdeck.tui import heap
+
+    heap.leave_to_caller()
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     reason = _pg_available()
     root = os_users_mod.unavailable()
