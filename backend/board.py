@@ -1,9 +1,9 @@
 """What the board shows, read from the store: no Textual here.
 
 The incident list holds only ids and sort keys for every matching incident, packed
-(backend/board_order.py: a 100k board's are under 6 MiB) and reads the displayed fields
-a page at a time. Countdowns are
-computed from stored due times at draw time; nothing counts down in memory.
+(backend/board_order.py: a 100k board's are under 6 MiB), and reads the displayed
+fields a page at a time. Countdowns are computed from stored due times at draw time;
+nothing counts down in memory.
 """
 
 from __future__ import annotations

@@ -72,19 +72,15 @@ class Places:
     def __iter__(self) -> Iterator[Key]:
         return (self[index] for index in range(len(self.ids)))
 
-    def keys(self) -> dict[int, Key]:
-        """Every key by id (a copy: for tests and small boards)."""
-        return {key.id: key for key in self}
-
     def sorted(self, sort: str) -> Places:
         """The same keys in another order (`s` on the board)."""
         return Places(sorted(self, key=SORT_KEYS[sort]))
 
     def patch(self, changed: frozenset[int], fresh: dict[int, Key], sort_key: Callable[[Key], Any]) -> None:
-        """Move only the changed incidents, in place: each changed one out (found by a
-        scan of the ids' bytes, ~30 us at 100k), each fresh key in by a bisect over the
-        order (a few keys read back, not a re-sort of every open incident: time alone
-        re-ranks a 100k board about once a second). Absent from `fresh`: gone."""
+        """Move only the changed incidents, in place: each changed one out (`_positions`),
+        each fresh key in by a bisect over the order (a few keys read back, not a re-sort
+        of every open incident: time alone re-ranks a 100k board about once a second).
+        Absent from `fresh`: gone. At 100k: ~1 ms for one change, 53 ms for a thousand."""
         found = self._positions(changed)
         for index in sorted(found, reverse=True):
             del self.ids[index], self._whens[index], self._flags[index]
