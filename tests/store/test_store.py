@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import Connection, event, select, text
 
 from opsdeck.backend import pg_triggers, schema
 from opsdeck.backend.errors import ErrorKind, InvalidInput, StoreUnavailable
@@ -393,7 +393,7 @@ def test_stores_in_two_schemas_of_one_database_do_not_wait_on_each_other(pg_url:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def _version_index(conn: sqlite3.Connection | object, url: str) -> list[str]:
+def _version_index(conn: Connection, url: str) -> list[str]:
     """The columns of `ingested_files`' unique version index, in the index's order."""
     if url.startswith("sqlite"):
         sql = (
@@ -407,7 +407,7 @@ def _version_index(conn: sqlite3.Connection | object, url: str) -> list[str]:
             "WHERE a.attrelid = c.conrelid AND c.conname = 'uq_ingested_files_version' "
             "AND c.connamespace = current_schema()::regnamespace ORDER BY k.n"
         )
-    return [name for (name,) in conn.execute(text(sql))]  # type: ignore[attr-defined]
+    return [name for (name,) in conn.execute(text(sql))]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
