@@ -22,6 +22,8 @@ from sqlmodel import Session, col
 from .engines import make_engine, parse_url, translate_db_error
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
+from .reader import SCHEMA_HEAD as SCHEMA_HEAD  # the newest migration (backend/reader.py)
+from .reader import revision
 from .store import Store, UnitOfWork
 from .timeutil import Clock, utcnow
 
@@ -30,11 +32,6 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SEED_ACTOR = "system:opsdeck"
-# The newest migration. Every command checks the store against it, so it is a constant
-# rather than a walk of the migration scripts (Alembic costs ~0.2 s to import and
-# parse); tests/store/test_store.py (test_schema_head_constant_matches_the_migrations)
-# proves it equals Alembic's head.
-SCHEMA_HEAD = "0031"
 Progress = Callable[[int, int], None]
 
 
@@ -92,13 +89,7 @@ def open_store(
 
 def current_revision(store: Store) -> str | None:
     with store.engine.connect() as conn:
-        return _revision(conn)
-
-
-def _revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        return revision(conn)
 
 
 def _ensure_schema(
@@ -132,7 +123,7 @@ def _ensure_schema(
     with store._write_engine.begin() as conn:
         if store.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7276150001)"))
-        current = _revision(conn)
+        current = revision(conn)
         if current != head:  # else another process's open did it meanwhile
             _upgrade(conn, store, current, head)
     if backup is not None and on_backup:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
@@ -20,7 +19,7 @@ from sqlmodel import Session, SQLModel, col
 
 from . import audit
 from .bulk import Bulk, driver_sql
-from .engines import HUNG_WRITER_S, WRITE_OPTION, sqlite_path, translate_db_error
+from .engines import HUNG_WRITER_S, WRITE_OPTION, translate_db_error
 from .models import (
     AuditEvent,
     AuditHead,
@@ -42,6 +41,7 @@ from .orm_rows import (
     update_of,
     values_of,
 )
+from .reader import Reader
 from .timeutil import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -406,22 +406,21 @@ class UnitOfWork:
             )
 
 
-class Store:
-    """An opened, schema-checked store. Build with `open_store` (backend.schema)."""
+class Store(Reader):
+    """An opened, schema-checked store that also reads through the ORM and writes. Build
+    with `open_store` (backend.schema), or `over` a `Reader` already open."""
 
     def __init__(self, engine: Engine, url: URL, clock: Clock = utcnow) -> None:
-        self.engine = engine
-        self.url = url
-        self.clock = clock
-        self.dialect = engine.dialect.name
+        super().__init__(engine, url, clock)
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
 
-    @property
-    def path(self) -> Path | None:
-        return sqlite_path(self.url)
-
-    def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+    @classmethod
+    def over(cls, reader: Reader) -> Store:
+        """The store `reader` opened: its engine, now for the ORM and writes too. A
+        reader opens only a store at this program's schema, so nothing is checked again."""
+        if isinstance(reader, Store):
+            return reader
+        return cls(reader.engine, reader.url, reader.clock)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -516,6 +515,3 @@ class Store:
                     select(Change).where(col(Change.seq) > seq).order_by(col(Change.seq)).limit(limit)
                 ).scalars()
             )
-
-    def dispose(self) -> None:
-        self.engine.dispose()

@@ -14,7 +14,7 @@ from opsdeck.backend import identity
 from opsdeck.backend.engines import parse_url
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _, choose, set_language
-from opsdeck.backend.schema import open_store
+from opsdeck.backend.reader import Reader, open_reader
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Context:
         set_language("en" if wants_json(args) else choose(self.config.language, os.environ))
         self.login = self._login()
         self.read_only = bool(getattr(args, "read_only", False))
+        self._reader: Reader | None = None
         self._store: Store | None = None
 
     def _login(self) -> str:
@@ -58,11 +59,23 @@ class Context:
         return identity.acting_login(self.real_login, as_login, self.config.db)
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = open_store(
+    def reader(self) -> Reader:
+        """The store for a command that reads plain rows through Core (`incident list`):
+        opened without the ORM and the models, a good part of a command's start."""
+        if self._store is not None:
+            return self._store
+        if self._reader is None:
+            self._reader = open_reader(
                 self.config.db, on_backup=_tell_backup, on_upgrading=_tell_upgrading, create=self.may_create
             )
+        return self._reader
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from opsdeck.backend.store import Store  # the ORM and the models: not for a listing (CLI start)
+
+            self._store = Store.over(self.reader)
         return self._store
 
     @property
@@ -80,13 +93,14 @@ class Context:
         if text is None:
             return None
         try:
-            return parse_time(text, self.store.clock(), self.zone)
+            return parse_time(text, self.reader.clock(), self.zone)
         except TimeFormatError as error:
             raise InvalidInput("bad_time", f"{what}: {error}", _("see the examples above")) from None
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.dispose()
+        opened = self._store or self._reader  # one engine: the store is over the reader
+        if opened is not None:
+            opened.dispose()
 
 
 def _database_caller(db_url: str) -> Caller | None:

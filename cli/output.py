@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from opsdeck.backend import queries
+from opsdeck.backend import listing
 from opsdeck.backend.cells import cell_len
 from opsdeck.backend.i18n import _
 
@@ -66,7 +66,7 @@ def opened(ctx: Context, incident_id: int) -> int:
     with --json the incident as `incident show` gives it, else its id alone."""
     if ctx.args.json:
         with ctx.store.read() as session:
-            emit_json(queries.get_incident(session, incident_id))
+            emit_json(listing.get_incident(session, incident_id))
     else:
         print(incident_id)
     return 0
