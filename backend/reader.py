@@ -9,7 +9,7 @@ whose `Store` is a `Reader` too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +25,23 @@ from .timeutil import Clock, utcnow
 # parse); tests/store/test_store.py (test_schema_head_constant_matches_the_migrations)
 # proves it equals Alembic's head.
 SCHEMA_HEAD = "0031"
+
+
+class Upgrading:
+    """What opening an older SQLite store tells its caller, who may show it (the CLI does,
+    on stderr). Backup and upgrade each read and write the whole file: minutes on a big
+    store, while other opsdeck processes on it wait. This base class says nothing."""
+
+    def starting(self, current: str, head: str, backup: Path) -> None:
+        """Before anything: the store is at `current`, this program needs `head`, the
+        store is copied to `backup` first."""
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """`stage` "backup" counts the copy's pages; "upgrade" counts its steps (each
+        migration, then each re-derivation of the rows an old schema lacked)."""
+
+    def finished(self, backup: Path) -> None:
+        """The upgrade is in; the store as it was is `backup`."""
 
 
 class Reader:
@@ -67,8 +84,7 @@ def open_reader(
     url: str | URL,
     *,
     create: bool = True,
-    on_backup: Callable[[Path], None] | None = None,
-    on_upgrading: Callable[[str, str, Path], None] | None = None,
+    upgrading: Upgrading | None = None,
 ) -> Reader:
     """Open `url` for reading. A store at `SCHEMA_HEAD` opens here, on Core alone; any
     other (missing, older, newer) is left to `schema.open_store`, which creates, upgrades
@@ -89,4 +105,4 @@ def open_reader(
     engine.dispose()
     from .schema import open_store  # creates, upgrades or refuses: the ORM and Alembic's rules
 
-    return open_store(parsed, create=create, on_backup=on_backup, on_upgrading=on_upgrading)
+    return open_store(parsed, create=create, upgrading=upgrading)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from .engines import make_engine, parse_url, translate_db_error
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
 from .reader import SCHEMA_HEAD as SCHEMA_HEAD  # the newest migration (backend/reader.py)
-from .reader import revision
+from .reader import Upgrading, revision
 from .store import Store, UnitOfWork
 from .timeutil import Clock, utcnow
 
@@ -35,12 +36,15 @@ SEED_ACTOR = "system:opsdeck"
 Progress = Callable[[int, int], None]
 
 
-def _alembic_config(connection: Connection | None = None) -> Config:
+def _alembic_config(
+    connection: Connection | None = None, *, on_version_apply: Callable[..., None] | None = None
+) -> Config:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["on_version_apply"] = on_version_apply  # migrations/env.py
     return config
 
 
@@ -64,20 +68,17 @@ def open_store(
     *,
     clock: Clock = utcnow,
     upgrade: bool = False,
-    on_backup: Callable[[Path], None] | None = None,
-    on_upgrading: Callable[[str, str, Path], None] | None = None,
+    upgrading: Upgrading | None = None,
     create: bool = True,
 ) -> Store:
     """Open `url`, creating or migrating it as the rules above say (`create` False: a
     missing SQLite file is an error, for commands that only read). An older SQLite store
-    is backed up, then upgraded: `on_upgrading(current, head, backup)` is told before
-    (both steps read and write the whole file: minutes on a big store), `on_backup(backup)`
-    once the upgrade is in."""
+    is backed up, then upgraded, `upgrading` told before, as it goes and once it is in."""
     parsed = parse_url(url) if isinstance(url, str) else url
     engine = make_engine(parsed, create=create)
     store = Store(engine, parsed, clock)
     try:
-        _ensure_schema(store, upgrade=upgrade, on_backup=on_backup, on_upgrading=on_upgrading)
+        _ensure_schema(store, upgrade=upgrade, upgrading=upgrading or Upgrading())
     except DBAPIError as error:
         engine.dispose()
         raise translate_db_error(error, parsed) or error from error
@@ -92,13 +93,7 @@ def current_revision(store: Store) -> str | None:
         return revision(conn)
 
 
-def _ensure_schema(
-    store: Store,
-    *,
-    upgrade: bool,
-    on_backup: Callable[[Path], None] | None,
-    on_upgrading: Callable[[str, str, Path], None] | None = None,
-) -> None:
+def _ensure_schema(store: Store, *, upgrade: bool, upgrading: Upgrading) -> None:
     current = current_revision(store)
     if current == SCHEMA_HEAD:
         return
@@ -115,9 +110,8 @@ def _ensure_schema(
     backup: Path | None = None
     if current is not None and store.path is not None:
         backup = backup_path(store.path, current)
-        if on_upgrading:
-            on_upgrading(current, head, backup)
-        sqlite_backup(store.path, backup)
+        upgrading.starting(current, head, backup)
+        sqlite_backup(store.path, backup, partial(upgrading.progress, "backup"))
     # BEGIN IMMEDIATE (SQLite) or an advisory lock (PostgreSQL) makes concurrent first
     # opens queue; the second re-reads the revision and finds nothing left to do.
     with store._write_engine.begin() as conn:
@@ -125,30 +119,46 @@ def _ensure_schema(
             conn.execute(text("SELECT pg_advisory_xact_lock(7276150001)"))
         current = revision(conn)
         if current != head:  # else another process's open did it meanwhile
-            _upgrade(conn, store, current, head)
-    if backup is not None and on_backup:
-        on_backup(backup)
+            _upgrade(conn, store, current, head, partial(upgrading.progress, "upgrade"))
+    if backup is not None:
+        upgrading.finished(backup)
 
 
-def _upgrade(conn: Connection, store: Store, current: str | None, head: str) -> None:
-    """Create (`current` None) or upgrade the store to `head`, inside the caller's lock."""
+def _upgrade(conn: Connection, store: Store, current: str | None, head: str, progress: Progress) -> None:
+    """Create (`current` None) or upgrade the store to `head`, inside the caller's lock.
+    An upgrade counts its steps to `progress`: each migration, then each re-derivation
+    of what an old schema lacked (a store being created is quick and counts nothing)."""
     _refuse_newer(current, store)
     if current is None:
         _refuse_foreign(conn, store)
+    applied = _applied(current, head) if current is not None else set()
+    after: list[Callable[[Connection, Store], None]] = []
+    if current is not None and current < "0002":
+        after.append(_derive_clocks)
+    if "0015" in applied:
+        after.append(_settle_closed_clocks)
+    if "0013" in applied:
+        after.append(_baseline)
+    total = len(applied) + len(after)
+    done = 0
+
+    def stepped(**_told: object) -> None:  # Alembic's on_version_apply, once a migration is in
+        nonlocal done
+        done += 1
+        if current is not None:
+            progress(done, total)
+
     from alembic import command
 
-    command.upgrade(_alembic_config(conn), "head")
+    command.upgrade(_alembic_config(conn, on_version_apply=stepped), "head")
     if store.dialect == "postgresql":  # database roles on: new tables owned, granted, checked
         from . import pg_roles
 
         pg_roles.after_upgrade(conn)
     _seed(conn, store)
-    if current is not None and current < "0002":
-        _derive_clocks(conn, store)
-    if current is not None and "0015" in _applied(current, head):
-        _settle_closed_clocks(conn, store)
-    if current is not None and "0013" in _applied(current, head):
-        _baseline(conn, store)
+    for derive in after:
+        derive(conn, store)
+        stepped()
 
 
 def _refuse_newer(current: str | None, store: Store) -> None:
@@ -304,7 +314,7 @@ def sqlite_backup(source: Path, dest: Path, progress: Progress | None = None) ->
         src.close()
 
 
-def upgrade_store(url: str | URL, clock: Clock = utcnow) -> tuple[str | None, str]:
+def upgrade_store(url: str | URL, clock: Clock = utcnow, upgrading: Upgrading | None = None) -> tuple[str | None, str]:
     """`opsdeck db upgrade`: (revision before, revision after)."""
     parsed = parse_url(url) if isinstance(url, str) else url
     engine = make_engine(parsed)
@@ -313,7 +323,7 @@ def upgrade_store(url: str | URL, clock: Clock = utcnow) -> tuple[str | None, st
         before = current_revision(probe)
     finally:
         engine.dispose()
-    store = open_store(parsed, clock=clock, upgrade=True)
+    store = open_store(parsed, clock=clock, upgrade=True, upgrading=upgrading)
     after = current_revision(store)
     store.dispose()
     assert after is not None

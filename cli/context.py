@@ -14,7 +14,8 @@ from opsdeck.backend import identity
 from opsdeck.backend.engines import parse_url
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _, choose, set_language
-from opsdeck.backend.reader import Reader, open_reader
+from opsdeck.backend.progress import Progress
+from opsdeck.backend.reader import Reader, Upgrading, open_reader
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 
 if TYPE_CHECKING:
@@ -65,9 +66,11 @@ class Context:
         if self._store is not None:
             return self._store
         if self._reader is None:
-            self._reader = open_reader(
-                self.config.db, on_backup=_tell_backup, on_upgrading=_tell_upgrading, create=self.may_create
-            )
+            told = Told()
+            try:
+                self._reader = open_reader(self.config.db, create=self.may_create, upgrading=told)
+            finally:
+                told.end()  # a bar still drawn (an upgrade that failed) leaves the line to the error
         return self._reader
 
     @property
@@ -126,14 +129,35 @@ def wants_json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
 
 
-def _tell_upgrading(current: str, head: str, backup: Path) -> None:
-    told = _(
-        "the store's schema is {current} and this opsdeck needs {head}: backing the store up to {path}, "
-        "then upgrading it (minutes on a big store; other opsdeck processes on it wait)"
-    ).format(current=current, head=head, path=backup)
-    print(f"opsdeck: {told}", file=sys.stderr, flush=True)
+class Told(Upgrading):
+    """An upgrade on open, told on stderr: before it starts, as it goes (a bar on a
+    terminal), and where the old store is once it is in."""
 
+    def __init__(self) -> None:
+        self._stage = ""
+        self._bar: Progress | None = None
 
-def _tell_backup(path: Path) -> None:
-    told = _("upgraded the store's schema; the old store was saved as {path}").format(path=path)
-    print(f"opsdeck: {told}", file=sys.stderr)
+    def starting(self, current: str, head: str, backup: Path) -> None:
+        told = _(
+            "the store's schema is {current} and this opsdeck needs {head}: backing the store up to {path}, "
+            "then upgrading it (minutes on a big store; other opsdeck processes on it wait)"
+        ).format(current=current, head=head, path=backup)
+        print(f"opsdeck: {told}", file=sys.stderr, flush=True)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.end()
+            self._stage = stage
+            self._bar = Progress(_("backing up the store") if stage == "backup" else _("upgrading the schema"))
+        assert self._bar is not None
+        self._bar(done, total)
+
+    def finished(self, backup: Path) -> None:
+        self.end()
+        told = _("upgraded the store's schema; the old store was saved as {path}").format(path=backup)
+        print(f"opsdeck: {told}", file=sys.stderr)
+
+    def end(self) -> None:
+        if self._bar is not None:
+            self._bar.done()
+            self._bar = None

@@ -13,7 +13,7 @@ from opsdeck.backend.progress import Progress
 from opsdeck.backend.schema import current_revision, head_revision, sqlite_backup, upgrade_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.setup import init_system as setup
-from opsdeck.cli.context import Context
+from opsdeck.cli.context import Context, Told
 from opsdeck.cli.output import applied, emit_json, ljust, policy_version
 from opsdeck.cli.registry import MEMBER, SYSTEM, arg, command
 
@@ -108,7 +108,11 @@ def db_backup(ctx: Context) -> int:
 
 @command("db", "upgrade", N_("upgrade the schema (PostgreSQL: once every host runs this version)"), writes=SYSTEM)
 def db_upgrade(ctx: Context) -> int:
-    before, after = upgrade_store(ctx.config.db)
+    told = Told()
+    try:
+        before, after = upgrade_store(ctx.config.db, upgrading=told)
+    finally:
+        told.end()
     if ctx.args.json:
         emit_json({"from": before, "to": after})
     else:

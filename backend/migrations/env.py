@@ -29,6 +29,7 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     render_item=render_item,
+    on_version_apply=context.config.attributes.get("on_version_apply"),  # an upgrade's progress
 )
 with context.begin_transaction():
     context.run_migrations()

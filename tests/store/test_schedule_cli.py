@@ -231,7 +231,7 @@ def test_a_store_from_before_the_schedule_keeps_who_was_on_duty(sqlite_url: str)
                 {"l": login, "p": permission, "d": duties, "f": flag},
             )
     engine.dispose()
-    store = open_store(sqlite_url, on_backup=lambda _path: None)
+    store = open_store(sqlite_url)
     assert schema.current_revision(store) == schema.SCHEMA_HEAD
     from opsdeck.backend import schedule
 

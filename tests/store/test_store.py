@@ -4,12 +4,17 @@ busy handling, UTC times on both dialects, schema creation, versioning and backu
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, select, text
@@ -17,10 +22,12 @@ from sqlalchemy import Connection, event, select, text
 from opsdeck.backend import pg_triggers, schema
 from opsdeck.backend.errors import ErrorKind, InvalidInput, StoreUnavailable
 from opsdeck.backend.models import Incident, PolicyVersion
+from opsdeck.backend.reader import Upgrading
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
+from ..cli_process import OPSDECK
 from ..conftest import T0, FakeClock, demo_fixture
 
 
@@ -259,14 +266,32 @@ def _store_at_0001(url: str) -> None:
     engine.dispose()
 
 
+class _Recorded(Upgrading):
+    """What an upgrade on open told, in order."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[Any, ...]] = []
+        self.finished_with: list[Path] = []
+
+    def starting(self, current: str, head: str, backup: Path) -> None:
+        self.told.append(("starting", current, head, backup))
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.told.append((stage, done, total))
+
+    def finished(self, backup: Path) -> None:
+        self.told.append(("finished", backup))
+        self.finished_with.append(backup)
+
+
 def test_an_older_sqlite_store_is_backed_up_then_upgraded(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     url = f"sqlite:///{path}"
     _store_at_0001(url)
-    backups: list[Path] = []
-    store = open_store(url, clock=FakeClock(), on_backup=backups.append)
+    told = _Recorded()
+    store = open_store(url, clock=FakeClock(), upgrading=told)
     assert schema.current_revision(store) == schema.SCHEMA_HEAD
-    [backup] = backups
+    [backup] = told.finished_with
     assert backup.name.startswith("old.db.bak-0001-")
     with sqlite3.connect(backup) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
@@ -276,6 +301,79 @@ def test_an_older_sqlite_store_is_backed_up_then_upgraded(tmp_path: Path) -> Non
         clocks = {d["key"]: d["state"] for d in queries.incident_deadlines(session, 1, store.clock())}
     assert clocks["classify"] == "breached"  # reported at 02:00, the clock reads 03:00
     store.dispose()
+
+
+def test_an_upgrade_on_open_counts_the_backups_pages_then_each_migration_and_rederivation(tmp_path: Path) -> None:
+    """An old store's upgrade is long on a big store: it is told before it starts, the
+    backup page by page, the upgrade step by step (each migration, then each rewrite of
+    what the old schema lacked), and where the old store went once it is in."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _store_at_0001(url)
+    told = _Recorded()
+    open_store(url, clock=FakeClock(), upgrading=told).dispose()
+    [backup] = tmp_path.glob("old.db.bak-0001-*")
+    assert told.told[0] == ("starting", "0001", schema.SCHEMA_HEAD, backup)
+    assert told.told[-1] == ("finished", backup)
+    copied = [t for t in told.told if t[0] == "backup"]
+    steps = [t for t in told.told if t[0] == "upgrade"]
+    assert told.told[1 : 1 + len(copied)] == copied and told.told[1 + len(copied) : -1] == steps
+    pages = copied[-1][2]
+    assert pages > 0 and copied[-1] == ("backup", pages, pages)
+    total = _upgrade_steps_from_0001()
+    assert steps == [("upgrade", done, total) for done in range(1, total + 1)]
+    fresh = _Recorded()
+    open_store(f"sqlite:///{tmp_path / 'new.db'}", upgrading=fresh).dispose()
+    assert fresh.told == []  # a store being created is quick: nothing to tell
+
+
+def test_the_cli_draws_the_upgrades_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal the backup and the upgrade each draw a bar (rewritten in place with
+    a carriage return, erased when done) between the two lines that say what happens."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _store_at_0001(url)
+    env = {**os.environ, "OPSDECK_CONFIG": "/nonexistent", "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [OPSDECK, "--db", url, "incident", "list", "--status", "all", "--json"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            timeout=60,
+        )
+        os.close(follower)
+        drawn = _read_all(leader).decode()
+    finally:
+        os.close(leader)
+    assert done.returncode == 0 and [i["title"] for i in json.loads(done.stdout)] == ["old"]
+    [backup] = tmp_path.glob("old.db.bak-0001-*")
+    total = _upgrade_steps_from_0001()
+    assert re.search(r"\rbacking up the store: (\d+)/\1 100%\x1b\[K\r\x1b\[K", drawn), drawn
+    assert f"\rupgrading the schema: {total}/{total} 100%\x1b[K\r\x1b[K" in drawn
+    told = drawn.replace("\r\n", "\n")
+    assert told.index("then upgrading it") < told.index("backing up the store:") < told.index("upgrading the schema:")
+    assert told.endswith(f"\x1b[Kopsdeck: upgraded the store's schema; the old store was saved as {backup}\n")
+
+
+def _upgrade_steps_from_0001() -> int:
+    """Every migration after 0001, one step each, then three re-derivations: clocks
+    (before 0002), closed clocks settled (0015), the baseline events (0013)."""
+    migrations = list((schema.MIGRATIONS / "versions").glob("[0-9]*.py"))
+    return len(migrations) - 1 + 3
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the writer is gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def test_the_cli_says_an_upgrade_is_under_way_before_it_starts_and_where_the_backup_is(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -294,6 +392,7 @@ def test_the_cli_says_an_upgrade_is_under_way_before_it_starts_and_where_the_bac
         f"to {backup}, then upgrading it (minutes on a big store; other opsdeck processes on it wait)"
     )
     assert done == f"opsdeck: upgraded the store's schema; the old store was saved as {backup}"
+    assert "\r" not in err  # not a terminal: no bar
     code, _out, err = cli("--db", url, "incident", "list", "--json")
     assert code == 0 and "opsdeck: " not in err  # upgraded once
 
