@@ -13,10 +13,12 @@ watching stayed inside the quiet stretch.
 from __future__ import annotations
 
 import json
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,16 @@ def _opsdeck_argv(path: Path) -> list[str | Path]:
     # --read-only: the board alone. Without it a board started by a roster operator runs
     # an embedded worker (escalations, ingest) when no other worker holds the lease.
     return [venv_script("opsdeck"), "--db", f"sqlite:///{path}", "--read-only"]
+
+
+def _worker_argv(path: Path, copy: Path) -> list[str | Path]:
+    """The board as the group lead starts it, which runs an embedded worker (no other
+    holds the lease), on a fresh copy of the store: the last run's lease and writes gone."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)  # what the WAL holds too
+    return [venv_script("opsdeck"), "--db", f"sqlite:///{copy}", "--as", "lead"]
 
 
 def _datatable_argv(path: Path) -> list[str | Path]:
@@ -262,6 +274,7 @@ class Starts:
     import_textual: list[float]
     import_board: list[float]  # python -c 'import <the board's modules>' to its exit
     import_floor: list[float]  # python -c 'import <what no first row can do without>' to its exit
+    worker: list[float]  # a roster operator's board, which brings its embedded worker (a fresh copy each)
 
 
 # What `opsdeck` imports before it can draw the board: timed alone, it bounds the start.
@@ -297,7 +310,9 @@ def _start_figure(run: Run, count: int) -> Figure:
         note=(
             f"best of {len(starts.opsdeck)} (median {statistics.median(starts.opsdeck):.2f} s; baseline median "
             f"{statistics.median(starts.trivial):.2f} s); python -c 'import textual' alone exits after "
-            f"{min(starts.import_textual) * 1000:.0f} ms; opsdeck --read-only (no embedded worker). "
+            f"{min(starts.import_textual) * 1000:.0f} ms; opsdeck --read-only (no embedded worker). The group "
+            f"lead's board, which brings its embedded worker: "
+            f"{min(starts.worker):.2f} s (median {statistics.median(starts.worker):.2f} s). "
             f"Bound: importing the board's modules alone ({BOARD_IMPORTS!r}) exits after "
             f"{min(starts.import_board) * 1000:.0f} ms, {min(starts.import_board) / floor:.1f}x the trivial app's whole "
             f"start; of which what no first row can do without ({FLOOR_IMPORTS!r}) exits after "
@@ -314,15 +329,17 @@ def _time_starts(run: Run, count: int) -> Starts:
     runs = run.sizes.start_runs if count <= START_AT[0] else max(3, run.sizes.start_runs // 3)
     tick = run.progress.stage(f"opsdeck at {count:,}, a trivial app and import textual, each spawned in a pty", runs)
     env = pty_env(run.path("home-starts"))
-    times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": [], "board": [], "floor": []}
+    times: dict[str, list[float]] = {"opsdeck": [], "trivial": [], "import": [], "board": [], "floor": [], "worker": []}
+    copy = run.path(f"starts-worker-{count}.db")
     for index in range(runs):  # interleaved: a busy moment hits each alike
         times["opsdeck"].append(_until_row(_opsdeck_argv(filled.path), env, "opsdeck"))
+        times["worker"].append(_until_row(_worker_argv(filled.path, copy), env, "opsdeck with its worker"))
         times["trivial"].append(_until_row([sys.executable, "-c", TRIVIAL_APP], env, "the trivial app"))
         times["import"].append(_until_exit([sys.executable, "-c", "import textual"], env))
         times["board"].append(_until_exit([sys.executable, "-c", BOARD_IMPORTS], env))
         times["floor"].append(_until_exit([sys.executable, "-c", FLOOR_IMPORTS], env))
         tick(index + 1)
-    return Starts(times["opsdeck"], times["trivial"], times["import"], times["board"], times["floor"])
+    return Starts(times["opsdeck"], times["trivial"], times["import"], times["board"], times["floor"], times["worker"])
 
 
 def _until_row(argv: list[str | Path], env: dict[str, str], name: str) -> float:
