@@ -119,6 +119,8 @@ def catalog_path(language: str = "zh_CN") -> Path:
 
 def compile_catalogs() -> list[Path]:
     """Write each `.po` as the `.mo` gettext reads (development only: needs Babel)."""
+    from datetime import UTC, datetime
+
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -127,6 +129,9 @@ def compile_catalogs() -> list[Path]:
         source = catalog_path(language)
         with source.open("rb") as handle:
             catalog = read_po(handle, locale=language)
+        # The .po has no POT-Creation-Date and Babel would write the time of the compile:
+        # one fixed date keeps the .mo the same bytes for the same .po (no churn in commits).
+        catalog.creation_date = datetime(2026, 1, 1, tzinfo=UTC)
         target = source.with_suffix(".mo")
         with target.open("wb") as handle:
             write_mo(handle, catalog)
