@@ -15,6 +15,8 @@ import random
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +199,20 @@ def _enable_wal(cursor: Any) -> None:
 def _busy(error: DBAPIError) -> bool:
     message = str(error.orig).lower()
     return "database is locked" in message or "database is busy" in message
+
+
+@contextmanager
+def disposed_on_error(engine: Engine, url: URL) -> Iterator[None]:
+    """Opening a store on `engine`: should it fail, the engine is disposed (no pool left
+    behind) and a database error is raised in words a user can act on."""
+    try:
+        yield
+    except DBAPIError as error:
+        engine.dispose()
+        raise translate_db_error(error, url) or error from error
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def translate_db_error(error: DBAPIError, url: URL) -> OpsdeckError | None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .engines import make_engine, parse_url, sqlite_path, translate_db_error
+from .engines import disposed_on_error, make_engine, parse_url, sqlite_path, translate_db_error
 from .timeutil import Clock, utcnow
 
 # The newest migration. Every command checks the store against it, so it is a constant
@@ -91,15 +91,8 @@ def open_reader(
     or refuses it as its rules say and hands back its `Store`."""
     parsed = parse_url(url) if isinstance(url, str) else url
     engine = make_engine(parsed, create=create)
-    try:
-        with engine.connect() as conn:
-            current = revision(conn)
-    except DBAPIError as error:
-        engine.dispose()
-        raise translate_db_error(error, parsed) or error from error
-    except BaseException:
-        engine.dispose()
-        raise
+    with disposed_on_error(engine, parsed), engine.connect() as conn:
+        current = revision(conn)
     if current == SCHEMA_HEAD:
         return Reader(engine, parsed)
     engine.dispose()

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
-from .engines import make_engine, parse_url, translate_db_error
+from .engines import disposed_on_error, make_engine, parse_url
 from .errors import InvalidInput, StoreUnavailable
 from .i18n import _
 from .reader import SCHEMA_HEAD as SCHEMA_HEAD  # the newest migration (backend/reader.py)
@@ -77,14 +76,8 @@ def open_store(
     parsed = parse_url(url) if isinstance(url, str) else url
     engine = make_engine(parsed, create=create)
     store = Store(engine, parsed, clock)
-    try:
+    with disposed_on_error(engine, parsed):
         _ensure_schema(store, upgrade=upgrade, upgrading=upgrading or Upgrading())
-    except DBAPIError as error:
-        engine.dispose()
-        raise translate_db_error(error, parsed) or error from error
-    except Exception:
-        engine.dispose()
-        raise
     return store
 
 
