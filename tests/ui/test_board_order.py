@@ -146,14 +146,13 @@ async def test_the_first_page_shows_before_every_key_is_read(
         truth = [k.id for k in board.load_keys(session, BoardFilter(), now=clock())]
     monkeypatch.setattr(board_screen, "FIRST_PAGE", 8)
     release = threading.Event()
-    real_load_keys = board.load_keys
+    real_load_places = board.load_places
 
-    def held_load_keys(*args: Any, **kwargs: Any) -> list[Key]:
-        if kwargs.get("limit") is None and kwargs.get("ids") is None:
-            assert release.wait(20), "the test never released the full read"
-        return real_load_keys(*args, **kwargs)
+    def held_load_places(*args: Any, **kwargs: Any) -> Places:  # the full read: every key, packed
+        assert release.wait(20), "the test never released the full read"
+        return real_load_places(*args, **kwargs)
 
-    monkeypatch.setattr(board, "load_keys", held_load_keys)
+    monkeypatch.setattr(board, "load_places", held_load_places)
     app = make_app(store, clock)
     try:
         async with app.run_test(size=(120, 30)) as pilot:
