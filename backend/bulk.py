@@ -76,7 +76,10 @@ class Bulk:
     `bindparam` names among them). In the `repeating` columns the rows share a few
     hashable values (a flag, the transaction's time): each is processed once. In the
     `shared` columns several rows hold the very same object, unhashable (a message's
-    payload, one dict for each of its recipients): each object is processed once."""
+    payload, one dict for each of its recipients): each object is processed once. The
+    columns of an `alike` group, all of one type, often hold the very same object in one
+    row (a new probe's times are those of its one result): each object is processed once
+    across the group."""
 
     def __init__(
         self,
@@ -85,11 +88,17 @@ class Bulk:
         *,
         repeating: Sequence[str] = (),
         shared: Sequence[str] = (),
+        alike: Sequence[Sequence[str]] = (),
     ) -> None:
         self.statement = statement
         self.columns = tuple(columns)
         self.repeating = frozenset(self.columns.index(name) for name in repeating)
         self.shared = frozenset(self.columns.index(name) for name in shared)
+        self.alike = tuple(tuple(self.columns.index(name) for name in group) for group in alike)
+        self._in_alike = {index: group for group in self.alike for index in group}
+        for group in alike:
+            if len({type(statement.table.c[name].type) for name in group}) != 1:
+                raise ValueError(f"the alike columns {tuple(group)} must be of one type")
         self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def execute(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
@@ -129,8 +138,11 @@ class Bulk:
     def _bound(self, compiled: _Compiled, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The rows as the driver takes them: processed column by column, in placeholder order."""
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(self.columns)
+        alike: dict[tuple[int, ...], dict[int, Any]] = {group: {} for group in self.alike}
         for index, process in compiled.processors:
-            if index in self.repeating:
+            if index in self._in_alike:
+                columns[index] = _by_identity(process, columns[index], alike[self._in_alike[index]])
+            elif index in self.repeating:
                 seen: dict[Any, Any] = {}
                 columns[index] = [seen[v] if v in seen else seen.setdefault(v, process(v)) for v in columns[index]]
             elif index in self.shared:
@@ -214,10 +226,12 @@ def _to_sqlite(connection: Connection, sql: str, params: Any, many: bool) -> Ret
     return Returned(rows)
 
 
-def _by_identity(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+def _by_identity(process: Callable[[Any], Any], values: Sequence[Any], seen: dict[int, Any] | None = None) -> list[Any]:
     """`process` of each value, once per distinct object (by id: every value is alive for
-    the whole call, so no two distinct objects share one)."""
-    seen: dict[int, Any] = {}
+    the whole call, so no two distinct objects share one); `seen` carries what one column
+    processed over to the next of its `alike` group."""
+    if seen is None:
+        seen = {}
     out = []
     for value in values:
         key = id(value)

@@ -83,6 +83,7 @@ class AlertRoute:
 
 
 NO_ROUTE = AlertRoute(name="")
+NO_MATCH = Match(pattern="*")  # a name no pattern matches: the defaults
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class ProbePolicy:
         for match in self.matches:
             if fnmatch.fnmatchcase(name, match.pattern):
                 return match
-        return Match(pattern="*")
+        return NO_MATCH  # one object, not one per name: asked once per new probe of a storm
 
     def readiness_for(self, name: str) -> Readiness | None:
         for readiness in self.readiness:  # a loop, not next(...): asked once per result of a storm

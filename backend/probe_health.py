@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +83,9 @@ MOVED = (
     "recovery_noted",
 )
 _moved = attrgetter(*MOVED)
+# Moved times that often hold one object, the last result's time (an OK one is all three
+# on a new probe): bound once each (backend/bulk.py).
+_TIMES = ("last_result_at", "state_since", "last_ok_at")
 
 
 @dataclass(slots=True)
@@ -90,7 +93,7 @@ class Health:
     """A probe as `apply` reads and moves it: the row's fields, plain. A storm moves
     thousands of probes; as ORM objects their attribute events and the flush cost more
     than the rest of the transaction, so the moved fields go back in one executemany.
-    The defaults are a new probe's, as `_create` inserts it."""
+    The defaults are a new probe's, as `_create` and `_reserve` make it."""
 
     id: int
     name: str
@@ -113,6 +116,7 @@ _WRITE_BACK = Bulk(
     update(table_of(Probe)).where(table_of(Probe).c.id == bindparam("probe")),
     (*MOVED, "probe"),
     repeating=("stale", "recovery_noted"),
+    alike=(_TIMES,),
 )
 # A stored result, as `_Context.apply_one` builds it.
 RESULT_COLUMNS = (
@@ -143,6 +147,15 @@ NEW_PROBE_COLUMNS = (
     "consecutive",
     "recovery_noted",
 )
+# A new probe on SQLite, as `_Context.write_back` inserts it: its reserved id, and its
+# health as the batch has moved it so far.
+RESERVED_PROBE_COLUMNS = ("id", "name", "system_id", "created_at", "kind", *MOVED)
+_INSERT_RESERVED = Bulk(
+    insert(table_of(Probe)),
+    RESERVED_PROBE_COLUMNS,
+    repeating=("created_at", "kind", "state", "stale", "recovery_noted"),
+    alike=(_TIMES,),
+)
 
 
 @dataclass
@@ -162,12 +175,19 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     openings = {r.probe: r.opening for r in incoming if r.opening is not None}
     names = {r.probe for r in incoming}
     probes = _read_healths(uow, names)
-    created = _create(uow, names - probes.keys(), policy, openings)
-    probes.update(created)
-    probes.update(_read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
+    reserved: list[_NewProbe] = []
+    if uow.dialect == "sqlite":
+        reserved = _reserve(uow, names - probes.keys(), policy, openings)
+        created: Container[str] = {new.health.name for new in reserved}
+        probes.update((new.health.name, new.health) for new in reserved)
+    else:
+        made = _create(uow, names - probes.keys(), policy, openings)
+        created = made.keys()
+        probes.update(made)
+        probes.update(_read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
     known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[tuple[Any, ...]] = []
-    context = _Context(uow, policy, probes, created.keys())
+    context = _Context(uow, policy, probes, created, reserved)
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
         if result.result_key and result.result_key in known_keys:
             applied.duplicates += 1
@@ -178,8 +198,8 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         row = context.apply_one(probe, result)
         applied.stale += row[_STALE]
         rows.append(row)
+    context.write_back()  # first: a new probe's row goes in before its results (their foreign key)
     _INSERT_RESULTS.execute(uow.connection, rows)  # bound by the driver: backend/bulk.py
-    context.write_back()
     applied.results = len(rows)
     applied.opened = context.opened
     applied.warned = context.warned
@@ -188,9 +208,22 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     return applied
 
 
+@dataclass(frozen=True, slots=True)
+class _NewProbe:
+    """A probe this write creates: its health (its id 0 until it has one) and its kind."""
+
+    health: Health
+    kind: str
+
+
 class _Context:
     def __init__(
-        self, uow: UnitOfWork, policy: ProbePolicy, probes: dict[str, Health], created: Container[str] = ()
+        self,
+        uow: UnitOfWork,
+        policy: ProbePolicy,
+        probes: dict[str, Health],
+        created: Container[str] = (),
+        reserved: list[_NewProbe] | None = None,
     ) -> None:
         self.uow = uow
         self.policy = policy
@@ -199,6 +232,7 @@ class _Context:
         self._parent_down: dict[int | None, bool] = {}
         self._probes = sorted(probes.values(), key=lambda p: p.id)  # written back in id order, as a flush does
         self._stored = {p.id: _moved(p) for p in self._probes}  # the moved fields as the store has them
+        self._reserved = reserved or []  # inserted by the first write_back, as moved by then
         # The open incident of every probe in this batch, in one query (not one per result);
         # a probe this transaction created has none.
         self._open: dict[int, Incident | None] = {p.id: None for p in self._probes}
@@ -214,7 +248,11 @@ class _Context:
     def write_back(self) -> None:
         """The moved fields of the probes that moved since read (or last written), in one
         statement. Called before anything that may read probes (where a flush came), so
-        every query sees what the ORM's autoflush would have shown it."""
+        every query sees what the ORM's autoflush would have shown it. The first call
+        inserts the reserved new probes, each as the batch has moved it: a storm of new
+        probes is one INSERT, not an INSERT and an UPDATE of every row."""
+        if self._reserved:
+            self._insert_reserved()
         changed = []
         for probe in self._probes:
             moved = _moved(probe)
@@ -229,6 +267,15 @@ class _Context:
         for key in list(session.identity_map.keys()):
             if key[0] is Probe and key[1][0] in written:  # a copy the caller holds (the receiver's) reads them again
                 session.expire(session.identity_map[key], list(MOVED))
+
+    def _insert_reserved(self) -> None:
+        rows = []
+        for new in self._reserved:
+            probe = new.health
+            moved = self._stored[probe.id] = _moved(probe)
+            rows.append((probe.id, probe.name, probe.system_id, self.uow.now, new.kind, *moved))
+        self._reserved = []
+        _INSERT_RESERVED.execute(self.uow.connection, rows)
 
     def _orm(self, probe: Health) -> Probe:
         """The probe as the session's object, its moved fields written first."""
@@ -468,41 +515,71 @@ def _read_healths(uow: UnitOfWork, names: set[str]) -> dict[str, Health]:
     return {row.name: Health(*row) for row in rows}
 
 
-def _create(
+def _new(
     uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
-) -> dict[str, Health]:
-    """Probes for results of unknown names, all in one statement (ON CONFLICT DO NOTHING:
-    another ingester may create them at the same time); returns those this one created."""
+) -> list[_NewProbe]:
+    """New probes for results of unknown names, in name order, their ids still 0: the
+    system and interval their settings (or their alert mapping) give them."""
     if not missing:
-        return {}
+        return []
     systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
-    new: dict[str, Health] = {}
-    rows = []
+    new = []
     for name in sorted(missing):
         settings = policy.settings_for(name)
         opening = (openings or {}).get(name)
         system = opening.system if opening else settings.system
         interval = int(settings.interval.total_seconds()) if settings.interval else None
-        probe = new[name] = Health(0, name, system_id=systems.get(system) if system else None, interval_s=interval)
+        health = Health(0, name, system_id=systems.get(system) if system else None, interval_s=interval)
+        new.append(_NewProbe(health, EVENT_KIND if opening and opening.event else ""))
+    return new
+
+
+def _create(
+    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
+) -> dict[str, Health]:
+    """Probes for results of unknown names, all in one statement (ON CONFLICT DO NOTHING:
+    another ingester may create them at the same time); returns those this one created."""
+    new = {made.health.name: made for made in _new(uow, missing, policy, openings)}
+    if not new:
+        return {}
+    rows = []
+    for made in new.values():
+        h = made.health
         rows.append(
             (
-                name,
-                probe.system_id,
-                probe.interval_s,
+                h.name,
+                h.system_id,
+                h.interval_s,
                 uow.now,
-                EVENT_KIND if opening and opening.event else "",
-                probe.state,
-                probe.stale,
-                probe.output,
-                probe.consecutive,
-                probe.recovery_noted,
+                made.kind,
+                h.state,
+                h.stale,
+                h.output,
+                h.consecutive,
+                h.recovery_noted,
             )
         )
     created = {}
     for probe_id, name in _CREATE[uow.dialect].returning(uow.connection, rows):
-        created[name] = new[name]
+        created[name] = new[name].health
         created[name].id = probe_id
     return created
+
+
+def _reserve(
+    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
+) -> list[_NewProbe]:
+    """New probes on SQLite, each with the id SQLite would give it (the next after the
+    highest, in name order, as `_create` inserts them), inserted later by the context's
+    first write-back. This write holds SQLite's write lock since its BEGIN IMMEDIATE
+    (backend/engines.py): no one else can insert a probe meanwhile, so the names read as
+    missing stay missing and the ids stay free."""
+    new = _new(uow, missing, policy, openings)
+    if new:
+        highest = uow.session.execute(select(func.max(col(Probe.id)))).scalar_one()
+        for offset, made in enumerate(new, start=(highest or 0) + 1):
+            made.health.id = offset
+    return new
 
 
 def _create_statement(insert: Any) -> Bulk:

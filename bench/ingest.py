@@ -283,8 +283,9 @@ def _breakdown(instrumented: StormRun, files: int, raw_s: float) -> str:
         f"{files / file_work:,.0f} results/s even with a free transaction (the raw insert adds {raw_s / file_work:.1%} "
         f"to it); the target leaves the transaction {(file_work + raw_s) / STORM_TARGET - file_work:.2f} s, "
         f"it took {transaction:.2f} s, of which its {instrumented.statements[0]:,} statements in the driver "
-        f"{instrumented.statements[1]:.2f} s (SQLite's own work on five tables: ingested_files, probes created and "
-        "moved, probe_results, the change feed; COMMIT not counted). " + _collected(instrumented.collections)
+        f"{instrumented.statements[1]:.2f} s (SQLite's own work on five tables: ingested_files, probes (a new one "
+        "inserted once, as its results moved it; a known one updated), probe_results, the change feed; COMMIT not "
+        "counted). " + _collected(instrumented.collections)
     )
 
 

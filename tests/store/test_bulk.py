@@ -97,6 +97,41 @@ def test_updated_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
     assert stored["by-bulk"].last_result_at == later.astimezone(UTC)
 
 
+def test_alike_columns_bind_each_object_once_across_the_group_and_store_the_same(store: Store) -> None:
+    """A new probe as `apply` inserts it on SQLite: its three times are one object."""
+    table = table_of(Probe)
+    columns = ("name", "created_at", "kind", *MOVED)
+    times = ("last_result_at", "state_since", "last_ok_at")
+    alike = Bulk(insert(table), columns, alike=(times,))
+    at = datetime(2026, 12, 3, 9, 30, 0, 123456, tzinfo=EAST)
+    other = datetime(2026, 12, 3, 9, 30, 0, 123456, tzinfo=EAST)  # equal to `at`, another object
+
+    def rows(tag: str, now: datetime) -> list[tuple[Any, ...]]:
+        moved = [
+            (60, "OK", False, "ok ✓", at, None, at, 1, at, False),
+            (None, "CRITICAL", False, "", at, at, other, 2, None, True),
+        ]
+        return [(f"{tag}-{i}", now, "", *m) for i, m in enumerate(moved)]  # fmt: skip
+
+    with store.write(WORKER) as uow:
+        alike.execute(uow.session.connection(), rows("alike", uow.now))
+        uow.session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows("plain", uow.now)])
+    with store.read() as session:
+        stored = {p.name: p for p in session.execute(select(Probe)).scalars()}
+    for i in range(2):
+        assert [getattr(stored[f"alike-{i}"], n) for n in MOVED] == [getattr(stored[f"plain-{i}"], n) for n in MOVED]
+    assert stored["alike-1"].state_since == at.astimezone(UTC) and stored["alike-1"].last_ok_at is None
+    seen: dict[int, Any] = {}
+    processed: list[Any] = []
+    first = _by_identity(lambda v: processed.append(v) or len(processed), [at, other], seen)
+    assert (first, _by_identity(lambda v: processed.append(v) or len(processed), [other, at, None], seen)) == (
+        [1, 2],
+        [2, 1, 3],  # what the first column bound is not bound again
+    )
+    with pytest.raises(ValueError, match="must be of one type"):
+        Bulk(insert(table), columns, alike=(("last_result_at", "output"),))
+
+
 def test_returning_gives_the_rows_this_statement_inserted_over_many_pages(store: Store) -> None:
     """The claims of a storm: a version already taken comes back to no one."""
     count = 2 * PAGE + 37

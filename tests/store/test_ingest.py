@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from opsdeck.backend import probe_queries, queries
 from opsdeck.backend.ingest import Ingester, SpoolSettings
-from opsdeck.backend.models import Incident, ProbeResult
+from opsdeck.backend.models import Incident, Probe, ProbeResult
 from opsdeck.backend.service import Service
 from opsdeck.backend.spool_report import spool_summary
 from opsdeck.backend.store import Store
@@ -355,6 +355,39 @@ def test_a_probe_whose_parent_system_is_down_opens_no_incident(
         crit(spool, ingest, clock, name="app-http")
     assert open_incidents(seeded) == []
     assert probes(seeded)["app-http"]["system"] == "benefits-app"
+
+
+def test_new_probes_of_one_scan_are_in_the_store_before_anything_reads_it(
+    seeded: Store, spool: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A scan's new probes are created with its results (on SQLite written once, as the
+    batch moved them): a parent's first CRITICAL, new in the same scan, already holds its
+    child's incident back, and the incident the parent opens points at the parent's row."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        "[probes]\ncritical_after = 1\n\n"
+        '[[probes.match]]\npattern = "a-db-*"\nsystem = "db-cluster"\n\n'
+        '[[probes.match]]\npattern = "b-app-*"\nsystem = "benefits-app"\n'
+    )
+    Service(seeded, "lead").apply_policy(policy)
+    clock.advance(minutes=1)
+    plugin(spool, "a-db-ping", "PING CRITICAL - 100% loss\n", 2)  # db-cluster is benefits-app's parent
+    plugin(spool, "b-app-http", "HTTP CRITICAL - 503\n", 2)
+    plugin(spool, "c-web-ok", "HTTP OK - 200\n", 0)
+    assert ingester(seeded, spool).scan().results == 3
+    [incident] = open_incidents(seeded)
+    health = probes(seeded)
+    assert incident.title.startswith("a-db-ping CRITICAL") and health["a-db-ping"]["incident_id"] == incident.id
+    assert health["b-app-http"]["incident_id"] is None and health["b-app-http"]["system"] == "benefits-app"
+    assert [health[n]["state"] for n in ("a-db-ping", "b-app-http", "c-web-ok")] == ["CRITICAL", "CRITICAL", "OK"]
+    assert [health[n]["consecutive"] for n in ("a-db-ping", "b-app-http", "c-web-ok")] == [1, 1, 1]
+    assert health["c-web-ok"]["state_since"] == health["c-web-ok"]["last_result_at"] is not None
+    with seeded.read() as session:
+        ids = dict(session.execute(select(Probe.name, Probe.id)).all())
+        stored = dict(session.execute(select(ProbeResult.probe_id, ProbeResult.state)).all())
+    assert ids["a-db-ping"] < ids["b-app-http"] < ids["c-web-ok"]  # in name order, as one INSERT of them gives
+    assert incident.probe_id == ids["a-db-ping"]
+    assert stored == {ids["a-db-ping"]: "CRITICAL", ids["b-app-http"]: "CRITICAL", ids["c-web-ok"]: "OK"}
 
 
 def test_probes_without_results_go_stale(seeded: Store, spool: Path, clock: FakeClock) -> None:
