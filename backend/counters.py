@@ -15,6 +15,9 @@ from sqlmodel import col
 from .models import MetricCounter
 
 DELIVERIES = "notification_deliveries"  # label: sent, failed, dead
+# label: ingested, quarantined. The claims themselves are pruned once their files are gone
+# (backend/maintenance.py): the count of what was taken in must not shrink with them.
+INGESTED = "ingested_files"
 
 
 def add(session: Session, name: str, label: str, n: int = 1) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from . import clocks
+from . import clocks, counters
 from . import probes as probe_formats
 from .bulk import Bulk
 from .models import FileCursor, IngestedFile, SpoolStatus, table_of
@@ -73,6 +73,12 @@ class Unit:
     results: list[Incoming] = field(default_factory=list)
 
 
+def spool_id(path: Path) -> str:
+    """The spool's name in the store: this host and its folder (several hosts may share
+    one PostgreSQL store, each with its own spool)."""
+    return f"{socket.gethostname()}:{path.resolve()}"
+
+
 class Ingester:
     def __init__(
         self, store: Store, settings: SpoolSettings, *, actor: str | None = None, batch: int = 500, window: int = 10_000
@@ -82,7 +88,7 @@ class Ingester:
         self.actor = actor or worker_actor()
         self.batch = batch  # file versions per transaction
         self.window = window  # names read from the listing at a time
-        self.spool_id = f"{socket.gethostname()}:{settings.path.resolve()}"
+        self.spool_id = spool_id(settings.path)
         # name -> (size, mtime_ns) at the last scan, for the names still waiting to settle;
         # rebuilt each scan, so a long-running worker keeps none of the files long gone.
         self._sizes: dict[str, tuple[int, int]] = {}
@@ -375,6 +381,8 @@ class Ingester:
         spool, now = self.spool_id[:160], uow.now
         rows = [(spool, u.name, u.size, u.mtime_ns, u.digest, now, len(u.results), outcome) for u in units]
         claimed = _CLAIM[uow.dialect].returning(uow.connection, rows)  # backend/bulk.py
+        if claimed:  # opsdeck_ingested_files: counted as taken, kept when the claims are pruned
+            counters.add(uow.session, counters.INGESTED, outcome, len(claimed))
         return {(r[0], r[1], r[2], r[3]) for r in claimed}
 
     def _commit_jsonl(self, name: str) -> tuple[ScanReport, bool]:

@@ -13,22 +13,34 @@ processed probe files in the spool's `done/`, and probe results (the newest resu
 of each probe, and every result that opened an incident, are always kept). Incidents,
 the audit trail and the change feed are never pruned here. Each prune is one audited
 system event saying how much went.
+
+The ingest's claims (`ingested_files`: a file version is taken in once) go too, those of
+this worker's spool taken in more than `keep_done` ago whose file is no longer in the
+spool nor in its `done/`: no scan can meet that version again, unless a file of the same
+name, size, modification time and bytes is put back (a spool restored from a backup),
+which is then taken in again, as results arriving now. A claim whose file is still there
+stays, however old (a state file rewritten rarely, a pair half moved by a crash).
+`opsdeck_ingested_files` counts what was taken in, apart from the claims
+(backend/counters.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlmodel import col
 
 from . import availability
-from .models import Presence, ProbeResult
+from .ingest import spool_id
+from .models import IngestedFile, Presence, ProbeResult, table_of
 from .presence import PRESENCE_TTL_S
+from .spool_files import DONE
 from .store import Store
 
 log = logging.getLogger("opsdeck.worker")
@@ -47,6 +59,7 @@ class Upkeep:
     checkpoint: dict[str, int] | None  # SQLite: busy, wal pages, pages checkpointed
     results_pruned: int
     files_pruned: int
+    claims_pruned: int = 0
 
 
 def checkpoint(store: Store) -> dict[str, int] | None:
@@ -99,6 +112,56 @@ def prune_done(spool: Path, keep: timedelta) -> int:
     return count
 
 
+def prune_claims(store: Store, actor: str, spool: Path, keep: timedelta) -> int:
+    """Delete this spool's claims taken in more than `keep` ago whose file version is in
+    neither the spool nor its `done/`, in batches; one audited system event for the lot.
+    Each file is looked at inside the transaction that deletes its claim, in the spool
+    first, then in `done/`: the ingest moves a file that way, so a file on its way is
+    seen in one or the other."""
+    table = table_of(IngestedFile)
+    mine = spool_id(spool)[:160]
+    total, after = 0, None
+    while True:
+        with store.write(actor) as uow:
+            cutoff = uow.now - keep
+            # In the order of the ingested_at index, from where the last batch stopped: the
+            # claims kept (their files still there) are read once a pass, and no pass reads
+            # the claims younger than `keep`, most of the table.
+            query = select(table.c.id, table.c.name, table.c.size, table.c.mtime_ns, table.c.ingested_at).where(
+                table.c.spool == mine, table.c.ingested_at < cutoff
+            )
+            if after is not None:
+                query = query.where(tuple_(table.c.ingested_at, table.c.id) > after)
+            rows = uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(BATCH)).all()
+            doomed = [row.id for row in rows if not _still_there(spool, row.name, row.size, row.mtime_ns)]
+            if doomed:
+                uow.connection.execute(delete(table).where(table.c.id.in_(doomed)))
+                total += len(doomed)
+            if rows:
+                after = (rows[-1].ingested_at, rows[-1].id)
+            if len(rows) < BATCH:
+                if total:
+                    uow.record("claims_pruned", {"count": total, "older_than": cutoff.isoformat(), "spool": mine})
+                return total
+
+
+def _still_there(spool: Path, name: str, size: int, mtime_ns: int) -> bool:
+    """Is this version of the file in the spool or its `done/` (the spool first)? An
+    unreadable folder or a name that is no plain file name keeps the claim."""
+    if not name or "/" in name or name in (".", ".."):
+        return True
+    for folder in (spool, spool / DONE):
+        try:
+            found = os.stat(folder / name, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+        if (found.st_size, found.st_mtime_ns) == (size, mtime_ns):
+            return True
+    return False
+
+
 def sweep_presence(store: Store, actor: str) -> None:
     with store.write(actor) as uow:
         uow.session.execute(delete(Presence).where(col(Presence.seen_at) < uow.now - timedelta(seconds=PRESENCE_TTL_S)))
@@ -118,6 +181,7 @@ class MaintainDuty:
         summed = availability.summarize(self.store, self.actor)  # before any of those days' results go
         pruned = prune_results(self.store, self.actor, self.retention.results)
         files = prune_done(self.spool, self.retention.done) if self.spool is not None else 0
+        claims = prune_claims(self.store, self.actor, self.spool, self.retention.done) if self.spool is not None else 0
         sweep_presence(self.store, self.actor)
         wal = checkpoint(self.store)
         if wal is not None and wal["busy"]:
@@ -127,11 +191,13 @@ class MaintainDuty:
                 wal["wal_pages"] - wal["checkpointed"],
                 wal["wal_pages"],
             )
-        if pruned or files or summed:
+        if pruned or files or summed or claims:
             log.info(
-                "upkeep: summed %d probe days, pruned %d probe results and %d processed spool files",
+                "upkeep: summed %d probe days, pruned %d probe results, %d processed spool files "
+                "and %d claims of files gone from the spool",
                 summed,
                 pruned,
                 files,
+                claims,
             )
-        return Upkeep(wal, pruned, files)
+        return Upkeep(wal, pruned, files, claims)

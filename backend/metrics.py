@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from . import counters
 from .leases import duty_leases
-from .models import AlertSource, Escalation, Incident, IngestedFile, OutboxMessage, SpoolStatus, WorkerHeartbeat
+from .models import AlertSource, Escalation, Incident, OutboxMessage, SpoolStatus, WorkerHeartbeat
 from .store import Store
 from .timeutil import utcnow
 
@@ -85,9 +85,7 @@ class StoreCollector(Collector):
                 outbox.add_metric([state], n)
             for outcome, n in sorted(counters.read(session, counters.DELIVERIES).items()):
                 deliveries.add_metric([outcome], n)
-            for outcome, n in session.execute(
-                select(col(IngestedFile.outcome), func.count()).group_by(col(IngestedFile.outcome))
-            ):
+            for outcome, n in sorted(counters.read(session, counters.INGESTED).items()):
                 ingested.add_metric([outcome], n)
             for spool_id, n in session.execute(select(col(SpoolStatus.id), col(SpoolStatus.quarantined))):
                 quarantined.add_metric([spool_id], n)

@@ -22,10 +22,10 @@ from .vouch import INCIDENT_FIELDS
 MAP_TABLE = "opsdeck_role_logins"
 # Tables people never write (the owner and the admin do: migrations, `db roles`).
 NOT_WRITTEN = ("alembic_version", "store_settings", MAP_TABLE)
-# The only tables the service deletes from (presence, pruned results, a replaced
-# playbook, a removed alert source): people get DELETE on these alone, so a role in psql
-# cannot delete a clock, an escalation or a queued message.
-DELETABLE = ("presence", "probe_results", "playbook_steps", "alert_sources")
+# The only tables the service deletes from (presence, pruned results and claims of
+# spool files gone, a replaced playbook, a removed alert source): people get DELETE on
+# these alone, so a role in psql cannot delete a clock, an escalation or a queued message.
+DELETABLE = ("presence", "probe_results", "ingested_files", "playbook_steps", "alert_sources")
 # Tables whose rows name their writer: the actor must be the caller's mapped login.
 ACTOR_TABLES = ("audit_events", "changes")
 # A system login also acts as these (the worker runs the receiver when `[receive] listen`

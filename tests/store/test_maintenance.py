@@ -11,11 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from opsdeck.backend import clocks, maintenance
 from opsdeck.backend.audit import verify
-from opsdeck.backend.models import AuditEvent, Incident, ProbeResult
+from opsdeck.backend.ingest import Ingester, SpoolSettings
+from opsdeck.backend.metrics import registry_for
+from opsdeck.backend.models import AuditEvent, Incident, IngestedFile, ProbeResult
 from opsdeck.backend.probe_health import Incoming, apply
 from opsdeck.backend.store import Store
 
@@ -88,6 +92,75 @@ def test_processed_spool_files_go_after_their_retention(tmp_path: Path) -> None:
     assert maintenance.prune_done(tmp_path / "spool", timedelta(days=7)) == 1
     assert sorted(p.name for p in done.iterdir()) == ["fresh.out"]
     assert maintenance.prune_done(tmp_path / "nowhere", timedelta(days=7)) == 0
+
+
+def _pair(spool: Path, name: str, output: str) -> None:
+    for suffix, text in ((".out", output), (".rc", "0\n")):
+        (spool / f"{name}{suffix}.tmp").write_text(text)
+        os.replace(spool / f"{name}{suffix}.tmp", spool / f"{name}{suffix}")
+
+
+def _claims(store: Store) -> list[tuple[str, str]]:
+    """(spool's folder, file name) of every claim."""
+    with store.read() as session:
+        rows = session.execute(select(IngestedFile.spool, IngestedFile.name).order_by(IngestedFile.name))
+        return [(spool.rsplit("/", 1)[-1], name) for spool, name in rows]
+
+
+def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_counted(
+    seeded: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file version taken in is claimed, so it is never taken twice; a claim can go
+    once its file is neither in the spool nor in done/ and `keep_done` has passed, and
+    only then. `opsdeck_ingested_files` does not shrink with the claims."""
+    spool, other = tmp_path / "spool", tmp_path / "other-spool"
+    for folder in (spool, other):
+        folder.mkdir()
+    for name in ("gone", "in-done"):
+        _pair(spool, name, f"OK - {name}\n")
+    _pair(other, "gone-too", "OK - another spool's\n")
+    (spool / "node.prom").write_text('opsdeck_probe_status{probe="node-disk"} 0\n')  # a state file: it stays
+    settings = {"settle_s": 0.0}
+    assert Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan().ingested == 3
+    assert Ingester(seeded, SpoolSettings(other, **settings), actor=WORKER).scan().ingested == 1
+    for folder, name in ((spool, "gone"), (other, "gone-too")):
+        for suffix in (".out", ".rc"):
+            (folder / "done" / f"{name}{suffix}").unlink()  # as prune_done takes them
+    counted = _counted(seeded)
+    assert counted == {"ingested": 4}
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 0  # gone, but taken in just now
+    clock.advance(days=8)
+    monkeypatch.setattr(maintenance, "BATCH", 1)  # a batch a claim: kept ones between pruned ones
+
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 1
+
+    assert _claims(seeded) == [("other-spool", "gone-too.out"), ("spool", "in-done.out"), ("spool", "node.prom")]
+    assert _counted(seeded) == counted
+    with seeded.read() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "claims_pruned")).one()
+        assert '"count":1' in event.details.replace(" ", "") and str(spool.resolve()) in event.details
+        assert verify(session)[2] == []
+    stored = len(results(seeded))
+    again = Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan()
+    assert (again.ingested, len(results(seeded))) == (0, stored)  # the state file still there: taken once
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 0
+    (spool / "node.prom").write_text('opsdeck_probe_status{probe="node-disk"} 2\n')  # a new version, the old gone
+    clock.advance(minutes=1)
+    assert Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan().ingested == 1
+    clock.advance(days=8)
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 1  # the old version's claim
+    assert _counted(seeded) == {"ingested": 5}
+
+
+def _counted(store: Store) -> dict[str, float]:
+    """`opsdeck_ingested_files` as a scrape shows it."""
+    text = generate_latest(registry_for(store)).decode()
+    return {
+        s.labels["outcome"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "opsdeck_ingested_files_total"
+    }
 
 
 def test_the_checkpoint_shrinks_the_wal_and_says_when_a_reader_blocks_it(

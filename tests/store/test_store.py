@@ -514,7 +514,8 @@ def test_an_upgrade_keeps_the_taken_file_versions_and_leads_their_index_with_tim
     dialect: str, request: pytest.FixtureRequest
 ) -> None:
     """0031: the version index is (mtime_ns, name, size, content_hash), so a new claim lands
-    at its end; every version taken before the upgrade is kept, and still taken once."""
+    at its end; every version taken before the upgrade is kept, and still taken once.
+    0032: `opsdeck_ingested_files` starts from the versions taken before (its counter)."""
     from alembic import command
     from sqlalchemy import create_engine
     from sqlalchemy.exc import IntegrityError
@@ -546,6 +547,8 @@ def test_an_upgrade_keeps_the_taken_file_versions_and_leads_their_index_with_tim
             assert _version_index(conn, url) == ["mtime_ns", "name", "size", "content_hash"]
             rows = conn.execute(text("SELECT name, mtime_ns, content_hash FROM ingested_files ORDER BY id"))
             assert [tuple(row) for row in rows] == taken
+            counted = conn.execute(text("SELECT name, label, value FROM metric_counters WHERE name = 'ingested_files'"))
+            assert [tuple(row) for row in counted] == [("ingested_files", "ingested", 2)]
         with pytest.raises(IntegrityError), engine.begin() as conn:  # a version taken before is still taken once
             conn.execute(insert, {"name": "web01.out", "mtime": taken[0][1], "hash": taken[0][2]})
         with engine.begin() as conn:  # the same name at another time is another version
