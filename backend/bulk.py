@@ -97,7 +97,7 @@ class Bulk:
         self.alike = tuple(tuple(self.columns.index(name) for name in group) for group in alike)
         self._in_alike = {index: group for group in self.alike for index in group}
         for group in alike:
-            if len({type(statement.table.c[name].type) for name in group}) != 1:
+            if len({repr(statement.table.c[name].type) for name in group}) != 1:  # the type and its arguments
                 raise ValueError(f"the alike columns {tuple(group)} must be of one type")
         self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 

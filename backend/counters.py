@@ -18,6 +18,9 @@ DELIVERIES = "notification_deliveries"  # label: sent, failed, dead
 # label: ingested, quarantined. The claims themselves are pruned once their files are gone
 # (backend/maintenance.py): the count of what was taken in must not shrink with them.
 INGESTED = "ingested_files"
+# label "": claims deleted by the upkeep, ever. An ingester reads it before it reads a
+# chunk of files and again when it claims them: changed, it looks at the files again.
+CLAIMS_PRUNED = "ingested_files_pruned"
 
 
 def add(session: Session, name: str, label: str, n: int = 1) -> None:

@@ -36,7 +36,7 @@ from sqlmodel import col
 
 from . import clocks, counters
 from . import probes as probe_formats
-from .bulk import Bulk
+from .bulk import Bulk, driver_sql
 from .models import FileCursor, IngestedFile, SpoolStatus, table_of
 from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
@@ -99,6 +99,7 @@ class Ingester:
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._observed: dict[str, tuple[int, int, int]] = {}
         self._refused: dict[str, tuple[int, int]] = {}  # left in place, reported once per version
+        self._pruned = 0  # claims the upkeep had pruned before this chunk's files were read
         self.problem: str | None = None  # what stopped files moving (a full disk), for the banner
         self._spool: SpoolDir | None = None
 
@@ -126,6 +127,8 @@ class Ingester:
         report = ScanReport()
         self.problem = None
         self._sizes_now = {}
+        with self.store.read() as session:  # before any file of the first chunk is read
+            self._pruned = counters.read(session, counters.CLAIMS_PRUNED).get("", 0)
         units: list[Unit] = []
         jsonl: list[str] = []
         newest: int | None = None
@@ -362,16 +365,31 @@ class Ingester:
         report = ScanReport()
         taken: list[Unit] = []
         with self.store.write(self.actor) as uow:
+            pruned = _claims_pruned(uow)
+            if pruned != self._pruned:  # the upkeep deleted claims since these files were read
+                units = [u for u in units if self._still_as_read(u)]
             claimed = self._claim_all(uow, units)
             taken = [u for u in units if (u.digest, u.name, u.size, u.mtime_ns) in claimed]
             report.duplicates += len(units) - len(taken)
             applied = apply(uow, [r for u in taken for r in u.results], self._policy(uow))
+        self._pruned = pruned  # the next chunk's files are read after this
         report.ingested, report.results, report.stale = len(taken), applied.results, applied.stale
         report.duplicates += applied.duplicates
         report.opened = applied.opened
         for unit in units:  # taken now, or in an earlier run that died before moving them
             self._move_done(unit.files)
         return report
+
+    def _still_as_read(self, unit: Unit) -> bool:
+        """Is the unit's file still the version read? Asked, with the write lock held, only
+        when the upkeep pruned claims since the read: a version it saw gone from the spool
+        (rewritten meanwhile, or moved and its copy in done/ deleted) lost its claim, and
+        claiming it again would take it in twice. A file still there kept its claim."""
+        try:
+            found = self.spool.lstat(unit.name)
+        except FileNotFoundError:
+            return False
+        return (found.st_size, found.st_mtime_ns) == (unit.size, unit.mtime_ns)
 
     def _claim_all(
         self, uow: UnitOfWork, units: list[Unit], outcome: str = "ingested"
@@ -566,6 +584,18 @@ class Ingester:
                 row.problem, changed = self.problem, True
             if changed:
                 uow.changed("spool", row.id, "quarantine")
+
+
+def _claims_pruned(uow: UnitOfWork) -> int:
+    """`counters.CLAIMS_PRUNED` as this write sees it (one row by its key)."""
+    found = driver_sql(uow.connection, _CLAIMS_PRUNED[uow.dialect], (counters.CLAIMS_PRUNED,)).rows
+    return int(found[0][0]) if found else 0
+
+
+_CLAIMS_PRUNED = {
+    dialect: f"SELECT value FROM metric_counters WHERE name = {mark} AND label = ''"
+    for dialect, mark in (("sqlite", "?"), ("postgresql", "%s"))
+}
 
 
 def _claim_statement(insert: Any) -> Bulk:

@@ -14,20 +14,23 @@ of each probe, and every result that opened an incident, are always kept). Incid
 the audit trail and the change feed are never pruned here. Each prune is one audited
 system event saying how much went.
 
-The ingest's claims (`ingested_files`: a file version is taken in once) go too, those of
-this worker's spool taken in more than `keep_done` ago whose file is no longer in the
-spool nor in its `done/`: no scan can meet that version again, unless a file of the same
-name, size, modification time and bytes is put back (a spool restored from a backup),
-which is then taken in again, as results arriving now. A claim whose file is still there
-stays, however old (a state file rewritten rarely, a pair half moved by a crash).
-`opsdeck_ingested_files` counts what was taken in, apart from the claims
-(backend/counters.py).
+The spool's own upkeep (`SpoolUpkeep`) runs with the ingest duty, on the host whose
+spool it is: the files of `done/`, and the ingest's claims (`ingested_files`: a file
+version is taken in once) of that spool taken in more than `keep_done` ago whose file is
+no longer in the spool nor in its `done/`. No scan can meet that version again, unless a
+file of the same name, size, modification time and bytes is put back (a spool restored
+from a backup), which is then taken in again, as results arriving now; an ingester that
+read a version before its claim went looks at its files again before claiming them
+(backend/ingest.py). A claim whose file is still there stays, however old (a state file
+rewritten rarely, a pair half moved by a crash). `opsdeck_ingested_files` counts what
+was taken in, apart from the claims (backend/counters.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat as stat_mode
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,7 +39,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, tuple_
 from sqlmodel import col
 
-from . import availability
+from . import availability, counters
 from .ingest import spool_id
 from .models import IngestedFile, Presence, ProbeResult, table_of
 from .presence import PRESENCE_TTL_S
@@ -45,6 +48,8 @@ from .store import Store
 
 log = logging.getLogger("opsdeck.worker")
 BATCH = 5000  # results deleted per transaction: short write locks
+CLAIM_BATCH = 1000  # claims looked at per transaction: a stat or two each, under the write lock
+CLAIM_BUDGET_S = 2.0  # of claim pruning per call: the worker's other duties wait for its tick
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,6 @@ class Retention:
 class Upkeep:
     checkpoint: dict[str, int] | None  # SQLite: busy, wal pages, pages checkpointed
     results_pruned: int
-    files_pruned: int
-    claims_pruned: int = 0
 
 
 def checkpoint(store: Store) -> dict[str, int] | None:
@@ -112,16 +115,24 @@ def prune_done(spool: Path, keep: timedelta) -> int:
     return count
 
 
-def prune_claims(store: Store, actor: str, spool: Path, keep: timedelta) -> int:
+def prune_claims(
+    store: Store, actor: str, spool: Path, keep: timedelta, *, budget_s: float | None = None
+) -> tuple[int, bool]:
     """Delete this spool's claims taken in more than `keep` ago whose file version is in
     neither the spool nor its `done/`, in batches; one audited system event for the lot.
-    Each file is looked at inside the transaction that deletes its claim, in the spool
-    first, then in `done/`: the ingest moves a file that way, so a file on its way is
-    seen in one or the other."""
+    Returns how many went, and whether every old claim was looked at (not when `budget_s`
+    ran out first). Each file is looked at inside the transaction that deletes its claim,
+    in the spool first, then in `done/`: the ingest moves a file that way, so a file on
+    its way is seen in one or the other. A spool that is not there (or whose `done/` is
+    not: the ingest makes both) is not looked at: every file would seem gone."""
+    if not _is_folder(spool) or not _is_folder(spool / DONE):
+        log.warning("upkeep: spool %s (or its done/) is not a folder here: its claims are kept", spool)
+        return 0, True
     table = table_of(IngestedFile)
     mine = spool_id(spool)[:160]
-    total, after = 0, None
-    while True:
+    ends = None if budget_s is None else time.monotonic() + budget_s
+    total, after, finished = 0, None, False
+    while not finished:
         with store.write(actor) as uow:
             cutoff = uow.now - keep
             # In the order of the ingested_at index, from where the last batch stopped: the
@@ -132,17 +143,27 @@ def prune_claims(store: Store, actor: str, spool: Path, keep: timedelta) -> int:
             )
             if after is not None:
                 query = query.where(tuple_(table.c.ingested_at, table.c.id) > after)
-            rows = uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(BATCH)).all()
+            rows = uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(CLAIM_BATCH)).all()
             doomed = [row.id for row in rows if not _still_there(spool, row.name, row.size, row.mtime_ns)]
             if doomed:
                 uow.connection.execute(delete(table).where(table.c.id.in_(doomed)))
+                counters.add(uow.session, counters.CLAIMS_PRUNED, "", len(doomed))  # ingesters look again
                 total += len(doomed)
             if rows:
                 after = (rows[-1].ingested_at, rows[-1].id)
-            if len(rows) < BATCH:
+            finished = len(rows) < CLAIM_BATCH
+            if finished or (ends is not None and time.monotonic() >= ends):
                 if total:
                     uow.record("claims_pruned", {"count": total, "older_than": cutoff.isoformat(), "spool": mine})
-                return total
+                return total, finished
+    return total, finished
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat_mode.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _still_there(spool: Path, name: str, size: int, mtime_ns: int) -> bool:
@@ -168,10 +189,10 @@ def sweep_presence(store: Store, actor: str) -> None:
 
 
 class MaintainDuty:
-    """Every `retention.every`: checkpoint, prune results and done files, sweep presence."""
+    """Every `retention.every`: checkpoint, prune results, sweep presence."""
 
-    def __init__(self, store: Store, actor: str, retention: Retention, spool: Path | None) -> None:
-        self.store, self.actor, self.retention, self.spool = store, actor, retention, spool
+    def __init__(self, store: Store, actor: str, retention: Retention) -> None:
+        self.store, self.actor, self.retention = store, actor, retention
         self._last: float | None = None
 
     def __call__(self) -> Upkeep | None:
@@ -180,8 +201,6 @@ class MaintainDuty:
         self._last = time.monotonic()
         summed = availability.summarize(self.store, self.actor)  # before any of those days' results go
         pruned = prune_results(self.store, self.actor, self.retention.results)
-        files = prune_done(self.spool, self.retention.done) if self.spool is not None else 0
-        claims = prune_claims(self.store, self.actor, self.spool, self.retention.done) if self.spool is not None else 0
         sweep_presence(self.store, self.actor)
         wal = checkpoint(self.store)
         if wal is not None and wal["busy"]:
@@ -191,13 +210,35 @@ class MaintainDuty:
                 wal["wal_pages"] - wal["checkpointed"],
                 wal["wal_pages"],
             )
-        if pruned or files or summed or claims:
+        if pruned or summed:
+            log.info("upkeep: summed %d probe days, pruned %d probe results", summed, pruned)
+        return Upkeep(wal, pruned)
+
+
+class SpoolUpkeep:
+    """Every `retention.every`, called by the ingest duty (so on the host whose spool it
+    is, whichever worker leads the other duties): `done/` files older than `keep_done`,
+    and the claims of files gone. A prune of many claims (the first after an upgrade)
+    goes on at the next calls, `CLAIM_BUDGET_S` at a time."""
+
+    def __init__(self, store: Store, actor: str, retention: Retention, spool: Path) -> None:
+        self.store, self.actor, self.retention, self.spool = store, actor, retention, spool
+        self._last: float | None = None
+        self._unfinished = False
+
+    def __call__(self) -> tuple[int, int] | None:
+        """(done files, claims) pruned; None when it is not time yet."""
+        now = time.monotonic()
+        if not self._unfinished and self._last is not None and now - self._last < self.retention.every.total_seconds():
+            return None
+        files = 0 if self._unfinished else prune_done(self.spool, self.retention.done)
+        self._last = now
+        claims, finished = prune_claims(
+            self.store, self.actor, self.spool, self.retention.done, budget_s=CLAIM_BUDGET_S
+        )
+        self._unfinished = not finished
+        if files or claims:
             log.info(
-                "upkeep: summed %d probe days, pruned %d probe results, %d processed spool files "
-                "and %d claims of files gone from the spool",
-                summed,
-                pruned,
-                files,
-                claims,
+                "upkeep: pruned %d processed spool files and %d claims of files gone from the spool", files, claims
             )
-        return Upkeep(wal, pruned, files, claims)
+        return files, claims

@@ -29,7 +29,7 @@ from .http_probes import HttpDuty
 from .i18n import _
 from .ingest import Ingester, SpoolSettings
 from .leases import DbLease, DutyStop, LeaseLost
-from .maintenance import MaintainDuty, Retention
+from .maintenance import MaintainDuty, Retention, SpoolUpkeep
 from .models import WorkerHeartbeat
 from .notify import NotifyDuty, SenderSettings
 from .spool_report import ScanReport
@@ -148,14 +148,22 @@ def escalate_duty(store: Store, actor: str) -> Callable[[], list[escalation.Reco
 
 
 class IngestDuty:
-    """While this worker leads the ingest, a thread watches the spool (watchfiles)."""
+    """While this worker leads the ingest, a thread watches the spool (watchfiles), and
+    the spool's upkeep runs here, on the host whose spool it is."""
 
-    def __init__(self, store: Store, settings: SpoolSettings, actor: str, stop: threading.Event) -> None:
+    def __init__(
+        self, store: Store, settings: SpoolSettings, actor: str, stop: threading.Event, retention: Retention
+    ) -> None:
         self.ingester = Ingester(store, settings, actor=actor)
+        self.upkeep = SpoolUpkeep(store, actor, retention, settings.path)
         self.stop = stop
         self.thread: threading.Thread | None = None
 
-    def __call__(self) -> None:
+    def __call__(self) -> tuple[int, int] | None:
+        self._watch()
+        return self.upkeep()
+
+    def _watch(self) -> None:
         if self.thread is None or not self.thread.is_alive():
             self.thread = threading.Thread(
                 target=spool_watch.watch,
@@ -228,10 +236,10 @@ def standard_worker(
         "probes": probes_duty(store, actor),
         "http": HttpDuty(store, actor, own_stop("http")),
         "notify": NotifyDuty(store, actor, own_stop("notify"), sender),
-        "maintain": MaintainDuty(store, actor, retention or Retention(), spool.path if spool else None),
+        "maintain": MaintainDuty(store, actor, retention or Retention()),
     }
     if spool is not None:
-        available["ingest"] = IngestDuty(store, spool, actor, own_stop("ingest"))
+        available["ingest"] = IngestDuty(store, spool, actor, own_stop("ingest"), retention or Retention())
     worker = Worker(
         store,
         {name: available[name] for name in duties},

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
@@ -128,11 +130,11 @@ def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_c
             (folder / "done" / f"{name}{suffix}").unlink()  # as prune_done takes them
     counted = _counted(seeded)
     assert counted == {"ingested": 4}
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 0  # gone, but taken in just now
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)  # gone, but taken in now
     clock.advance(days=8)
-    monkeypatch.setattr(maintenance, "BATCH", 1)  # a batch a claim: kept ones between pruned ones
+    monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)  # a batch a claim: kept ones between pruned ones
 
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 1
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)
 
     assert _claims(seeded) == [("other-spool", "gone-too.out"), ("spool", "in-done.out"), ("spool", "node.prom")]
     assert _counted(seeded) == counted
@@ -143,13 +145,69 @@ def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_c
     stored = len(results(seeded))
     again = Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan()
     assert (again.ingested, len(results(seeded))) == (0, stored)  # the state file still there: taken once
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 0
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)
     (spool / "node.prom").write_text('opsdeck_probe_status{probe="node-disk"} 2\n')  # a new version, the old gone
     clock.advance(minutes=1)
     assert Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan().ingested == 1
     clock.advance(days=8)
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == 1  # the old version's claim
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)  # the old version's
     assert _counted(seeded) == {"ingested": 5}
+
+
+def test_a_version_read_before_its_claim_went_is_looked_at_again_and_not_taken_twice(
+    seeded: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """An ingester read a state file; before it claims what it read, the writer rewrites
+    the file and the upkeep, seeing the old version gone, deletes its claim. The ingester
+    looks at its files again before claiming: the old version is not taken in twice, the
+    new one is taken at the next scan."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    state = spool / "node.prom"
+    state.write_text('opsdeck_probe_status{probe="node-disk"} 0\n')
+    settings = SpoolSettings(spool, settle_s=0.0)
+    assert Ingester(seeded, settings, actor=WORKER).scan().ingested == 1
+    clock.advance(days=8)
+    restarted = Ingester(seeded, settings, actor=WORKER)  # remembers no file: reads node.prom again
+    commit = restarted._commit
+
+    def rewritten_and_pruned_meanwhile(units: list[Any]) -> Any:
+        state.write_text('opsdeck_probe_status{probe="node-disk"} 2  \n')
+        assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)
+        return commit(units)
+
+    restarted._commit = rewritten_and_pruned_meanwhile  # type: ignore[method-assign]
+    report = restarted.scan()
+    assert (report.ingested, report.results) == (0, 0)
+    assert results(seeded) == [("node-disk", "OK", False)]  # once, not twice
+    restarted._commit = commit  # type: ignore[method-assign]
+    clock.advance(minutes=1)
+    assert restarted.scan().ingested == 1  # the new version
+    assert results(seeded) == [("node-disk", "OK", False), ("node-disk", "CRITICAL", False)]
+
+
+def test_the_spools_upkeep_keeps_the_claims_of_a_spool_not_there_and_goes_on_where_it_stopped(
+    seeded: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    for index in range(3):
+        _pair(spool, f"pair-{index}", f"OK - {index}\n")
+    assert Ingester(seeded, SpoolSettings(spool, settle_s=0.0), actor=WORKER).scan().ingested == 3
+    shutil.rmtree(spool / "done")  # every processed file gone, and done/ itself
+    clock.advance(days=8)
+    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)
+    assert maintenance.prune_claims(seeded, WORKER, tmp_path / "unmounted", timedelta(days=7)) == (0, True)
+    assert len(_claims(seeded)) == 3
+    (spool / "done").mkdir()
+    monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)
+    monkeypatch.setattr(maintenance, "CLAIM_BUDGET_S", 0.0)  # one batch a call
+    upkeep = maintenance.SpoolUpkeep(seeded, WORKER, maintenance.Retention(), spool)
+    assert [upkeep() for _ in range(4)] == [(0, 1), (0, 1), (0, 1), (0, 0)]  # not waiting `every` meanwhile
+    assert upkeep() is None and _claims(seeded) == []
+    with seeded.read() as session:
+        counted = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "claims_pruned")).all()
+    assert len(counted) == 3 and all('"count":1' in d.replace(" ", "") for d in counted)
 
 
 def _counted(store: Store) -> dict[str, float]:
@@ -177,7 +235,7 @@ def test_the_checkpoint_shrinks_the_wal_and_says_when_a_reader_blocks_it(
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM probe_results").fetchone()  # a dashboard holding a read
     feed(seeded, clock, "one-more", "OK")  # a page the reader's snapshot does not see
-    duty = maintenance.MaintainDuty(seeded, WORKER, maintenance.Retention(), None)
+    duty = maintenance.MaintainDuty(seeded, WORKER, maintenance.Retention())
     with caplog.at_level(logging.WARNING, logger="opsdeck.worker"):
         upkeep = duty()
     assert upkeep is not None and upkeep.checkpoint is not None and upkeep.checkpoint["busy"] == 1
