@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import logging
 import os
-import stat as stat_mode
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlmodel import col
@@ -44,12 +44,13 @@ from .ingest import spool_id
 from .models import IngestedFile, Presence, ProbeResult, table_of
 from .presence import PRESENCE_TTL_S
 from .spool_files import DONE
-from .store import Store
+from .store import Store, UnitOfWork
 
 log = logging.getLogger("opsdeck.worker")
 BATCH = 5000  # results deleted per transaction: short write locks
 CLAIM_BATCH = 1000  # claims looked at per transaction: a stat or two each, under the write lock
-CLAIM_BUDGET_S = 2.0  # of claim pruning per call: the worker's other duties wait for its tick
+CLAIM_BUDGET_S = 2.0  # of claim pruning per call (and a batch): the worker's other duties wait for its tick
+RECOGNISED_BY = 20  # a spool's newest claims: one of their files must be there for any claim to go
 
 
 @dataclass(frozen=True)
@@ -115,35 +116,54 @@ def prune_done(spool: Path, keep: timedelta) -> int:
     return count
 
 
+Position = tuple[datetime, int]  # a claim's (ingested_at, id): where a pass stopped
+
+
+@dataclass(frozen=True)
+class ClaimsPruned:
+    count: int
+    stopped_at: Position | None  # where the pass goes on from; None: every old claim looked at
+    recognised: bool = True  # False: none of the spool's newest files is there, nothing pruned
+
+
 def prune_claims(
-    store: Store, actor: str, spool: Path, keep: timedelta, *, budget_s: float | None = None
-) -> tuple[int, bool]:
+    store: Store,
+    actor: str,
+    spool: Path,
+    keep: timedelta,
+    *,
+    after: Position | None = None,
+    budget_s: float | None = None,
+) -> ClaimsPruned:
     """Delete this spool's claims taken in more than `keep` ago whose file version is in
-    neither the spool nor its `done/`, in batches; one audited system event for the lot.
-    Returns how many went, and whether every old claim was looked at (not when `budget_s`
-    ran out first). Each file is looked at inside the transaction that deletes its claim,
-    in the spool first, then in `done/`: the ingest moves a file that way, so a file on
-    its way is seen in one or the other. A spool that is not there (or whose `done/` is
-    not: the ingest makes both) is not looked at: every file would seem gone."""
-    if not _is_folder(spool) or not _is_folder(spool / DONE):
-        log.warning("upkeep: spool %s (or its done/) is not a folder here: its claims are kept", spool)
-        return 0, True
+    neither the spool nor its `done/`, in batches, from `after` on, until every old claim
+    was looked at or `budget_s` is spent; one audited system event for what went.
+
+    Each file is looked at inside the transaction that deletes its claim, in the spool
+    first, then in `done/`: the ingest moves a file that way, so a file on its way is seen
+    in one or the other. Nothing goes while none of the spool's `RECOGNISED_BY` newest
+    claims has its file there: the folder is not the one those files went to (a disk not
+    mounted, a spool deleted and made again empty by the ingest), or it has been idle so
+    long that nothing is left in it; either way every file would seem gone."""
     table = table_of(IngestedFile)
     mine = spool_id(spool)[:160]
     ends = None if budget_s is None else time.monotonic() + budget_s
-    total, after, finished = 0, None, False
-    while not finished:
+    total = 0
+    while True:
         with store.write(actor) as uow:
             cutoff = uow.now - keep
-            # In the order of the ingested_at index, from where the last batch stopped: the
-            # claims kept (their files still there) are read once a pass, and no pass reads
-            # the claims younger than `keep`, most of the table.
-            query = select(table.c.id, table.c.name, table.c.size, table.c.mtime_ns, table.c.ingested_at).where(
-                table.c.spool == mine, table.c.ingested_at < cutoff
-            )
-            if after is not None:
-                query = query.where(tuple_(table.c.ingested_at, table.c.id) > after)
-            rows = uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(CLAIM_BATCH)).all()
+            recognised = _recognised(uow, spool, mine)
+            rows: list[Any] = []
+            if recognised:
+                # In the order of the ingested_at index, from where the last batch stopped:
+                # the claims kept (their files still there) are read once a pass, and no
+                # pass reads the claims younger than `keep`, most of the table.
+                query = select(table.c.id, table.c.name, table.c.size, table.c.mtime_ns, table.c.ingested_at).where(
+                    table.c.spool == mine, table.c.ingested_at < cutoff
+                )
+                if after is not None:
+                    query = query.where(tuple_(table.c.ingested_at, table.c.id) > after)
+                rows = list(uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(CLAIM_BATCH)))
             doomed = [row.id for row in rows if not _still_there(spool, row.name, row.size, row.mtime_ns)]
             if doomed:
                 uow.connection.execute(delete(table).where(table.c.id.in_(doomed)))
@@ -155,15 +175,19 @@ def prune_claims(
             if finished or (ends is not None and time.monotonic() >= ends):
                 if total:
                     uow.record("claims_pruned", {"count": total, "older_than": cutoff.isoformat(), "spool": mine})
-                return total, finished
-    return total, finished
+                return ClaimsPruned(total, None if finished else after, recognised)
 
 
-def _is_folder(path: Path) -> bool:
-    try:
-        return stat_mode.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
+def _recognised(uow: UnitOfWork, spool: Path, mine: str) -> bool:
+    """Is one of this spool's newest claims' files there (or has it none)?"""
+    table = table_of(IngestedFile)
+    newest = uow.connection.execute(
+        select(table.c.name, table.c.size, table.c.mtime_ns)
+        .where(table.c.spool == mine)
+        .order_by(table.c.ingested_at.desc(), table.c.id.desc())
+        .limit(RECOGNISED_BY)
+    ).all()
+    return not newest or any(_still_there(spool, row.name, row.size, row.mtime_ns) for row in newest)
 
 
 def _still_there(spool: Path, name: str, size: int, mtime_ns: int) -> bool:
@@ -218,27 +242,40 @@ class MaintainDuty:
 class SpoolUpkeep:
     """Every `retention.every`, called by the ingest duty (so on the host whose spool it
     is, whichever worker leads the other duties): `done/` files older than `keep_done`,
-    and the claims of files gone. A prune of many claims (the first after an upgrade)
-    goes on at the next calls, `CLAIM_BUDGET_S` at a time."""
+    and the claims of files gone. A pass over many claims (the first after an upgrade)
+    goes on at the next calls from where it stopped, about `CLAIM_BUDGET_S` at a time."""
 
     def __init__(self, store: Store, actor: str, retention: Retention, spool: Path) -> None:
         self.store, self.actor, self.retention, self.spool = store, actor, retention, spool
         self._last: float | None = None
-        self._unfinished = False
+        self._after: Position | None = None  # a pass under way: where it goes on from
+        self._recognised = True
 
     def __call__(self) -> tuple[int, int] | None:
         """(done files, claims) pruned; None when it is not time yet."""
         now = time.monotonic()
-        if not self._unfinished and self._last is not None and now - self._last < self.retention.every.total_seconds():
+        due = self._last is None or now - self._last >= self.retention.every.total_seconds()
+        if not due and self._after is None:
             return None
-        files = 0 if self._unfinished else prune_done(self.spool, self.retention.done)
-        self._last = now
-        claims, finished = prune_claims(
-            self.store, self.actor, self.spool, self.retention.done, budget_s=CLAIM_BUDGET_S
+        files = 0
+        if due:
+            self._last = now
+            files = prune_done(self.spool, self.retention.done)
+        pruned = prune_claims(
+            self.store, self.actor, self.spool, self.retention.done, after=self._after, budget_s=CLAIM_BUDGET_S
         )
-        self._unfinished = not finished
-        if files or claims:
-            log.info(
-                "upkeep: pruned %d processed spool files and %d claims of files gone from the spool", files, claims
+        self._after = pruned.stopped_at
+        if self._recognised and not pruned.recognised:  # said once, until it changes
+            log.warning(
+                "upkeep: none of the files spool %s took in last is in it or its done/ (a disk not mounted? "
+                "a spool made again?): its claims are kept",
+                self.spool,
             )
-        return files, claims
+        self._recognised = pruned.recognised
+        if files or pruned.count:
+            log.info(
+                "upkeep: pruned %d processed spool files and %d claims of files gone from the spool",
+                files,
+                pruned.count,
+            )
+        return files, pruned.count

@@ -130,11 +130,11 @@ def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_c
             (folder / "done" / f"{name}{suffix}").unlink()  # as prune_done takes them
     counted = _counted(seeded)
     assert counted == {"ingested": 4}
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)  # gone, but taken in now
+    assert _pruned(seeded, spool) == 0  # gone, but taken in now
     clock.advance(days=8)
     monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)  # a batch a claim: kept ones between pruned ones
 
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)
+    assert _pruned(seeded, spool) == 1
 
     assert _claims(seeded) == [("other-spool", "gone-too.out"), ("spool", "in-done.out"), ("spool", "node.prom")]
     assert _counted(seeded) == counted
@@ -145,12 +145,12 @@ def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_c
     stored = len(results(seeded))
     again = Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan()
     assert (again.ingested, len(results(seeded))) == (0, stored)  # the state file still there: taken once
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)
+    assert _pruned(seeded, spool) == 0
     (spool / "node.prom").write_text('opsdeck_probe_status{probe="node-disk"} 2\n')  # a new version, the old gone
     clock.advance(minutes=1)
     assert Ingester(seeded, SpoolSettings(spool, **settings), actor=WORKER).scan().ingested == 1
     clock.advance(days=8)
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)  # the old version's
+    assert _pruned(seeded, spool) == 1  # the old version's
     assert _counted(seeded) == {"ingested": 5}
 
 
@@ -165,49 +165,68 @@ def test_a_version_read_before_its_claim_went_is_looked_at_again_and_not_taken_t
     spool.mkdir()
     state = spool / "node.prom"
     state.write_text('opsdeck_probe_status{probe="node-disk"} 0\n')
+    (spool / "other.prom").write_text('opsdeck_probe_status{probe="other-disk"} 0\n')  # stays as it is
     settings = SpoolSettings(spool, settle_s=0.0)
-    assert Ingester(seeded, settings, actor=WORKER).scan().ingested == 1
+    assert Ingester(seeded, settings, actor=WORKER).scan().ingested == 2
     clock.advance(days=8)
     restarted = Ingester(seeded, settings, actor=WORKER)  # remembers no file: reads node.prom again
     commit = restarted._commit
 
     def rewritten_and_pruned_meanwhile(units: list[Any]) -> Any:
         state.write_text('opsdeck_probe_status{probe="node-disk"} 2  \n')
-        assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (1, True)
+        assert _pruned(seeded, spool) == 1
         return commit(units)
 
     restarted._commit = rewritten_and_pruned_meanwhile  # type: ignore[method-assign]
     report = restarted.scan()
     assert (report.ingested, report.results) == (0, 0)
-    assert results(seeded) == [("node-disk", "OK", False)]  # once, not twice
+    assert results(seeded) == [("node-disk", "OK", False), ("other-disk", "OK", False)]  # once, not twice
     restarted._commit = commit  # type: ignore[method-assign]
     clock.advance(minutes=1)
     assert restarted.scan().ingested == 1  # the new version
-    assert results(seeded) == [("node-disk", "OK", False), ("node-disk", "CRITICAL", False)]
+    assert results(seeded)[-1] == ("node-disk", "CRITICAL", False) and len(results(seeded)) == 3
 
 
 def test_the_spools_upkeep_keeps_the_claims_of_a_spool_not_there_and_goes_on_where_it_stopped(
     seeded: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An empty folder in the spool's place (a disk not mounted; the ingest makes the
+    spool and done/ again) shows none of the files the spool took in last: no claim goes.
+    A pass stopped by its time budget goes on where it stopped, past the claims it keeps."""
     spool = tmp_path / "spool"
     spool.mkdir()
+    (spool / "node.prom").write_text('opsdeck_probe_status{probe="node-disk"} 0\n')  # its claim is kept
     for index in range(3):
         _pair(spool, f"pair-{index}", f"OK - {index}\n")
-    assert Ingester(seeded, SpoolSettings(spool, settle_s=0.0), actor=WORKER).scan().ingested == 3
-    shutil.rmtree(spool / "done")  # every processed file gone, and done/ itself
+    assert Ingester(seeded, SpoolSettings(spool, settle_s=0.0), actor=WORKER).scan().ingested == 4
+    shutil.rmtree(spool / "done")  # the pairs' files gone
     clock.advance(days=8)
-    assert maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7)) == (0, True)
-    assert maintenance.prune_claims(seeded, WORKER, tmp_path / "unmounted", timedelta(days=7)) == (0, True)
-    assert len(_claims(seeded)) == 3
+    spool.rename(tmp_path / "away")
+    (spool / "done").mkdir(parents=True)  # as the ingest makes them again
+    unmounted = maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7))
+    assert (unmounted.count, unmounted.recognised) == (0, False) and len(_claims(seeded)) == 4
+    shutil.rmtree(spool)
+    (tmp_path / "away").rename(spool)
     (spool / "done").mkdir()
+    link = tmp_path / "spool-link"
+    link.symlink_to(spool)  # the configured path may be a link to the spool
+
     monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)
     monkeypatch.setattr(maintenance, "CLAIM_BUDGET_S", 0.0)  # one batch a call
-    upkeep = maintenance.SpoolUpkeep(seeded, WORKER, maintenance.Retention(), spool)
-    assert [upkeep() for _ in range(4)] == [(0, 1), (0, 1), (0, 1), (0, 0)]  # not waiting `every` meanwhile
-    assert upkeep() is None and _claims(seeded) == []
+    upkeep = maintenance.SpoolUpkeep(seeded, WORKER, maintenance.Retention(), link)
+    # node.prom first (its claim kept), then a pair a call, then the end of the pass
+    assert [upkeep() for _ in range(5)] == [(0, 0), (0, 1), (0, 1), (0, 1), (0, 0)]  # not waiting `every`
+    assert upkeep() is None and _claims(seeded) == [("spool", "node.prom")]
     with seeded.read() as session:
         counted = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "claims_pruned")).all()
     assert len(counted) == 3 and all('"count":1' in d.replace(" ", "") for d in counted)
+
+
+def _pruned(store: Store, spool: Path) -> int:
+    """One whole pass of `prune_claims` with `keep_done` at 7 days: how many claims went."""
+    pruned = maintenance.prune_claims(store, WORKER, spool, timedelta(days=7))
+    assert pruned.stopped_at is None and pruned.recognised
+    return pruned.count
 
 
 def _counted(store: Store) -> dict[str, float]:
