@@ -37,6 +37,8 @@ from sqlmodel import col
 from . import clocks, counters
 from . import probes as probe_formats
 from .bulk import Bulk, driver_sql
+from .errors import InvalidInput
+from .i18n import _
 from .models import FileCursor, IngestedFile, SpoolStatus, table_of
 from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
@@ -112,7 +114,19 @@ class Ingester:
 
     def scan(self) -> ScanReport:
         settings = self.settings
-        with SpoolDir(settings.path, settings.group, settings.mode) as spool:
+        try:
+            opened = SpoolDir(settings.path, settings.group, settings.mode)
+        except OSError as error:  # a file by that name, a folder it may not make or enter
+            why = _("it is not a folder") if os.path.lexists(settings.path) and not settings.path.is_dir() else None
+            raise InvalidInput(
+                "bad_spool",
+                _("the spool {path} cannot be opened as a folder: {error}").format(
+                    path=clean(str(settings.path)), error=why or error.strerror or error
+                ),
+                _("give --spool (or spool in the config) a folder opsdeck may create, enter and write"),
+                path=str(settings.path),
+            ) from error
+        with opened as spool:
             self._spool = spool
             try:
                 return self._scan()

@@ -61,6 +61,18 @@ def test_a_store_path_under_a_regular_file(cli: Cli, tmp_path: Path, monkeypatch
     assert code == 4 and "no store at" in one_error(err)
 
 
+def test_a_spool_that_cannot_be_a_folder_is_named_with_the_fix(cli: Cli, db: Path, tmp_path: Path) -> None:
+    """Found by tests/e2e/test_cli_property.py: `ingest --spool FILE` was an internal error."""
+    plain = tmp_path / "roster.toml"
+    plain.write_text("x")
+    for spool, why in ((plain, "it is not a folder"), (plain / "spool", "Not a directory")):
+        code, _out, err = cli("ingest", "--spool", str(spool), "--once")
+        what, fix = one_error(err).split(" — ")
+        assert code == 2 and f"the spool {spool} cannot be opened as a folder: {why}" in what, err
+        assert "--spool" in fix and "folder" in fix
+    assert plain.read_text() == "x"
+
+
 def test_a_mistyped_store_on_a_read_command_creates_nothing(cli: Cli, db: Path) -> None:
     for args in (("incident", "list"), ("board",), ("audit", "verify"), ("probe", "list"), ("db", "status")):
         code, out, err = cli(*args)
