@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import stat as stat_mode
 import time
 from collections.abc import Container, Iterator
@@ -30,21 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from . import clocks, counters
+from . import claims, clocks, counters
 from . import probes as probe_formats
-from .bulk import Bulk, driver_sql
 from .errors import InvalidInput
 from .i18n import _
-from .models import FileCursor, IngestedFile, SpoolStatus, table_of
+from .models import FileCursor, IngestedFile
 from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
 from .sanitize import clean
 from .spool_files import DONE, QUARANTINE, SPOOL_MODE, NoSpace, Refused, SpoolDir, SpoolFile, TooBig
-from .spool_report import ScanReport
+from .spool_report import ScanReport, record_status
 from .store import Store, UnitOfWork, worker_actor
 
 log = logging.getLogger("opsdeck.ingest")
@@ -75,12 +71,6 @@ class Unit:
     results: list[Incoming] = field(default_factory=list)
 
 
-def spool_id(path: Path) -> str:
-    """The spool's name in the store: this host and its folder (several hosts may share
-    one PostgreSQL store, each with its own spool)."""
-    return f"{socket.gethostname()}:{path.resolve()}"
-
-
 class Ingester:
     def __init__(
         self, store: Store, settings: SpoolSettings, *, actor: str | None = None, batch: int = 500, window: int = 10_000
@@ -90,7 +80,7 @@ class Ingester:
         self.actor = actor or worker_actor()
         self.batch = batch  # file versions per transaction
         self.window = window  # names read from the listing at a time
-        self.spool_id = spool_id(settings.path)
+        self.spool_id = claims.spool_id(settings.path)
         # name -> (size, mtime_ns) at the last scan, for the names still waiting to settle;
         # rebuilt each scan, so a long-running worker keeps none of the files long gone.
         self._sizes: dict[str, tuple[int, int]] = {}
@@ -379,7 +369,7 @@ class Ingester:
         report = ScanReport()
         taken: list[Unit] = []
         with self.store.write(self.actor) as uow:
-            pruned = _claims_pruned(uow)
+            pruned = claims.pruned_so_far(uow)
             if pruned != self._pruned:  # the upkeep deleted claims since these files were read
                 units = [u for u in units if self._still_as_read(u)]
             claimed = self._claim_all(uow, units)
@@ -412,10 +402,7 @@ class Ingester:
         transaction took (the others were taken before, by us or another ingester)."""
         spool, now = self.spool_id[:160], uow.now
         rows = [(spool, u.name, u.size, u.mtime_ns, u.digest, now, len(u.results), outcome) for u in units]
-        claimed = _CLAIM[uow.dialect].returning(uow.connection, rows)  # backend/bulk.py
-        if claimed:  # opsdeck_ingested_files: counted as taken, kept when the claims are pruned
-            counters.add(uow.session, counters.INGESTED, outcome, len(claimed))
-        return {(r[0], r[1], r[2], r[3]) for r in claimed}
+        return claims.claim(uow, rows, outcome)
 
     def _commit_jsonl(self, name: str) -> tuple[ScanReport, bool]:
         """Read from the committed cursor inside the transaction, so two ingesters at
@@ -579,52 +566,9 @@ class Ingester:
     def _status(self, report: ScanReport, newest_ns: int | None) -> None:
         # One .reason per bad input (a pair's partner file has none).
         quarantined = sum(1 for n in os.listdir(self.spool.dirs[QUARANTINE]) if n.endswith(".reason"))
+        newest = datetime.fromtimestamp(newest_ns / 1e9, UTC) if newest_ns is not None and report.ingested else None
         with self.store.write(self.actor) as uow:
-            # Two ingesters on one spool (a standby, a manual `ingest --once`) may both be
-            # first here: insert-if-absent, then lock and update the one row.
-            insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-            uow.session.execute(
-                insert(table_of(SpoolStatus))
-                .values(id=self.spool_id[:160], host=socket.gethostname(), path=str(self.settings.path), quarantined=0)
-                .on_conflict_do_nothing(index_elements=["id"])
-            )
-            row = uow.session.get(SpoolStatus, self.spool_id[:160], with_for_update=uow.dialect == "postgresql")
-            assert row is not None
-            if newest_ns is not None and report.ingested:
-                row.last_file_at = datetime.fromtimestamp(newest_ns / 1e9, UTC)
-            changed = row.quarantined != quarantined
-            row.quarantined, row.last_scan_at = quarantined, uow.now
-            if row.problem != self.problem:
-                row.problem, changed = self.problem, True
-            if changed:
-                uow.changed("spool", row.id, "quarantine")
-
-
-def _claims_pruned(uow: UnitOfWork) -> int:
-    """`counters.CLAIMS_PRUNED` as this write sees it (one row by its key)."""
-    found = driver_sql(uow.connection, _CLAIMS_PRUNED[uow.dialect], (counters.CLAIMS_PRUNED,)).rows
-    return int(found[0][0]) if found else 0
-
-
-_CLAIMS_PRUNED = {
-    dialect: f"SELECT value FROM metric_counters WHERE name = {mark} AND label = ''"
-    for dialect, mark in (("sqlite", "?"), ("postgresql", "%s"))
-}
-
-
-def _claim_statement(insert: Any) -> Bulk:
-    """Each file version once: its rows come back only to the transaction that took it."""
-    table = table_of(IngestedFile)
-    statement = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["mtime_ns", "name", "size", "content_hash"])
-        .returning(table.c.content_hash, table.c.name, table.c.size, table.c.mtime_ns)
-    )
-    columns = ("spool", "name", "size", "mtime_ns", "content_hash", "ingested_at", "results", "outcome")
-    return Bulk(statement, columns, repeating=("ingested_at",))
-
-
-_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
+            record_status(uow, self.spool_id[:160], self.settings.path, quarantined, newest, self.problem)
 
 
 class _Listed:

@@ -29,28 +29,23 @@ was taken in, apart from the claims (backend/counters.py).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlmodel import col
 
-from . import availability, counters
-from .ingest import spool_id
-from .models import IngestedFile, Presence, ProbeResult, table_of
+from . import availability
+from .claims import Position, prune_claims
+from .models import Presence, ProbeResult
 from .presence import PRESENCE_TTL_S
-from .spool_files import DONE
-from .store import Store, UnitOfWork
+from .store import Store
 
 log = logging.getLogger("opsdeck.worker")
 BATCH = 5000  # results deleted per transaction: short write locks
-CLAIM_BATCH = 1000  # claims looked at per transaction: a stat or two each, under the write lock
 CLAIM_BUDGET_S = 2.0  # of claim pruning per call (and a batch): the worker's other duties wait for its tick
-RECOGNISED_BY = 20  # a spool's newest claims: one of their files must be there for any claim to go
 
 
 @dataclass(frozen=True)
@@ -114,97 +109,6 @@ def prune_done(spool: Path, keep: timedelta) -> int:
         except FileNotFoundError:
             continue  # another worker was faster
     return count
-
-
-Position = tuple[datetime, int]  # a claim's (ingested_at, id): where a pass stopped
-
-
-@dataclass(frozen=True)
-class ClaimsPruned:
-    count: int
-    stopped_at: Position | None  # where the pass goes on from; None: every old claim looked at
-    recognised: bool = True  # False: none of the spool's newest files is there, nothing pruned
-
-
-def prune_claims(
-    store: Store,
-    actor: str,
-    spool: Path,
-    keep: timedelta,
-    *,
-    after: Position | None = None,
-    budget_s: float | None = None,
-) -> ClaimsPruned:
-    """Delete this spool's claims taken in more than `keep` ago whose file version is in
-    neither the spool nor its `done/`, in batches, from `after` on, until every old claim
-    was looked at or `budget_s` is spent; one audited system event for what went.
-
-    Each file is looked at inside the transaction that deletes its claim, in the spool
-    first, then in `done/`: the ingest moves a file that way, so a file on its way is seen
-    in one or the other. Nothing goes while none of the spool's `RECOGNISED_BY` newest
-    claims has its file there: the folder is not the one those files went to (a disk not
-    mounted, a spool deleted and made again empty by the ingest), or it has been idle so
-    long that nothing is left in it; either way every file would seem gone."""
-    table = table_of(IngestedFile)
-    mine = spool_id(spool)[:160]
-    ends = None if budget_s is None else time.monotonic() + budget_s
-    total = 0
-    while True:
-        with store.write(actor) as uow:
-            cutoff = uow.now - keep
-            recognised = _recognised(uow, spool, mine)
-            rows: list[Any] = []
-            if recognised:
-                # In the order of the ingested_at index, from where the last batch stopped:
-                # the claims kept (their files still there) are read once a pass, and no
-                # pass reads the claims younger than `keep`, most of the table.
-                query = select(table.c.id, table.c.name, table.c.size, table.c.mtime_ns, table.c.ingested_at).where(
-                    table.c.spool == mine, table.c.ingested_at < cutoff
-                )
-                if after is not None:
-                    query = query.where(tuple_(table.c.ingested_at, table.c.id) > after)
-                rows = list(uow.connection.execute(query.order_by(table.c.ingested_at, table.c.id).limit(CLAIM_BATCH)))
-            doomed = [row.id for row in rows if not _still_there(spool, row.name, row.size, row.mtime_ns)]
-            if doomed:
-                uow.connection.execute(delete(table).where(table.c.id.in_(doomed)))
-                counters.add(uow.session, counters.CLAIMS_PRUNED, "", len(doomed))  # ingesters look again
-                total += len(doomed)
-            if rows:
-                after = (rows[-1].ingested_at, rows[-1].id)
-            finished = len(rows) < CLAIM_BATCH
-            if finished or (ends is not None and time.monotonic() >= ends):
-                if total:
-                    uow.record("claims_pruned", {"count": total, "older_than": cutoff.isoformat(), "spool": mine})
-                return ClaimsPruned(total, None if finished else after, recognised)
-
-
-def _recognised(uow: UnitOfWork, spool: Path, mine: str) -> bool:
-    """Is one of this spool's newest claims' files there (or has it none)?"""
-    table = table_of(IngestedFile)
-    newest = uow.connection.execute(
-        select(table.c.name, table.c.size, table.c.mtime_ns)
-        .where(table.c.spool == mine)
-        .order_by(table.c.ingested_at.desc(), table.c.id.desc())
-        .limit(RECOGNISED_BY)
-    ).all()
-    return not newest or any(_still_there(spool, row.name, row.size, row.mtime_ns) for row in newest)
-
-
-def _still_there(spool: Path, name: str, size: int, mtime_ns: int) -> bool:
-    """Is this version of the file in the spool or its `done/` (the spool first)? An
-    unreadable folder or a name that is no plain file name keeps the claim."""
-    if not name or "/" in name or name in (".", ".."):
-        return True
-    for folder in (spool, spool / DONE):
-        try:
-            found = os.stat(folder / name, follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return True
-        if (found.st_size, found.st_mtime_ns) == (size, mtime_ns):
-            return True
-    return False
 
 
 def sweep_presence(store: Store, actor: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -497,15 +497,6 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
     )
 
 
-def _probes(
-    uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
-) -> dict[str, Probe]:
-    """The probes by name, as the session's objects (unknown names create their probes)."""
-    known = set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
-    _create(uow, names - known, policy, openings)
-    return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
-
-
 def _read_healths(uow: UnitOfWork, names: set[str]) -> dict[str, Health]:
     """The probes of these names, as plain `Health`."""
     if not names:
@@ -603,32 +594,3 @@ def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
             ).scalars()
         )
     return found
-
-
-def sweep_stale(uow: UnitOfWork, policy: ProbePolicy) -> list[str]:
-    """Probes with no result within twice their interval go stale; readiness ages move."""
-    changed = []
-    for probe in uow.session.execute(select(Probe).where(col(Probe.kind) != EVENT_KIND)).scalars():
-        interval = _interval(probe, policy)
-        stale = probe.last_result_at is not None and uow.now - probe.last_result_at > 2 * interval
-        readiness = policy.readiness_for(probe.name)
-        state = probe.state
-        if readiness and probe.last_success_at:
-            age = uow.now - probe.last_success_at
-            state = "OK" if age < readiness.warn_age else "WARNING" if age < readiness.crit_age else "CRITICAL"
-        if stale != probe.stale or state != probe.state:
-            if state != probe.state:
-                probe.state, probe.state_since, probe.consecutive = state, uow.now, 1
-            probe.stale = stale
-            uow.changed("probe", probe.name, "health")
-            changed.append(probe.name)
-    return changed
-
-
-def _interval(probe: Probe, policy: ProbePolicy) -> timedelta:
-    settings = policy.settings_for(probe.name)
-    if settings.interval:
-        return settings.interval
-    if probe.interval_s:
-        return timedelta(seconds=probe.interval_s)
-    return policy.default_interval

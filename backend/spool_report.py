@@ -1,17 +1,22 @@
 """What a spool scan did (`ScanReport`, for the worker's log and `opsdeck ingest --json`)
-and what the spools look like from the store (`spool_summary`: `probe list`, the board)."""
+and what the spools look like from the store (`record_status` after each scan;
+`spool_summary`: `probe list`, the board)."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from .models import SpoolStatus
-from .store import Store
+from .models import SpoolStatus, table_of
+from .store import Store, UnitOfWork
 
 
 @dataclass
@@ -57,3 +62,28 @@ def spool_summary(store: Store) -> SpoolSummary:
         ]
     quarantined, last = row or (0, None)
     return {"quarantined": int(quarantined or 0), "last_file_at": last, "problems": problems}
+
+
+def record_status(
+    uow: UnitOfWork, spool_id: str, path: Path, quarantined: int, last_file_at: datetime | None, problem: str | None
+) -> None:
+    """The spool's row after a scan: its quarantine count, when it last scanned, its newest
+    file taken in (when one was), its problem; the boards are told when these change."""
+    # Two ingesters on one spool (a standby, a manual `ingest --once`) may both be first
+    # here: insert-if-absent, then lock and update the one row.
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    uow.session.execute(
+        insert(table_of(SpoolStatus))
+        .values(id=spool_id, host=socket.gethostname(), path=str(path), quarantined=0)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    row = uow.session.get(SpoolStatus, spool_id, with_for_update=uow.dialect == "postgresql")
+    assert row is not None
+    if last_file_at is not None:
+        row.last_file_at = last_file_at
+    changed = row.quarantined != quarantined
+    row.quarantined, row.last_scan_at = quarantined, uow.now
+    if row.problem != problem:
+        row.problem, changed = problem, True
+    if changed:
+        uow.changed("spool", row.id, "quarantine")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from . import clocks, escalation, probe_health, spool_watch, warning_escalation
+from . import clocks, escalation, probe_stale, spool_watch, warning_escalation
 from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .i18n import _
@@ -192,7 +192,7 @@ def probes_duty(store: Store, actor: str) -> Callable[[], list[str]]:
 
     def run() -> list[str]:
         with store.write(actor) as uow:
-            return probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
+            return probe_stale.sweep_stale(uow, clocks.load_policy(uow.session).probes)
 
     return run
 

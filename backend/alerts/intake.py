@@ -33,7 +33,7 @@ from .. import clocks, notify_plan
 from ..audit import canonical_json
 from ..models import Alert, AlertSource, Incident, IncidentNote, Probe, table_of
 from ..probe_config import AlertRoute, ProbePolicy
-from ..probe_health import Incoming, Opening, _existing_keys, _probes, apply
+from ..probe_health import Incoming, Opening, _create, _existing_keys, apply
 from ..service import Service
 from ..store import UnitOfWork
 from .formats import PROBE_NAME_LIMIT, AlertEvent, dedup_basis, probe_name_part
@@ -41,6 +41,16 @@ from .sources import default_critical_after
 
 RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}
 NOTE_NAMES = 10
+
+
+def _probes(
+    uow: UnitOfWork, names: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None = None
+) -> dict[str, Probe]:
+    """The probes by name, as the session's objects (unknown names create their probes):
+    an alert group's probe is read and changed as an ORM object by the intake."""
+    known = set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
+    _create(uow, names - known, policy, openings)
+    return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
 
 
 @dataclass

@@ -280,14 +280,14 @@ def test_json_results_for_scripts_dedupe_by_id_or_idempotency_key(store: Store, 
 
 
 def test_alert_probes_never_go_stale_by_silence(store: Store, tmp_path: Path, clock: object) -> None:
-    from opsdeck.backend import clocks, probe_health
+    from opsdeck.backend import clocks, probe_stale
 
     token = add_source(store, "prom", "alertmanager")
     with running(store, tmp_path) as rx:
         rx.post("/sources/prom", am_body(am_alert()), token)
     clock.advance(days=3)  # type: ignore[attr-defined]
     with store.write("system:worker@test") as uow:
-        changed = probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
+        changed = probe_stale.sweep_stale(uow, clocks.load_policy(uow.session).probes)
     assert changed == []
     assert probe(store, "prom/InstanceDown").stale is False
 

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from opsdeck.backend import clocks, probe_health
 from opsdeck.backend.bulk import PAGE, Bulk, _by_identity
-from opsdeck.backend.ingest import _CLAIM
+from opsdeck.backend.claims import CLAIM
 from opsdeck.backend.models import IngestedFile, OutboxMessage, Probe, ProbeResult, table_of
 from opsdeck.backend.probe_health import MOVED, RESULT_COLUMNS
 from opsdeck.backend.store import _INSERT_OUTBOX, _OUTBOX_COLUMNS, Store
@@ -140,9 +140,9 @@ def test_returning_gives_the_rows_this_statement_inserted_over_many_pages(store:
         return [("spool", f"f{i:05d}.out", i, 10**18 + i, f"{i:064x}", now, 1, "ingested") for i in names]
 
     with store.write(WORKER) as uow:
-        first = _CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(0, count, 3)))
+        first = CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(0, count, 3)))
     with store.write(WORKER) as uow:
-        second = _CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(count)))
+        second = CLAIM[uow.dialect].returning(uow.session.connection(), rows(uow.now, range(count)))
         when = uow.now
     assert len(first) == len(range(0, count, 3))
     assert sorted(r[2] for r in second) == [i for i in range(count) if i % 3]

@@ -391,18 +391,18 @@ def test_new_probes_of_one_scan_are_in_the_store_before_anything_reads_it(
 
 
 def test_probes_without_results_go_stale(seeded: Store, spool: Path, clock: FakeClock) -> None:
-    from opsdeck.backend import clocks, probe_health
+    from opsdeck.backend import clocks, probe_stale
 
     ingest = ingester(seeded, spool)
     crit(spool, ingest, clock, state=0)
     clock.advance(minutes=11)  # new probe: 5 min expected interval, stale after 10
     with seeded.write(WORKER) as uow:
-        changed = probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
+        changed = probe_stale.sweep_stale(uow, clocks.load_policy(uow.session).probes)
     assert changed == ["db-ping"] and probes(seeded)["db-ping"]["stale"] is True
 
 
 def test_readiness_state_comes_from_the_age_of_the_last_good_run(seeded: Store, spool: Path, clock: FakeClock) -> None:
-    from opsdeck.backend import clocks, probe_health
+    from opsdeck.backend import clocks, probe_stale
 
     copy("good", spool, "readiness-backups.prom")
     ingester(seeded, spool).scan()
@@ -412,7 +412,7 @@ def test_readiness_state_comes_from_the_age_of_the_last_good_run(seeded: Store, 
     assert found["backup-app-data-offsite"]["state"] == "WARNING"  # 45 h: past 26 h, not 50 h
     clock.advance(hours=6)  # no new run: the age moves on
     with seeded.write(WORKER) as uow:
-        probe_health.sweep_stale(uow, clocks.load_policy(uow.session).probes)
+        probe_stale.sweep_stale(uow, clocks.load_policy(uow.session).probes)
     assert probes(seeded)["backup-app-data-offsite"]["state"] == "CRITICAL"
 
 

@@ -17,7 +17,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from opsdeck.backend import clocks, maintenance
+from opsdeck.backend import claims, clocks, maintenance
 from opsdeck.backend.audit import verify
 from opsdeck.backend.ingest import Ingester, SpoolSettings
 from opsdeck.backend.metrics import registry_for
@@ -132,7 +132,7 @@ def test_claims_of_files_gone_from_the_spool_go_and_what_was_taken_in_is_still_c
     assert counted == {"ingested": 4}
     assert _pruned(seeded, spool) == 0  # gone, but taken in now
     clock.advance(days=8)
-    monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)  # a batch a claim: kept ones between pruned ones
+    monkeypatch.setattr(claims, "CLAIM_BATCH", 1)  # a batch a claim: kept ones between pruned ones
 
     assert _pruned(seeded, spool) == 1
 
@@ -203,7 +203,7 @@ def test_the_spools_upkeep_keeps_the_claims_of_a_spool_not_there_and_goes_on_whe
     clock.advance(days=8)
     spool.rename(tmp_path / "away")
     (spool / "done").mkdir(parents=True)  # as the ingest makes them again
-    unmounted = maintenance.prune_claims(seeded, WORKER, spool, timedelta(days=7))
+    unmounted = claims.prune_claims(seeded, WORKER, spool, timedelta(days=7))
     assert (unmounted.count, unmounted.recognised) == (0, False) and len(_claims(seeded)) == 4
     shutil.rmtree(spool)
     (tmp_path / "away").rename(spool)
@@ -211,7 +211,7 @@ def test_the_spools_upkeep_keeps_the_claims_of_a_spool_not_there_and_goes_on_whe
     link = tmp_path / "spool-link"
     link.symlink_to(spool)  # the configured path may be a link to the spool
 
-    monkeypatch.setattr(maintenance, "CLAIM_BATCH", 1)
+    monkeypatch.setattr(claims, "CLAIM_BATCH", 1)
     monkeypatch.setattr(maintenance, "CLAIM_BUDGET_S", 0.0)  # one batch a call
     upkeep = maintenance.SpoolUpkeep(seeded, WORKER, maintenance.Retention(), link)
     # node.prom first (its claim kept), then a pair a call, then the end of the pass
@@ -224,7 +224,7 @@ def test_the_spools_upkeep_keeps_the_claims_of_a_spool_not_there_and_goes_on_whe
 
 def _pruned(store: Store, spool: Path) -> int:
     """One whole pass of `prune_claims` with `keep_done` at 7 days: how many claims went."""
-    pruned = maintenance.prune_claims(store, WORKER, spool, timedelta(days=7))
+    pruned = claims.prune_claims(store, WORKER, spool, timedelta(days=7))
     assert pruned.stopped_at is None and pruned.recognised
     return pruned.count
 
