@@ -20,6 +20,9 @@ statements by them), a driver error is raised wrapped as SQLAlchemy wraps it (so
 `translate_db_error` words it), and what a statement returns is read to its end before
 the cursor closes. PostgreSQL keeps SQLAlchemy's path, which also tells a lost
 connection from a failed statement (the pool must not hand it out again).
+
+`Read` sends a SELECT the same way and processes what it returns with each column's own
+result processor: the one read an action on an incident starts with.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.selectable import Select
 
 _NAMED = re.compile(r"%\((\w+)\)s")  # PostgreSQL's (psycopg's pyformat) placeholders
 PAGE = 500  # rows per multi-row INSERT: 500 x 8 columns stays far below each driver's limit
@@ -181,6 +185,55 @@ class Bulk:
             if sql.count(values) != 1 or one_row.count(placeholder) != len(names):
                 raise ValueError(f"cannot tell the one row of values (and only it) in {sql!r}")
         return _Compiled(sql, tuple(position[name] for name in names), tuple(processors), values, _direct(dialect))
+
+
+class Read:
+    """One SELECT sent as `Bulk` sends its statements, each value it returns processed by
+    its column's result processor, as SQLAlchemy's result processes it: for the one read
+    every action on an incident starts with (backend/clocks.py), where the ORM's query
+    and loading cost several times the statement. `params` names the statement's
+    parameters in the order `rows` is given them; none may need a bind processor."""
+
+    def __init__(self, statement: Select[Any], params: Sequence[str]) -> None:
+        self.statement = statement
+        self.params = tuple(params)
+        self._compiled: WeakKeyDictionary[Dialect, tuple[_Compiled, tuple[Callable[[Any], Any] | None, ...]]] = (
+            WeakKeyDictionary()
+        )
+
+    def rows(self, connection: Connection, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The rows as the driver returns them: `values` processes the columns wanted."""
+        compiled, _processors = self._compile(connection.dialect)
+        return _send(connection, compiled.direct, compiled.sql, tuple([params[i] for i in compiled.order])).rows
+
+    def values(self, connection: Connection, row: Sequence[Any], start: int, stop: int) -> list[Any]:
+        """Columns `start` to `stop` (not included) of a returned row, each processed as
+        SQLAlchemy's result processes it (only those wanted: a join repeats its left
+        side's columns in every row)."""
+        processors = self._compile(connection.dialect)[1]
+        return [
+            value if process is None else process(value)
+            for process, value in zip(processors[start:stop], row[start:stop], strict=True)
+        ]
+
+    def _compile(self, dialect: Dialect) -> tuple[_Compiled, tuple[Callable[[Any], Any] | None, ...]]:
+        found = self._compiled.get(dialect)
+        if found is None:
+            found = self._compiled[dialect] = self._compile_for(dialect)
+        return found
+
+    def _compile_for(self, dialect: Dialect) -> tuple[_Compiled, tuple[Callable[[Any], Any] | None, ...]]:
+        statement = self.statement.compile(dialect=dialect)
+        assert isinstance(statement, SQLCompiler)
+        if statement.positiontup is not None:  # qmark (SQLite)
+            sql, names = statement.string, list(statement.positiontup)
+        else:  # pyformat (psycopg)
+            sql, names = _NAMED.sub("%s", statement.string), _NAMED.findall(statement.string)
+        if set(names) != set(self.params) or statement._bind_processors:
+            raise ValueError(f"the statement binds {sorted(names)} (none processed); given {sorted(self.params)}")
+        order = tuple(self.params.index(name) for name in names)
+        processors = tuple(entry.type._cached_result_processor(dialect, None) for entry in statement._result_columns)
+        return _Compiled(sql, order, (), None, _direct(dialect)), processors
 
 
 def driver_sql(connection: Connection, sql: str, params: tuple[Any, ...] = ()) -> Returned:

@@ -7,7 +7,7 @@ fifth of the ack (`python -m bench`'s write profile)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import inspect as sa_inspect
@@ -15,6 +15,8 @@ from sqlmodel import Session, SQLModel
 
 from .bulk import Bulk
 from .models import Incident, IncidentDeadline, table_of
+
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,30 @@ def as_inserted(session: Session, rows: list[Any], ids: list[Any]) -> None:
             session._save_impl(state)
         states.add(state)
     session._register_persistent(states)
+
+
+def held_already(session: Session, model: type[SQLModel], ids: list[Any]) -> bool:
+    """Whether the session holds any of these rows, or might not load one plainly (a
+    listener on the model's loading, or the session's): then only the ORM's own load
+    knows what to do with them (it keeps an object the session holds, unrefreshed)."""
+    mapper = sa_inspect(model)
+    if mapper.class_manager.dispatch.load or session.dispatch.loaded_as_persistent:
+        return True
+    identity_map = session.identity_map
+    return any(mapper.identity_key_from_primary_key((row_id,)) in identity_map for row_id in ids)
+
+
+def as_loaded(session: Session, model: type[M], values: dict[str, Any]) -> M:
+    """A row read through Core as the ORM's load leaves the object it makes of it: built
+    without `__init__`, its values straight into the instance's dict, persistent in the
+    session under its identity, nothing changed. The caller checks `held_already` first.
+    These are the load's own steps (private to SQLAlchemy: tests/store/test_unit_of_work.py
+    holds them to the ORM's load)."""
+    mapper = sa_inspect(model)
+    row: M = mapper.class_manager.new_instance()
+    state = sa_inspect(row)
+    state.dict.update(values)
+    key = mapper.identity_key_from_primary_key((values["id"],))
+    state.key, state.identity_token, state.session_id = key, None, session.hash_key
+    session.identity_map._add_unpresent(state, key)
+    return row

@@ -320,7 +320,8 @@ class ServiceBase:
             actor = self._writer(uow.session, what)
             # With its clock rows and attestations, read now, before it changes: then `_touched`
             # reads nothing, and the transaction writes the incident in one UPDATE at its end.
-            incident = clocks.load_with_clocks(uow.session, incident_id, lock=uow.dialect == "postgresql")
+            lock = uow.dialect == "postgresql"
+            incident = clocks.load_with_clocks(uow.session, uow.connection, incident_id, lock=lock)
             if incident is None:
                 raise no_incident(incident_id)
             self._not_closed(incident)

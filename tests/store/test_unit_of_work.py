@@ -1,19 +1,25 @@
 """The unit of work writes an incident and its clock rows itself (backend/store.py), not
-through the ORM's flush: it must leave them as that flush leaves rows it inserted."""
+through the ORM's flush: it must leave them as that flush leaves rows it inserted. An
+action reads them itself too (backend/clocks.py): it must make the objects the ORM's
+load makes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
+from opsdeck.backend import clocks
 from opsdeck.backend.actions.incidents import IncidentActions
 from opsdeck.backend.models import Incident, IncidentDeadline
-from opsdeck.backend.schema import SEED_ACTOR
+from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 
-from ..conftest import demo_fixture
+from ..conftest import FakeClock, demo_fixture
 
 LOGIN = "servers"
 
@@ -71,3 +77,94 @@ def test_an_action_reads_the_attestations_only_of_an_incident_that_has_some(rost
     assert not [s for s in sent if s.startswith("SELECT attestations")]
     lead.note(attested, "after it")
     assert len([s for s in sent if s.startswith("SELECT attestations")]) == 1
+
+
+def _orm_loaded(store: Store, incident_id: int) -> tuple[dict[str, Any], list[dict[str, Any]], set[str]]:
+    """The incident's and its clock rows' values as the ORM's own load leaves them."""
+    with store.read() as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        rows = session.execute(
+            select(IncidentDeadline)
+            .where(col(IncidentDeadline.incident_id) == incident_id)
+            .order_by(col(IncidentDeadline.id))
+        ).scalars()
+        return _values(incident), [_values(row) for row in rows], set(incident.__pydantic_fields_set__)
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """Each stored value with its type: an aware time is not a naive one, 1 not True."""
+    return {k: (type(v), v) for k, v in row.__dict__.items() if k != "_sa_instance_state"}
+
+
+def test_rows_read_through_core_are_the_objects_the_orms_load_makes(rostered: Store) -> None:
+    """An action's first read (backend/clocks.py, `load_with_clocks`) builds its objects
+    itself: each must be what the ORM's load would have made, persistent and unchanged,
+    found again by `session.get`, written when changed. (PostgreSQL reads with the lock.)"""
+    lead = Service(rostered, "lead")
+    incident_id = lead.open(title="read through Core", category="network_fault", level="I").id
+    assert incident_id is not None
+    lead.attest(incident_id, "leadership_informed", via="phone", note="told")
+    lead.note(incident_id, "on it")
+    incident_values, clock_values, fields_set = _orm_loaded(rostered, incident_id)
+    assert len(clock_values) >= 2
+    with rostered.write("lead") as uow:
+        session = uow.session
+        lock = uow.dialect == "postgresql"
+        incident = clocks.load_with_clocks(session, uow.connection, incident_id, lock=lock)
+        assert incident is not None
+        rows = clocks.held_rows(session, incident_id)
+        assert rows is not None
+        assert _values(incident) == incident_values
+        assert [_values(row) for row in rows] == clock_values
+        assert set(incident.__pydantic_fields_set__) == fields_set
+        for row in [incident, *rows]:
+            state = inspect(row)
+            assert state.persistent and not state.modified and not state.expired_attributes
+            assert session.identity_map.get(state.key) is row
+        assert session.get(Incident, incident_id) is incident
+        assert not session.new and not session.dirty
+        assert clocks.facts_of(session, incident).attested  # its attestation, read with it
+        incident.title = "changed after a Core read"
+        assert [row is incident for row in session.dirty] == [True]
+    with rostered.read() as session:
+        stored = session.get(Incident, incident_id)
+        assert stored is not None and stored.title == "changed after a Core read"
+
+
+def test_a_row_the_session_holds_is_not_read_over(rostered: Store) -> None:
+    """The ORM's load keeps an object the session already holds, changes and all; so
+    does the Core read (it leaves such a row to the ORM)."""
+    incident_id = Service(rostered, "lead").open(title="held").id
+    assert incident_id is not None
+    with rostered.write("lead") as uow:
+        held = uow.session.get(Incident, incident_id)
+        assert held is not None
+        held.title = "changed, not flushed"
+        found = clocks.load_with_clocks(uow.session, uow.connection, incident_id, lock=False)
+        assert found is held and found.title == "changed, not flushed"
+        assert clocks.held_rows(uow.session, incident_id)
+
+
+def test_no_such_incident_read_through_core_is_none(rostered: Store) -> None:
+    with rostered.write("lead") as uow:
+        assert clocks.load_with_clocks(uow.session, uow.connection, 404, lock=False) is None
+
+
+@pytest.mark.postgres
+def test_the_read_locks_the_incidents_row_on_postgresql(pg_url: str, clock: FakeClock) -> None:
+    """As `session.get(..., with_for_update=True)` did: no other transaction may take the
+    row until the write ends."""
+    store = open_store(pg_url, clock=clock)
+    try:
+        Service(store, SEED_ACTOR).import_records("roster", demo_fixture("roster.toml"))
+        incident_id = Service(store, "lead").open(title="locked").id
+        taking = text("SELECT id FROM incidents WHERE id = :id FOR UPDATE NOWAIT")
+        with store.write("lead") as uow, store.engine.connect() as other:
+            assert clocks.load_with_clocks(uow.session, uow.connection, incident_id, lock=True) is not None
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(taking, {"id": incident_id})
+        with store.engine.connect() as other:
+            assert other.execute(taking, {"id": incident_id}).scalar_one() == incident_id
+    finally:
+        store.dispose()
