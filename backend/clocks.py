@@ -21,7 +21,7 @@ from . import deadlines, memo, policy, ranking
 from .bulk import Read
 from .models import Attestation, Incident, IncidentDeadline, PolicyVersion, table_of
 from .models.columns import construct
-from .orm_rows import as_loaded, held_already
+from .orm_rows import as_loaded, as_pending, held_already
 
 
 def load_policy(session: Session, version: int | None = None) -> policy.Policy:
@@ -317,9 +317,9 @@ def new_incident(session: Session, incident: Incident, rows: list[IncidentDeadli
     """An incident this transaction just inserted, with its `first_clocks`: they are all
     its clock rows, and it has no attestations yet (nothing to read)."""
     assert incident.id is not None
-    for row in rows:
-        row.incident_id = incident.id
-    session.add_all(rows)
+    for row in rows:  # rows not yet in the session: set as `construct` sets a field
+        row.__dict__["incident_id"] = incident.id
+    as_pending(session, rows)
     session.info.setdefault(_HELD, {})[incident.id] = rows
     _hold_attested(session, incident.id, {})
 

@@ -94,6 +94,13 @@ def as_stored(session: Session, row: SQLModel) -> None:
     state._commit_all(state.dict, session.identity_map)
 
 
+def as_pending(session: Session, rows: list[Any]) -> None:
+    """New rows into the session as `session.add` puts them (pending, in the order given),
+    without its walk of their relationships' cascades: these models have none."""
+    for row in rows:
+        session._save_impl(sa_inspect(row))
+
+
 def as_inserted(session: Session, rows: list[Any], ids: list[Any]) -> None:
     """Each row as the ORM's flush leaves a row it inserted: its id in the instance's dict
     (where the flush puts it), persistent in the session, and one of the transaction's

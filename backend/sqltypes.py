@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# What SQLite's DATETIME stores when given no storage format of its own.
+SQLITE_DATETIME_FORMAT = SQLITE_DATETIME._storage_format
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -39,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         """The type's processor, remembering the last time it bound: a write binds its one
         transaction time in many rows (a probe storm: nine per result), each ~3 us to
         check and format. Times are immutable: the same object binds the same way."""
-        process = super().bind_processor(dialect)
+        process = self._sqlite_text(dialect) or super().bind_processor(dialect)
         assert process is not None
         last: tuple[Any, Any] = (None, None)
 
@@ -53,6 +57,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return bound
 
         return remembered
+
+    def _sqlite_text(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """SQLite: `process_bind_param`, then the text SQLite's DATETIME stores (its default
+        storage format, "YYYY-MM-DD HH:MM:SS.ffffff") written by `isoformat`, the same
+        text at a fifth of the cost: SQLAlchemy formats it from a dict of the parts,
+        and a burst of opens binds four times a clock row."""
+        stored = self.impl_instance.dialect_impl(dialect)
+        if dialect.name != "sqlite" or getattr(stored, "_storage_format", None) != SQLITE_DATETIME_FORMAT:
+            return None
+        to_utc = self.process_bind_param
+
+        def process(value: Any) -> str | None:
+            in_utc = to_utc(value, dialect)
+            return None if in_utc is None else in_utc.isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

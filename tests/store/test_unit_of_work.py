@@ -51,6 +51,32 @@ def test_inserted_rows_are_persistent_with_their_stored_ids_and_nothing_left_to_
     assert [tuple(r) for r in titles] == [(i.id, i.title) for i in incidents]
 
 
+def test_a_new_incidents_clock_rows_wait_pending_as_session_add_leaves_them(rostered: Store) -> None:
+    """They go in with the write's next flush (`orm_rows.as_pending` puts them in the
+    session without `session.add`'s walk of cascades): pending until then, in the order
+    derived, seen by the session's listeners as `add` would have them seen."""
+    seen: list[object] = []
+    with rostered.write(LOGIN) as uow:
+        event.listen(uow.session, "transient_to_pending", lambda _session, row: seen.append(row))
+        IncidentActions.open_in(uow, "the first: its routes are read, and the read flushes what is pending")
+        seen.clear()
+        incident = IncidentActions.open_in(uow, "clocks pending")
+        rows = clocks.held_rows(uow.session, incident.id)
+        assert rows
+        states = [inspect(row) for row in rows]
+        # PostgreSQL writes what is pending before each audit event (backend/store.py, `_append`).
+        assert all(state.persistent if uow.dialect == "postgresql" else state.pending for state in states)
+        assert [state.insert_order for state in states] == sorted(state.insert_order for state in states)
+        added = [row for row in seen if isinstance(row, IncidentDeadline)]
+        assert [row is held for row, held in zip(added, rows, strict=True)] == [True] * len(rows)
+        assert all(row.incident_id == incident.id for row in rows)
+    with rostered.read() as session:
+        stored = session.execute(
+            select(col(IncidentDeadline.rule)).where(col(IncidentDeadline.incident_id) == incident.id)
+        ).scalars()
+        assert sorted(stored) == sorted(row.rule for row in rows)
+
+
 def test_a_write_rolled_back_leaves_its_inserted_rows_transient_and_stores_nothing(rostered: Store) -> None:
     with pytest.raises(RuntimeError), rostered.write(LOGIN) as uow:
         incident = IncidentActions.open_in(uow, "rolled back")
