@@ -294,9 +294,18 @@ def _assign(row: Any, **values: Any) -> None:
     (and marks the row for the flush) even when the value is the same; the rows written
     are the same either way."""
     held = row.__dict__  # the loaded values, read without the ORM's descriptor (a sweep compares thousands)
-    for name, value in values.items():
-        if (held[name] if name in held else getattr(row, name)) != value:
-            setattr(row, name, value)
+    changed = {
+        name: value for name, value in values.items() if (held[name] if name in held else getattr(row, name)) != value
+    }
+    state = held["_sa_instance_state"]
+    if state.key is None and state.session_id is None:
+        # A new row in no session yet (`first_clocks`' incident): set as `construct` sets
+        # a field, with no history to keep and no listener to tell.
+        held.update(changed)
+        row.__pydantic_fields_set__.update(changed)
+        return
+    for name, value in changed.items():
+        setattr(row, name, value)
 
 
 _HELD = "opsdeck.clock_rows"

@@ -56,7 +56,8 @@ def digest(key: bytes | None, value: Any) -> str | None:
 
 
 def incident_state(incident: Incident) -> dict[str, Any]:
-    return {name: getattr(incident, name) for name in INCIDENT_FIELDS}
+    held = incident.__dict__  # the values the ORM holds, without its descriptors (twice an event)
+    return {name: held[name] if name in held else getattr(incident, name) for name in INCIDENT_FIELDS}
 
 
 def member_state(member: RosterMember, key: bytes | None) -> dict[str, Any]:
