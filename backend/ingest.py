@@ -369,6 +369,7 @@ class Ingester:
         report = ScanReport()
         taken: list[Unit] = []
         with self.store.write(self.actor) as uow:
+            uow.defer_events()  # nothing here reads an event back: they go in at the end, in one statement
             pruned = claims.pruned_so_far(uow)
             if pruned != self._pruned:  # the upkeep deleted claims since these files were read
                 units = [u for u in units if self._still_as_read(u)]
@@ -425,6 +426,7 @@ class Ingester:
         self, name: str, fd: int, stat: os.stat_result, report: ScanReport
     ) -> tuple[ScanReport, bool]:
         with self.store.write(self.actor) as uow:
+            uow.defer_events()  # as `_commit`
             key = f"{self.spool_id}/{name}"[:400]
             cursor = uow.session.get(FileCursor, key, with_for_update=uow.dialect == "postgresql")
             offset = cursor.offset if cursor else 0

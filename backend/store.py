@@ -171,7 +171,9 @@ class UnitOfWork:
     def defer_events(self) -> None:
         """Insert this write's audit events together at its end, in one statement, not each
         as it is recorded: for a write that records many and reads none back (the
-        escalation sweep: a statement an event was a tenth of an escalation). SQLite only:
+        escalation sweep: a statement an event was a tenth of an escalation; the ingest's
+        and the alert receiver's writes, which open, update and resolve incidents by the
+        hundred in a storm). SQLite only:
         on PostgreSQL each event goes in before its head moves (`_append`)."""
         if self.dialect != "postgresql":
             self._deferred = []

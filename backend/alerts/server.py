@@ -282,6 +282,7 @@ class Dispatch:
         for attempt in (1, 2):
             try:
                 with self.store.write(self.actor) as uow:
+                    uow.defer_events()  # a POST's alerts: nothing reads an event back before the commit
                     source = uow.session.execute(
                         select(AlertSource).where(col(AlertSource.name) == name)
                     ).scalar_one_or_none()

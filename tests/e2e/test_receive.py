@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from opsdeck.backend import audit
 from opsdeck.backend.alerts import sources
 from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
@@ -336,3 +337,25 @@ def test_the_receivers_metrics_count_requests_by_source_and_code_live(store: Sto
     assert requests == {("am", "200"): 1, ("am", "401"): 1, ("am", "400"): 1, ("-", "404"): 1}
     assert "# TYPE opsdeck_receiver_requests_total counter" in again
     assert "opsdeck_receiver_start_time_seconds " in again
+
+
+def test_a_post_of_many_alerts_leaves_every_chain_whole(store: Store, tmp_path: Path) -> None:
+    """A POST's write holds its audit events until its end (`defer_events`): each opened
+    incident's chain starts with its open event, in the order opened, and every chain
+    and head checks out."""
+    token = add_source(store, "scripts", "json", critical_after=1)
+    batch = [{"probe": f"backup-{index}", "status": "fail", "output": "exit 1"} for index in range(5)]
+    with running(store, tmp_path) as rx:
+        reply = rx.post("/sources/scripts", batch, token)
+        again = rx.post("/sources/scripts", [{"probe": "backup-0", "status": "ok"}], token)
+    assert reply.status_code == 200 and len(reply.json()["opened"]) == 5 and again.status_code == 200
+    opened = sorted(incident.id or 0 for incident in incidents(store))
+    with store.read() as session:
+        _chains, _events, problems = audit.verify(session)
+        firsts = session.execute(
+            text(
+                "SELECT incident_id, seq, action FROM audit_events WHERE seq = 1 AND incident_id IS NOT NULL ORDER BY id"
+            )
+        ).all()
+    assert problems == []
+    assert [tuple(row) for row in firsts] == [(incident_id, 1, "open") for incident_id in opened]

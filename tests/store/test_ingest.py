@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from opsdeck.backend import probe_queries, queries
+from opsdeck.backend import audit, probe_queries, queries
 from opsdeck.backend.ingest import Ingester, SpoolSettings
-from opsdeck.backend.models import Incident, Probe, ProbeResult
+from opsdeck.backend.models import AuditEvent, Incident, Probe, ProbeResult
 from opsdeck.backend.service import Service
 from opsdeck.backend.spool_report import spool_summary
 from opsdeck.backend.store import Store
@@ -435,3 +435,26 @@ def test_a_binary_checkresult_with_its_marker_is_quarantined_once(store: Store, 
     assert (first.quarantined, second.quarantined) == (1, 0)
     assert "binary" in (spool / "quarantine" / "cBIN001.reason").read_text()
     assert sorted(os.listdir(spool)) == ["done", "quarantine"]
+
+
+def test_incidents_opened_in_one_scan_leave_every_chain_whole(seeded: Store, spool: Path, clock: FakeClock) -> None:
+    """A scan's write holds its audit events until its end (`defer_events`): every event
+    still goes in, in the order recorded, each chain linked and its head on its newest."""
+    ingest = ingester(seeded, spool)
+    names = [f"web-{index}" for index in range(6)]
+    for _ in range(3):  # the third CRITICAL of each probe opens its incident, all in one scan
+        clock.advance(minutes=1)
+        for name in names:
+            plugin(spool, name, "HTTP CRITICAL - 503\n", 2)
+        ingest.scan()
+    opened = sorted(open_incidents(seeded), key=lambda incident: incident.id or 0)
+    assert sorted(incident.title.split(" ")[0] for incident in opened) == names
+    with seeded.read() as session:
+        _chains, _events, problems = audit.verify(session)
+        firsts = session.execute(
+            select(AuditEvent.incident_id, AuditEvent.seq, AuditEvent.action)
+            .where(AuditEvent.incident_id.in_([incident.id for incident in opened]))  # type: ignore[union-attr]
+            .order_by(AuditEvent.id)
+        ).all()
+    assert problems == []
+    assert [tuple(row) for row in firsts] == [(incident.id, 1, "open") for incident in opened]
