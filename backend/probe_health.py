@@ -12,14 +12,12 @@ parent system is down, or after a resolve until the probe has recovered once.
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -28,12 +26,22 @@ from .bulk import Bulk
 from .domain import Category, Level
 from .models import Incident, IncidentNote, Probe, ProbeResult, System, table_of
 from .probe_config import ProbePolicy
+from .probe_rows import (
+    MOVED,
+    TIMES,
+    Health,
+    NewProbe,
+    create,
+    existing_keys,
+    read_healths,
+    reserve,
+)
 from .service import Service
 from .store import UnitOfWork
 from .timeutil import format_age
 
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-EVENT_KIND = "alert"  # probes fed by the receiver's alert sources: events, never stale by silence
+_moved = attrgetter(*MOVED)
 
 
 @dataclass(frozen=True)
@@ -69,54 +77,11 @@ class Incoming:
     opening: Opening | None = None  # from an alert source: its mapping decides
 
 
-# What applying results moves on a probe: written back in one statement per batch.
-MOVED = (
-    "interval_s",
-    "state",
-    "stale",
-    "output",
-    "last_result_at",
-    "last_success_at",
-    "state_since",
-    "consecutive",
-    "last_ok_at",
-    "recovery_noted",
-)
-_moved = attrgetter(*MOVED)
-# Moved times that often hold one object, the last result's time (an OK one is all three
-# on a new probe): bound once each (backend/bulk.py).
-_TIMES = ("last_result_at", "state_since", "last_ok_at")
-
-
-@dataclass(slots=True)
-class Health:
-    """A probe as `apply` reads and moves it: the row's fields, plain. A storm moves
-    thousands of probes; as ORM objects their attribute events and the flush cost more
-    than the rest of the transaction, so the moved fields go back in one executemany.
-    The defaults are a new probe's, as `_create` and `_reserve` make it."""
-
-    id: int
-    name: str
-    system_id: int | None = None
-    silenced_until: datetime | None = None
-    interval_s: int | None = None
-    state: str = "UNKNOWN"
-    stale: bool = False
-    output: str = ""
-    last_result_at: datetime | None = None
-    last_success_at: datetime | None = None
-    state_since: datetime | None = None
-    consecutive: int = 0
-    last_ok_at: datetime | None = None
-    recovery_noted: bool = False
-
-
-_READ = [getattr(Probe, f.name) for f in fields(Health)]  # in the order `Health` takes them
 _WRITE_BACK = Bulk(
     update(table_of(Probe)).where(table_of(Probe).c.id == bindparam("probe")),
     (*MOVED, "probe"),
     repeating=("stale", "recovery_noted"),
-    alike=(_TIMES,),
+    alike=(TIMES,),
 )
 # A stored result, as `_Context.apply_one` builds it.
 RESULT_COLUMNS = (
@@ -134,19 +99,6 @@ RESULT_COLUMNS = (
 )
 _STALE = RESULT_COLUMNS.index("stale")
 _INSERT_RESULTS = Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS, repeating=("received_at", "stale", "flags"))
-# A new probe, as `_create` inserts it.
-NEW_PROBE_COLUMNS = (
-    "name",
-    "system_id",
-    "interval_s",
-    "created_at",
-    "kind",
-    "state",
-    "stale",
-    "output",
-    "consecutive",
-    "recovery_noted",
-)
 # A new probe on SQLite, as `_Context.write_back` inserts it: its reserved id, and its
 # health as the batch has moved it so far.
 RESERVED_PROBE_COLUMNS = ("id", "name", "system_id", "created_at", "kind", *MOVED)
@@ -154,7 +106,7 @@ _INSERT_RESERVED = Bulk(
     insert(table_of(Probe)),
     RESERVED_PROBE_COLUMNS,
     repeating=("created_at", "kind", "state", "stale", "recovery_noted"),
-    alike=(_TIMES,),
+    alike=(TIMES,),
 )
 
 
@@ -174,18 +126,18 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         return applied
     openings = {r.probe: r.opening for r in incoming if r.opening is not None}
     names = {r.probe for r in incoming}
-    probes = _read_healths(uow, names)
-    reserved: list[_NewProbe] = []
+    probes = read_healths(uow, names)
+    reserved: list[NewProbe] = []
     if uow.dialect == "sqlite":
-        reserved = _reserve(uow, names - probes.keys(), policy, openings)
+        reserved = reserve(uow, names - probes.keys(), policy, openings)
         created: Container[str] = {new.health.name for new in reserved}
         probes.update((new.health.name, new.health) for new in reserved)
     else:
-        made = _create(uow, names - probes.keys(), policy, openings)
+        made = create(uow, names - probes.keys(), policy, openings)
         created = made.keys()
         probes.update(made)
-        probes.update(_read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
-    known_keys = _existing_keys(uow, [r.result_key for r in incoming if r.result_key])
+        probes.update(read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
+    known_keys = existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[tuple[Any, ...]] = []
     context = _Context(uow, policy, probes, created, reserved)
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):
@@ -208,14 +160,6 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
     return applied
 
 
-@dataclass(frozen=True, slots=True)
-class _NewProbe:
-    """A probe this write creates: its health (its id 0 until it has one) and its kind."""
-
-    health: Health
-    kind: str
-
-
 class _Context:
     def __init__(
         self,
@@ -223,7 +167,7 @@ class _Context:
         policy: ProbePolicy,
         probes: dict[str, Health],
         created: Container[str] = (),
-        reserved: list[_NewProbe] | None = None,
+        reserved: list[NewProbe] | None = None,
     ) -> None:
         self.uow = uow
         self.policy = policy
@@ -495,102 +439,3 @@ def _ancestor_critical(uow: UnitOfWork, system_id: int | None) -> bool:
         ).first()
         is not None
     )
-
-
-def _read_healths(uow: UnitOfWork, names: set[str]) -> dict[str, Health]:
-    """The probes of these names, as plain `Health`."""
-    if not names:
-        return {}
-    # ORM columns, not the table's: the session flushes what it holds first, as for select(Probe).
-    rows = uow.session.execute(select(*_READ).where(col(Probe.name).in_(names)))
-    return {row.name: Health(*row) for row in rows}
-
-
-def _new(
-    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
-) -> list[_NewProbe]:
-    """New probes for results of unknown names, in name order, their ids still 0: the
-    system and interval their settings (or their alert mapping) give them."""
-    if not missing:
-        return []
-    systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
-    new = []
-    for name in sorted(missing):
-        settings = policy.settings_for(name)
-        opening = (openings or {}).get(name)
-        system = opening.system if opening else settings.system
-        interval = int(settings.interval.total_seconds()) if settings.interval else None
-        health = Health(0, name, system_id=systems.get(system) if system else None, interval_s=interval)
-        new.append(_NewProbe(health, EVENT_KIND if opening and opening.event else ""))
-    return new
-
-
-def _create(
-    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
-) -> dict[str, Health]:
-    """Probes for results of unknown names, all in one statement (ON CONFLICT DO NOTHING:
-    another ingester may create them at the same time); returns those this one created."""
-    new = {made.health.name: made for made in _new(uow, missing, policy, openings)}
-    if not new:
-        return {}
-    rows = []
-    for made in new.values():
-        h = made.health
-        rows.append(
-            (
-                h.name,
-                h.system_id,
-                h.interval_s,
-                uow.now,
-                made.kind,
-                h.state,
-                h.stale,
-                h.output,
-                h.consecutive,
-                h.recovery_noted,
-            )
-        )
-    created = {}
-    for probe_id, name in _CREATE[uow.dialect].returning(uow.connection, rows):
-        created[name] = new[name].health
-        created[name].id = probe_id
-    return created
-
-
-def _reserve(
-    uow: UnitOfWork, missing: set[str], policy: ProbePolicy, openings: dict[str, Opening] | None
-) -> list[_NewProbe]:
-    """New probes on SQLite, each with the id SQLite would give it (the next after the
-    highest, in name order, as `_create` inserts them), inserted later by the context's
-    first write-back. This write holds SQLite's write lock since its BEGIN IMMEDIATE
-    (backend/engines.py): no one else can insert a probe meanwhile, so the names read as
-    missing stay missing and the ids stay free."""
-    new = _new(uow, missing, policy, openings)
-    if new:
-        highest = uow.session.execute(select(func.max(col(Probe.id)))).scalar_one()
-        for offset, made in enumerate(new, start=(highest or 0) + 1):
-            made.health.id = offset
-    return new
-
-
-def _create_statement(insert: Any) -> Bulk:
-    table = table_of(Probe)
-    statement = insert(table).on_conflict_do_nothing(index_elements=["name"]).returning(table.c.id, table.c.name)
-    return Bulk(statement, NEW_PROBE_COLUMNS, repeating=("created_at", "stale", "recovery_noted"))
-
-
-_CREATE = {"postgresql": _create_statement(pg_insert), "sqlite": _create_statement(sqlite_insert)}
-
-
-def _existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
-    wanted = [k for k in keys if k]
-    if not wanted:
-        return set()
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        found.update(
-            uow.session.execute(
-                select(col(ProbeResult.result_key)).where(col(ProbeResult.result_key).in_(wanted[start : start + 500]))
-            ).scalars()
-        )
-    return found

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from .models import Probe
 from .probe_config import ProbePolicy
-from .probe_health import EVENT_KIND
+from .probe_rows import EVENT_KIND
 from .store import UnitOfWork
 
 

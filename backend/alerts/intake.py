@@ -33,7 +33,8 @@ from .. import clocks, notify_plan
 from ..audit import canonical_json
 from ..models import Alert, AlertSource, Incident, IncidentNote, Probe, table_of
 from ..probe_config import AlertRoute, ProbePolicy
-from ..probe_health import Incoming, Opening, _create, _existing_keys, apply
+from ..probe_health import Incoming, Opening, apply
+from ..probe_rows import create, existing_keys
 from ..service import Service
 from ..store import UnitOfWork
 from .formats import PROBE_NAME_LIMIT, AlertEvent, dedup_basis, probe_name_part
@@ -49,7 +50,7 @@ def _probes(
     """The probes by name, as the session's objects (unknown names create their probes):
     an alert group's probe is read and changed as an ORM object by the intake."""
     known = set(uow.session.execute(select(col(Probe.name)).where(col(Probe.name).in_(names))).scalars())
-    _create(uow, names - known, policy, openings)
+    create(uow, names - known, policy, openings)
     return {p.name: p for p in uow.session.execute(select(Probe).where(col(Probe.name).in_(names))).scalars()}
 
 
@@ -168,7 +169,7 @@ class _Alerts:
     def take(self, events: list[AlertEvent]) -> Taken:
         rows = self._rows([e.key for e in events])
         keyed = [(event, self._result_key(event, rows.get(event.key))) for event in events]
-        known = _existing_keys(self.uow, [k for _e, k in keyed if k])
+        known = existing_keys(self.uow, [k for _e, k in keyed if k])
         news: list[tuple[AlertEvent, str]] = []
         for event, key in keyed:
             if key is None:

@@ -11,11 +11,12 @@ from sqlalchemy import Text, cast, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from opsdeck.backend import clocks, probe_health
+from opsdeck.backend import clocks, probe_health, probe_rows
 from opsdeck.backend.bulk import PAGE, Bulk, _by_identity
 from opsdeck.backend.claims import CLAIM
 from opsdeck.backend.models import IngestedFile, OutboxMessage, Probe, ProbeResult, table_of
-from opsdeck.backend.probe_health import MOVED, RESULT_COLUMNS
+from opsdeck.backend.probe_health import RESULT_COLUMNS
+from opsdeck.backend.probe_rows import MOVED
 from opsdeck.backend.store import _INSERT_OUTBOX, _OUTBOX_COLUMNS, Store
 
 WORKER = "system:worker@test"
@@ -57,7 +58,7 @@ def _read_results(store: Store, prefix: str) -> list[tuple[Any, ...]]:
 def test_inserted_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
     with store.write(WORKER) as uow:
         policy = clocks.load_policy(uow.session).probes
-        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        probe_id = probe_rows.create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
         ours = _results(probe_id, uow.now, "bulk")
         theirs = _results(probe_id, uow.now, "core")
         Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS).execute(uow.session.connection(), ours)
@@ -73,7 +74,7 @@ def test_inserted_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
 def test_repeating_columns_process_each_value_once_and_store_the_same(store: Store) -> None:
     with store.write(WORKER) as uow:
         policy = clocks.load_policy(uow.session).probes
-        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        probe_id = probe_rows.create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
         repeating = Bulk(insert(table_of(ProbeResult)), RESULT_COLUMNS, repeating=("received_at", "stale", "flags"))
         repeating.execute(uow.session.connection(), _results(probe_id, uow.now, "rep"))
         probe_health._INSERT_RESULTS.execute(uow.session.connection(), _results(probe_id, uow.now, "plain"))
@@ -83,7 +84,7 @@ def test_repeating_columns_process_each_value_once_and_store_the_same(store: Sto
 def test_updated_rows_read_back_as_sqlalchemy_binds_them(store: Store) -> None:
     with store.write(WORKER) as uow:
         policy = clocks.load_policy(uow.session).probes
-        created = probe_health._create(uow, {"by-bulk", "by-core"}, policy, None)
+        created = probe_rows.create(uow, {"by-bulk", "by-core"}, policy, None)
         later = datetime(2026, 12, 3, 23, 59, 59, 999999, tzinfo=EAST)
         moved = (60, "CRITICAL", True, "断开 ✗\n", later, None, uow.now, 4, later, True)
         probe_health._WRITE_BACK.execute(uow.session.connection(), [(*moved, created["by-bulk"].id)])
@@ -158,7 +159,7 @@ def test_one_row_reads_back_as_sqlalchemy_binds_it_and_returns_what_the_driver_g
     one = Bulk(insert(table).returning(table.c.id, table.c.source), RESULT_COLUMNS)
     with store.write(WORKER) as uow:
         policy = clocks.load_policy(uow.session).probes
-        probe_id = probe_health._create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
+        probe_id = probe_rows.create(uow, {"bulk-probe"}, policy, None)["bulk-probe"].id
         ours, theirs = _results(probe_id, uow.now, "one")[1], _results(probe_id, uow.now, "core")[1]
         new_id, source = one.one(uow.session.connection(), ours).one()
         uow.session.execute(
