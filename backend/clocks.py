@@ -188,13 +188,18 @@ def _read_with_clocks(
     session: Session, connection: Connection, incident_id: int, lock: bool
 ) -> Incident | object | None:
     """`load_with_clocks`'s query through Core; `_HELD_ALREADY` if the session holds one
-    of its rows already (then the ORM's load decides what it holds)."""
+    of its rows already (then the ORM's load decides what it holds). What the session
+    holds unflushed is written first, as the ORM's query would (autoflush): an
+    attestation added in this write is then seen."""
+    if session.autoflush:
+        session.flush()
     read = _READ_WITH_CLOCKS[lock]
     found = read.rows(connection, (incident_id,))
     if not found:
         return None
     split = len(_INCIDENT_COLUMNS)
-    clock_ids = [row[split] for row in found if row[split] is not None]
+    clock_id = split + _CLOCK_COLUMNS.index("id")  # None: the outer join found no clock row
+    clock_ids = [row[clock_id] for row in found if row[clock_id] is not None]
     if held_already(session, Incident, [incident_id]) or held_already(session, IncidentDeadline, clock_ids):
         return _HELD_ALREADY
     last = len(found[0]) - 1
@@ -205,7 +210,7 @@ def _read_with_clocks(
             session, IncidentDeadline, dict(zip(_CLOCK_COLUMNS, read.values(connection, row, split, last), strict=True))
         )
         for row in found
-        if row[split] is not None
+        if row[clock_id] is not None
     ]
     _hold_attested_if(session, incident_id, read.values(connection, found[0], last, last + 1)[0])
     return incident

@@ -8,10 +8,11 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from opsdeck.backend import audit
 from opsdeck.backend.alerts import sources
@@ -345,10 +346,20 @@ def test_a_post_of_many_alerts_leaves_every_chain_whole(store: Store, tmp_path: 
     and head checks out."""
     token = add_source(store, "scripts", "json", critical_after=1)
     batch = [{"probe": f"backup-{index}", "status": "fail", "output": "exit 1"} for index in range(5)]
+    sent: list[tuple[int, bool]] = []  # each INSERT of audit events: its rows, whether an executemany
+
+    def count(_conn: object, _cursor: object, sql: str, params: Any, _context: object, many: bool) -> None:
+        if sql.startswith("INSERT INTO audit_events"):
+            sent.append((len(params) if many else 1, many))
+
+    event.listen(store.engine, "before_cursor_execute", count)
     with running(store, tmp_path) as rx:
         reply = rx.post("/sources/scripts", batch, token)
+        event.remove(store.engine, "before_cursor_execute", count)
         again = rx.post("/sources/scripts", [{"probe": "backup-0", "status": "ok"}], token)
     assert reply.status_code == 200 and len(reply.json()["opened"]) == 5 and again.status_code == 200
+    if store.dialect == "sqlite":  # the POST's events in one executemany at its end (PostgreSQL: each as recorded)
+        assert sent == [(5, True)]
     opened = sorted(incident.id or 0 for incident in incidents(store))
     with store.read() as session:
         _chains, _events, problems = audit.verify(session)

@@ -9,9 +9,10 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from opsdeck.backend import audit, probe_queries, queries
 from opsdeck.backend.ingest import Ingester, SpoolSettings
@@ -442,11 +443,22 @@ def test_incidents_opened_in_one_scan_leave_every_chain_whole(seeded: Store, spo
     still goes in, in the order recorded, each chain linked and its head on its newest."""
     ingest = ingester(seeded, spool)
     names = [f"web-{index}" for index in range(6)]
+    sent: list[tuple[int, bool]] = []  # each INSERT of audit events: its rows, whether an executemany
+
+    def count(_conn: object, _cursor: object, sql: str, params: Any, _context: object, many: bool) -> None:
+        if sql.startswith("INSERT INTO audit_events"):
+            sent.append((len(params) if many else 1, many))
+
     for _ in range(3):  # the third CRITICAL of each probe opens its incident, all in one scan
         clock.advance(minutes=1)
         for name in names:
             plugin(spool, name, "HTTP CRITICAL - 503\n", 2)
+        sent.clear()
+        event.listen(seeded.engine, "before_cursor_execute", count)
         ingest.scan()
+        event.remove(seeded.engine, "before_cursor_execute", count)
+    if seeded.dialect == "sqlite":  # the scan's events in one executemany at its end (PostgreSQL: each as recorded)
+        assert sent == [(6, True)]
     opened = sorted(open_incidents(seeded), key=lambda incident: incident.id or 0)
     assert sorted(incident.title.split(" ")[0] for incident in opened) == names
     with seeded.read() as session:

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from opsdeck.backend import clocks
 from opsdeck.backend.actions.incidents import IncidentActions
-from opsdeck.backend.models import Incident, IncidentDeadline
+from opsdeck.backend.models import Attestation, Incident, IncidentDeadline
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
@@ -137,7 +137,12 @@ def test_rows_read_through_core_are_the_objects_the_orms_load_makes(rostered: St
     with rostered.write("lead") as uow:
         session = uow.session
         lock = uow.dialect == "postgresql"
+        through_orm: list[object] = []
+        event.listen(session, "do_orm_execute", through_orm.append)
         incident = clocks.load_with_clocks(session, uow.connection, incident_id, lock=lock)
+        # Read through Core (what this test holds to the ORM's load); only its attestations through the ORM.
+        read = [mapper.class_ for state in through_orm for mapper in state.all_mappers]  # type: ignore[attr-defined]
+        assert read == [Attestation]
         assert incident is not None
         rows = clocks.held_rows(session, incident_id)
         assert rows is not None
@@ -170,6 +175,18 @@ def test_a_row_the_session_holds_is_not_read_over(rostered: Store) -> None:
         found = clocks.load_with_clocks(uow.session, uow.connection, incident_id, lock=False)
         assert found is held and found.title == "changed, not flushed"
         assert clocks.held_rows(uow.session, incident_id)
+
+
+def test_an_attestation_added_unflushed_is_read_with_the_incident(rostered: Store, clock: FakeClock) -> None:
+    """As the ORM's query would, the read writes what the session holds first."""
+    incident_id = Service(rostered, "lead").open(title="attested in this write").id
+    assert incident_id is not None
+    with rostered.write("lead") as uow:
+        uow.session.add(Attestation(incident_id=incident_id, key="leadership_informed", at=clock(), by="lead"))
+        lock = uow.dialect == "postgresql"
+        incident = clocks.load_with_clocks(uow.session, uow.connection, incident_id, lock=lock)
+        assert incident is not None
+        assert list(clocks.facts_of(uow.session, incident).attested) == ["leadership_informed"]
 
 
 def test_no_such_incident_read_through_core_is_none(rostered: Store) -> None:
