@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from .bulk import Bulk, Read
-from .models import Probe, ProbeResult, System, table_of
+from .bulk import Bulk, Read, driver_sql
+from .models import Probe, ProbeResult, table_of
 from .probe_config import ProbePolicy
 from .store import UnitOfWork
 
@@ -122,7 +122,10 @@ def _new(
     system and interval their settings (or their alert mapping) give them."""
     if not missing:
         return []
-    systems = dict(uow.session.execute(select(col(System.name), col(System.id))).all())
+    # Plain values, as the driver gives them: `read_healths` has just written what the session held.
+    systems: dict[str, int] = {
+        name: system_id for name, system_id in driver_sql(uow.connection, "SELECT name, id FROM systems").rows
+    }
     new = []
     for name in sorted(missing):
         settings = policy.settings_for(name)
@@ -176,7 +179,7 @@ def reserve(
     missing stay missing and the ids stay free."""
     new = _new(uow, missing, policy, openings)
     if new:
-        highest = uow.session.execute(select(func.max(col(Probe.id)))).scalar_one()
+        highest = driver_sql(uow.connection, "SELECT max(id) FROM probes").scalar_one()
         for offset, made in enumerate(new, start=(highest or 0) + 1):
             made.health.id = offset
     return new
