@@ -123,6 +123,7 @@ def compute(
     """The figures for incidents reported in [since, until), grouped `by` (None: one group `all`).
     Every figure is counted by the database per group (backend/stats_queries.py); Python
     only adds the groups up for the total and averages the two middle values of a median."""
+    q.room_to_count(session)
     where = q.scope(session, since, until, by, zone)
     counts = q.counts(session, where)
     ranked, whole = q.durations(session, where)

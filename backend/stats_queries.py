@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import aliased
@@ -114,6 +115,20 @@ class Scope:
         if session.get_bind().dialect.name == "postgresql" or sqlite3.sqlite_version_info >= (3, 35):
             found = found.prefix_with("MATERIALIZED")
         return found
+
+
+# PostgreSQL's memory for one sort or hash of this transaction's reads (its default: 4MB).
+WORK_MEM = "32MB"
+
+
+def room_to_count(session: Session) -> None:
+    """PostgreSQL: room for this transaction's counts to be hashed in memory. The planner
+    cannot tell how few groups a judged outcome (a CASE) makes, guesses one a row, and at
+    the default 4MB sorts the period's every clock row on disk to group them instead
+    (116 ms of a 20k-incident year's 370 ms; hashed: 52 ms). `SET LOCAL` ends with the
+    transaction; any role may set it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": WORK_MEM})
 
 
 def scope(session: Session, since: datetime, until: datetime, by: str | None, zone: tzinfo) -> Scope:

@@ -494,3 +494,27 @@ def test_a_month_without_incidents_between_two_is_no_group(seeded: Store, clock:
     assert found["groups"][0]["calls"] == {"logged": 0, "callbacks_owed": 0}
     assert found["groups"][1]["clocks"]["classify"]["open"] == 1
     assert found["total"]["opened"] == 2
+
+
+@pytest.mark.postgres
+def test_postgresql_counts_with_room_to_hash_and_only_in_that_read(pg_url: str, clock: FakeClock) -> None:
+    """The planner cannot see how few groups a judged outcome makes: at its default
+    work_mem it sorts every clock row of the period on disk. The statistics' read sets
+    more for itself (SET LOCAL), and a later transaction on the connection has the default."""
+    from sqlalchemy import text
+
+    from opsdeck.backend import stats_queries
+    from opsdeck.backend.schema import open_store
+
+    store = open_store(pg_url, clock=clock)
+    try:
+        with store.read() as session:
+            default = session.execute(text("SHOW work_mem")).scalar_one()
+        with store.read() as session:
+            stats.compute(session, at(0), at(23), at(23), "month", UTC)
+            during = session.execute(text("SHOW work_mem")).scalar_one()
+        with store.read() as session:
+            after = session.execute(text("SHOW work_mem")).scalar_one()
+    finally:
+        store.dispose()
+    assert (during, after) == (stats_queries.WORK_MEM, default) and default != stats_queries.WORK_MEM
