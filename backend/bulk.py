@@ -22,7 +22,8 @@ the cursor closes. PostgreSQL keeps SQLAlchemy's path, which also tells a lost
 connection from a failed statement (the pool must not hand it out again).
 
 `Read` sends a SELECT the same way and processes what it returns with each column's own
-result processor: the one read an action on an incident starts with.
+result processor: the one read an action on an incident starts with, and a batch's read
+of its probes by name.
 """
 
 from __future__ import annotations
@@ -190,8 +191,9 @@ class Bulk:
 class Read:
     """One SELECT sent as `Bulk` sends its statements, each value it returns processed by
     its column's result processor, as SQLAlchemy's result processes it: for the one read
-    every action on an incident starts with (backend/clocks.py), where the ORM's query
-    and loading cost several times the statement. `params` names the statement's
+    every action on an incident starts with (backend/clocks.py) and a batch's read of its
+    probes (backend/probe_rows.py), where the ORM's query and loading, or an expanding
+    IN rendered at each execution, cost several times the statement. `params` names the statement's
     parameters in the order `rows` is given them; none may need a bind processor."""
 
     def __init__(self, statement: Select[Any], params: Sequence[str]) -> None:
