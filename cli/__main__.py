@@ -17,12 +17,21 @@ from opsdeck.backend import config as config_mod
 from opsdeck.backend.errors import InvalidInput, OpsdeckError
 from opsdeck.backend.i18n import _, choose, set_language
 from opsdeck.backend.sanitize import clean
+from opsdeck.cli import collector
 from opsdeck.cli import parser as cli_parser
 from opsdeck.cli.logfile import log_beside_the_dashboard
 from opsdeck.cli.registry import NO, find
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collector.hold()  # until the command's modules are in (cli/collector.py)
+    try:
+        return _main(argv)
+    finally:
+        collector.release()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = cli_parser.rewrite_aliases(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args_list
     plugin = cli_parser.command_word(args_list) == "check"  # `opsdeck check` answers with the plugin's exit codes
@@ -81,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             from opsdeck.backend.access import refuse_unless_writer  # only a writing command checks (start-up)
 
             refuse_unless_writer(f"opsdeck {found.name}", ctx.login, read_only=ctx.read_only, db_url=ctx.config.db)
+        collector.release()
         return found.handler(ctx)
     finally:
         ctx.close()

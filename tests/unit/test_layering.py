@@ -53,6 +53,7 @@ GROUPS = {p.stem for p in (ROOT / "cli").glob("*.py")} - {
     "__init__",
     "__main__",
     "argtypes",
+    "collector",
     "context",
     "logfile",
     "output",

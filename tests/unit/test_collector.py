@@ -1,0 +1,133 @@
+"""The collector while a command starts (cli/collector.py): off while the command's
+modules load and its store opens, on while the command works, and on again after
+`main()` returns whatever happened, unless the caller had turned it off itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsdeck.cli import collector, registry
+
+from ..conftest import demo_fixture
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "store" / "opsdeck.db"
+    monkeypatch.setenv("OPSDECK_DB", f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def store(cli: Cli, db: Path) -> Path:
+    code, _out, err = cli("roster", "import", str(demo_fixture("roster.toml")), "--as", "lead")
+    assert code == 0, err
+    return db
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Iterator[None]:
+    assert gc.isenabled()  # as every test starts
+    yield
+    gc.enable()  # a failed assertion must not leave the session without it
+
+
+def _watch(monkeypatch: pytest.MonkeyPatch, word: str, action: str | None, seen: dict[str, Any]) -> None:
+    """Record the collector's state when the command's handler starts, then run it."""
+    found = registry.find(word, action)
+
+    def handler(ctx: Any) -> int:
+        seen["at_work"] = gc.isenabled()
+        return found.handler(ctx)
+
+    monkeypatch.setitem(registry.DECLARED, (word, action), dataclasses.replace(found, handler=handler))
+
+
+def _watch_start(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any]) -> None:
+    """Record the collector's state while the command's store opens (in `Context`)."""
+    from opsdeck.cli.context import Context
+
+    made = Context.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        seen["at_start"] = gc.isenabled()
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(Context, "__init__", init)
+
+
+def test_a_command_starts_without_the_collector_and_works_with_it(
+    cli: Cli, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+    _watch(monkeypatch, "incident", "list", seen)
+    _watch_start(monkeypatch, seen)
+    code, out, err = cli("incident", "list", "--json")
+    assert code == 0, err
+    assert out.strip() == "[]"  # no incident yet
+    assert seen == {"at_start": False, "at_work": True}
+    assert gc.isenabled()
+
+
+def test_the_collector_is_on_after_a_refused_command_line(cli: Cli, db: Path) -> None:
+    code, _out, err = cli("incident", "list", "--no-such-option")
+    assert code == 2 and "--no-such-option" in err
+    assert gc.isenabled()
+
+
+def test_the_collector_is_on_after_a_command_that_fails_before_its_work(cli: Cli, db: Path) -> None:
+    db.parent.mkdir()
+    db.write_bytes(b"not a store\n" * 100)  # refused while the store opens: before release()
+    code, _out, err = cli("incident", "list")
+    assert code == 5 and "not an opsdeck store" in err
+    assert gc.isenabled()
+
+
+def test_the_collector_is_on_after_a_command_that_raises(cli: Cli, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = registry.find("incident", "list")
+
+    def broken(ctx: Any) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(registry.DECLARED, ("incident", "list"), dataclasses.replace(found, handler=broken))
+    code, _out, err = cli("incident", "list")
+    assert code == 1 and "internal error: RuntimeError: a bug" in err
+    assert gc.isenabled()
+
+
+def test_a_caller_that_turned_the_collector_off_keeps_it_off(
+    cli: Cli, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+    _watch(monkeypatch, "incident", "list", seen)
+    gc.disable()
+    code, _out, err = cli("incident", "list", "--json")
+    assert code == 0, err
+    assert seen == {"at_work": False}  # the caller's choice holds inside the command too
+    assert not gc.isenabled()
+
+
+def test_release_with_freeze_leaves_what_is_alive_out_of_later_collections() -> None:
+    gc.collect()
+    before = gc.get_freeze_count()
+    kept = [[index] for index in range(1000)]  # containers the collector tracks
+    collector.hold()
+    assert not gc.isenabled()
+    collector.release(freeze=True)
+    try:
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+        collector.release(freeze=True)  # a second release: nothing more
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()  # as the session found it; tests/conftest.py freezes between tests
+        gc.collect()
+        gc.freeze()
