@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_dict, json_list
+from .columns import TableModel, json_dict, json_list
 
 
-class System(SQLModel, table=True):
+class System(TableModel, table=True):
     """The system catalog: what can fail, who looks after it, who supports it."""
 
     __tablename__ = "systems"
@@ -24,7 +24,7 @@ class System(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
-class RosterMember(SQLModel, table=True):
+class RosterMember(TableModel, table=True):
     """A member of the emergency group (应急小组): can own incidents."""
 
     __tablename__ = "roster_members"
@@ -42,7 +42,7 @@ class RosterMember(SQLModel, table=True):
     lang: str = Field(default="", sa_column=Column(String(8), nullable=False, default=""))  # "" = the center's
 
 
-class Contact(SQLModel, table=True):
+class Contact(TableModel, table=True):
     """Someone who is told or escalated to, never an owner (leadership, vendors...)."""
 
     __tablename__ = "contacts"

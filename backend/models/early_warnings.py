@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_list, long_text, parent, string, utc
+from .columns import TableModel, json_list, long_text, parent, string, utc
 
 
-class WarningRecord(SQLModel, table=True):
+class WarningRecord(TableModel, table=True):
     """A warning (预警, docs/plan.md#warnings): a sign before an incident. It has its own
     clock, never the incident clocks, and ends promoted to an incident or closed as passed.
     Its audit trail is the chain `warning:ID`."""
@@ -54,7 +54,7 @@ class WarningRecord(SQLModel, table=True):
     updated_by: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class WarningMeasure(SQLModel, table=True):
+class WarningMeasure(TableModel, table=True):
     """A preparatory measure of a warning: the policy's defaults for its kind, as a checklist."""
 
     __tablename__ = "warning_measures"
@@ -70,7 +70,7 @@ class WarningMeasure(SQLModel, table=True):
     done_at: datetime | None = utc()
 
 
-class WarningAttestation(SQLModel, table=True):
+class WarningAttestation(TableModel, table=True):
     """Someone told: a department to prepare (`department`), or leadership (`leadership`): who, when, how."""
 
     __tablename__ = "warning_attestations"
@@ -85,7 +85,7 @@ class WarningAttestation(SQLModel, table=True):
     note: str = long_text(default="")
 
 
-class WarningNote(SQLModel, table=True):
+class WarningNote(TableModel, table=True):
     __tablename__ = "warning_notes"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,7 +95,7 @@ class WarningNote(SQLModel, table=True):
     text: str = long_text()
 
 
-class WarningEscalation(SQLModel, table=True):
+class WarningEscalation(TableModel, table=True):
     """A warning's clock breached and escalated (backend/warning_escalation.py): unique per
     clock, so it is recorded exactly once however many workers sweep."""
 

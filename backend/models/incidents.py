@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_list, long_text, parent, string, utc
+from .columns import TableModel, json_list, long_text, parent, string, utc
 
 
-class Incident(SQLModel, table=True):
+class Incident(TableModel, table=True):
     __tablename__ = "incidents"
     # AUTOINCREMENT: ids are never reused, even after the newest row is gone.
     __table_args__ = (
@@ -98,7 +98,7 @@ for _name in INCIDENT_SPANS:
 Index("ix_incidents_stats", *(_incidents.c[name] for name in ("reported_at", *INCIDENT_SPANS)))
 
 
-class IncidentNote(SQLModel, table=True):
+class IncidentNote(TableModel, table=True):
     __tablename__ = "incident_notes"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -108,7 +108,7 @@ class IncidentNote(SQLModel, table=True):
     text: str = long_text()
 
 
-class ServiceCall(SQLModel, table=True):
+class ServiceCall(TableModel, table=True):
     """A call to the service desk about an incident (docs/plan.md#service-desk): written down by hand
     while the system is down and entered here, during or after the outage. `contact` is
     personal data: listings mask it, the audit trail holds only its masked form."""
@@ -129,7 +129,7 @@ class ServiceCall(SQLModel, table=True):
     callback_note: str | None = Field(default=None, sa_column=Column(Text))
 
 
-class PlaybookStep(SQLModel, table=True):
+class PlaybookStep(TableModel, table=True):
     """One step of the category's playbook, copied onto the incident as a checklist."""
 
     __tablename__ = "playbook_steps"
@@ -148,7 +148,7 @@ class PlaybookStep(SQLModel, table=True):
     done_at: datetime | None = utc()
 
 
-class IncidentDeadline(SQLModel, table=True):
+class IncidentDeadline(TableModel, table=True):
     """One clock of one incident, derived from its facts in the write transaction.
 
     `due_at` depends only on facts and policy; `now` decides the state when read."""
@@ -175,7 +175,7 @@ class IncidentDeadline(SQLModel, table=True):
     waived_by: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
-class RecordDraft(SQLModel, table=True):
+class RecordDraft(TableModel, table=True):
     """The post-incident record before it is filed: drafted at resolve from the facts and
     the trail, then written by people (`opsdeck report edit`, `w`) across sessions. Each
     save bumps `version`, so two people editing at once cannot overwrite each other."""
@@ -191,7 +191,7 @@ class RecordDraft(SQLModel, table=True):
     updated_by: str = Field(sa_column=Column(String(120), nullable=False))
 
 
-class Escalation(SQLModel, table=True):
+class Escalation(TableModel, table=True):
     """A breach that was escalated: unique per clock, so it is recorded exactly once."""
 
     __tablename__ = "escalations"
@@ -207,7 +207,7 @@ class Escalation(SQLModel, table=True):
     targets: list[Any] = json_list()
 
 
-class Attestation(SQLModel, table=True):
+class Attestation(TableModel, table=True):
     """An obligation met (leadership informed, ...) or a re-grade declined: who, when, how."""
 
     __tablename__ = "attestations"

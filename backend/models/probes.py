@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_dict, json_list, utc
+from .columns import TableModel, json_dict, json_list, utc
 
 
-class Probe(SQLModel, table=True):
+class Probe(TableModel, table=True):
     """A monitoring item (第九条) or readiness check (docs/plan.md#readiness), kept current by the ingest."""
 
     __tablename__ = "probes"
@@ -35,7 +35,7 @@ class Probe(SQLModel, table=True):
     created_at: datetime = utc(nullable=False)
 
 
-class ProbeResult(SQLModel, table=True):
+class ProbeResult(TableModel, table=True):
     __tablename__ = "probe_results"
     __table_args__ = (Index("ix_probe_results_probe_at", "probe_id", "at"),)
 
@@ -53,7 +53,7 @@ class ProbeResult(SQLModel, table=True):
     flags: list[Any] = json_list()  # "decode_replaced": undecodable bytes were replaced
 
 
-class IngestedFile(SQLModel, table=True):
+class IngestedFile(TableModel, table=True):
     """A spool file version taken in, committed with its results: never twice."""
 
     __tablename__ = "ingested_files"
@@ -71,7 +71,7 @@ class IngestedFile(SQLModel, table=True):
     outcome: str = Field(default="ingested", sa_column=Column(String(16), nullable=False, default="ingested"))
 
 
-class FileCursor(SQLModel, table=True):
+class FileCursor(TableModel, table=True):
     """How far a JSON Lines state file was read, committed with the rows it yielded."""
 
     __tablename__ = "file_cursors"
@@ -83,7 +83,7 @@ class FileCursor(SQLModel, table=True):
     updated_at: datetime = utc(nullable=False)
 
 
-class ProbeDay(SQLModel, table=True):
+class ProbeDay(TableModel, table=True):
     """One probe's day (UTC), summed before its results are pruned: seconds in OK and
     seconds with a known state, for availability over months (backend/availability.py)."""
 
@@ -96,7 +96,7 @@ class ProbeDay(SQLModel, table=True):
     results: int = Field(sa_column=Column(Integer, nullable=False))
 
 
-class SpoolStatus(SQLModel, table=True):
+class SpoolStatus(TableModel, table=True):
     """What the board shows of each spool: its last file and quarantined count."""
 
     __tablename__ = "spools"
@@ -110,7 +110,7 @@ class SpoolStatus(SQLModel, table=True):
     problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # e.g. out of space
 
 
-class AlertSource(SQLModel, table=True):
+class AlertSource(TableModel, table=True):
     """A monitoring system allowed to post alerts to the receiver (`opsdeck sources add`).
 
     The token is stored only as its SHA-256; the counters are what `sources list` and the
@@ -134,7 +134,7 @@ class AlertSource(SQLModel, table=True):
     last_rejected_at: datetime | None = utc()
 
 
-class Alert(SQLModel, table=True):
+class Alert(TableModel, table=True):
     """One alert of a source (an Alertmanager fingerprint, an events dedup_key, a JSON
     probe) in the group probe it belongs to; the group probe's state is the worst of its
     firing alerts."""

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_list, utc
+from .columns import TableModel, json_list, utc
 
 
-class Presence(SQLModel, table=True):
+class Presence(TableModel, table=True):
     """Who has an incident open in the detail screen, refreshed while they look.
 
     Like the heartbeat, outside the audit trail and the change feed: a look is not a
@@ -25,7 +25,7 @@ class Presence(SQLModel, table=True):
     seen_at: datetime = utc(nullable=False, index=True)
 
 
-class WorkerHeartbeat(SQLModel, table=True):
+class WorkerHeartbeat(TableModel, table=True):
     """Workers say they are alive; dashboards warn when none has for 30 s.
 
     Operational metadata: written outside the audit trail and the change feed, so a
@@ -41,7 +41,7 @@ class WorkerHeartbeat(SQLModel, table=True):
     beat_at: datetime = utc(nullable=False, index=True)
 
 
-class DutyLease(SQLModel, table=True):
+class DutyLease(TableModel, table=True):
     """Who does a worker duty, until when: renewed by its holder, taken over by a standby
     once it expires, with an epoch that fences a holder that stopped (hung, SIGSTOP) and
     came back. Operational metadata: outside the audit trail and the change feed."""
@@ -55,7 +55,7 @@ class DutyLease(SQLModel, table=True):
     expires_at: datetime = utc(nullable=False)
 
 
-class MetricCounter(SQLModel, table=True):
+class MetricCounter(TableModel, table=True):
     """A count that only grows (Prometheus counters): what happened, kept where no row
     says it (a delivery attempt's outcome). Added to in the transaction of the thing it
     counts; outside the audit trail and the change feed (backend/counters.py)."""

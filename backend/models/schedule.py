@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_list, utc
+from .columns import TableModel, json_list, utc
 
 
-class ScheduleRotation(SQLModel, table=True):
+class ScheduleRotation(TableModel, table=True):
     """A rotation of the duty schedule (排班): members in turn, hand-offs at a wall-clock
     time in `zone`. Never updated but to retire it: an edit retires the row and adds a new
     one, so the schedule as it stood at any moment can be read again."""
@@ -34,7 +34,7 @@ class ScheduleRotation(SQLModel, table=True):
     retired_at: datetime | None = utc()
 
 
-class ScheduleSlot(SQLModel, table=True):
+class ScheduleSlot(TableModel, table=True):
     """A time range of the schedule: an override (covers, replacing the rotation), a take
     (`roster duty on`: joins until ended), a swap of two members, or an imported shift."""
 
@@ -55,7 +55,7 @@ class ScheduleSlot(SQLModel, table=True):
     retired_at: datetime | None = utc()
 
 
-class ScheduleHoliday(SQLModel, table=True):
+class ScheduleHoliday(TableModel, table=True):
     """A date of the holiday calendar: rotations may cover only holidays, or skip them."""
 
     __tablename__ = "schedule_holidays"
@@ -69,7 +69,7 @@ class ScheduleHoliday(SQLModel, table=True):
     retired_at: datetime | None = utc()
 
 
-class CoverageNotice(SQLModel, table=True):
+class CoverageNotice(TableModel, table=True):
     """A coverage gap already told to the leads (route event `coverage_gap`), once each."""
 
     __tablename__ = "coverage_notices"

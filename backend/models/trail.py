@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from .columns import json_dict, long_text, string, utc
+from .columns import TableModel, json_dict, long_text, string, utc
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(TableModel, table=True):
     """One link of a hash chain: per incident (`incident:ID`) or the `system` chain."""
 
     __tablename__ = "audit_events"
@@ -29,7 +29,7 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(TableModel, table=True):
     """The newest link of each chain, updated in the writing transaction."""
 
     __tablename__ = "audit_heads"
@@ -39,7 +39,7 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class ChangeCounter(SQLModel, table=True):
+class ChangeCounter(TableModel, table=True):
     """One row; bumped inside every writing transaction, so feed order is commit order."""
 
     __tablename__ = "change_counter"
@@ -48,7 +48,7 @@ class ChangeCounter(SQLModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class Change(SQLModel, table=True):
+class Change(TableModel, table=True):
     """The change feed: readers poll `seq > N` and re-read only what changed."""
 
     __tablename__ = "changes"
@@ -61,7 +61,7 @@ class Change(SQLModel, table=True):
     actor: str = Field(sa_column=Column(String(120), nullable=False))
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(TableModel, table=True):
     """A message to deliver, written in the transaction of its cause."""
 
     __tablename__ = "outbox"
@@ -85,7 +85,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = utc()
 
 
-class StoreSetting(SQLModel, table=True):
+class StoreSetting(TableModel, table=True):
     """A setting of the store itself (the audit's HMAC key: backend/vouch.py)."""
 
     __tablename__ = "store_settings"
@@ -94,7 +94,7 @@ class StoreSetting(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class AppliedVersion(SQLModel):
+class AppliedVersion(TableModel):
     """A version of a document leads apply (the policy, the routing, the templates): the
     columns each of their tables has. Not a table: each table inheriting it gets its own."""
 
