@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from opsdeck.backend import audit
 from opsdeck.backend.alerts import sources
+from opsdeck.backend.models import ProbeResult
 from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
@@ -63,6 +64,32 @@ def test_later_alerts_of_the_group_attach_and_resolutions_add_recovered_notes(st
     ]
     assert probe(store, "prom/InstanceDown").state == "OK"
     assert [a.firing for a in alerts(store)] == [False, False]
+
+
+def test_each_result_of_a_group_is_the_worst_state_firing_after_its_alert(store: Store, tmp_path: Path) -> None:
+    """Within a POST and across POSTs, the group probe's result for each alert is the
+    worst state of the group's alerts still firing once that alert is counted."""
+    token = add_source(store, "prom", "alertmanager")
+    db = {n: am_alert(instance=f"db{n}:9100") for n in (1, 2, 3)}
+    warn = {n: am_alert(instance=f"db{n}:9100", severity="warning") for n in (1, 2, 3)}
+    gone = {n: am_alert(instance=f"db{n}:9100", status="resolved") for n in (1, 2, 3)}
+    later = "2026-11-28T04:00:00Z"  # db1 fires again: a new startsAt is news
+    again, again_gone = am_alert(starts=later), am_alert(starts=later, status="resolved")
+    with running(store, tmp_path) as rx:
+        for body in (
+            am_body(warn[2], db[1], warn[3]),  # WARNING, then CRITICAL, CRITICAL
+            am_body(gone[1]),  # db2 and db3 warn on: WARNING
+            am_body(gone[2], gone[3]),  # db3 still warns after db2 goes: WARNING, then OK
+            am_body(again, again_gone),  # CRITICAL, then nothing left: OK
+        ):
+            assert rx.post("/sources/prom", body, token).status_code == 200
+    group = probe(store, "prom/InstanceDown")
+    with store.read() as session:
+        states = session.execute(
+            select(ProbeResult.state).where(ProbeResult.probe_id == group.id).order_by(ProbeResult.id)
+        ).scalars()
+        assert list(states) == ["WARNING", "CRITICAL", "CRITICAL", "WARNING", "WARNING", "OK", "CRITICAL", "OK"]
+    assert group.state == "OK"
 
 
 def test_a_mapping_sets_system_category_and_may_resolve_on_its_own(store: Store, tmp_path: Path) -> None:
