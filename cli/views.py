@@ -77,7 +77,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     # the keymap and the theme are refused here, before any thread starts
     app = build_app(ctx.config, store, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
     log_to_file()
-    collector.release(freeze=True)  # the board's modules are in and its store open (cli/collector.py)
+    collector.release()  # the board's modules are in and its store open (cli/collector.py)
     for item in background:
         item.start()
     app.run()

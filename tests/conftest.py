@@ -277,10 +277,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The session runs the collector (above): a board run in this process must not
-    unfreeze the heap when it ends (tui/heap.py), or the next collection walks it all."""
+    unfreeze the heap when it ends (tui/heap.py), or the next collection walks it all;
+    and `main()` run in this process must not freeze a test's garbage (cli/collector.py)."""
+    from opsdeck.cli import collector
     from opsdeck.tui import heap
 
     heap.leave_to_caller()
+    collector.leave_to_caller()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
