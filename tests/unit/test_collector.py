@@ -22,10 +22,10 @@ Cli = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "store" / "opsdeck.db"
-    monkeypatch.setenv("OPSDECK_DB", f"sqlite:///{path}")
-    return path
+def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the store is (not yet made), as OPSDECK_DB names it to the commands."""
+    monkeypatch.setenv("OPSDECK_DB", sqlite_url)
+    return Path(sqlite_url.removeprefix("sqlite:///"))
 
 
 @pytest.fixture
