@@ -282,7 +282,8 @@ BOARD_IMPORTS = "import opsdeck.cli.__main__, opsdeck.cli.context, opsdeck.cli.v
 # What no first row can do without: Textual, SQLAlchemy, and the models whose tables the
 # board's queries are built on (SQLModel, pydantic). Timed alone, it bounds the ratio.
 FLOOR_IMPORTS = "import textual.app, sqlalchemy, opsdeck.backend.models"
-# Both timed as `opsdeck` imports them: with the collector held off (cli/collector.py).
+# Both timed as `opsdeck` imports them: with the collector held off (cli/collector.py;
+# opsdeck holds it from main()'s first line, after cli/__main__'s own ~25 ms of imports).
 HELD = "import gc; gc.disable(); "
 
 

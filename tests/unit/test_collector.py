@@ -1,6 +1,7 @@
 """The collector while a command starts (cli/collector.py): off while the command's
-modules load and its store opens, on while the command works, and on again after
-`main()` returns whatever happened, unless the caller had turned it off itself."""
+modules load and its context is made (and, for the board, its store opens), on while
+the command works, and on again after `main()` returns whatever happened, unless the
+caller had turned it off itself."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _watch(monkeypatch: pytest.MonkeyPatch, word: str, action: str | None, seen:
 
 
 def _watch_start(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any]) -> None:
-    """Record the collector's state while the command's store opens (in `Context`)."""
+    """Record the collector's state while the command's context is made (`Context`)."""
     from opsdeck.cli.context import Context
 
     made = Context.__init__
@@ -85,12 +86,40 @@ def test_the_collector_is_on_after_a_refused_command_line(cli: Cli, db: Path) ->
     assert gc.isenabled()
 
 
-def test_the_collector_is_on_after_a_command_that_fails_before_its_work(cli: Cli, db: Path) -> None:
-    db.parent.mkdir()
-    db.write_bytes(b"not a store\n" * 100)  # refused while the store opens: before release()
+def test_the_collector_is_on_after_a_command_refused_before_its_work(
+    cli: Cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "opsdeck.toml"
+    broken.write_text("timezone = [broken\n")
+    monkeypatch.setenv("OPSDECK_CONFIG", str(broken))  # refused while the context is made: before release()
+    seen: dict[str, Any] = {}
+    _watch(monkeypatch, "incident", "list", seen)
     code, _out, err = cli("incident", "list")
-    assert code == 5 and "not an opsdeck store" in err
+    assert code == 2 and "not valid TOML" in err
+    assert seen == {}  # the handler never ran
     assert gc.isenabled()
+
+
+def test_the_board_runs_with_the_collector_on(cli: Cli, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board is the command that runs for days: its start releases the collector
+    before the app runs, not `main()`'s way out."""
+    from opsdeck.cli import collector
+    from opsdeck.cli.__main__ import main
+    from opsdeck.tui.app import OpsdeckApp
+
+    seen: dict[str, Any] = {}
+
+    def run(app: OpsdeckApp, *args: Any, **kwargs: Any) -> None:
+        seen["running"] = gc.isenabled()
+        seen["background started"] = [item.thread.ident is not None for item in app.context.background]
+
+    monkeypatch.setattr(OpsdeckApp, "run", run)
+    monkeypatch.setattr("opsdeck.cli.views.log_to_file", lambda: None)  # the session's logging stays
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["--read-only"]) == 0
+    assert seen == {"running": True, "background started": []}
+    assert gc.isenabled() and not collector._held
 
 
 def test_the_collector_is_on_after_a_command_that_raises(cli: Cli, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,20 +146,19 @@ def test_a_caller_that_turned_the_collector_off_keeps_it_off(
     assert not gc.isenabled()
 
 
-def test_a_command_process_releases_the_collector_with_its_start_frozen() -> None:
-    """In `opsdeck`'s own process what the start built leaves the collector's reach."""
+def test_a_command_process_ends_its_start_frozen_and_the_collector_on(store: Path) -> None:
+    """In a process of its own (not the test session's), `main()` leaves what the start
+    built out of later collections, and the collector on."""
     probe = (
-        "import gc\n"
-        "from opsdeck.cli import collector\n"
-        "kept = [[n] for n in range(1000)]\n"
-        "collector.hold()\n"
-        "held = gc.isenabled()\n"
-        "collector.release()\n"
-        "print(held, gc.isenabled(), gc.get_freeze_count() >= len(kept))\n"
+        "import gc, sys\n"
+        "from opsdeck.cli.__main__ import main\n"
+        "assert gc.get_freeze_count() == 0\n"
+        f"code = main(['--db', 'sqlite:///{store}', 'incident', 'list', '--json'])\n"
+        "print(code, gc.isenabled(), gc.get_freeze_count() > 10000, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "True", "True"]
+    assert result.stderr.split() == ["0", "True", "True"]
 
 
 def test_a_process_that_collects_on_its_own_keeps_its_heap_unfrozen(cli: Cli, store: Path) -> None:

@@ -16,7 +16,7 @@ from opsdeck.backend.timeutil import TimeFormatError
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
-NOW = datetime(2026, 1, 1, tzinfo=UTC)  # the schedule was written before every moment tested
+NOW = datetime(2026, 1, 1, tzinfo=UTC)  # when the schedule was written (a few moments tested are earlier)
 EARLY = datetime(2025, 1, 1, tzinfo=UTC)
 
 
