@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -38,7 +40,7 @@ from sqlmodel import col
 
 from .errors import DomainError
 from .models import DutyLease
-from .store import Store, UnitOfWork, set_fence
+from .store import Store, UnitOfWork, set_fence, worker_actor
 
 log = logging.getLogger("opsdeck.worker")
 TTL_S = 10.0
@@ -181,3 +183,15 @@ def silent_duties(leases: tuple[DutyLiveness, ...], now: datetime) -> list[tuple
         for lease in leases
         if (now - lease.renewed_at).total_seconds() > TTL_S
     ]
+
+
+def make_lease(store: Store, duty: str, holder: str | None = None, actor: str | None = None) -> DbLease:
+    """The lease of `duty` for `holder` (a worker id; this process and thread by default).
+    Here, not in worker.py: a board asks whether a worker runs before its first row, and
+    the worker's module brings httpx and the senders (~50 ms)."""
+    return DbLease(
+        store,
+        duty,
+        holder or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
+        actor or worker_actor(),
+    )

@@ -28,7 +28,7 @@ from .errors import InvalidInput, OpsdeckError
 from .http_probes import HttpDuty
 from .i18n import _
 from .ingest import Ingester, SpoolSettings
-from .leases import DbLease, DutyStop, LeaseLost
+from .leases import DbLease, DutyStop, LeaseLost, make_lease
 from .maintenance import MaintainDuty, Retention, SpoolUpkeep
 from .models import WorkerHeartbeat
 from .notify import NotifyDuty, SenderSettings
@@ -37,16 +37,6 @@ from .store import Store, worker_actor
 
 log = logging.getLogger("opsdeck.worker")
 HEARTBEAT_STALE_S = 30
-
-
-def make_lease(store: Store, duty: str, holder: str | None = None, actor: str | None = None) -> DbLease:
-    """The lease of `duty` for `holder` (a worker id; this process and thread by default)."""
-    return DbLease(
-        store,
-        duty,
-        holder or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
-        actor or worker_actor(),
-    )
 
 
 @dataclass

@@ -67,8 +67,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     with store.read() as session:
         actor = ctx.service.actor(session)
     if actor.can_write and not ctx.read_only:
-        # the worker loads httpx and watchfiles: not for a read-only board or text views
-        from opsdeck.backend.worker import make_lease
+        from opsdeck.backend.leases import make_lease  # not the worker's module: httpx, the senders
 
         lease = make_lease(store, "escalate")
         if lease.try_acquire():  # nobody else runs a worker: this board brings its own
@@ -78,9 +77,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     app = build_app(ctx.config, store, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
     log_to_file()
     collector.release()  # the board's modules are in and its store open (cli/collector.py)
-    for item in background:
-        item.start()
-    app.run()
+    app.run()  # which starts the background once its first page is drawn (tui/app.py)
     return 0
 
 

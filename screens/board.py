@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -96,6 +97,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         Binding("question_mark", "help", _("Help"), id="board.help"),
         Binding("q", "quit", _("Quit"), id="board.quit"),
     ]
+
+    class FirstPage(Message):
+        """The board's first page is on screen: the app may start its own threads."""
 
     STATUSES: tuple[str, ...] = ("reported", "acknowledged", "resolved")
     SORTS: tuple[str, ...] = board.SORTS
@@ -355,6 +359,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         incident_list = self.query_one(IncidentList)
         if self.newest is None and loaded.newest is not None:
             self.newest = loaded.newest  # what was there at the start is not news
+            self.call_after_refresh(self.post_message, self.FirstPage())  # once it is drawn
         self._arrivals(loaded.rows)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))

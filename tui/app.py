@@ -36,6 +36,8 @@ from opsdeck.tui.palette import OpsdeckCommands
 
 __all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app"]
 
+BACKGROUND_AT_LATEST_S = 2.0  # the app's threads start by then, even with no first page drawn
+
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency. The theme
 # sets Textual's variables ($error, $warning, ...); the ANSI theme recolours the named
 # colours Rich text uses (red, yellow, green, blue, magenta) the same way, so every
@@ -145,6 +147,19 @@ class OpsdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.first_screen())
+        self.set_timer(BACKGROUND_AT_LATEST_S, self.start_background)
+
+    def on_board_screen_first_page(self) -> None:
+        self.start_background()
+
+    def start_background(self) -> None:
+        """The app's threads (the embedded worker, the demo's pager and probe writer) start
+        once the board's first page is drawn, or BACKGROUND_AT_LATEST_S after the mount
+        (a store that cannot be read): started with the board, the worker's imports (httpx,
+        the senders) and first sweep held the first row back (bench
+        board_pty.start_to_first_row, the lead's board)."""
+        for item in self.context.background:
+            item.start()
 
     def notify(
         self,
@@ -173,12 +188,15 @@ class Background:
         self.thread = threading.Thread(target=target, args=(self.stop_event,), name=name, daemon=True)
 
     def start(self) -> Background:
-        self.thread.start()
+        """Start the thread, once; never after `stop`."""
+        if not self.thread.is_alive() and self.thread.ident is None and not self.stop_event.is_set():
+            self.thread.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.thread.join(timeout=5)
+        if self.thread.ident is not None:  # started
+            self.thread.join(timeout=5)
 
 
 class WallApp(OpsdeckApp):

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from opsdeck.backend.leases import make_lease
 from opsdeck.backend.models import OutboxMessage
 from opsdeck.backend.probes.plugin import split_output, status_word
 from opsdeck.backend.schema import SCHEMA_HEAD, open_store
 from opsdeck.backend.store import Store
 from opsdeck.backend.timeutil import utcnow
-from opsdeck.backend.worker import DUTIES, make_lease
+from opsdeck.backend.worker import DUTIES
 
 from ..cli_process import past_incidents, process_env, wait_for
 from .test_lease_liveness import stop_all

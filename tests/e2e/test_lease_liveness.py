@@ -17,11 +17,10 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from opsdeck.backend import escalation, queries
-from opsdeck.backend.leases import TTL_S, LeaseLost, duty_leases, silent_duties, takeover_bound
+from opsdeck.backend.leases import TTL_S, LeaseLost, duty_leases, make_lease, silent_duties, takeover_bound
 from opsdeck.backend.models import Escalation, Incident, IncidentDeadline, WorkerHeartbeat
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.backend.worker import make_lease
 
 from ..cli_process import process_env, wait_for
 from ..conftest import FakeClock
