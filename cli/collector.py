@@ -2,8 +2,9 @@
 
 A start imports SQLAlchemy, SQLModel, the models and, for the board, Textual: a few
 hundred thousand objects, nearly none of them garbage (a few hundred; a store created or
-upgraded at the start leaves its migrations' ~12k, kept frozen: bounded, once). With the collector on, each full
-collection walks everything built so far, and they come more often as it piles up.
+upgraded at the start leaves its migrations' ~12k, kept frozen: bounded, once). With
+the collector on, each full collection walks everything built so far, and they come
+more often as it piles up.
 So `main()` holds the collector off from its first line until the command is about to
 do its work: a command once its group module is in and its context made (`run()`,
 before the handler), the board once Textual and the screens are in and its store is

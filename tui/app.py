@@ -189,7 +189,7 @@ class Background:
 
     def start(self) -> Background:
         """Start the thread, once; never after `stop`."""
-        if not self.thread.is_alive() and self.thread.ident is None and not self.stop_event.is_set():
+        if self.thread.ident is None and not self.stop_event.is_set():
             self.thread.start()
         return self
 

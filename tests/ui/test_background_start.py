@@ -13,16 +13,7 @@ from opsdeck.backend import board as board_reads
 from opsdeck.tui.app import BACKGROUND_AT_LATEST_S, Background, OpsdeckApp
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
-from ..conftest import FakeClock
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
+from ..board_fixtures import make_app, until
 
 
 class Recorder:

@@ -7,23 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from opsdeck.backend import queries
 from opsdeck.backend.service import Service
 from opsdeck.tui.widgets.incident_list import IncidentList
 from opsdeck.tui.widgets.panels import Banners, BoardHeader
 
-from ..board_fixtures import board_incidents, lines, make_app, seeded_store, shown, until
+from ..board_fixtures import lines, make_app, seeded_store, shown, until
 from ..conftest import FakeClock
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
 
 
 async def test_breached_first_then_by_due_time(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ app, headless, read off the screen as drawn and off the store."""
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Static
 
 from opsdeck.backend import queries
@@ -15,17 +14,8 @@ from opsdeck.screens.forms import ActionForm
 from opsdeck.screens.incident import IncidentScreen
 from opsdeck.tui.board_words import board_text, has_cli_words
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
-from ..conftest import FakeClock
+from ..board_fixtures import make_app, until
 from .test_board_ux import on, screen
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
 
 
 def incident(store, incident_id: int) -> dict:  # type: ignore[no-untyped-def]

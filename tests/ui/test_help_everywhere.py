@@ -10,18 +10,8 @@ from opsdeck.screens.forms import ActionForm
 from opsdeck.screens.help import HelpScreen
 from opsdeck.screens.record import RecordScreen
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
-from ..conftest import FakeClock
+from ..board_fixtures import make_app, until
 from .test_board_ux import on, screen
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
-
 
 SCREENS = [
     ("enter", "IncidentScreen", "Tick step"),

@@ -4,23 +4,12 @@ obligations and the attest picker in the policy's English words, never a rule's 
 
 from __future__ import annotations
 
-import pytest
-
 from opsdeck.backend import queries
 from opsdeck.screens.forms import ActionForm
 from opsdeck.screens.incident import IncidentScreen
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
-from ..conftest import FakeClock
+from ..board_fixtures import make_app, until
 from .test_board_ux import on, screen
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
 
 
 async def test_the_detail_and_the_attest_picker_name_rules_in_english(board) -> None:  # type: ignore[no-untyped-def]

@@ -19,17 +19,9 @@ from opsdeck.tui.app import OpsdeckApp
 from opsdeck.tui.palette import screen_commands
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
+from ..board_fixtures import make_app, until
 from ..conftest import FakeClock
 from .test_wall import svg_lines
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
 
 
 async def on(pilot, app: OpsdeckApp, incident_id: int) -> None:  # type: ignore[no-untyped-def]

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from opsdeck.backend import queries
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens.forms import ActionForm
 from opsdeck.tui.widgets.incident_list import IncidentList
 
-from ..board_fixtures import board_incidents, make_app, seeded_store, until
+from ..board_fixtures import make_app, until
 from ..conftest import FakeClock
-
-
-@pytest.fixture
-def board(sqlite_url: str, clock: FakeClock):  # type: ignore[no-untyped-def]
-    store = seeded_store(sqlite_url, clock)
-    ids = board_incidents(store, clock)
-    yield store, ids
-    store.dispose()
 
 
 def incident(store: Store, incident_id: int) -> dict:
