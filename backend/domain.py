@@ -7,6 +7,7 @@ term operators use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
@@ -184,6 +185,20 @@ class StepState(StrEnum):
 
 
 SYSTEM_ACTOR_PREFIX = "system:"
+# How an obligation was met or a call came in (an attestation's and a call log's channel).
+CHANNELS = ("phone", "sms", "email", "web", "im", "in_person", "meeting", "notice", "other")
+
+
+def permission_of(login: str, read_only: bool, member: Callable[[], str | None]) -> Permission:
+    """What `login` may do: a `system:` actor operates (views, read-only); a read-only
+    session views; anyone else as the roster says (`member()`, asked only then), and a
+    login not on it views."""
+    if login.startswith(SYSTEM_ACTOR_PREFIX):
+        return Permission.VIEWER if read_only else Permission.OPERATOR
+    if read_only:
+        return Permission.VIEWER
+    found = member()
+    return Permission(found) if found else Permission.VIEWER
 
 
 E = TypeVar("E", bound=StrEnum)

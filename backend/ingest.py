@@ -25,7 +25,6 @@ import time
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -39,23 +38,14 @@ from .models import FileCursor, IngestedFile
 from .probe_health import Incoming, apply
 from .probes import FormatError, ParsedResult
 from .sanitize import clean
-from .spool_files import DONE, QUARANTINE, SPOOL_MODE, NoSpace, Refused, SpoolDir, SpoolFile, TooBig
+from .spool_files import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from .spool_files import DONE, QUARANTINE, NoSpace, Refused, SpoolDir, SpoolFile, TooBig
+from .spool_files import SpoolSettings as SpoolSettings
 from .spool_report import ScanReport, record_status
 from .store import Store, UnitOfWork, worker_actor
 
 log = logging.getLogger("opsdeck.ingest")
-DEFAULT_MAX_BYTES = 1 << 20
 EXCERPT_CHARS = 160  # the most of a refused file's text a log line or .reason quotes
-
-
-@dataclass(frozen=True)
-class SpoolSettings:
-    path: Path
-    encoding: str = "utf-8"
-    max_bytes: int = DEFAULT_MAX_BYTES
-    settle_s: float = 2.0  # a `.out` without `.rc`, or unparseable JSON, unchanged this long
-    group: str | None = None  # a recreated spool's group (None: its parent folder's)
-    mode: int = SPOOL_MODE
 
 
 @dataclass

@@ -62,7 +62,7 @@ _S = SYSTEMS.c
 _WITH_SYSTEM = INCIDENTS.outerjoin(SYSTEMS, _I.system_id == _S.id)
 
 
-def _dialect(source: Source) -> str:
+def dialect_of(source: Source) -> str:
     bind = source if isinstance(source, Connection) else source.get_bind()
     return bind.dialect.name
 
@@ -162,7 +162,7 @@ def incident_row(row: Row[Any], raw_times: bool = False) -> IncidentRow:
 
 def iter_incidents(source: Source, f: IncidentFilter, *, batch: int = 2000) -> Iterator[IncidentRow]:
     """Keyset pages by id, so a 100k listing streams in constant memory."""
-    raw = _dialect(source) == "sqlite"
+    raw = dialect_of(source) == "sqlite"
     last = 0
     while True:
         rows = source.execute(_where(_base(raw), f).where(_I.id > last).order_by(_I.id).limit(batch)).all()

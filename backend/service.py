@@ -12,11 +12,12 @@ store, and the one name callers use.
 from __future__ import annotations
 
 from .actions.admin import AdminActions
-from .actions.base import CHANNELS, TITLE_LIMIT, Actor, ImportResult, _clean_text
+from .actions.base import TITLE_LIMIT, Actor, ImportResult, _clean_text
 from .actions.calls import CallActions
 from .actions.closing import ClosingActions
 from .actions.incidents import IncidentActions
 from .actions.obligations import ObligationActions
+from .domain import CHANNELS
 
 
 class Service(IncidentActions, ClosingActions, CallActions, ObligationActions, AdminActions):

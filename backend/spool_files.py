@@ -34,11 +34,24 @@ from pathlib import Path
 log = logging.getLogger("opsdeck.ingest")
 DONE, QUARANTINE = "done", "quarantine"
 SPOOL_MODE = 0o2770  # as `opsdeck init --system` makes it: the group's, setgid
+DEFAULT_MAX_BYTES = 1 << 20
 FILE_MODE = 0o640
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    """Where probe results are read from and how (backend/ingest.py reads them)."""
+
+    path: Path
+    encoding: str = "utf-8"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    settle_s: float = 2.0  # a `.out` without `.rc`, or unparseable JSON, unchanged this long
+    group: str | None = None  # a recreated spool's group (None: its parent folder's)
+    mode: int = SPOOL_MODE
 
 
 class Refused(Exception):

@@ -104,7 +104,7 @@ def _no_command(args: argparse.Namespace) -> int:
             _("give a command (opsdeck --help), or run opsdeck in a terminal"),
         )
     from opsdeck.cli.context import Context  # as in run()
-    from opsdeck.cli.views import dashboard  # the board: the one place with no command word
+    from opsdeck.cli.dashboard import dashboard  # the board: the one place with no command word
 
     ctx = Context(args)
     try:

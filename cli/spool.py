@@ -10,7 +10,7 @@ from pathlib import Path
 
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
-from opsdeck.backend.ingest import SpoolSettings
+from opsdeck.backend.spool_files import SpoolSettings
 from opsdeck.cli.context import Context
 
 

@@ -1,4 +1,4 @@
-"""What draws or prints the board: the dashboard, `wall`, `serve`, `board`, `handover`, `demo`."""
+"""What draws or prints the board: `wall`, `serve`, `board`, `handover`, `demo` (the full-screen board: cli/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,16 @@ import shlex
 import socket
 import sys
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 from opsdeck.backend.board_text import render_board, render_replay
 from opsdeck.backend.cells import fit
-from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
-from opsdeck.backend.demo_probes import DemoProbes
+from opsdeck.backend.demo import open_demo_store
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.handover import handover as build
 from opsdeck.backend.handover_lines import open_warning_lines
 from opsdeck.backend.i18n import N_, _, pick
-from opsdeck.backend.ingest import SpoolSettings
 from opsdeck.backend.replay import board_at
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import (
     TimeFormatError,
     format_countdown,
@@ -29,66 +24,16 @@ from opsdeck.backend.timeutil import (
     parse_duration,
     rfc3339,
 )
-from opsdeck.cli import collector
 from opsdeck.cli.argtypes import seconds
 from opsdeck.cli.context import Context
 from opsdeck.cli.logfile import log_to_file
 from opsdeck.cli.output import emit_json, term_width
 from opsdeck.cli.registry import arg, command
-from opsdeck.cli.spool import spool_settings
 
 
 def _print_board(ctx: Context, title: str = "") -> None:
     with ctx.store.read() as session:
         sys.stdout.write(render_board(session, ctx.store.clock(), ctx.zone, width=term_width(), title=title))
-
-
-def dashboard(ctx: Context, *, demo: bool) -> int:
-    """The full-screen board; `--demo` on a fresh store with a living spool."""
-    # Textual only for a command that draws
-    from opsdeck.tui.app import Background, build_app
-
-    background: list[Any] = []
-    spool = spool_settings(ctx)
-    if demo:
-        # the demo's pager is an HTTP server: loaded only for --demo (~1 MB on every board)
-        from opsdeck.backend.demo_pager import DemoPager
-
-        url = temporary_store_url()
-        folder = Path(url.removeprefix("sqlite:///")).parent
-        ctx._store = open_demo_store(url)
-        spool = SpoolSettings(folder / "spool")
-        ctx.login = ctx.real_login = DEMO_LEAD  # the demo's group lead: a store of its own, never the user's
-        pager = DemoPager()  # the demo's notifications are delivered here, on 127.0.0.1
-        Service(ctx.store, DEMO_LEAD).apply_channels(pager.channels_file(folder))
-        background.append(Background("opsdeck-demo-pager", pager.run))
-        background.append(Background("opsdeck-demo-probes", DemoProbes(spool.path).run))
-    store = ctx.store
-    with store.read() as session:
-        actor = ctx.service.actor(session)
-    if actor.can_write and not ctx.read_only:
-        from opsdeck.backend.leases import make_lease  # not the worker's module: httpx, the senders
-
-        lease = make_lease(store, "escalate")
-        if lease.try_acquire():  # nobody else runs a worker: this board brings its own
-            lease.release()
-            background.append(Background("opsdeck-worker", _embedded_worker(store, spool)))
-    # the keymap and the theme are refused here, before any thread starts
-    app = build_app(ctx.config, store, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
-    log_to_file()
-    collector.release()  # the board's modules are in and its store open (cli/collector.py)
-    app.run()  # which starts the background once its first page is drawn (tui/app.py)
-    return 0
-
-
-def _embedded_worker(store: Any, spool: Any) -> Any:
-    # the worker loads httpx and watchfiles; text views never do
-    from opsdeck.backend.worker import DUTIES, standard_worker
-
-    def run(stop: Any) -> None:
-        standard_worker(store, duties=DUTIES, spool=spool, stop=stop).run()
-
-    return run
 
 
 @command(

@@ -8,11 +8,11 @@ is one reload, and a reload re-reads only the incidents that changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,18 +22,17 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from opsdeck.backend import board
-from opsdeck.backend.board import BoardFilter, Key, Panels, Places, Row
+from opsdeck.backend import board_page as board
+from opsdeck.backend.board_page import BoardFilter, Panels, Places
 from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.i18n import _
-from opsdeck.backend.models import Incident, table_of
 from opsdeck.screens.board_filter import BoardFiltering, sort_name
 from opsdeck.screens.board_keys import BoardKeys
+from opsdeck.screens.board_load import Loaded, read_first_page
 from opsdeck.screens.board_news import BoardNews
-from opsdeck.screens.help import HelpScreen
 from opsdeck.screens.incident_actions import IncidentActions
-from opsdeck.screens.replay import ReplayScreen
 from opsdeck.tui.board_words import board_text
+from opsdeck.tui.deferred import import_deferred
 from opsdeck.tui.feed import FeedFollower
 from opsdeck.tui.heap import freeze_heap, release_heap
 from opsdeck.tui.text import cell, rcell
@@ -59,24 +58,7 @@ if TYPE_CHECKING:
     from opsdeck.tui.context import BoardContext
 
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
-FIRST_PAGE = 200  # incidents shown before the rest of a new list's keys are read
 ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes" to its question
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A worker's result: applied on the event loop."""
-
-    places: Places | None = None  # every key in board order, sorted off the event loop; None: unchanged
-    rows: dict[int, Row] = field(default_factory=dict)
-    stale_rows: frozenset[int] = frozenset()
-    panels: Panels | None = None
-    panel_fields: dict[str, Any] = field(default_factory=dict)  # a part of the panels, read anew
-    sort: str | None = None  # the sort `places` is in
-    patch: tuple[frozenset[int], dict[int, Key]] | None = None  # these ids' keys now (absent: gone)
-    reorder_at: datetime | None = None  # a reporting clock enters its warning band: re-rank its incident
-    ranked_at: datetime | None = None  # the keys rank reporting clocks as at this moment
-    newest: int | None = None  # the store's newest incident id at the first load: newer ones are announced
 
 
 class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFollower, Screen[None]):
@@ -127,6 +109,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         self.newest: int | None = None  # incidents above this id are announced as new
         self._ticked_at = context.clock()  # clocks running out after this are announced
         self._parts: set[str] = set()  # panel parts to read again: "incidents", "probes"
+        self._page_drawn = threading.Event()  # the first page is on screen
 
     def compose(self) -> ComposeResult:
         ctx = self.ctx
@@ -166,8 +149,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         self._header_columns()
         self.query_one(BoardHeader).show(self.ctx.clock())  # the clock and counts from the first frame
         self.set_interval(1.0, self._tick)
-        self.reload_all(first_page=True)
-        self.watch_feed()
+        self.reload_all(first_page=True)  # the change feed is followed once it is read (_follow)
 
     def on_unmount(self) -> None:
         if self._heap_frozen:
@@ -220,26 +202,31 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
     def reload_all(self, first_page: bool = False) -> Loaded | None:
         """Every matching incident's key. With `first_page` (a new list: the first load, a
         new filter) the top of the board and a screenful of its rows are shown first, then
-        the panels, the rest of the keys and rows: a 100k board is readable before it is in."""
+        the panels, the rest of the keys and rows: a 100k board is readable before it is in.
+        The first page is read on Core (backend/board_page.py); the panels are the first
+        read through the ORM, whose modules load while the page is already on screen."""
         worker = get_current_worker()
         sort, filt, statuses, now = self.sort, self.filter, self.STATUSES, self.ctx.clock()
         later: list[int] = []  # the first page's rows below the screenful
-        with self.ctx.store.read() as session:
-            if first_page:
-                newest = session.execute(select(func.max(table_of(Incident).c.id))).scalar_one()
-                top = board.load_keys(session, filt, sort, statuses=statuses, limit=FIRST_PAGE, now=now)
-                screenful = self.app.size.height  # no list shows more rows than the terminal has
-                shown, later = [k.id for k in top[:screenful]], [k.id for k in top[screenful:]]
-                page = Loaded(
-                    places=Places(top),
-                    rows=board.load_rows(session, shown),
-                    sort=sort,
-                    newest=newest or 0,
-                )
+        if first_page:
+            ahead, self.ctx.read_ahead = self.ctx.read_ahead, None
+            if ahead is not None and (filt, sort, statuses) == (BoardFilter(), board.SORTS[0], board.OPEN):
+                page, later = ahead.result()  # read while the app started (cli/dashboard.py)
+            else:  # no list shows more rows than the terminal has
+                page, later = read_first_page(self.ctx.reader, filt, sort, statuses, now, self.app.size.height)
+            if worker.is_cancelled:
+                return None
+            self.app.call_from_thread(self._apply_loaded, page)
+            # The ORM's modules are imported on the event loop once the page is on screen
+            # (_first_page_drawn, tui/deferred.py): not here, where they would hold the
+            # first row back and race the other threads' imports of them.
+            while not self._page_drawn.wait(0.1):
                 if worker.is_cancelled:
                     return None
-                self.app.call_from_thread(self._apply_loaded, page)
-            panels = board.load_panels(session, self.ctx.clock(), zone=self.ctx.zone)
+        from opsdeck.backend.board import load_panels  # the ORM and the models: after the first page
+
+        with self.ctx.store.read() as session:
+            panels = load_panels(session, self.ctx.clock(), zone=self.ctx.zone)
             if worker.is_cancelled:
                 return None
             self.app.call_from_thread(self._apply_loaded, Loaded(panels=panels))
@@ -250,8 +237,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
 
     @work(thread=True, group="rows", exit_on_error=False)
     def read_rows(self, ids: list[int]) -> Loaded:
-        with self.ctx.store.read() as session:
-            return Loaded(rows=board.load_rows(session, ids))
+        with self.ctx.reader.connection() as connection:
+            return Loaded(rows=board.load_rows(connection, ids))
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def reload_changed(self, changed: frozenset[int]) -> Loaded:
@@ -259,16 +246,16 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         and the keys of those whose reporting clock entered its warning band since the
         keys were ranked (time alone moves them: no row to read)."""
         now, since = self.ctx.clock(), self.ranked_at
-        with self.ctx.store.read() as session:
-            moved = set(board.pressing_since(session, since, now, self.STATUSES)) if since else set()
+        with self.ctx.reader.connection() as connection:
+            moved = set(board.pressing_since(connection, since, now, self.STATUSES)) if since else set()
             fresh = {
                 k.id: k
                 for k in board.load_keys(
-                    session, self.filter, self.sort, ids=sorted(changed | moved), statuses=self.STATUSES, now=now
+                    connection, self.filter, self.sort, ids=sorted(changed | moved), statuses=self.STATUSES, now=now
                 )
             }
-            rows = board.load_rows(session, [i for i in changed if i in fresh])
-            reorder_at = board.next_pressing(session, now, self.STATUSES)
+            rows = board.load_rows(connection, [i for i in changed if i in fresh])
+            reorder_at = board.next_pressing(connection, now, self.STATUSES)
         ranked_at = now if since else None
         patch = (frozenset(changed | moved), fresh)  # applied to the keys on the event loop, which owns them
         return Loaded(patch=patch, rows=rows, stale_rows=changed, reorder_at=reorder_at, ranked_at=ranked_at)
@@ -277,12 +264,14 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
     def reload_panels(self, parts: frozenset[str]) -> Loaded:
         """The panels' parts that changed: "incidents" (counts per level, the roster,
         failed notifications; a GROUP BY over every open incident) or "probes"."""
+        from opsdeck.backend.board import incident_panels, probe_panels  # the ORM (loaded by the first read)
+
         fields: dict[str, Any] = {}
         with self.ctx.store.read() as session:
             if "incidents" in parts:
-                fields |= board.incident_panels(session, self.ctx.clock(), self.ctx.zone)
+                fields |= incident_panels(session, self.ctx.clock(), self.ctx.zone)
             if "probes" in parts:
-                fields |= board.probe_panels(session, self.ctx.clock())
+                fields |= probe_panels(session, self.ctx.clock())
         return Loaded(panel_fields=fields)
 
     def _beat(self, beat: datetime | None, leases: tuple[Any, ...] = ()) -> None:
@@ -343,6 +332,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         if worker.state == WorkerState.ERROR:
             error = worker.error
             self._unreadable(board_text(error, self.ctx.zone))
+            import_deferred()  # before the feed's thread imports them (tui/deferred.py)
+            self._follow(None)  # the feed's first answer reads the board again (_readable)
             return
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
             return
@@ -359,7 +350,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         incident_list = self.query_one(IncidentList)
         if self.newest is None and loaded.newest is not None:
             self.newest = loaded.newest  # what was there at the start is not news
-            self.call_after_refresh(self.post_message, self.FirstPage())  # once it is drawn
+            self.call_after_refresh(self._first_page_drawn, loaded.feed)
         self._arrivals(loaded.rows)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
@@ -387,6 +378,15 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
             self.panels = replace(self.panels, **loaded.panel_fields, read_at=self.ctx.clock())
             self._show_panels(self.panels)
             self._handed_over()
+
+    def _first_page_drawn(self, feed: int | None) -> None:
+        """The first page is on screen: the panels' read goes on, the change feed is
+        followed from where the page was read, and the app starts its threads; each
+        brings the ORM's imports, which would have held the first row back."""
+        import_deferred()  # before any of those threads starts (tui/deferred.py)
+        self._page_drawn.set()
+        self._follow(feed)
+        self.post_message(self.FirstPage())
 
     def _show_panels(self, panels: Panels) -> None:
         now = self.ctx.clock()
@@ -487,6 +487,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         self.reload_all(first_page=True)
 
     def action_replay(self) -> None:
+        from opsdeck.screens.replay import ReplayScreen  # on @: not before the board's first frame
+
         self.app.push_screen(ReplayScreen(self.ctx))
 
     def action_toggle_panels(self) -> None:
@@ -500,11 +502,16 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         return self.has_class("-panels") and not self.has_class("-wide")
 
     def action_help(self) -> None:
+        from opsdeck.screens.help import HelpScreen  # on ?: not before the board's first frame
+
         self.app.push_screen(HelpScreen(self.ctx))
 
     def action_quit(self) -> None:
         """Quitting stops the embedded worker: asked once when it is the one escalating."""
-        runs_worker = any(getattr(b, "thread", None) and b.thread.name == "opsdeck-worker" for b in self.ctx.background)
+        runs_worker = any(  # the embedded worker's thread, still running (it ends at once when another escalates)
+            getattr(b, "thread", None) and b.thread.name == "opsdeck-worker" and b.thread.is_alive()
+            for b in self.ctx.background
+        )
         if runs_worker and not self._confirmed("quit"):
             self._ask(
                 "quit",

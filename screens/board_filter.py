@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Input
 
-from opsdeck.backend import board
-from opsdeck.backend.board import BoardFilter
+from opsdeck.backend import board_page as board
+from opsdeck.backend.board_page import BoardFilter
 from opsdeck.backend.i18n import _
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from opsdeck.backend.board import Places
+    from opsdeck.backend.board_page import Places
 
     class _Board(Screen[Any]):
         """What of BoardScreen these keys use."""

@@ -1,4 +1,6 @@
-"""The board's keys that open another screen or change the shift (a part of BoardScreen, screens/board.py)."""
+"""The board's keys that open another screen or change the shift (a part of BoardScreen,
+screens/board.py). Each imports its screen, form or read when pressed: the board draws its
+first page before any of them load (issue #26)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from opsdeck.backend import queries
 from opsdeck.backend.i18n import _
-from opsdeck.screens.forms import NewIncidentForm
-from opsdeck.screens.handover import HandoverScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.screen import Screen
 
-    from opsdeck.backend.board import Panels
+    from opsdeck.backend.board_page import Panels
     from opsdeck.backend.service import Service
     from opsdeck.tui.context import BoardContext
 
@@ -45,6 +44,8 @@ class BoardKeys(_Board):
             self.app.push_screen(self.ctx.history(self.ctx))
 
     def action_handover(self) -> None:
+        from opsdeck.screens.handover import HandoverScreen  # on H: not before the board's first frame
+
         self.app.push_screen(HandoverScreen(self.ctx))
 
     def action_warnings(self) -> None:
@@ -81,6 +82,8 @@ class BoardKeys(_Board):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _shift(self) -> str:
+        from opsdeck.backend import queries
+
         with self.ctx.store.read() as session:
             member = next((m for m in queries.roster(session) if m["login"] == self.ctx.login), None)
         if member is None:
@@ -90,9 +93,13 @@ class BoardKeys(_Board):
         return f"{self.ctx.login} {'took the shift: on duty' if on else 'ended the shift: off duty'}"
 
     def action_new_incident(self) -> None:
+        from opsdeck.backend import queries
+
         self._read_then(lambda session: [s["name"] for s in queries.systems(session)], self._new_incident_form)
 
     def _new_incident_form(self, systems: list[str]) -> None:
+        from opsdeck.screens.forms import NewIncidentForm
+
         def perform(values: dict[str, Any], seen: int | None) -> str:
             incident = self.service.open(
                 values["title"], description=values["description"], system=values["system"].strip() or None

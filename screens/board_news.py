@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from opsdeck.backend import board
-from opsdeck.backend.board import Row
+from opsdeck.backend import board_page as board
+from opsdeck.backend.board_page import Row
 from opsdeck.backend.i18n import _
 from opsdeck.backend.ranking import clock_label
 from opsdeck.backend.sanitize import clean
-from opsdeck.screens.handover import HandoverScreen
 from opsdeck.tui.text import LEVEL_LABEL
 from opsdeck.tui.widgets.incident_list import (
     IncidentList,
@@ -21,7 +20,7 @@ from opsdeck.tui.widgets.incident_list import (
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from opsdeck.backend.board import Panels
+    from opsdeck.backend.board_page import Panels
     from opsdeck.tui.context import BoardContext
 
     class _Board(Screen[Any]):
@@ -132,5 +131,7 @@ class BoardNews(_Board):
             ),
             timeout=30,
         )
+        from opsdeck.screens.handover import HandoverScreen  # a hand-off: long after the first frame
+
         if not isinstance(self.app.screen, HandoverScreen):
             self.app.push_screen(HandoverScreen(self.ctx))

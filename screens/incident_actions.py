@@ -1,7 +1,10 @@
 """The incident actions' screen side, mixed into the board and the detail screen: the
 form each action opens, the thread worker its write runs in, what it tells the operator.
 What decides (the registry of actions, a bulk action's outcome, a form's values) is in
-`tui/triage.py`, below the screens."""
+`tui/triage.py`, below the screens.
+
+The forms, the service and the ORM's reads are imported by the methods that use them:
+the board draws its first page before any of them load (issue #26)."""
 
 from __future__ import annotations
 
@@ -11,21 +14,8 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend import queries
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.rows import ObligationRow, RosterRow
-from opsdeck.backend.service import Service
-from opsdeck.screens.forms import (
-    ClassifyForm,
-    CloseForm,
-    FieldsForm,
-    PickForm,
-    TextForm,
-    channel_hint,
-    obligation_choices,
-    owner_choices,
-)
-from opsdeck.screens.record import RecordScreen
 from opsdeck.tui.board_words import board_text
 from opsdeck.tui.context import BoardContext
 from opsdeck.tui.triage import (
@@ -43,6 +33,8 @@ from opsdeck.tui.triage import (
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from opsdeck.backend.service import Service
 
     _Screen = Screen[Any]  # mixed into a Screen: its app, notify and workers
 else:
@@ -77,6 +69,8 @@ class IncidentActions(_Screen):
 
     @property
     def service(self) -> Service:
+        from opsdeck.backend.service import Service  # the actions: loaded once the board's first page is up
+
         return Service(self.ctx.store, self.ctx.login, read_only=self.ctx.read_only, by=self.ctx.by)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -131,6 +125,8 @@ class IncidentActions(_Screen):
         self._bulk(_("{count} acknowledged"), lambda s, i, v: s.ack(i, expected_version=v), self.bulk_targets())
 
     def action_classify(self) -> None:
+        from opsdeck.screens.forms import ClassifyForm
+
         incident_id, version = self.target()
         info = self.target_info(incident_id)
         self._form(
@@ -153,6 +149,8 @@ class IncidentActions(_Screen):
         )
 
     def action_level(self) -> None:
+        from opsdeck.screens.forms import ClassifyForm
+
         incident_id, version = self.target()
         info = self.target_info(incident_id)
         self._form(
@@ -178,6 +176,8 @@ class IncidentActions(_Screen):
         first = self.target_info(targets[0][0])
 
         def read(session: Any) -> tuple[list[RosterRow], str | None]:
+            from opsdeck.backend import queries
+
             system = queries.get_incident(session, targets[0][0])["system"]
             duty_area = next((s["duty_area"] for s in queries.systems(session) if s["name"] == system), None)
             return queries.roster(session), duty_area
@@ -191,6 +191,8 @@ class IncidentActions(_Screen):
         roster: list[RosterRow],
         system_duty: str | None,
     ) -> None:
+
+        from opsdeck.screens.forms import PickForm, owner_choices
 
         duties = owner_duties(first.get("category", "other"), system_duty)
         if len(targets) == 1:
@@ -219,6 +221,8 @@ class IncidentActions(_Screen):
         )
 
     def action_note(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
         incident_id, _version = self.target()
         self._form(
             TextForm(
@@ -231,6 +235,8 @@ class IncidentActions(_Screen):
         )
 
     def action_cause(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
         incident_id, version = self.target()
         self._form(
             TextForm(
@@ -246,6 +252,8 @@ class IncidentActions(_Screen):
         )
 
     def action_outage(self) -> None:
+        from opsdeck.screens.forms import FieldsForm
+
         incident_id, version = self.target()
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
@@ -268,6 +276,8 @@ class IncidentActions(_Screen):
         )
 
     def action_call(self) -> None:
+        from opsdeck.screens.forms import FieldsForm
+
         incident_id, version = self.target()
 
         def perform(values: dict[str, Any], seen: int | None) -> str:
@@ -302,6 +312,8 @@ class IncidentActions(_Screen):
         )
 
     def action_attest(self) -> None:
+        from opsdeck.backend import queries
+
         incident_id, _version = self.target()
         self._read_then(
             lambda session: queries.obligations(session, incident_id),
@@ -309,6 +321,12 @@ class IncidentActions(_Screen):
         )
 
     def _attest_form(self, incident_id: int, obligations: list[ObligationRow]) -> None:
+        from opsdeck.screens.forms import (
+            PickForm,
+            channel_hint,
+            obligation_choices,
+        )
+
         if not obligations:
             self.app.notify(_("#{id} is below level III: no obligations to attest").format(id=incident_id), timeout=5)
             return
@@ -335,6 +353,8 @@ class IncidentActions(_Screen):
         )
 
     def action_regrade(self) -> None:
+        from opsdeck.screens.forms import PickForm
+
         incident_id, version = self.target()
         self._form(
             PickForm(
@@ -356,6 +376,8 @@ class IncidentActions(_Screen):
         )
 
     def action_resolve(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
         incident_id, version = self.target()
         self._form(
             TextForm(
@@ -370,6 +392,8 @@ class IncidentActions(_Screen):
         )
 
     def action_close(self) -> None:
+        from opsdeck.backend import queries
+
         targets = self.bulk_targets()
         if not targets:
             return
@@ -379,6 +403,8 @@ class IncidentActions(_Screen):
         )
 
     def _close_form(self, targets: list[tuple[int, int | None]], others: list[tuple[str, str]]) -> None:
+        from opsdeck.screens.forms import CloseForm
+
         def perform(values: dict[str, Any], seen: int | None) -> str:
             close = closing(values, self.ctx.zone)
 
@@ -397,9 +423,13 @@ class IncidentActions(_Screen):
     def action_record(self) -> None:
         incident_id, _version = self.target()
         if incident_id:
+            from opsdeck.screens.record import RecordScreen  # on w: not before the board's first frame
+
             self.app.push_screen(RecordScreen(self.ctx, incident_id))
 
     def action_reopen(self) -> None:
+        from opsdeck.screens.forms import TextForm
+
         incident_id, version = self.target()
         self._form(
             TextForm(

@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from opsdeck.backend.board import Panels, Row
+from opsdeck.backend.board_page import Panels, Row
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.wall import Alerts, Request, WallLoad, read_wall

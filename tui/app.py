@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.terminal_theme import TerminalTheme
 from textual.app import App, SystemCommand
@@ -19,20 +19,21 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from opsdeck.backend import board_page
 from opsdeck.backend.config import Config
 from opsdeck.backend.domain import Permission
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
+from opsdeck.backend.reader import Reader
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.service import Service
-from opsdeck.backend.store import Store
 from opsdeck.screens.board import BoardScreen
-from opsdeck.screens.help import HelpScreen
-from opsdeck.screens.history import HistoryScreen
 from opsdeck.tui import keymap
 from opsdeck.tui.ascii import AsciiFilter
 from opsdeck.tui.context import BoardContext
-from opsdeck.tui.palette import OpsdeckCommands
+from opsdeck.tui.deferred import import_deferred
+
+if TYPE_CHECKING:
+    from textual.command import Provider
 
 __all__ = ["Background", "BoardContext", "OpsdeckApp", "WallApp", "build_app"]
 
@@ -74,16 +75,32 @@ _ANSI = [(0, 0, 0), *map(_rgb, (VERMILLION, BLUISH_GREEN, ORANGE, BLUE, REDDISH_
 COLOUR_BLIND_ANSI = TerminalTheme((17, 17, 17), (232, 232, 232), _ANSI, [(127, 127, 127), *_ANSI[1:7], (255, 255, 255)])
 
 
+def _commands() -> type[Provider]:
+    """The palette's incident actions, loaded when the palette first opens."""
+    from opsdeck.tui.palette import OpsdeckCommands
+
+    return OpsdeckCommands
+
+
+def _history(context: BoardContext) -> Screen[Any]:
+    """The history view (H): a BoardScreen of its own, loaded when first opened."""
+    from opsdeck.screens.history import HistoryScreen
+
+    return HistoryScreen(context)
+
+
 class OpsdeckApp(App[None]):
     CSS_PATH = "opsdeck.tcss"
     TITLE = "opsdeck"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {OpsdeckCommands}
+    COMMANDS = App.COMMANDS | {_commands}
     # `?` on every screen (the board binds its own): the keys of the screen below and the legend;
     # F1 as well, where `?` is text typed into an editor or a field (the record, a form).
     BINDINGS = [Binding("question_mark,f1", "help", _("Help"), id="app.help", show=False)]
 
     def action_help(self) -> None:
+        from opsdeck.screens.help import HelpScreen  # on `?`: not before the board's first frame
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.context))
 
@@ -91,7 +108,7 @@ class OpsdeckApp(App[None]):
         super().__init__()
         self.context = context
         if context.history is None:
-            context.history = HistoryScreen
+            context.history = _history
         self.register_theme(COLOUR_BLIND)
         if context.theme not in self.available_themes:
             raise InvalidInput(
@@ -158,6 +175,7 @@ class OpsdeckApp(App[None]):
         (a store that cannot be read): started with the board, the worker's imports (httpx,
         the senders) and first sweep held the first row back (bench
         board_pty.start_to_first_row, the lead's board)."""
+        import_deferred()  # before the threads import them (tui/deferred.py)
         for item in self.context.background:
             item.start()
 
@@ -214,6 +232,7 @@ class WallApp(OpsdeckApp):
     def first_screen(self) -> Screen[Any]:
         from opsdeck.screens.wall import WallScreen  # only `opsdeck wall`: not the board's start
 
+        import_deferred()  # before the wall's threads import them (tui/deferred.py)
         return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
 
     def action_help(self) -> None:
@@ -229,7 +248,7 @@ class WallApp(OpsdeckApp):
 
 def build_app(
     config: Config,
-    store: Store,
+    store: Reader,
     login: str,
     *,
     demo: bool = False,
@@ -248,15 +267,15 @@ def build_app(
 
     `by`: who used `--as` to act as `login`; `background`: threads the app stops on
     exit; `where`: how the header names the store (default: its URL, no password)."""
-    with store.read() as session:
-        actor = Service(store, login, read_only=read_only, by=by).actor(session)
+    with store.connection() as connection:  # Core: the ORM and the models come after the first page
+        permission = board_page.permission(connection, login, read_only)
     named = where if where is not None else store.describe()
     context = BoardContext(
-        store=store,
+        reader=store,
         login=login,
         by=by,
-        permission=Permission.VIEWER.value if wall else actor.permission.value,
-        read_only=wall or read_only or not actor.can_write,
+        permission=Permission.VIEWER.value if wall else permission.value,
+        read_only=wall or read_only or not permission.can_write,
         zone=config.zone(),
         clock=store.clock,
         where=_("demo {where}").format(where=named) if demo else named,

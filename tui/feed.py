@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from textual import work
 from textual.worker import get_current_worker
 
-from opsdeck.backend.leases import duty_leases
-from opsdeck.backend.live import FeedWatcher, clock_skew
 from opsdeck.tui.widgets.panels import Banners
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from opsdeck.backend.board import Panels
+    from opsdeck.backend.board_page import Panels
+    from opsdeck.backend.live import FeedWatcher
     from opsdeck.tui.context import BoardContext
 
     class _Following(Screen[Any]):
@@ -58,12 +57,13 @@ class FeedScreen(Protocol):
     def _changed(self, incidents: frozenset[int], probes: bool, other: bool) -> None: ...
 
 
-def follow_feed(screen: FeedScreen) -> None:
-    """Run in the screen's thread worker until the worker is cancelled (the screen went)."""
-    # the worker loads httpx and the senders: not before the first frame
-    from opsdeck.backend.worker import (
-        last_heartbeat,  # the worker brings httpx and the senders: not before the first frame
-    )
+def follow_feed(screen: FeedScreen, seq: int | None = None) -> None:
+    """Run in the screen's thread worker until the worker is cancelled (the screen went).
+    `seq`: the feed's newest entry when the screen read what it shows (None: now)."""
+    # the ORM and the models, and the worker's httpx and senders: not before the first frame
+    from opsdeck.backend.leases import duty_leases
+    from opsdeck.backend.live import FeedWatcher, clock_skew
+    from opsdeck.backend.worker import last_heartbeat
 
     worker = get_current_worker()
     store, call = screen.ctx.store, screen.app.call_from_thread
@@ -71,7 +71,7 @@ def follow_feed(screen: FeedScreen) -> None:
     readable, beat, beat_read_at, skew, leases = False, None, 0.0, None, None
     while not worker.is_cancelled:
         try:
-            watcher = watcher or FeedWatcher(store)
+            watcher = watcher or FeedWatcher(store, seq)
             batch = watcher.poll()
             if not readable:
                 readable = True
@@ -103,9 +103,16 @@ class FeedFollower(_Following):
     answers again), `_beat` and `_changed`."""
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
-    def watch_feed(self) -> None:
-        """Follow the change feed until the screen goes."""
-        follow_feed(self)
+    def watch_feed(self, seq: int | None = None) -> None:
+        """Follow the change feed until the screen goes, from `seq` (None: now)."""
+        follow_feed(self, seq)
+
+    def _follow(self, seq: int | None) -> None:
+        """Start following the feed, once: from `seq`, the feed's newest entry when the
+        first page was read, or from now when it could not be read."""
+        if not getattr(self, "_following", False):
+            self._following = True
+            self.watch_feed(seq)
 
     def _unreadable(self, error: str) -> None:
         if self.unreadable_since is None:
@@ -126,6 +133,8 @@ class FeedFollower(_Following):
 def follow_entity(screen: Any, entity: str, changed: Any) -> None:
     """Run in a screen's thread worker: call `changed` on the event loop whenever someone
     commits a change to an `entity` (the warning screens follow `warning`)."""
+    from opsdeck.backend.live import FeedWatcher
+
     worker = get_current_worker()
     watcher: FeedWatcher | None = None
     try:

@@ -23,19 +23,7 @@ from textual.binding import Binding
 from opsdeck.backend.config import read_toml
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.i18n import _
-from opsdeck.screens.board import BoardScreen
-from opsdeck.screens.forms import ActionForm, ClassifyForm, TextForm
-from opsdeck.screens.handover import HandoverScreen
-from opsdeck.screens.help import HelpScreen
-from opsdeck.screens.history import HistoryScreen
-from opsdeck.screens.incident import IncidentScreen
-from opsdeck.screens.record import RecordScreen
-from opsdeck.screens.replay import ReplayScreen
-from opsdeck.screens.schedule import ScheduleScreen
-from opsdeck.screens.warning import WarningScreen
-from opsdeck.screens.warnings import WarningsScreen
 from opsdeck.tui import registry
-from opsdeck.tui.widgets.incident_list import IncidentList
 
 _MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -135,6 +123,21 @@ def check(keymap: dict[str, str], source: str) -> None:
 
 def scopes() -> dict[str, dict[str, str]]:
     """Binding id -> its default keys, for each set of bindings active together."""
+    # Every screen's class: only when a keymap file is there to check, not on the board's
+    # start without one (issue #26).
+    from opsdeck.screens.board import BoardScreen
+    from opsdeck.screens.forms import ActionForm, ClassifyForm, TextForm
+    from opsdeck.screens.handover import HandoverScreen
+    from opsdeck.screens.help import HelpScreen
+    from opsdeck.screens.history import HistoryScreen
+    from opsdeck.screens.incident import IncidentScreen
+    from opsdeck.screens.record import RecordScreen
+    from opsdeck.screens.replay import ReplayScreen
+    from opsdeck.screens.schedule import ScheduleScreen
+    from opsdeck.screens.warning import WarningScreen
+    from opsdeck.screens.warnings import WarningsScreen
+    from opsdeck.tui.widgets.incident_list import IncidentList
+
     return {
         "board": _ids(BoardScreen, IncidentList),
         "history": _ids(HistoryScreen, BoardScreen, IncidentList),

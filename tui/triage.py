@@ -12,19 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from textual.binding import Binding
 
 from opsdeck.backend.domain import CATEGORY_DUTY, Category
 from opsdeck.backend.errors import InvalidInput, OpsdeckError, StaleWrite
 from opsdeck.backend.i18n import _
-from opsdeck.backend.service import Service
 from opsdeck.backend.timeutil import TimeFormatError, parse_time
 from opsdeck.tui.board_words import board_text
 
+if TYPE_CHECKING:
+    from opsdeck.backend.service import Service
+
 Target = tuple[int, int | None]  # an incident and the version the screen shows of it
-Call = Callable[[Service, int, int | None], Any]
+Call: TypeAlias = "Callable[[Service, int, int | None], Any]"
 
 
 @dataclass(frozen=True)

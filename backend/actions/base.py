@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 
 from .. import clocks, memo, notify_plan, policy, stale, words
 from ..domain import (
+    CHANNELS,
     CLASSIFIED_CATEGORIES,
     NOUN_TERMS,
     SYSTEM_ACTOR_PREFIX,
@@ -25,6 +26,7 @@ from ..domain import (
     StepState,
     no_incident,
     parse_enum,
+    permission_of,
 )
 from ..errors import DomainError, InvalidInput, NotFound, StaleWrite
 from ..i18n import _
@@ -38,7 +40,6 @@ from ..store import Store, UnitOfWork
 from ..timeutil import rfc3339
 
 TITLE_LIMIT = 300
-CHANNELS = ("phone", "sms", "email", "web", "im", "in_person", "meeting", "notice", "other")
 TEXT_LIMIT = 20_000
 RECORD_LIMIT = 200_000  # a post-incident record: pages of prose and its timeline
 # A clock a little ahead of the database's is not an error; an outage start an hour
@@ -175,20 +176,19 @@ class ServiceBase:
     # -- who may do what ---------------------------------------------------------------
 
     def actor(self, session: Session) -> Actor:
-        if self.login.startswith(SYSTEM_ACTOR_PREFIX):
-            permission = Permission.VIEWER if self.read_only else Permission.OPERATOR
-            return Actor(self.login, permission, is_system=True)
-        if self.read_only:
-            return Actor(self.login, Permission.VIEWER)
-        member = memo.remembered(
-            session,
-            ("permission", self.login),
-            ("roster_members",),
-            lambda: session.execute(
-                select(col(RosterMember.permission)).where(col(RosterMember.login) == self.login)
-            ).scalar_one_or_none(),
+        permission = permission_of(
+            self.login,
+            self.read_only,
+            lambda: memo.remembered(
+                session,
+                ("permission", self.login),
+                ("roster_members",),
+                lambda: session.execute(
+                    select(col(RosterMember.permission)).where(col(RosterMember.login) == self.login)
+                ).scalar_one_or_none(),
+            ),
         )
-        return Actor(self.login, Permission(member) if member else Permission.VIEWER)
+        return Actor(self.login, permission, is_system=self.login.startswith(SYSTEM_ACTOR_PREFIX))
 
     def _writer(self, session: Session, what: str) -> Actor:
         actor = self.actor(session)

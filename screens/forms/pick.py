@@ -11,10 +11,10 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from opsdeck.backend.domain import CHANNELS
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.rows import ObligationRow, RosterRow
 from opsdeck.backend.sanitize import clean
-from opsdeck.backend.service import CHANNELS
 from opsdeck.screens.forms.base import ActionForm, Perform
 from opsdeck.tui.text import cell
 from opsdeck.tui.widgets.choices import Picker

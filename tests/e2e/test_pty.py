@@ -5,6 +5,7 @@ reaches the terminal."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -275,3 +276,100 @@ def test_a_tick_sends_only_the_countdowns_and_the_clock(env: dict[str, str], tmp
             assert column == COUNTDOWN_X + 1 and len(text) <= COUNTDOWN_WIDTH, (line, column, text)
         else:  # the header's clock (the header is one widget: its chop starts at its name)
             assert line == 1 and re.fullmatch(r"\s*opsdeck\s+\d\d:\d\d:\d\d\s*", text), (line, column, text)
+
+
+# Run in the pty instead of `opsdeck`: the same main(), noting which of the ORM's modules
+# are loaded when the board's first page is drawn, and which of those the board imports
+# later (tui/deferred.py) are not yet loaded when the change feed's thread and the
+# embedded worker's start.
+FIRST_PAGE_PROBE = """
+import json, os, sys
+import opsdeck.cli.dashboard, opsdeck.tui.feed
+from opsdeck.screens.board import BoardScreen
+from opsdeck.tui.deferred import DEFERRED
+
+ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "opsdeck.backend.models", "opsdeck.backend.store",
+       "opsdeck.backend.service")
+
+def note(what, names):
+    path = os.environ["PROBE_OUT"] + "." + what
+    with open(path + ".part", "w") as out:
+        json.dump(sorted(names), out)
+    os.replace(path + ".part", path)
+
+drawn = BoardScreen._first_page_drawn
+def first_page_drawn(self, feed):
+    note("drawn", [m for m in sys.modules if m == "opsdeck.backend.board" or m.startswith(ORM)])
+    drawn(self, feed)
+BoardScreen._first_page_drawn = first_page_drawn
+
+follow = opsdeck.tui.feed.follow_feed
+def follow_feed(screen, seq=None):
+    note("feed", [m for m in DEFERRED if m not in sys.modules])
+    follow(screen, seq)
+opsdeck.tui.feed.follow_feed = follow_feed
+
+worker = opsdeck.cli.dashboard.embedded_worker
+def embedded_worker(context, spool):
+    run = worker(context, spool)
+    def noted(stop):
+        note("worker", [m for m in DEFERRED if m not in sys.modules])
+        run(stop)
+    return noted
+opsdeck.cli.dashboard.embedded_worker = embedded_worker
+
+from opsdeck.cli.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_the_first_page_is_drawn_before_the_orm_and_the_models_load(env: dict[str, str], tmp_path: Path) -> None:
+    """The board's first rows are read on SQLAlchemy Core (backend/board_page.py):
+    SQLModel, pydantic, the models, the service and the panels' reads are imported only
+    once those rows are on screen (issue #26: they were most of the board's start), on
+    the event loop, before the change feed's thread and the embedded worker's start
+    (imported by several threads at once, Python 3.11 hands one a half-run module). The
+    panels, read through the ORM, follow on their own."""
+    from datetime import UTC, datetime
+
+    from opsdeck.backend.service import Service
+
+    from ..board_fixtures import seeded_store
+    from ..conftest import FakeClock
+
+    url = f"sqlite:///{tmp_path / 'page.db'}"
+    store = seeded_store(url, FakeClock(datetime.now(UTC).replace(microsecond=0)))
+    try:
+        Service(store, "servers").open("Disk alarm on node 7", category="server_fault", level="III")
+        Service(store, "lead").roster_duty("dns", True)  # the roster panel: dns on duty
+    finally:
+        store.dispose()
+    noted = tmp_path / "noted"
+
+    def note(what: str) -> list[str]:
+        path = Path(f"{noted}.{what}")
+        for _ in range(50):
+            if path.exists():
+                break
+            term.read(0.1)
+        return list(json.loads(path.read_text()))
+
+    # the group lead's board: it runs the worker itself (no other holds the lease)
+    argv = [sys.executable, "-c", FIRST_PAGE_PROBE, "--db", url, "--as", "lead"]
+    term = Terminal(argv, 160, 40, env | {"PROBE_OUT": str(noted)})
+    try:
+        assert term.wait_for("Disk alarm on node 7"), term.text()
+        assert note("drawn") == [], "imported before the board's first page was drawn"
+        assert term.wait_for("on duty"), term.text()  # the roster panel, read through the ORM
+        assert note("feed") == [], "left for the change feed's thread to import"
+        assert note("worker") == [], "left for the embedded worker's thread to import"
+        assert "not readable" not in term.text()
+        term.send("q")
+        term.read(0.5)
+        term.send("q")  # the board runs the worker: quitting is asked once
+        assert term.exit_code() == 0, term.text()
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)

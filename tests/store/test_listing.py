@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.expression import TableClause
+from sqlmodel import SQLModel
 
-from opsdeck.backend import listing
-from opsdeck.backend.models import Incident, System, table_of
+from opsdeck.backend import board_page, listing
 from opsdeck.backend.reader import Reader, open_reader
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
@@ -28,15 +29,17 @@ pytestmark = pytest.mark.postgres
 ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "opsdeck.backend.models", "opsdeck.backend.store")
 
 
-def test_the_listing_names_the_models_columns_with_their_types() -> None:
-    """The models define the schema; the listing's tables may only name what is there."""
-    for light, model in ((listing.INCIDENTS, Incident), (listing.SYSTEMS, System)):
-        full = table_of(model)
-        assert light.name == full.name
-        for column in light.columns:
-            assert isinstance(column, ColumnClause)
-            assert column.name in full.c, f"{full.name}.{column.name} is not a column of the model"
-            assert type(column.type) is type(full.c[column.name].type), f"{full.name}.{column.name}"
+@pytest.mark.parametrize(
+    "light", [*(listing.INCIDENTS, listing.SYSTEMS), *board_page.TABLES], ids=lambda t: f"{t.schema or ''}{t.name}"
+)
+def test_the_core_tables_name_the_models_columns_with_their_types(light: TableClause) -> None:
+    """The models define the schema; the Core tables of the listing and of the board's
+    first page may only name what is there, with the models' types."""
+    full = SQLModel.metadata.tables[light.name]
+    for column in light.columns:
+        assert isinstance(column, ColumnClause)
+        assert column.name in full.c, f"{full.name}.{column.name} is not a column of the model"
+        assert type(column.type) is type(full.c[column.name].type), f"{full.name}.{column.name}"
 
 
 def test_a_listing_on_a_core_connection_is_the_listing_through_the_orm(seeded: Store) -> None:

@@ -1,6 +1,7 @@
 """The app's own threads (the embedded worker, the demo's pager and probe writer) start
 once the board's first page is drawn, so they do not hold the first row back; and at the
-latest a moment after the mount, so a board whose store cannot be read still escalates."""
+latest a moment after the mount, so a board whose store cannot be read still escalates.
+And the first page `opsdeck` reads while Textual starts is the page the board shows."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 
 import pytest
 
-from opsdeck.backend import board as board_reads
+from opsdeck.backend import board_page as board_reads
+from opsdeck.screens import board as board_screen
+from opsdeck.screens.board_load import read_ahead
 from opsdeck.tui.app import BACKGROUND_AT_LATEST_S, Background, OpsdeckApp
 from opsdeck.tui.widgets.incident_list import IncidentList
+from opsdeck.tui.widgets.panels import Banners
 
 from ..board_fixtures import make_app, until
 
@@ -71,3 +75,46 @@ def test_a_background_stopped_before_it_started_never_starts() -> None:
     assert again.start() is again.start()  # a second start: the same thread, not an error
     again.stop()
     assert not again.thread.is_alive()
+
+
+async def test_a_first_page_read_ahead_is_the_page_the_board_shows(board: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`opsdeck` reads the first page while Textual starts (cli/dashboard.py); the board's
+    first load takes that page rather than reading it again."""
+    store, ids = board
+    app = make_app(store, store.clock)
+    app.context.read_ahead = read_ahead(app.context, 30)
+    app.context.read_ahead.result(timeout=10)
+
+    def read_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the first page was read again")
+
+    monkeypatch.setattr(board_screen, "read_first_page", read_again)
+    async with app.run_test(size=(120, 30)) as pilot:
+        incident_list = app.screen.query_one(IncidentList)
+        await until(pilot, lambda: len(incident_list.order) == len(ids) and len(incident_list.rows) == len(ids))
+        assert set(incident_list.order) == set(ids.values())
+        assert app.context.read_ahead is None  # taken: a new filter reads its own first page
+        assert "not readable" not in app.screen.query_one(Banners).render().plain
+
+
+async def test_a_read_ahead_that_fails_is_told_and_the_board_recovers(
+    board: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, ids = board
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(board_reads, "_keys", unreadable)
+        app = make_app(store, store.clock)
+        app.context.read_ahead = read_ahead(app.context, 30)
+        with pytest.raises(OSError):
+            app.context.read_ahead.result(timeout=10)
+    async with app.run_test(size=(120, 30)) as pilot:
+        banners = app.screen.query_one(Banners)
+        await until(pilot, lambda: "disk I/O error" in banners.render().plain)
+        assert "store not readable since" in banners.render().plain
+        incident_list = app.screen.query_one(IncidentList)  # the feed answers: the board reads again
+        await until(pilot, lambda: len(incident_list.order) == len(ids))
+        await until(pilot, lambda: "not readable" not in banners.render().plain)

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opsdeck.backend import board
-from opsdeck.backend.board import BoardFilter, Key, Places
+from opsdeck.backend import board_page as board
+from opsdeck.backend.board_page import BoardFilter, Key, Places
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
-from opsdeck.screens import board as board_screen
+from opsdeck.screens import board_load
 from opsdeck.tui.widgets.incident_list import IncidentList
 
 from ..board_fixtures import make_app, seeded_store, until
@@ -144,7 +144,7 @@ async def test_the_first_page_shows_before_every_key_is_read(
         clock.advance(minutes=1)
     with store.read() as session:
         truth = [k.id for k in board.load_keys(session, BoardFilter(), now=clock())]
-    monkeypatch.setattr(board_screen, "FIRST_PAGE", 8)
+    monkeypatch.setattr(board_load, "FIRST_PAGE", 8)
     release = threading.Event()
     real_load_places = board.load_places
 

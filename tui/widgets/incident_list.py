@@ -33,7 +33,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from opsdeck.backend import words
-from opsdeck.backend.board import Row
+from opsdeck.backend.board_page import Row
 from opsdeck.backend.domain import Category
 from opsdeck.backend.i18n import _
 from opsdeck.backend.i18n import current as current_language

@@ -1,6 +1,6 @@
 """The board's header, banners and side panels: probes, readiness, roster.
 
-Each is a Static fed an immutable snapshot (`backend.board.Panels`); untrusted text is
+Each is a Static fed an immutable snapshot (`backend.board_page.Panels`); untrusted text is
 sanitized and placed in Rich `Text` spans, never parsed as markup.
 """
 
@@ -13,10 +13,8 @@ from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
-from opsdeck.backend.board import Panels, ProbeLine
+from opsdeck.backend.board_page import Panels, ProbeLine
 from opsdeck.backend.i18n import _
-from opsdeck.backend.leases import silent_duties
-from opsdeck.backend.live import SKEW_WARN_S
 from opsdeck.backend.sanitize import clean
 from opsdeck.backend.timeutil import format_age
 
@@ -102,6 +100,22 @@ class BoardHeader(Widget):
         return text
 
 
+def _silent_duties(panels: Panels | None, now: datetime) -> list[tuple[str, float]]:
+    if panels is None or not panels.duty_leases:
+        return []
+    # the leases' module brings the ORM and the models: loaded by the time panels are read,
+    # never for the board's first frame (issue #26)
+    from opsdeck.backend.leases import silent_duties
+
+    return silent_duties(panels.duty_leases, now)
+
+
+def _skew_warn_s() -> float:
+    from opsdeck.backend.live import SKEW_WARN_S  # a skew is read by the feed, which loaded it
+
+    return SKEW_WARN_S
+
+
 class Banners(Static):
     """Watching the watchers: an unreadable store, no worker escalating deadlines."""
 
@@ -135,7 +149,7 @@ class Banners(Static):
                     "no worker running: deadlines are not being escalated (last heartbeat {last}) — run: opsdeck worker"
                 ).format(last=last)
             )
-        for duty, silent_s in silent_duties(panels.duty_leases, now) if panels is not None else ():
+        for duty, silent_s in _silent_duties(panels, now):
             if not no_worker:  # with no worker at all, the one banner above says it
                 lines.append(
                     " ! "
@@ -147,7 +161,7 @@ class Banners(Static):
             lines.append(
                 " ! " + _("spool {problem} — free space on its disk").format(problem=cell(problem, 120).rstrip())
             )
-        if skew is not None and abs(skew) > SKEW_WARN_S:
+        if skew is not None and abs(skew) > _skew_warn_s():
             message = (
                 _("this machine's clock is {seconds:.0f} s ahead of the database's")
                 if skew > 0

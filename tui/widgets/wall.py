@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Digits, Static
 
-from opsdeck.backend.board import Panels, ProbeLine, Row
+from opsdeck.backend.board_page import Panels, ProbeLine, Row
 from opsdeck.backend.domain import CATEGORY_TERMS, LEVEL_TERMS, Level
 from opsdeck.backend.i18n import _, pick
 from opsdeck.backend.ranking import Clock

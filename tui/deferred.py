@@ -1,0 +1,34 @@
+"""What the board imports only once its first page is drawn (issue #26), imported here in
+one go, on the event loop, before any thread that uses it starts.
+
+The board draws its first page on SQLAlchemy Core (backend/board_page.py). Then its
+panels' read, the change feed's follower and the embedded worker each need the ORM, the
+models, the service and the worker's module. Imported by those threads at once, Python
+3.11 hands a thread a module another thread is still executing ("cannot import name
+'Incident' from 'opsdeck.backend.models'": its deadlock detection gives up on the wait),
+so the board would show its store as unreadable on a lucky start. One thread imports
+them all first; every later import of them is a lookup.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Every module the board's threads import when first used, and what its keys' reads use.
+DEFERRED = (
+    "opsdeck.backend.store",
+    "opsdeck.backend.board",
+    "opsdeck.backend.queries",
+    "opsdeck.backend.service",
+    "opsdeck.backend.leases",
+    "opsdeck.backend.live",
+    "opsdeck.backend.worker",
+    "opsdeck.backend.schedule_notice",
+)
+
+
+def import_deferred() -> None:
+    """Import `DEFERRED` in this thread (the event loop's): ~0.3 s the first time, once
+    the first page is on screen; a lookup each time after."""
+    for name in DEFERRED:
+        importlib.import_module(name)
