@@ -186,9 +186,7 @@ def silent_duties(leases: tuple[DutyLiveness, ...], now: datetime) -> list[tuple
 
 
 def make_lease(store: Store, duty: str, holder: str | None = None, actor: str | None = None) -> DbLease:
-    """The lease of `duty` for `holder` (a worker id; this process and thread by default).
-    Here, not in worker.py: a board asks whether a worker runs before its first row, and
-    the worker's module brings httpx and the senders (~50 ms)."""
+    """The lease of `duty` for `holder` (a worker id; this process and thread by default)."""
     return DbLease(
         store,
         duty,

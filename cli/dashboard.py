@@ -2,18 +2,21 @@
 
 What the board imports before its first row is Textual, SQLAlchemy Core and the board's
 own modules (issue #26, bench board_pty.start_to_first_row): it reads its first page on
-Core (backend/board_page.py). The ORM, the models, the service and the embedded worker
-load once that page is drawn: the screens import them when first used.
+Core (backend/board_page.py). The ORM, the models, the service and the worker's module
+load on the event loop once that page is drawn (tui/deferred.py); the embedded worker
+starts after them.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsdeck.backend.errors import OpsdeckError
 from opsdeck.backend.spool_files import SpoolSettings
 from opsdeck.cli import collector
 from opsdeck.cli.context import Context
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from opsdeck.tui.context import BoardContext
 
 WORKER_THREAD = "opsdeck-worker"
+LEASE_RETRY_S = 5.0  # an embedded worker asks for the lease again this often while the store is unreadable
+log = logging.getLogger("opsdeck.worker")
 
 
 def dashboard(ctx: Context, *, demo: bool) -> int:
@@ -34,8 +39,9 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
 
     background: list[Any] = []
     spool = spool_settings(ctx)  # checked before the screen is taken
-    reader: Any = ctx.reader
-    if demo:
+    if not demo:
+        reader: Any = ctx.reader
+    else:  # a store of its own: the user's is never opened
         # the demo's store, pager and probe writer: loaded only for --demo
         from opsdeck.backend.demo import DEMO_LEAD, open_demo_store, temporary_store_url
         from opsdeck.backend.demo_pager import DemoPager
@@ -66,7 +72,9 @@ def embedded_worker(context: BoardContext, spool: SpoolSettings) -> Callable[[th
     """The worker a writer's board runs when no other worker holds the escalation lease:
     asked when the board's threads start (after its first page), so its imports (the
     ORM, httpx, the senders) and its first sweep never hold the first row back. When
-    another worker holds the lease, the thread ends at once and the board runs none."""
+    another worker holds the lease, the thread ends at once and the board runs none; a
+    store that cannot be read is asked again every LEASE_RETRY_S, as the worker's own
+    ticks ride out an outage."""
 
     def run(stop: threading.Event) -> None:
         from opsdeck.backend.leases import make_lease
@@ -74,9 +82,17 @@ def embedded_worker(context: BoardContext, spool: SpoolSettings) -> Callable[[th
 
         store = context.store
         lease = make_lease(store, "escalate")
-        if not lease.try_acquire():  # someone else escalates: this board brings no worker
-            return
-        lease.release()
+        while not stop.is_set():
+            try:
+                if not lease.try_acquire():  # someone else escalates: this board brings no worker
+                    return
+                lease.release()
+                break
+            except OpsdeckError as error:  # the store is busy or unreachable: ask again
+                log.warning("embedded worker: %s (asking for the lease again in %g s)", error, LEASE_RETRY_S)
+                stop.wait(LEASE_RETRY_S)
+        else:
+            return  # the board quit first
         standard_worker(store, duties=DUTIES, spool=spool, stop=stop).run()
 
     return run

@@ -9,6 +9,7 @@ is one reload, and a reload re-reads only the incidents that changed.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,8 @@ from opsdeck.screens.board_keys import BoardKeys
 from opsdeck.screens.board_load import Loaded, read_first_page
 from opsdeck.screens.board_news import BoardNews
 from opsdeck.screens.incident_actions import IncidentActions
+from opsdeck.tui import deferred
 from opsdeck.tui.board_words import board_text
-from opsdeck.tui.deferred import import_deferred
 from opsdeck.tui.feed import FeedFollower
 from opsdeck.tui.heap import freeze_heap, release_heap
 from opsdeck.tui.text import cell, rcell
@@ -58,6 +59,10 @@ if TYPE_CHECKING:
     from opsdeck.tui.context import BoardContext
 
 FULL_RELOAD_AT = 2000  # more changed incidents than this: re-read the whole key list
+DRAWN_WAIT_S = 2.0  # the panels' read waits this long for the first page to be drawn
+# The board's own keys: none starts a thread that imports the ORM's modules, so they work
+# before those are in (tui/deferred.py); every other key waits for them.
+EARLY_ACTIONS = frozenset({"quit", "sort", "filter", "clear_filter", "toggle_panels"})
 ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes" to its question
 
 
@@ -220,9 +225,13 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
             # The ORM's modules are imported on the event loop once the page is on screen
             # (_first_page_drawn, tui/deferred.py): not here, where they would hold the
             # first row back and race the other threads' imports of them.
+            drawn_by = time.monotonic() + DRAWN_WAIT_S
             while not self._page_drawn.wait(0.1):
                 if worker.is_cancelled:
                     return None
+                if time.monotonic() > drawn_by:  # not drawn (the screen went behind another)
+                    deferred.import_deferred()  # here then: no key imports them until they are in
+                    break
         from opsdeck.backend.board import load_panels  # the ORM and the models: after the first page
 
         with self.ctx.store.read() as session:
@@ -332,7 +341,7 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         if worker.state == WorkerState.ERROR:
             error = worker.error
             self._unreadable(board_text(error, self.ctx.zone))
-            import_deferred()  # before the feed's thread imports them (tui/deferred.py)
+            deferred.import_deferred()  # before the feed's thread imports them
             self._follow(None)  # the feed's first answer reads the board again (_readable)
             return
         if worker.state != WorkerState.SUCCESS or not isinstance(worker.result, Loaded):
@@ -383,7 +392,8 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         """The first page is on screen: the panels' read goes on, the change feed is
         followed from where the page was read, and the app starts its threads; each
         brings the ORM's imports, which would have held the first row back."""
-        import_deferred()  # before any of those threads starts (tui/deferred.py)
+        deferred.import_deferred()  # before any of those threads starts
+        self.refresh_bindings()  # the keys that start them are ready
         self._page_drawn.set()
         self._follow(feed)
         self.post_message(self.FirstPage())
@@ -537,11 +547,15 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:
+        if not deferred.ready():  # a moment after the first page (tui/deferred.py)
+            return
         from opsdeck.screens.incident import IncidentScreen  # on enter: not before the board's first frame
 
         self.app.push_screen(IncidentScreen(self.ctx, event.incident_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in EARLY_ACTIONS and not deferred.ready():
+            return None  # greyed for a moment after the first page (tui/deferred.py)
         if action in ("new_incident", "shift") and self.ctx.read_only:
             return False
         if action in BY_NAME and self._list_hidden():

@@ -27,10 +27,9 @@ from opsdeck.backend.i18n import _
 from opsdeck.backend.reader import Reader
 from opsdeck.backend.sanitize import clean
 from opsdeck.screens.board import BoardScreen
-from opsdeck.tui import keymap
+from opsdeck.tui import deferred, keymap
 from opsdeck.tui.ascii import AsciiFilter
 from opsdeck.tui.context import BoardContext
-from opsdeck.tui.deferred import import_deferred
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -97,6 +96,13 @@ class OpsdeckApp(App[None]):
     # `?` on every screen (the board binds its own): the keys of the screen below and the legend;
     # F1 as well, where `?` is text typed into an editor or a field (the record, a form).
     BINDINGS = [Binding("question_mark,f1", "help", _("Help"), id="app.help", show=False)]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Help and the palette wait for the ORM's modules, a moment after the board's
+        first page (tui/deferred.py): each starts threads that read through them."""
+        if action in ("help", "command_palette") and not deferred.ready():
+            return None
+        return super().check_action(action, parameters)
 
     def action_help(self) -> None:
         from opsdeck.screens.help import HelpScreen  # on `?`: not before the board's first frame
@@ -175,7 +181,7 @@ class OpsdeckApp(App[None]):
         (a store that cannot be read): started with the board, the worker's imports (httpx,
         the senders) and first sweep held the first row back (bench
         board_pty.start_to_first_row, the lead's board)."""
-        import_deferred()  # before the threads import them (tui/deferred.py)
+        deferred.import_deferred()  # before the threads import them (tui/deferred.py)
         for item in self.context.background:
             item.start()
 
@@ -232,7 +238,7 @@ class WallApp(OpsdeckApp):
     def first_screen(self) -> Screen[Any]:
         from opsdeck.screens.wall import WallScreen  # only `opsdeck wall`: not the board's start
 
-        import_deferred()  # before the wall's threads import them (tui/deferred.py)
+        deferred.import_deferred()  # before the wall's threads import them (tui/deferred.py)
         return WallScreen(self.context, bell=self.wall_bell, page_seconds=self.page_seconds)
 
     def action_help(self) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from opsdeck.backend.reader import Reader
+from opsdeck.tui.deferred import import_deferred
 
 if TYPE_CHECKING:
     from opsdeck.backend.store import Store
@@ -57,7 +58,8 @@ class BoardContext:
         if self._store is None:
             with self._store_lock:
                 if self._store is None:
-                    from opsdeck.backend.store import Store  # the ORM and the models (issue #26)
+                    import_deferred()  # all of them, in one thread at a time (tui/deferred.py)
+                    from opsdeck.backend.store import Store
 
                     self._store = Store.over(self.reader)
         return self._store

@@ -7,12 +7,14 @@ models, the service and the worker's module. Imported by those threads at once, 
 3.11 hands a thread a module another thread is still executing ("cannot import name
 'Incident' from 'opsdeck.backend.models'": its deadlock detection gives up on the wait),
 so the board would show its store as unreadable on a lucky start. One thread imports
-them all first; every later import of them is a lookup.
+them all first; every later import of them is a lookup. Until then the board's keys do
+nothing (`ready`): a key's thread would import them too.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 
 # Every module the board's threads import when first used, and what its keys' reads use.
 DEFERRED = (
@@ -27,8 +29,22 @@ DEFERRED = (
 )
 
 
+_lock = threading.Lock()
+_done = threading.Event()
+
+
 def import_deferred() -> None:
-    """Import `DEFERRED` in this thread (the event loop's): ~0.3 s the first time, once
-    the first page is on screen; a lookup each time after."""
-    for name in DEFERRED:
-        importlib.import_module(name)
+    """Import `DEFERRED` in this thread: ~0.3 s the first time (on the event loop, once
+    the first page is on screen), nothing after. Callers in other threads (the ORM's
+    store, made on first use: tui/context.py) wait for the first to finish."""
+    if _done.is_set():
+        return
+    with _lock:
+        for name in DEFERRED:
+            importlib.import_module(name)
+        _done.set()
+
+
+def ready() -> bool:
+    """`DEFERRED` is imported: the board's keys may start threads that use it."""
+    return _done.is_set()

@@ -107,6 +107,7 @@ def test_the_demo_board_lives_and_stays_clean(env: dict[str, str]) -> None:
     try:
         assert term.wait_for("opsdeck"), term.text()
         assert term.wait_for("门户网站首页被篡改"), term.text()
+        assert not list(Path(env["XDG_DATA_HOME"]).rglob("*.db*")), "the demo opened the user's own store"
         assert term.wait_for("dmz-ids", timeout=40), term.text()  # the probe writer, ingested by the worker
         assert term.wait_for("OS/config"), term.text()  # the readiness panel is read on its own
         assert term.wait_for("spool"), term.text()  # the header's spool time, once the first file is taken in

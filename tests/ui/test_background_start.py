@@ -1,18 +1,34 @@
 """The app's own threads (the embedded worker, the demo's pager and probe writer) start
 once the board's first page is drawn, so they do not hold the first row back; and at the
 latest a moment after the mount, so a board whose store cannot be read still escalates.
-And the first page `opsdeck` reads while Textual starts is the page the board shows."""
+And the first page `opsdeck` reads while Textual starts is the page the board shows; a
+lead's board runs its own worker only when no other escalates, and rides out a busy store
+to find out."""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import sqlite3
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsdeck.backend import board_page as board_reads
+from opsdeck.backend.leases import make_lease
+from opsdeck.backend.models import DutyLease
+from opsdeck.backend.spool_files import SpoolSettings
+from opsdeck.backend.store import Store
+from opsdeck.cli import dashboard
 from opsdeck.screens import board as board_screen
+from opsdeck.screens.board import BoardScreen
 from opsdeck.screens.board_load import read_ahead
+from opsdeck.screens.help import HelpScreen
+from opsdeck.tui import deferred
 from opsdeck.tui.app import BACKGROUND_AT_LATEST_S, Background, OpsdeckApp
 from opsdeck.tui.widgets.incident_list import IncidentList
 from opsdeck.tui.widgets.panels import Banners
@@ -118,3 +134,97 @@ async def test_a_read_ahead_that_fails_is_told_and_the_board_recovers(
         incident_list = app.screen.query_one(IncidentList)  # the feed answers: the board reads again
         await until(pilot, lambda: len(incident_list.order) == len(ids))
         await until(pilot, lambda: "not readable" not in banners.render().plain)
+
+
+def _escalation_holder(store: Store) -> str | None:
+    with store.read() as session:
+        row = session.get(DutyLease, "escalate")
+        return row.holder if row is not None else None
+
+
+def test_the_embedded_worker_waits_out_a_busy_store_then_escalates(
+    board: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lead's board asks for the escalation lease when its threads start. A store that
+    cannot be written then (another process holds SQLite's write lock past the busy
+    timeout) is asked again, and once it answers the board's worker escalates: the
+    board does not quietly run without one."""
+    store, _ids = board
+    monkeypatch.setattr(dashboard, "LEASE_RETRY_S", 0.2)
+    context = make_app(store, store.clock).context
+    path = store.path
+    assert path is not None
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")  # another process's write, held
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=dashboard.embedded_worker(context, SpoolSettings(tmp_path / "spool")), args=(stop,)
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="opsdeck.worker"):
+            thread.start()
+            deadline = time.monotonic() + 20
+            while "asking for the lease again" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert "store busy" in caplog.text and "asking for the lease again" in caplog.text
+        assert thread.is_alive()  # quitting now is asked: it will escalate once the store answers
+        assert _escalation_holder(store) is None
+        other.rollback()
+        deadline = time.monotonic() + 20
+        while _escalation_holder(store) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert str(_escalation_holder(store)).startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    finally:
+        other.close()
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_the_embedded_worker_ends_at_once_when_another_escalates(board: Any, tmp_path: Path) -> None:
+    store, _ids = board
+    assert make_lease(store, "escalate", holder="other-host:1:1").try_acquire()
+    context = make_app(store, store.clock).context
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=dashboard.embedded_worker(context, SpoolSettings(tmp_path / "spool")), args=(stop,)
+    )
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()  # no worker of its own: q quits without asking
+    assert _escalation_holder(store) == "other-host:1:1"
+
+
+async def test_keys_that_start_the_orms_threads_wait_for_its_modules(
+    board: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the board's first page is drawn and the ORM's modules are in (tui/deferred.py)
+    a key that would start a thread importing them does nothing: two threads importing
+    them at once fail. The board's own keys (sort, filter, quit) work from the start."""
+    store, ids = board
+    monkeypatch.setattr(deferred, "_done", threading.Event())  # as in a fresh process
+    release = threading.Event()
+    real_read = board_screen.read_first_page
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(20)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(board_screen, "read_first_page", held)
+    app = make_app(store, store.clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, BoardScreen)
+        for key in ("question_mark", "T", "n", "ctrl+p"):
+            await pilot.press(key)
+        await pilot.pause(0.2)
+        assert app.screen is screen  # no help, no form, no palette
+        assert screen.check_action("shift", ()) is None and screen.check_action("sort", ()) is True
+        await pilot.press("s")
+        assert screen.sort == "level"
+        release.set()
+        incident_list = screen.query_one(IncidentList)
+        await until(pilot, lambda: len(incident_list.order) == len(ids))
+        await until(pilot, deferred.ready)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
