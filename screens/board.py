@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -63,7 +64,6 @@ DRAWN_WAIT_S = 2.0  # the panels' read waits this long for the first page to be 
 # The board's own keys: none starts a thread that imports the ORM's modules, so they work
 # before those are in (tui/deferred.py); every other key waits for them.
 EARLY_ACTIONS = frozenset({"quit", "sort", "filter", "clear_filter", "toggle_panels"})
-ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes" to its question
 
 
 class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFollower, Screen[None]):
@@ -359,7 +359,9 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         incident_list = self.query_one(IncidentList)
         if self.newest is None and loaded.newest is not None:
             self.newest = loaded.newest  # what was there at the start is not news
-            self.call_after_refresh(self._first_page_drawn, loaded.feed)
+            self.call_after_refresh(
+                self._when_drawn, loaded.feed, incident_list.paints, time.monotonic() + DRAWN_WAIT_S
+            )
         self._arrivals(loaded.rows)
         if loaded.rows or loaded.stale_rows:
             incident_list.update_rows(loaded.rows, stale=tuple(loaded.stale_rows - loaded.rows.keys()))
@@ -387,6 +389,14 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
             self.panels = replace(self.panels, **loaded.panel_fields, read_at=self.ctx.clock())
             self._show_panels(self.panels)
             self._handed_over()
+
+    def _when_drawn(self, feed: int | None, paints: int, until: float) -> None:
+        """`_first_page_drawn` once the list has painted since the page came (a refresh
+        can come before the paint: the imports would hold the rows back), or at `until`."""
+        if self.query_one(IncidentList).paints > paints or time.monotonic() >= until:
+            self._first_page_drawn(feed)
+        else:
+            self.set_timer(0.01, partial(self._when_drawn, feed, paints, until))
 
     def _first_page_drawn(self, feed: int | None) -> None:
         """The first page is on screen: the panels' read goes on, the change feed is
@@ -515,35 +525,6 @@ class BoardScreen(IncidentActions, BoardNews, BoardKeys, BoardFiltering, FeedFol
         from opsdeck.screens.help import HelpScreen  # on ?: not before the board's first frame
 
         self.app.push_screen(HelpScreen(self.ctx))
-
-    def action_quit(self) -> None:
-        """Quitting stops the embedded worker: asked once when it is the one escalating."""
-        runs_worker = any(  # the embedded worker's thread, still running (it ends at once when another escalates)
-            getattr(b, "thread", None) and b.thread.name == "opsdeck-worker" and b.thread.is_alive()
-            for b in self.ctx.background
-        )
-        if runs_worker and not self._confirmed("quit"):
-            self._ask(
-                "quit",
-                _(
-                    "This board runs the worker: quitting stops escalating deadlines "
-                    "(run opsdeck worker elsewhere first). Press q again to quit."
-                ),
-            )
-            return
-        self.app.exit()
-
-    def _ask(self, what: str, message: str) -> None:
-        self._asked: tuple[str, datetime | None] = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
-        self.notify(message, severity="warning", timeout=ASK_AGAIN_WITHIN.total_seconds())
-        if self.ctx.bell:
-            self.app.bell()
-
-    def _confirmed(self, what: str) -> bool:
-        """The same key again, soon after the question: the answer is yes."""
-        asked, until = getattr(self, "_asked", ("", None))
-        self._asked = ("", None)
-        return asked == what and until is not None and self.ctx.clock() <= until
 
     @on(IncidentList.Activated)
     def _open(self, event: IncidentList.Activated) -> None:

@@ -4,11 +4,14 @@ first page before any of them load (issue #26)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from opsdeck.backend.i18n import _
+
+ASK_AGAIN_WITHIN = timedelta(seconds=8)  # q or T again within this answers "yes" to its question
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
 
         @property
         def service(self) -> Service: ...
-        def _confirmed(self, what: str) -> bool: ...
-        def _ask(self, what: str, message: str) -> None: ...
         def _read_then(self, read: Callable[[Any], Any], then: Callable[[Any], None]) -> None: ...
         def _form(self, form: Any) -> None: ...
 else:
@@ -107,3 +108,32 @@ class BoardKeys(_Board):
             return f"#{incident.id} reported"
 
         self._form(NewIncidentForm(_("Report an incident (an external warning)"), perform, systems=systems))
+
+    def action_quit(self) -> None:
+        """Quitting stops the embedded worker: asked once when it is the one escalating."""
+        runs_worker = any(  # the embedded worker's thread, still running (it ends at once when another escalates)
+            getattr(b, "thread", None) and b.thread.name == "opsdeck-worker" and b.thread.is_alive()
+            for b in self.ctx.background
+        )
+        if runs_worker and not self._confirmed("quit"):
+            self._ask(
+                "quit",
+                _(
+                    "This board runs the worker: quitting stops escalating deadlines "
+                    "(run opsdeck worker elsewhere first). Press q again to quit."
+                ),
+            )
+            return
+        self.app.exit()
+
+    def _ask(self, what: str, message: str) -> None:
+        self._asked: tuple[str, datetime | None] = (what, self.ctx.clock() + ASK_AGAIN_WITHIN)
+        self.notify(message, severity="warning", timeout=ASK_AGAIN_WITHIN.total_seconds())
+        if self.ctx.bell:
+            self.app.bell()
+
+    def _confirmed(self, what: str) -> bool:
+        """The same key again, soon after the question: the answer is yes."""
+        asked, until = getattr(self, "_asked", ("", None))
+        self._asked = ("", None)
+        return asked == what and until is not None and self.ctx.clock() <= until

@@ -183,6 +183,7 @@ class IncidentList(ScrollView, can_focus=True):
         self._counted: dict[int, tuple[int, Segment]] = {}
         self._named: dict[int, tuple[int, str]] = {}
         self._base_style: Style | None = None  # the widget's style, read once per render_lines
+        self.paints = 0  # batches of lines rendered: a screen update drew the list (screens/board.py)
         self._styles_by_name: dict[str, Style] = {}  # likewise its components' (emptied per render_lines)
         self.level_column: LevelColumn | None = None  # set by the column itself
         self.countdown_column: CountdownColumn | None = None  # likewise
@@ -254,6 +255,7 @@ class IncidentList(ScrollView, can_focus=True):
         # per batch of lines, not per line (a theme or CSS change repaints a new batch).
         self._base_style = self.rich_style
         self._styles_by_name.clear()
+        self.paints += 1
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
