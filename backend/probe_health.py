@@ -119,8 +119,10 @@ class Applied:
     warned: list[int] = field(default_factory=list)  # warnings raised instead (backend/probe_warnings.py)
 
 
-def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> Applied:
-    """Store the results and move each probe's health; returns counts."""
+def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy, *, unstored: bool = False) -> Applied:
+    """Store the results and move each probe's health; returns counts. `unstored`: the
+    caller read the stored result keys in this write and passes none of them (the alert
+    receiver), so they are not read again; no other write can store one meanwhile."""
     applied = Applied()
     if not incoming:
         return applied
@@ -137,7 +139,7 @@ def apply(uow: UnitOfWork, incoming: list[Incoming], policy: ProbePolicy) -> App
         created = made.keys()
         probes.update(made)
         probes.update(read_healths(uow, names - probes.keys()))  # created by another ingester meanwhile
-    known_keys = existing_keys(uow, [r.result_key for r in incoming if r.result_key])
+    known_keys = set() if unstored else existing_keys(uow, [r.result_key for r in incoming if r.result_key])
     rows: list[tuple[Any, ...]] = []
     context = _Context(uow, policy, probes, created, reserved)
     for result in sorted(incoming, key=lambda r: (r.probe, r.at or uow.now)):

@@ -199,10 +199,7 @@ def existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
     if not wanted:
         return set()
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        found.update(
-            uow.session.execute(
-                select(col(ProbeResult.result_key)).where(col(ProbeResult.result_key).in_(wanted[start : start + 500]))
-            ).scalars()
-        )
+    key = table_of(ProbeResult).c.result_key
+    for start in range(0, len(wanted), 500):  # Core: results are only ever written through Core
+        found.update(uow.connection.execute(select(key).where(key.in_(wanted[start : start + 500]))).scalars())
     return found

@@ -70,7 +70,6 @@ class AlertEvent:
     labels: dict[str, str]
     group_key: str  # the sender's grouping: Alertmanager's groupKey, the dedup_key
     group_name: str  # the group as a readable name (group label values)
-    dedup: str  # what makes a retried payload the same payload (see dedup_basis)
     starts_at: datetime | None = None
     at: datetime | None = None  # json: the result's own time
     action: str = ""  # events: trigger | acknowledge | resolve
@@ -150,7 +149,6 @@ def alertmanager(document: Any, group_by: Any = None) -> list[AlertEvent]:
                 labels=labels,
                 group_key=key,
                 group_name=shown or "all",
-                dedup=dedup_basis("alertmanager", fingerprint, status, _stamp(starts_at)),
                 starts_at=starts_at,
                 info=info,
                 extra={"ends_at": ends_at, "generator_url": str(raw.get("generatorURL", ""))[:2000]},
@@ -224,7 +222,6 @@ def events(document: Any, group_by: Any = None) -> EventsBody:
         labels=labels,
         group_key=canonical_json(dict(zip(*grouping, strict=True))) if grouping else dedup_key,
         group_name=shown,
-        dedup="",  # the intake adds the alert's episode (dedup_basis)
         action=action,
         info=info,
     )
@@ -273,7 +270,6 @@ def json_results(document: Any) -> list[AlertEvent]:
                 labels={"probe": name},
                 group_key=name,
                 group_name=name,
-                dedup="",
                 at=result.at,
                 result_id=result.result_id,
                 last_success=result.last_success,
@@ -354,7 +350,8 @@ def _time(value: Any, where: str, *, required: bool) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _stamp(value: datetime | None) -> str:
+def stamp(value: datetime | None) -> str:
+    """A time as an alert's result key takes it (`dedup_basis`)."""
     return value.isoformat() if value else ""
 
 

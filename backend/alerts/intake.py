@@ -10,7 +10,9 @@ Exactly once: every alert's news carries a result key derived from the payload
 (`formats.dedup_basis`), unique in `probe_results`. What makes two payloads "the same":
 - alertmanager: source, fingerprint, status and startsAt. A retry and Alertmanager's
   repeat of an unchanged alert are the same; a new firing (a new startsAt) or its
-  resolution is news. Changed annotations alone are not news.
+  resolution is news. Changed annotations alone are not news. Another source's alert
+  with the same labels is that source's news (the peers of one Alertmanager cluster post
+  to one source, and their copies of a notification count once).
 - events: source, dedup_key, event_action, severity (triggers) and the alert's episode
   (a trigger after a resolve starts the next one). A retried trigger, acknowledge or
   resolve is the same; a re-trigger at another severity is news. Acknowledge and
@@ -27,18 +29,19 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlmodel import col
 
 from .. import clocks, notify_plan
 from ..audit import canonical_json
+from ..bulk import Bulk
 from ..models import Alert, AlertSource, Incident, IncidentNote, Probe, table_of
 from ..probe_config import AlertRoute, ProbePolicy
 from ..probe_health import Incoming, Opening, apply
 from ..probe_rows import create, existing_keys
 from ..service import Service
 from ..store import UnitOfWork
-from .formats import PROBE_NAME_LIMIT, AlertEvent, dedup_basis, probe_name_part
+from .formats import PROBE_NAME_LIMIT, AlertEvent, dedup_basis, probe_name_part, stamp
 from .sources import default_critical_after
 
 RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}
@@ -71,35 +74,43 @@ class _NewAlert:
     updated_at: datetime
     silence_id: str | None = None
 
-    def values(self) -> dict[str, Any]:
-        """The row's values as the INSERT takes them. Not `dataclasses.asdict`, which
+    def values(self) -> tuple[Any, ...]:
+        """The row's values in `_NEW_ALERT_FIELDS` order. Not `dataclasses.astuple`, which
         deep-copies each alert's labels: half of a 100-alert POST's time in the receiver."""
-        return {name: getattr(self, name) for name in _NEW_ALERT_FIELDS}
+        return tuple([getattr(self, name) for name in _NEW_ALERT_FIELDS])
 
 
 _NEW_ALERT_FIELDS = tuple(f.name for f in fields(_NewAlert))
+# A POST's new alerts in one statement bound by the driver (backend/bulk.py): through the
+# session's execute, SQLAlchemy's per-row parameter handling was a sixth of a 100-alert POST.
+# The rows share their source and the transaction's time.
+_INSERT_ALERTS = Bulk(insert(table_of(Alert)), _NEW_ALERT_FIELDS, repeating=("source", "updated_at", "firing"))
 
 
 class _Group:
-    """A group probe's firing alerts (key -> state) and how many are in each state, so
-    its worst state after each alert of a batch costs the few states there are, not a
-    walk over every alert of the group firing (thousands, in a storm)."""
+    """A group probe's firing alerts: how many fire in each state, and the state of each
+    alert of this batch that fires in it (key -> state). Its worst state after each
+    alert of a batch costs the few states there are, and reading it the counts and the
+    batch's own alerts, not every alert of the group firing (thousands, in a storm)."""
 
-    def __init__(self, states: dict[str, str]) -> None:
+    def __init__(self, counts: Counter[str], states: dict[str, str]) -> None:
+        self.counts = counts
         self.states = states
-        self.counts = Counter(states.values())
+        self.total = sum(counts.values())
 
     def __len__(self) -> int:
-        return len(self.states)
+        return self.total
 
     def put(self, key: str, state: str | None) -> None:
         """The alert `key` now fires in `state`, or (None) no longer fires."""
         old = self.states.pop(key, None)
         if old is not None:
             self.counts[old] -= 1
+            self.total -= 1
         if state is not None:
             self.states[key] = state
             self.counts[state] += 1
+            self.total += 1
 
     def worst(self) -> str:
         return max((state for state, count in self.counts.items() if count), key=RANK.__getitem__, default="OK")
@@ -219,16 +230,17 @@ class _Alerts:
         names = {e.key: self._probe_name(e, rows.get(e.key)) for e, _k in news}
         openings = {names[e.key]: _opening(self.source, routes[e.key], self.policy, event=True) for e, _k in news}
         probes = _probes(self.uow, set(names.values()), self.policy, openings)
-        firing = {i: _Group(states) for i, states in self._firing({p.id for p in probes.values()}).items()}
+        firing = self._firing({p.id for p in probes.values()}, rows)
         incoming: list[Incoming] = []
         recovered: dict[int, list[tuple[AlertEvent, str]]] = {}
+        label, kind = f"receiver:{self.source.name}", self.source.kind
         for event, key in news:
             probe = probes[names[event.key]]
             assert probe.id is not None
             row = self._update(rows, event, probe.id)
             group = firing.get(probe.id)
             if group is None:
-                group = firing[probe.id] = _Group({})
+                group = firing[probe.id] = _Group(Counter(), {})
             # an acknowledge keeps the alert's state
             group.put(event.key, row.state if row.firing and row.state != "OK" else None)
             worst = group.worst()
@@ -240,15 +252,15 @@ class _Alerts:
                     state=worst,
                     output=_group_output(event, row, len(group)),
                     at=None,  # the group's state as of now: every result is current
-                    source=f"receiver:{self.source.name}",
-                    kind=self.source.kind,
+                    source=label,
+                    kind=kind,
                     result_key=key,
                     opening=openings[probe.name],
                 )
             )
         if self.new:
-            self.uow.session.execute(insert(table_of(Alert)), [n.values() for n in self.new])
-        applied = apply(self.uow, incoming, self.policy)
+            _INSERT_ALERTS.execute(self.uow.connection, [n.values() for n in self.new])
+        applied = apply(self.uow, incoming, self.policy, unstored=True)  # `known` held the stored keys
         self.taken.alerts += applied.results
         self.taken.opened = applied.opened
         for probe_id, items in recovered.items():
@@ -269,8 +281,9 @@ class _Alerts:
         return found
 
     def _result_key(self, event: AlertEvent, row: Alert | None) -> str | None:
-        if self.source.kind == "alertmanager":
-            return event.dedup
+        if self.source.kind == "alertmanager":  # within this source: another's same labels are its own news
+            status = "firing" if event.firing else "resolved"
+            return dedup_basis("alertmanager", self.source.name, event.key, status, stamp(event.starts_at))
         open_now = row is not None and row.firing
         if event.action == "trigger":
             episode = row.episode if open_now and row else (row.episode + 1 if row else 1)
@@ -290,19 +303,25 @@ class _Alerts:
                 return found.name
         return group_probe(self.source.name, event.group_name)
 
-    def _firing(self, probe_ids: set[int | None]) -> dict[int, dict[str, str]]:
-        """The firing alerts of these group probes (their state), as stored before this batch."""
-        firing: dict[int, dict[str, str]] = {}
+    def _firing(self, probe_ids: set[int | None], rows: dict[str, Alert]) -> dict[int, _Group]:
+        """The firing alerts of these group probes as stored before this batch: how many in
+        each state (one row a probe and state, counted by the database), and which of this
+        batch's alerts (`rows`, read before any changed) fire in which."""
+        counts: dict[int, Counter[str]] = {}
         ids = sorted(i for i in probe_ids if i is not None)
+        alerts = table_of(Alert).c
         for start in range(0, len(ids), 500):
-            for probe_id, key, state in self.uow.session.execute(
-                select(col(Alert.probe_id), col(Alert.key), col(Alert.state)).where(
-                    col(Alert.probe_id).in_(ids[start : start + 500]), col(Alert.firing).is_(True)
-                )
+            for probe_id, state, count in self.uow.connection.execute(
+                select(alerts.probe_id, alerts.state, func.count())
+                .where(alerts.probe_id.in_(ids[start : start + 500]), alerts.firing.is_(True), alerts.state != "OK")
+                .group_by(alerts.probe_id, alerts.state)
             ):
-                if state != "OK":
-                    firing.setdefault(probe_id, {})[key] = state
-        return firing
+                counts.setdefault(probe_id, Counter())[state] = count
+        states: dict[int, dict[str, str]] = {}
+        for key, row in rows.items():
+            if row.firing and row.state != "OK" and row.probe_id in counts:
+                states.setdefault(row.probe_id, {})[key] = row.state
+        return {probe_id: _Group(count, states.get(probe_id, {})) for probe_id, count in counts.items()}
 
     def _update(self, rows: dict[str, Alert], event: AlertEvent, probe_id: int) -> Alert:
         row = rows.get(event.key)
