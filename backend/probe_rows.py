@@ -194,12 +194,16 @@ def _create_statement(insert: Any) -> Bulk:
 _CREATE = {"postgresql": _create_statement(pg_insert), "sqlite": _create_statement(sqlite_insert)}
 
 
-def existing_keys(uow: UnitOfWork, keys: list[str | None]) -> set[str]:
+def existing_keys(uow: UnitOfWork, keys: list[str | None], *, source: str | None = None) -> set[str]:
+    """Which of `keys` a stored result holds (only results from `source`, if given)."""
     wanted = [k for k in keys if k]
     if not wanted:
         return set()
     found: set[str] = set()
-    key = table_of(ProbeResult).c.result_key
+    results = table_of(ProbeResult).c
     for start in range(0, len(wanted), 500):  # Core: results are only ever written through Core
-        found.update(uow.connection.execute(select(key).where(key.in_(wanted[start : start + 500]))).scalars())
+        query = select(results.result_key).where(results.result_key.in_(wanted[start : start + 500]))
+        if source is not None:
+            query = query.where(results.source == source)
+        found.update(uow.connection.execute(query).scalars())
     return found

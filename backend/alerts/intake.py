@@ -215,6 +215,8 @@ class _Alerts:
         rows = self._rows([e.key for e in events])
         keyed = [(event, self._result_key(event, rows.get(event.key))) for event in events]
         known = existing_keys(self.uow, [k for _e, k in keyed if k])
+        if self.source.kind == "alertmanager":
+            known |= self._stored_unscoped([(e, k) for e, k in keyed if k and k not in known and e.key in rows])
         news: list[tuple[AlertEvent, str]] = []
         for event, key in keyed:
             if key is None:
@@ -291,6 +293,20 @@ class _Alerts:
         if not open_now or row is None:
             return None  # nothing open to acknowledge or resolve: dropped, as PagerDuty does
         return dedup_basis("events", self.source.name, event.key, event.action, str(row.episode))
+
+    def _stored_unscoped(self, keyed: list[tuple[AlertEvent, str]]) -> set[str]:
+        """The keys (as they are now) of the alerts this source stored while an Alertmanager
+        alert's key did not name its source (fingerprint, status and startsAt alone): a
+        repeat of one after an upgrade is still a repeat. Only alerts already known to this
+        source can have one, so a storm of new alerts reads nothing here."""
+        unscoped = {
+            dedup_basis(
+                "alertmanager", event.key, "firing" if event.firing else "resolved", stamp(event.starts_at)
+            ): key
+            for event, key in keyed
+        }
+        stored = existing_keys(self.uow, list(unscoped), source=f"receiver:{self.source.name}")
+        return {unscoped[k] for k in stored}
 
     def _route(self, event: AlertEvent, row: Alert | None) -> AlertRoute:
         labels = event.labels or (row.labels if row else {})
