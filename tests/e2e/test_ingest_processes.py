@@ -123,6 +123,9 @@ def test_the_watcher_survives_its_spool_being_deleted_and_recreated(store: Store
         assert wait_for(lambda: spool.exists())
         storm(spool, 3, "before")
         assert wait_for(lambda: len(outputs(store)) == 3)
+        # Moved out of the way after their commit: deleting the spool while the ingester
+        # still moves them into done/ fails the deletion itself (a busy `done`), not the watcher.
+        assert wait_for(lambda: not [p for p in spool.iterdir() if p.suffix in (".out", ".rc")])
         gone = spool.with_name("spool-deleted")
         os.rename(spool, gone)  # deleted at once, as `rm -rf` looks to the watcher
         shutil.rmtree(gone)

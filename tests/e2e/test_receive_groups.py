@@ -72,7 +72,7 @@ _sources = itertools.count(1)
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(batches=posts)
 @example(  # db1 fires in Db, then fires anew in Web, where db3 warns: CRITICAL, two firing in Web
