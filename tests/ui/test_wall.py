@@ -299,8 +299,8 @@ async def test_a_hostile_title_is_plain_text(sqlite_url: str, clock: FakeClock) 
         body = str(row.query_one(".body").render())
         assert "[bold red]FAKE[/bold red]" in body and "[link=http://x]y[/link]" in body
         assert not re.search(r"[\x00-\x1f\x7f-\x9f]", body.replace("\n", ""))
-        screen = "\n".join(screen_lines(app))
-        assert "[bold red]FAKE[/bold red]" in screen and "pwned" not in screen
+        await until(pilot, lambda: "[bold red]FAKE[/bold red]" in "\n".join(screen_lines(app)))  # once painted
+        assert "pwned" not in "\n".join(screen_lines(app))
         assert "\x1b" not in app.export_screenshot()
     store.dispose()
 
