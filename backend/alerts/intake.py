@@ -284,8 +284,7 @@ class _Alerts:
 
     def _result_key(self, event: AlertEvent, row: Alert | None) -> str | None:
         if self.source.kind == "alertmanager":  # within this source: another's same labels are its own news
-            status = "firing" if event.firing else "resolved"
-            return dedup_basis("alertmanager", self.source.name, event.key, status, stamp(event.starts_at))
+            return _alertmanager_key(event, self.source.name)
         open_now = row is not None and row.firing
         if event.action == "trigger":
             episode = row.episode if open_now and row else (row.episode + 1 if row else 1)
@@ -299,12 +298,7 @@ class _Alerts:
         alert's key did not name its source (fingerprint, status and startsAt alone): a
         repeat of one after an upgrade is still a repeat. Only alerts already known to this
         source can have one, so a storm of new alerts reads nothing here."""
-        unscoped = {
-            dedup_basis(
-                "alertmanager", event.key, "firing" if event.firing else "resolved", stamp(event.starts_at)
-            ): key
-            for event, key in keyed
-        }
+        unscoped = {_alertmanager_key(event): key for event, key in keyed}
         stored = existing_keys(self.uow, list(unscoped), source=f"receiver:{self.source.name}")
         return {unscoped[k] for k in stored}
 
@@ -409,6 +403,14 @@ class _Alerts:
         if auto and not still_firing:
             _resolve_in(self.uow, incident, f"every alert of the group resolved at source {self.source.name}")
             self.taken.resolved.append(incident.id)
+
+
+def _alertmanager_key(event: AlertEvent, *source: str) -> str:
+    """An Alertmanager alert's result key: its fingerprint, status and startsAt, within
+    `source` (none: the key as an earlier release stored it)."""
+    return dedup_basis(
+        "alertmanager", *source, event.key, "firing" if event.firing else "resolved", stamp(event.starts_at)
+    )
 
 
 def _group_output(event: AlertEvent, row: Alert, firing: int) -> str:
