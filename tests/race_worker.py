@@ -31,26 +31,31 @@ def main() -> None:
         time.sleep(0.001)
     ok = stale = 0
     jitter = random.Random(login)
-    lost = False
+    streak = 0  # refusals in a row
+    write_s = 0.001  # how long this process's last write took
     for i in range(rounds):
         # Every write on PostgreSQL first takes one advisory lock, so two tight loops fall
         # into a convoy: the one that lost waits on the lock while the other commits, then
         # reads just before the other's next write, and loses again, a thousand times. A
         # pause of up to a millisecond between rounds, as between two people's keystrokes,
-        # breaks the lockstep; each write still races the other process's. With database
-        # roles a write holds the lock longer than that pause, and once in a few CI runs
-        # one process lost all 1,000: after a refusal it also waits up to 10 ms, as a
-        # person reads the refusal before trying again.
-        time.sleep(jitter.uniform(0, 0.001) + (jitter.uniform(0, 0.01) if lost else 0.0))
+        # breaks the lockstep; each write still races the other process's. After a
+        # refusal it also waits, as a person reads the refusal before trying again: a
+        # random part of what a write takes here, more after each refusal in a row. A
+        # fixed pause did not do: with database roles on a slow machine a write takes
+        # longer than any fixed pause, and one process lost all 1,000.
+        backoff = jitter.uniform(0, write_s * min(2**streak, 16)) if streak else 0.0
+        time.sleep(jitter.uniform(0, 0.001) + backoff)
         with store.read() as session:
             seen = queries.get_incident(session, incident_id)
         candidates = [o for o in OWNERS if o != seen["owner"]]
         target = candidates[(i + len(login)) % len(candidates)]
+        started = time.monotonic()
         try:
             service.assign(incident_id, target, expected_version=seen["version"])
-            ok, lost = ok + 1, False
+            ok, streak = ok + 1, 0
         except StaleWrite:
-            stale, lost = stale + 1, True
+            stale, streak = stale + 1, streak + 1
+        write_s = time.monotonic() - started
     store.dispose()
     print(json.dumps({"ok": ok, "stale": stale}))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -70,6 +71,33 @@ def start_worker(store_url: str) -> subprocess.Popen[str]:
     )
 
 
+def hang_outside_a_write(proc: subprocess.Popen[str], store_url: str) -> None:
+    """SIGSTOP `proc` at a moment it holds no write transaction.
+
+    On SQLite a process stopped inside a write keeps the file's lock until it resumes:
+    every writer waits, then says "store busy" (docs/operations.md), and no lease can
+    help. That is a limit stated apart; this test is about a holder hung between writes,
+    so on SQLite it stops the worker again until a write lock can be had beside it. On
+    PostgreSQL any moment will do: the server ends a session idle in its transaction."""
+    if not store_url.startswith("sqlite"):
+        proc.send_signal(signal.SIGSTOP)
+        return
+    path = store_url.removeprefix("sqlite:///")
+    for _ in range(200):
+        proc.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:  # stopped holding the lock: let it finish
+            proc.send_signal(signal.SIGCONT)
+            time.sleep(0.03)
+        finally:
+            probe.close()
+    raise AssertionError("the worker held the write lock at every one of 200 tries")
+
+
 def stop_all(*procs: subprocess.Popen[str] | None) -> None:
     for proc in procs:
         if proc is not None and proc.poll() is None:
@@ -98,7 +126,7 @@ def test_a_stopped_holder_is_replaced_within_the_bound_and_stands_down_when_resu
         past_incidents(seeded, 1)
         assert wait_for(lambda: len(escalation_rows(seeded)) == 3)
 
-        first.send_signal(signal.SIGSTOP)  # hung: alive, holding whatever it held
+        hang_outside_a_write(first, store_url)  # hung: alive, its lease held
         stopped_at = time.monotonic()
         past_incidents(seeded, 1)  # breached already: owed at once
         assert wait_for(lambda: len(escalation_rows(seeded)) == 6, timeout=bound + 20), "the standby never took over"
