@@ -22,6 +22,11 @@ import pytest
 
 # The machine's locale must not change what tests read: English unless a test asks.
 os.environ["OPSDECK_LANG"] = "en"
+# Nor the size of the terminal pytest runs in: pytest-xdist's workers carry COLUMNS=80
+# and LINES=24, which every opsdeck process a test starts (and Textual, in a pty) would
+# take over the real size. A test that wants a width sets it.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 from opsdeck.backend.schema import SEED_ACTOR, open_store
 from opsdeck.backend.service import Service
@@ -119,9 +124,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The roles variant runs for modules marked `pg_roles` (or everywhere, on request):
-    the others are deselected, not skipped."""
+    the others are deselected, not skipped.
+
+    The tests with real OS users share those users (and set their groups), so under
+    pytest-xdist they all run in one process, one after another (`--dist loadgroup`)."""
+    for item in items:
+        if "os_users" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("os_users"))
     if ROLES_EVERYWHERE:
         return
     kept, dropped = [], []
