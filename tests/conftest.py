@@ -268,6 +268,18 @@ def _english_again() -> Iterator[None]:
     i18n.set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def _umask_again() -> Iterator[None]:
+    """A test that opened a store in a setgid (group-shared) folder leaves the next one
+    the umask it had: opening one clears the process's group bits for good
+    (`engines.share_with_group`), and the stores later tests made in that process were
+    group-writable, which `--as` rightly refused (not the caller's alone)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    yield
+    os.umask(mask)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     """After each test (its fixtures torn down): collect what it left, then freeze the rest.
