@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, String, case, column, func, select, table
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, case, column, func, literal_column, select, table
 
 from . import words
 from .board_order import SORT_KEYS as SORT_KEYS  # the board's orders, named here too (screens, tests)
@@ -245,7 +245,8 @@ def _keys(
 ) -> Iterator[Key]:
     i = INCIDENTS.c
     dialect = dialect_of(source)
-    now_s = (now or utcnow()).timestamp()
+    now = now or utcnow()  # one moment for the order and its window
+    now_s = now.timestamp()
     pressing = func.coalesce(_epoch(i.report_warn_at, dialect) <= now_s, False)
     due = case((pressing, _epoch(i.report_due_at, dialect)), else_=_epoch(i.first_due_at, dialect))
     reported = _epoch(i.reported_at, dialect)
@@ -258,13 +259,81 @@ def _keys(
         "recent": (reported.desc(), i.id.desc()),
     }[sort]
     when = reported if sort in ("age", "recent") else due
-    query = select(i.id, when, i.level, pressing).where(i.status.in_(list(statuses))).order_by(*order)
+    window = None
+    if sort == "due" and limit and ids is None and CLOSED not in statuses:
+        window = _due_window(source, filt, statuses, limit, now)
+    if window is None:
+        query = select(i.id, when, i.level, pressing).where(i.status.in_(list(statuses)))
+    else:  # the same order and rows, read from the window's few rows (its indexes), not every open one
+        query = select(i.id, when, i.level, pressing).where(_status_in(statuses), _NOT_CLOSED, window)
+    query = query.order_by(*order)
     if ids is not None:
         query = query.where(i.id.in_(list(ids)))
     if limit is not None:
         query = query.limit(limit)
     for row in source.execute(_filtered(query, filt)):
         yield Key(row[0], _NEVER if row[1] is None else float(row[1]), RANK.get(row[2] or "", 0), bool(row[3]))
+
+
+CLOSED = "closed"
+# Written out, not bound: a partial index on open incidents (WHERE status != 'closed')
+# serves only a query that says so in the same words.
+_NOT_CLOSED = INCIDENTS.c.status != literal_column("'closed'")
+# Beyond the database's rounding of a time to the epoch figure the order uses (SQLite's
+# julianday holds about 40 microseconds), with room to spare.
+_MARGIN = timedelta(seconds=1)
+
+
+def _due_window(
+    source: Source, filt: BoardFilter, statuses: Sequence[str], limit: int, now: datetime
+) -> ColumnElement[bool] | None:
+    """A condition every one of the first `limit` open incidents in the due order meets,
+    met by few others: the top of a 100k board read through indexes, not by computing
+    and sorting the order's figures for every open incident (185 ms at 100k open).
+    None: no such condition is cheaper than the whole order (fewer incidents than `limit`
+    with a time to rank by).
+
+    The due order ranks the pressing incidents first (reporting clock in warning or
+    breached) by report_due_at, then the rest by first_due_at, none last; the database
+    compares the epoch figures of those times, which keep their order (ties aside). So:
+    - if at least `limit` incidents were pressing a margin before `now` (so surely
+      pressing at `now`), the first `limit` are among those due no later than the
+      `limit`-th of them, plus the margin;
+    - else they are among the pressing ones (every incident whose warning is at most a
+      margin after `now`) and those due no later than the `limit`-th earliest
+      first_due_at, plus the margin.
+    Each threshold is read with the board's filter, so it is the filtered list's, and
+    in the order of a partial index on open incidents (tests/ui/test_board_order.py
+    holds the window's page to the whole order's)."""
+    i = INCIDENTS.c
+
+    def nth(column: Any, *where: Any) -> datetime | None:
+        query = (
+            select(column)
+            .where(_status_in(statuses), _NOT_CLOSED, column.is_not(None), *where)
+            .order_by(column)
+            .offset(limit - 1)
+            .limit(1)
+        )
+        found: datetime | None = source.execute(_filtered(query, filt)).scalar_one_or_none()
+        return found
+
+    pressing = i.report_warn_at <= now - _MARGIN
+    many_pressing = source.execute(
+        _filtered(select(i.id).where(_status_in(statuses), pressing).offset(limit - 1).limit(1), filt)
+    ).first()
+    reported_by = nth(i.report_due_at, pressing) if many_pressing else None
+    if reported_by is not None:
+        return i.report_due_at <= reported_by + _MARGIN
+    due_by = nth(i.first_due_at)
+    if due_by is None:
+        return None
+    # Each part read through its own index: SQLite would not join the two ranges of an OR.
+    return i.id.in_(
+        select(i.id)
+        .where(_NOT_CLOSED, i.report_warn_at <= now + _MARGIN)
+        .union_all(select(i.id).where(_NOT_CLOSED, i.first_due_at <= due_by + _MARGIN))
+    )
 
 
 def next_pressing(source: Source, now: datetime, statuses: Sequence[str] = OPEN) -> datetime | None:

@@ -31,6 +31,18 @@ class Incident(TableModel, table=True):
             sqlite_where=text("reopened_from IS NOT NULL"),
             postgresql_where=text("reopened_from IS NOT NULL"),
         ),
+        # The top of the board's due order, read in these orders (backend/board_page.py
+        # `_due_window`): open incidents only, so a store's years of closed ones with a
+        # breach still on them are not walked past first.
+        *(
+            Index(
+                f"ix_incidents_open_{name}",
+                name,
+                sqlite_where=text("status != 'closed'"),
+                postgresql_where=text("status != 'closed'"),
+            )
+            for name in ("report_due_at", "first_due_at")
+        ),
         {"sqlite_autoincrement": True},
     )
 

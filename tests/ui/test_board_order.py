@@ -7,14 +7,18 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import delete, insert
 
 from opsdeck.backend import board_page as board
 from opsdeck.backend.board_page import BoardFilter, Key, Places
+from opsdeck.backend.models import Incident, table_of
+from opsdeck.backend.schema import open_store
 from opsdeck.backend.service import Service
 from opsdeck.backend.store import Store
 from opsdeck.screens import board_load
@@ -79,6 +83,86 @@ def test_ties_and_missing_clocks_are_ordered_by_level_then_id(varied: Store) -> 
     for a, b in itertools.pairwise(keys):
         if a.when == b.when:
             assert (-a.rank, a.id) < (-b.rank, b.id)
+
+
+# -- the top of the due order, read through its window (board_page._due_window) -----------
+
+NOW = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+# Around the window's edges: the one-second margin, the ~40 us SQLite's epoch figures
+# hold, ties, and either side of `now` (pressing or not).
+OFFSETS = st.sampled_from([-3600.0, -1.0, -0.5, -0.00002, 0.0, 0.00001, 0.0004, 0.5, 1.0, 3600.0])
+GAPS = st.sampled_from([0.0, 0.00002, 1.0, 60.0, 3600.0])  # a reporting clock's warning to its due time
+
+
+@st.composite
+def dues_row(draw: st.DrawFn) -> dict[str, Any]:
+    def at(seconds: float) -> datetime:
+        return NOW + timedelta(seconds=seconds)
+
+    reporting = draw(st.none() | st.tuples(OFFSETS, GAPS))
+    first = draw(st.none() | OFFSETS)
+    return {
+        "status": draw(st.sampled_from(["reported", "acknowledged", "resolved", "closed"])),
+        "level": draw(st.sampled_from([None, "I", "II", "III", "IV"])),
+        "title": draw(st.sampled_from(["alpha disk", "beta link"])),
+        "first_due_at": None if first is None else at(first),
+        "report_warn_at": None if reporting is None else at(reporting[0]),
+        "report_due_at": None if reporting is None else at(reporting[0] + reporting[1]),
+    }
+
+
+@pytest.fixture
+def empty_store(store_url: str) -> Iterator[Store]:
+    store = open_store(store_url)
+    yield store
+    store.dispose()
+
+
+def _put(store: Store, rows: list[dict[str, Any]]) -> None:
+    """The rows as they stand, straight into the table: only the order's columns matter."""
+    incidents = table_of(Incident)
+    with store.engine.begin() as connection:
+        connection.execute(delete(incidents))
+        if rows:
+            fixed = {"reporter": "servers", "category": "other", "reported_at": NOW, "policy_version": 1}
+            fixed |= {"updated_at": NOW, "updated_by": "servers", "version": 1, "description": ""}
+            connection.execute(insert(incidents), [fixed | row for row in rows])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(dues_row(), max_size=40),
+    limit=st.integers(1, 20),
+    words=st.sampled_from(["", "alpha", "level:II", "status:acknowledged"]),
+)
+def test_the_top_of_the_due_order_read_through_its_window_is_the_whole_orders_top(
+    empty_store: Store, rows: list[dict[str, Any]], limit: int, words: str
+) -> None:
+    """The first page (and the wall) reads the top of the due order through two partial
+    indexes, not by ranking every open incident: whatever the times, it is exactly the
+    first `limit` of the whole order, ties and the pressing edge included."""
+    _put(empty_store, rows)
+    filt = board.parse_filter(words)
+    with empty_store.read() as session:
+        everything = board.load_keys(session, filt, "due", now=NOW)
+        assert board.load_keys(session, filt, "due", limit=limit, now=NOW) == everything[:limit]
+
+
+def test_the_due_window_narrows_the_read_when_it_can(empty_store: Store) -> None:
+    """Both ways of the window are taken (many pressing; few), and a board with fewer
+    incidents than the page reads them all."""
+    many = [{"status": "reported", "level": "II", "title": f"t{n}", "first_due_at": NOW + timedelta(minutes=n),
+             "report_warn_at": NOW - timedelta(minutes=n + 1), "report_due_at": NOW + timedelta(minutes=n)}
+            for n in range(30)]  # fmt: skip
+    few = [
+        row | {"report_warn_at": NOW + timedelta(hours=1), "report_due_at": NOW + timedelta(hours=2)} for row in many
+    ]
+    for rows, shape in ((many, "report_due_at <="), (few, "UNION ALL")):
+        _put(empty_store, rows)
+        with empty_store.read() as session:
+            window = board._due_window(session, BoardFilter(), board.OPEN, 10, NOW)
+            assert window is not None and shape in str(window.compile(session.get_bind()))
+            assert board._due_window(session, BoardFilter(), board.OPEN, 31, NOW) is None
 
 
 keys_strategy = st.dictionaries(
