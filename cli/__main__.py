@@ -31,6 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         collector.release()
 
 
+def entry() -> int:
+    """The `opsdeck` program (its console script, `python -m opsdeck.cli`): `main()`, then
+    the process ends, its exit code `main()`'s."""
+    try:
+        return main()
+    finally:
+        collector.ending()
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args_list = cli_parser.rewrite_aliases(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args_list
@@ -158,4 +167,4 @@ def _report(message: str) -> None:
 
 
 if __name__ == "__main__":  # `python -m opsdeck.cli`: how `opsdeck serve` starts each wall
-    sys.exit(main())
+    sys.exit(entry())

@@ -57,3 +57,15 @@ def release() -> None:
         _frozen = True
     gc.enable()
     _held = False  # only now: an interrupt before gc.enable() leaves main()'s own release to do it
+
+
+def ending() -> None:
+    """The process ends now (`opsdeck` returned from `main()`): freeze what is alive, so
+    the interpreter's last collection does not walk it all before exiting. A board
+    unfreezes its heap when it unmounts (tui/heap.py), and that walk was most of a quit
+    (bench board_pty.quit_time). What atexit and the interpreter's close do (logs
+    flushed, files closed) still happens; only cycles left at exit go uncollected, and
+    the operating system frees their memory."""
+    if not _left_to_caller:
+        gc.disable()
+        gc.freeze()

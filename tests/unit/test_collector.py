@@ -169,3 +169,28 @@ def test_a_process_that_collects_on_its_own_keeps_its_heap_unfrozen(cli: Cli, st
     code, _out, err = cli("incident", "list", "--json")
     assert code == 0, err
     assert gc.isenabled() and gc.get_freeze_count() == before
+
+
+def test_the_opsdeck_program_ends_with_its_heap_frozen_and_main_s_exit_code(store: Path) -> None:
+    """`opsdeck` (the console script's `entry`) returns `main()`'s code and ends with
+    everything alive frozen and the collector off: the interpreter's last collection
+    has nothing to walk (a board unfreezes its heap when it unmounts; that walk was half
+    of a quit). Its output still reaches a pipe whole, and atexit handlers still run."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "from opsdeck.cli.__main__ import entry\n"
+        "atexit.register(lambda: print('at exit:', gc.isenabled(), gc.get_freeze_count() > 10000, file=sys.stderr))\n"
+        f"sys.argv = ['opsdeck', '--db', 'sqlite:///{store}', *sys.argv[1:]]\n"
+        "sys.exit(entry())\n"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", probe, "roster", "list", "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert '"login": "lead"' in listed.stdout and listed.stdout.rstrip().endswith("]")
+    assert listed.stderr.splitlines()[-1] == "at exit: False True"
+    refused = subprocess.run(
+        [sys.executable, "-c", probe, "incident", "show", "999"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 4, refused.stderr  # not found (docs/cli.md#exit-codes-and-errors): main()'s code
+    assert "opsdeck: error:" in refused.stderr and refused.stderr.splitlines()[-1] == "at exit: False True"
