@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .board_pty import COLUMNS, LINES, SHOW_CAP_S, START_AT, TRIVIAL_APP
+from .board_pty import COLUMNS, LINES, SHOW_CAP_S, TRIVIAL_APP
 from .figure import Figure
 from .fill import live_incidents
 from .harness import ROOT, Run, thousands, venv_script
@@ -30,7 +30,7 @@ class Quits:
 
 
 def quit_time(run: Run) -> Figure:
-    count = START_AT[0]
+    count = run.sizes.open_incidents  # 100k in a full run, the board's largest
     quits = run.once("board.quits", lambda: _time_quits(run, count))
     typical, floor = statistics.median(quits.opsdeck), statistics.median(quits.trivial)
     return Figure(
