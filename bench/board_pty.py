@@ -323,7 +323,7 @@ def _start_figure(run: Run, count: int) -> Figure:
             f"{min(starts.import_floor) * 1000:.0f} ms, {min(starts.import_floor) / floor:.1f}x. The board's first "
             "page is read on SQLAlchemy Core (backend/board_page.py) in a thread started while Textual builds the "
             "screen (cli/dashboard.py); SQLModel, pydantic, the models and the service load once it is drawn "
-            "(tests/e2e/test_pty.py holds it); the page is the top of the due order, read through two partial "
+            "(tests/e2e/test_pty.py holds it); the page is the top of the due order, read through partial "
             "indexes on open incidents (board_page._due_window: 3-8 ms at 100k open, where ranking every open "
             "incident took 185 ms). The rest is the store's open and Textual's first layout and render"
         ),

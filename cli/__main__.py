@@ -31,11 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         collector.release()
 
 
-def entry() -> int:
+def entry(argv: Sequence[str] | None = None) -> int:
     """The `opsdeck` program (its console script, `python -m opsdeck.cli`): `main()`, then
     the process ends, its exit code `main()`'s."""
     try:
-        return main()
+        return main(argv)
     finally:
         collector.ending()
 

@@ -41,7 +41,7 @@ class Incident(TableModel, table=True):
                 sqlite_where=text("status != 'closed'"),
                 postgresql_where=text("status != 'closed'"),
             )
-            for name in ("report_due_at", "first_due_at")
+            for name in ("report_due_at", "first_due_at", "report_warn_at")
         ),
         {"sqlite_autoincrement": True},
     )

@@ -168,7 +168,8 @@ def test_a_process_that_collects_on_its_own_keeps_its_heap_unfrozen(cli: Cli, st
     before = gc.get_freeze_count()
     code, _out, err = cli("incident", "list", "--json")
     assert code == 0, err
-    assert gc.isenabled() and gc.get_freeze_count() == before
+    # Nothing more frozen (a frozen object the command let go of leaves the count: fewer is fine).
+    assert gc.isenabled() and gc.get_freeze_count() <= before
 
 
 def test_the_opsdeck_program_ends_with_its_heap_frozen_and_main_s_exit_code(store: Path) -> None:
