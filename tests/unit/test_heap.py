@@ -14,4 +14,6 @@ def test_a_board_ending_leaves_the_callers_frozen_heap_frozen() -> None:
     assert frozen > 0
     heap.freeze_heap()  # a board's first whole list is in
     heap.release_heap()  # the board went
-    assert gc.get_freeze_count() >= frozen  # gc.unfreeze() would have made it 0
+    # gc.unfreeze() would have made it 0. Not `>= frozen`: a frozen object another thread
+    # lets go of meanwhile (an earlier test's, winding down) leaves the count.
+    assert gc.get_freeze_count() > frozen * 0.9
