@@ -1,0 +1,120 @@
+"""The floor under an action: the statements opsdeck itself sent for it, its reads too,
+replayed by plain sqlite3 on a copy of the store as it was before them, each action in
+its own `BEGIN IMMEDIATE` ... `COMMIT` as it ran.
+
+The same-rows baseline (bench/same_rows.py) is what SQLite must do for the rows an
+action leaves. This is what it does for the statements opsdeck chose to send: the rest
+of an action's time is Python, and the write figures' notes say how much of it the
+target allows (`bound`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+
+from opsdeck.backend.schema import open_store, sqlite_backup
+from opsdeck.backend.service import Service
+
+from .harness import Run
+from .raw import raw_connect
+
+ACTIONS = {True: 200, False: 500}  # opens, then as many acks, by run.quick
+WARMUP = 20
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One statement as it reached the driver."""
+
+    sql: str
+    params: Any
+    many: bool
+
+
+@dataclass(frozen=True)
+class Floor:
+    actions: int
+    statements: float  # an action's, BEGIN and COMMIT not counted
+    seconds: float  # the whole replay
+    commit_seconds: float  # of which its COMMITs
+
+    @property
+    def ms(self) -> float:
+        return self.seconds / self.actions * 1000
+
+    @property
+    def commit_ms(self) -> float:
+        return self.commit_seconds / self.actions * 1000
+
+
+def floors(run: Run) -> dict[str, Floor]:
+    """{"open": ..., "ack": ...}, measured once per run."""
+    return run.once("floor", lambda: _measure(run))
+
+
+def _measure(run: Run) -> dict[str, Floor]:
+    from .store import LOGIN, _import_roster, _title
+
+    count = ACTIONS[run.quick]
+    path, before = run.path("floor-writes.db"), run.path("floor-before.db")
+    store = open_store(f"sqlite:///{path}")
+    try:
+        _import_roster(store)
+        service = Service(store, LOGIN)
+        for index in range(WARMUP):
+            service.ack(_id(service.open(title=f"warm-up {index}")))
+        sqlite_backup(path, before)
+        run.progress.stage(f"recording the statements of {count} opens and {count} acks")
+        sent: list[list[Sent]] = []
+
+        @event.listens_for(store.engine, "before_cursor_execute")
+        def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+            sent[-1].append(Sent(sql, params, many))
+
+        ids: list[int] = []
+        for index in range(count):
+            sent.append([])
+            ids.append(_id(service.open(title=_title(index))))
+        for incident_id in ids:
+            sent.append([])
+            service.ack(incident_id)
+    finally:
+        store.dispose()
+    conn = raw_connect(before)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")  # as the store's connections
+        run.progress.stage("replaying them on plain sqlite3")
+        return {"open": _replay(conn, sent[:count]), "ack": _replay(conn, sent[count:])}
+    finally:
+        conn.close()
+
+
+def _replay(conn: sqlite3.Connection, actions: Sequence[Sequence[Sent]]) -> Floor:
+    """Each action's statements in a transaction of its own, their rows fetched as the
+    store fetches them; the store's connection sends the same `BEGIN IMMEDIATE`."""
+    commits = 0.0
+    started = time.perf_counter()
+    for action in actions:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in action:
+            if statement.many:
+                conn.executemany(statement.sql, statement.params).fetchall()
+            else:
+                conn.execute(statement.sql, statement.params).fetchall()
+        committing = time.perf_counter()
+        conn.execute("COMMIT")
+        commits += time.perf_counter() - committing
+    seconds = time.perf_counter() - started
+    statements = sum(len(action) for action in actions) / len(actions)
+    return Floor(len(actions), statements, seconds, commits)
+
+
+def _id(incident: Any) -> int:
+    assert incident.id is not None
+    return int(incident.id)
