@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from opsdeck.backend.schema import open_store, sqlite_backup
 from opsdeck.backend.service import Service
@@ -26,6 +26,7 @@ from .raw import raw_connect
 
 ACTIONS = {True: 200, False: 500}  # opens, then as many acks, by run.quick
 WARMUP = 20
+_TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 
 @dataclass(frozen=True)
@@ -71,31 +72,49 @@ def _measure(run: Run) -> dict[str, Floor]:
             service.ack(_id(service.open(title=f"warm-up {index}")))
         sqlite_backup(path, before)
         run.progress.stage(f"recording the statements of {count} opens and {count} acks")
-        sent: list[list[Sent]] = []
-
-        @event.listens_for(store.engine, "before_cursor_execute")
-        def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
-            sent[-1].append(Sent(sql, params, many))
-
-        ids: list[int] = []
-        for index in range(count):
-            sent.append([])
-            ids.append(_id(service.open(title=_title(index))))
-        for incident_id in ids:
-            sent.append([])
-            service.ack(incident_id)
+        recorder = Recorder(store.engine)
+        try:
+            ids: list[int] = []
+            for index in range(count):
+                recorder.next()
+                ids.append(_id(service.open(title=_title(index))))
+            for incident_id in ids:
+                recorder.next()
+                service.ack(incident_id)
+        finally:
+            recorder.close()
     finally:
         store.dispose()
     conn = raw_connect(before)
     try:
         conn.execute("PRAGMA foreign_keys = ON")  # as the store's connections
         run.progress.stage("replaying them on plain sqlite3")
-        return {"open": _replay(conn, sent[:count]), "ack": _replay(conn, sent[count:])}
+        return {"open": replay(conn, recorder.actions[:count]), "ack": replay(conn, recorder.actions[count:])}
     finally:
         conn.close()
 
 
-def _replay(conn: sqlite3.Connection, actions: Sequence[Sequence[Sent]]) -> Floor:
+class Recorder:
+    """The statements an engine sends to its driver, from any thread, grouped by action:
+    `next` before each."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.actions: list[list[Sent]] = []
+        event.listen(engine, "before_cursor_execute", self._sent)
+
+    def next(self) -> None:
+        self.actions.append([])
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._sent)
+
+    def _sent(self, _conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+        if sql.strip().upper() not in _TRANSACTION_CONTROL:  # a read's BEGIN: the replay has its own
+            self.actions[-1].append(Sent(sql, params, many))
+
+
+def replay(conn: sqlite3.Connection, actions: Sequence[Sequence[Sent]]) -> Floor:
     """Each action's statements in a transaction of its own, their rows fetched as the
     store fetches them; the store's connection sends the same `BEGIN IMMEDIATE`."""
     commits = 0.0
