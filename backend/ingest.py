@@ -22,9 +22,10 @@ import logging
 import os
 import stat as stat_mode
 import time
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +47,10 @@ from .store import Store, UnitOfWork, worker_actor
 
 log = logging.getLogger("opsdeck.ingest")
 EXCERPT_CHARS = 160  # the most of a refused file's text a log line or .reason quotes
+# A state file over the size limit is not read, so it has no content hash: its version
+# (name, size, mtime) is recorded with this in the hash's place.
+OVER_LIMIT = "over-the-size-limit"
+BINARY = "binary: NUL bytes or over 10 % undecodable bytes"
 
 
 @dataclass
@@ -252,27 +257,24 @@ class Ingester:
         try:
             files = [self.spool.read(name, limit) for name in names]
         except TooBig as error:
-            self._quarantine_big(names[0], error, report, state_file=state_file)
+            self._bad(
+                names[0], OVER_LIMIT, error.info, state_file, partial(self._quarantine_big, names[0], error, report)
+            )
             return None
         main, raw, stat = files[0], files[0].data, files[0].stat
         extra = [f.data for f in files[1:]]
+        digest = hashlib.sha256(raw + b"\0" + b"\0".join(extra)).hexdigest()
         if probe_formats.is_binary(raw, self.settings.encoding):
-            self._refuse_content(files, "binary: NUL bytes or over 10 % undecodable bytes", report, state_file)
+            self._bad(main.name, digest, stat, state_file, partial(self._refuse_content, files, BINARY, report))
             return None
         text, replaced = probe_formats.decode(raw, self.settings.encoding)
-        digest = hashlib.sha256(raw + b"\0" + b"\0".join(extra)).hexdigest()
         try:
             parsed = self._parse(kind, main.name, text, extra)
         except FormatError as error:
             if kind == "health" and time.time() - stat.st_mtime < self.settings.settle_s:
                 report.waiting += 1  # perhaps still being written
                 return None
-            if state_file and self._recorded(main.name, digest, stat):
-                self._mark_seen([main.name])
-                return None
-            if self._refuse_content(files, str(error), report, state_file) and state_file:
-                self._mark_seen([main.name])  # quarantined once; a full disk retries it later
-                self._remember_bad(main.name, digest, stat)
+            self._bad(main.name, digest, stat, state_file, partial(self._refuse_content, files, str(error), report))
             return None
         flags = ("decode_replaced",) if replaced else ()
         unit = Unit(
@@ -314,8 +316,18 @@ class Ingester:
                 is not None
             )
 
-    def _remember_bad(self, name: str, digest: str, stat: os.stat_result) -> None:
-        """A rejected state-file version is recorded, so it is quarantined once, not every scan."""
+    def _bad(
+        self, name: str, digest: str, stat: os.stat_result, state_file: bool, quarantine: Callable[[bool], bool]
+    ) -> None:
+        """Bad input to `quarantine(state_file)` (False: the disk is full; retried later). A
+        state file is read in place, never moved: each bad version of it is quarantined
+        once and recorded (a restart knows it), not copied again at every scan."""
+        if state_file and self._recorded(name, digest, stat):
+            self._mark_seen([name])
+            return
+        if not quarantine(state_file) or not state_file:
+            return
+        self._mark_seen([name])
         with self.store.write(self.actor) as uow:
             unit = Unit("prom", name, [], stat.st_size, stat.st_mtime_ns, digest)
             self._claim_all(uow, [unit], outcome="quarantined")
@@ -519,16 +531,19 @@ class Ingester:
             self.spool.unlink_if_same(partner.name, partner.stat)
         return True
 
-    def _quarantine_big(self, name: str, error: TooBig, report: ScanReport, *, state_file: bool) -> None:
-        report.quarantined += 1
-        log.warning("quarantined %s: %s", _excerpt(name), error.reason)
+    def _quarantine_big(self, name: str, error: TooBig, report: ScanReport, state_file: bool) -> bool:
+        """The whole file in quarantine/ (a drop file moved, a state file copied); False if
+        the disk is full or the file is gone."""
         try:
             self.spool.quarantine_whole(name, error.info, error.reason + "\n", remove=not state_file)
         except NoSpace as full:
-            report.quarantined -= 1
             self._no_space(name, full)
+            return False
         except FileNotFoundError:
-            report.quarantined -= 1
+            return False
+        report.quarantined += 1
+        log.warning("quarantined %s: %s", _excerpt(name), error.reason)
+        return True
 
     def _quarantine_files(self, names: list[str], reason: str, report: ScanReport) -> None:
         try:

@@ -206,6 +206,31 @@ def test_a_file_over_the_size_limit_and_a_symlink_are_quarantined(store: Store, 
     assert len((spool / "quarantine" / "big.json").read_bytes()) == 2032  # copied whole
 
 
+BAD_STATE_FILES = {
+    "malformed": b'opsdeck_probe_status{probe="p" 0\n',
+    "binary": b"\x00\x01\x02garbage\x00" * 20,
+    "over the size limit": b"".join(b'opsdeck_probe_status{probe="p%d"} 0\n' % i for i in range(100)),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_STATE_FILES)
+def test_a_bad_state_file_is_quarantined_once_until_its_writer_changes_it(store: Store, spool: Path, bad: str) -> None:
+    """A .prom is read in place, never moved: a bad one copied to quarantine/ at every scan
+    (every two seconds under the worker) would fill the disk."""
+    (spool / "bad.prom").write_bytes(BAD_STATE_FILES[bad])
+    quarantine = spool / "quarantine"
+    ingest = ingester(store, spool, max_bytes=1000)
+    scans = [ingest.scan() for _ in range(3)]
+    restarted = ingester(store, spool, max_bytes=1000).scan()  # nothing remembered in memory
+    assert [r.quarantined for r in (*scans, restarted)] == [1, 0, 0, 0]
+    assert sorted(os.listdir(quarantine)) == ["bad.prom", "bad.prom.reason"]
+    assert spool_summary(store)["quarantined"] == 1
+    assert (spool / "bad.prom").exists()  # its writer's file: left where it is
+    (spool / "bad.prom").write_bytes(BAD_STATE_FILES[bad] + b"\x00")  # rewritten, still bad: said again, once
+    assert [ingest.scan().quarantined for _ in range(2)] == [1, 0]
+    assert len(list(quarantine.glob("*.reason"))) == 2
+
+
 def test_gb18030_is_read_with_the_spool_encoding(store: Store, spool: Path) -> None:
     copy("gb18030", spool)
     report = ingester(store, spool, encoding="gb18030").scan()
