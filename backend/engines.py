@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from .errors import DomainError, InvalidInput, NotFound, OpsdeckError, StoreUnavailable
 from .i18n import _
-from .sanitize import clean
+from .sanitize import clean, literal
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "opsdeck_write"  # an engine's execution option: its transactions write (SQLite: BEGIN IMMEDIATE)
@@ -94,7 +94,7 @@ def make_engine(url: str | URL, *, create: bool = True) -> Engine:
         if not create and not path.exists():
             raise NotFound(
                 "no_store",
-                _("there is no store at {path}").format(path=path),
+                _("there is no store at {path}").format(path=literal(str(path))),
                 _(
                     "check --db or OPSDECK_DB for a typo; a command that writes (e.g. opsdeck roster import) creates one"
                 ),

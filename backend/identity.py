@@ -28,7 +28,6 @@ from sqlalchemy.exc import DBAPIError
 from .engines import null_pool_engine, parse_url, sqlite_path
 from .errors import DomainError, InvalidInput
 from .i18n import _
-from .sanitize import clean
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9._-]{0,63}$")
 ALLOW_AS_ACTION = "setting.allow_as"
@@ -41,9 +40,10 @@ def allow_as_rule() -> str:
 
 
 def shown(value: str, limit: int = 40) -> str:
-    """A login (or what claims to be one) as safe text for a message."""
-    text_ = clean(value)
-    return repr(text_ if len(text_) <= limit else text_[: limit - 3] + "...")
+    """A login (or what claims to be one) as safe text for a message: quoted, every
+    control or invisible character written as its escape (as repr writes what is not
+    printable), so the message names what was given, not what is left once cleaned."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 def check_login(value: str, where: str) -> str:

@@ -10,6 +10,7 @@ never reaches the operator's terminal. Rich and Textual pass these through, so
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # ESC or the 8-bit CSI/OSC/DCS introducers, then the rest of the sequence:
 # - CSI: parameters, intermediates, one final byte
@@ -37,6 +38,19 @@ def clean(text: str | None, *, one_line: bool = True) -> str:
     if one_line:
         return _CONTROL_ONE_LINE.sub(" ", text.replace("\r\n", "\n")).strip()
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def literal(text: str) -> str:
+    """`text` for a message: itself if every character is printable, else quoted with
+    each control or invisible character written as its escape (as repr writes it), so
+    the message names what was given, not what a terminal would make of it."""
+    return text if text.isprintable() else repr(text)
+
+
+def visible(text: str | None) -> bool:
+    """Whether the text shows anything once cleaned: not only escape sequences, control
+    characters, spaces and invisible format characters (zero-width space, joiners, marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in clean(text))
 
 
 def has_controls(text: str) -> bool:

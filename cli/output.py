@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from opsdeck.cli.context import Context
 
 
-_C1 = re.compile("[\x7f-\x9f\u2028\u2029]")
+_C1 = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def json_text(value: Any, *, indent: int | None = None) -> str:
     """JSON as opsdeck prints it: UTF-8, but C1 controls (U+0080-U+009F, which a terminal
-    obeys like ESC sequences) and line/paragraph separators escaped as \\u00XX."""
+    obeys like ESC sequences), line/paragraph separators and the bidi overrides and
+    isolates (which make a title read backwards) escaped as \\uXXXX."""
     return _C1.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(value, ensure_ascii=False, indent=indent))
 
 

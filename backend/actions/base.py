@@ -36,6 +36,7 @@ from ..models import (
     RosterMember,
     System,
 )
+from ..sanitize import visible
 from ..store import Store, UnitOfWork
 from ..timeutil import rfc3339
 
@@ -78,10 +79,12 @@ class ImportResult:
 
 def _clean_text(value: str | None, what: str, *, required: bool, limit: int = TEXT_LIMIT) -> str:
     value = (value or "").strip()
-    if required and not value:
+    if required and not visible(value):
         raise InvalidInput(
             f"missing_{what}",
-            _("a {what} is required").format(what=_field(what)),
+            _("a {what} is required").format(what=_field(what))
+            if not value
+            else _("the {what} shows nothing: it holds only control or invisible characters").format(what=_field(what)),
             _("give a {what}").format(what=_field(what)),
         )
     if len(value) > limit:

@@ -73,6 +73,12 @@ def test_a_spool_that_cannot_be_a_folder_is_named_with_the_fix(cli: Cli, db: Pat
     assert plain.read_text() == "x"
 
 
+def test_a_store_path_with_escapes_is_named_as_given(cli: Cli, tmp_path: Path) -> None:
+    code, _out, err = cli("--db", f"sqlite:///{tmp_path}/\x1b[31mred.db", "incident", "list")
+    assert code == 4 and f"there is no store at '{tmp_path}/\\x1b[31mred.db'" in one_error(err)
+    assert "\x1b" not in err
+
+
 def test_a_mistyped_store_on_a_read_command_creates_nothing(cli: Cli, db: Path) -> None:
     for args in (("incident", "list"), ("board",), ("audit", "verify"), ("probe", "list"), ("db", "status")):
         code, out, err = cli(*args)
@@ -128,16 +134,35 @@ def test_if_version_is_honoured_by_note_step_and_attest(cli: Cli, db: Path, lead
     assert code == 0, err
 
 
-def test_json_and_audit_export_escape_c1_controls(cli: Cli, db: Path, lead: None, tmp_path: Path) -> None:
-    code, out, err = cli("incident", "open", "--title", "evil \x9b31m title \x85", "--as", "lead", "--json")
+ESCAPED_IN_JSON = {*range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def test_json_and_audit_export_escape_c1_and_bidi_controls(cli: Cli, db: Path, lead: None, tmp_path: Path) -> None:
+    title = "evil \x9b31m title \x85 abc\u202eexe.txt\u202c \u2066x\u2069"
+    code, out, err = cli("incident", "open", "--title", title, "--as", "lead", "--json")
     assert code == 0, err
     incident = json.loads(out)["id"]
-    for args in (("incident", "show", str(incident), "--json"), ("incident", "list", "--json")):
+    for args in (("incident", "show", str(incident), "--json"), ("incident", "list", "--json"), ("board", "--json")):
         code, out, _err = cli(*args)
-        assert code == 0 and not any(0x7F <= ord(c) <= 0x9F for c in out), args
-        assert "\\u009b" in out
+        assert code == 0 and not any(ord(c) in ESCAPED_IN_JSON for c in out), args
+        assert "\\u009b" in out and "\\u202e" in out
+        assert title in json.dumps(json.loads(out), ensure_ascii=False)  # escaped, not lost
     code, out, _err = cli("audit", "export", str(incident))
-    assert code == 0 and not any(0x7F <= ord(c) <= 0x9F for c in out) and "\\u009b" in out
+    assert code == 0 and not any(ord(c) in ESCAPED_IN_JSON for c in out) and "\\u202e" in out
+
+
+@pytest.mark.parametrize("text", ["\x1b[2J\x1b[H", "\x01\x02", "\u202e\u200b", "\x1b]0;owned\x07", "\ufeff \u200d"])
+def test_a_title_or_a_note_that_shows_nothing_is_refused(cli: Cli, db: Path, lead: None, text: str) -> None:
+    code, _out, err = cli("incident", "open", "--title", text, "--as", "lead")
+    line = one_error(err)
+    assert code == 2 and "the title shows nothing" in line and "give a title" in line
+    incident = opened(cli)
+    code, _out, err = cli("incident", "note", str(incident), text, "--as", "lead")
+    assert code == 2 and "the note shows nothing" in one_error(err)
+    code, out, _err = cli("incident", "show", str(incident), "--json")
+    assert json.loads(out)["notes"] == []
+    code, out, _err = cli("incident", "list", "--json")
+    assert [row["id"] for row in json.loads(out)] == [incident]  # the refused title stored nothing
 
 
 # -- what the store's host says: read-only, full ---------------------------------------

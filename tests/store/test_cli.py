@@ -204,6 +204,7 @@ def test_as_works_on_a_store_of_ones_own_only_or_where_a_lead_allows_it(db: str,
 def test_logins_are_checked_and_never_echoed_raw(db: str, cli) -> None:  # type: ignore[no-untyped-def]
     code, _, err = cli("--db", db, "--as", "x\x1b]52;c;ZWNobyBoaQ==\x07", "incident", "list")
     assert code == 2 and "is not a login" in err and "\x1b" not in err and "\x07" not in err
+    assert "'x\\x1b]52;c;ZWNobyBoaQ==\\x07' is not a login" in err  # what was given, escaped: not just 'x'
     code, _, err = cli("--db", db, "--as", "system:worker@host", "incident", "list")
     assert code == 2 and "is not a login" in err
     code, _, err = cli("--db", db, "incident", "list", "\x1b[2J\x1b]0;pwned\x07")
