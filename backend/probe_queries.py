@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from . import clocks
-from .errors import NotFound
+from .errors import InvalidInput, NotFound
 from .i18n import _
 from .models import Incident, Probe, ProbeResult, System
 from .rows import ProbeResultRow, ProbeRow
+from .sanitize import clean
 from .timeutil import rfc3339
 
 
@@ -57,6 +58,27 @@ def probes(session: Session, now: datetime, names: list[str] | None = None) -> l
             }
         )
     return out
+
+
+def stored_name(session: Session, given: str) -> str:
+    """The probe `given` names: exactly, or as `probe list` and the board show it (cleaned:
+    a name a probe wrote with control characters in it cannot be typed back), if only
+    one probe shows so."""
+    if session.execute(select(col(Probe.id)).where(col(Probe.name) == given)).first() is not None:
+        return given
+    shown = clean(given)
+    alike: list[str] = [name for name in session.execute(select(col(Probe.name))).scalars() if clean(name) == shown]
+    if len(alike) == 1:
+        return alike[0]
+    if alike:
+        raise InvalidInput(
+            "ambiguous_probe",
+            _("{count} probes show as {name!r}: {names}").format(
+                count=len(alike), name=shown, names=", ".join(repr(n) for n in alike)
+            ),
+            _("give the name as `opsdeck probe list --json` writes it"),
+        )
+    raise NotFound("no_probe", _("no probe named {name!r}").format(name=given), _("see `opsdeck probe list`"))
 
 
 def probe_results(session: Session, name: str, limit: int = 20) -> list[ProbeResultRow]:

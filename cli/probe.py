@@ -38,7 +38,7 @@ def probe_list(ctx: Context) -> int:
             else words.probe_state(row["state"]) + (_(" (stale)") if row["stale"] else "")
         )
         age = format_age(row["age_s"]) if row["age_s"] is not None else "-"
-        output = clean(row["output"]).split("  ")[0]
+        output = _first_line(row["output"])
         print(f"{fit(state, 16)} {fit(clean(row['name']), 28)} {fit(age, 7)} {fit(output, max(10, term_width() - 55))}")
     if not rows:
         print(_("(no probes yet: results written into the spool create them)"))
@@ -51,6 +51,12 @@ def probe_list(ctx: Context) -> int:
     return 0
 
 
+def _first_line(output: str | None) -> str:
+    """A plugin's status line: the first line of its output that shows anything (the
+    rest is its long output, for `probe show`)."""
+    return next((shown for line in (output or "").splitlines() if (shown := clean(line))), "")
+
+
 # What `probe show` prints of the probe, above its output and results.
 _Shown = Literal["name", "system", "state", "stale", "silenced_until", "last_result_at", "interval_s", "incident_id"]
 
@@ -58,8 +64,9 @@ _Shown = Literal["name", "system", "state", "stale", "silenced_until", "last_res
 @command("probe", "show", N_("one probe with its recent results"), example=("web01-load",), args=(arg("name"),))
 def probe_show(ctx: Context) -> int:
     with ctx.store.read() as session:
-        results = probe_queries.probe_results(session, ctx.args.name)
-        [probe] = probe_queries.probes(session, ctx.store.clock(), [ctx.args.name])
+        name = probe_queries.stored_name(session, ctx.args.name)
+        results = probe_queries.probe_results(session, name)
+        [probe] = probe_queries.probes(session, ctx.store.clock(), [name])
     row: ProbeShow = {**probe, "recent": results}
     if ctx.args.json:
         emit_json(row)

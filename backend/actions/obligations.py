@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from .. import clocks, deadlines
+from .. import clocks, deadlines, probe_queries
 from ..domain import (
     Level,
 )
@@ -147,6 +147,7 @@ class ObligationActions(ServiceBase):
             self._writer(uow.session, "silencing probes")
             query = select(Probe)
             if probe is not None:
+                probe = probe_queries.stored_name(uow.session, probe)
                 query = query.where(col(Probe.name) == probe)
             else:
                 query = query.where(col(Probe.system_id) == self._system(uow.session, system or "").id)

@@ -347,3 +347,26 @@ def test_list_and_show_agree_on_every_timestamp(db: str, cli) -> None:  # type: 
     listed = json.loads(cli("--db", db, "incident", "list", "--json")[1])[0]
     shown = json.loads(cli("--db", db, "incident", "show", incident_id.strip(), "--json")[1])
     assert {k: v for k, v in shown.items() if k in listed} == listed
+
+
+def test_a_probe_named_with_control_characters_is_addressed_as_listed(db: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A probe may write its name with an escape or a newline in it; `probe list` shows it
+    cleaned, and that is the name an operator can type back."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    hostile = "evil\nname\x1b[31m"
+    (spool / f"{hostile}.out").write_text("CRITICAL - down \x1b]0;owned\x07 since 03:00\nlong output\n")
+    (spool / f"{hostile}.rc").write_text("2\n")
+    code, _out, err = cli("--db", db, "--as", "servers", "ingest", "--once", "--spool", str(spool))
+    assert code == 0, err
+    code, out, _err = cli("--db", db, "probe", "list")
+    [line] = [line for line in out.splitlines() if "evil name" in line]
+    assert "CRITICAL - down  since 03:00" in line and "long output" not in line and "\x1b" not in out
+    code, out, err = cli("--db", db, "probe", "show", "evil name", "--json")
+    assert code == 0 and json.loads(out)["name"] == hostile, err
+    code, out, err = cli("--db", db, "--as", "servers", "probe", "silence", "evil name", "--for", "1h", "--reason", "m")
+    assert code == 0 and "silenced for 1h" in out, err
+    code, out, _err = cli("--db", db, "probe", "list", "--json")
+    assert [p["silenced_until"] is not None for p in json.loads(out) if p["name"] == hostile] == [True]
+    code, _out, err = cli("--db", db, "probe", "show", "no such probe")
+    assert code == 4 and "no probe named 'no such probe'" in err
