@@ -91,6 +91,8 @@ def decode(body: bytes) -> Any:
         raise BadPayload("the JSON is nested too deeply: send the sender's own flat format") from None
     except json.JSONDecodeError as error:
         raise BadPayload(f"not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except ValueError:  # an integer past Python's limit on digits (4300)
+        raise BadPayload("not JSON opsdeck reads: a number in it has thousands of digits") from None
 
 
 # -- Alertmanager and Grafana ---------------------------------------------------------------

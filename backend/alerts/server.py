@@ -32,6 +32,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -214,7 +215,9 @@ class Dispatch:
             document = formats.decode(body)
         except formats.BadPayload as error:
             return _pd(400, "invalid event", "Event object is invalid", [str(error)])
-        routing_key = document.get("routing_key") if isinstance(document, dict) else None
+        if not isinstance(document, dict):
+            return _pd(400, "invalid event", "Event object is invalid", ["the body must be one JSON object (an event)"])
+        routing_key = document.get("routing_key")
         source = self._source(token=routing_key) if isinstance(routing_key, str) and routing_key else None
         if source is None:
             return _pd(401, "invalid event", "Event object is invalid", ["Invalid routing key"])
@@ -270,7 +273,11 @@ class Dispatch:
         length = int(length_text)
         if length > self.settings.max_bytes:
             what = f"the body is {length} bytes, over the limit of {self.settings.max_bytes}"
-            fix = "send fewer alerts per request (Alertmanager: max_alerts in webhook_configs)"
+            fix = (
+                "send a smaller event: cut its custom_details"
+                if pagerduty
+                else "send fewer alerts per request (Alertmanager: max_alerts in webhook_configs)"
+            )
             reply = _pd(413, "invalid event", what, [fix]) if pagerduty else _error(413, "too_large", what, fix)
             reply.close = True
             return reply
@@ -386,11 +393,22 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
 
     def _serve(self) -> None:
+        taken = [0]
+
+        def read(size: int) -> bytes:
+            data = self.rfile.read(size)
+            taken[0] += len(data)
+            return data
+
         try:
-            reply = self.dispatch.handle(self.command, self.path, self.headers, self.rfile.read)
+            reply = self.dispatch.handle(self.command, self.path, self.headers, read)
         except Exception:  # a bug: the sender retries, the log says what
             log.exception("receiver error on %s", clean(self.path)[:200])
             reply = _error(500, "internal", "internal error", "retry; the receiver's log has the details")
+        if self._body_unread(taken[0]):
+            # Answered before its body was read (a wrong token, a rate limit): the next
+            # bytes on this connection are that body, not a request. Close it.
+            reply.close = True
         if reply.counted:
             self.dispatch.counters.count(reply.source, reply.code)
         data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
@@ -418,8 +436,48 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
+    def _body_unread(self, taken: int) -> bool:
+        if self.headers.get("Transfer-Encoding"):
+            return True  # never read (411)
+        length = (self.headers.get("Content-Length") or "0").strip()
+        return not length.isdigit() or taken < int(length)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request line or headers the server cannot parse: the JSON error every other
+        answer uses, and the connection closed (what follows cannot be trusted)."""
+        what = clean(message or self.responses.get(code, ("error",))[0])[:200]
+        reply = _error(
+            code, "bad_request", what, "send an HTTP/1.1 POST with a JSON body, as the sender's webhook does"
+        )
+        data = json.dumps(reply.body).encode()
+        self.close_connection = True
+        self.request_version = self.protocol_version  # unparsed: the status line and headers still go out
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(data)
+        except OSError:
+            return
+        log.warning("- %s -> %d %s", clean(getattr(self, "requestline", ""))[:120], code, what)
+
     def log_message(self, format: str, *args: Any) -> None:  # the request line is logged by _serve, sanitized
         return
+
+
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender that hangs up mid-answer is one log line, not a traceback on stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.info("%s: connection ended: %s", client_address[0], error.__class__.__name__)
+            return
+        log.exception("receiver error from %s", client_address[0])
 
 
 class Receiver:
@@ -435,8 +493,7 @@ class Receiver:
         durable_commits(store)
         self.dispatch = Dispatch(store, settings, self.counters, self.actor)
         handler = type("Handler", (_Handler,), {"dispatch": self.dispatch})
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(settings.listen, handler)
+        self.server = _Server(settings.listen, handler)
         self.server.daemon_threads = True
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -426,3 +426,65 @@ def test_answers_on_a_kept_alive_connection_are_not_held_back(
     assert nodelay and all(nodelay), nodelay
     assert len(nodelay) == 1  # one connection, kept alive for every POST
     assert len(incidents(store)) == 1
+
+
+def _exchange(address: tuple[str, int], data: bytes) -> bytes:
+    """`data` sent on one connection, then everything the receiver answers until it closes it."""
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall(data)
+        got = b""
+        while chunk := conn.recv(65536):
+            got += chunk
+    return got
+
+
+def _request(path: str, body: bytes, token: str | None, *, last: bool = False) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    close = "Connection: close\r\n" if last else ""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: opsdeck\r\nContent-Type: application/json\r\n{auth}{close}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def test_an_answer_given_before_the_body_is_read_closes_the_connection(store: Store, tmp_path: Path) -> None:
+    """A wrong token (or a rate limit) is answered before the body is read. On a kept-alive
+    connection the next bytes are then that body: read as a request, the POST after it
+    was lost, and a body could smuggle a request of its own. The receiver closes the
+    connection instead, and the sender sends its next POST on a new one."""
+    token = add_source(store, "prom", "alertmanager")
+    smuggled = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    good = json.dumps(am_body(am_alert())).encode()
+    with running(store, tmp_path, rate=1e9, burst=10**9) as rx:
+        address = rx.receiver.address
+        got = _exchange(address, _request("/sources/prom", smuggled, None) + _request("/sources/prom", good, token))
+        assert got.count(b"HTTP/1.1 ") == 1 and got.startswith(b"HTTP/1.1 401") and b"Connection: close" in got
+        assert incidents(store) == []  # the POST after it was never read: its sender sends it again
+        again = _exchange(address, _request("/sources/prom", good, token, last=True))
+        assert again.startswith(b"HTTP/1.1 200")
+    with running(store, tmp_path, rate=0.001, burst=1) as rx:  # the rate limit answers early too
+        body = json.dumps(am_body(am_alert(instance="db2"))).encode()
+        assert rx.post("/sources/prom", body, token).status_code == 200
+        slow = _exchange(rx.receiver.address, _request("/sources/prom", body, token) * 2)
+        assert slow.count(b"HTTP/1.1 ") == 1 and slow.startswith(b"HTTP/1.1 503") and b"Connection: close" in slow
+    assert len(incidents(store)) == 1
+
+
+def test_garbage_on_the_wire_and_huge_numbers_get_json_errors_not_500(store: Store, tmp_path: Path) -> None:
+    token = add_source(store, "prom", "alertmanager")
+    with running(store, tmp_path) as rx:
+        huge = rx.post("/sources/prom", b'{"version": "4", "alerts": [], "x": ' + b"9" * 5000 + b"}", token)
+        garbage = _exchange(rx.receiver.address, b"\x16\x03\x01 not http at all\r\n\r\n")
+    assert huge.status_code == 400 and huge.json()["error"] == "bad_payload"
+    head, _, body = garbage.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+    assert json.loads(body)["error"] == "bad_request" and json.loads(body)["fix"]
+
+
+def test_pagerduty_answers_name_what_is_wrong_for_its_sender(store: Store, tmp_path: Path) -> None:
+    key = add_source(store, "pd", "events")
+    with running(store, tmp_path, max_bytes=2_000) as rx:
+        listed = rx.post("/v2/enqueue", [pd_event(key)])
+        big = rx.post("/v2/enqueue", {**pd_event(key), "padding": "x" * 3_000})
+    assert listed.status_code == 400 and listed.json()["errors"] == ["the body must be one JSON object (an event)"]
+    assert big.status_code == 413 and "custom_details" in big.json()["errors"][0] and "max_alerts" not in big.text
