@@ -427,11 +427,16 @@ def parse_ics(path: Path, raw: bytes, zone: tzinfo, now: datetime, *, duty: str 
             "bad_ics", _("{path}: not an iCalendar file ({error})").format(path=path, error=error), _("export it again")
         ) from None
     text = raw.decode("utf-8", "replace")
+    for component in calendar.walk("VEVENT"):
+        _check_event(_where(path, text, component), component, zone)
     start = datetime.combine(now.astimezone(zone).date(), time(0)).replace(tzinfo=zone)
     end = start + ICS_HORIZON
     parsed = Parsed()
     try:
+        _within_cap(path, text, calendar, start, end)
         events = list(recurring_ical_events.of(calendar).between(start, end))
+    except InvalidInput:
+        raise
     except Exception as error:  # the library's own errors for a bad RRULE and the like
         raise InvalidInput(
             "bad_ics",
@@ -439,12 +444,10 @@ def parse_ics(path: Path, raw: bytes, zone: tzinfo, now: datetime, *, duty: str 
             _("export it again"),
         ) from None
     for event in events:
-        uid = str(event.get("UID", ""))
         summary = str(event.get("SUMMARY", "")).strip()
-        where = _("{path}: line {line}").format(path=path, line=_line_of(text, uid)) if uid else str(path)
+        where = _where(path, text, event)
         first, last = _moment(event.get("DTSTART"), zone), _moment(event.get("DTEND"), zone)
-        if first is None:
-            raise _bad(where, "DTSTART", _("missing"), _("every event needs a start"))
+        assert first is not None  # _check_event
         if last is None:
             length = event.get("DURATION")
             last = first + (length.dt if length is not None else timedelta(days=1))
@@ -462,6 +465,69 @@ def parse_ics(path: Path, raw: bytes, zone: tzinfo, now: datetime, *, duty: str 
             )
         parsed.slots.append((where, "shift", _duty(where, event_duty), event_login, first, last, summary[:200]))
     return parsed
+
+
+ICS_MAX_SHIFTS = 10_000  # in ICS_HORIZON: six duties in three shifts a day are 1,656
+_TOO_OFTEN = {"SECONDLY", "MINUTELY"}
+
+
+def _where(path: Path, text: str, event: Any) -> str:
+    uid = str(event.get("UID", ""))
+    return _("{path}: line {line}").format(path=path, line=_line_of(text, uid)) if uid else str(path)
+
+
+def _within_cap(path: Path, text: str, calendar: Any, start: datetime, end: datetime) -> None:
+    """Refuse a file of more than ICS_MAX_SHIFTS shifts in [start, end) before they are
+    all expanded at once: each event (with its changed occurrences, one UID) is expanded
+    on its own, so no more than one event's shifts are held past the cap."""
+    import icalendar
+    import recurring_ical_events
+
+    zones = calendar.walk("VTIMEZONE")
+    by_uid: dict[str, list[Any]] = {}
+    for event in calendar.walk("VEVENT"):
+        by_uid.setdefault(str(event.get("UID", "")), []).append(event)
+    count = 0
+    for events in by_uid.values():
+        alone = icalendar.Calendar()
+        for component in (*zones, *events):
+            alone.add_component(component)
+        count += len(recurring_ical_events.of(alone).between(start, end))
+        if count > ICS_MAX_SHIFTS:
+            raise _bad(
+                _where(path, text, events[0]),
+                "RRULE",
+                _("over {count} shifts in the next {days} days").format(count=ICS_MAX_SHIFTS, days=ICS_HORIZON.days),
+                _("a duty calendar repeats daily or weekly: check this event's RRULE, or split the file"),
+            )
+
+
+def _check_event(where: str, event: Any, zone: tzinfo) -> None:
+    """What an event must be before its recurrences are expanded: a start, an end after
+    it, time zones that exist, and a rule that repeats no more often than hourly."""
+    for key in ("DTSTART", "DTEND"):
+        prop = event.get(key)
+        zone_name = prop.params.get("TZID") if prop is not None else None
+        if zone_name and isinstance(prop.dt, datetime) and prop.dt.tzinfo is None:
+            raise _bad(
+                where,
+                key,
+                _("unknown time zone {zone!r}").format(zone=str(zone_name)[:60]),
+                _("use an IANA zone name (e.g. Asia/Shanghai), or include its VTIMEZONE"),
+            )
+    first, last = _moment(event.get("DTSTART"), zone), _moment(event.get("DTEND"), zone)
+    if first is None:
+        raise _bad(where, "DTSTART", _("missing"), _("every event needs a start"))
+    if last is not None and last <= first:
+        raise _bad(where, "DTEND", _("not after DTSTART"), _("give the event an end after its start"))
+    rule = event.get("RRULE")
+    if rule is not None and set(rule.get("FREQ", [])) & _TOO_OFTEN:
+        raise _bad(
+            where,
+            "RRULE",
+            _("FREQ={freq} repeats too often for a duty shift").format(freq=str(rule.get("FREQ")[0])[:20]),
+            _("repeat hourly at the most (FREQ=HOURLY, DAILY or WEEKLY)"),
+        )
 
 
 def _moment(prop: Any, zone: tzinfo) -> datetime | None:

@@ -258,3 +258,61 @@ def test_export_dir_writes_one_calendar_per_member_and_duty(cli, db: str, tmp_pa
     assert sorted(str(e["SUMMARY"]) for e in duty.walk("VEVENT")) == ["servers servers", "servers servers2"]
     code, _out, err = cli("schedule", "export", "--csv", "--dir", str(out_dir))
     assert code == 2 and "--ics alone" in err
+
+
+def _event(*lines: str) -> str:
+    return "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//hostile//EN",
+            "BEGIN:VEVENT",
+            "UID:evil-1",
+            *lines,
+            "SUMMARY:dns dns",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        (("DTSTART:{d}T000000Z", "DTEND:{d}T000030Z", "RRULE:FREQ=SECONDLY"), "RRULE: FREQ=SECONDLY repeats too often"),
+        (("DTSTART:{d}T000000Z", "DTEND:{d}T000100Z", "RRULE:FREQ=MINUTELY"), "RRULE: FREQ=MINUTELY repeats too often"),
+        (
+            ("DTSTART;TZID=Europe/Lodnon:{d}T200000", "DTEND;TZID=Europe/Lodnon:{d}T230000"),
+            "DTSTART: unknown time zone 'Europe/Lodnon'",
+        ),
+        (("DTSTART:{d}T120000Z", "DTEND:{d}T080000Z"), "DTEND: not after DTSTART"),
+        (("DTEND:{d}T080000Z",), "DTSTART: missing"),
+    ],
+)
+def test_a_hostile_calendar_is_refused_at_its_line_and_stores_nothing(  # type: ignore[no-untyped-def]
+    cli, db: str, tmp_path: Path, lines: tuple[str, ...], said: str
+) -> None:
+    """A rule repeating every second expanded into memory without end; an unknown zone
+    was read as the center's, 8 hours off; an end before the start was swapped."""
+    day = _days_ahead(2).replace("-", "")
+    feed = tmp_path / "hostile.ics"
+    feed.write_text(_event(*(line.format(d=day) for line in lines)), encoding="utf-8", newline="")
+    code, _out, err = cli("schedule", "import", str(feed), "--as", "lead")
+    assert code == 2 and f"hostile.ics: line 5: {said}" in err, err
+    code, out, _err = cli("schedule", "show", "--json")
+    assert "hostile" not in out
+
+
+def test_a_calendar_of_more_shifts_than_a_duty_needs_is_refused(cli, db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Five hourly events: 11,040 shifts in the 92 days imported, over the cap of 10,000."""
+    day = _days_ahead(1).replace("-", "")
+    events = [
+        f"BEGIN:VEVENT\r\nUID:busy-{h}\r\nDTSTART:{day}T{h:02d}0000Z\r\nDTEND:{day}T{h:02d}3000Z\r\n"
+        "RRULE:FREQ=HOURLY\r\nSUMMARY:dns dns\r\nEND:VEVENT\r\n"
+        for h in range(5)
+    ]
+    feed = tmp_path / "busy.ics"
+    feed.write_text(f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{''.join(events)}END:VCALENDAR\r\n", newline="")
+    code, _out, err = cli("schedule", "import", str(feed), "--as", "lead")
+    assert code == 2 and "over 10000 shifts in the next 92 days" in err, err
