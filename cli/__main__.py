@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from opsdeck.backend import config as config_mod
 from opsdeck.backend.errors import InvalidInput, OpsdeckError
 from opsdeck.backend.i18n import _, choose, set_language
-from opsdeck.backend.sanitize import clean
+from opsdeck.backend.sanitize import clean, literal
 from opsdeck.cli import collector
 from opsdeck.cli import parser as cli_parser
 from opsdeck.cli.logfile import log_beside_the_dashboard
@@ -70,6 +70,17 @@ def _main(argv: Sequence[str] | None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except PermissionError as error:  # the OS refused a file: the store, its folder, the config, an output
+        if debug:
+            raise
+        if plugin:
+            return _plugin_refused(error)
+        _report(
+            _(
+                "permission denied: {path} — ask its owner to let your login read it (a shared store: add you to its group)"
+            ).format(path=literal(str(error.filename or error)))
+        )
+        return 1  # refused by a permission (docs/cli.md#exit-codes-and-errors)
     except Exception as error:  # a bug: say so plainly, traceback only with --debug
         if debug:
             raise

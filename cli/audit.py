@@ -96,7 +96,7 @@ def audit_verify(ctx: Context) -> int:
         said = _(
             "{problem} — restore the store from a backup and find out who had write access to the database"
         ).format(problem=messages[0])
-        print(f"opsdeck: error: {said}", file=sys.stderr)
+        print(f"opsdeck: error: {clean(said)}", file=sys.stderr)  # quotes stored text: never an escape
         return 1
     return 0
 
@@ -172,7 +172,7 @@ def _verify_anchor(ctx: Context, token: str) -> int:
             "{problem} — the history changed after the anchor was taken: restore the store "
             "from a backup older than the change and find out who had write access to the database"
         ).format(problem=problems[0])
-        print(f"opsdeck: error: {said}", file=sys.stderr)
+        print(f"opsdeck: error: {clean(said)}", file=sys.stderr)  # quotes stored text: never an escape
         return 1
     return 0
 

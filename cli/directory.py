@@ -65,22 +65,22 @@ def directory_list(ctx: Context) -> int:
 def _member_line(row: RosterRow) -> str:
     duty = _("ON DUTY") if row["on_duty"] else _("off")
     open_count = _("{count} open").format(count=row["open_incidents"])
+    duties = clean(",".join(row["duties"])) or "-"
     return (
         f"{fit(clean(row['login']), 12)} {fit(clean(row['name']), 28)} {fit(words.permission(row['permission']), 9)} "
-        f"{fit(','.join(row['duties']) or '-', 16)} {fit(duty, 8)} {open_count}  {row['phone']}"
+        f"{fit(duties, 16)} {fit(duty, 8)} {open_count}  {clean(row['phone'])}"
     )
 
 
 def _contact_line(row: ContactRow) -> str:
-    return f"{fit(row['key'], 16)} {fit(row['kind'], 24)} {fit(clean(row['name']), 36)} {row['phone']}"
+    return f"{fit(clean(row['key']), 16)} {fit(clean(row['kind']), 24)} {fit(clean(row['name']), 36)} {clean(row['phone'])}"
 
 
 def _system_line(row: SystemRow) -> str:
+    """Every field as the file imported it: shown cleaned, as all stored text is."""
     contract = _("contract") if row["maintenance_contract"] else _("no contract")
-    return (
-        f"{fit(row['name'], 16)} {fit(row['duty_area'] or '-', 10)} {fit(row['parent'] or '-', 14)} "
-        f"{fit(row['vendor_contact'] or '-', 14)} {contract}"
-    )
+    name, area, parent, vendor = (clean(row[k]) or "-" for k in ("name", "duty_area", "parent", "vendor_contact"))
+    return f"{fit(name, 16)} {fit(area, 10)} {fit(parent, 14)} {fit(vendor, 14)} {contract}"
 
 
 def roster_duty(ctx: Context) -> int:

@@ -23,6 +23,8 @@ from ..store import UnitOfWork
 from ..timeutil import rfc3339
 from .base import Actor, ServiceBase, _channel, _clean_text
 
+LONGEST_SILENCE = timedelta(days=366)  # a maintenance window, not a way to retire a probe
+
 
 class ObligationActions(ServiceBase):
     """The plan's obligations (attested), the re-grade answer, probe silences."""
@@ -143,6 +145,12 @@ class ObligationActions(ServiceBase):
         reason = _clean_text(reason, "reason", required=True)
         if (probe is None) == (system is None):
             raise InvalidInput("silence_target", _("silence one probe or one system"), _("give NAME or --system S"))
+        if duration > LONGEST_SILENCE:
+            raise InvalidInput(
+                "long_silence",
+                _("a silence lasts {days} days at the most").format(days=LONGEST_SILENCE.days),
+                _("give a shorter --for (e.g. 30d), and silence it again when it ends"),
+            )
         with self._write() as uow:
             self._writer(uow.session, "silencing probes")
             query = select(Probe)

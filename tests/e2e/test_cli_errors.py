@@ -181,6 +181,21 @@ def test_a_store_this_login_may_not_write_says_so(os_users: OSUsers) -> None:
     assert "may read the store but not write it" in line and "check the URL" not in line
 
 
+def test_a_store_outside_this_logins_group_says_permission_denied(os_users: OSUsers) -> None:
+    """A shared store in a folder of mode 2770: a login outside its group may not even
+    look inside. Said, with the path and the fix, not an internal error."""
+    owner = os_users.user("odk_owner")
+    outsider = os_users.user("odk_outsider")
+    folder = os_users.folder(owner, mode=0o2770)
+    env = {"OPSDECK_DB": f"sqlite:///{folder / 'opsdeck.db'}"}
+    os_users.run(owner, ["incident", "open", "--title", "x"], env=env)  # refused (not on a roster), store made
+    assert (folder / "opsdeck.db").exists()
+    for args in (["incident", "list"], ["incident", "open", "--title", "y"]):
+        r = os_users.run(outsider, args, env=env)
+        line = one_error(r.stderr)
+        assert r.returncode == 1 and f"permission denied: {folder}" in line and "group" in line, r.stderr
+
+
 @pytest.fixture
 def full_disk(os_users: OSUsers) -> Iterator[Path]:
     where = os_users.folder(None)
@@ -254,3 +269,8 @@ def test_serve_on_a_host_it_cannot_listen_on_says_so(db: Path, cli: Cli, host: s
     """Found by the property test: a --host that does not resolve was an internal error."""
     code, _out, err = cli("serve", "--host", host, "--port", "18766")
     assert code == 2 and said in one_error(err)
+
+
+def test_a_silence_past_the_calendars_end_is_refused_with_the_longest(cli: Cli, db: Path, lead: None) -> None:
+    code, _out, err = cli("probe", "silence", "web01-load", "--for", "99999999d", "--reason", "r", "--as", "lead")
+    assert code == 2 and "a silence lasts 366 days at the most" in one_error(err)

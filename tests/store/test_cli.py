@@ -370,3 +370,33 @@ def test_a_probe_named_with_control_characters_is_addressed_as_listed(db: str, c
     assert [p["silenced_until"] is not None for p in json.loads(out) if p["name"] == hostile] == [True]
     code, _out, err = cli("--db", db, "probe", "show", "no such probe")
     assert code == 4 and "no probe named 'no such probe'" in err
+
+
+def test_a_tampered_title_full_of_escapes_is_quoted_without_them(db: str, cli) -> None:  # type: ignore[no-untyped-def]
+    """audit verify quotes the stored title the trail vouches for: on stdout and in its
+    error line, as text, never as escape sequences for the terminal."""
+    import sqlite3
+
+    hostile = "RED \x1b[31mtitle\x1b[0m \x1b]0;pwned\x07\x1b[2J"
+    code, out, err = cli("--db", db, "--as", "servers", "incident", "open", "--title", hostile)
+    assert code == 0, err
+    path = db.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE incidents SET title = 'forged' WHERE id = ?", (int(out),))
+    code, out, err = cli("--db", db, "audit", "verify")
+    assert code == 1 and "title is forged, the trail says RED title" in err, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+
+
+def test_the_roster_list_shows_a_phone_without_its_escapes(db: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster = tmp_path / "roster.toml"
+    roster.write_text(  # TOML's \u001b is ESC, \u0007 BEL
+        '[[member]]\nlogin = "mallory"\nname = "M"\npermission = "operator"\n'
+        'phone = "+86 \\u001b[31m\\u001b]0;pwned\\u0007 1"\nemail = "m@example.org"\n',
+        encoding="utf-8",
+    )
+    code, _out, err = cli("--db", db, "--as", "lead", "roster", "import", str(roster))
+    assert code == 0, err
+    code, out, _err = cli("--db", db, "roster", "list")
+    [line] = [line for line in out.splitlines() if line.startswith("mallory")]
+    assert line.endswith("+86  1") and "\x1b" not in out and "\x07" not in out
