@@ -86,11 +86,17 @@ def parse_days(text: str) -> list[int]:
 
 def _member(session: Session, login: str, duty: str) -> RosterMember:
     member = session.scalars(select(RosterMember).where(col(RosterMember.login) == login)).one_or_none()
-    if member is None or member.permission == Permission.VIEWER.value:
+    if member is None:
         raise NotFound(
             "no_member",
             _("{login!r} is not a member of the emergency group").format(login=login),
             _("see `opsdeck roster list`; add them with `opsdeck roster import FILE`"),
+        )
+    if member.permission == Permission.VIEWER.value:
+        raise DomainError(
+            "viewer_on_duty",
+            _("{login!r} is a viewer: a viewer holds no duty and cannot be on a schedule").format(login=login),
+            _("make them an operator in the roster file and import it, or schedule someone who holds the duty"),
         )
     holds = member.permission == Permission.LEAD.value if duty == LEAD_DUTY else duty in member.duties
     if not holds:

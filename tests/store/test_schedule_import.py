@@ -316,3 +316,16 @@ def test_a_calendar_of_more_shifts_than_a_duty_needs_is_refused(cli, db: str, tm
     feed.write_text(f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{''.join(events)}END:VCALENDAR\r\n", newline="")
     code, _out, err = cli("schedule", "import", str(feed), "--as", "lead")
     assert code == 2 and "over 10000 shifts in the next 92 days" in err, err
+
+
+def test_a_viewer_on_a_schedule_is_named_as_a_viewer_not_a_stranger(cli, db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    day = _days_ahead(2).replace("-", "")
+    feed = tmp_path / "viewer.ics"
+    feed.write_text(
+        _event(f"DTSTART:{day}T000000Z", f"DTEND:{day}T080000Z").replace("dns dns", "dns auditor"), newline=""
+    )
+    code, _out, err = cli("schedule", "import", str(feed), "--as", "lead")
+    assert code == 1 and "'auditor' is a viewer" in err and "not a member" not in err, err
+    feed.write_text(feed.read_text().replace("dns auditor", "dns nobody"), newline="")
+    code, _out, err = cli("schedule", "import", str(feed), "--as", "lead")
+    assert code == 4 and "'nobody' is not a member of the emergency group" in err, err
