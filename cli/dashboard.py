@@ -60,7 +60,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
     # the keymap and the theme are refused here, before any thread starts
     app = build_app(ctx.config, reader, ctx.login, demo=demo, by=ctx.by, read_only=ctx.read_only, background=background)
     if not app.context.read_only:  # a roster operator's board: it escalates if no worker does
-        app.context.background.append(Background(WORKER_THREAD, embedded_worker(app.context, spool)))
+        app.context.background.append(Background(WORKER_THREAD, embedded_worker(app.context, spool), escalates=True))
     app.context.read_ahead = read_ahead(app.context, shutil.get_terminal_size().lines)  # while Textual starts
     log_to_file()
     collector.release()  # the board's modules are in and its store open (cli/collector.py)

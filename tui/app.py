@@ -8,6 +8,7 @@ and stopped with the app.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,17 +206,29 @@ class OpsdeckApp(App[None]):
 
 
 class Background:
-    """A thread the app owns: an embedded worker, the demo probe writer."""
+    """A thread the app owns: an embedded worker (`escalates`), the demo probe writer."""
 
-    def __init__(self, name: str, target: Callable[[threading.Event], None]) -> None:
+    def __init__(self, name: str, target: Callable[[threading.Event], None], *, escalates: bool = False) -> None:
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=target, args=(self.stop_event,), name=name, daemon=True)
+        self.escalates = escalates
+        self.started_at: float | None = None  # time.monotonic() when started
 
     def start(self) -> Background:
         """Start the thread, once; never after `stop`."""
         if self.thread.ident is None and not self.stop_event.is_set():
+            self.started_at = time.monotonic()
             self.thread.start()
         return self
+
+    def starting(self, within_s: float) -> bool:
+        """An embedded worker not started yet, or started less than `within_s` ago and
+        still running: its first heartbeat may not be in yet."""
+        if not self.escalates or self.stop_event.is_set():
+            return False
+        if self.started_at is None:
+            return True
+        return self.thread.is_alive() and time.monotonic() - self.started_at < within_s
 
     def stop(self) -> None:
         self.stop_event.set()

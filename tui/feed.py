@@ -42,6 +42,7 @@ else:
 
 POLL_S = 0.1
 HEARTBEAT_EVERY_S = 5.0
+WORKER_GRACE_S = 30.0  # a board's own worker this long to beat before "no worker running" shows
 
 
 class FeedScreen(Protocol):
@@ -125,8 +126,10 @@ class FeedFollower(_Following):
         self._banners(self.ctx.clock())
 
     def _banners(self, now: datetime) -> None:
+        # This board's own worker, just started, has not beaten yet: not "no worker running".
+        starting = any(item.starting(WORKER_GRACE_S) for item in self.ctx.background if hasattr(item, "starting"))
         self.query_one(Banners).show(
-            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew
+            self.unreadable_since, self.panels, now, self.ctx.zone, self.last_error, self.clock_skew, starting
         )
 
 

@@ -137,6 +137,31 @@ async def test_no_worker_banner_until_a_heartbeat(board, clock: FakeClock) -> No
         await until(pilot, lambda: "no worker running" not in str(banners.render()))
 
 
+async def test_the_boards_own_worker_gets_time_to_beat_before_the_banner(board, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    """A board that runs its own worker starts it with the board: until its first
+    heartbeat, "no worker running" would be a false alarm at every start. Its worker
+    gets 30 s; one that never beats is then said to be missing."""
+    import threading
+    import time
+
+    from opsdeck.tui.app import Background
+
+    store, _ = board
+    app = make_app(store, clock)
+    silent = Background("opsdeck-worker", lambda stop: stop.wait(), escalates=True)  # never beats
+    app.context.background.append(silent)
+    async with app.run_test(size=(120, 30)) as pilot:
+        banners = app.screen.query_one(Banners)
+        await until(pilot, lambda: silent.thread.is_alive() and app.screen.panels is not None)
+        app.screen._banners(clock())
+        assert "no worker running" not in str(banners.render())
+        assert silent.started_at is not None
+        silent.started_at = time.monotonic() - 31
+        Service(store, "servers").open("a change, so the board reloads its panels")
+        await until(pilot, lambda: "no worker running" in str(banners.render()))
+    assert not any(t.name == "opsdeck-worker" and t.is_alive() for t in threading.enumerate())
+
+
 async def test_a_store_that_cannot_be_read_shows_since_when(board, sqlite_url: str, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     store, _ = board
     app = make_app(store, clock)

@@ -129,6 +129,7 @@ class Banners(Static):
         zone: tzinfo,
         error: str = "",
         skew: float | None = None,
+        worker_starting: bool = False,
     ) -> None:
         lines: list[str] = []
         if unreadable_since is not None:
@@ -141,7 +142,7 @@ class Banners(Static):
         no_worker = panels is not None and (
             panels.worker_beat_at is None or (now - panels.worker_beat_at).total_seconds() > 30
         )
-        if panels is not None and no_worker:
+        if panels is not None and no_worker and not worker_starting:
             last = panels.worker_beat_at.astimezone(zone).strftime("%H:%M:%S") if panels.worker_beat_at else _("never")
             lines.append(
                 " ! "
@@ -150,7 +151,7 @@ class Banners(Static):
                 ).format(last=last)
             )
         for duty, silent_s in _silent_duties(panels, now):
-            if not no_worker:  # with no worker at all, the one banner above says it
+            if not no_worker and not worker_starting:  # with no worker at all, the one banner above says it
                 lines.append(
                     " ! "
                     + _("{duty}: no live holder for {seconds} s — start a worker, or see why it hangs").format(
