@@ -42,6 +42,7 @@ class Context:
         self.read_only = bool(getattr(args, "read_only", False))
         self._reader: Reader | None = None
         self._store: Store | None = None
+        self.scratch: list[Path] = []  # removed when the command ends (the demo's store and spool)
 
     def _login(self) -> str:
         """The OS login, or the `--as` login where that grants nothing new (backend/identity.py)."""
@@ -104,6 +105,10 @@ class Context:
         opened = self._store or self._reader  # one engine: the store is over the reader
         if opened is not None:
             opened.dispose()
+        for path in self.scratch:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _database_caller(db_url: str) -> Caller | None:

@@ -50,6 +50,7 @@ def dashboard(ctx: Context, *, demo: bool) -> int:
 
         url = temporary_store_url()
         folder = Path(url.removeprefix("sqlite:///")).parent
+        ctx.scratch.append(folder)  # nothing of the demo outlives it
         reader = ctx._store = open_demo_store(url)
         spool = SpoolSettings(folder / "spool")
         ctx.login = ctx.real_login = DEMO_LEAD  # the demo's group lead: a store of its own, never the user's

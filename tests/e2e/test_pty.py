@@ -102,7 +102,10 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_demo_board_lives_and_stays_clean(env: dict[str, str]) -> None:
+def test_the_demo_board_lives_and_stays_clean(env: dict[str, str], tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**env, "TMPDIR": str(scratch)}  # where the demo's store and spool go
     term = Terminal([OPSDECK, "--demo"], 160, 48, env)
     try:
         assert term.wait_for("opsdeck"), term.text()
@@ -121,6 +124,7 @@ def test_the_demo_board_lives_and_stays_clean(env: dict[str, str]) -> None:
         term.read(0.5)
         term.send("q")  # the board runs the demo's worker: quitting is asked once
         assert term.exit_code() == 0
+        assert not list(scratch.iterdir()), "the demo left its store and spool behind"
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
