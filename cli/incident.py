@@ -499,7 +499,7 @@ def _print_deadlines(items: list[ClockItem]) -> None:
             when = _("overdue {time} when replaced").format(time=format_countdown(d["remaining_s"]).strip().lstrip("-"))
         else:
             left = format_countdown(d["remaining_s"]).strip()
-            when = (_("立即 / at once ") if d["immediate"] else "") + (
+            when = (_("at once ") if d["immediate"] else "") + (
                 _("overdue {time}").format(time=left.lstrip("-"))
                 if d["state"] == "breached"
                 else _("in {time}").format(time=left)

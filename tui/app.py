@@ -153,6 +153,13 @@ class OpsdeckApp(App[None]):
             title, help_text = words.get(command.help, (command.title, command.help))
             yield command._replace(title=title, help=help_text)
 
+    def action_command_palette(self) -> None:
+        """Textual's palette (as its own action opens it), its prompt in the chosen language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
     def get_key_display(self, binding: Binding) -> str:
         """Key names as Textual shows them (⏎, ↑), or their plain names in ASCII mode."""
         shown = super().get_key_display(binding)

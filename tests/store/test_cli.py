@@ -290,6 +290,8 @@ def test_deadline_commands(db: str, cli) -> None:  # type: ignore[no-untyped-def
     assert {"key", "name", "name_zh", "clock_start", "due_at", "state", "remaining_s", "escalate_to"} <= set(first)
     assert first["name_zh"] == "报告所领导" and first["state"] == "pending" and 0 < first["remaining_s"] <= 900
     assert items["classify"]["state"] == "met"
+    code, out, _ = cli("--db", db, "incident", "deadlines", incident_id)  # English, with no Chinese left in it
+    assert code == 0 and "at once in " in out and "立即" not in out
     code, out, _ = cli(
         "--db",
         db,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from opsdeck.backend.errors import InvalidInput
 from opsdeck.backend.store import Store
@@ -124,6 +125,9 @@ async def test_a_bulk_result_and_the_help_in_chinese(
         textual_s_own = {(c.title, c.help) for c in app.get_system_commands(app.screen)}
         assert ("主题", "更换当前主题") in textual_s_own and ("退出", "立即退出程序") in textual_s_own
         assert all(not title.isascii() for title, _help in textual_s_own), textual_s_own
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: app.screen.query("#--input Input"))
+        assert app.screen.query_one("#--input Input", Input).placeholder == "搜索命令…"
 
 
 def test_a_bad_keymap_is_refused_in_chinese(tmp_path: Path, in_chinese: None) -> None:
