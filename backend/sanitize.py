@@ -25,9 +25,14 @@ _SEQUENCE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # Every C0 control but tab and newline, DEL, every C1 control; also the Unicode
-# bidi overrides and isolates, which can make a title read backwards.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# bidi overrides, isolates and marks, which can make a title read backwards, and the
+# invisible characters a terminal draws in no cell (zero-width space and non-joiner,
+# word joiner, BOM), which would put a row's columns out of line. The zero-width
+# joiner stays: it holds emoji sequences together.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_CONTROL_ONE_LINE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def clean(text: str | None, *, one_line: bool = True) -> str:
@@ -36,8 +41,17 @@ def clean(text: str | None, *, one_line: bool = True) -> str:
         return ""
     text = _SEQUENCE.sub("", text)
     if one_line:
-        return _CONTROL_ONE_LINE.sub(" ", text.replace("\r\n", "\n")).strip()
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+        return _CONTROL_ONE_LINE.sub(_one_line, text.replace("\r\n", "\n")).strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    return _CONTROL.sub("", text)
+
+
+def _one_line(found: re.Match[str]) -> str:
+    """A line break or a control becomes a space; an invisible character, nothing."""
+    return "" if found[0] in _INVISIBLE else " "
+
+
+_INVISIBLE = frozenset("\u200b\u200c\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
 
 
 def literal(text: str) -> str:

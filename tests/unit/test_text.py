@@ -136,11 +136,28 @@ def test_clean_output_has_no_bidi_override(text: str) -> None:
     assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in out)
 
 
+# What clean takes out besides controls: bidi overrides, isolates and marks, invisible
+# characters, and the Unicode line and paragraph separators (made newlines).
+TAKEN_OUT = set("\u200b\u200c\u200e\u200f\u2028\u2029\ufeff") | {
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2060, 0x206A))
+}
+
+
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"))))
 def test_clean_leaves_text_without_controls_alone(text: str) -> None:
-    bidi = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-    text = "".join(c for c in text if c not in bidi)
+    text = "".join(c for c in text if c not in TAKEN_OUT)
     assert clean(text, one_line=False) == text
+
+
+def test_clean_drops_invisible_characters_that_would_put_columns_out_of_line() -> None:
+    assert clean("a\u200bb\u200cc\u2060d\ufeffe\u200ef\u200fg") == "abcdefg"
+    assert clean("family 👨\u200d👩\u200d👧") == "family 👨\u200d👩\u200d👧"  # the joiner holds an emoji together
+    assert cell_len(clean("#7 \u200b\u200bdisk")) == cell_len("#7 disk")
+
+
+def test_clean_makes_unicode_line_separators_line_breaks() -> None:
+    assert clean("first\u2028second\u2029third", one_line=False) == "first\nsecond\nthird"
+    assert clean("first\u2028second") == "first second"
 
 
 # -- cells ---------------------------------------------------------------------------------
