@@ -48,6 +48,7 @@ def _board_fix(error: OpsdeckError) -> str | None:
         "below_iii": _("if it is III or worse, raise it first (v: Level)"),
         "regrade_not_due": _("to change the level now, press v (Level)"),
         "no_member": _("pick a roster member from the list"),
+        "no_system": _("leave the system empty, or give a name from the catalog (the field's hint lists some)"),
         "missing_who": _("write who in the who field"),
         "record_incomplete": _("write them in the record (w), then close it"),
         "duplicate_chain": _("pick #{original} as the original"),

@@ -101,6 +101,7 @@ def test_every_board_fix_is_in_the_boards_words() -> None:
         "regrade_not_due": "to change the level now: opsdeck incident level 4 --level L --reason R",
         "no_member": "assign to a roster member (opsdeck roster list); contacts are never owners",
         "missing_who": "give --who NAME",
+        "no_system": "see `opsdeck systems list`, or add it with `opsdeck systems import FILE`",
         "record_incomplete": "write them: opsdeck report edit 4 (or w on the board), then close it",
         "duplicate_chain": "use --duplicate-of 2",
         "draft_stale": "reload it (opsdeck report edit 4) and write your part again",
@@ -117,4 +118,5 @@ def test_every_board_fix_is_in_the_boards_words() -> None:
         )
         text = board_text(error, zone)
         assert not has_cli_words(text), (code, text)
+        assert " — " in text or code == "something_new", (code, text)  # a fix in the board's own words
         assert "2026-11-28 11:10:00 CST" in text and ".123456" not in text, text
