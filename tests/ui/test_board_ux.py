@@ -167,6 +167,7 @@ async def test_the_filter_prompt_speaks_chinese(board, in_chinese: None) -> None
         await pilot.press("slash")
         await pilot.pause(0.2)
         assert "过滤" in screen(app) or "筛选" in screen(app)
+        assert "lead (组长)" in screen(app) and "(lead)" not in screen(app)  # the header's permission, translated
 
 
 def steps_of(store, incident_id: int) -> dict[str, str]:  # type: ignore[no-untyped-def]

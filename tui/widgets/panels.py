@@ -13,6 +13,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
+from opsdeck.backend import words
 from opsdeck.backend.board_page import Panels, ProbeLine
 from opsdeck.backend.i18n import _
 from opsdeck.backend.sanitize import clean
@@ -85,7 +86,7 @@ class BoardHeader(Widget):
             text.append(f" ?:{counts.get('none', 0)}", "bold" if counts.get("none") else "dim")
         text.append("  ")
         text.append(cell(self.login, 16).rstrip(), "bold")
-        text.append(f" ({self.permission})", "dim")
+        text.append(f" ({words.permission(self.permission)})", "dim")
         if self.read_only:
             text.append(" [" + _("read-only") + "]", "bold reverse")
         if self.panels and self.panels.failed_messages:
@@ -279,7 +280,7 @@ class RosterPanel(Panel):
         for member in panels.roster:
             text.append("\n")
             text.append(cell(member["login"], 10) + " ", "bold" if member["on_duty"] else "dim")
-            text.append(cell(",".join(member["duties"]) or member["permission"], 14) + " ", "dim")
+            text.append(cell(",".join(member["duties"]) or words.permission(member["permission"]), 14) + " ", "dim")
             text.append(cell(_("ON") if member["on_duty"] else _("off"), 4), "green" if member["on_duty"] else "dim")
             text.append(f"{member['open_incidents']:>3} " + _("open"), "bold" if member["open_incidents"] else "dim")
         if panels.duty:
