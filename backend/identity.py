@@ -21,6 +21,7 @@ import pwd
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -98,21 +99,49 @@ def allow_as_setting(db_url: str) -> bool:
     engine = null_pool_engine(url)
     try:
         with engine.connect() as conn:
-            details = conn.execute(
+            event = conn.execute(
                 text(
-                    "SELECT details FROM audit_events WHERE chain = 'system' AND action = :action "
-                    "ORDER BY seq DESC LIMIT 1"
+                    "SELECT seq, at, actor, details, prev_hash, hash FROM audit_events "
+                    "WHERE chain = 'system' AND action = :action ORDER BY seq DESC LIMIT 1"
                 ),
                 {"action": ALLOW_AS_ACTION},
+            ).first()
+            if event is None:
+                return False
+            before = conn.execute(
+                text("SELECT hash FROM audit_events WHERE chain = 'system' AND seq = :seq"), {"seq": event.seq - 1}
             ).scalar_one_or_none()
     except DBAPIError:
         return False
     finally:
         engine.dispose()
+    if not _linked(event, before):
+        return False  # a row put in or edited by hand grants nothing (`audit verify` names it)
     try:
-        return details is not None and json.loads(details).get("allow_as") is True
+        return json.loads(event.details).get("allow_as") is True
     except (ValueError, AttributeError):
         return False
+
+
+def _linked(event: Any, before: str | None) -> bool:
+    """The setting's event is a link of the system chain: its hash is its own, and its
+    previous hash the event before it. (Loaded here only: `--as` on a shared store.)"""
+    from datetime import UTC, datetime
+
+    from .audit import GENESIS, event_hash
+
+    at = event.at if isinstance(event.at, datetime) else datetime.fromisoformat(str(event.at))
+    digest = event_hash(
+        chain="system",
+        seq=event.seq,
+        at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+        actor=event.actor,
+        action=ALLOW_AS_ACTION,
+        incident_id=None,
+        details=event.details,
+        prev_hash=event.prev_hash,
+    )
+    return bool(digest == event.hash and event.prev_hash == (before if event.seq > 1 else GENESIS))
 
 
 def acting_login(real: str, as_login: str | None, db_url: str) -> str:

@@ -199,6 +199,17 @@ def test_as_works_on_a_store_of_ones_own_only_or_where_a_lead_allows_it(db: str,
     assert (setting["actor"], setting["action"], setting["details"]) == (me, "setting.allow_as", {"allow_as": True})
     assert cli("--db", db, "db", "allow-as", "off")[0] == 0
     assert cli("--db", db, "--as", "servers", "incident", "list")[0] == 1
+    # Whoever may write the file could put the setting's event in by hand: unlinked, it grants nothing.
+    import sqlite3
+
+    with sqlite3.connect(store) as conn:
+        conn.execute(
+            "INSERT INTO audit_events (chain, seq, at, actor, action, details, prev_hash, hash) "
+            "SELECT 'system', max(seq) + 1, '2026-12-01 00:00:00', 'lead', 'setting.allow_as', '{\"allow_as\": true}', "
+            "'x', 'y' FROM audit_events WHERE chain = 'system'"
+        )
+    code, _, err = cli("--db", db, "--as", "servers", "incident", "list")
+    assert code == 1 and "not yours alone" in err
 
 
 def test_logins_are_checked_and_never_echoed_raw(db: str, cli) -> None:  # type: ignore[no-untyped-def]
