@@ -59,10 +59,13 @@ class ScheduleScreen(Screen[None]):
         today = context.clock().astimezone(context.zone).date()
         self.monday = today - timedelta(days=today.weekday())
         self.grid: tuple[tuple[schedule_views.GridCell, ...], ...] = ()
+        self.first_shown = True  # the first week drawn opens on today's column
 
     def compose(self) -> ComposeResult:
         yield Static(_("loading…"), id="schedule-title")
-        yield DataTable(id="schedule-grid", cursor_type="cell", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="schedule-grid", cursor_type="cell", zebra_stripes=True)
+        table.fixed_columns = 1  # the duty's name stays while the days scroll (80 columns show four)
+        yield table
         yield KeyHints()
 
     def on_mount(self) -> None:
@@ -106,6 +109,10 @@ class ScheduleScreen(Screen[None]):
                 texts.append(text)
             table.add_row(Text(cells[0].duty, "bold"), *texts, height=height)
         if grid:
+            if self.first_shown:
+                today = self.ctx.clock().astimezone(self.ctx.zone).date()
+                column = (today - self.monday).days + 1
+                self.first_shown = False
             table.move_cursor(row=min(row, len(grid) - 1), column=max(1, column))
 
     def _lines(self, grid_cell: schedule_views.GridCell, names: dict[str, str]) -> list[tuple[str, bool]]:

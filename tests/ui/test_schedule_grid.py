@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from opsdeck.backend import queries, schedule_edit
 from opsdeck.backend.service import Service
+from opsdeck.tui import deferred
 
 from ..board_fixtures import make_app, seeded_store, until
 from ..conftest import FakeClock
@@ -40,12 +41,13 @@ async def test_the_week_grid_shows_rotations_gaps_and_adds_an_override(
     schedule_edit.set_rotation(store, "lead", spec)
     app = make_app(store, clock, login="lead")
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "BoardScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "BoardScreen" and deferred.ready())  # keys work
         await pilot.press("S")
         await until(pilot, lambda: isinstance(app.screen, ScheduleScreen) and app.screen.grid != ())
         table = app.screen.query_one(DataTable)
         text = _grid_text(table)
         assert "Duty schedule 2026-11-23 – 2026-11-29" in str(app.screen.query_one("#schedule-title").render())
+        assert table.cursor_coordinate.column == 3 and table.fixed_columns == 1  # opens on today, Wednesday
         servers = text.splitlines()[[r[0].duty for r in app.screen.grid].index("servers")]
         assert "09:00 陈静" in servers and "18:00 GAP" in servers  # the Chinese part of the roster's name
         # highlight servers on Saturday: servers covers the evening too
@@ -70,7 +72,7 @@ async def test_a_viewer_sees_the_grid_without_the_override_key(sqlite_url: str, 
     store = seeded_store(sqlite_url, clock)
     app = make_app(store, clock, login="auditor", read_only=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "BoardScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "BoardScreen" and deferred.ready())  # keys work
         await pilot.press("S")
         await until(pilot, lambda: isinstance(app.screen, ScheduleScreen) and app.screen.grid != ())
         assert app.screen.check_action("override", ()) is False
