@@ -18,14 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from opsdeck.backend.schema import open_store, sqlite_backup
-from opsdeck.backend.service import Service
+from opsdeck.backend.schema import sqlite_backup
 
 from .harness import Run
 from .raw import raw_connect
 
 ACTIONS = {True: 200, False: 500}  # opens, then as many acks, by run.quick
-WARMUP = 20
 _TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 
@@ -60,16 +58,12 @@ def floors(run: Run) -> dict[str, Floor]:
 
 
 def _measure(run: Run) -> dict[str, Floor]:
-    from .store import LOGIN, _import_roster, _title
+    from .store import _open, _title, warmed_up
 
     count = ACTIONS[run.quick]
     path, before = run.path("floor-writes.db"), run.path("floor-before.db")
-    store = open_store(f"sqlite:///{path}")
+    store, service = warmed_up(path)
     try:
-        _import_roster(store)
-        service = Service(store, LOGIN)
-        for index in range(WARMUP):
-            service.ack(_id(service.open(title=f"warm-up {index}")))
         sqlite_backup(path, before)
         run.progress.stage(f"recording the statements of {count} opens and {count} acks")
         recorder = Recorder(store.engine)
@@ -77,7 +71,7 @@ def _measure(run: Run) -> dict[str, Floor]:
             ids: list[int] = []
             for index in range(count):
                 recorder.next()
-                ids.append(_id(service.open(title=_title(index))))
+                ids.append(_open(service, _title(index)))
             for incident_id in ids:
                 recorder.next()
                 service.ack(incident_id)
@@ -132,8 +126,3 @@ def replay(conn: sqlite3.Connection, actions: Sequence[Sequence[Sent]]) -> Floor
     seconds = time.perf_counter() - started
     statements = sum(len(action) for action in actions) / len(actions)
     return Floor(len(actions), statements, seconds, commits)
-
-
-def _id(incident: Any) -> int:
-    assert incident.id is not None
-    return int(incident.id)

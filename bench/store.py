@@ -174,6 +174,17 @@ def _import_roster(store: Store) -> None:
         Service(store, SEED_ACTOR).import_records("roster", Path(roster))
 
 
+def warmed_up(path: Path) -> tuple[Store, Service]:
+    """A store at `path` with the demo roster, and LOGIN's service after WARMUP opens and
+    acks (compiled statements cached, the WAL grown): the write profile's and the floor's."""
+    store = open_store(f"sqlite:///{path}")
+    _import_roster(store)
+    service = Service(store, LOGIN)
+    for index in range(WARMUP):
+        service.ack(_open(service, f"warm-up {index}"))
+    return store, service
+
+
 def _open(service: Service, title: str) -> int:
     incident = service.open(title=title)
     assert incident.id is not None

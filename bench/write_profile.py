@@ -15,13 +15,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from opsdeck.backend.schema import open_store
-from opsdeck.backend.service import Service
-
 from .harness import Run
 
 PROFILED = 100  # actions of each kind under the profiler
-WARMUP = 20
 
 _SQLITE = "<method 'execute' of 'sqlite3.Cursor' objects>|<method 'executemany' of 'sqlite3.Cursor' objects>|<method 'commit' of 'sqlite3.Connection' objects>"
 # (what the note calls it, the file the function is in, the function's names, | between)
@@ -72,14 +68,10 @@ def profiles(run: Run) -> dict[str, Profile]:
 
 
 def _measure(run: Run) -> dict[str, Profile]:
-    from .store import LOGIN, _import_roster, _title
+    from .store import _title, warmed_up
 
-    store = open_store(f"sqlite:///{run.path('profiled-writes.db')}")
+    store, service = warmed_up(run.path("profiled-writes.db"))
     try:
-        _import_roster(store)
-        service = Service(store, LOGIN)
-        for index in range(WARMUP):
-            service.ack(_id(service.open(title=f"warm-up {index}")))
         sent = [0]
 
         @event.listens_for(store.engine, "before_cursor_execute")

@@ -19,6 +19,9 @@ from opsdeck.tui.widgets.choices import Choice, Choices, Picker
 class CloseForm(ActionForm):
     """Close: with the record (resolved and classified), as a false alarm, or as a duplicate."""
 
+    # Three long choices: one per line, so each reads whole at 80 columns.
+    DEFAULT_CSS = "CloseForm #kind { layout: vertical; }"
+
     def __init__(
         self, title: str, perform: Perform, expected_version: int | None, *, originals: Sequence[tuple[str, str]]
     ) -> None:
