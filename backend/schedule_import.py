@@ -418,7 +418,6 @@ def parse_ics(path: Path, raw: bytes, zone: tzinfo, now: datetime, *, duty: str 
     SUMMARY of `DUTY LOGIN`. A floating time is the center's zone; an all-day event runs
     midnight to midnight there."""
     import icalendar
-    import recurring_ical_events
 
     try:
         calendar = icalendar.Calendar.from_ical(raw)
@@ -433,8 +432,7 @@ def parse_ics(path: Path, raw: bytes, zone: tzinfo, now: datetime, *, duty: str 
     end = start + ICS_HORIZON
     parsed = Parsed()
     try:
-        _within_cap(path, text, calendar, start, end)
-        events = list(recurring_ical_events.of(calendar).between(start, end))
+        events = _expanded(path, text, calendar, start, end)
     except InvalidInput:
         raise
     except Exception as error:  # the library's own errors for a bad RRULE and the like
@@ -476,10 +474,10 @@ def _where(path: Path, text: str, event: Any) -> str:
     return _("{path}: line {line}").format(path=path, line=_line_of(text, uid)) if uid else str(path)
 
 
-def _within_cap(path: Path, text: str, calendar: Any, start: datetime, end: datetime) -> None:
-    """Refuse a file of more than ICS_MAX_SHIFTS shifts in [start, end) before they are
-    all expanded at once: each event (with its changed occurrences, one UID) is expanded
-    on its own, so no more than one event's shifts are held past the cap."""
+def _expanded(path: Path, text: str, calendar: Any, start: datetime, end: datetime) -> list[Any]:
+    """Every event's shifts in [start, end), each event (with its changed occurrences,
+    one UID) expanded on its own, so that a file of more than ICS_MAX_SHIFTS is refused
+    with no more than one event's shifts held past the cap."""
     import icalendar
     import recurring_ical_events
 
@@ -487,19 +485,20 @@ def _within_cap(path: Path, text: str, calendar: Any, start: datetime, end: date
     by_uid: dict[str, list[Any]] = {}
     for event in calendar.walk("VEVENT"):
         by_uid.setdefault(str(event.get("UID", "")), []).append(event)
-    count = 0
+    shifts: list[Any] = []
     for events in by_uid.values():
         alone = icalendar.Calendar()
         for component in (*zones, *events):
             alone.add_component(component)
-        count += len(recurring_ical_events.of(alone).between(start, end))
-        if count > ICS_MAX_SHIFTS:
+        shifts.extend(recurring_ical_events.of(alone).between(start, end))
+        if len(shifts) > ICS_MAX_SHIFTS:
             raise _bad(
                 _where(path, text, events[0]),
                 "RRULE",
                 _("over {count} shifts in the next {days} days").format(count=ICS_MAX_SHIFTS, days=ICS_HORIZON.days),
                 _("a duty calendar repeats daily or weekly: check this event's RRULE, or split the file"),
             )
+    return shifts
 
 
 def _check_event(where: str, event: Any, zone: tzinfo) -> None:

@@ -105,10 +105,11 @@ class Context:
         opened = self._store or self._reader  # one engine: the store is over the reader
         if opened is not None:
             opened.dispose()
-        for path in self.scratch:
-            import shutil
+        if self.scratch:
+            import shutil  # the demo's only
 
-            shutil.rmtree(path, ignore_errors=True)
+            for path in self.scratch:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _database_caller(db_url: str) -> Caller | None:
